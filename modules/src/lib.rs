@@ -1,0 +1,5 @@
+//! Native Ansible modules and the data types the engine shares with them.
+
+pub mod value;
+
+pub use value::{Map, Value};

@@ -1,0 +1,11 @@
+//! rplay runs Ansible playbooks as ansible-core 2.18 does, without Python.
+//!
+//! The modules follow the pipeline: `source` and `yaml` read files, `inventory` and
+//! `playbook` load them into typed structures, `vars` and `template` resolve variables,
+//! `executor` runs plays and emits events, and `output` renders those events.
+
+pub mod cli;
+pub mod source;
+pub mod yaml;
+
+pub use rplay_modules::{Map, Value};
