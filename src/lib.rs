@@ -5,6 +5,7 @@
 //! `executor` runs plays and emits events, and `output` renders those events.
 
 pub mod cli;
+pub mod inventory;
 pub mod source;
 pub mod yaml;
 

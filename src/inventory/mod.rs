@@ -1,0 +1,71 @@
+//! Inventories: INI, YAML and JSON files, directories of them, host lists and
+//! inventory scripts; `group_vars/` and `host_vars/`; host patterns.
+//!
+//! [`load`] reads the `-i` sources in order into one [`Inventory`], as ansible-core
+//! 2.18's `InventoryManager` does, trying for each file the plugins Ansible enables by
+//! default (`host_list`, `script`, `auto`, `yaml`, `ini`, `toml`) in that order.
+//! Variables are plain data ([`Value`]); nothing here templates them.
+//!
+//! [`Value`]: crate::Value
+
+pub mod address;
+mod dir;
+mod host_list;
+mod ini;
+pub mod literal;
+mod model;
+pub mod pattern;
+mod script;
+mod shlex;
+mod source;
+pub mod vars;
+pub mod vars_files;
+mod yaml;
+
+use std::path::PathBuf;
+
+pub use model::{Group, GroupId, GroupNameTransform, Host, HostId, Inventory, LOCALHOST_NAMES};
+pub use pattern::{HostOrder, HostQuery, Limit, PatternError, PatternMismatch};
+pub use source::{load, LoadOptions};
+pub use vars::{combine_vars, InventoryVarLayers, RESERVED_NAMES};
+pub use vars_files::{load_data_file, VarsDir};
+
+/// Why an inventory could not be loaded or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// A syntax or structure error in an inventory source, with its line when known.
+    #[error("{}{message}", location(path, *line))]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("invalid host range in '{pattern}': {message}")]
+    HostRange { pattern: String, message: String },
+    #[error("Invalid empty host name provided")]
+    EmptyHostName,
+    #[error("Invalid empty/false group name provided")]
+    EmptyGroupName,
+    #[error("Adding group '{group}' as child to '{parent}' creates a recursive dependency loop.")]
+    GroupLoop { group: String, parent: String },
+    #[error("{name} is not a known host nor group")]
+    UnknownMember { name: String },
+    #[error("invalid ansible_group_priority {value} for group {group}: expected an integer")]
+    GroupPriority { group: String, value: String },
+    /// A `group_vars/`, `host_vars/` or other data file that could not be read.
+    #[error("{}: {message}", path.display())]
+    DataFile { path: PathBuf, message: String },
+    #[error("Completely failed to parse inventory source {name}")]
+    Unparsed { name: String },
+    #[error("No inventory was parsed, please check your configuration and options.")]
+    NothingParsed,
+    #[error("invalid inventory ignore pattern '{pattern}': {message}")]
+    IgnorePattern { pattern: String, message: String },
+}
+
+fn location(path: &std::path::Path, line: Option<usize>) -> String {
+    match line {
+        Some(line) => format!("{}:{line}: ", path.display()),
+        None => format!("{}: ", path.display()),
+    }
+}
