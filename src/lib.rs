@@ -5,6 +5,10 @@
 //! `executor` runs plays and emits events, and `output` renders those events.
 
 pub mod cli;
+pub mod config;
+pub mod executor;
+pub mod output;
+pub mod playbook;
 pub mod source;
 pub mod yaml;
 

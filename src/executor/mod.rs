@@ -1,0 +1,3 @@
+//! Running plays: tag selection, the play iterator, strategies and the task runner.
+
+pub mod tags;

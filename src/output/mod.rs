@@ -1,0 +1,4 @@
+//! Printers: everything rplay shows a user is rendered here from the engine's data.
+
+pub mod display;
+pub mod listing;
