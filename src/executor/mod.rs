@@ -1,3 +1,4 @@
 //! Running plays: tag selection, the play iterator, strategies and the task runner.
 
+pub mod events;
 pub mod tags;
