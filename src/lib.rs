@@ -5,7 +5,11 @@
 //! `executor` runs plays and emits events, and `output` renders those events.
 
 pub mod cli;
+pub mod config;
+pub mod executor;
 pub mod inventory;
+pub mod output;
+pub mod playbook;
 pub mod source;
 pub mod yaml;
 

@@ -1,6 +1,7 @@
 //! The command-line edge: argument parsing, settings and exit codes.
 
 pub mod args;
+mod playbook;
 
 use clap::Parser;
 
@@ -34,9 +35,5 @@ pub fn main() -> i32 {
         }
     };
     tracing::debug!(?args, "parsed arguments");
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("ERROR! running playbooks is not implemented yet");
-    }
-    exit::ERROR
+    playbook::run(args)
 }

@@ -1,0 +1,106 @@
+//! Events the executor emits, named after ansible-core's callback methods. Printers in
+//! `output/` turn them into text; the engine itself never prints.
+
+use std::sync::Arc;
+
+use crate::{Map, Value};
+
+/// What the printers need to know about a task.
+#[derive(Debug)]
+pub struct TaskInfo {
+    /// Unique per task occurrence in the run, as Ansible's task `_uuid`.
+    pub id: u64,
+    /// The display name: `role : name`, the name, or the action.
+    pub name: String,
+    /// The action as written (`debug`, `ansible.builtin.debug`...).
+    pub action: String,
+    pub kind: TaskKind,
+    /// `k=v, ...` of the arguments, for `display_args_to_stdout`.
+    pub args_text: Option<String>,
+    pub check_mode: bool,
+    /// Set for `include_tasks`/`include_role`, whose results print only `included:`.
+    pub is_include: bool,
+    pub has_loop: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    Task,
+    Handler,
+}
+
+/// How a task ended on a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Skipped,
+    Failed,
+    Unreachable,
+}
+
+/// One result of a task (or of one loop item) on one host.
+#[derive(Debug)]
+pub struct HostResult {
+    pub host: String,
+    pub task: Arc<TaskInfo>,
+    pub status: Status,
+    /// The result as Ansible's `TaskResult._result`, internal `_ansible_*` keys included.
+    pub result: Map,
+    /// Set when `ignore_errors` (or `ignore_unreachable`) turns a failure into `...ignoring`.
+    pub ignored: bool,
+    /// `host -> delegate` label part, when the task was delegated elsewhere.
+    pub delegated_to: Option<String>,
+}
+
+impl HostResult {
+    pub fn changed(&self) -> bool {
+        self.result.get("changed").is_some_and(Value::is_truthy)
+    }
+}
+
+/// Per-host counters for the recap, as ansible-core's `AggregateStats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostStats {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failures: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    PlaybookStart {
+        path: String,
+    },
+    PlayStart {
+        name: String,
+        check_mode: bool,
+        /// The strategy name; `free` and `host_pinned` change how task banners print.
+        strategy: String,
+    },
+    NoHostsMatched,
+    NoHostsRemaining,
+    TaskStart(Arc<TaskInfo>),
+    /// A task-level result. For a loop, items were reported first with `ItemResult`.
+    TaskResult(HostResult),
+    ItemResult(HostResult),
+    /// `until` is retrying: `retries` and `attempts` as in the result.
+    Retry(HostResult),
+    Included {
+        file: String,
+        hosts: Vec<String>,
+        item_label: Option<Value>,
+    },
+    /// The recap, hosts sorted by name.
+    Stats(Vec<(String, HostStats)>),
+    Warning(String),
+    Deprecation(String),
+}
+
+/// Receives every event of a run.
+pub trait Callback {
+    fn on_event(&mut self, event: &Event);
+}

@@ -1,0 +1,147 @@
+//! `--list-tasks`, `--list-tags` and `--list-hosts` output, as ansible-playbook 2.18
+//! prints it.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use crate::executor::tags::TagSelection;
+use crate::playbook::walk::{for_each_task, sections, task_display_name, Ancestry};
+use crate::playbook::{Play, Playbook, Spanned};
+use crate::Value;
+
+/// What to list.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListModes {
+    pub hosts: bool,
+    pub tasks: bool,
+    pub tags: bool,
+}
+
+/// What the listing needs from the engine for one play.
+pub trait PlayResolver {
+    /// The play's name and host patterns after templating.
+    fn play_header(&mut self, play: &Play) -> (String, Vec<String>);
+    /// The hosts the patterns select, in order.
+    fn hosts(&mut self, play: &Play, patterns: &[String]) -> Vec<String>;
+    /// Templates tags, flattening lists and splitting strings at commas.
+    fn tags(&mut self, play: &Play, tags: &[Spanned<Value>]) -> BTreeSet<String>;
+}
+
+/// Renders the listing of one playbook.
+pub fn render(
+    playbook: &Playbook,
+    display_path: &str,
+    modes: ListModes,
+    selection: &TagSelection,
+    resolver: &mut dyn PlayResolver,
+) -> String {
+    let mut out = format!("\nplaybook: {display_path}\n");
+    for (index, play) in playbook.plays.iter().enumerate() {
+        let (name, patterns) = resolver.play_header(play);
+        let play_tags = resolver.tags(play, &play.inherited.tags);
+        let play_tags_text: Vec<&str> = play_tags.iter().map(String::as_str).collect();
+        let _ = write!(
+            out,
+            "\n  play #{} ({}): {}\tTAGS: [{}]",
+            index + 1,
+            patterns.join(","),
+            name,
+            play_tags_text.join(",")
+        );
+        if modes.hosts {
+            let hosts = resolver.hosts(play, &patterns);
+            let quoted: Vec<String> = patterns.iter().map(|p| python_str_repr(p)).collect();
+            let _ = write!(
+                out,
+                "\n    pattern: [{}]\n    hosts ({}):",
+                quoted.join(", "),
+                hosts.len()
+            );
+            for host in &hosts {
+                let _ = write!(out, "\n      {host}");
+            }
+        }
+        out.push('\n');
+        if modes.tasks || modes.tags {
+            out.push_str(&list_tasks(play, &play_tags, modes, selection, resolver));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn list_tasks(
+    play: &Play,
+    play_tags: &BTreeSet<String>,
+    modes: ListModes,
+    selection: &TagSelection,
+    resolver: &mut dyn PlayResolver,
+) -> String {
+    let mut out = String::new();
+    if modes.tasks {
+        out.push_str("    tasks:\n");
+    }
+    let mut all_tags = BTreeSet::new();
+    for section in sections(play) {
+        let mut ancestry = Ancestry::default();
+        for_each_task(section, &mut ancestry, &mut |task, ancestry| {
+            let mut written: Vec<Spanned<Value>> = play.inherited.tags.clone();
+            for inherited in ancestry.inherited() {
+                written.extend(inherited.tags.iter().cloned());
+            }
+            written.extend(task.inherited.tags.iter().cloned());
+            let tags = resolver.tags(play, &written);
+            if !selection.should_run(&tags) {
+                return;
+            }
+            all_tags.extend(tags.iter().cloned());
+            if modes.tasks {
+                let shown: BTreeSet<&String> = play_tags.iter().chain(tags.iter()).collect();
+                let shown: Vec<&str> = shown.into_iter().map(String::as_str).collect();
+                let role = ancestry.role().map(|role| role.as_ref());
+                let _ = writeln!(
+                    out,
+                    "      {}\tTAGS: [{}]",
+                    task_display_name(task, role),
+                    shown.join(", ")
+                );
+            }
+        });
+    }
+    if modes.tags {
+        let shown: BTreeSet<&String> = play_tags.iter().chain(all_tags.iter()).collect();
+        let shown: Vec<&str> = shown.into_iter().map(String::as_str).collect();
+        let _ = writeln!(out, "      TASK TAGS: [{}]", shown.join(", "));
+    }
+    out
+}
+
+/// Python's `repr()` of a string: single quotes unless the text holds a single quote and
+/// no double quote.
+pub fn python_str_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}

@@ -1,0 +1,6 @@
+//! Printers: everything rplay shows a user is rendered here from the engine's data.
+
+pub mod default;
+pub mod display;
+pub mod listing;
+pub mod profile_tasks;

@@ -1,0 +1,485 @@
+//! Finding a task's action and normalising its arguments, as ansible-core's module
+//! argument parser does: `module: {k: v}`, `module: k=v free form`, `action: module k=v`,
+//! `local_action: ...`, and `args:` merged in.
+
+use super::map_entries;
+use crate::playbook::actions::ActionResolver;
+use crate::playbook::ast::short_action;
+use crate::playbook::error::LoadError;
+use crate::playbook::keywords;
+use crate::source::suggest;
+use crate::yaml::{Node, NodeKind};
+use crate::{Map, Value};
+
+/// Actions that take free-form text as `_raw_params`.
+const RAW_PARAM_ACTIONS: &[&str] = &[
+    "include_vars",
+    "include_tasks",
+    "include_role",
+    "import_tasks",
+    "import_role",
+    "add_host",
+    "group_by",
+    "set_fact",
+    "meta",
+    "command",
+    "win_command",
+    "shell",
+    "win_shell",
+    "raw",
+    "script",
+];
+
+/// Options that `k=v` text may set on the command-like actions; other `k=v` words stay
+/// in the command line.
+const COMMAND_OPTIONS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+pub(super) struct ParsedAction {
+    pub action: String,
+    pub args: Map,
+    /// Set for `local_action`, which delegates to `localhost`.
+    pub local: bool,
+}
+
+pub(super) fn parse_action(
+    node: &Node,
+    actions: &ActionResolver,
+    handler: bool,
+) -> Result<ParsedAction, LoadError> {
+    let entries = map_entries(node, "a task")?;
+    let mut found: Option<(String, Node, bool)> = None;
+    let mut extra_args = Map::new();
+    let mut unknown: Option<&Node> = None;
+    for (key, value) in entries {
+        let name = key.as_str().unwrap_or_default();
+        match name {
+            "action" | "local_action" => {
+                let (action, args) = split_old_style(value)?;
+                check_conflict(&found, &action, node)?;
+                found = Some((action, args, name == "local_action"));
+                continue;
+            }
+            "args" => {
+                if let Value::Map(map) = value.to_value() {
+                    extra_args.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let is_keyword = keywords::find(name, &[keywords::TASK, keywords::INHERITED]).is_some()
+            || (handler && keywords::HANDLER.contains(&name))
+            || name.starts_with("with_");
+        if is_keyword {
+            continue;
+        }
+        if actions.is_action(name) {
+            check_conflict(&found, name, node)?;
+            found = Some((name.to_string(), value.clone(), false));
+        } else if unknown.is_none() {
+            unknown = Some(key);
+        }
+    }
+    let Some((action, value, local)) = found else {
+        return Err(match unknown {
+            Some(key) => unresolved_action(key, actions),
+            None => LoadError::new("no module/action detected in task.", Some(&node.span)),
+        });
+    };
+    if let Some(key) = unknown {
+        let name = key.as_str().unwrap_or_default();
+        let error = LoadError::new(
+            format!("conflicting action statements: {action}, {name}"),
+            Some(&key.span),
+        );
+        let candidates = keywords::TASK.iter().chain(keywords::INHERITED).copied();
+        return Err(match suggest(name, candidates) {
+            Some(candidate) => error.with_hint(format!(
+                "'{name}' is not a task keyword; did you mean '{candidate}'?"
+            )),
+            None => error,
+        });
+    }
+    let mut args = extra_args;
+    args.extend(normalize_args(&action, &value)?);
+    Ok(ParsedAction {
+        action,
+        args,
+        local,
+    })
+}
+
+fn check_conflict(
+    found: &Option<(String, Node, bool)>,
+    action: &str,
+    node: &Node,
+) -> Result<(), LoadError> {
+    match found {
+        Some((existing, _, _)) => Err(LoadError::new(
+            format!("conflicting action statements: {existing}, {action}"),
+            Some(&node.span),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn unresolved_action(key: &Node, actions: &ActionResolver) -> LoadError {
+    let name = key.as_str().unwrap_or_default();
+    let error = LoadError::new(
+        format!("couldn't resolve module/action '{name}'. This often indicates a misspelling, missing collection, or incorrect module path."),
+        Some(&key.span),
+    );
+    let keyword_like = keywords::TASK.iter().chain(keywords::INHERITED).copied();
+    match suggest(name, actions.names().chain(keyword_like)) {
+        Some(candidate) => error.with_hint(format!("did you mean '{candidate}'?")),
+        None => error,
+    }
+}
+
+/// Splits `action: module k=v` or `action: {module: name, k: v}` into the module name and
+/// the rest.
+fn split_old_style(value: &Node) -> Result<(String, Node), LoadError> {
+    match &value.kind {
+        NodeKind::Scalar(Value::Str(text)) => {
+            let text = text.trim_start();
+            let (module, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+            let rest = Node {
+                kind: NodeKind::Scalar(Value::from(rest.trim_start())),
+                span: value.span.clone(),
+            };
+            Ok((module.to_string(), rest))
+        }
+        NodeKind::Map(entries) => {
+            let module = entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("module"))
+                .and_then(|(_, v)| v.as_str())
+                .ok_or_else(|| {
+                    LoadError::new("no module/action detected in task.", Some(&value.span))
+                })?;
+            let rest: Vec<(Node, Node)> = entries
+                .iter()
+                .filter(|(k, _)| k.as_str() != Some("module"))
+                .cloned()
+                .collect();
+            Ok((
+                module.to_string(),
+                Node {
+                    kind: NodeKind::Map(rest),
+                    span: value.span.clone(),
+                },
+            ))
+        }
+        _ => Err(LoadError::new(
+            "unexpected parameter type in action",
+            Some(&value.span),
+        )),
+    }
+}
+
+/// Turns the value of the action key into arguments.
+fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
+    let short = short_action(action);
+    let raw_params = RAW_PARAM_ACTIONS.contains(&short);
+    let args = match value.to_value() {
+        Value::Null => Map::new(),
+        Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
+        Value::Str(text) | Value::Unsafe(text) => parse_kv(&text, raw_params, &value.span)?,
+        other @ (Value::Int(_) | Value::Float(_) | Value::Bool(_)) if raw_params => {
+            let mut args = Map::new();
+            args.insert(
+                Value::from("_raw_params"),
+                Value::from(super::super::ast::value_text(&other)),
+            );
+            args
+        }
+        _ => {
+            return Err(LoadError::new(
+                format!(
+                    "unexpected parameter type in action: {}",
+                    value.to_value().type_name()
+                ),
+                Some(&value.span),
+            ))
+        }
+    };
+    if !raw_params {
+        if let Some(raw) = args.get("_raw_params").and_then(Value::as_str) {
+            if !super::is_template(raw) {
+                return Err(LoadError::new(
+                    format!(
+                        "this task '{action}' has extra params, which is only allowed in the following modules: {}",
+                        RAW_PARAM_ACTIONS.join(", ")
+                    ),
+                    Some(&value.span),
+                ));
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Parses `k=v` text. With `raw_params`, words that are not options are joined into
+/// `_raw_params`, and for command-like actions only their own options are taken as `k=v`.
+fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
+    let words = split_args(text).ok_or_else(|| {
+        LoadError::new(
+            format!("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"),
+            Some(span),
+        )
+    })?;
+    let mut options = Map::new();
+    let mut raw = Vec::new();
+    for word in words {
+        let decoded = decode_escapes(&word);
+        let Some(position) = unescaped_equals(&decoded) else {
+            raw.push(if decoded.contains('=') {
+                decoded.replace("\\=", "=")
+            } else {
+                word
+            });
+            continue;
+        };
+        let key = &decoded[..position];
+        let value = &decoded[position + 1..];
+        if raw_params && !COMMAND_OPTIONS.contains(&key) {
+            raw.push(word);
+        } else {
+            options.insert(Value::from(key.trim()), Value::from(unquote(value.trim())));
+        }
+    }
+    if !raw.is_empty() {
+        options.insert(Value::from("_raw_params"), Value::from(raw.join(" ")));
+    }
+    Ok(options)
+}
+
+/// The position of the first `=` after the first character that is not escaped.
+fn unescaped_equals(word: &str) -> Option<usize> {
+    let bytes = word.as_bytes();
+    (1..bytes.len()).find(|&i| bytes[i] == b'=' && bytes[i - 1] != b'\\')
+}
+
+/// Decodes Python's unicode escapes (`\n`, `\t`, `\\`, `\uXXXX`...) in a `k=v` word.
+fn decode_escapes(word: &str) -> String {
+    if !word.contains('\\') {
+        return word.to_string();
+    }
+    let mut out = String::with_capacity(word.len());
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('n') => {
+                chars.next();
+                out.push('\n');
+            }
+            Some('t') => {
+                chars.next();
+                out.push('\t');
+            }
+            Some('r') => {
+                chars.next();
+                out.push('\r');
+            }
+            Some('\\') => {
+                chars.next();
+                out.push('\\');
+            }
+            Some('\'') => {
+                chars.next();
+                out.push('\'');
+            }
+            Some('"') => {
+                chars.next();
+                out.push('"');
+            }
+            Some('a') => {
+                chars.next();
+                out.push('\x07');
+            }
+            Some('b') => {
+                chars.next();
+                out.push('\x08');
+            }
+            Some('f') => {
+                chars.next();
+                out.push('\x0c');
+            }
+            Some('v') => {
+                chars.next();
+                out.push('\x0b');
+            }
+            Some('\n') => {
+                chars.next();
+            }
+            Some(kind @ ('x' | 'u' | 'U')) => {
+                let len = match kind {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let digits: String = chars.clone().skip(1).take(len).collect();
+                match u32::from_str_radix(&digits, 16)
+                    .ok()
+                    .filter(|_| digits.len() == len)
+                    .and_then(char::from_u32)
+                {
+                    Some(decoded) => {
+                        for _ in 0..=len {
+                            chars.next();
+                        }
+                        out.push(decoded);
+                    }
+                    None => out.push('\\'),
+                }
+            }
+            _ => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Removes one pair of matching outer quotes.
+fn unquote(text: &str) -> &str {
+    for quote in ['"', '\''] {
+        if text.len() >= 2 && text.starts_with(quote) && text.ends_with(quote) {
+            return &text[1..text.len() - 1];
+        }
+    }
+    text
+}
+
+/// Splits on spaces, keeping quoted text and Jinja2 `{{ }}`, `{% %}` and `{# #}` blocks
+/// together, as ansible-core's `split_args` does; `None` when quotes or blocks are
+/// unbalanced.
+pub fn split_args(text: &str) -> Option<Vec<String>> {
+    let mut params: Vec<String> = Vec::new();
+    let mut quote: Option<char> = None;
+    let (mut print_depth, mut block_depth, mut comment_depth) = (0i32, 0i32, 0i32);
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (line_index, line) in lines.iter().enumerate() {
+        let mut continuation = false;
+        for (index, token) in line.split(' ').enumerate() {
+            if token.is_empty() && index != 0 {
+                if params.is_empty() {
+                    params.push(String::new());
+                }
+                params.last_mut()?.push(' ');
+                continue;
+            }
+            if token == "\\" && quote.is_none() {
+                continuation = true;
+                continue;
+            }
+            let was_inside_quotes = quote.is_some();
+            quote = quote_state(token, quote);
+            let inside_quotes = quote.is_some();
+            let in_jinja = print_depth > 0 || block_depth > 0 || comment_depth > 0;
+            let mut appended = false;
+            if inside_quotes && !was_inside_quotes && !in_jinja {
+                params.push(token.to_string());
+                appended = true;
+            } else if in_jinja || inside_quotes || was_inside_quotes {
+                let last = params.last_mut()?;
+                if index > 0 {
+                    last.push(' ');
+                }
+                last.push_str(token);
+                appended = true;
+            }
+            for (depth, open, close) in [
+                (&mut print_depth, "{{", "}}"),
+                (&mut block_depth, "{%", "%}"),
+                (&mut comment_depth, "{#", "#}"),
+            ] {
+                let previous = *depth;
+                *depth = count_blocks(token, *depth, open, close);
+                if *depth != previous && !appended {
+                    params.push(token.to_string());
+                    appended = true;
+                }
+            }
+            let in_jinja = print_depth > 0 || block_depth > 0 || comment_depth > 0;
+            if !in_jinja && quote.is_none() && !appended && !token.is_empty() {
+                params.push(token.to_string());
+            }
+        }
+        if lines.len() > 1 && line_index != lines.len() - 1 && !continuation {
+            if params.is_empty() {
+                params.push(String::new());
+            }
+            params.last_mut()?.push('\n');
+        }
+    }
+    if print_depth != 0 || block_depth != 0 || comment_depth != 0 || quote.is_some() {
+        return None;
+    }
+    Some(params)
+}
+
+/// Tracks whether a token leaves us inside quotes, ignoring escaped quote characters.
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let chars: Vec<char> = token.chars().collect();
+    for (index, &c) in chars.iter().enumerate() {
+        if c != '"' && c != '\'' {
+            continue;
+        }
+        if index > 0 && chars[index - 1] == '\\' {
+            continue;
+        }
+        match quote {
+            Some(open) if open == c => quote = None,
+            Some(_) => {}
+            None => quote = Some(c),
+        }
+    }
+    quote
+}
+
+fn count_blocks(token: &str, depth: i32, open: &str, close: &str) -> i32 {
+    let depth = depth + token.matches(open).count() as i32 - token.matches(close).count() as i32;
+    depth.max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_args_keeps_quotes_and_jinja() {
+        assert_eq!(
+            split_args(r#"a=b c="foo bar" d={{ x | default('y z') }}"#).unwrap(),
+            ["a=b", r#"c="foo bar""#, "d={{ x | default('y z') }}"]
+        );
+        assert!(split_args("a='unbalanced").is_none());
+    }
+
+    #[test]
+    fn command_keeps_foreign_kv_in_raw_params() {
+        let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
+        let args = parse_kv("echo a=b chdir=/tmp", true, &span).unwrap();
+        assert_eq!(args.get("_raw_params"), Some(&Value::from("echo a=b")));
+        assert_eq!(args.get("chdir"), Some(&Value::from("/tmp")));
+    }
+
+    #[test]
+    fn module_kv_unquoted() {
+        let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
+        let args = parse_kv("msg='hello world' var=x", false, &span).unwrap();
+        assert_eq!(args.get("msg"), Some(&Value::from("hello world")));
+        assert_eq!(args.get("var"), Some(&Value::from("x")));
+    }
+}

@@ -1,0 +1,382 @@
+//! Reads playbook files into the typed tree, expanding static imports.
+
+mod args;
+mod roles;
+mod tasks;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::actions::ActionResolver;
+use super::ast::{Inherited, Play, Playbook, RoleDefinition, Spanned};
+use super::error::{LoadError, LoadErrorKind};
+use super::keywords;
+use crate::config::{self, Config};
+use crate::source::suggest;
+use crate::yaml::{self, Node, NodeKind};
+use crate::{Map, Value};
+
+/// Loads playbooks, caching every file and role it reads so a role used by many plays is
+/// parsed once.
+pub struct Loader {
+    roles_path: Vec<PathBuf>,
+    actions: ActionResolver,
+    documents: HashMap<PathBuf, Arc<Option<Node>>>,
+    roles: HashMap<PathBuf, Arc<RoleDefinition>>,
+    /// Warnings in the order Ansible prints them, such as duplicate mapping keys.
+    pub warnings: Vec<String>,
+}
+
+/// Where the items being loaded come from, for resolving relative paths.
+#[derive(Clone, Debug)]
+struct Origin {
+    /// The playbook's directory.
+    playbook_dir: PathBuf,
+    /// The directory of the file being read.
+    file_dir: PathBuf,
+    /// The role whose files are being read, if any.
+    role_dir: Option<PathBuf>,
+}
+
+impl Loader {
+    pub fn new(config: &Config) -> Loader {
+        let mut actions = ActionResolver::new();
+        for dir in config.paths("DEFAULT_MODULE_PATH") {
+            actions.add_library(dir);
+        }
+        Loader {
+            roles_path: config.paths("DEFAULT_ROLES_PATH").to_vec(),
+            actions,
+            documents: HashMap::new(),
+            roles: HashMap::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Loads a playbook file and every file it imports.
+    pub fn load_playbook(&mut self, path: &Path) -> Result<Playbook, LoadError> {
+        if !path.is_file() {
+            return Err(LoadError {
+                message: format!("the playbook: {} could not be found", path.display()),
+                span: None,
+                hint: None,
+                kind: LoadErrorKind::MissingPlaybook,
+            });
+        }
+        let path = absolute(path);
+        let playbook_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.actions.add_library(&playbook_dir.join("library"));
+        let mut plays = Vec::new();
+        self.load_plays(&path, &Inherited::default(), &mut plays)?;
+        Ok(Playbook { path, plays })
+    }
+
+    /// Reads and caches the single YAML document of a file; `None` for an empty file.
+    fn document(&mut self, path: &Path) -> Result<Arc<Option<Node>>, LoadError> {
+        if let Some(document) = self.documents.get(path) {
+            return Ok(document.clone());
+        }
+        let loaded = yaml::load_file(path)?;
+        self.warnings.extend(loaded.warnings);
+        let document = Arc::new(loaded.documents.into_iter().next());
+        self.documents.insert(path.to_path_buf(), document.clone());
+        Ok(document)
+    }
+
+    fn load_plays(
+        &mut self,
+        path: &Path,
+        imported: &Inherited,
+        plays: &mut Vec<Arc<Play>>,
+    ) -> Result<(), LoadError> {
+        let document = self.document(path)?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let Some(node) = document.as_ref() else {
+            return Err(LoadError::new(
+                format!("Empty playbook, nothing to do: {}", path.display()),
+                None,
+            ));
+        };
+        let NodeKind::Seq(entries) = &node.kind else {
+            return Err(LoadError::new(
+                "A playbook must be a list of plays, got a dict instead",
+                Some(&node.span),
+            ));
+        };
+        for entry in entries {
+            let Some(import) = entry
+                .get("import_playbook")
+                .or_else(|| entry.get("ansible.builtin.import_playbook"))
+            else {
+                let play = self.load_play(entry, &base_dir, imported)?;
+                plays.push(Arc::new(play));
+                continue;
+            };
+            self.load_import_playbook(entry, import, &base_dir, imported, plays)?;
+        }
+        Ok(())
+    }
+
+    fn load_import_playbook(
+        &mut self,
+        entry: &Node,
+        import: &Node,
+        base_dir: &Path,
+        imported: &Inherited,
+        plays: &mut Vec<Arc<Play>>,
+    ) -> Result<(), LoadError> {
+        let mut inherited = imported.clone();
+        for (key, value) in map_entries(entry, "import_playbook")? {
+            let key_text = key.as_str().unwrap_or_default();
+            if key_text == "import_playbook" || key_text == "ansible.builtin.import_playbook" {
+                continue;
+            }
+            match keywords::find(key_text, &[keywords::IMPORT_PLAYBOOK]) {
+                Some("name") => {}
+                Some(keyword) => set_inherited(&mut inherited, keyword, value)?,
+                _ => {
+                    return Err(unknown_keyword(
+                        key,
+                        "PlaybookInclude",
+                        &[keywords::IMPORT_PLAYBOOK],
+                    ))
+                }
+            }
+        }
+        let Some(file) = import.as_str() else {
+            return Err(LoadError::new(
+                "import_playbook needs a file name",
+                Some(&import.span),
+            ));
+        };
+        if is_template(file) {
+            return Err(LoadError::new(
+                format!("rplay cannot template the import_playbook path {file:?} yet"),
+                Some(&import.span),
+            ));
+        }
+        let path = config::normalize(&base_dir.join(file));
+        if !path.is_file() {
+            return Err(LoadError::new(
+                format!(
+                    "Unable to retrieve file contents\nCould not find or access '{}'",
+                    path.display()
+                ),
+                Some(&import.span),
+            ));
+        }
+        self.load_plays(&path, &inherited, plays)
+    }
+
+    fn load_play(
+        &mut self,
+        node: &Node,
+        base_dir: &Path,
+        imported: &Inherited,
+    ) -> Result<Play, LoadError> {
+        let lists = [keywords::PLAY, keywords::INHERITED];
+        let origin = Origin {
+            playbook_dir: base_dir.to_path_buf(),
+            file_dir: base_dir.to_path_buf(),
+            role_dir: None,
+        };
+        let mut play = Play {
+            span: node.span.clone(),
+            name: None,
+            hosts: Spanned {
+                value: Value::Null,
+                span: node.span.clone(),
+            },
+            gather_facts: None,
+            vars_files: Vec::new(),
+            pre_tasks: Vec::new(),
+            roles: Vec::new(),
+            tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            handlers: Vec::new(),
+            inherited: imported.clone(),
+            keywords: Vec::new(),
+            base_dir: base_dir.to_path_buf(),
+        };
+        let mut has_hosts = false;
+        for (key, value) in map_entries(node, "play")? {
+            let key_text = key.as_str().unwrap_or_default();
+            let Some(keyword) = keywords::find(key_text, &lists) else {
+                return Err(unknown_keyword(key, "Play", &lists));
+            };
+            let spanned = Spanned {
+                value: value.to_value(),
+                span: value.span.clone(),
+            };
+            match keyword {
+                "name" => play.name = Some(scalar_text(value)),
+                "hosts" => {
+                    has_hosts = true;
+                    play.hosts = spanned;
+                }
+                "gather_facts" => play.gather_facts = Some(spanned),
+                "vars_files" => play.vars_files = list_of(value),
+                "pre_tasks" => play.pre_tasks = self.load_items(value, &origin, false)?,
+                "tasks" => play.tasks = self.load_items(value, &origin, false)?,
+                "post_tasks" => play.post_tasks = self.load_items(value, &origin, false)?,
+                "handlers" => play.handlers = self.load_items(value, &origin, true)?,
+                "roles" => play.roles = self.load_roles_section(value, &origin)?,
+                keyword if keywords::INHERITED.contains(&keyword) => {
+                    set_inherited(&mut play.inherited, keyword, value)?
+                }
+                keyword => play.keywords.push((keyword, spanned)),
+            }
+        }
+        if !has_hosts {
+            return Err(LoadError::new(
+                "the field 'hosts' is required but was not set",
+                Some(&node.span),
+            ));
+        }
+        Ok(play)
+    }
+}
+
+/// The entries of a mapping node, or an error naming what was expected.
+fn map_entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], LoadError> {
+    match &node.kind {
+        NodeKind::Map(entries) => Ok(entries),
+        _ => Err(LoadError::new(
+            format!("{what} must be a mapping, got {}", describe(node)),
+            Some(&node.span),
+        )),
+    }
+}
+
+/// Names a node's type as Python would (`str`, `list`, `dict`...).
+fn describe(node: &Node) -> &'static str {
+    match &node.kind {
+        NodeKind::Scalar(value) => value.type_name(),
+        NodeKind::Vault(_) => "AnsibleVaultEncryptedUnicode",
+        NodeKind::Seq(_) => "list",
+        NodeKind::Map(_) => "dict",
+    }
+}
+
+fn unknown_keyword(key: &Node, object: &str, lists: &[&[&'static str]]) -> LoadError {
+    let name = key.as_str().unwrap_or_default();
+    let error = LoadError::new(
+        format!("'{name}' is not a valid attribute for a {object}"),
+        Some(&key.span),
+    );
+    match suggest(name, lists.iter().flat_map(|list| list.iter().copied())) {
+        Some(candidate) => error.with_hint(format!("did you mean '{candidate}'?")),
+        None => error,
+    }
+}
+
+/// Records an inheritable keyword. `tags` and `when` accumulate; `vars` merges.
+fn set_inherited(
+    inherited: &mut Inherited,
+    keyword: &'static str,
+    value: &Node,
+) -> Result<(), LoadError> {
+    match keyword {
+        "when" => inherited.when.extend(list_of(value)),
+        "tags" => inherited.tags.extend(tags_of(value)),
+        "environment" => inherited.environment.push(Spanned {
+            value: value.to_value(),
+            span: value.span.clone(),
+        }),
+        "vars" => {
+            let mut vars = inherited.vars.take().map(|v| v.value).unwrap_or_default();
+            vars.extend(vars_of(value)?);
+            inherited.vars = Some(Spanned {
+                value: vars,
+                span: value.span.clone(),
+            });
+        }
+        keyword => {
+            inherited.keywords.retain(|(key, _)| *key != keyword);
+            inherited.keywords.push((
+                keyword,
+                Spanned {
+                    value: value.to_value(),
+                    span: value.span.clone(),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A keyword value that may be one item or a list, as a list of spanned items.
+fn list_of(node: &Node) -> Vec<Spanned<Value>> {
+    match &node.kind {
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(|item| Spanned {
+                value: item.to_value(),
+                span: item.span.clone(),
+            })
+            .collect(),
+        _ => vec![Spanned {
+            value: node.to_value(),
+            span: node.span.clone(),
+        }],
+    }
+}
+
+/// Tags as Ansible reads them: a list, or a string split at commas.
+fn tags_of(node: &Node) -> Vec<Spanned<Value>> {
+    match &node.kind {
+        NodeKind::Scalar(Value::Str(text)) => text
+            .split(',')
+            .map(|tag| Spanned {
+                value: Value::from(tag.trim()),
+                span: node.span.clone(),
+            })
+            .collect(),
+        _ => list_of(node),
+    }
+}
+
+/// A `vars` keyword: a mapping, or a list of mappings merged in order.
+fn vars_of(node: &Node) -> Result<Map, LoadError> {
+    match node.to_value() {
+        Value::Map(map) => Ok(Arc::unwrap_or_clone(map)),
+        Value::Null => Ok(Map::new()),
+        Value::List(items) => {
+            let mut vars = Map::new();
+            for item in items.iter() {
+                match item {
+                    Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                    _ => return Err(vars_error(node)),
+                }
+            }
+            Ok(vars)
+        }
+        _ => Err(vars_error(node)),
+    }
+}
+
+fn vars_error(node: &Node) -> LoadError {
+    LoadError::new(
+        "Vars in a Play must be specified as a dictionary, or a list of dictionaries",
+        Some(&node.span),
+    )
+}
+
+/// A scalar as text (Python's `str()`), for names.
+fn scalar_text(node: &Node) -> String {
+    super::ast::value_text(&node.to_value())
+}
+
+pub(crate) fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%")
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    config::normalize(&joined)
+}

@@ -1,0 +1,363 @@
+//! Roles: `roles:` entries, `import_role`, `meta/main.yml` dependencies, and the role
+//! directory itself (`tasks/`, `handlers/`, `defaults/`, `vars/`, `meta/`, `library/`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{is_template, map_entries, set_inherited, Loader, Origin};
+use crate::config;
+use crate::playbook::ast::{
+    Block, BlockKind, Inherited, Item, RoleDefinition, RoleInstance, Spanned, Task,
+};
+use crate::playbook::error::LoadError;
+use crate::playbook::keywords;
+use crate::source::Span;
+use crate::yaml::{Node, NodeKind};
+use crate::{Map, Value};
+
+/// What a role entry asks for besides the role itself.
+struct RoleRequest {
+    name: String,
+    span: Span,
+    params: Map,
+    inherited: Inherited,
+    tasks_from: String,
+}
+
+impl Loader {
+    /// Loads the `roles:` section of a play into one block per role.
+    pub(super) fn load_roles_section(
+        &mut self,
+        node: &Node,
+        origin: &Origin,
+    ) -> Result<Vec<Item>, LoadError> {
+        let entries = match &node.kind {
+            NodeKind::Seq(entries) => entries.as_slice(),
+            NodeKind::Scalar(Value::Null) => return Ok(Vec::new()),
+            _ => return Err(LoadError::new("roles must be a list", Some(&node.span))),
+        };
+        let mut items = Vec::new();
+        for entry in entries {
+            let request = role_request(entry)?;
+            items.push(self.role_block(request, origin)?);
+        }
+        Ok(items)
+    }
+
+    /// Expands `import_role` into the role's block, carrying the task's keywords.
+    pub(super) fn load_import_role(
+        &mut self,
+        task: Task,
+        origin: &Origin,
+    ) -> Result<Item, LoadError> {
+        let arg = |key: &str| {
+            task.args
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let name = arg("name").or_else(|| arg("role")).ok_or_else(|| {
+            LoadError::new(
+                "'name' is a required field for import_role.",
+                Some(&task.span),
+            )
+        })?;
+        let mut inherited = task.inherited;
+        inherited.keywords.extend(task.keywords);
+        let request = RoleRequest {
+            name,
+            span: task.span.clone(),
+            params: Map::new(),
+            inherited,
+            tasks_from: arg("tasks_from").unwrap_or_else(|| "main".to_string()),
+        };
+        self.role_block(request, origin)
+    }
+
+    /// Builds the block of one role use: its dependencies' blocks, then its tasks.
+    fn role_block(&mut self, request: RoleRequest, origin: &Origin) -> Result<Item, LoadError> {
+        let instance = self.role_instance(&request, origin)?;
+        let mut body = Vec::new();
+        for dependency in &instance.dependencies {
+            body.push(self.dependency_block(dependency.clone())?);
+        }
+        let tasks = self.role_tasks(&instance, &request.tasks_from, &request.span)?;
+        body.extend(tasks.iter().cloned());
+        Ok(Item::Block(Arc::new(Block {
+            span: request.span,
+            kind: BlockKind::Role(instance),
+            name: None,
+            block: body,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            inherited: request.inherited,
+        })))
+    }
+
+    fn dependency_block(&mut self, instance: Arc<RoleInstance>) -> Result<Item, LoadError> {
+        let mut body = Vec::new();
+        for dependency in &instance.dependencies {
+            body.push(self.dependency_block(dependency.clone())?);
+        }
+        if let Some(tasks) = &instance.definition.tasks {
+            body.extend(tasks.iter().cloned());
+        }
+        Ok(Item::Block(Arc::new(Block {
+            span: instance.span.clone(),
+            kind: BlockKind::Role(instance.clone()),
+            name: None,
+            block: body,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            inherited: instance.entry.clone(),
+        })))
+    }
+
+    fn role_tasks(
+        &mut self,
+        instance: &RoleInstance,
+        tasks_from: &str,
+        span: &Span,
+    ) -> Result<Arc<Vec<Item>>, LoadError> {
+        if tasks_from == "main" {
+            return Ok(instance.definition.tasks.clone().unwrap_or_default());
+        }
+        let dir = instance.definition.path.join("tasks");
+        let path = find_main(&dir, tasks_from).ok_or_else(|| {
+            LoadError::new(
+                format!("Could not find specified file in role: tasks/{tasks_from}"),
+                Some(span),
+            )
+        })?;
+        let origin = role_origin(&instance.definition.path);
+        self.load_tasks_file(&path, &origin, false)
+    }
+
+    fn role_instance(
+        &mut self,
+        request: &RoleRequest,
+        origin: &Origin,
+    ) -> Result<Arc<RoleInstance>, LoadError> {
+        if is_template(&request.name) {
+            return Err(LoadError::new(
+                format!("rplay cannot template the role name {:?} yet", request.name),
+                Some(&request.span),
+            ));
+        }
+        let path = self.find_role(&request.name, origin).ok_or_else(|| {
+            LoadError::new(
+                format!(
+                    "the role '{}' was not found in {}",
+                    request.name,
+                    self.search_text(origin)
+                ),
+                Some(&request.span),
+            )
+        })?;
+        let definition = self.role_definition(&path)?;
+        let dependencies = self.role_dependencies(&definition)?;
+        Ok(Arc::new(RoleInstance {
+            name: request.name.clone(),
+            definition,
+            params: request.params.clone(),
+            dependencies,
+            entry: request.inherited.clone(),
+            span: request.span.clone(),
+        }))
+    }
+
+    fn role_dependencies(
+        &mut self,
+        definition: &RoleDefinition,
+    ) -> Result<Vec<Arc<RoleInstance>>, LoadError> {
+        let meta = definition.path.join("meta");
+        let Some(path) = find_main(&meta, "main") else {
+            return Ok(Vec::new());
+        };
+        let document = self.document(&path)?;
+        let Some(node) = document.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let Some(dependencies) = node.get("dependencies") else {
+            return Ok(Vec::new());
+        };
+        let NodeKind::Seq(entries) = &dependencies.kind else {
+            return Ok(Vec::new());
+        };
+        let origin = role_origin(&definition.path);
+        let mut instances = Vec::new();
+        for entry in entries {
+            let request = role_request(entry)?;
+            instances.push(self.role_instance(&request, &origin)?);
+        }
+        Ok(instances)
+    }
+
+    fn role_definition(&mut self, path: &Path) -> Result<Arc<RoleDefinition>, LoadError> {
+        if let Some(definition) = self.roles.get(path) {
+            return Ok(definition.clone());
+        }
+        self.actions.add_library(&path.join("library"));
+        let origin = role_origin(path);
+        let tasks = match find_main(&path.join("tasks"), "main") {
+            Some(file) => Some(self.load_tasks_file(&file, &origin, false)?),
+            None => None,
+        };
+        let handlers = match find_main(&path.join("handlers"), "main") {
+            Some(file) => Some(self.load_tasks_file(&file, &origin, true)?),
+            None => None,
+        };
+        let allow_duplicates = match find_main(&path.join("meta"), "main") {
+            Some(file) => self
+                .document(&file)?
+                .as_ref()
+                .as_ref()
+                .and_then(|node| node.get("allow_duplicates"))
+                .map(|node| node.to_value().is_truthy())
+                .unwrap_or(false),
+            None => false,
+        };
+        let definition = Arc::new(RoleDefinition {
+            path: path.to_path_buf(),
+            defaults: self.role_vars(&path.join("defaults"))?,
+            vars: self.role_vars(&path.join("vars"))?,
+            tasks,
+            handlers,
+            allow_duplicates,
+        });
+        self.roles.insert(path.to_path_buf(), definition.clone());
+        Ok(definition)
+    }
+
+    /// Loads `defaults/` or `vars/`: `main.yml` (or `.yaml`, `.json`, no extension), or
+    /// every file of a `main/` directory in sorted order, merged.
+    fn role_vars(&mut self, dir: &Path) -> Result<Map, LoadError> {
+        let mut vars = Map::new();
+        let main_dir = dir.join("main");
+        let files = if main_dir.is_dir() {
+            vars_files_in(&main_dir)
+        } else {
+            find_main(dir, "main").into_iter().collect()
+        };
+        for file in files {
+            let document = self.document(&file)?;
+            if let Some(node) = document.as_ref() {
+                match node.to_value() {
+                    Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                    Value::Null => {}
+                    _ => {
+                        return Err(LoadError::new(
+                            format!("{} must contain a dictionary of variables", file.display()),
+                            Some(&node.span),
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(vars)
+    }
+
+    fn role_search_paths(&self, origin: &Origin) -> Vec<PathBuf> {
+        let mut paths = vec![origin.playbook_dir.join("roles")];
+        paths.extend(self.roles_path.iter().cloned());
+        if let Some(role_dir) = &origin.role_dir {
+            paths.push(role_dir.clone());
+        }
+        paths.push(origin.playbook_dir.clone());
+        paths
+    }
+
+    fn find_role(&self, name: &str, origin: &Origin) -> Option<PathBuf> {
+        self.role_search_paths(origin)
+            .into_iter()
+            .map(|base| config::normalize(&base.join(name)))
+            .chain(std::iter::once(config::normalize(Path::new(name))))
+            .find(|path| path.exists())
+    }
+
+    fn search_text(&self, origin: &Origin) -> String {
+        self.role_search_paths(origin)
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+}
+
+fn role_origin(role_dir: &Path) -> Origin {
+    Origin {
+        playbook_dir: PathBuf::new(),
+        file_dir: role_dir.join("tasks"),
+        role_dir: Some(role_dir.to_path_buf()),
+    }
+}
+
+/// Parses a role entry: a name, or a mapping with `role`/`name`, keywords and parameters.
+fn role_request(entry: &Node) -> Result<RoleRequest, LoadError> {
+    let mut request = RoleRequest {
+        name: String::new(),
+        span: entry.span.clone(),
+        params: Map::new(),
+        inherited: Inherited::default(),
+        tasks_from: "main".to_string(),
+    };
+    if let Some(name) = entry.as_str() {
+        request.name = name.to_string();
+        return Ok(request);
+    }
+    for (key, value) in map_entries(entry, "a role entry")? {
+        let key_text = key.as_str().unwrap_or_default();
+        match keywords::find(key_text, &[keywords::ROLE_ENTRY, keywords::INHERITED]) {
+            Some("role") | Some("name") => request.name = super::scalar_text(value),
+            Some(keyword) if keywords::INHERITED.contains(&keyword) => {
+                set_inherited(&mut request.inherited, keyword, value)?
+            }
+            Some(keyword) => request.inherited.keywords.push((
+                keyword,
+                Spanned {
+                    value: value.to_value(),
+                    span: value.span.clone(),
+                },
+            )),
+            None => {
+                request.params.insert(key.to_value(), value.to_value());
+            }
+        }
+    }
+    if request.name.is_empty() {
+        return Err(LoadError::new(
+            "role definitions must contain a role name",
+            Some(&entry.span),
+        ));
+    }
+    Ok(request)
+}
+
+/// Finds `NAME`, `NAME.yml`, `NAME.yaml` or `NAME.json` in `dir`.
+fn find_main(dir: &Path, name: &str) -> Option<PathBuf> {
+    ["", ".yml", ".yaml", ".json"]
+        .iter()
+        .map(|extension| dir.join(format!("{name}{extension}")))
+        .find(|path| path.is_file())
+}
+
+/// The variable files of a directory, recursively, sorted by name.
+fn vars_files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            files.extend(vars_files_in(&path));
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            None | Some("yml" | "yaml" | "json")
+        ) {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -1,0 +1,239 @@
+//! Task lists: blocks, tasks, handlers and the static `import_tasks`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::args::{parse_action, ParsedAction};
+use super::{is_template, map_entries, set_inherited, unknown_keyword, Loader, Origin};
+use crate::config;
+use crate::playbook::ast::{Block, BlockKind, Inherited, Item, Spanned, Task};
+use crate::playbook::error::LoadError;
+use crate::playbook::keywords;
+use crate::yaml::{Node, NodeKind};
+use crate::Value;
+
+impl Loader {
+    /// Loads a task list (`tasks:`, `block:`, a tasks file...).
+    pub(super) fn load_items(
+        &mut self,
+        node: &Node,
+        origin: &Origin,
+        handlers: bool,
+    ) -> Result<Vec<Item>, LoadError> {
+        let entries = match &node.kind {
+            NodeKind::Seq(entries) => entries.as_slice(),
+            NodeKind::Scalar(Value::Null) => return Ok(Vec::new()),
+            _ => return Err(LoadError::new(
+                "A malformed block was encountered while loading tasks: expected a list of tasks",
+                Some(&node.span),
+            )),
+        };
+        let mut items = Vec::with_capacity(entries.len());
+        for entry in entries {
+            items.push(self.load_item(entry, origin, handlers)?);
+        }
+        Ok(items)
+    }
+
+    fn load_item(
+        &mut self,
+        node: &Node,
+        origin: &Origin,
+        handlers: bool,
+    ) -> Result<Item, LoadError> {
+        map_entries(node, "a task")?;
+        if node.get("block").is_some() {
+            return self.load_block(node, origin, handlers);
+        }
+        let task = self.load_task(node, origin, handlers)?;
+        match task.short_action() {
+            "import_tasks" => self.load_import_tasks(task, origin, handlers),
+            "import_role" => self.load_import_role(task, origin),
+            _ => Ok(Item::Task(Arc::new(task))),
+        }
+    }
+
+    fn load_block(
+        &mut self,
+        node: &Node,
+        origin: &Origin,
+        handlers: bool,
+    ) -> Result<Item, LoadError> {
+        let lists = [keywords::BLOCK, keywords::INHERITED];
+        let mut block = Block {
+            span: node.span.clone(),
+            kind: BlockKind::Explicit,
+            name: None,
+            block: Vec::new(),
+            rescue: Vec::new(),
+            always: Vec::new(),
+            inherited: Inherited::default(),
+        };
+        for (key, value) in map_entries(node, "a block")? {
+            let key_text = key.as_str().unwrap_or_default();
+            let Some(keyword) = keywords::find(key_text, &lists) else {
+                return Err(unknown_keyword(key, "Block", &lists));
+            };
+            match keyword {
+                "name" => block.name = Some(super::scalar_text(value)),
+                "block" => block.block = self.load_items(value, origin, handlers)?,
+                "rescue" => block.rescue = self.load_items(value, origin, handlers)?,
+                "always" => block.always = self.load_items(value, origin, handlers)?,
+                keyword if keywords::INHERITED.contains(&keyword) => {
+                    set_inherited(&mut block.inherited, keyword, value)?
+                }
+                keyword => block.inherited.keywords.push((
+                    keyword,
+                    Spanned {
+                        value: value.to_value(),
+                        span: value.span.clone(),
+                    },
+                )),
+            }
+        }
+        Ok(Item::Block(Arc::new(block)))
+    }
+
+    pub(super) fn load_task(
+        &mut self,
+        node: &Node,
+        origin: &Origin,
+        handler: bool,
+    ) -> Result<Task, LoadError> {
+        let ParsedAction {
+            action,
+            args,
+            local,
+        } = parse_action(node, &self.actions, handler)?;
+        let mut task = Task {
+            span: node.span.clone(),
+            name: None,
+            action,
+            args,
+            inherited: Inherited::default(),
+            keywords: Vec::new(),
+            loop_lookup: None,
+            implicit: false,
+        };
+        if local {
+            task.keywords.push((
+                "delegate_to",
+                Spanned {
+                    value: Value::from("localhost"),
+                    span: node.span.clone(),
+                },
+            ));
+        }
+        for (key, value) in map_entries(node, "a task")? {
+            let key_text = key.as_str().unwrap_or_default();
+            let spanned = Spanned {
+                value: value.to_value(),
+                span: value.span.clone(),
+            };
+            if let Some(lookup) = key_text.strip_prefix("with_") {
+                task.loop_lookup = Some(lookup.to_string());
+                task.keywords.push(("loop", spanned));
+                continue;
+            }
+            let lists: &[&[&'static str]] = if handler {
+                &[keywords::TASK, keywords::INHERITED, keywords::HANDLER]
+            } else {
+                &[keywords::TASK, keywords::INHERITED]
+            };
+            let Some(keyword) = keywords::find(key_text, lists) else {
+                // The action key itself; anything else was rejected by `parse_action`.
+                continue;
+            };
+            match keyword {
+                "name" => task.name = Some(super::scalar_text(value)),
+                "action" | "local_action" | "args" => {}
+                keyword if keywords::INHERITED.contains(&keyword) => {
+                    set_inherited(&mut task.inherited, keyword, value)?
+                }
+                keyword => task.keywords.push((keyword, spanned)),
+            }
+        }
+        let _ = origin;
+        Ok(task)
+    }
+
+    /// Expands `import_tasks: FILE` into a block that carries the import's keywords.
+    fn load_import_tasks(
+        &mut self,
+        task: Task,
+        origin: &Origin,
+        handlers: bool,
+    ) -> Result<Item, LoadError> {
+        let file = task
+            .args
+            .get("_raw_params")
+            .or_else(|| task.args.get("file"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                LoadError::new("No file specified for import_tasks", Some(&task.span))
+            })?;
+        if is_template(&file) {
+            return Err(LoadError::new(
+                format!("rplay cannot template the import_tasks path {file:?} yet"),
+                Some(&task.span),
+            ));
+        }
+        let path = self.find_tasks_file(&file, origin).ok_or_else(|| {
+            LoadError::new(
+                format!("Could not find or access '{file}' on the Ansible Controller."),
+                Some(&task.span),
+            )
+        })?;
+        let items = self.load_tasks_file(&path, origin, handlers)?;
+        let mut inherited = task.inherited;
+        // `vars:` on the import and the import's own keywords apply to every task in it.
+        inherited.keywords.extend(task.keywords);
+        Ok(Item::Block(Arc::new(Block {
+            span: task.span,
+            kind: BlockKind::ImportTasks(path),
+            name: task.name,
+            block: items.as_ref().clone(),
+            rescue: Vec::new(),
+            always: Vec::new(),
+            inherited,
+        })))
+    }
+
+    /// Loads a file of tasks, relative paths inside it resolving against its directory.
+    pub(super) fn load_tasks_file(
+        &mut self,
+        path: &Path,
+        origin: &Origin,
+        handlers: bool,
+    ) -> Result<Arc<Vec<Item>>, LoadError> {
+        let document = self.document(path)?;
+        let nested = Origin {
+            file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ..origin.clone()
+        };
+        let items = match document.as_ref() {
+            Some(node) => self.load_items(node, &nested, handlers)?,
+            None => Vec::new(),
+        };
+        Ok(Arc::new(items))
+    }
+
+    /// Finds a tasks file as ansible-core does: inside a role, the including file's
+    /// directory and the role's `tasks/`; elsewhere, the including file's directory and
+    /// the playbook's directory.
+    fn find_tasks_file(&self, file: &str, origin: &Origin) -> Option<PathBuf> {
+        let mut candidates = vec![origin.file_dir.join(file)];
+        match &origin.role_dir {
+            Some(role_dir) => {
+                candidates.push(role_dir.join("tasks").join(file));
+                candidates.push(role_dir.join(file));
+            }
+            None => candidates.push(origin.playbook_dir.join(file)),
+        }
+        candidates
+            .into_iter()
+            .map(|path| config::normalize(&path))
+            .find(|path| path.is_file())
+    }
+}

@@ -1,0 +1,12 @@
+//! The playbook tree and its loader.
+
+pub mod actions;
+pub mod ast;
+pub mod error;
+pub mod keywords;
+mod load;
+pub mod walk;
+
+pub use ast::*;
+pub use error::{LoadError, LoadErrorKind};
+pub use load::Loader;
