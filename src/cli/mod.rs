@@ -1,6 +1,7 @@
 //! The command-line edge: argument parsing, settings and exit codes.
 
 pub mod args;
+pub mod inventory;
 mod playbook;
 
 use clap::Parser;
@@ -22,6 +23,10 @@ pub mod exit {
 
 /// Runs rplay with the process arguments and returns the exit code.
 pub fn main() -> i32 {
+    let mut argv = std::env::args().skip(1).peekable();
+    if argv.peek().map(String::as_str) == Some("inventory") {
+        return inventory::main(argv.skip(1).collect());
+    }
     let args = match PlaybookArgs::try_parse() {
         Ok(args) => args,
         Err(err) => {

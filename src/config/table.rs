@@ -91,8 +91,11 @@ settings! {
     ERROR_ON_MISSING_HANDLER: Bool, ini [("defaults", "error_on_missing_handler")], env ["ANSIBLE_ERROR_ON_MISSING_HANDLER"], default Some("True");
     HOST_KEY_CHECKING: Bool, ini [("defaults", "host_key_checking")], env ["ANSIBLE_HOST_KEY_CHECKING"], default Some("True");
     HOST_PATTERN_MISMATCH: Str, ini [("inventory", "host_pattern_mismatch")], env ["ANSIBLE_HOST_PATTERN_MISMATCH"], default Some("warning");
+    INVENTORY_ANY_UNPARSED_IS_FAILED: Bool, ini [("inventory", "any_unparsed_is_failed")], env ["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"], default Some("False");
     INVENTORY_IGNORE_EXTS: List, ini [("defaults", "inventory_ignore_extensions"), ("inventory", "ignore_extensions")], env ["ANSIBLE_INVENTORY_IGNORE"], default Some(".pyc, .pyo, .swp, .bak, ~, .rpm, .md, .txt, .rst, .orig, .cfg, .retry, .ini");
     INVENTORY_IGNORE_PATTERNS: List, ini [("defaults", "inventory_ignore_patterns"), ("inventory", "ignore_patterns")], env ["ANSIBLE_INVENTORY_IGNORE_REGEX"], default Some("");
+    INVENTORY_UNPARSED_IS_FAILED: Bool, ini [("inventory", "unparsed_is_failed")], env ["ANSIBLE_INVENTORY_UNPARSED_FAILED"], default Some("False");
+    INVENTORY_UNPARSED_WARNING: Bool, ini [("inventory", "inventory_unparsed_warning")], env ["ANSIBLE_INVENTORY_UNPARSED_WARNING"], default Some("True");
     LOCALHOST_WARNING: Bool, ini [("defaults", "localhost_warning")], env ["ANSIBLE_LOCALHOST_WARNING"], default Some("True");
     RETRY_FILES_ENABLED: Bool, ini [("defaults", "retry_files_enabled")], env ["ANSIBLE_RETRY_FILES_ENABLED"], default Some("False");
     RPLAY_ANSIBLE_VERSION: Str, ini [("rplay", "ansible_version")], env ["RPLAY_ANSIBLE_VERSION"], default Some("2.18.19");
@@ -107,4 +110,5 @@ settings! {
     TASK_OUTPUT_LIMIT: Int, ini [("callback_profile_tasks", "task_output_limit")], env ["PROFILE_TASKS_TASK_OUTPUT_LIMIT"], default Some("20");
     TASK_SORT_ORDER: Str, ini [("callback_profile_tasks", "sort_order")], env ["PROFILE_TASKS_SORT_ORDER"], default Some("descending");
     TRANSFORM_INVALID_GROUP_CHARS: Str, ini [("defaults", "force_valid_group_names")], env ["ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS"], default Some("never");
+    YAML_FILENAME_EXTENSIONS: List, ini [("defaults", "yaml_valid_extensions")], env ["ANSIBLE_YAML_FILENAME_EXT"], default Some(".yml, .yaml, .json");
 }

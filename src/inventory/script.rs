@@ -41,7 +41,7 @@ pub(crate) fn parse(inventory: &mut Inventory, path: &Path) -> Result<(), Invent
             meta_hostvars = group_data.get("hostvars").cloned();
             continue;
         }
-        parse_group(inventory, name, group_data, &mut hosts).map_err(|message| error(message))?;
+        parse_group(inventory, name, group_data, &mut hosts).map_err(&error)?;
     }
     for host in hosts {
         let vars = match &meta_hostvars {
@@ -105,10 +105,9 @@ fn parse_group(
             if !hosts.iter().any(|h| h == host) {
                 hosts.push(host.to_string());
             }
-            let id = inventory
+            inventory
                 .add_host(host, Some(group), None)
                 .map_err(|err| err.to_string())?;
-            let _ = id;
         }
     }
     if let Some(vars) = data.get("vars") {

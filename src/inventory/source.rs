@@ -8,6 +8,7 @@ use super::dir::IgnoreRules;
 use super::model::{GroupNameTransform, Inventory};
 use super::vars_files::{python_extension, VarsDir, DEFAULT_VARS_EXTENSIONS};
 use super::{host_list, ini, script, yaml, InventoryError};
+use crate::config::Config;
 
 /// Settings that change how sources are read, from ansible.cfg and the environment.
 #[derive(Clone, Debug)]
@@ -60,6 +61,30 @@ impl Default for LoadOptions {
             any_unparsed_is_failed: false,
             unparsed_warning: true,
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        }
+    }
+}
+
+impl LoadOptions {
+    /// Takes the inventory settings from the resolved configuration; relative
+    /// sources are resolved against `cwd`.
+    pub fn from_config(config: &Config, cwd: PathBuf) -> LoadOptions {
+        let group_name_transform = match config.str("TRANSFORM_INVALID_GROUP_CHARS") {
+            Some("ignore") => GroupNameTransform::Ignore,
+            Some("always") => GroupNameTransform::Always,
+            Some("silently") => GroupNameTransform::Silently,
+            _ => GroupNameTransform::Never,
+        };
+        LoadOptions {
+            ignore_extensions: config.list("INVENTORY_IGNORE_EXTS").to_vec(),
+            ignore_patterns: config.list("INVENTORY_IGNORE_PATTERNS").to_vec(),
+            vars_extensions: config.list("YAML_FILENAME_EXTENSIONS").to_vec(),
+            group_name_transform,
+            unparsed_is_failed: config.bool("INVENTORY_UNPARSED_IS_FAILED"),
+            any_unparsed_is_failed: config.bool("INVENTORY_ANY_UNPARSED_IS_FAILED"),
+            unparsed_warning: config.bool("INVENTORY_UNPARSED_WARNING"),
+            cwd,
+            ..LoadOptions::default()
         }
     }
 }

@@ -148,9 +148,7 @@ impl InventoryVarLayers {
             &self.host_plugins_inventory,
             &play.host,
         ];
-        layers
-            .into_iter()
-            .fold(Map::new(), |vars, layer| combine_vars(vars, layer))
+        layers.into_iter().fold(Map::new(), combine_vars)
     }
 }
 

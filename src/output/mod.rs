@@ -2,5 +2,6 @@
 
 pub mod default;
 pub mod display;
+pub mod inventory;
 pub mod listing;
 pub mod profile_tasks;
