@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod source;
+pub mod template;
 pub mod yaml;
 
 pub use rplay_modules::{Map, Value};

@@ -1,0 +1,166 @@
+//! Filters: Jinja2's built-in ones and Ansible's, registered through one guard.
+//!
+//! Every filter receives its input and arguments as an [`Args`]. The guard rejects an
+//! undefined input or argument with the undefined error Ansible reports, except for the
+//! filters that inspect undefined values themselves (`default`, `mandatory`, ...).
+
+mod collections;
+mod core;
+mod net;
+mod serialize;
+mod text;
+
+use minijinja::value::{Kwargs, Rest, Value as JValue};
+use minijinja::{Environment, Error, ErrorKind, State};
+
+use super::error::{TemplateError, TemplateErrorKind};
+use super::render::{raise, undefined_error};
+
+/// Arguments of a filter call: the input value, then positional and keyword arguments.
+pub struct Args {
+    pub value: JValue,
+    pub positional: Vec<JValue>,
+    pub keywords: Vec<(String, JValue)>,
+}
+
+impl Args {
+    fn new(value: JValue, rest: Vec<JValue>) -> Result<Args, Error> {
+        let mut positional = rest;
+        let mut keywords = Vec::new();
+        if positional.last().is_some_and(JValue::is_kwargs) {
+            let kwargs = Kwargs::try_from(positional.pop().unwrap_or_default())?;
+            for name in kwargs.args() {
+                keywords.push((name.to_owned(), kwargs.peek::<JValue>(name)?));
+            }
+        }
+        Ok(Args {
+            value,
+            positional,
+            keywords,
+        })
+    }
+
+    /// The argument at `index` (after the input), or the keyword argument `name`.
+    pub fn get(&self, index: usize, name: &str) -> Option<&JValue> {
+        self.positional.get(index).or_else(|| {
+            self.keywords
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value)
+        })
+    }
+
+    pub fn keyword(&self, name: &str) -> Option<&JValue> {
+        self.keywords
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    pub fn str_arg(&self, index: usize, name: &str) -> Option<String> {
+        self.get(index, name).map(|value| match value.as_str() {
+            Some(text) => text.to_owned(),
+            None => super::pyrepr::py_str(value).unwrap_or_default(),
+        })
+    }
+
+    pub fn bool_arg(&self, index: usize, name: &str, default: bool) -> bool {
+        self.get(index, name).map_or(default, JValue::is_true)
+    }
+
+    /// The input followed by the positional arguments, and the keywords as a kwargs
+    /// value, for calling a minijinja built-in.
+    fn all(&self) -> Vec<JValue> {
+        let mut all = Vec::with_capacity(self.positional.len() + 2);
+        all.push(self.value.clone());
+        all.extend(self.positional.iter().cloned());
+        if !self.keywords.is_empty() {
+            all.push(JValue::from(Kwargs::from_iter(
+                self.keywords.iter().map(|(k, v)| (k.as_str(), v.clone())),
+            )));
+        }
+        all
+    }
+
+    fn has_undefined(&self) -> bool {
+        self.value.is_undefined()
+            || self.positional.iter().any(JValue::is_undefined)
+            || self.keywords.iter().any(|(_, value)| value.is_undefined())
+    }
+}
+
+/// An Ansible filter error (`AnsibleFilterError`) with its message.
+pub fn filter_error(message: impl Into<String>) -> Error {
+    raise(TemplateError::new(TemplateErrorKind::Filter, message))
+}
+
+/// Whether a filter inspects undefined values itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Undefined {
+    Reject,
+    Accept,
+}
+
+pub type FilterFn = fn(&mut State, &Args) -> Result<JValue, Error>;
+
+/// Registers `f` under each of `names`.
+pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefined, f: FilterFn) {
+    for name in names {
+        env.add_filter(
+            name,
+            move |state: &mut State, value: JValue, rest: Rest<JValue>| -> Result<JValue, Error> {
+                let args = Args::new(value, rest.0)?;
+                if undefined == Undefined::Reject && args.has_undefined() {
+                    return Err(undefined_error());
+                }
+                f(state, &args)
+            },
+        );
+    }
+}
+
+/// Registers a minijinja built-in filter behind the undefined guard.
+pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: JValue) {
+    for name in names {
+        let builtin = builtin.clone();
+        env.add_filter(
+            name,
+            move |state: &mut State, value: JValue, rest: Rest<JValue>| -> Result<JValue, Error> {
+                let args = Args::new(value, rest.0)?;
+                if args.has_undefined() {
+                    return Err(undefined_error());
+                }
+                builtin.call(state, &args.all())
+            },
+        );
+    }
+}
+
+/// Names of an ansible-core plugin: bare and `ansible.builtin.`-qualified.
+pub fn ansible(name: &str) -> Vec<String> {
+    vec![name.to_owned(), format!("ansible.builtin.{name}")]
+}
+
+/// Name of a Jinja2 built-in, which Ansible resolves unqualified only.
+pub fn jinja(name: &str) -> Vec<String> {
+    vec![name.to_owned()]
+}
+
+/// Name of a plugin of the `ansible.utils` collection, which needs its full name.
+pub fn utils(name: &str) -> Vec<String> {
+    vec![format!("ansible.utils.{name}")]
+}
+
+/// Registers every filter.
+pub fn register(env: &mut Environment<'static>) {
+    core::register(env);
+    collections::register(env);
+    text::register(env);
+    serialize::register(env);
+    net::register(env);
+}
+
+/// The error for a value of the wrong type.
+pub fn type_error(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into())
+}

@@ -1,0 +1,43 @@
+//! Templating: minijinja with Ansible 2.18's semantics on top.
+//!
+//! [`Templar`] is the entry point. It templates values recursively, evaluates
+//! conditionals and renders template files. Variables are read lazily through
+//! [`Variables`] and templated on first use in the same host context.
+//!
+//! The Ansible layer is split by concept: `compile` patches the bytecode for undefined
+//! chaining, `render` runs one evaluation, `vars` provides the lazy context, `typing`
+//! converts results back as 2.18 does, and `filters`, `tests`, `lookups` and `methods`
+//! provide Ansible's plugins and Python's methods.
+
+mod compile;
+mod conditional;
+mod convert;
+mod environment;
+mod error;
+mod filters;
+mod lookups;
+mod methods;
+mod pyformat;
+mod pyrepr;
+mod render;
+mod templar;
+/// Jinja2 tests such as `is defined` and `is version`.
+mod tests;
+mod typing;
+mod vars;
+mod version;
+
+pub use conditional::{ConditionalOutcome, Warning};
+pub use error::{TemplateError, TemplateErrorKind};
+pub use templar::{FileOptions, Templar, TemplarOptions};
+pub use vars::Variables;
+
+/// The value of the `omit` variable: an argument whose value is exactly this string is
+/// dropped by the executor. Ansible derives its token from random bytes per run; rplay
+/// uses one fixed token of the same shape.
+pub const OMIT: &str = "__omit_place_holder__1f0c8b4e2b8d7c6a5f4e3d2c1b0a998877665544";
+
+/// Tells whether a templated argument is the `omit` placeholder.
+pub fn is_omitted(value: &crate::Value) -> bool {
+    value.as_str() == Some(OMIT)
+}
