@@ -290,13 +290,7 @@ fn named_query(net: Net, kind: Kind, query: &str, value: &str) -> Result<Option<
         "cidr" => text(net.cidr()),
         "host" => {
             let keep = net.size() == 1 || net.ip != net.network() || net.broadcast().is_none();
-            keep.then(|| {
-                JValue::from(if net.size() == 1 {
-                    net.cidr()
-                } else {
-                    net.cidr()
-                })
-            })
+            keep.then(|| JValue::from(net.cidr()))
         }
         "type" => text(if net.size() > 1 && net.ip == net.network() {
             "network".into()
