@@ -47,7 +47,10 @@ pub fn build() -> Environment<'static> {
 /// everything else through Python's `str()`. Printing an undefined value, or a
 /// container holding one, fails.
 fn format_value(out: &mut Output, _: &mut State, value: &JValue) -> Result<(), Error> {
-    let text = if value.is_none() {
+    // An undefined value with no recorded message comes from an inline `if` without
+    // `else`, which Ansible prints as nothing.
+    let unexplained = value.is_undefined() && render::latest_hint().is_none();
+    let text = if value.is_none() || unexplained {
         String::new()
     } else {
         py_str(value).map_err(|_| undefined_error())?

@@ -8,6 +8,7 @@ use minijinja::{Error, State};
 
 use super::convert::{from_jinja, to_jinja};
 use super::error::{TemplateError, TemplateErrorKind};
+use super::filters::keyword_list;
 use super::pyrepr::py_str;
 use super::render::{self, raise, undefined_error};
 use super::vars::Context;
@@ -15,13 +16,23 @@ use super::FileOptions;
 use crate::Value;
 
 /// `lookup(name, *terms, wantlist=False, errors='strict', **options)`.
-pub fn lookup(state: &mut State, name: String, terms: Rest<JValue>) -> Result<JValue, Error> {
-    run(state, &name, terms.0, false)
+pub fn lookup(
+    state: &mut State,
+    name: String,
+    terms: Rest<JValue>,
+    kwargs: Kwargs,
+) -> Result<JValue, Error> {
+    run(state, &name, terms.0, keyword_list(&kwargs)?, false)
 }
 
 /// `query(name, *terms, **options)`: a lookup that always returns a list.
-pub fn query(state: &mut State, name: String, terms: Rest<JValue>) -> Result<JValue, Error> {
-    run(state, &name, terms.0, true)
+pub fn query(
+    state: &mut State,
+    name: String,
+    terms: Rest<JValue>,
+    kwargs: Kwargs,
+) -> Result<JValue, Error> {
+    run(state, &name, terms.0, keyword_list(&kwargs)?, true)
 }
 
 struct Request {
@@ -45,16 +56,10 @@ impl Request {
 fn run(
     _state: &mut State,
     name: &str,
-    mut terms: Vec<JValue>,
+    terms: Vec<JValue>,
+    mut options: Vec<(String, JValue)>,
     mut wantlist: bool,
 ) -> Result<JValue, Error> {
-    let mut options = Vec::new();
-    if terms.last().is_some_and(JValue::is_kwargs) {
-        let kwargs = Kwargs::try_from(terms.pop().unwrap_or_default())?;
-        for key in kwargs.args() {
-            options.push((key.to_owned(), kwargs.peek::<JValue>(key)?));
-        }
-    }
     if terms.iter().any(JValue::is_undefined) || options.iter().any(|(_, v)| v.is_undefined()) {
         return Err(undefined_error());
     }

@@ -48,7 +48,6 @@ fn get_attr(receiver: &JValue, attr: &str) -> JValue {
     };
     match found {
         Some(value) if !value.is_undefined() => value,
-        Some(value) if vars::is_host_view(receiver) && value.is_undefined() => value,
         _ => {
             render::record_hint(missing_attribute(receiver, &JValue::from(attr)));
             JValue::UNDEFINED
@@ -73,7 +72,6 @@ fn get_item(receiver: &JValue, key: &JValue) -> Result<JValue, Error> {
     };
     match found {
         Some(value) if !value.is_undefined() => Ok(value),
-        Some(value) if vars::is_host_view(receiver) => Ok(value),
         _ => {
             render::record_hint(missing_attribute(receiver, key));
             Ok(JValue::UNDEFINED)
@@ -87,22 +85,29 @@ fn missing_attribute(receiver: &JValue, key: &JValue) -> String {
         let name = format!("hostvars['{}']", py_str(key).unwrap_or_default());
         return format!("{} is undefined", str_repr(&name));
     }
-    let key = py_repr(key).unwrap_or_default();
-    format!("{} has no attribute {key}", object_type_repr(receiver))
+    let type_repr = object_type_repr(receiver);
+    let key_repr = py_repr(key).unwrap_or_default();
+    // Jinja2 quotes the type for a missing attribute (a string key) but not for a
+    // missing element (any other key).
+    if key.as_str().is_some() {
+        format!("{} has no attribute {key_repr}", str_repr(&type_repr))
+    } else {
+        format!("{type_repr} has no element {key_repr}")
+    }
 }
 
-/// Jinja2's `object_type_repr`: `'dict object'`, `None` for `None`.
+/// Jinja2's `object_type_repr`: `dict object`, `None` for `None`.
 pub fn object_type_repr(value: &JValue) -> String {
     if value.is_none() {
         return "None".into();
     }
     if vars::is_host_view(value) {
-        return "'ansible.vars.hostvars.HostVarsVars object'".into();
+        return "ansible.vars.hostvars.HostVarsVars object".into();
     }
     if vars::is_hostvars(value) {
-        return "'ansible.vars.hostvars.HostVars object'".into();
+        return "ansible.vars.hostvars.HostVars object".into();
     }
-    format!("'{} object'", python_type_name(value))
+    format!("{} object", python_type_name(value))
 }
 
 /// Python's class name of a template value.

@@ -1,10 +1,10 @@
 //! Jinja2 tests (`is defined`, `is version`, `is failed`, ...), registered through the
 //! same undefined guard as the filters.
 
-use minijinja::value::{Rest, Value as JValue, ValueKind};
+use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
-use super::filters::{ansible, filter_error, jinja, type_error};
+use super::filters::{ansible, filter_error, jinja, keyword_list, type_error};
 use super::methods::python_type_name;
 use super::pyrepr::py_str;
 use super::render::{consume_hint, undefined_error};
@@ -25,7 +25,18 @@ fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefined,
     for name in names {
         env.add_test(
             name,
-            move |state: &mut State, value: JValue, rest: Rest<JValue>| -> Result<bool, Error> {
+            move |state: &mut State,
+                  value: JValue,
+                  rest: Rest<JValue>,
+                  kwargs: Kwargs|
+                  -> Result<bool, Error> {
+                let mut rest = rest.0;
+                let keywords = keyword_list(&kwargs)?;
+                if !keywords.is_empty() {
+                    rest.push(JValue::from(Kwargs::from_iter(
+                        keywords.iter().map(|(k, v)| (k.as_str(), v.clone())),
+                    )));
+                }
                 if rest.iter().any(JValue::is_undefined) {
                     return Err(undefined_error());
                 }
@@ -425,10 +436,8 @@ fn version(_: &mut State, value: &JValue, args: &[JValue]) -> Result<bool, Error
     let mut positional: Vec<JValue> = args.to_vec();
     let mut keywords = Vec::new();
     if positional.last().is_some_and(JValue::is_kwargs) {
-        let kwargs = minijinja::value::Kwargs::try_from(positional.pop().unwrap_or_default())?;
-        for name in kwargs.args() {
-            keywords.push((name.to_owned(), kwargs.peek::<JValue>(name)?));
-        }
+        let kwargs = Kwargs::try_from(positional.pop().unwrap_or_default())?;
+        keywords = keyword_list(&kwargs)?;
     }
     let get = |index: usize, name: &str| {
         positional.get(index).cloned().or_else(|| {

@@ -24,19 +24,11 @@ pub struct Args {
 }
 
 impl Args {
-    fn new(value: JValue, rest: Vec<JValue>) -> Result<Args, Error> {
-        let mut positional = rest;
-        let mut keywords = Vec::new();
-        if positional.last().is_some_and(JValue::is_kwargs) {
-            let kwargs = Kwargs::try_from(positional.pop().unwrap_or_default())?;
-            for name in kwargs.args() {
-                keywords.push((name.to_owned(), kwargs.peek::<JValue>(name)?));
-            }
-        }
+    fn new(value: JValue, positional: Vec<JValue>, kwargs: &Kwargs) -> Result<Args, Error> {
         Ok(Args {
             value,
             positional,
-            keywords,
+            keywords: keyword_list(kwargs)?,
         })
     }
 
@@ -89,6 +81,18 @@ impl Args {
     }
 }
 
+/// The keyword arguments of a call, in call order, all marked as used.
+pub fn keyword_list(kwargs: &Kwargs) -> Result<Vec<(String, JValue)>, Error> {
+    let names: Vec<String> = kwargs.args().map(str::to_owned).collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let value = kwargs.get::<JValue>(&name)?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
 /// An Ansible filter error (`AnsibleFilterError`) with its message.
 pub fn filter_error(message: impl Into<String>) -> Error {
     raise(TemplateError::new(TemplateErrorKind::Filter, message))
@@ -108,8 +112,12 @@ pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefi
     for name in names {
         env.add_filter(
             name,
-            move |state: &mut State, value: JValue, rest: Rest<JValue>| -> Result<JValue, Error> {
-                let args = Args::new(value, rest.0)?;
+            move |state: &mut State,
+                  value: JValue,
+                  rest: Rest<JValue>,
+                  kwargs: Kwargs|
+                  -> Result<JValue, Error> {
+                let args = Args::new(value, rest.0, &kwargs)?;
                 if undefined == Undefined::Reject && args.has_undefined() {
                     return Err(undefined_error());
                 }
@@ -125,8 +133,12 @@ pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: 
         let builtin = builtin.clone();
         env.add_filter(
             name,
-            move |state: &mut State, value: JValue, rest: Rest<JValue>| -> Result<JValue, Error> {
-                let args = Args::new(value, rest.0)?;
+            move |state: &mut State,
+                  value: JValue,
+                  rest: Rest<JValue>,
+                  kwargs: Kwargs|
+                  -> Result<JValue, Error> {
+                let args = Args::new(value, rest.0, &kwargs)?;
                 if args.has_undefined() {
                     return Err(undefined_error());
                 }
