@@ -32,6 +32,7 @@ from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.conditional import Conditional
 from ansible.playbook.play import Play
+from ansible.plugins.loader import init_plugin_loader
 from ansible.template import AnsibleEnvironment, Templar
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
@@ -158,6 +159,8 @@ def run_case(case, loader):
 
 
 def main(argv):
+    # As ansible-playbook does, so collection plugins (ansible.utils.*) resolve.
+    init_plugin_loader([])
     loader = DataLoader()
     if argv[:1] == ["--record"]:
         directory = argv[1]

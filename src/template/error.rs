@@ -13,6 +13,8 @@ pub enum TemplateErrorKind {
     Recursion,
     /// A filter, test, method or operator failed on its input.
     Filter,
+    /// A Python `TypeError`, reported as an unexpected templating type error.
+    Type,
     /// A lookup plugin failed.
     Lookup,
     /// A conditional did not evaluate to a usable result.

@@ -205,7 +205,7 @@ fn python_method(
             ErrorKind::UnknownMethod,
             format!(
                 "{} has no attribute {}",
-                object_type_repr(receiver),
+                str_repr(&object_type_repr(receiver)),
                 str_repr(name)
             ),
         )),
@@ -278,6 +278,20 @@ fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result
     }
     match (receiver.kind(), name) {
         (ValueKind::Map | ValueKind::Seq, "copy") => Some(Ok(receiver.clone())),
+        (ValueKind::Seq, "index") => {
+            let needle = args.first().cloned().unwrap_or_default();
+            let position = receiver
+                .try_iter()
+                .ok()
+                .and_then(|mut items| items.position(|item| item == needle));
+            Some(match position {
+                Some(index) => Ok(JValue::from(index)),
+                None => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("{} is not in list", py_repr(&needle).unwrap_or_default()),
+                )),
+            })
+        }
         (
             ValueKind::Map | ValueKind::Seq,
             "append" | "extend" | "insert" | "pop" | "remove" | "update" | "setdefault" | "clear"

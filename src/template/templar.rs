@@ -265,8 +265,18 @@ impl Templar {
         let root = JValue::from_object(Root {
             context: context.clone(),
         });
-        render::evaluate(&self.inner.env, &compiled, context.clone(), root)
-            .map_err(|error| error.in_template(original))
+        render::evaluate(&self.inner.env, &compiled, context.clone(), root).map_err(|error| {
+            if error.kind == TemplateErrorKind::Type && error.template.is_none() {
+                // Ansible wraps a TypeError and appends the original message again.
+                let message = format!(
+                    "Unexpected templating type error occurred on ({original}): {}. {}",
+                    error.message, error.message
+                );
+                return TemplateError::new(TemplateErrorKind::Render, message)
+                    .in_template(original);
+            }
+            error.in_template(original)
+        })
     }
 }
 

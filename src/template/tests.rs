@@ -345,7 +345,8 @@ fn contains(haystack: &JValue, needle: &JValue) -> Result<bool, Error> {
 }
 
 fn truthy(value: &JValue, args: &[JValue]) -> Result<bool, Error> {
-    let convert = args.first().is_some_and(JValue::is_true);
+    let (positional, keywords) = split_keywords(args)?;
+    let convert = argument(&positional, &keywords, 0, "convert_bool").is_some_and(|v| v.is_true());
     if convert {
         if let Some(text) = value.as_str() {
             let lower = text.to_lowercase();
@@ -360,14 +361,43 @@ fn truthy(value: &JValue, args: &[JValue]) -> Result<bool, Error> {
     Ok(value.is_true())
 }
 
-fn regex_test(value: &JValue, args: &[JValue], kind: &str) -> Result<bool, Error> {
+/// Splits a test's arguments into positional ones and keywords.
+fn split_keywords(args: &[JValue]) -> Result<(Vec<JValue>, Vec<(String, JValue)>), Error> {
+    let mut positional = args.to_vec();
+    let mut keywords = Vec::new();
+    if positional.last().is_some_and(JValue::is_kwargs) {
+        let kwargs = Kwargs::try_from(positional.pop().unwrap_or_default())?;
+        keywords = keyword_list(&kwargs)?;
+    }
+    Ok((positional, keywords))
+}
+
+fn argument(
+    positional: &[JValue],
+    keywords: &[(String, JValue)],
+    index: usize,
+    name: &str,
+) -> Option<JValue> {
+    positional.get(index).cloned().or_else(|| {
+        keywords
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+}
+
+fn regex_test(value: &JValue, args: &[JValue], default_kind: &str) -> Result<bool, Error> {
     let text = py_str(value).map_err(|_| undefined_error())?;
-    let pattern = args
-        .first()
-        .map(|p| py_str(p).unwrap_or_default())
+    let (positional, keywords) = split_keywords(args)?;
+    let get = |index, name| argument(&positional, &keywords, index, name);
+    let pattern = get(0, "pattern")
+        .map(|p| py_str(&p).unwrap_or_default())
         .unwrap_or_default();
-    let ignorecase = args.get(1).is_some_and(JValue::is_true);
-    let multiline = args.get(2).is_some_and(JValue::is_true);
+    let ignorecase = get(1, "ignorecase").is_some_and(|v| v.is_true());
+    let multiline = get(2, "multiline").is_some_and(|v| v.is_true());
+    let kind =
+        get(3, "match_type").map_or(default_kind.to_owned(), |k| py_str(&k).unwrap_or_default());
+    let kind = kind.as_str();
     let mut flags = String::new();
     if ignorecase {
         flags.push('i');
@@ -482,6 +512,10 @@ fn version(_: &mut State, value: &JValue, args: &[JValue]) -> Result<bool, Error
         ">" | "gt" => ordering == Greater,
         ">=" | "ge" => ordering != Less,
         "!=" | "<>" | "ne" => ordering != Equal,
-        other => return Err(filter_error(format!("Invalid operator type ({other})"))),
+        other => {
+            return Err(filter_error(format!(
+                "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
+            )))
+        }
     })
 }

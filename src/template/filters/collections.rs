@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
-use super::{add, add_builtin, ansible, filter_error, jinja, Args, Undefined};
+use super::{add, add_builtin, ansible, filter_error, jinja, python_type_error, Args, Undefined};
 use crate::template::methods::python_type_name;
 use crate::template::pyrepr::{py_repr, py_str};
 use crate::template::render::undefined_error;
@@ -111,7 +111,7 @@ fn from_map(map: Map) -> JValue {
 fn length(_: &mut State, args: &Args) -> Result<JValue, Error> {
     match args.value.len() {
         Some(len) => Ok(JValue::from(len)),
-        None => Err(filter_error(format!(
+        None => Err(python_type_error(format!(
             "object of type '{}' has no len()",
             python_type_name(&args.value)
         ))),
@@ -432,7 +432,7 @@ fn dict2items(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .str_arg(1, "value_name")
         .unwrap_or_else(|| "value".into());
     let Some(map) = to_map(&args.value) else {
-        return Err(filter_error(format!(
+        return Err(python_type_error(format!(
             "dict2items requires a dictionary, got <class '{}'> instead.",
             python_type_name(&args.value)
         )));
@@ -455,7 +455,7 @@ fn items2dict(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .str_arg(1, "value_name")
         .unwrap_or_else(|| "value".into());
     if args.value.kind() != ValueKind::Seq {
-        return Err(filter_error(format!(
+        return Err(python_type_error(format!(
             "items2dict requires a list, got <class '{}'> instead.",
             python_type_name(&args.value)
         )));
@@ -644,7 +644,7 @@ fn compare(a: &JValue, b: &JValue) -> Result<std::cmp::Ordering, Error> {
         == (b.is_number() || b.kind() == ValueKind::Bool)
         && (a.kind() == ValueKind::String) == (b.kind() == ValueKind::String);
     if !comparable {
-        return Err(filter_error(format!(
+        return Err(python_type_error(format!(
             "'<' not supported between instances of '{}' and '{}'",
             python_type_name(a),
             python_type_name(b)

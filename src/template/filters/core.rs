@@ -224,7 +224,7 @@ fn abs(_: &mut State, args: &Args) -> Result<JValue, Error> {
     Ok(JValue::from(number(value, "abs")?.abs()))
 }
 
-/// Jinja2's `round(value, precision=0, method='common')`, which returns a float.
+/// Jinja2's `round(value, precision=0, method='common')`.
 fn round(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let value = number(&args.value, "round")?;
     let precision = args
@@ -232,6 +232,10 @@ fn round(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .and_then(JValue::as_i64)
         .unwrap_or(0) as i32;
     let method = args.str_arg(1, "method").unwrap_or_else(|| "common".into());
+    // Python's `round(int, n)` keeps an integer.
+    if method == "common" && args.value.is_integer() && precision >= 0 {
+        return Ok(args.value.clone());
+    }
     let factor = 10f64.powi(precision);
     let scaled = value * factor;
     let rounded = match method.as_str() {

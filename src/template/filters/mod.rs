@@ -158,9 +158,14 @@ pub fn jinja(name: &str) -> Vec<String> {
     vec![name.to_owned()]
 }
 
-/// Name of a plugin of the `ansible.utils` collection, which needs its full name.
+/// Names of a plugin of the `ansible.utils` collection: its full name, the
+/// `ansible.netcommon` name and the bare name, which Ansible's routing redirects.
 pub fn utils(name: &str) -> Vec<String> {
-    vec![format!("ansible.utils.{name}")]
+    vec![
+        format!("ansible.utils.{name}"),
+        format!("ansible.netcommon.{name}"),
+        name.to_owned(),
+    ]
 }
 
 /// Registers every filter.
@@ -170,6 +175,12 @@ pub fn register(env: &mut Environment<'static>) {
     text::register(env);
     serialize::register(env);
     net::register(env);
+}
+
+/// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected
+/// templating type error.
+pub fn python_type_error(message: impl Into<String>) -> Error {
+    raise(TemplateError::new(TemplateErrorKind::Type, message))
 }
 
 /// The error for a value of the wrong type.

@@ -214,9 +214,12 @@ fn ipaddr(
     if let Ok(index) = query_text.parse::<f64>() {
         return Ok(nth(net, kind, index as i128));
     }
-    Err(filter_error(format!(
-        "{alias}: unknown filter type: {query_text}"
-    )))
+    // The collection's fallback for an unknown query fails on `None + str` before it
+    // can raise its own message.
+    let _ = alias;
+    Err(super::python_type_error(
+        "unsupported operand type(s) for +: 'NoneType' and 'str'",
+    ))
 }
 
 /// A query that is itself a network: the input passes when it lies inside it.

@@ -252,9 +252,6 @@ fn dump_yaml(value: &JValue, style: &YamlStyle) -> Result<JValue, Error> {
         write_block(&mut out, value, style, 0)?;
     } else {
         out.push_str(&flow(value)?);
-        if !is_collection(value) {
-            out.push_str("\n...");
-        }
         out.push('\n');
     }
     Ok(JValue::from_safe_string(out))
@@ -324,10 +321,11 @@ fn write_block(
                     depth + style.indent
                 };
                 if !is_map && item.kind() == ValueKind::Map {
-                    // A mapping inside a sequence starts on the dash line.
+                    // A mapping inside a sequence starts on the dash line, its first key
+                    // at the indentation of the others.
                     let mut inner = String::new();
                     write_block(&mut inner, &item, style, depth + style.indent)?;
-                    out.push(' ');
+                    out.push_str(&" ".repeat(style.indent.saturating_sub(1).max(1)));
                     out.push_str(inner.trim_start());
                     continue;
                 }
@@ -445,8 +443,7 @@ fn resolves_to_non_string(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "y" | "yes"
-            | "n"
+        "yes"
             | "no"
             | "true"
             | "false"

@@ -412,15 +412,22 @@ fn regex_search(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let mut groups = Vec::new();
     for arg in args.positional.iter().skip(1) {
         let arg = py_str(arg).unwrap_or_default();
-        if let Some(name) = arg
-            .strip_prefix("\\g<")
-            .and_then(|rest| rest.strip_suffix('>'))
-        {
-            groups.push(name.to_owned());
-        } else if let Some(number) = arg.strip_prefix('\\') {
-            groups.push(number.to_owned());
+        // Ansible reads `\\g<name>` and `\\N` with `re.match`; an argument that starts
+        // with a backslash but does not match fails on the missing match object.
+        let group = if arg.starts_with("\\g") {
+            arg.strip_prefix("\\g<")
+                .and_then(|rest| rest.split_once('>'))
+                .map(|(name, _)| name.to_owned())
+                .filter(|name| !name.is_empty() && !name.contains(char::is_whitespace))
+        } else if let Some(rest) = arg.strip_prefix('\\') {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (!digits.is_empty()).then_some(digits)
         } else {
             return Err(filter_error("Unknown argument"));
+        };
+        match group {
+            Some(group) => groups.push(group),
+            None => return Err(filter_error("'NoneType' object has no attribute 'group'")),
         }
     }
     let Some(captures) = regex.captures(&text).map_err(regex_error)? else {
@@ -703,10 +710,11 @@ fn urlencode(_: &mut State, args: &Args) -> Result<JValue, Error> {
         let mut parts = Vec::new();
         for key in super::collections::values(&args.value)? {
             let item = args.value.get_item(&key).unwrap_or_default();
+            let query = |text: String| encode(&text).replace('/', "%2F").replace("%20", "+");
             parts.push(format!(
                 "{}={}",
-                encode(&py_str(&key).unwrap_or_default()).replace('/', "%2F"),
-                encode(&py_str(&item).unwrap_or_default()).replace('/', "%2F")
+                query(py_str(&key).unwrap_or_default()),
+                query(py_str(&item).unwrap_or_default())
             ));
         }
         return Ok(JValue::from(parts.join("&")));
