@@ -361,8 +361,10 @@ fn truthy(value: &JValue, args: &[JValue]) -> Result<bool, Error> {
     Ok(value.is_true())
 }
 
+type Keywords = Vec<(String, JValue)>;
+
 /// Splits a test's arguments into positional ones and keywords.
-fn split_keywords(args: &[JValue]) -> Result<(Vec<JValue>, Vec<(String, JValue)>), Error> {
+fn split_keywords(args: &[JValue]) -> Result<(Vec<JValue>, Keywords), Error> {
     let mut positional = args.to_vec();
     let mut keywords = Vec::new();
     if positional.last().is_some_and(JValue::is_kwargs) {
