@@ -171,3 +171,42 @@ impl TemplateCache {
         Ok(compiled)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instructions(source: &str) -> Vec<String> {
+        let compiled = compile(Arc::from(source), &Syntax::default()).expect("compiles");
+        let template = compiled.template();
+        let mut names = Vec::new();
+        let mut index = 0;
+        while let Some(instruction) = template.instructions.get(index) {
+            names.push(format!("{instruction:?}"));
+            index += 1;
+        }
+        names
+    }
+
+    /// The rewrite relies on minijinja's `CallMethod(name, Some(n))` taking the
+    /// receiver plus operands from the stack, as `GetAttr`, `GetItem` and `Rem` do.
+    /// Re-check after every minijinja upgrade.
+    #[test]
+    fn rewrite_removes_lookups() {
+        let names = instructions("{{ a.b[c] % 2 }}{% for x in y.z %}{{ x['k'] }}{% endfor %}");
+        assert!(names.iter().all(|n| !n.starts_with("GetAttr")), "{names:?}");
+        assert!(names.iter().all(|n| !n.starts_with("GetItem")), "{names:?}");
+        assert!(names.iter().all(|n| n != "Rem"), "{names:?}");
+        let calls: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with("CallMethod"))
+            .collect();
+        assert_eq!(calls.len(), 5, "{names:?}");
+    }
+
+    #[test]
+    fn attribute_method_names_are_interned() {
+        assert!(std::ptr::eq(attr_method("kube"), attr_method("kube")));
+        assert!(attr_method("kube").starts_with(GET_ATTR_PREFIX));
+    }
+}

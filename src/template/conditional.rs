@@ -132,7 +132,7 @@ impl Templar {
         Ok(self.interpret(type_name, value.is_true(), &original, location, warnings))
     }
 
-    /// A non-boolean result is used by its truth value, with Ansible's deprecation.
+    /// Uses a non-boolean result by its truth value and records Ansible's deprecation.
     fn interpret(
         &self,
         type_name: &str,

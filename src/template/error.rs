@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What kind of failure a [`TemplateError`] reports.
+/// The kind of failure a [`TemplateError`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TemplateErrorKind {
     /// A variable or attribute was undefined (Ansible's `AnsibleUndefinedVariable`).

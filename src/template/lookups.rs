@@ -202,7 +202,7 @@ fn varnames(
     Ok(found)
 }
 
-/// The directories a file lookup searches: each entry of `ansible_search_path` with
+/// Lists the directories a file lookup searches: each entry of `ansible_search_path` with
 /// `subdir` appended and as it is, then the templar's base directory.
 fn search_dirs(context: &Context, subdir: &str) -> Vec<PathBuf> {
     let mut dirs = Vec::new();

@@ -2,7 +2,7 @@
 //!
 //! Ansible 2.18 turns every rendered node into text with Python's `str()`, so a list
 //! prints as `['a', 1, True, None]` and a float as `1e+16`, and the text is read back
-//! with `ast.literal_eval`. Printing a container that holds an undefined value fails, as
+//! with `ast.literal_eval`. Printing a container that contains an undefined value fails, as
 //! Jinja2's `StrictUndefined` does.
 
 use std::fmt::Write;

@@ -17,7 +17,7 @@ use super::compile::Compiled;
 use super::error::{TemplateError, TemplateErrorKind};
 use super::vars::Context;
 
-/// What one evaluation records besides its output.
+/// The side state of one evaluation: hints, poison, unsafe reads and emitted values.
 pub struct RenderState {
     pub context: Arc<Context>,
     /// Messages of the undefined values created so far, the latest last. minijinja's
@@ -45,7 +45,7 @@ pub fn with_current<R>(f: impl FnOnce(&mut RenderState) -> R) -> Option<R> {
     RENDERS.with(|renders| renders.borrow_mut().last_mut().map(f))
 }
 
-/// The host context of the innermost evaluation.
+/// Returns the host context of the innermost evaluation.
 pub fn current_context() -> Option<Arc<Context>> {
     with_current(|state| state.context.clone())
 }
@@ -85,7 +85,7 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// The value of a template that wrote exactly one `{{ }}` value and no text.
+    /// Returns the value of a template that wrote exactly one `{{ }}` value and no text.
     pub fn single_value(&self) -> Option<&JValue> {
         (self.emit_count == 1 && self.first_emit_len == self.text.len())
             .then_some(self.first_emit.as_ref())
@@ -235,7 +235,7 @@ pub fn raise(error: TemplateError) -> minijinja::Error {
     minijinja::Error::new(kind, error.message.clone()).with_source(error)
 }
 
-/// The error for using an undefined value, worded with the latest hint.
+/// Builds the error for using an undefined value, worded with the latest hint.
 pub fn undefined_error() -> minijinja::Error {
     let message = latest_hint().unwrap_or_else(|| "an undefined variable was used".to_owned());
     raise(TemplateError::undefined(message))

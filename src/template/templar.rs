@@ -63,7 +63,7 @@ struct Inner {
     options: TemplarOptions,
 }
 
-/// How one string is templated (Ansible's `do_template` arguments).
+/// The settings of one `do_template` call: conversion, backslash escaping, syntax.
 pub(crate) struct Rendering {
     /// Convert the text back to a native value (`convert_data`).
     pub convert: bool,
@@ -303,8 +303,8 @@ fn typed_result(rendered: Rendered) -> Value {
     convert_text(rendered.text)
 }
 
-/// Whether a value survives Python's `repr` and `literal_eval` unchanged; `nan` and
-/// `inf` floats do not, so their containers stay text.
+/// Tells whether a value survives Python's `repr` and `literal_eval` unchanged. Floats
+/// `nan` and `inf` do not, so their containers stay text.
 fn is_literal_safe(value: &Value) -> bool {
     match value {
         Value::Float(f) => f.is_finite(),
@@ -321,7 +321,7 @@ pub fn is_possibly_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
-/// The name in a template that is exactly `{{ name }}` (Python's `\w*`, optional
+/// Returns the name in a template that is exactly `{{ name }}` (Python's `\w*`, optional
 /// surrounding whitespace, and one trailing newline as `$` allows).
 fn single_variable(text: &str) -> Option<&str> {
     let text = text.strip_suffix('\n').unwrap_or(text);

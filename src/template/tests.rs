@@ -16,7 +16,7 @@ type TestFn = fn(&mut State, &JValue, &[JValue]) -> Result<bool, Error>;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Undefined {
     Reject,
-    /// The test answers `false` for an undefined value, as Jinja2's type tests do.
+    /// The test returns `false` for an undefined value, as Jinja2's type tests do.
     False,
     Accept,
 }

@@ -458,7 +458,7 @@ pub fn wrap_unsafe(value: Value, unsafe_result: bool) -> Value {
     }
 }
 
-/// Whether any string inside `value` is unsafe, as Ansible's `_is_unsafe` checks.
+/// Tells whether any string inside `value` is unsafe, as Ansible's `_is_unsafe` does.
 pub fn contains_unsafe(value: &Value) -> bool {
     match value {
         Value::Unsafe(_) => true,

@@ -1,4 +1,4 @@
-//! Lazy variables: the objects a template sees as its context, `hostvars` and `vars`.
+//! Lazy variables: the objects a template reads as its context, `hostvars` and `vars`.
 //!
 //! A variable's raw value is templated when a template reads it, in the context of the
 //! same host, as Ansible's `AnsibleJ2Vars` does. Results are cached for the rest of the
@@ -40,7 +40,7 @@ enum Source {
     Owned(Arc<dyn Variables>),
 }
 
-/// Which names a context adds on top of the variables.
+/// The names a context adds on top of the variables.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// A task's context: `hostvars`, `vars` and `omit` are provided when the variables
@@ -126,7 +126,7 @@ impl Context {
         }
     }
 
-    /// The raw value of a variable.
+    /// Returns the raw value of a variable.
     pub fn raw(&self, name: &str) -> Option<Value> {
         self.with_vars(|vars| vars.get(name)).flatten()
     }

@@ -311,7 +311,25 @@ fn compile_regex(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Reg
     } else {
         format!("(?{flags}){pattern}")
     };
-    Regex::new(&pattern).map_err(|err| filter_error(format!("invalid regular expression: {err}")))
+    thread_local! {
+        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Regex>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(regex) = COMPILED.with(|cache| cache.borrow().get(&pattern).cloned()) {
+        return Ok(regex);
+    }
+    let regex = Regex::new(&pattern)
+        .map_err(|err| filter_error(format!("invalid regular expression: {err}")))?;
+    COMPILED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        // Patterns come from templates, so the set is bounded by the playbooks; the
+        // cap only guards against patterns built from data.
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache.insert(pattern, regex.clone());
+    });
+    Ok(regex)
 }
 
 /// Turns a Python `re.sub` replacement (`\1`, `\g<name>`, `\n`) into fancy-regex's
