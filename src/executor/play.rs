@@ -685,7 +685,11 @@ impl Executor<'_> {
             return;
         }
         let query = HostQuery::default();
-        if let Ok(matched) = self.vars.inventory.get_hosts_from_patterns(&patterns, &query) {
+        if let Ok(matched) = self
+            .vars
+            .inventory
+            .get_hosts_from_patterns(&patterns, &query)
+        {
             for warning in matched.warnings {
                 self.emit(Event::Warning(warning));
             }

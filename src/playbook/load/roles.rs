@@ -146,6 +146,83 @@ impl Loader {
         tasks_from: &str,
         span: &Span,
     ) -> Result<Arc<Vec<Item>>, LoadError> {
+        let tasks = self.entrypoint_tasks(instance, tasks_from, span)?;
+        match self.validation_task(instance, tasks_from)? {
+            Some(validation) => {
+                let mut items = vec![validation];
+                items.extend(tasks.iter().cloned());
+                Ok(Arc::new(items))
+            }
+            None => Ok(tasks),
+        }
+    }
+
+    /// The `validate_argument_spec` task ansible-core puts first in a role whose
+    /// `meta/argument_specs.yml` (or `argument_specs` in `meta/main.yml`) describes the
+    /// entry point.
+    fn validation_task(
+        &mut self,
+        instance: &RoleInstance,
+        entrypoint: &str,
+    ) -> Result<Option<Item>, LoadError> {
+        let meta = instance.definition.path.join("meta");
+        let mut specs = None;
+        for file in [find_main(&meta, "argument_specs"), find_main(&meta, "main")]
+            .into_iter()
+            .flatten()
+        {
+            let document = self.document(&file)?;
+            let found = document
+                .as_ref()
+                .as_ref()
+                .and_then(|node| node.get("argument_specs"));
+            if let Some(found) = found {
+                specs = Some(found.clone());
+                break;
+            }
+        }
+        let Some(spec) = specs.as_ref().and_then(|specs| specs.get(entrypoint)) else {
+            return Ok(None);
+        };
+        let mut name = format!("Validating arguments against arg spec '{entrypoint}'");
+        if let Some(description) = spec.get("short_description") {
+            name.push_str(" - ");
+            name.push_str(&super::scalar_text(description));
+        }
+        let mut args = Map::new();
+        args.insert(
+            Value::from("argument_spec"),
+            spec.get("options")
+                .map(Node::to_value)
+                .unwrap_or_else(Value::empty_map),
+        );
+        args.insert(
+            Value::from("provided_arguments"),
+            Value::map(instance.params.clone()),
+        );
+        let mut inherited = Inherited::default();
+        inherited.tags.push(Spanned {
+            value: Value::from("always"),
+            span: spec.span.clone(),
+        });
+        Ok(Some(Item::Task(Arc::new(Task {
+            span: spec.span.clone(),
+            name: Some(name),
+            action: "ansible.builtin.validate_argument_spec".to_string(),
+            args,
+            inherited,
+            keywords: Vec::new(),
+            loop_lookup: None,
+            implicit: false,
+        }))))
+    }
+
+    fn entrypoint_tasks(
+        &mut self,
+        instance: &RoleInstance,
+        tasks_from: &str,
+        span: &Span,
+    ) -> Result<Arc<Vec<Item>>, LoadError> {
         if tasks_from == "main" {
             return Ok(instance.definition.tasks.clone().unwrap_or_default());
         }
