@@ -7,7 +7,6 @@ use std::sync::Arc;
 use rplay_modules::json::{dumps, DumpOptions};
 use rplay_modules::pyrepr;
 
-use crate::inventory::pattern::Matched;
 use crate::inventory::{GroupId, HostId, Inventory, InventoryError, VarsDir, RESERVED_NAMES};
 use crate::{Map, Value};
 
@@ -125,11 +124,10 @@ fn json(value: &Value) -> String {
 /// children, and `_meta.hostvars` for each available host with variables.
 pub fn render_list(
     inventory: &Inventory,
-    available: &Matched,
+    available: &[HostId],
     view: &InventoryView,
 ) -> Result<Rendered, InventoryError> {
     let available_names: BTreeSet<&str> = available
-        .hosts
         .iter()
         .map(|h| &*inventory.host(*h).name)
         .collect();
@@ -146,7 +144,7 @@ pub fn render_list(
 
     let mut warnings = BTreeSet::new();
     let mut hostvars = Map::new();
-    for host in &available.hosts {
+    for host in available {
         let vars = view.host_vars(inventory, *host, &mut warnings)?;
         if !vars.is_empty() {
             hostvars.insert(
