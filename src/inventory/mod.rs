@@ -15,6 +15,7 @@ mod ini;
 pub mod literal;
 mod model;
 pub mod pattern;
+mod runtime;
 mod script;
 mod shlex;
 mod source;
