@@ -115,7 +115,16 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, InventoryError> 
     let marked = line.replacen('[', "|", 1).replacen(']', "|", 1);
     let parts: Vec<&str> = marked.split('|').collect();
     let [head, range, tail] = parts[..] else {
-        return Err(invalid("expected one [begin:end] range before the next"));
+        // Python's tuple unpacking message, which Ansible passes on.
+        let message = if parts.len() > 3 {
+            "too many values to unpack (expected 3)".to_string()
+        } else {
+            format!(
+                "not enough values to unpack (expected 3, got {})",
+                parts.len()
+            )
+        };
+        return Err(invalid(&message));
     };
     let bounds: Vec<&str> = range.split(':').collect();
     if bounds.len() != 2 && bounds.len() != 3 {
@@ -140,7 +149,7 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, InventoryError> 
     let items = match alphabetic_range(begin, end, step) {
         Some(letters) => letters?,
         None => numeric_range(begin, end, step)
-            .ok_or_else(|| invalid("host range bounds and step must be integers or letters"))?
+            .map_err(|message| invalid(&message))?
             .into_iter()
             .map(|n| zero_fill(n, width))
             .collect(),
@@ -192,18 +201,30 @@ fn alphabetic_range(
     Some(Ok(letters))
 }
 
-fn numeric_range(begin: &str, end: &str, step: &str) -> Option<Vec<i64>> {
-    let (begin, end, step) = (python_int(begin)?, python_int(end)?, python_int(step)?);
+/// Python's `range(int(begin), int(end) + 1, int(step))`, with Python's messages.
+fn numeric_range(begin: &str, end: &str, step: &str) -> Result<Vec<i64>, String> {
+    let int = |text: &str| {
+        python_int(text).ok_or_else(|| {
+            format!(
+                "invalid literal for int() with base 10: {}",
+                rplay_modules::pyrepr::str_repr(text)
+            )
+        })
+    };
+    let (begin, end, step) = (int(begin)?, int(end)?, int(step)?);
     if step == 0 {
-        return None;
+        return Err("range() arg 3 must not be zero".into());
     }
     let mut numbers = Vec::new();
     let mut n = begin;
     while (step > 0 && n <= end) || (step < 0 && n > end + 1) {
         numbers.push(n);
-        n = n.checked_add(step)?;
+        let Some(next) = n.checked_add(step) else {
+            break;
+        };
+        n = next;
     }
-    Some(numbers)
+    Ok(numbers)
 }
 
 /// Python's `int(text)`: surrounding whitespace, a sign and `_` between digits.

@@ -331,11 +331,7 @@ impl Inventory {
         let key = key.into();
         let target = &mut self.groups[group.0];
         if key.as_str() == Some("ansible_group_priority") {
-            target.priority =
-                python_int_value(&value).ok_or_else(|| InventoryError::GroupPriority {
-                    group: target.name.to_string(),
-                    value: format!("{value:?}"),
-                })?;
+            target.priority = python_int_value(&value).map_err(InventoryError::GroupPriority)?;
             return Ok(());
         }
         target.vars.insert(key, value);
@@ -673,13 +669,26 @@ fn replace_invalid_group_chars(name: &str) -> String {
         .collect()
 }
 
-/// Python's `int(value)` for the values a priority can come from.
-fn python_int_value(value: &Value) -> Option<i64> {
+/// Python's `int(value)` for the values a priority can come from, with Python's
+/// error messages.
+fn python_int_value(value: &Value) -> Result<i64, String> {
     match value {
-        Value::Int(i) => Some(*i),
-        Value::Bool(b) => Some(i64::from(*b)),
-        Value::Float(f) if f.is_finite() => Some(f.trunc() as i64),
-        Value::Str(s) | Value::Unsafe(s) => s.trim().parse().ok(),
-        _ => None,
+        Value::Int(i) => Ok(*i),
+        Value::Bool(b) => Ok(i64::from(*b)),
+        Value::Float(f) if f.is_finite() => Ok(f.trunc() as i64),
+        Value::Float(_) => Err("cannot convert float infinity or NaN to integer".into()),
+        Value::Str(s) | Value::Unsafe(s) => {
+            let digits = s.trim().replace('_', "");
+            digits.parse().map_err(|_| {
+                format!(
+                    "invalid literal for int() with base 10: {}",
+                    rplay_modules::pyrepr::str_repr(s)
+                )
+            })
+        }
+        other => Err(format!(
+            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            other.type_name()
+        )),
     }
 }
