@@ -11,6 +11,8 @@ pub mod inventory;
 pub mod output;
 pub mod playbook;
 pub mod source;
+pub mod template;
+pub mod vars;
 pub mod yaml;
 
 pub use rplay_modules::{Map, Value};

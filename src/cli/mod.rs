@@ -1,6 +1,7 @@
 //! The command-line edge: argument parsing, settings and exit codes.
 
 pub mod args;
+mod extra_vars;
 pub mod inventory;
 mod playbook;
 

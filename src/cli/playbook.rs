@@ -6,9 +6,16 @@ use super::args::PlaybookArgs;
 use super::exit;
 use crate::config::Config;
 use crate::executor::tags::TagSelection;
+use crate::executor::{Executor, RunOptions};
+use crate::inventory::{self, Limit, LoadOptions};
+use crate::output::default::{DefaultOptions, DefaultPrinter};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::listing::{self, ListModes, PlayResolver};
+use crate::output::profile_tasks::{ProfileTasks, SortOrder};
 use crate::playbook::{value_text, LoadErrorKind, Loader, Play, Spanned};
+use crate::template::{Templar, TemplarOptions};
+use crate::vars::VariableManager;
+use crate::Map;
 use crate::Value;
 
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -68,8 +75,171 @@ pub fn run(args: PlaybookArgs) -> i32 {
         }
         return exit::OK;
     }
-    eprintln!("ERROR! running playbooks is not implemented yet");
-    exit::ERROR
+    let playbooks: Vec<_> = playbooks
+        .into_iter()
+        .map(|(_, playbook)| playbook)
+        .collect();
+    match execute(&args, &config, selection, loader, &playbooks) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("ERROR! {message}");
+            exit::ERROR
+        }
+    }
+}
+
+/// Runs the loaded playbooks with the default printer.
+#[allow(clippy::print_stderr)]
+fn execute(
+    args: &PlaybookArgs,
+    config: &Config,
+    selection: TagSelection,
+    loader: Loader,
+    playbooks: &[crate::playbook::Playbook],
+) -> Result<i32, String> {
+    let cwd = std::env::current_dir().map_err(|err| err.to_string())?;
+    let sources: Vec<String> = if args.inventory.is_empty() {
+        config
+            .paths("DEFAULT_HOST_LIST")
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    } else {
+        args.inventory.clone()
+    };
+    let options = LoadOptions::from_config(config, cwd.clone());
+    let mut inventory = inventory::load(&sources, &options).map_err(|err| err.to_string())?;
+    for warning in inventory.take_warnings() {
+        eprint!("{}", warning_text(&warning, DEFAULT_COLUMNS));
+    }
+    let extra_vars = super::extra_vars::parse(&args.extra_vars, &cwd)?;
+    let limit = match args.limit.last() {
+        Some(spec) => Some(Limit::parse(spec, &cwd).map_err(|err| err.to_string())?),
+        None => None,
+    };
+    let verbosity = args.verbose;
+    let magic = global_magic(
+        args,
+        config,
+        &sources,
+        &only_or_all(&args.tags),
+        &args.skip_tags,
+    );
+    let variables = VariableManager::new(inventory, extra_vars, magic);
+    let templar = Templar::new(TemplarOptions::default());
+    let run_options = RunOptions {
+        check: args.check,
+        diff: args.diff,
+        verbosity,
+        forks: args.forks.unwrap_or(5),
+        tags: selection,
+        limit,
+        start_at_task: args.start_at_task.clone(),
+        force_handlers: args.force_handlers,
+        gathering: config
+            .str("DEFAULT_GATHERING")
+            .unwrap_or("implicit")
+            .to_string(),
+    };
+    let printer_options = DefaultOptions {
+        verbosity,
+        display_skipped_hosts: config.bool("DISPLAY_SKIPPED_HOSTS"),
+        display_ok_hosts: config.bool("DISPLAY_OK_HOSTS"),
+        display_failed_stderr: config.bool("DISPLAY_FAILED_STDERR"),
+        display_args_to_stdout: config.bool("DISPLAY_ARGS_TO_STDOUT"),
+        check_mode_markers: config.bool("CHECK_MODE_MARKERS"),
+        show_per_host_start: config.bool("SHOW_PER_HOST_START"),
+        columns: DEFAULT_COLUMNS,
+    };
+    let mut printer = DefaultPrinter::new(
+        printer_options,
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+    );
+    if profile_tasks_enabled(config) {
+        let sort_order = match config.str("TASK_SORT_ORDER") {
+            Some("ascending") => SortOrder::Ascending,
+            Some("none") => SortOrder::None,
+            _ => SortOrder::Descending,
+        };
+        let limit = config.int("TASK_OUTPUT_LIMIT").map(|n| n.max(0) as usize);
+        printer = printer.with_profile_tasks(ProfileTasks::new(sort_order, limit, DEFAULT_COLUMNS));
+    }
+    let mut executor = Executor::new(variables, templar, run_options, loader, &mut printer);
+    Ok(executor.run(playbooks).exit_code())
+}
+
+fn only_or_all(tags: &[String]) -> Vec<String> {
+    if tags.is_empty() {
+        vec!["all".to_string()]
+    } else {
+        tags.iter()
+            .flat_map(|t| t.split(','))
+            .map(|t| t.trim().to_string())
+            .collect()
+    }
+}
+
+fn profile_tasks_enabled(config: &Config) -> bool {
+    config.list("CALLBACKS_ENABLED").iter().any(|name| {
+        matches!(
+            name.as_str(),
+            "profile_tasks" | "ansible.posix.profile_tasks"
+        )
+    })
+}
+
+/// Magic variables that hold for the whole run.
+fn global_magic(
+    args: &PlaybookArgs,
+    config: &Config,
+    sources: &[String],
+    run_tags: &[String],
+    skip_tags: &[String],
+) -> Map {
+    let text_list =
+        |items: &[String]| Value::list(items.iter().map(|s| Value::from(s.as_str())).collect());
+    let version = config
+        .str("RPLAY_ANSIBLE_VERSION")
+        .unwrap_or("2.18.19")
+        .to_string();
+    let mut parts = version.split('.').map(|p| p.parse::<i64>().unwrap_or(0));
+    let mut ansible_version = Map::new();
+    ansible_version.insert(Value::from("string"), Value::from(version.as_str()));
+    ansible_version.insert(Value::from("full"), Value::from(version.as_str()));
+    ansible_version.insert(Value::from("major"), Value::Int(parts.next().unwrap_or(0)));
+    ansible_version.insert(Value::from("minor"), Value::Int(parts.next().unwrap_or(0)));
+    ansible_version.insert(
+        Value::from("revision"),
+        Value::Int(parts.next().unwrap_or(0)),
+    );
+    let mut magic = Map::new();
+    magic.insert(Value::from("ansible_version"), Value::map(ansible_version));
+    magic.insert(Value::from("ansible_check_mode"), Value::Bool(args.check));
+    magic.insert(Value::from("ansible_diff_mode"), Value::Bool(args.diff));
+    magic.insert(
+        Value::from("ansible_forks"),
+        Value::Int(args.forks.unwrap_or(5) as i64),
+    );
+    magic.insert(Value::from("ansible_inventory_sources"), text_list(sources));
+    magic.insert(Value::from("ansible_run_tags"), text_list(run_tags));
+    magic.insert(Value::from("ansible_skip_tags"), text_list(skip_tags));
+    magic.insert(
+        Value::from("ansible_verbosity"),
+        Value::Int(i64::from(args.verbose)),
+    );
+    if let Some(limit) = args.limit.last() {
+        magic.insert(Value::from("ansible_limit"), Value::from(limit.as_str()));
+    }
+    magic.insert(
+        Value::from("ansible_config_file"),
+        config
+            .file()
+            .map(|p| Value::from(p.display().to_string()))
+            .unwrap_or(Value::Null),
+    );
+    magic.insert(Value::from("omit"), Value::from(crate::template::OMIT));
+    magic
 }
 
 #[allow(clippy::print_stderr)]

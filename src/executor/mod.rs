@@ -1,5 +1,152 @@
-//! Running plays: tag selection, the play iterator, strategies and the task runner.
+//! Running plays: tag selection, the play iterator, the linear strategy and the task
+//! runner. The executor emits [`events::Event`]s and never prints.
 
+mod actions;
+pub mod context;
 pub mod events;
+mod handlers;
 pub mod iterator;
+mod play;
 pub mod tags;
+mod task;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use events::{Callback, Event, HostStats, TaskInfo};
+use tags::TagSelection;
+
+use crate::inventory::Limit;
+use crate::playbook::{Loader, Playbook};
+use crate::template::Templar;
+use crate::vars::VariableManager;
+use crate::Value;
+
+/// Run-wide options from the command line and settings.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub verbosity: u8,
+    pub forks: usize,
+    pub tags: TagSelection,
+    pub limit: Option<Limit>,
+    pub start_at_task: Option<String>,
+    pub force_handlers: bool,
+    /// `gathering` from ansible.cfg: `implicit`, `explicit` or `smart`.
+    pub gathering: String,
+}
+
+/// ansible-playbook's exit codes for a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunResult {
+    Ok,
+    FailedHosts,
+    UnreachableHosts,
+}
+
+impl RunResult {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunResult::Ok => 0,
+            RunResult::FailedHosts => 2,
+            RunResult::UnreachableHosts => 4,
+        }
+    }
+}
+
+/// Runs playbooks, keeping what lasts across plays: variables, failed hosts, stats.
+pub struct Executor<'a> {
+    pub vars: VariableManager,
+    pub templar: Templar,
+    pub options: RunOptions,
+    callback: &'a mut dyn Callback,
+    loader: Loader,
+    stats: BTreeMap<String, HostStats>,
+    failed_hosts: HashSet<String>,
+    unreachable_hosts: HashSet<String>,
+    next_task_id: u64,
+    /// The directory of the playbook being run.
+    pub playbook_dir: PathBuf,
+    /// The task whose results are being emitted, for retry events.
+    current_task: Option<Arc<TaskInfo>>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(
+        vars: VariableManager,
+        templar: Templar,
+        options: RunOptions,
+        loader: Loader,
+        callback: &'a mut dyn Callback,
+    ) -> Executor<'a> {
+        Executor {
+            vars,
+            templar,
+            options,
+            callback,
+            loader,
+            stats: BTreeMap::new(),
+            failed_hosts: HashSet::new(),
+            unreachable_hosts: HashSet::new(),
+            next_task_id: 0,
+            playbook_dir: PathBuf::new(),
+            current_task: None,
+        }
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.callback.on_event(&event);
+    }
+
+    fn new_task_id(&mut self) -> u64 {
+        self.next_task_id += 1;
+        self.next_task_id
+    }
+
+    fn stats_for(&mut self, host: &str) -> &mut HostStats {
+        self.stats.entry(host.to_string()).or_default()
+    }
+
+    /// Runs the plays of each playbook in turn, then emits the recap.
+    pub fn run(&mut self, playbooks: &[Playbook]) -> RunResult {
+        for playbook in playbooks {
+            let dir = playbook
+                .path
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            self.playbook_dir = dir.clone();
+            self.vars.set_playbook_dir(&dir);
+            self.vars
+                .set_global_magic("playbook_dir", Value::from(dir.display().to_string()));
+            self.emit(Event::PlaybookStart {
+                path: playbook.path.display().to_string(),
+            });
+            for play in &playbook.plays {
+                if self.run_play(play) == play::PlayEnd::StopPlaybook {
+                    break;
+                }
+            }
+        }
+        let stats: Vec<(String, HostStats)> = self
+            .stats
+            .iter()
+            .map(|(host, stats)| (host.clone(), stats.clone()))
+            .collect();
+        self.emit(Event::Stats(stats));
+        if !self.unreachable_hosts.is_empty() {
+            RunResult::UnreachableHosts
+        } else if !self.failed_hosts.is_empty() {
+            RunResult::FailedHosts
+        } else {
+            RunResult::Ok
+        }
+    }
+
+    /// Whether `host` is this machine: the implicit localhost or `localhost` itself.
+    pub(crate) fn is_local_host(&self, host: &str) -> bool {
+        matches!(host, "localhost" | "127.0.0.1" | "::1")
+    }
+}

@@ -136,7 +136,7 @@ fn local_timestamp() -> String {
         .unwrap_or(0);
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = rplay_modules::time::civil_from_days(days);
     const WEEKDAYS: [&str; 7] = [
         "Thursday",
         "Friday",
@@ -172,20 +172,6 @@ fn local_timestamp() -> String {
     )
 }
 
-/// Converts days since 1970-01-01 to a proleptic Gregorian date.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,12 +188,6 @@ mod tests {
             "Friday 04 December 2026  22:00:36 +0000 (0:00:00.011)       0:00:00.011 ******* "
         );
         assert_eq!(filled("", '=').len(), 80);
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_791), (2026, 12, 4));
     }
 
     #[test]

@@ -187,8 +187,8 @@ pub fn short_action(action: &str) -> &str {
 #[derive(Debug)]
 pub struct RoleDefinition {
     pub path: PathBuf,
-    pub defaults: Map,
-    pub vars: Map,
+    pub defaults: Arc<Map>,
+    pub vars: Arc<Map>,
     /// `tasks/main.yml` as a block list, when the file exists.
     pub tasks: Option<Arc<Vec<Item>>>,
     pub handlers: Option<Arc<Vec<Item>>>,

@@ -9,4 +9,4 @@ pub mod walk;
 
 pub use ast::*;
 pub use error::{LoadError, LoadErrorKind};
-pub use load::Loader;
+pub use load::{split_args, Loader};

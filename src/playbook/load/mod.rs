@@ -1,6 +1,7 @@
 //! Reads playbook files into the typed tree, expanding static imports.
 
-mod args;
+pub(crate) mod args;
+pub use args::split_args;
 mod roles;
 mod tasks;
 
@@ -379,4 +380,51 @@ fn absolute(path: &Path) -> PathBuf {
         std::env::current_dir().unwrap_or_default().join(path)
     };
     config::normalize(&joined)
+}
+
+impl Loader {
+    /// Loads the tasks of `include_tasks: FILE` at run time. `from` is the file of the
+    /// include task; `base` the role directory (when `in_role`) or the playbook's.
+    pub fn load_include_tasks(
+        &mut self,
+        file: &str,
+        from: &Path,
+        base: &Path,
+        in_role: bool,
+    ) -> Result<(PathBuf, Vec<super::ast::Item>), LoadError> {
+        let origin = Origin {
+            playbook_dir: if in_role {
+                PathBuf::new()
+            } else {
+                base.to_path_buf()
+            },
+            file_dir: from.parent().map(Path::to_path_buf).unwrap_or_default(),
+            role_dir: in_role.then(|| base.to_path_buf()),
+        };
+        let path = self.find_tasks_file(file, &origin).ok_or_else(|| {
+            LoadError::new(
+                format!("Could not find or access '{file}' on the Ansible Controller."),
+                None,
+            )
+        })?;
+        let items = self.load_tasks_file(&path, &origin, false)?;
+        Ok((path, items.as_ref().clone()))
+    }
+
+    /// Loads a role for `include_role` at run time, returning its instance and the
+    /// block list (dependencies first, then the tasks of `tasks_from`).
+    pub fn load_include_role(
+        &mut self,
+        name: &str,
+        tasks_from: Option<&str>,
+        playbook_dir: &Path,
+        from_role: Option<&Path>,
+    ) -> Result<(Arc<super::ast::RoleInstance>, Vec<super::ast::Item>), LoadError> {
+        let origin = Origin {
+            playbook_dir: playbook_dir.to_path_buf(),
+            file_dir: playbook_dir.to_path_buf(),
+            role_dir: from_role.map(Path::to_path_buf),
+        };
+        self.include_role(name, tasks_from.unwrap_or("main"), &origin)
+    }
 }

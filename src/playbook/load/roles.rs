@@ -94,6 +94,34 @@ impl Loader {
         })))
     }
 
+    /// Resolves a role for `include_role`: the instance and its block list.
+    pub(super) fn include_role(
+        &mut self,
+        name: &str,
+        tasks_from: &str,
+        origin: &Origin,
+    ) -> Result<(Arc<RoleInstance>, Vec<Item>), LoadError> {
+        let span = Span::new(crate::source::SourceFile::new("<include_role>", ""), 1, 1);
+        let request = RoleRequest {
+            name: name.to_string(),
+            span: span.clone(),
+            params: Map::new(),
+            inherited: Inherited::default(),
+            tasks_from: tasks_from.to_string(),
+        };
+        let instance = self.role_instance(&request, origin)?;
+        let mut items = Vec::new();
+        for dependency in &instance.dependencies {
+            items.push(self.dependency_block(dependency.clone())?);
+        }
+        items.extend(
+            self.role_tasks(&instance, tasks_from, &span)?
+                .iter()
+                .cloned(),
+        );
+        Ok((instance, items))
+    }
+
     fn dependency_block(&mut self, instance: Arc<RoleInstance>) -> Result<Item, LoadError> {
         let mut body = Vec::new();
         for dependency in &instance.dependencies {
@@ -219,8 +247,8 @@ impl Loader {
         };
         let definition = Arc::new(RoleDefinition {
             path: path.to_path_buf(),
-            defaults: self.role_vars(&path.join("defaults"))?,
-            vars: self.role_vars(&path.join("vars"))?,
+            defaults: Arc::new(self.role_vars(&path.join("defaults"))?),
+            vars: Arc::new(self.role_vars(&path.join("vars"))?),
             tasks,
             handlers,
             allow_duplicates,

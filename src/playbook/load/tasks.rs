@@ -222,7 +222,7 @@ impl Loader {
     /// Finds a tasks file as ansible-core does: inside a role, the including file's
     /// directory and the role's `tasks/`; elsewhere, the including file's directory and
     /// the playbook's directory.
-    fn find_tasks_file(&self, file: &str, origin: &Origin) -> Option<PathBuf> {
+    pub(super) fn find_tasks_file(&self, file: &str, origin: &Origin) -> Option<PathBuf> {
         let mut candidates = vec![origin.file_dir.join(file)];
         match &origin.role_dir {
             Some(role_dir) => {

@@ -1,0 +1,391 @@
+//! The `command` and `shell` modules, with ansible-core 2.18's result keys.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime};
+
+use crate::{Map, Value};
+
+/// Options both modules accept.
+const OPTIONS: &[&str] = &[
+    "_raw_params",
+    "_uses_shell",
+    "argv",
+    "chdir",
+    "cmd",
+    "creates",
+    "executable",
+    "expand_argument_vars",
+    "removes",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+/// A validated `command`/`shell` invocation.
+#[derive(Debug, Clone)]
+pub struct CommandRequest {
+    /// The command as the result's `cmd` shows it: argv for `command`, text for `shell`.
+    pub display: Value,
+    pub argv: Vec<String>,
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    pub stdin: Option<String>,
+    pub stdin_add_newline: bool,
+    pub strip_empty_ends: bool,
+}
+
+impl CommandRequest {
+    /// Validates the arguments; `shell` runs the text through `/bin/sh -c` (or
+    /// `executable`).
+    pub fn from_args(shell: bool, args: &Map) -> Result<CommandRequest, String> {
+        let module = if shell { "shell" } else { "command" };
+        let unknown: Vec<&str> = args
+            .keys()
+            .filter_map(Value::as_str)
+            .filter(|key| !OPTIONS.contains(key))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
+                unknown.join(", "),
+                OPTIONS.iter().filter(|o| !o.starts_with('_')).copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let text = |key: &str| args.get(key).map(crate::pyrepr::str);
+        let flag =
+            |key: &str, default: bool| args.get(key).map(Value::is_truthy).unwrap_or(default);
+        let raw = text("_raw_params").or_else(|| text("cmd"));
+        let argv_arg = args
+            .get("argv")
+            .and_then(Value::as_list)
+            .map(|items| items.iter().map(crate::pyrepr::str).collect::<Vec<_>>());
+        let (display, argv) = match (raw, argv_arg) {
+            (Some(_), Some(_)) => {
+                return Err("parameters are mutually exclusive: cmd|_raw_params, argv".into())
+            }
+            (None, None) => return Err("no command given".into()),
+            (Some(raw), None) if shell => {
+                let executable = text("executable").unwrap_or_else(|| "/bin/sh".to_string());
+                (
+                    Value::from(raw.clone()),
+                    vec![executable, "-c".to_string(), raw],
+                )
+            }
+            (Some(raw), None) => {
+                let argv = split_command(&raw)?;
+                let display = Value::list(argv.iter().map(|a| Value::from(a.as_str())).collect());
+                (display, argv)
+            }
+            (None, Some(argv)) => {
+                let display = Value::list(argv.iter().map(|a| Value::from(a.as_str())).collect());
+                (display, argv)
+            }
+        };
+        if argv.is_empty() || argv[0].trim().is_empty() {
+            return Err("no command given".into());
+        }
+        Ok(CommandRequest {
+            display,
+            argv,
+            chdir: text("chdir"),
+            creates: text("creates"),
+            removes: text("removes"),
+            stdin: text("stdin"),
+            stdin_add_newline: flag("stdin_add_newline", true),
+            strip_empty_ends: flag("strip_empty_ends", true),
+        })
+    }
+}
+
+/// Splits a command line as Python's `shlex.split` (POSIX mode).
+pub fn split_command(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => current.push(c),
+                        None => return Err("No closing quotation".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => current.push(c),
+                            Some('\n') => {}
+                            Some(c) => {
+                                current.push('\\');
+                                current.push(c);
+                            }
+                            None => return Err("No closing quotation".into()),
+                        },
+                        Some(c) => current.push(c),
+                        None => return Err("No closing quotation".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some('\n') => {}
+                    Some(c) => current.push(c),
+                    None => return Err("No escaped character".into()),
+                }
+            }
+            '#' if !in_word => {
+                // A comment runs to the end of the line.
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                current.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    Ok(words)
+}
+
+/// Runs the command on this machine and returns the module result.
+pub fn run(request: &CommandRequest, check_mode: bool) -> Map {
+    let mut result = Map::new();
+    result.insert(Value::from("cmd"), request.display.clone());
+    if let Some(skip) = skip_reason(request) {
+        return skipped(result, &skip.0, &skip.1);
+    }
+    if check_mode {
+        result.insert(Value::from("changed"), Value::Bool(false));
+        result.insert(Value::from("skipped"), Value::Bool(true));
+        result.insert(
+            Value::from("msg"),
+            Value::from("Command would have run if not in check mode"),
+        );
+        return result;
+    }
+    let started = Instant::now();
+    let start_text = timestamp();
+    let mut process = Command::new(&request.argv[0]);
+    process
+        .args(&request.argv[1..])
+        .stdin(if request.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = &request.chdir {
+        process.current_dir(dir);
+    }
+    let output = process.spawn().and_then(|mut child| {
+        if let (Some(text), Some(mut stdin)) = (&request.stdin, child.stdin.take()) {
+            let mut data = text.clone();
+            if request.stdin_add_newline {
+                data.push('\n');
+            }
+            let _ = stdin.write_all(data.as_bytes());
+        }
+        child.wait_with_output()
+    });
+    let output = match output {
+        Ok(output) => output,
+        Err(err) => {
+            let code = err.raw_os_error().unwrap_or(2);
+            result.insert(Value::from("cmd"), Value::from(request.argv[0].as_str()));
+            result.insert(Value::from("changed"), Value::Bool(false));
+            result.insert(Value::from("failed"), Value::Bool(true));
+            result.insert(
+                Value::from("msg"),
+                Value::from(format!(
+                    "[Errno {code}] {}: b'{}'",
+                    os_error_text(&err),
+                    request.argv[0]
+                )),
+            );
+            result.insert(Value::from("rc"), Value::Int(i64::from(code)));
+            insert_output(&mut result, "", "", request.strip_empty_ends);
+            return result;
+        }
+    };
+    let rc = output.status.code().map(i64::from).unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        -i64::from(output.status.signal().unwrap_or(0))
+    });
+    result.insert(Value::from("changed"), Value::Bool(true));
+    result.insert(
+        Value::from("delta"),
+        Value::from(duration_text(started.elapsed().as_secs_f64())),
+    );
+    result.insert(Value::from("end"), Value::from(timestamp()));
+    result.insert(
+        Value::from("msg"),
+        Value::from(if rc == 0 { "" } else { "non-zero return code" }),
+    );
+    result.insert(Value::from("rc"), Value::Int(rc));
+    result.insert(Value::from("start"), Value::from(start_text));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    insert_output(&mut result, &stdout, &stderr, request.strip_empty_ends);
+    if rc != 0 {
+        result.insert(Value::from("failed"), Value::Bool(true));
+    }
+    result
+}
+
+fn skip_reason(request: &CommandRequest) -> Option<(String, String)> {
+    if let Some(creates) = &request.creates {
+        if glob_exists(creates, request.chdir.as_deref()) {
+            return Some((
+                format!("Did not run command since '{creates}' exists"),
+                format!("skipped, since {creates} exists"),
+            ));
+        }
+    }
+    if let Some(removes) = &request.removes {
+        if !glob_exists(removes, request.chdir.as_deref()) {
+            return Some((
+                format!("Did not run command since '{removes}' does not exist"),
+                format!("skipped, since {removes} does not exist"),
+            ));
+        }
+    }
+    None
+}
+
+fn skipped(mut result: Map, message: &str, stdout: &str) -> Map {
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("delta"), Value::Null);
+    result.insert(Value::from("end"), Value::Null);
+    result.insert(Value::from("msg"), Value::from(message));
+    result.insert(Value::from("rc"), Value::Int(0));
+    result.insert(Value::from("start"), Value::Null);
+    insert_output(&mut result, stdout, "", true);
+    result
+}
+
+/// NOTE: `creates`/`removes` check the literal path; glob patterns are not expanded yet.
+fn glob_exists(pattern: &str, chdir: Option<&str>) -> bool {
+    let path = Path::new(pattern);
+    match chdir {
+        Some(dir) if path.is_relative() => Path::new(dir).join(path).exists(),
+        _ => path.exists(),
+    }
+}
+
+fn insert_output(result: &mut Map, stdout: &str, stderr: &str, strip: bool) {
+    for (key, text) in [("stderr", stderr), ("stdout", stdout)] {
+        let text = if strip {
+            text.trim_end_matches(['\r', '\n'])
+        } else {
+            text
+        };
+        let lines: Vec<Value> = text.lines().map(Value::from).collect();
+        result.insert(Value::from(key), Value::from(text));
+        result.insert(Value::from(format!("{key}_lines")), Value::list(lines));
+    }
+}
+
+fn os_error_text(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => err.to_string(),
+    }
+}
+
+/// `H:MM:SS.ffffff`, as Python prints a `timedelta`.
+fn duration_text(seconds: f64) -> String {
+    let micros = (seconds * 1_000_000.0) as u64;
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        micros / 3_600_000_000,
+        micros / 60_000_000 % 60,
+        micros / 1_000_000 % 60,
+        micros % 1_000_000
+    )
+}
+
+/// The local time as Python's `str(datetime.now())`.
+///
+/// NOTE: printed in UTC; ansible-core prints the target's local time.
+fn timestamp() -> String {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = now.as_secs() as i64;
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = crate::time::civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        now.subsec_micros()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shlex_split_like_python() {
+        assert_eq!(
+            split_command(r#"echo "hi there" 'a b' c\ d"#).unwrap(),
+            ["echo", "hi there", "a b", "c d"]
+        );
+        assert!(split_command("echo 'open").is_err());
+    }
+
+    #[test]
+    fn command_runs_and_reports() {
+        let mut args = Map::new();
+        args.insert(Value::from("_raw_params"), Value::from("echo 'hi there'"));
+        let request = CommandRequest::from_args(false, &args).unwrap();
+        let result = run(&request, false);
+        assert_eq!(result.get("rc"), Some(&Value::Int(0)));
+        assert_eq!(result.get("stdout"), Some(&Value::from("hi there")));
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn missing_binary_fails_like_ansible() {
+        let mut args = Map::new();
+        args.insert(Value::from("_raw_params"), Value::from("/nonexistent/bin"));
+        let request = CommandRequest::from_args(false, &args).unwrap();
+        let result = run(&request, false);
+        assert_eq!(result.get("rc"), Some(&Value::Int(2)));
+        assert_eq!(
+            result.get("msg"),
+            Some(&Value::from(
+                "[Errno 2] No such file or directory: b'/nonexistent/bin'"
+            ))
+        );
+    }
+}

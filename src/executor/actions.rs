@@ -1,0 +1,487 @@
+//! Actions that run on the controller (`debug`, `set_fact`, `assert`, `fail`, `meta`,
+//! `group_by`, `add_host`, `include_vars`, `include_*`), and the dispatch to modules.
+
+use std::path::PathBuf;
+
+use super::context::TaskContext;
+use super::Executor;
+use crate::playbook::value_text;
+use crate::vars::HostVars;
+use crate::{Map, Value};
+
+/// What an action returned, and what the strategy must do after it.
+#[derive(Debug, Default)]
+pub struct ActionOutcome {
+    pub result: Map,
+    pub effects: Vec<Effect>,
+}
+
+/// Work an action leaves to the strategy, which owns the inventory, the iterator and
+/// the handlers.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// `include_tasks` or `include_role` for this host.
+    Include(IncludeRequest),
+    GroupBy {
+        group: String,
+        parents: Vec<String>,
+    },
+    AddHost {
+        name: String,
+        groups: Vec<String>,
+        vars: Map,
+    },
+    /// `set_fact`: variables for the host; `cacheable` ones become facts.
+    SetFact {
+        facts: Map,
+        cacheable: bool,
+    },
+    /// `include_vars`: variables at include_vars precedence.
+    IncludeVars(Map),
+    /// Facts a module returned in `ansible_facts`.
+    Facts(Map),
+}
+
+#[derive(Debug, Clone)]
+pub struct IncludeRequest {
+    pub role: bool,
+    /// The tasks file, or the role name.
+    pub target: String,
+    /// Remaining arguments: `tasks_from`, `apply`, `public`...
+    pub args: Map,
+}
+
+/// Runs the task's action with templated `args`.
+pub fn run(
+    executor: &mut Executor<'_>,
+    context: &TaskContext,
+    host: &str,
+    args: &Map,
+    vars: &HostVars,
+) -> ActionOutcome {
+    let action = context.task.short_action();
+    let outcome = match action {
+        "debug" => debug(executor, args, vars),
+        "set_fact" => set_fact(args),
+        "assert" => assert(executor, args, vars),
+        "fail" => fail(args),
+        "group_by" => group_by(args),
+        "add_host" => add_host(args),
+        "include_vars" => include_vars(executor, context, args),
+        "include_tasks" => include(args, false),
+        "include_role" => include(args, true),
+        "command" | "shell" => command(executor, action, host, args, vars),
+        other => Err(format!(
+            "rplay cannot run the action '{other}' yet; only controller-side actions and command/shell on local connections are implemented"
+        )),
+    };
+    match outcome {
+        Ok(outcome) => outcome,
+        Err(message) => ActionOutcome {
+            result: failed_result(message),
+            effects: Vec::new(),
+        },
+    }
+}
+
+fn failed_result(message: String) -> Map {
+    let mut result = Map::new();
+    result.insert(Value::from("failed"), Value::Bool(true));
+    result.insert(Value::from("msg"), Value::from(message));
+    result
+}
+
+fn ok(result: Map) -> Result<ActionOutcome, String> {
+    Ok(ActionOutcome {
+        result,
+        effects: Vec::new(),
+    })
+}
+
+fn arg<'a>(args: &'a Map, name: &str) -> Option<&'a Value> {
+    args.get(name)
+}
+
+fn check_args(action: &str, args: &Map, allowed: &[&str]) -> Result<(), String> {
+    let unknown: Vec<String> = args
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|key| !allowed.contains(key) && !key.starts_with('_'))
+        .map(str::to_string)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "Unsupported parameters for ({action}) module: {}. Supported parameters include: {}.",
+        unknown.join(", "),
+        allowed.join(", ")
+    ))
+}
+
+fn debug(
+    executor: &mut Executor<'_>,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
+    check_args("debug", args, &["msg", "var", "verbosity"])?;
+    if args.contains_key("msg") && args.contains_key("var") {
+        return Err("'msg' and 'var' are incompatible options".into());
+    }
+    let verbosity = arg(args, "verbosity").and_then(Value::as_i64).unwrap_or(0);
+    let mut result = Map::new();
+    if verbosity > i64::from(executor.options.verbosity) {
+        result.insert(
+            Value::from("skipped_reason"),
+            Value::from("Verbosity threshold not met."),
+        );
+        result.insert(Value::from("skipped"), Value::Bool(true));
+        return ok(result);
+    }
+    match arg(args, "var") {
+        Some(var) => {
+            let name = value_text(var);
+            let value = match executor
+                .templar
+                .template_str(&format!("{{{{{name}}}}}"), vars)
+            {
+                Ok(value) => value,
+                Err(err) => {
+                    let mut text = "VARIABLE IS NOT DEFINED!".to_string();
+                    if executor.options.verbosity > 0 {
+                        text.push_str(&format!(": {err}"));
+                    }
+                    Value::from(text)
+                }
+            };
+            let key = match var {
+                Value::List(_) => Value::from("<class 'list'>"),
+                Value::Map(_) => Value::from("<class 'dict'>"),
+                other => Value::from(value_text(other)),
+            };
+            result.insert(key, value);
+        }
+        None => {
+            let message = arg(args, "msg")
+                .cloned()
+                .unwrap_or_else(|| Value::from("Hello world!"));
+            result.insert(Value::from("msg"), message);
+        }
+    }
+    result.insert(Value::from("_ansible_verbose_always"), Value::Bool(true));
+    result.insert(Value::from("failed"), Value::Bool(false));
+    ok(result)
+}
+
+fn set_fact(args: &Map) -> Result<ActionOutcome, String> {
+    let mut facts = Map::new();
+    let mut cacheable = false;
+    for (key, value) in args {
+        let name = key.as_str().unwrap_or_default();
+        if name == "cacheable" {
+            cacheable = super::task::truthy_keyword(value);
+            continue;
+        }
+        if !is_identifier(name) {
+            return Err(format!(
+                "The variable name '{name}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
+            ));
+        }
+        // ansible-core 2.18 turns the strings true/false/yes/no into booleans here.
+        let value = match value.as_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("true" | "yes") => Value::Bool(true),
+            Some("false" | "no") => Value::Bool(false),
+            _ => value.clone(),
+        };
+        facts.insert(key.clone(), value);
+    }
+    if facts.is_empty() {
+        return Err(
+            "No key/value pairs provided, at least one is required for this action to succeed"
+                .into(),
+        );
+    }
+    let mut result = Map::new();
+    result.insert(Value::from("ansible_facts"), Value::map(facts.clone()));
+    result.insert(
+        Value::from("_ansible_facts_cacheable"),
+        Value::Bool(cacheable),
+    );
+    result.insert(Value::from("changed"), Value::Bool(false));
+    Ok(ActionOutcome {
+        result,
+        effects: vec![Effect::SetFact { facts, cacheable }],
+    })
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn assert(
+    executor: &mut Executor<'_>,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
+    check_args(
+        "assert",
+        args,
+        &["that", "msg", "fail_msg", "success_msg", "quiet"],
+    )?;
+    let that = arg(args, "that").ok_or("conditional required in \"that\" string")?;
+    let conditions = match that {
+        Value::List(items) => items.to_vec(),
+        other => vec![other.clone()],
+    };
+    let quiet = arg(args, "quiet").is_some_and(super::task::truthy_keyword);
+    let mut result = Map::new();
+    if !quiet {
+        result.insert(Value::from("_ansible_verbose_always"), Value::Bool(true));
+    }
+    for condition in &conditions {
+        let holds = executor
+            .templar
+            .evaluate_conditional(condition, vars)
+            .map_err(|err| {
+                format!(
+                    "The conditional check '{}' failed. The error was: {err}",
+                    value_text(condition)
+                )
+            })?;
+        if !holds {
+            let message = arg(args, "fail_msg")
+                .or_else(|| arg(args, "msg"))
+                .cloned()
+                .unwrap_or_else(|| Value::from("Assertion failed"));
+            result.insert(Value::from("failed"), Value::Bool(true));
+            result.insert(Value::from("evaluated_to"), Value::Bool(false));
+            result.insert(Value::from("assertion"), condition.clone());
+            result.insert(Value::from("msg"), message);
+            return ok(result);
+        }
+    }
+    result.insert(Value::from("changed"), Value::Bool(false));
+    let message = arg(args, "success_msg")
+        .cloned()
+        .unwrap_or_else(|| Value::from("All assertions passed"));
+    result.insert(Value::from("msg"), message);
+    ok(result)
+}
+
+fn fail(args: &Map) -> Result<ActionOutcome, String> {
+    check_args("fail", args, &["msg"])?;
+    let message = arg(args, "msg")
+        .cloned()
+        .unwrap_or_else(|| Value::from("Failed as requested from task"));
+    let mut result = Map::new();
+    result.insert(Value::from("failed"), Value::Bool(true));
+    result.insert(Value::from("msg"), message);
+    ok(result)
+}
+
+fn group_by(args: &Map) -> Result<ActionOutcome, String> {
+    check_args("group_by", args, &["key", "parents"])?;
+    let key = arg(args, "key")
+        .map(value_text)
+        .ok_or("the 'key' param is required when using group_by")?;
+    let group = key.replace(' ', "-");
+    let parents: Vec<String> = match arg(args, "parents") {
+        Some(Value::List(items)) => items.iter().map(value_text).collect(),
+        Some(other) => vec![value_text(other)],
+        None => vec!["all".to_string()],
+    }
+    .into_iter()
+    .map(|p| p.replace(' ', "-"))
+    .collect();
+    let mut result = Map::new();
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("add_group"), Value::from(group.clone()));
+    result.insert(
+        Value::from("parent_groups"),
+        Value::list(parents.iter().map(|p| Value::from(p.as_str())).collect()),
+    );
+    Ok(ActionOutcome {
+        result,
+        effects: vec![Effect::GroupBy { group, parents }],
+    })
+}
+
+fn add_host(args: &Map) -> Result<ActionOutcome, String> {
+    let name = ["name", "hostname", "host"]
+        .iter()
+        .find_map(|key| arg(args, key))
+        .map(value_text)
+        .ok_or("name, host or hostname needs to be provided")?;
+    let groups: Vec<String> = ["groups", "group", "groupname"]
+        .iter()
+        .find_map(|key| arg(args, key))
+        .map(|value| match value {
+            Value::List(items) => items.iter().map(value_text).collect(),
+            other => value_text(other)
+                .split(',')
+                .map(|g| g.trim().to_string())
+                .collect(),
+        })
+        .unwrap_or_default();
+    let vars: Map = args
+        .iter()
+        .filter(|(key, _)| {
+            !matches!(
+                key.as_str(),
+                Some("name" | "hostname" | "host" | "groups" | "group" | "groupname")
+            )
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut details = Map::new();
+    details.insert(Value::from("host_name"), Value::from(name.clone()));
+    details.insert(
+        Value::from("groups"),
+        Value::list(groups.iter().map(|g| Value::from(g.as_str())).collect()),
+    );
+    details.insert(Value::from("host_vars"), Value::map(vars.clone()));
+    let mut result = Map::new();
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("add_host"), Value::map(details));
+    Ok(ActionOutcome {
+        result,
+        effects: vec![Effect::AddHost { name, groups, vars }],
+    })
+}
+
+fn include_vars(
+    executor: &mut Executor<'_>,
+    context: &TaskContext,
+    args: &Map,
+) -> Result<ActionOutcome, String> {
+    let file = arg(args, "file")
+        .or_else(|| arg(args, "_raw_params"))
+        .map(value_text)
+        .ok_or("rplay supports include_vars with a file only; 'dir' is not implemented yet")?;
+    let path = executor.find_vars_file(context, &file)?;
+    let data = crate::yaml::load_file(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let mut vars = Map::new();
+    for document in &data.documents {
+        match document.to_value() {
+            Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            Value::Null => {}
+            _ => {
+                return Err(format!(
+                    "{} must be stored as a dictionary/hash",
+                    path.display()
+                ))
+            }
+        }
+    }
+    if let Some(name) = arg(args, "name").map(value_text) {
+        let mut named = Map::new();
+        named.insert(Value::from(name), Value::map(vars));
+        vars = named;
+    }
+    let mut result = Map::new();
+    result.insert(Value::from("ansible_facts"), Value::map(vars.clone()));
+    result.insert(
+        Value::from("ansible_included_var_files"),
+        Value::list(vec![Value::from(path.display().to_string())]),
+    );
+    result.insert(Value::from("changed"), Value::Bool(false));
+    Ok(ActionOutcome {
+        result,
+        effects: vec![Effect::IncludeVars(vars)],
+    })
+}
+
+fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
+    let key = if role { "name" } else { "file" };
+    let target = arg(args, key)
+        .or_else(|| arg(args, "_raw_params"))
+        .map(value_text)
+        .ok_or_else(|| {
+            format!(
+                "No {key} specified for {}",
+                if role {
+                    "include_role"
+                } else {
+                    "include_tasks"
+                }
+            )
+        })?;
+    let rest: Map = args
+        .iter()
+        .filter(|(k, _)| {
+            let consumed = matches!(k.as_str(), Some("file" | "_raw_params"))
+                || (role && k.as_str() == Some("name"));
+            !consumed
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut result = Map::new();
+    if !role {
+        result.insert(Value::from("include"), Value::from(target.clone()));
+    }
+    result.insert(Value::from("include_args"), Value::map(args.clone()));
+    Ok(ActionOutcome {
+        result,
+        effects: vec![Effect::Include(IncludeRequest {
+            role,
+            target,
+            args: rest,
+        })],
+    })
+}
+
+fn command(
+    executor: &mut Executor<'_>,
+    action: &str,
+    host: &str,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
+    use crate::template::Variables;
+    let connection = vars
+        .get("ansible_connection")
+        .map(|v| value_text(&v))
+        .unwrap_or_else(|| "ssh".to_string());
+    let local = connection == "local" || executor.is_local_host(host);
+    if !local {
+        return Err(format!(
+            "rplay cannot reach {host} yet: only connection 'local' runs modules (this host uses '{connection}')"
+        ));
+    }
+    let request = rplay_modules::command::CommandRequest::from_args(action == "shell", args)?;
+    let result = rplay_modules::command::run(&request, executor.options.check);
+    Ok(ActionOutcome {
+        result,
+        effects: Vec::new(),
+    })
+}
+
+impl Executor<'_> {
+    /// Finds a vars file for `include_vars`: in the role's `vars/`, beside the tasks file,
+    /// or in the playbook's `vars/` and directory.
+    fn find_vars_file(&self, context: &TaskContext, file: &str) -> Result<PathBuf, String> {
+        let path = PathBuf::from(file);
+        if path.is_absolute() {
+            return Ok(path);
+        }
+        let mut candidates = Vec::new();
+        if let Some(role) = &context.role {
+            candidates.push(role.definition.path.join("vars").join(file));
+            candidates.push(role.definition.path.join(file));
+        }
+        if let Some(dir) = context.task.span.path().parent() {
+            candidates.push(dir.join("vars").join(file));
+            candidates.push(dir.join(file));
+        }
+        candidates.push(self.playbook_dir.join("vars").join(file));
+        candidates.push(self.playbook_dir.join(file));
+        candidates
+            .into_iter()
+            .find(|candidate| candidate.is_file())
+            .ok_or_else(|| format!("Could not find or access '{file}'"))
+    }
+}

@@ -1,0 +1,202 @@
+//! What a task inherits from its play, blocks, roles and includes: conditions, tags,
+//! keywords and the variable layers of its scope.
+
+use std::sync::Arc;
+
+use super::iterator::{Scope, ScopeKind, TaskSlot};
+use crate::playbook::{Inherited, Play, RoleInstance, Spanned, Task};
+use crate::vars::{Layers, TaskLayers};
+use crate::{Map, Value};
+
+/// A task in its scope, resolved once per slot.
+#[derive(Debug)]
+pub struct TaskContext {
+    pub task: Arc<Task>,
+    /// Every condition that must hold, outermost first, the task's own last.
+    pub when: Vec<Spanned<Value>>,
+    /// Tags as written, from the play down to the task.
+    pub tags: Vec<Spanned<Value>>,
+    /// Keyword sets from the task outwards: task, innermost scope, ..., play.
+    keyword_sources: Vec<Inherited>,
+    pub role: Option<Arc<RoleInstance>>,
+    /// Roles that depend on the task's role, outermost first.
+    pub dep_chain: Vec<Arc<RoleInstance>>,
+    pub layers: TaskLayers,
+    /// `environment` entries from the play down to the task.
+    pub environment: Vec<Spanned<Value>>,
+}
+
+impl TaskContext {
+    pub fn new(play: &Play, slot: &TaskSlot) -> TaskContext {
+        let chain = slot.scope.as_ref().map(Scope::chain).unwrap_or_default();
+        let mut inherited: Vec<Inherited> = vec![play.inherited.clone()];
+        let mut roles: Vec<Arc<RoleInstance>> = Vec::new();
+        let mut task_vars = Layers::new();
+        let mut include_params = Layers::new();
+        for scope in &chain {
+            match &scope.kind {
+                ScopeKind::Block(block) => {
+                    if let crate::playbook::BlockKind::Role(role) = &block.kind {
+                        roles.push(role.clone());
+                    }
+                    if let Some(vars) = &block.inherited.vars {
+                        task_vars.push_map(vars.value.clone());
+                    }
+                    inherited.push(block.inherited.clone());
+                }
+                ScopeKind::Include(include) => {
+                    if let Some(role) = &include.role {
+                        roles.push(role.clone());
+                    }
+                    if let Some(vars) = &include.task.inherited.vars {
+                        task_vars.push_map(vars.value.clone());
+                    }
+                    include_params.push_map(include.vars.clone());
+                    let mut keywords = include.task.inherited.clone();
+                    keywords.keywords.extend(
+                        include
+                            .task
+                            .keywords
+                            .iter()
+                            .filter(|(k, _)| is_inheritable(k))
+                            .cloned(),
+                    );
+                    inherited.push(keywords);
+                }
+            }
+        }
+        if let Some(vars) = &slot.task.inherited.vars {
+            task_vars.push_map(vars.value.clone());
+        }
+        inherited.push(slot.task.inherited.clone());
+
+        let when = inherited
+            .iter()
+            .flat_map(|i| i.when.iter().cloned())
+            .collect();
+        let tags = inherited
+            .iter()
+            .flat_map(|i| i.tags.iter().cloned())
+            .collect();
+        let environment = inherited
+            .iter()
+            .flat_map(|i| i.environment.iter().cloned())
+            .collect();
+        let role = roles.last().cloned();
+        let dep_chain = roles
+            .iter()
+            .take(roles.len().saturating_sub(1))
+            .cloned()
+            .collect();
+        let mut context = TaskContext {
+            task: slot.task.clone(),
+            when,
+            tags,
+            keyword_sources: inherited.into_iter().rev().collect(),
+            role,
+            dep_chain,
+            layers: TaskLayers::default(),
+            environment,
+        };
+        context.layers = context.build_layers(task_vars, include_params);
+        context
+    }
+
+    fn build_layers(&self, task_vars: Layers, include_params: Layers) -> TaskLayers {
+        let mut layers = TaskLayers {
+            task_vars,
+            include_params,
+            ..TaskLayers::default()
+        };
+        let Some(role) = &self.role else {
+            return layers;
+        };
+        for dependency in all_dependencies(role) {
+            layers.role_defaults.push(&dependency.definition.defaults);
+        }
+        for parent in &self.dep_chain {
+            layers.role_defaults.push(&parent.definition.defaults);
+        }
+        layers.role_defaults.push(&role.definition.defaults);
+
+        for parent in &self.dep_chain {
+            layers.role_vars.push(&parent.definition.vars);
+            if let Some(vars) = &parent.entry.vars {
+                layers.role_vars.push_map(vars.value.clone());
+            }
+            layers.role_params.push_map(parent.params.clone());
+        }
+        for dependency in all_dependencies(role) {
+            layers.role_vars.push(&dependency.definition.vars);
+        }
+        layers.role_vars.push(&role.definition.vars);
+        if let Some(vars) = &role.entry.vars {
+            layers.role_vars.push_map(vars.value.clone());
+        }
+        layers.role_params.push_map(role.params.clone());
+        layers.magic = role_magic(role, &self.dep_chain);
+        layers
+    }
+
+    /// The value of an inherited keyword: the task's own, else the nearest enclosing
+    /// block, role, include or play that sets it.
+    pub fn keyword(&self, name: &str) -> Option<&Spanned<Value>> {
+        if let Some(value) = self.task.keywords.iter().find(|(k, _)| *k == name) {
+            return Some(&value.1);
+        }
+        self.keyword_sources
+            .iter()
+            .find_map(|source| source.keyword(name))
+    }
+}
+
+fn is_inheritable(keyword: &str) -> bool {
+    crate::playbook::keywords::INHERITED.contains(&keyword)
+        || matches!(keyword, "delegate_to" | "delegate_facts")
+}
+
+/// The role's dependencies, recursively, deepest first, without repeats.
+pub fn all_dependencies(role: &Arc<RoleInstance>) -> Vec<Arc<RoleInstance>> {
+    let mut out: Vec<Arc<RoleInstance>> = Vec::new();
+    for dependency in &role.dependencies {
+        for nested in all_dependencies(dependency) {
+            if !out.iter().any(|r| Arc::ptr_eq(r, &nested)) {
+                out.push(nested);
+            }
+        }
+        if !out.iter().any(|r| Arc::ptr_eq(r, dependency)) {
+            out.push(dependency.clone());
+        }
+    }
+    out
+}
+
+fn role_magic(role: &RoleInstance, dep_chain: &[Arc<RoleInstance>]) -> Map {
+    let mut magic = Map::new();
+    let path = Value::from(role.definition.path.display().to_string());
+    magic.insert(Value::from("role_name"), Value::from(role.name.clone()));
+    magic.insert(
+        Value::from("ansible_role_name"),
+        Value::from(role.name.clone()),
+    );
+    magic.insert(Value::from("role_path"), path);
+    let parents: Vec<Value> = dep_chain
+        .iter()
+        .rev()
+        .map(|r| Value::from(r.name.clone()))
+        .collect();
+    let parent_paths: Vec<Value> = dep_chain
+        .iter()
+        .rev()
+        .map(|r| Value::from(r.definition.path.display().to_string()))
+        .collect();
+    magic.insert(
+        Value::from("ansible_parent_role_names"),
+        Value::list(parents),
+    );
+    magic.insert(
+        Value::from("ansible_parent_role_paths"),
+        Value::list(parent_paths),
+    );
+    magic
+}

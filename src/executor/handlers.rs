@@ -1,0 +1,181 @@
+//! Handlers: notification by name or `listen` topic, and running them at flush points.
+
+use std::sync::Arc;
+
+use super::context::TaskContext;
+use super::events::TaskKind;
+use super::iterator::{Node, PlayProgram};
+use super::play::PlayEnd;
+use super::task::TaskOutcome;
+use super::Executor;
+use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play};
+use crate::Value;
+
+/// A play's handlers and which hosts notified each.
+pub struct Handlers {
+    program: PlayProgram,
+    entries: Vec<HandlerEntry>,
+}
+
+struct HandlerEntry {
+    slot: super::iterator::SlotId,
+    /// Names a `notify` may use: the handler's name and `role : name`.
+    names: Vec<String>,
+    listen: Vec<String>,
+    notified: Vec<String>,
+}
+
+impl Handlers {
+    /// Collects the play's handlers and those of its roles, in ansible-core's order:
+    /// role handlers first, then the play's.
+    pub fn new(play: &Play) -> Handlers {
+        let mut items: Vec<Item> = Vec::new();
+        for role in super::play::play_roles(play) {
+            if let Some(handlers) = &role.definition.handlers {
+                items.push(Item::Block(Arc::new(Block {
+                    span: role.span.clone(),
+                    kind: BlockKind::Role(role.clone()),
+                    name: None,
+                    block: handlers.as_ref().clone(),
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                    inherited: Inherited::default(),
+                })));
+            }
+        }
+        items.extend(play.handlers.iter().cloned());
+        let mut program = PlayProgram::default();
+        let nodes = program.compile_items(&items, None);
+        let mut entries = Vec::new();
+        collect_entries(&program, &nodes, &mut entries);
+        Handlers { program, entries }
+    }
+
+    /// Records that `host` notified `name`; returns false when no handler matches.
+    pub fn notify(&mut self, name: &str, host: &str) -> bool {
+        let mut found = false;
+        for entry in &mut self.entries {
+            if entry.names.iter().any(|n| n == name) || entry.listen.iter().any(|l| l == name) {
+                found = true;
+                if !entry.notified.iter().any(|h| h == host) {
+                    entry.notified.push(host.to_string());
+                }
+            }
+        }
+        found
+    }
+}
+
+fn collect_entries(program: &PlayProgram, nodes: &[Node], entries: &mut Vec<HandlerEntry>) {
+    for node in nodes {
+        match node {
+            Node::Task(slot) => {
+                let task_slot = program.slot(*slot);
+                let task = &task_slot.task;
+                let mut names = Vec::new();
+                if let Some(name) = &task.name {
+                    names.push(name.clone());
+                    if let Some(role) = role_of(task_slot) {
+                        names.push(format!("{role} : {name}"));
+                    }
+                }
+                let listen = task
+                    .keyword("listen")
+                    .map(|l| match &l.value {
+                        Value::List(items) => items.iter().map(value_text).collect(),
+                        other => vec![value_text(other)],
+                    })
+                    .unwrap_or_default();
+                entries.push(HandlerEntry {
+                    slot: *slot,
+                    names,
+                    listen,
+                    notified: Vec::new(),
+                });
+            }
+            Node::Block(block) => {
+                collect_entries(program, &block.body, entries);
+                collect_entries(program, &block.rescue, entries);
+                collect_entries(program, &block.always, entries);
+            }
+        }
+    }
+}
+
+fn role_of(slot: &super::iterator::TaskSlot) -> Option<String> {
+    let scope = slot.scope.as_ref()?;
+    scope
+        .chain()
+        .iter()
+        .rev()
+        .find_map(|scope| match &scope.kind {
+            super::iterator::ScopeKind::Block(block) => match &block.kind {
+                BlockKind::Role(role) => Some(role.name.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+}
+
+impl Executor<'_> {
+    /// Records the notifications of a changed result.
+    pub(super) fn notify(
+        &mut self,
+        run: &mut super::play::PlayRun,
+        context: &TaskContext,
+        host: &str,
+        outcome: &TaskOutcome,
+    ) {
+        if !outcome.result.get("changed").is_some_and(Value::is_truthy) {
+            return;
+        }
+        let Some(notify) = context.task.keyword("notify") else {
+            return;
+        };
+        let names: Vec<String> = match &notify.value {
+            Value::List(items) => items.iter().map(value_text).collect(),
+            other => vec![value_text(other)],
+        };
+        // NOTE: notify names are used as written; templated names are not rendered yet.
+        for name in names {
+            if !run.handlers.notify(&name, host) {
+                self.emit(super::events::Event::Warning(format!(
+                    "The handler '{name}' was not found"
+                )));
+            }
+        }
+    }
+
+    /// Runs notified handlers for `hosts`, in handler order.
+    pub(super) fn flush_handlers(
+        &mut self,
+        run: &mut super::play::PlayRun,
+        hosts: &[String],
+    ) -> PlayEnd {
+        let count = run.handlers.entries.len();
+        for index in 0..count {
+            let (slot, notified) = {
+                let entry = &mut run.handlers.entries[index];
+                let notified: Vec<String> = entry
+                    .notified
+                    .iter()
+                    .filter(|h| hosts.contains(h))
+                    .cloned()
+                    .collect();
+                entry.notified.retain(|h| !hosts.contains(h));
+                (entry.slot, notified)
+            };
+            let notified: Vec<String> = notified
+                .into_iter()
+                .filter(|h| !run.states.get(h).is_some_and(|s| s.failed))
+                .collect();
+            if notified.is_empty() {
+                continue;
+            }
+            let task_slot = run.handlers.program.slot(slot).clone();
+            let context = Arc::new(TaskContext::new(&run.play, &task_slot));
+            self.run_task_for_hosts(run, slot, &context, &notified, TaskKind::Handler, true);
+        }
+        PlayEnd::Continue
+    }
+}

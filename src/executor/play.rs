@@ -1,0 +1,917 @@
+//! One play: its variables, hosts and the linear strategy over its tasks.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::actions::{Effect, IncludeRequest};
+use super::context::{all_dependencies, TaskContext};
+use super::events::{Event, HostResult, Status, TaskInfo, TaskKind};
+use super::iterator::{HostState, IncludeScope, PlayProgram, Scope, ScopeKind, SlotId};
+use super::task::{callback_copy, truthy_keyword, TaskOutcome};
+use super::Executor;
+use crate::inventory::HostQuery;
+use crate::playbook::walk::task_display_name;
+use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play, RoleInstance, Task};
+use crate::template::Variables;
+use crate::vars::{Layers, PlayLayers};
+use crate::{Map, Value};
+
+/// An included file's path (or role name), its tasks, and the role for `include_role`.
+type LoadedInclude = (String, Vec<Item>, Option<Arc<RoleInstance>>);
+
+/// Whether the playbook goes on after a play.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlayEnd {
+    Continue,
+    /// Every host of the batch failed: ansible-playbook stops the playbook.
+    StopPlaybook,
+}
+
+/// State of one play's run.
+pub(super) struct PlayRun {
+    pub(super) play: Arc<Play>,
+    layers: PlayLayers,
+    program: PlayProgram,
+    contexts: HashMap<SlotId, Arc<TaskContext>>,
+    hosts: Vec<String>,
+    pub(super) states: HashMap<String, HostState>,
+    /// Per host, the role uses it ran: role key to the block it ran in.
+    roles_run: HashMap<String, HashMap<String, *const Block>>,
+    pub(super) handlers: super::handlers::Handlers,
+}
+
+impl Executor<'_> {
+    pub(super) fn run_play(&mut self, play: &Arc<Play>) -> PlayEnd {
+        let mut layers = self.play_layers(play);
+        let play_vars = match self.vars.play_vars(&layers) {
+            Ok(vars) => vars,
+            Err(err) => {
+                self.emit(Event::Warning(err.to_string()));
+                return PlayEnd::StopPlaybook;
+            }
+        };
+        let name = self.render_text(&Value::from(play.display_name()), &play_vars);
+        let patterns = self.host_patterns(play, &play_vars);
+        let strategy = play
+            .keyword("strategy")
+            .map(|s| value_text(&s.value))
+            .unwrap_or_else(|| "linear".to_string());
+        self.emit(Event::PlayStart {
+            name,
+            check_mode: self.options.check,
+            strategy,
+        });
+        let hosts = self.select_hosts(&patterns);
+        if hosts.is_empty() {
+            self.emit(Event::NoHostsMatched);
+            return PlayEnd::Continue;
+        }
+        let host_values: Vec<Value> = hosts.iter().map(|h| Value::from(h.as_str())).collect();
+        for key in [
+            "ansible_play_hosts_all",
+            "ansible_play_hosts",
+            "ansible_play_batch",
+            "play_hosts",
+        ] {
+            layers
+                .magic
+                .insert(Value::from(key), Value::list(host_values.clone()));
+        }
+        let selected = self.filter_sections(play, &play_vars);
+        let flush = flush_task(play);
+        let sections: Vec<&[Item]> = selected.iter().map(Vec::as_slice).collect();
+        let program = PlayProgram::compile(&sections, &flush);
+        let mut states = HashMap::new();
+        for host in &hosts {
+            let mut state = HostState::new(&program);
+            if self.failed_hosts.contains(host) {
+                state.failed = true;
+            }
+            states.insert(host.clone(), state);
+        }
+        let handlers = super::handlers::Handlers::new(play);
+        let mut run = PlayRun {
+            play: play.clone(),
+            layers,
+            program,
+            contexts: HashMap::new(),
+            hosts: hosts.clone(),
+            states,
+            roles_run: HashMap::new(),
+            handlers,
+        };
+        self.linear(&mut run);
+        let failed = hosts
+            .iter()
+            .filter(|h| self.failed_hosts.contains(*h) || self.unreachable_hosts.contains(*h))
+            .count();
+        if failed == hosts.len() {
+            PlayEnd::StopPlaybook
+        } else {
+            PlayEnd::Continue
+        }
+    }
+
+    /// The linear strategy: hosts run each task together, in the play's order.
+    fn linear(&mut self, run: &mut PlayRun) {
+        loop {
+            let active: Vec<String> = run
+                .hosts
+                .iter()
+                .filter(|h| !self.unreachable_hosts.contains(*h))
+                .filter(|h| !run.states[*h].failed)
+                .cloned()
+                .collect();
+            let wanted: Vec<(String, SlotId)> = active
+                .iter()
+                .filter_map(|h| run.states[h].peek().map(|slot| (h.clone(), slot)))
+                .collect();
+            let slots: Vec<SlotId> = wanted.iter().map(|(_, slot)| *slot).collect();
+            let Some(slot) = run.program.next_lockstep(&slots) else {
+                break;
+            };
+            let task_hosts: Vec<String> = wanted
+                .iter()
+                .filter(|(_, s)| *s == slot)
+                .map(|(h, _)| h.clone())
+                .collect();
+            for host in &task_hosts {
+                if let Some(state) = run.states.get_mut(host) {
+                    state.advance();
+                }
+            }
+            self.run_slot(run, slot, &task_hosts);
+        }
+    }
+
+    fn context(&self, run: &mut PlayRun, slot: SlotId) -> Arc<TaskContext> {
+        run.contexts
+            .entry(slot)
+            .or_insert_with(|| Arc::new(TaskContext::new(&run.play, run.program.slot(slot))))
+            .clone()
+    }
+
+    /// Runs one task slot on the hosts that reached it.
+    fn run_slot(&mut self, run: &mut PlayRun, slot: SlotId, hosts: &[String]) {
+        let task_slot = run.program.slot(slot).clone();
+        if task_slot.implicit_flush {
+            self.flush_handlers(run, hosts);
+            return;
+        }
+        let context = self.context(run, slot);
+        let hosts: Vec<String> = hosts
+            .iter()
+            .filter(|host| !self.role_already_ran(run, &context, host, slot))
+            .cloned()
+            .collect();
+        if hosts.is_empty() {
+            return;
+        }
+        if context.task.short_action() == "meta" {
+            self.run_meta(run, &context, &hosts);
+            return;
+        }
+        self.run_task_for_hosts(run, slot, &context, &hosts, TaskKind::Task, false);
+    }
+
+    /// Runs a task (or handler) on `hosts` and processes the results.
+    pub(super) fn run_task_for_hosts(
+        &mut self,
+        run: &mut PlayRun,
+        slot: SlotId,
+        context: &Arc<TaskContext>,
+        hosts: &[String],
+        kind: TaskKind,
+        handler: bool,
+    ) {
+        let first_vars =
+            match self
+                .vars
+                .task_vars(&hosts[0], Some(&run.layers), Some(&context.layers))
+            {
+                Ok(vars) => vars,
+                Err(err) => {
+                    self.emit(Event::Warning(err.to_string()));
+                    return;
+                }
+            };
+        let info = self.task_info(context, &first_vars, kind);
+        self.current_task = Some(info.clone());
+        self.emit(Event::TaskStart(info.clone()));
+        let run_once = context
+            .keyword("run_once")
+            .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
+            .is_some_and(|v| truthy_keyword(&v));
+        let mut includes: Vec<(String, IncludeRequest)> = Vec::new();
+        let mut any_failed = false;
+        let mut results: Vec<(String, TaskOutcome)> = Vec::new();
+        for host in hosts {
+            let vars = match self
+                .vars
+                .task_vars(host, Some(&run.layers), Some(&context.layers))
+            {
+                Ok(vars) => vars,
+                Err(err) => {
+                    self.emit(Event::Warning(err.to_string()));
+                    continue;
+                }
+            };
+            let outcome = self.run_task_on_host(context, &info, host, &vars);
+            results.push((host.clone(), outcome));
+            if run_once {
+                break;
+            }
+        }
+        if run_once {
+            if let Some((first, outcome)) = results.first() {
+                let shared = outcome.result.clone();
+                for host in hosts.iter().filter(|h| *h != first) {
+                    if let Some(register) = context.task.keyword("register") {
+                        let mut registered = Map::new();
+                        registered.insert(
+                            Value::from(value_text(&register.value)),
+                            Value::map(super::task::strip_internal(&shared)).into_unsafe(),
+                        );
+                        self.vars.set_nonpersistent(host, &registered);
+                    }
+                }
+            }
+        }
+        for (host, mut outcome) in results {
+            let targets: Vec<String> = if run_once {
+                hosts.to_vec()
+            } else {
+                vec![host.clone()]
+            };
+            let mut changed = false;
+            for target in &targets {
+                for effect in &outcome.effects {
+                    if let Effect::Include(request) = effect {
+                        includes.push((target.clone(), request.clone()));
+                    } else {
+                        changed |= self.apply_effect(target, effect);
+                    }
+                }
+            }
+            // group_by and add_host report whether they changed the inventory.
+            let inventory_action = matches!(context.task.short_action(), "group_by" | "add_host");
+            if inventory_action && !info.has_loop && outcome.status == Some(Status::Ok) {
+                outcome
+                    .result
+                    .insert(Value::from("changed"), Value::Bool(changed));
+            }
+            self.report(run, &info, &host, &outcome);
+            for target in &targets {
+                if !outcome.failed() && outcome.status != Some(Status::Skipped) {
+                    self.notify(run, context, target, &outcome);
+                }
+            }
+            if outcome.failed() {
+                any_failed = true;
+                self.host_failed(run, &host);
+            }
+        }
+        if !includes.is_empty() && !handler {
+            self.process_includes(run, slot, context, includes);
+        }
+        let fatal = context
+            .keyword("any_errors_fatal")
+            .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
+            .is_some_and(|v| truthy_keyword(&v));
+        if any_failed && fatal {
+            for host in run.hosts.clone() {
+                if !self.failed_hosts.contains(&host) {
+                    self.host_failed(run, &host);
+                }
+            }
+        }
+    }
+
+    /// Emits the task-level result and counts it in the recap.
+    fn report(
+        &mut self,
+        run: &mut PlayRun,
+        info: &Arc<TaskInfo>,
+        host: &str,
+        outcome: &TaskOutcome,
+    ) {
+        let status = outcome.status.unwrap_or(Status::Ok);
+        let changed = outcome.result.get("changed").is_some_and(Value::is_truthy);
+        let stats = self.stats_for(host);
+        match status {
+            Status::Ok => {
+                stats.ok += 1;
+                if changed {
+                    stats.changed += 1;
+                }
+            }
+            Status::Skipped => stats.skipped += 1,
+            Status::Failed if outcome.ignored => {
+                stats.ok += 1;
+                stats.ignored += 1;
+            }
+            Status::Failed => {
+                if run.states.get(host).is_some_and(will_rescue) {
+                    stats.rescued += 1;
+                } else {
+                    stats.failures += 1;
+                }
+            }
+            Status::Unreachable => stats.unreachable += 1,
+        }
+        if info.is_include && status == Status::Ok {
+            // The include is counted when its file is processed.
+            self.stats_for(host).ok -= 1;
+        }
+        self.emit(Event::TaskResult(HostResult {
+            host: host.to_string(),
+            task: info.clone(),
+            status,
+            result: callback_copy(&outcome.result),
+            ignored: outcome.ignored,
+            delegated_to: None,
+        }));
+    }
+
+    fn host_failed(&mut self, run: &mut PlayRun, host: &str) {
+        if let Some(state) = run.states.get_mut(host) {
+            state.mark_failed();
+            if state.failed {
+                self.failed_hosts.insert(host.to_string());
+            }
+        }
+    }
+
+    /// Applies an action's side effect; returns whether it changed the inventory.
+    fn apply_effect(&mut self, host: &str, effect: &Effect) -> bool {
+        match effect {
+            Effect::SetFact { facts, cacheable } => {
+                if *cacheable {
+                    self.vars.set_host_facts(host, facts);
+                }
+                self.vars.set_nonpersistent(host, facts);
+                false
+            }
+            Effect::IncludeVars(vars) => {
+                self.vars.set_include_vars(host, vars);
+                false
+            }
+            Effect::Facts(facts) => {
+                self.vars.set_host_facts(host, facts);
+                false
+            }
+            Effect::GroupBy { group, parents } => {
+                let changed = self.group_by(host, group, parents).unwrap_or_else(|err| {
+                    self.emit(Event::Warning(err.to_string()));
+                    false
+                });
+                self.vars.inventory_changed();
+                changed
+            }
+            Effect::AddHost { name, groups, vars } => {
+                let changed = self
+                    .add_dynamic_host(name, groups, vars)
+                    .unwrap_or_else(|err| {
+                        self.emit(Event::Warning(err.to_string()));
+                        false
+                    });
+                self.vars.inventory_changed();
+                changed
+            }
+            Effect::Include(_) => false,
+        }
+    }
+
+    /// Adds `host` to `group` (created under `parents`), as the strategy's `_add_group`.
+    fn group_by(
+        &mut self,
+        host: &str,
+        group: &str,
+        parents: &[String],
+    ) -> Result<bool, crate::inventory::InventoryError> {
+        let inventory = &mut self.vars.inventory;
+        let mut changed = false;
+        let group_id = inventory.add_group(group)?;
+        let mut parent_ids = Vec::new();
+        for parent in parents {
+            if inventory.group_id(parent).is_none() {
+                changed = true;
+            }
+            parent_ids.push(inventory.add_group(parent)?);
+        }
+        for parent in parent_ids {
+            changed |= inventory.add_child_group(parent, group_id)?;
+        }
+        if let Some(host_id) = inventory.host_id(host) {
+            changed |= inventory.add_host_to_group(group_id, host_id);
+        }
+        if changed {
+            inventory.reconcile()?;
+        }
+        Ok(changed)
+    }
+
+    /// Adds or updates a host, as the inventory's `add_dynamic_host`.
+    fn add_dynamic_host(
+        &mut self,
+        name: &str,
+        groups: &[String],
+        vars: &Map,
+    ) -> Result<bool, crate::inventory::InventoryError> {
+        let inventory = &mut self.vars.inventory;
+        let mut changed = false;
+        let host_id = match inventory.host_id(name) {
+            Some(id) => id,
+            None => {
+                changed = true;
+                let all = inventory.all_group();
+                inventory.add_host(name, Some(all), None)?
+            }
+        };
+        for (key, value) in vars {
+            if inventory.host(host_id).vars.get(key) != Some(value) {
+                inventory.set_host_var(host_id, key.clone(), value.clone());
+                changed = true;
+            }
+        }
+        for group in groups {
+            if inventory.group_id(group).is_none() {
+                changed = true;
+            }
+            let group_id = inventory.add_group(group)?;
+            changed |= inventory.add_host_to_group(group_id, host_id);
+        }
+        if changed {
+            inventory.reconcile()?;
+        }
+        Ok(changed)
+    }
+
+    /// Loads included files and inserts their tasks for the hosts that included them.
+    fn process_includes(
+        &mut self,
+        run: &mut PlayRun,
+        slot: SlotId,
+        context: &Arc<TaskContext>,
+        includes: Vec<(String, IncludeRequest)>,
+    ) {
+        // Hosts that included the same target with the same arguments share one copy.
+        let mut groups: Vec<(IncludeRequest, Vec<String>)> = Vec::new();
+        for (host, request) in includes {
+            match groups.iter_mut().find(|(r, _)| {
+                r.target == request.target && r.args == request.args && r.role == request.role
+            }) {
+                Some((_, hosts)) => hosts.push(host),
+                None => groups.push((request, vec![host])),
+            }
+        }
+        for (request, hosts) in groups {
+            match self.load_include(run, context, &request) {
+                Ok((path, items, role)) => {
+                    let scope = Arc::new(Scope {
+                        kind: ScopeKind::Include(Arc::new(IncludeScope {
+                            task: context.task.clone(),
+                            task_scope: run.program.slot(slot).scope.clone(),
+                            vars: Map::new(),
+                            role,
+                        })),
+                        parent: run.program.slot(slot).scope.clone(),
+                    });
+                    let nodes = run.program.compile_included(&items, &scope, slot);
+                    for host in &hosts {
+                        if let Some(state) = run.states.get_mut(host) {
+                            state.insert(nodes.clone());
+                        }
+                        self.stats_for(host).ok += 1;
+                    }
+                    self.emit(Event::Included {
+                        file: path,
+                        hosts: hosts.clone(),
+                        item_label: None,
+                    });
+                }
+                Err(message) => {
+                    for host in &hosts {
+                        self.stats_for(host).failures += 1;
+                        self.emit(Event::Warning(message.clone()));
+                        self.host_failed(run, host);
+                    }
+                }
+            }
+        }
+    }
+
+    fn load_include(
+        &mut self,
+        run: &PlayRun,
+        context: &TaskContext,
+        request: &IncludeRequest,
+    ) -> Result<LoadedInclude, String> {
+        if request.role {
+            let tasks_from = request.args.get("tasks_from").map(value_text);
+            let (instance, items) = self
+                .loader
+                .load_include_role(
+                    &request.target,
+                    tasks_from.as_deref(),
+                    &run.play.base_dir,
+                    context.role.as_ref().map(|r| r.definition.path.as_path()),
+                )
+                .map_err(|err| err.message)?;
+            return Ok((request.target.clone(), items, Some(instance)));
+        }
+        let base = context
+            .role
+            .as_ref()
+            .map(|r| r.definition.path.clone())
+            .unwrap_or_else(|| run.play.base_dir.clone());
+        let (path, items) = self
+            .loader
+            .load_include_tasks(
+                &request.target,
+                context.task.span.path(),
+                &base,
+                context.role.is_some(),
+            )
+            .map_err(|err| err.message)?;
+        Ok((path.display().to_string(), items, None))
+    }
+
+    fn run_meta(&mut self, run: &mut PlayRun, context: &Arc<TaskContext>, hosts: &[String]) {
+        let action = context
+            .task
+            .args
+            .get("_raw_params")
+            .map(value_text)
+            .unwrap_or_default();
+        match action.as_str() {
+            "flush_handlers" => {
+                self.flush_handlers(run, hosts);
+            }
+            "end_play" => {
+                for state in run.states.values_mut() {
+                    state.end();
+                }
+            }
+            "end_host" => {
+                for host in hosts {
+                    if let Some(state) = run.states.get_mut(host) {
+                        state.end();
+                    }
+                }
+            }
+            "clear_host_errors" => {
+                for host in hosts {
+                    self.failed_hosts.remove(host);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Skips a task of a role that already ran for the host in another place of the
+    /// play, unless the role allows duplicates.
+    fn role_already_ran(
+        &self,
+        run: &mut PlayRun,
+        context: &TaskContext,
+        host: &str,
+        slot: SlotId,
+    ) -> bool {
+        let Some(role) = &context.role else {
+            return false;
+        };
+        if role.definition.allow_duplicates {
+            return false;
+        }
+        let Some(block) = role_block(run.program.slot(slot).scope.as_ref(), role) else {
+            return false;
+        };
+        let key = format!("{}\u{0}{:?}", role.definition.path.display(), role.params);
+        let ran = run.roles_run.entry(host.to_string()).or_default();
+        match ran.get(&key) {
+            Some(previous) => *previous != block,
+            None => {
+                ran.insert(key, block);
+                false
+            }
+        }
+    }
+
+    pub(super) fn task_info(
+        &mut self,
+        context: &TaskContext,
+        vars: &crate::vars::HostVars,
+        kind: TaskKind,
+    ) -> Arc<TaskInfo> {
+        let task = &context.task;
+        let name = task
+            .name
+            .as_ref()
+            .map(|name| self.render_text(&Value::from(name.as_str()), vars));
+        let display = task_display_name(
+            &Task {
+                span: task.span.clone(),
+                name,
+                action: task.action.clone(),
+                args: Map::new(),
+                inherited: Inherited::default(),
+                keywords: Vec::new(),
+                loop_lookup: None,
+                implicit: false,
+            },
+            context.role.as_deref(),
+        );
+        let args_text = task
+            .args
+            .iter()
+            .map(|(k, v)| format!("{}={}", value_text(k), rplay_modules::pyrepr::str(v)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Arc::new(TaskInfo {
+            id: self.new_task_id(),
+            name: display,
+            action: task.action.clone(),
+            kind,
+            args_text: Some(args_text),
+            check_mode: self.options.check,
+            is_include: matches!(task.short_action(), "include_tasks" | "include_role"),
+            has_loop: task.keyword("loop").is_some(),
+        })
+    }
+
+    /// Templates text for display, keeping it as written when templating fails.
+    fn render_text(&self, text: &Value, vars: &dyn Variables) -> String {
+        match self.templar.template(text, vars) {
+            Ok(value) => rplay_modules::pyrepr::str(&value),
+            Err(_) => value_text(text),
+        }
+    }
+
+    fn host_patterns(&self, play: &Play, vars: &dyn Variables) -> Vec<String> {
+        let templated = self
+            .templar
+            .template(&play.hosts.value, vars)
+            .unwrap_or_else(|_| play.hosts.value.clone());
+        match templated {
+            Value::List(items) => items.iter().map(value_text).collect(),
+            Value::Null => Vec::new(),
+            other => vec![value_text(&other)],
+        }
+    }
+
+    fn select_hosts(&mut self, patterns: &[String]) -> Vec<String> {
+        let query = HostQuery {
+            limit: self.options.limit.as_ref(),
+            ..HostQuery::default()
+        };
+        match self
+            .vars
+            .inventory
+            .get_hosts_from_patterns(patterns, &query)
+        {
+            Ok(matched) => {
+                for warning in matched.warnings {
+                    self.emit(Event::Warning(warning));
+                }
+                matched
+                    .hosts
+                    .iter()
+                    .map(|id| self.vars.inventory.host(*id).name.to_string())
+                    .filter(|name| !self.unreachable_hosts.contains(name))
+                    .collect()
+            }
+            Err(err) => {
+                self.emit(Event::Warning(err.to_string()));
+                Vec::new()
+            }
+        }
+    }
+
+    /// The play's variable layers: role defaults and vars of its roles, `vars`,
+    /// `vars_files`, and the play's magic variables.
+    fn play_layers(&mut self, play: &Play) -> PlayLayers {
+        let mut layers = PlayLayers::default();
+        let roles = play_roles(play);
+        for role in &roles {
+            for dependency in all_dependencies(role) {
+                layers.role_defaults.push(&dependency.definition.defaults);
+            }
+            layers.role_defaults.push(&role.definition.defaults);
+        }
+        if let Some(vars) = &play.inherited.vars {
+            layers.vars.push_map(vars.value.clone());
+        }
+        layers.vars_files = self.vars_files(play, &layers);
+        for role in &roles {
+            for dependency in all_dependencies(role) {
+                layers.role_vars.push(&dependency.definition.vars);
+            }
+            layers.role_vars.push(&role.definition.vars);
+        }
+        let names: Vec<Value> = roles.iter().map(|r| Value::from(r.name.as_str())).collect();
+        let dependencies: Vec<Value> = roles
+            .iter()
+            .flat_map(all_dependencies)
+            .map(|r| Value::from(r.name.as_str()))
+            .collect();
+        let mut all_names: Vec<Value> = Vec::new();
+        for name in names.iter().chain(dependencies.iter()) {
+            if !all_names.contains(name) {
+                all_names.push(name.clone());
+            }
+        }
+        let magic = &mut layers.magic;
+        magic.insert(
+            Value::from("ansible_play_name"),
+            Value::from(play.display_name()),
+        );
+        magic.insert(
+            Value::from("ansible_play_role_names"),
+            Value::list(names.clone()),
+        );
+        magic.insert(Value::from("role_names"), Value::list(names));
+        magic.insert(
+            Value::from("ansible_dependent_role_names"),
+            Value::list(dependencies),
+        );
+        magic.insert(Value::from("ansible_role_names"), Value::list(all_names));
+        layers
+    }
+
+    fn vars_files(&mut self, play: &Play, layers: &PlayLayers) -> Layers {
+        let mut out = Layers::new();
+        if play.vars_files.is_empty() {
+            return out;
+        }
+        let vars = match self.vars.play_vars(layers) {
+            Ok(vars) => vars,
+            Err(_) => return out,
+        };
+        for entry in &play.vars_files {
+            let candidates = match &entry.value {
+                Value::List(items) => items.to_vec(),
+                other => vec![other.clone()],
+            };
+            for candidate in candidates {
+                let name = match self.templar.template(&candidate, &vars) {
+                    Ok(value) => value_text(&value),
+                    Err(_) => continue,
+                };
+                let path = play.base_dir.join(&name);
+                let Ok(loaded) = crate::yaml::load_file(&path) else {
+                    continue;
+                };
+                for document in &loaded.documents {
+                    if let Value::Map(map) = document.to_value() {
+                        out.push(&map);
+                    }
+                }
+                break;
+            }
+        }
+        out
+    }
+
+    /// Drops tasks the tag selection excludes, and blocks left empty.
+    fn filter_sections(&self, play: &Play, vars: &dyn Variables) -> Vec<Vec<Item>> {
+        let sections = crate::playbook::walk::sections(play);
+        sections
+            .iter()
+            .map(|items| self.filter_items(items, &play.inherited.tags, vars))
+            .collect()
+    }
+
+    fn filter_items(
+        &self,
+        items: &[Item],
+        inherited: &[crate::playbook::Spanned<Value>],
+        vars: &dyn Variables,
+    ) -> Vec<Item> {
+        let mut kept = Vec::new();
+        for item in items {
+            match item {
+                Item::Task(task) => {
+                    let mut tags = inherited.to_vec();
+                    tags.extend(task.inherited.tags.iter().cloned());
+                    if self.options.tags.should_run(&self.tag_set(&tags, vars)) {
+                        kept.push(item.clone());
+                    }
+                }
+                Item::Block(block) => {
+                    let mut tags = inherited.to_vec();
+                    tags.extend(block.inherited.tags.iter().cloned());
+                    let filtered = Block {
+                        span: block.span.clone(),
+                        kind: block.kind.clone(),
+                        name: block.name.clone(),
+                        block: self.filter_items(&block.block, &tags, vars),
+                        rescue: self.filter_items(&block.rescue, &tags, vars),
+                        always: self.filter_items(&block.always, &tags, vars),
+                        inherited: block.inherited.clone(),
+                    };
+                    if !(filtered.block.is_empty()
+                        && filtered.rescue.is_empty()
+                        && filtered.always.is_empty())
+                    {
+                        kept.push(Item::Block(Arc::new(filtered)));
+                    }
+                }
+            }
+        }
+        kept
+    }
+
+    /// Templates tags into a set, flattening lists and splitting strings at commas.
+    pub(crate) fn tag_set(
+        &self,
+        tags: &[crate::playbook::Spanned<Value>],
+        vars: &dyn Variables,
+    ) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for tag in tags {
+            let value = self
+                .templar
+                .template(&tag.value, vars)
+                .unwrap_or_else(|_| tag.value.clone());
+            match value {
+                Value::List(items) => out.extend(items.iter().map(value_text)),
+                other => out.extend(
+                    value_text(&other)
+                        .split(',')
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty()),
+                ),
+            }
+        }
+        out
+    }
+}
+
+/// Whether a failure now sends the host into a rescue section.
+fn will_rescue(state: &HostState) -> bool {
+    let mut probe = state.clone();
+    probe.mark_failed();
+    probe.rescuing
+}
+
+/// The block of `role` that encloses a task, identified by address.
+fn role_block(scope: Option<&Arc<Scope>>, role: &Arc<RoleInstance>) -> Option<*const Block> {
+    let mut current = scope.cloned();
+    while let Some(scope) = current {
+        if let ScopeKind::Block(block) = &scope.kind {
+            if let BlockKind::Role(instance) = &block.kind {
+                if Arc::ptr_eq(instance, role) {
+                    return Some(Arc::as_ptr(block));
+                }
+            }
+        }
+        current = scope.parent.clone();
+    }
+    None
+}
+
+/// The roles of a play: its `roles:` entries and imported roles, in order.
+pub(super) fn play_roles(play: &Play) -> Vec<Arc<RoleInstance>> {
+    fn collect(
+        items: &[Item],
+        out: &mut Vec<Arc<RoleInstance>>,
+        seen: &mut HashSet<*const RoleInstance>,
+    ) {
+        for item in items {
+            if let Item::Block(block) = item {
+                if let BlockKind::Role(role) = &block.kind {
+                    if seen.insert(Arc::as_ptr(role)) {
+                        out.push(role.clone());
+                    }
+                    continue;
+                }
+                collect(&block.block, out, seen);
+                collect(&block.rescue, out, seen);
+                collect(&block.always, out, seen);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for section in crate::playbook::walk::sections(play) {
+        collect(section, &mut out, &mut seen);
+    }
+    out
+}
+
+/// The `meta: flush_handlers` task the engine adds after each section.
+fn flush_task(play: &Play) -> Arc<Task> {
+    let mut args = Map::new();
+    args.insert(Value::from("_raw_params"), Value::from("flush_handlers"));
+    Arc::new(Task {
+        span: play.span.clone(),
+        name: None,
+        action: "meta".to_string(),
+        args,
+        inherited: Inherited::default(),
+        keywords: Vec::new(),
+        loop_lookup: None,
+        implicit: true,
+    })
+}

@@ -1,0 +1,676 @@
+//! Running one task on one host, as ansible-core's `TaskExecutor`: loops, `when`,
+//! argument templating, the action, `until`/`retries`, `changed_when`, `failed_when`.
+
+use std::sync::Arc;
+
+use super::actions::{self, ActionOutcome};
+use super::context::TaskContext;
+use super::events::{Event, HostResult, Status, TaskInfo};
+use super::Executor;
+use crate::playbook::{value_text, Spanned};
+use crate::vars::HostVars;
+use crate::{Map, Value};
+
+/// Result keys the callbacks never see: the status is in the event kind.
+const CALLBACK_HIDDEN: &[&str] = &["failed", "skipped"];
+
+/// What running a task on a host produced, for the strategy to act on.
+#[derive(Debug, Default)]
+pub struct TaskOutcome {
+    pub result: Map,
+    pub status: Option<Status>,
+    /// `ignore_errors` turned a failure into `...ignoring`.
+    pub ignored: bool,
+    /// Follow-up work the strategy does after the task (includes, inventory changes).
+    pub effects: Vec<actions::Effect>,
+}
+
+impl TaskOutcome {
+    pub fn failed(&self) -> bool {
+        self.status == Some(Status::Failed) && !self.ignored
+    }
+}
+
+impl Executor<'_> {
+    /// Runs `context`'s task on `host` with the host's variables `vars`, emitting item
+    /// results as they complete. The task-level result is returned, not emitted.
+    pub(super) fn run_task_on_host(
+        &mut self,
+        context: &TaskContext,
+        info: &Arc<TaskInfo>,
+        host: &str,
+        vars: &HostVars,
+    ) -> TaskOutcome {
+        let task = &context.task;
+        let mut outcome = match task.keyword("loop") {
+            Some(loop_value) => self.run_loop(context, info, host, vars, loop_value),
+            None => self.run_once(context, host, vars),
+        };
+        if !outcome.result.contains_key("changed") {
+            outcome
+                .result
+                .insert(Value::from("changed"), Value::Bool(false));
+        }
+        outcome.status = Some(status_of(&outcome.result));
+        if outcome.status == Some(Status::Failed) {
+            outcome.ignored = self.ignore_errors(context, vars);
+        }
+        if let Some(register) = task.keyword("register").map(|r| value_text(&r.value)) {
+            let mut registered = Map::new();
+            registered.insert(
+                Value::from(register),
+                Value::map(strip_internal(&outcome.result)).into_unsafe(),
+            );
+            self.vars.set_nonpersistent(host, &registered);
+        }
+        outcome
+    }
+
+    fn ignore_errors(&self, context: &TaskContext, vars: &HostVars) -> bool {
+        match context.keyword("ignore_errors") {
+            Some(value) => self
+                .templar
+                .template(&value.value, vars)
+                .map(|v| truthy_keyword(&v))
+                .unwrap_or(false),
+            None => false,
+        }
+    }
+
+    fn run_loop(
+        &mut self,
+        context: &TaskContext,
+        info: &Arc<TaskInfo>,
+        host: &str,
+        vars: &HostVars,
+        loop_value: &Spanned<Value>,
+    ) -> TaskOutcome {
+        let items = match self.loop_items(context, vars, loop_value) {
+            Ok(items) => items,
+            Err(message) => return failure(message),
+        };
+        if items.is_empty() {
+            let mut result = Map::new();
+            result.insert(Value::from("changed"), Value::Bool(false));
+            result.insert(Value::from("skipped"), Value::Bool(true));
+            result.insert(
+                Value::from("skipped_reason"),
+                Value::from("No items in the list"),
+            );
+            result.insert(Value::from("results"), Value::list(Vec::new()));
+            return TaskOutcome {
+                result,
+                ..TaskOutcome::default()
+            };
+        }
+        let control = LoopControl::read(context, &self.templar, vars);
+        let mut results = Vec::with_capacity(items.len());
+        let mut effects = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let item_vars = vars.with_overlay(control.overlay(item, index, items.len()));
+            let mut outcome = self.run_once(context, host, &item_vars);
+            let result = &mut outcome.result;
+            result.insert(Value::from(control.loop_var.clone()), item.clone());
+            result.insert(
+                Value::from("ansible_loop_var"),
+                Value::from(control.loop_var.clone()),
+            );
+            if let Some(index_var) = &control.index_var {
+                result.insert(Value::from(index_var.clone()), Value::Int(index as i64));
+                result.insert(
+                    Value::from("ansible_index_var"),
+                    Value::from(index_var.clone()),
+                );
+            }
+            if let Some(label) = &control.label {
+                if let Ok(label) = self.templar.template(label, &item_vars) {
+                    result.insert(Value::from("_ansible_item_label"), label);
+                }
+            }
+            if !result.contains_key("changed") && status_of(result) != Status::Skipped {
+                result.insert(Value::from("changed"), Value::Bool(false));
+            }
+            let status = status_of(result);
+            if status == Status::Failed {
+                let ignored = self.ignore_errors(context, &item_vars);
+                result.insert(Value::from("_ansible_ignore_errors"), Value::Bool(ignored));
+            }
+            self.emit(Event::ItemResult(HostResult {
+                host: host.to_string(),
+                task: info.clone(),
+                status,
+                result: callback_copy(result),
+                ignored: false,
+                delegated_to: None,
+            }));
+            effects.append(&mut outcome.effects);
+            results.push(outcome.result);
+        }
+        TaskOutcome {
+            result: aggregate_loop(results),
+            effects,
+            ..TaskOutcome::default()
+        }
+    }
+
+    fn loop_items(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+        loop_value: &Spanned<Value>,
+    ) -> Result<Vec<Value>, String> {
+        let templated = self
+            .templar
+            .template(&loop_value.value, vars)
+            .map_err(|err| err.to_string())?;
+        match context.task.loop_lookup.as_deref() {
+            None | Some("list") => flatten_loop(&templated, false),
+            Some("items") => flatten_loop(&templated, true),
+            Some(lookup) => loop_lookup(lookup, &templated),
+        }
+    }
+
+    /// One execution for a host (or one loop item): `when`, arguments, the action,
+    /// retries, `changed_when` and `failed_when`.
+    fn run_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
+        match self.evaluate_when(context, vars) {
+            Ok(None) => {}
+            Ok(Some(false_condition)) => {
+                let mut result = Map::new();
+                result.insert(Value::from("changed"), Value::Bool(false));
+                result.insert(Value::from("false_condition"), false_condition);
+                result.insert(
+                    Value::from("skip_reason"),
+                    Value::from("Conditional result was False"),
+                );
+                result.insert(Value::from("skipped"), Value::Bool(true));
+                return TaskOutcome {
+                    result,
+                    ..TaskOutcome::default()
+                };
+            }
+            Err(message) => return failure(message),
+        }
+        let args = match self.template_args(context, vars) {
+            Ok(args) => args,
+            Err(message) => return failure(message),
+        };
+        let retries = self.retries(context, vars);
+        let mut attempt = 1;
+        loop {
+            let ActionOutcome {
+                mut result,
+                mut effects,
+            } = actions::run(self, context, host, &args, vars);
+            let own_facts = matches!(
+                context.task.short_action(),
+                "set_fact" | "include_vars" | "debug"
+            );
+            if let (false, Some(Value::Map(facts))) = (own_facts, result.get("ansible_facts")) {
+                effects.push(actions::Effect::Facts(facts.as_ref().clone()));
+            }
+            if !result.contains_key("failed") {
+                let rc_failed = result
+                    .get("rc")
+                    .is_some_and(|rc| rc != &Value::Int(0) && rc != &Value::from("0"));
+                result.insert(Value::from("failed"), Value::Bool(rc_failed));
+            }
+            if retries > 1 {
+                result.insert(Value::from("attempts"), Value::Int(attempt));
+            }
+            if !result.contains_key("changed") {
+                result.insert(Value::from("changed"), Value::Bool(false));
+            }
+            let checked_vars = self.with_registered(context, vars, &result);
+            if let Err(message) =
+                self.apply_changed_failed_when(context, &checked_vars, &mut result)
+            {
+                return failure(message);
+            }
+            let Some(until) = context.task.keyword("until") else {
+                return TaskOutcome {
+                    result,
+                    effects,
+                    ..TaskOutcome::default()
+                };
+            };
+            let done = self
+                .templar
+                .evaluate_conditional(&until.value, &checked_vars)
+                .unwrap_or(false);
+            if done || attempt >= retries {
+                if !done {
+                    result.insert(Value::from("failed"), Value::Bool(true));
+                }
+                return TaskOutcome {
+                    result,
+                    effects,
+                    ..TaskOutcome::default()
+                };
+            }
+            result.insert(Value::from("_ansible_retry"), Value::Bool(true));
+            result.insert(Value::from("retries"), Value::Int(retries - 1));
+            self.emit_retry(context, host, &result);
+            let delay = self.delay(context, vars);
+            if delay > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(delay));
+            }
+            attempt += 1;
+        }
+    }
+
+    fn emit_retry(&mut self, _context: &TaskContext, host: &str, result: &Map) {
+        let Some(info) = self.current_task.clone() else {
+            return;
+        };
+        self.emit(Event::Retry(HostResult {
+            host: host.to_string(),
+            task: info,
+            status: Status::Failed,
+            result: callback_copy(result),
+            ignored: false,
+            delegated_to: None,
+        }));
+    }
+
+    /// Returns `None` when every condition holds, else the first false condition as
+    /// written (Ansible's `false_condition`).
+    fn evaluate_when(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+    ) -> Result<Option<Value>, String> {
+        for condition in &context.when {
+            match self.templar.evaluate_conditional(&condition.value, vars) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Some(condition.value.clone())),
+                Err(err) => {
+                    return Err(format!(
+                        "The conditional check '{}' failed. The error was: {err}",
+                        value_text(&condition.value)
+                    ))
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, String> {
+        let raw = Value::map(context.task.args.clone());
+        let templated = self.templar.template(&raw, vars).map_err(|err| {
+            format!("The task includes an option with an undefined variable. The error was: {err}")
+        })?;
+        let mut args = templated.as_map().cloned().unwrap_or_default();
+        args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
+        Ok(args)
+    }
+
+    fn retries(&self, context: &TaskContext, vars: &HostVars) -> i64 {
+        if context.task.keyword("until").is_none() {
+            return 1;
+        }
+        let retries = context
+            .task
+            .keyword("retries")
+            .and_then(|r| self.templar.template(&r.value, vars).ok())
+            .and_then(|v| int_keyword(&v))
+            .unwrap_or(3);
+        if retries <= 0 {
+            1
+        } else {
+            retries + 1
+        }
+    }
+
+    fn delay(&self, context: &TaskContext, vars: &HostVars) -> f64 {
+        context
+            .task
+            .keyword("delay")
+            .and_then(|d| self.templar.template(&d.value, vars).ok())
+            .and_then(|v| match v {
+                Value::Int(i) => Some(i as f64),
+                Value::Float(f) => Some(f),
+                other => other.as_str().and_then(|s| s.trim().parse().ok()),
+            })
+            .unwrap_or(5.0)
+    }
+
+    /// The variables with the result registered, for `changed_when`, `failed_when` and
+    /// `until`.
+    fn with_registered(&self, context: &TaskContext, vars: &HostVars, result: &Map) -> HostVars {
+        match context.task.keyword("register") {
+            Some(register) => {
+                let mut overlay = Map::new();
+                overlay.insert(
+                    Value::from(value_text(&register.value)),
+                    Value::map(strip_internal(result)).into_unsafe(),
+                );
+                vars.with_overlay(overlay)
+            }
+            None => vars.clone(),
+        }
+    }
+
+    fn apply_changed_failed_when(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+        result: &mut Map,
+    ) -> Result<(), String> {
+        if let Some(changed_when) = context.task.keyword("changed_when") {
+            let changed = self.all_conditions(&changed_when.value, vars)?;
+            result.insert(Value::from("changed"), Value::Bool(changed));
+        }
+        if let Some(failed_when) = context.task.keyword("failed_when") {
+            let failed = self.all_conditions(&failed_when.value, vars)?;
+            result.insert(Value::from("failed_when_result"), Value::Bool(failed));
+            result.insert(Value::from("failed"), Value::Bool(failed));
+        }
+        Ok(())
+    }
+
+    /// Evaluates a condition or a list of conditions that must all hold.
+    fn all_conditions(&self, conditions: &Value, vars: &HostVars) -> Result<bool, String> {
+        let list = match conditions {
+            Value::List(items) => items.to_vec(),
+            other => vec![other.clone()],
+        };
+        for condition in &list {
+            let holds = self
+                .templar
+                .evaluate_conditional(condition, vars)
+                .map_err(|err| {
+                    format!(
+                        "The conditional check '{}' failed. The error was: {err}",
+                        value_text(condition)
+                    )
+                })?;
+            if !holds {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// `loop_control` settings, templated.
+struct LoopControl {
+    loop_var: String,
+    index_var: Option<String>,
+    label: Option<Value>,
+    extended: bool,
+}
+
+impl LoopControl {
+    fn read(
+        context: &TaskContext,
+        templar: &crate::template::Templar,
+        vars: &HostVars,
+    ) -> LoopControl {
+        let control = context
+            .task
+            .keyword("loop_control")
+            .and_then(|c| templar.template(&c.value, vars).ok())
+            .and_then(|v| v.as_map().cloned())
+            .unwrap_or_default();
+        let text = |key: &str| control.get(key).map(value_text);
+        LoopControl {
+            loop_var: text("loop_var").unwrap_or_else(|| "item".to_string()),
+            index_var: text("index_var"),
+            label: context
+                .task
+                .keyword("loop_control")
+                .and_then(|c| c.value.get("label").cloned()),
+            extended: control.get("extended").is_some_and(Value::is_truthy),
+        }
+    }
+
+    fn overlay(&self, item: &Value, index: usize, length: usize) -> Map {
+        let mut overlay = Map::new();
+        overlay.insert(Value::from(self.loop_var.clone()), item.clone());
+        overlay.insert(
+            Value::from("ansible_loop_var"),
+            Value::from(self.loop_var.clone()),
+        );
+        if let Some(index_var) = &self.index_var {
+            overlay.insert(Value::from(index_var.clone()), Value::Int(index as i64));
+            overlay.insert(
+                Value::from("ansible_index_var"),
+                Value::from(index_var.clone()),
+            );
+        }
+        if self.extended {
+            let mut info = Map::new();
+            let (index, length) = (index as i64, length as i64);
+            info.insert(Value::from("index"), Value::Int(index + 1));
+            info.insert(Value::from("index0"), Value::Int(index));
+            info.insert(Value::from("revindex"), Value::Int(length - index));
+            info.insert(Value::from("revindex0"), Value::Int(length - index - 1));
+            info.insert(Value::from("first"), Value::Bool(index == 0));
+            info.insert(Value::from("last"), Value::Bool(index == length - 1));
+            info.insert(Value::from("length"), Value::Int(length));
+            overlay.insert(Value::from("ansible_loop"), Value::map(info));
+        }
+        overlay
+    }
+}
+
+/// Turns a templated `loop`/`with_list`/`with_items` value into items; `with_items`
+/// flattens one level.
+fn flatten_loop(value: &Value, flatten_once: bool) -> Result<Vec<Value>, String> {
+    match value {
+        Value::List(items) if flatten_once => Ok(items
+            .iter()
+            .flat_map(|item| match item {
+                Value::List(inner) => inner.to_vec(),
+                other => vec![other.clone()],
+            })
+            .collect()),
+        Value::List(items) => Ok(items.to_vec()),
+        Value::Null if flatten_once => Ok(Vec::new()),
+        other if flatten_once => Ok(vec![other.clone()]),
+        other => Err(format!(
+            "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
+            rplay_modules::pyrepr::str(other)
+        )),
+    }
+}
+
+/// Combines item results as ansible-core does for a looped task.
+fn aggregate_loop(mut items: Vec<Map>) -> Map {
+    let mut result = Map::new();
+    let mut changed = false;
+    let mut skipped = true;
+    let mut failed = false;
+    let mut warnings: Vec<Value> = Vec::new();
+    for item in &mut items {
+        changed |= item.get("changed").is_some_and(Value::is_truthy);
+        if !item.get("skipped").is_some_and(Value::is_truthy) {
+            skipped = false;
+        }
+        if item.get("failed").is_some_and(Value::is_truthy) {
+            failed = true;
+        }
+        item.shift_remove("_ansible_ignore_errors");
+        if let Some(Value::List(list)) = item.shift_remove("warnings") {
+            warnings.extend(list.iter().cloned());
+        }
+    }
+    if changed {
+        result.insert(Value::from("changed"), Value::Bool(true));
+    }
+    if failed {
+        result.insert(Value::from("failed"), Value::Bool(true));
+        result.insert(Value::from("msg"), Value::from("One or more items failed"));
+    } else {
+        result.insert(Value::from("msg"), Value::from("All items completed"));
+    }
+    if skipped {
+        result.insert(Value::from("msg"), Value::from("All items skipped"));
+    }
+    result.insert(
+        Value::from("results"),
+        Value::list(items.into_iter().map(Value::map).collect()),
+    );
+    result.insert(Value::from("skipped"), Value::Bool(skipped));
+    if !warnings.is_empty() {
+        result.insert(Value::from("warnings"), Value::list(warnings));
+    }
+    result
+}
+
+/// The status a result stands for.
+pub fn status_of(result: &Map) -> Status {
+    if result.get("unreachable").is_some_and(Value::is_truthy) {
+        Status::Unreachable
+    } else if result.get("failed").is_some_and(Value::is_truthy)
+        || result
+            .get("failed_when_result")
+            .is_some_and(Value::is_truthy)
+    {
+        Status::Failed
+    } else if result.get("skipped").is_some_and(Value::is_truthy) {
+        Status::Skipped
+    } else {
+        Status::Ok
+    }
+}
+
+/// A failed result with a message.
+fn failure(message: String) -> TaskOutcome {
+    let mut result = Map::new();
+    result.insert(Value::from("failed"), Value::Bool(true));
+    result.insert(Value::from("msg"), Value::from(message));
+    TaskOutcome {
+        result,
+        ..TaskOutcome::default()
+    }
+}
+
+/// The copy of a result the callbacks receive, as `TaskResult.clean_copy`: without
+/// `failed` and `skipped`, and without internal keys other than those the default
+/// callback reads.
+pub fn callback_copy(result: &Map) -> Map {
+    const KEPT: &[&str] = &[
+        "_ansible_verbose_always",
+        "_ansible_item_label",
+        "_ansible_no_log",
+        "_ansible_verbose_override",
+    ];
+    result
+        .iter()
+        .filter(|(key, _)| {
+            let key = key.as_str().unwrap_or_default();
+            !CALLBACK_HIDDEN.contains(&key)
+                && (!key.starts_with("_ansible_") || KEPT.contains(&key))
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// The result without `_ansible_*` keys, as it is registered.
+pub fn strip_internal(result: &Map) -> Map {
+    result
+        .iter()
+        .filter(|(key, _)| !key.as_str().is_some_and(|k| k.starts_with("_ansible_")))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// Ansible's boolean conversion for keywords such as `ignore_errors` and `run_once`.
+pub fn truthy_keyword(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::Int(i) => *i == 1,
+        Value::Float(f) => *f == 1.0,
+        Value::Str(s) | Value::Unsafe(s) => crate::config::parse_bool(s.trim()),
+        _ => false,
+    }
+}
+
+fn int_keyword(value: &Value) -> Option<i64> {
+    match value {
+        Value::Int(i) => Some(*i),
+        Value::Float(f) => Some(*f as i64),
+        other => other.as_str().and_then(|s| s.trim().parse().ok()),
+    }
+}
+
+/// The `with_<lookup>` loops that need no files: `dict`, `nested`, `together`,
+/// `indexed_items`.
+// TODO: `with_first_found`, `with_fileglob`, `with_sequence`, `with_subelements` and
+// other lookups are rejected until the lookup plugins land.
+fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
+    let lists = |value: &Value| -> Vec<Vec<Value>> {
+        value
+            .as_list()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|item| {
+                        item.as_list()
+                            .map(<[Value]>::to_vec)
+                            .unwrap_or_else(|| vec![item.clone()])
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match lookup {
+        "dict" => {
+            let map = terms.as_map().ok_or_else(|| {
+                format!(
+                    "with_dict expects a dict, got {}",
+                    rplay_modules::pyrepr::str(terms)
+                )
+            })?;
+            Ok(map
+                .iter()
+                .map(|(key, value)| {
+                    let mut pair = Map::new();
+                    pair.insert(Value::from("key"), key.clone());
+                    pair.insert(Value::from("value"), value.clone());
+                    Value::map(pair)
+                })
+                .collect())
+        }
+        "indexed_items" => Ok(flatten_loop(terms, true)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| Value::list(vec![Value::Int(index as i64), item]))
+            .collect()),
+        "nested" => {
+            let mut product: Vec<Vec<Value>> = vec![Vec::new()];
+            for list in lists(terms) {
+                product = product
+                    .iter()
+                    .flat_map(|prefix| {
+                        list.iter().map(move |item| {
+                            let mut combined = prefix.clone();
+                            combined.push(item.clone());
+                            combined
+                        })
+                    })
+                    .collect();
+            }
+            Ok(product.into_iter().map(Value::list).collect())
+        }
+        "together" => {
+            let lists = lists(terms);
+            let length = lists.iter().map(Vec::len).max().unwrap_or(0);
+            Ok((0..length)
+                .map(|index| {
+                    Value::list(
+                        lists
+                            .iter()
+                            .map(|list| list.get(index).cloned().unwrap_or(Value::Null))
+                            .collect(),
+                    )
+                })
+                .collect())
+        }
+        other => Err(format!(
+            "rplay does not support the loop lookup with_{other} yet"
+        )),
+    }
+}
