@@ -665,22 +665,20 @@ impl Executor<'_> {
             limit: self.options.limit.as_ref(),
             ..HostQuery::default()
         };
-        match self
+        let mut warnings = Vec::new();
+        let matched = self
             .vars
             .inventory
-            .get_hosts_from_patterns(patterns, &query)
-        {
-            Ok(matched) => {
-                for warning in matched.warnings {
-                    self.emit(Event::Warning(warning));
-                }
-                matched
-                    .hosts
-                    .iter()
-                    .map(|id| self.vars.inventory.host(*id).name.to_string())
-                    .filter(|name| !self.unreachable_hosts.contains(name))
-                    .collect()
-            }
+            .get_hosts_from_patterns(patterns, &query, &mut warnings);
+        for warning in warnings {
+            self.emit(Event::Warning(warning));
+        }
+        match matched {
+            Ok(hosts) => hosts
+                .iter()
+                .map(|id| self.vars.inventory.host(*id).name.to_string())
+                .filter(|name| !self.unreachable_hosts.contains(name))
+                .collect(),
             Err(err) => {
                 self.emit(Event::Warning(err.to_string()));
                 Vec::new()
