@@ -12,7 +12,7 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory")
 }
 
-/// Whether the YAML loader works yet; cases that read YAML are skipped until it does.
+/// Returns whether the YAML loader works yet. Cases that read YAML are skipped until it does.
 fn yaml_available() -> bool {
     let file = rplay::source::SourceFile::new("probe.yml", "a: 1\n");
     rplay::yaml::load(file).is_ok()
@@ -104,8 +104,8 @@ fn pattern_cases() -> Vec<PatternCase> {
     cases
 }
 
-/// What `ansible PATTERN --list-hosts` prints: the adhoc command turns a pattern error
-/// into "No hosts matched" unless a limit was given.
+/// Renders what `ansible PATTERN --list-hosts` prints. The adhoc command turns a
+/// pattern error into "No hosts matched" unless a limit was given.
 fn list_hosts_like_adhoc(dir: &Path, case: &PatternCase) -> (String, String) {
     let options = LoadOptions {
         cwd: dir.to_path_buf(),

@@ -22,7 +22,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The lab inventory from the shared reference files when present, else the
+/// Returns the lab inventory from the shared reference files when present, else the
 /// repository's copy of its hosts and groups.
 fn lab_inventory() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -25,9 +25,9 @@ static IPV4: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Ansible's IPv6 expression. Its `^` and `$` bind only to the first and last
-/// alternatives, and Python's `re.match` anchors only the start, so most
-/// alternatives accept any text that merely starts like an IPv6 address; the
-/// expression below keeps that behaviour.
+/// alternatives, and Python's `re.match` anchors only the start. So most
+/// alternatives accept any text that merely starts like an IPv6 address, and this
+/// expression keeps that behaviour.
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     let c = format!(r"(?:[0-9a-f]{{1,4}}|{HEX_RANGE})");
     let alternatives = [
@@ -62,8 +62,8 @@ fn matches(regex: &Regex, text: &str) -> bool {
     regex.is_match(text).unwrap_or(false)
 }
 
-/// Whether `name` reads as an IPv4 or IPv6 address by Ansible's expressions, which
-/// decides whether `inventory_hostname_short` keeps the whole name.
+/// Returns whether `name` is an IPv4 or IPv6 address by Ansible's expressions,
+/// which decides whether `inventory_hostname_short` keeps the whole name.
 pub fn looks_like_ip_address(name: &str) -> bool {
     matches(&IPV4, name) || matches(&IPV6, name)
 }
@@ -168,8 +168,9 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, InventoryError> 
 
 const ASCII_LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/// A letter range, or `None` when the bounds are not found in `ASCII_LETTERS` (Python
-/// finds them with `str.index`, so a bound may be any substring of it).
+/// Expands a letter range, or returns `None` when a bound is not found in
+/// `ASCII_LETTERS`. Python finds bounds with `str.index`, so a bound may be any
+/// substring of it.
 fn alphabetic_range(
     begin: &str,
     end: &str,
@@ -186,7 +187,7 @@ fn alphabetic_range(
     }
     if step <= 0 {
         // A zero step raises in Python and falls through to the numeric attempt,
-        // which fails on letters; a negative step over an ascending slice is empty.
+        // which fails on letters. A negative step over an ascending slice is empty.
         return if step == 0 {
             None
         } else {

@@ -124,7 +124,7 @@ impl IniParser<'_> {
         }
     }
 
-    /// An error Ansible reports without the file and line.
+    /// Builds an error that Ansible reports without the file and line.
     fn unlocated(&self, message: String) -> InventoryError {
         InventoryError::Parse {
             path: self.path.to_path_buf(),
@@ -318,7 +318,7 @@ impl IniParser<'_> {
     }
 }
 
-/// An INI value: a Python literal when it reads as one, otherwise the text itself.
+/// Reads an INI value: a Python literal when it is one, otherwise the text itself.
 fn parse_value(text: &str) -> Value {
     literal_eval(text).unwrap_or_else(|| Value::str(text))
 }

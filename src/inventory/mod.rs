@@ -31,7 +31,7 @@ pub use source::{load, LoadOptions};
 pub use vars::{combine_vars, InventoryVarLayers, RESERVED_NAMES};
 pub use vars_files::{load_data_file, VarsDir};
 
-/// Why an inventory could not be loaded or changed.
+/// An error from loading or changing an inventory.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
     /// A syntax or structure error in an inventory source. Ansible names the file

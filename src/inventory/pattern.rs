@@ -2,7 +2,7 @@
 //!
 //! A pattern is split at commas (or, without commas, at colons outside brackets)
 //! into single patterns. Plain patterns are applied first in the order given, then
-//! every `&` pattern, then every `!` pattern, wherever they were written; with no
+//! every `&` pattern, then every `!` pattern, wherever they were written. With no
 //! plain pattern the start is `all`. A single pattern is a host name, a glob matched
 //! against group names and host names (`web*`, `*.example.com`), or a `~regex`
 //! matched at the start of the names, and may end in a subscript (`g[0]`, `g[-1]`,
@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use super::address::parse_address;
 use super::model::{HostId, Inventory, LOCALHOST_NAMES};
 
-/// What to do with a pattern that matches nothing (`host_pattern_mismatch`).
+/// The reaction to a pattern that matches nothing (`host_pattern_mismatch`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PatternMismatch {
     #[default]
@@ -106,8 +106,8 @@ pub struct HostQuery<'a> {
     pub mismatch: PatternMismatch,
 }
 
-/// Splits a pattern into single patterns as Ansible's `split_host_pattern` does:
-/// at commas when there are any; otherwise a valid address (`host:22`, `::1`,
+/// Splits a pattern into single patterns as Ansible's `split_host_pattern` does: at
+/// commas when there are any. Without commas, a valid address (`host:22`, `::1`,
 /// `web[1:3]`) stays whole and anything else is split at colons outside brackets.
 pub fn split_host_pattern(pattern: &str) -> Vec<String> {
     static COLON_PARTS: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -453,7 +453,7 @@ impl NameMatcher {
 }
 
 /// Parses a glob as Python's `fnmatch.translate` reads it: `*`, `?`, `[seq]` and
-/// `[!seq]` with ranges; a `[` without a closing `]` is literal, and a `]` right
+/// `[!seq]` with ranges. A `[` without a closing `]` is literal, and a `]` right
 /// after `[` or `[!` is a member of the set.
 fn parse_glob(pattern: &str) -> Vec<GlobToken> {
     let chars: Vec<char> = pattern.chars().collect();

@@ -160,7 +160,7 @@ pub fn load(sources: &[String], options: &LoadOptions) -> Result<Inventory, Inve
     Ok(inventory)
 }
 
-/// The directories whose `group_vars/` and `host_vars/` belong to the inventory: each
+/// Lists the directories whose `group_vars/` and `host_vars/` belong to the inventory: each
 /// source's own directory, or the source when it is a directory. Host lists have none.
 fn vars_dirs(sources: &[String], options: &LoadOptions) -> Vec<Arc<VarsDir>> {
     sources
@@ -225,7 +225,7 @@ impl SourceLoader<'_> {
         Ok(parsed)
     }
 
-    /// Each plugin's `verify_file`.
+    /// Checks whether `plugin` takes `source`, as each plugin's `verify_file` does.
     fn plugin_accepts(&self, plugin: Plugin, source: &str) -> bool {
         let path = Path::new(source);
         let readable = path.exists() && std::fs::File::open(path).is_ok();

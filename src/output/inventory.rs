@@ -49,7 +49,7 @@ const INTERNAL_VARS: &[&str] = &[
     "role_uuid",
 ];
 
-/// How ansible-inventory collects variables for its output.
+/// The variable sources ansible-inventory shows, set by its options.
 #[derive(Clone, Debug, Default)]
 pub struct InventoryView {
     /// `--export`: each host's and group's own variables instead of each host's
@@ -79,7 +79,7 @@ impl InventoryView {
         }
     }
 
-    /// A host's variables as ansible-inventory shows them, without internal ones.
+    /// Collects a host's variables as ansible-inventory shows them, without internal ones.
     pub fn host_vars(
         &self,
         inventory: &Inventory,
