@@ -365,7 +365,7 @@ mod tests {
         std::fs::write(dir.path().join("hosts.ini"), "[web]\nweb1\n").unwrap();
         std::fs::write(dir.path().join("README.md"), "not an inventory\n").unwrap();
         let source = dir.path().display().to_string();
-        let mut inventory = load(&[source.clone()], &LoadOptions::default()).unwrap();
+        let mut inventory = load(std::slice::from_ref(&source), &LoadOptions::default()).unwrap();
         assert_eq!(inventory.hosts().len(), 0);
         assert_eq!(
             inventory.take_warnings(),
