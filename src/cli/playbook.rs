@@ -12,7 +12,8 @@ use crate::output::default::{DefaultOptions, DefaultPrinter};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::listing::{self, ListModes, PlayResolver};
 use crate::output::profile_tasks::{ProfileTasks, SortOrder};
-use crate::playbook::{value_text, LoadErrorKind, Loader, Play, Spanned};
+use crate::executor::events::{Callback, Event};
+use crate::playbook::{LoadErrorKind, Loader, Play, Spanned};
 use crate::template::{Templar, TemplarOptions};
 use crate::vars::VariableManager;
 use crate::Map;
@@ -59,15 +60,30 @@ pub fn run(args: PlaybookArgs) -> i32 {
     }
     flush_warnings(&mut loader);
 
-    if args.syntax_check {
-        for (display_path, _) in &playbooks {
-            println!("\nplaybook: {display_path}");
+    if modes.hosts || modes.tasks || modes.tags || args.syntax_check {
+        let mut warnings = WarningPrinter::default();
+        let mut executor = match build_executor(&args, &config, selection.clone(), loader, &mut warnings) {
+            Ok(executor) => executor,
+            Err(message) => {
+                eprintln!("ERROR! {message}");
+                return exit::ERROR;
+            }
+        };
+        for (_, playbook) in &playbooks {
+            executor.prepare_playbook(playbook);
+            for play in &playbook.plays {
+                executor.play_vars_hosts(play);
+            }
         }
-        return exit::OK;
-    }
-    if modes.hosts || modes.tasks || modes.tags {
-        let mut resolver = UntemplatedResolver;
+        if args.syntax_check {
+            for (display_path, _) in &playbooks {
+                println!("\nplaybook: {display_path}");
+            }
+            return exit::OK;
+        }
+        let mut resolver = ListingResolver { executor, vars: None };
         for (display_path, playbook) in &playbooks {
+            resolver.executor.prepare_playbook(playbook);
             print!(
                 "{}",
                 listing::render(playbook, display_path, modes, &selection, &mut resolver)
@@ -88,15 +104,15 @@ pub fn run(args: PlaybookArgs) -> i32 {
     }
 }
 
-/// Runs the loaded playbooks with the default printer.
+/// Builds the executor: inventory, extra vars, variables, templating and options.
 #[allow(clippy::print_stderr)]
-fn execute(
+fn build_executor<'a>(
     args: &PlaybookArgs,
     config: &Config,
     selection: TagSelection,
     loader: Loader,
-    playbooks: &[crate::playbook::Playbook],
-) -> Result<i32, String> {
+    callback: &'a mut dyn Callback,
+) -> Result<Executor<'a>, String> {
     let cwd = std::env::current_dir().map_err(|err| err.to_string())?;
     let sources: Vec<String> = if args.inventory.is_empty() {
         config
@@ -117,32 +133,33 @@ fn execute(
         Some(spec) => Some(Limit::parse(spec, &cwd).map_err(|err| err.to_string())?),
         None => None,
     };
-    let verbosity = args.verbose;
-    let magic = global_magic(
-        args,
-        config,
-        &sources,
-        &only_or_all(&args.tags),
-        &args.skip_tags,
-    );
+    let magic = global_magic(args, config, &sources, &only_or_all(&args.tags), &args.skip_tags);
     let variables = VariableManager::new(inventory, extra_vars, magic);
     let templar = Templar::new(TemplarOptions::default());
     let run_options = RunOptions {
         check: args.check,
         diff: args.diff,
-        verbosity,
+        verbosity: args.verbose,
         forks: args.forks.unwrap_or(5),
         tags: selection,
         limit,
         start_at_task: args.start_at_task.clone(),
         force_handlers: args.force_handlers,
-        gathering: config
-            .str("DEFAULT_GATHERING")
-            .unwrap_or("implicit")
-            .to_string(),
+        gathering: config.str("DEFAULT_GATHERING").unwrap_or("implicit").to_string(),
     };
+    Ok(Executor::new(variables, templar, run_options, loader, callback))
+}
+
+/// Runs the loaded playbooks with the default printer.
+fn execute(
+    args: &PlaybookArgs,
+    config: &Config,
+    selection: TagSelection,
+    loader: Loader,
+    playbooks: &[crate::playbook::Playbook],
+) -> Result<i32, String> {
     let printer_options = DefaultOptions {
-        verbosity,
+        verbosity: args.verbose,
         display_skipped_hosts: config.bool("DISPLAY_SKIPPED_HOSTS"),
         display_ok_hosts: config.bool("DISPLAY_OK_HOSTS"),
         display_failed_stderr: config.bool("DISPLAY_FAILED_STDERR"),
@@ -165,7 +182,7 @@ fn execute(
         let limit = config.int("TASK_OUTPUT_LIMIT").map(|n| n.max(0) as usize);
         printer = printer.with_profile_tasks(ProfileTasks::new(sort_order, limit, DEFAULT_COLUMNS));
     }
-    let mut executor = Executor::new(variables, templar, run_options, loader, &mut printer);
+    let mut executor = build_executor(args, config, selection, loader, &mut printer)?;
     Ok(executor.run(playbooks).exit_code())
 }
 
@@ -249,31 +266,55 @@ fn flush_warnings(loader: &mut Loader) {
     }
 }
 
-/// Lists plays without templating or an inventory.
-// TODO: replace with the variable manager's templating and the inventory's patterns.
-struct UntemplatedResolver;
+/// Prints warnings once each, as ansible-core's `Display` does; ignores other events.
+#[derive(Default)]
+struct WarningPrinter {
+    shown: std::collections::HashSet<String>,
+}
 
-impl PlayResolver for UntemplatedResolver {
-    fn play_header(&mut self, play: &Play) -> (String, Vec<String>) {
-        let patterns = match &play.hosts.value {
-            Value::List(items) => items.iter().map(value_text).collect(),
-            other => vec![value_text(other)],
-        };
-        (play.display_name(), patterns)
-    }
-
-    fn hosts(&mut self, _play: &Play, _patterns: &[String]) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn tags(&mut self, _play: &Play, tags: &[Spanned<Value>]) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for tag in tags {
-            match &tag.value {
-                Value::List(items) => out.extend(items.iter().map(value_text)),
-                other => out.extend(value_text(other).split(',').map(|t| t.trim().to_string())),
+impl Callback for WarningPrinter {
+    #[allow(clippy::print_stderr)]
+    fn on_event(&mut self, event: &Event) {
+        if let Event::Warning(message) = event {
+            let text = warning_text(message, DEFAULT_COLUMNS);
+            if self.shown.insert(text.clone()) {
+                eprint!("{text}");
             }
         }
-        out
+    }
+}
+
+/// Answers the listing's questions with the executor's templating and inventory.
+struct ListingResolver<'a> {
+    executor: Executor<'a>,
+    /// The play whose variables are cached, by address, and its variables.
+    vars: Option<(*const Play, crate::vars::HostVars)>,
+}
+
+impl ListingResolver<'_> {
+    fn vars_for(&mut self, play: &Play) -> crate::vars::HostVars {
+        if let Some((cached, vars)) = &self.vars {
+            if std::ptr::eq(*cached, play) {
+                return vars.clone();
+            }
+        }
+        let vars = self.executor.play_context_vars(play);
+        self.vars = Some((play as *const Play, vars.clone()));
+        vars
+    }
+}
+
+impl PlayResolver for ListingResolver<'_> {
+    fn play_header(&mut self, play: &Play) -> (String, Vec<String>) {
+        self.executor.play_header(play)
+    }
+
+    fn hosts(&mut self, _play: &Play, patterns: &[String]) -> Vec<String> {
+        self.executor.play_hosts(patterns)
+    }
+
+    fn tags(&mut self, play: &Play, tags: &[Spanned<Value>]) -> BTreeSet<String> {
+        let vars = self.vars_for(play);
+        self.executor.tag_set(tags, &vars)
     }
 }

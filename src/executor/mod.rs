@@ -109,6 +109,15 @@ impl<'a> Executor<'a> {
         self.stats.entry(host.to_string()).or_default()
     }
 
+    /// Sets the playbook directory and its variables before a playbook runs or is listed.
+    pub fn prepare_playbook(&mut self, playbook: &Playbook) {
+        let dir = playbook.path.parent().map(PathBuf::from).unwrap_or_default();
+        self.playbook_dir = dir.clone();
+        self.vars.set_playbook_dir(&dir);
+        self.vars
+            .set_global_magic("playbook_dir", Value::from(dir.display().to_string()));
+    }
+
     /// Runs the plays of each playbook in turn, then emits the recap.
     pub fn run(&mut self, playbooks: &[Playbook]) -> RunResult {
         for playbook in playbooks {

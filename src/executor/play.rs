@@ -614,7 +614,7 @@ impl Executor<'_> {
                 span: task.span.clone(),
                 name,
                 action: task.action.clone(),
-                args: Map::new(),
+                args: task.args.clone(),
                 inherited: Inherited::default(),
                 keywords: Vec::new(),
                 loop_lookup: None,
@@ -645,6 +645,50 @@ impl Executor<'_> {
         match self.templar.template(text, vars) {
             Ok(value) => rplay_modules::pyrepr::str(&value),
             Err(_) => value_text(text),
+        }
+    }
+
+    /// The play's name and host patterns after templating, for listings.
+    pub fn play_header(&mut self, play: &Play) -> (String, Vec<String>) {
+        let layers = self.play_layers(play);
+        match self.vars.play_vars(&layers) {
+            Ok(vars) => (
+                self.render_text(&Value::from(play.display_name()), &vars),
+                self.host_patterns(play, &vars),
+            ),
+            Err(_) => (play.display_name(), Vec::new()),
+        }
+    }
+
+    /// Resolves patterns to hosts as a play does, emitting pattern warnings.
+    pub fn play_hosts(&mut self, patterns: &[String]) -> Vec<String> {
+        self.select_hosts(patterns)
+    }
+
+    /// The play's variables without a host, for listings.
+    pub fn play_context_vars(&mut self, play: &Play) -> crate::vars::HostVars {
+        let layers = self.play_layers(play);
+        self.vars
+            .play_vars(&layers)
+            .unwrap_or_else(|_| crate::vars::HostVars::empty())
+    }
+
+    /// Resolves the play's hosts as ansible-core does while computing the play's
+    /// variables (`ansible_play_hosts_all`), for the warnings that prints: a templated
+    /// pattern counts as `all` there.
+    pub fn play_vars_hosts(&mut self, play: &Play) {
+        let patterns: Vec<String> = match &play.hosts.value {
+            Value::List(items) => items.iter().map(value_text).collect(),
+            other => vec![value_text(other)],
+        };
+        if patterns.iter().any(|p| self.templar.is_template(p)) {
+            return;
+        }
+        let query = HostQuery::default();
+        if let Ok(matched) = self.vars.inventory.get_hosts_from_patterns(&patterns, &query) {
+            for warning in matched.warnings {
+                self.emit(Event::Warning(warning));
+            }
         }
     }
 
@@ -821,7 +865,7 @@ impl Executor<'_> {
     }
 
     /// Templates tags into a set, flattening lists and splitting strings at commas.
-    pub(crate) fn tag_set(
+    pub fn tag_set(
         &self,
         tags: &[crate::playbook::Spanned<Value>],
         vars: &dyn Variables,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::executor::tags::TagSelection;
-use crate::playbook::walk::{for_each_task, sections, task_display_name, Ancestry};
+use crate::playbook::walk::{for_each_task, sections, task_display_name, Ancestry, Sections};
 use crate::playbook::{Play, Playbook, Spanned};
 use crate::Value;
 
@@ -63,8 +63,12 @@ pub fn render(
         }
         out.push('\n');
         if modes.tasks || modes.tags {
-            out.push_str(&list_tasks(play, &play_tags, modes, selection, resolver));
-            out.push('\n');
+            // ansible-core's `display()` adds a newline only when the text lacks one.
+            let tasks = list_tasks(play, &play_tags, modes, selection, resolver);
+            out.push_str(&tasks);
+            if !tasks.ends_with('\n') {
+                out.push('\n');
+            }
         }
     }
     out
@@ -84,7 +88,8 @@ fn list_tasks(
     let mut all_tags = BTreeSet::new();
     for section in sections(play) {
         let mut ancestry = Ancestry::default();
-        for_each_task(section, &mut ancestry, &mut |task, ancestry| {
+        // ansible-playbook lists the `block` lists only, never `rescue` or `always`.
+        for_each_task(section, Sections::BlockOnly, &mut ancestry, &mut |task, ancestry| {
             let mut written: Vec<Spanned<Value>> = play.inherited.tags.clone();
             for inherited in ancestry.inherited() {
                 written.extend(inherited.tags.iter().cloned());
@@ -98,13 +103,12 @@ fn list_tasks(
             if modes.tasks {
                 let shown: BTreeSet<&String> = play_tags.iter().chain(tags.iter()).collect();
                 let shown: Vec<&str> = shown.into_iter().map(String::as_str).collect();
-                let role = ancestry.role().map(|role| role.as_ref());
-                let _ = writeln!(
-                    out,
-                    "      {}\tTAGS: [{}]",
-                    task_display_name(task, role),
-                    shown.join(", ")
-                );
+                // An unnamed task is listed by its action, without the role prefix.
+                let name = match &task.name {
+                    Some(_) => task_display_name(task, ancestry.role().map(|role| role.as_ref())),
+                    None => task.action.clone(),
+                };
+                let _ = writeln!(out, "      {name}\tTAGS: [{}]", shown.join(", "));
             }
         });
     }

@@ -34,9 +34,19 @@ pub fn sections(play: &Play) -> [&[Item]; 4] {
     [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks]
 }
 
+/// Which lists of a block a walk enters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sections {
+    /// `block`, `rescue` and `always`.
+    All,
+    /// Only `block`, as ansible-playbook's `--list-tasks` walks.
+    BlockOnly,
+}
+
 /// Calls `visit` for every task of `items`, depth first, with its ancestry.
 pub fn for_each_task<'a>(
     items: &'a [Item],
+    sections: Sections,
     ancestry: &mut Ancestry<'a>,
     visit: &mut dyn FnMut(&'a Task, &Ancestry<'a>),
 ) {
@@ -45,8 +55,10 @@ pub fn for_each_task<'a>(
             Item::Task(task) => visit(task, ancestry),
             Item::Block(block) => {
                 ancestry.blocks.push(block);
-                for list in [&block.block, &block.rescue, &block.always] {
-                    for_each_task(list, ancestry, visit);
+                for_each_task(&block.block, sections, ancestry, visit);
+                if sections == Sections::All {
+                    for_each_task(&block.rescue, sections, ancestry, visit);
+                    for_each_task(&block.always, sections, ancestry, visit);
                 }
                 ancestry.blocks.pop();
             }
@@ -55,7 +67,22 @@ pub fn for_each_task<'a>(
 }
 
 /// The name ansible-core shows for a task: `role : name`, `name`, or the action.
+/// An `include_role` task shows its own name, or `include_role : ROLE`.
 pub fn task_display_name(task: &Task, role: Option<&RoleInstance>) -> String {
+    if task.short_action() == "include_role" {
+        return match &task.name {
+            Some(name) => name.clone(),
+            None => {
+                let target = task
+                    .args
+                    .get("name")
+                    .or_else(|| task.args.get("role"))
+                    .map(super::value_text)
+                    .unwrap_or_default();
+                format!("{} : {target}", task.action)
+            }
+        };
+    }
     match (role, &task.name) {
         (Some(role), Some(name)) => format!("{} : {name}", role.name),
         (None, Some(name)) => name.clone(),

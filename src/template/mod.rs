@@ -1,143 +1,43 @@
-//! Interim templating: plain minijinja over lazily read variables.
+//! Templating: minijinja with Ansible 2.18's semantics on top.
 //!
-//! NOTE: a stand-in with the public API of the Ansible templating layer, so the
-//! executor can run; it lacks Ansible's filters, undefined semantics and result typing.
+//! [`Templar`] is the entry point. It templates values recursively, evaluates
+//! conditionals and renders template files. Variables are read lazily through
+//! [`Variables`] and templated on first use in the same host context.
+//!
+//! The Ansible layer is split by concept: `compile` patches the bytecode for undefined
+//! chaining, `render` runs one evaluation, `vars` provides the lazy context, `typing`
+//! converts results back as 2.18 does, and `filters`, `tests`, `lookups` and `methods`
+//! provide Ansible's plugins and Python's methods.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod compile;
+mod conditional;
+mod convert;
+mod environment;
+mod error;
+mod filters;
+mod lookups;
+mod methods;
+mod pyformat;
+mod pyrepr;
+mod render;
+mod templar;
+/// Jinja2 tests such as `is defined` and `is version`.
+mod tests;
+mod typing;
+mod vars;
+mod version;
 
-use minijinja::value::{Object, Value as JValue};
+pub use conditional::{ConditionalOutcome, Warning};
+pub use error::{TemplateError, TemplateErrorKind};
+pub use templar::{FileOptions, Templar, TemplarOptions};
+pub use vars::Variables;
 
-use crate::{Map, Value};
-
-/// Variables visible to a template, before templating.
-pub trait Variables: Send + Sync {
-    fn get(&self, name: &str) -> Option<Value>;
-    fn names(&self) -> Vec<String>;
-    fn host(&self, name: &str) -> Option<Arc<dyn Variables>>;
-    fn hosts(&self) -> Vec<String>;
-}
-
+/// The value of the `omit` variable: an argument whose value is exactly this string is
+/// dropped by the executor. Ansible derives its token from random bytes per run; rplay
+/// uses one fixed token of the same shape.
 pub const OMIT: &str = "__omit_place_holder__1f0c8b4e2b8d7c6a5f4e3d2c1b0a998877665544";
 
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct TemplateError {
-    pub message: String,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct TemplarOptions {
-    pub base_dir: PathBuf,
-}
-
-#[derive(Clone)]
-pub struct Templar {
-    env: Arc<minijinja::Environment<'static>>,
-}
-
-impl Templar {
-    pub fn new(_options: TemplarOptions) -> Templar {
-        let mut env = minijinja::Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        Templar { env: Arc::new(env) }
-    }
-
-    pub fn is_template(&self, text: &str) -> bool {
-        text.contains("{{") || text.contains("{%")
-    }
-
-    pub fn template(&self, value: &Value, vars: &dyn Variables) -> Result<Value, TemplateError> {
-        match value {
-            Value::Str(text) => self.template_str(text, vars),
-            Value::List(items) => Ok(Value::list(
-                items
-                    .iter()
-                    .map(|item| self.template(item, vars))
-                    .collect::<Result<_, _>>()?,
-            )),
-            Value::Map(map) => {
-                let mut out = Map::new();
-                for (key, item) in map.iter() {
-                    out.insert(self.template(key, vars)?, self.template(item, vars)?);
-                }
-                Ok(Value::map(out))
-            }
-            other => Ok(other.clone()),
-        }
-    }
-
-    pub fn template_str(&self, text: &str, vars: &dyn Variables) -> Result<Value, TemplateError> {
-        if !self.is_template(text) {
-            return Ok(Value::from(text));
-        }
-        let context = self.context(vars);
-        let rendered = self
-            .env
-            .render_str(text, context)
-            .map_err(|err| TemplateError {
-                message: err.to_string(),
-            })?;
-        Ok(Value::from(rendered))
-    }
-
-    pub fn evaluate_conditional(
-        &self,
-        condition: &Value,
-        vars: &dyn Variables,
-    ) -> Result<bool, TemplateError> {
-        let text = match condition {
-            Value::Bool(b) => return Ok(*b),
-            Value::Str(s) | Value::Unsafe(s) => s.to_string(),
-            other => return Ok(other.is_truthy()),
-        };
-        let source = format!(
-            "{{% if {} %}}True{{% else %}}False{{% endif %}}",
-            text.trim()
-        );
-        let context = self.context(vars);
-        let rendered = self
-            .env
-            .render_str(&source, context)
-            .map_err(|err| TemplateError {
-                message: err.to_string(),
-            })?;
-        Ok(rendered == "True")
-    }
-
-    fn context(&self, vars: &dyn Variables) -> JValue {
-        let names = vars.names();
-        let mut map = std::collections::BTreeMap::new();
-        for name in names {
-            if let Some(value) = vars.get(&name) {
-                let value = self.template(&value, vars).unwrap_or(value);
-                map.insert(name, to_jinja(&value));
-            }
-        }
-        JValue::from_object(Snapshot(map))
-    }
-}
-
-#[derive(Debug)]
-struct Snapshot(std::collections::BTreeMap<String, JValue>);
-
-impl Object for Snapshot {
-    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
-        self.0.get(key.as_str()?).cloned()
-    }
-}
-
-fn to_jinja(value: &Value) -> JValue {
-    match value {
-        Value::Null => JValue::from(()),
-        Value::Bool(b) => JValue::from(*b),
-        Value::Int(i) => JValue::from(*i),
-        Value::Float(f) => JValue::from(*f),
-        Value::Str(s) | Value::Unsafe(s) => JValue::from(s.as_ref()),
-        Value::List(items) => JValue::from(items.iter().map(to_jinja).collect::<Vec<_>>()),
-        Value::Map(map) => JValue::from_iter(
-            map.iter()
-                .map(|(k, v)| (rplay_modules::pyrepr::str(k), to_jinja(v))),
-        ),
-    }
+/// Tells whether a templated argument is the `omit` placeholder.
+pub fn is_omitted(value: &crate::Value) -> bool {
+    value.as_str() == Some(OMIT)
 }

@@ -328,6 +328,16 @@ pub struct HostVars {
 }
 
 impl HostVars {
+    /// No variables at all.
+    pub fn empty() -> HostVars {
+        HostVars {
+            layers: Layers::new(),
+            hostvars: Arc::new(HostVarsTable {
+                hosts: indexmap::IndexMap::new(),
+            }),
+        }
+    }
+
     pub fn layers(&self) -> &Layers {
         &self.layers
     }

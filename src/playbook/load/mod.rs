@@ -25,6 +25,8 @@ pub struct Loader {
     actions: ActionResolver,
     documents: HashMap<PathBuf, Arc<Option<Node>>>,
     roles: HashMap<PathBuf, Arc<RoleDefinition>>,
+    /// The directory of the playbook file being loaded; roles are searched from it.
+    playbook_dir: PathBuf,
     /// Warnings in the order Ansible prints them, such as duplicate mapping keys.
     pub warnings: Vec<String>,
 }
@@ -38,6 +40,9 @@ struct Origin {
     file_dir: PathBuf,
     /// The role whose files are being read, if any.
     role_dir: Option<PathBuf>,
+    /// Where a role dependency is also searched: the directory holding the role that
+    /// depends on it.
+    role_search_dir: Option<PathBuf>,
 }
 
 impl Loader {
@@ -51,6 +56,7 @@ impl Loader {
             actions,
             documents: HashMap::new(),
             roles: HashMap::new(),
+            playbook_dir: PathBuf::new(),
             warnings: Vec::new(),
         }
     }
@@ -93,6 +99,20 @@ impl Loader {
     ) -> Result<(), LoadError> {
         let document = self.document(path)?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let outer_dir = std::mem::replace(&mut self.playbook_dir, base_dir.clone());
+        let result = self.load_plays_of(&document, path, &base_dir, imported, plays);
+        self.playbook_dir = outer_dir;
+        result
+    }
+
+    fn load_plays_of(
+        &mut self,
+        document: &Option<Node>,
+        path: &Path,
+        base_dir: &Path,
+        imported: &Inherited,
+        plays: &mut Vec<Arc<Play>>,
+    ) -> Result<(), LoadError> {
         let Some(node) = document.as_ref() else {
             return Err(LoadError::new(
                 format!("Empty playbook, nothing to do: {}", path.display()),
@@ -110,11 +130,11 @@ impl Loader {
                 .get("import_playbook")
                 .or_else(|| entry.get("ansible.builtin.import_playbook"))
             else {
-                let play = self.load_play(entry, &base_dir, imported)?;
+                let play = self.load_play(entry, base_dir, imported)?;
                 plays.push(Arc::new(play));
                 continue;
             };
-            self.load_import_playbook(entry, import, &base_dir, imported, plays)?;
+            self.load_import_playbook(entry, import, base_dir, imported, plays)?;
         }
         Ok(())
     }
@@ -181,6 +201,7 @@ impl Loader {
             playbook_dir: base_dir.to_path_buf(),
             file_dir: base_dir.to_path_buf(),
             role_dir: None,
+            role_search_dir: None,
         };
         let mut play = Play {
             span: node.span.clone(),
@@ -400,6 +421,7 @@ impl Loader {
             },
             file_dir: from.parent().map(Path::to_path_buf).unwrap_or_default(),
             role_dir: in_role.then(|| base.to_path_buf()),
+            role_search_dir: None,
         };
         let path = self.find_tasks_file(file, &origin).ok_or_else(|| {
             LoadError::new(
@@ -424,6 +446,7 @@ impl Loader {
             playbook_dir: playbook_dir.to_path_buf(),
             file_dir: playbook_dir.to_path_buf(),
             role_dir: from_role.map(Path::to_path_buf),
+            role_search_dir: None,
         };
         self.include_role(name, tasks_from.unwrap_or("main"), &origin)
     }

@@ -127,9 +127,8 @@ impl Loader {
         for dependency in &instance.dependencies {
             body.push(self.dependency_block(dependency.clone())?);
         }
-        if let Some(tasks) = &instance.definition.tasks {
-            body.extend(tasks.iter().cloned());
-        }
+        let tasks = self.role_tasks(&instance, "main", &instance.span)?;
+        body.extend(tasks.iter().cloned());
         Ok(Item::Block(Arc::new(Block {
             span: instance.span.clone(),
             kind: BlockKind::Role(instance.clone()),
@@ -157,7 +156,7 @@ impl Loader {
                 Some(span),
             )
         })?;
-        let origin = role_origin(&instance.definition.path);
+        let origin = self.role_origin(&instance.definition.path);
         self.load_tasks_file(&path, &origin, false)
     }
 
@@ -212,7 +211,8 @@ impl Loader {
         let NodeKind::Seq(entries) = &dependencies.kind else {
             return Ok(Vec::new());
         };
-        let origin = role_origin(&definition.path);
+        let mut origin = self.role_origin(&definition.path);
+        origin.role_search_dir = definition.path.parent().map(Path::to_path_buf);
         let mut instances = Vec::new();
         for entry in entries {
             let request = role_request(entry)?;
@@ -226,7 +226,7 @@ impl Loader {
             return Ok(definition.clone());
         }
         self.actions.add_library(&path.join("library"));
-        let origin = role_origin(path);
+        let origin = self.role_origin(path);
         let tasks = match find_main(&path.join("tasks"), "main") {
             Some(file) => Some(self.load_tasks_file(&file, &origin, false)?),
             None => None,
@@ -288,8 +288,8 @@ impl Loader {
     fn role_search_paths(&self, origin: &Origin) -> Vec<PathBuf> {
         let mut paths = vec![origin.playbook_dir.join("roles")];
         paths.extend(self.roles_path.iter().cloned());
-        if let Some(role_dir) = &origin.role_dir {
-            paths.push(role_dir.clone());
+        if let Some(dir) = &origin.role_search_dir {
+            paths.push(dir.clone());
         }
         paths.push(origin.playbook_dir.clone());
         paths
@@ -312,11 +312,15 @@ impl Loader {
     }
 }
 
-fn role_origin(role_dir: &Path) -> Origin {
-    Origin {
-        playbook_dir: PathBuf::new(),
-        file_dir: role_dir.join("tasks"),
-        role_dir: Some(role_dir.to_path_buf()),
+impl Loader {
+    /// Where the files of a role are read from.
+    fn role_origin(&self, role_dir: &Path) -> Origin {
+        Origin {
+            playbook_dir: self.playbook_dir.clone(),
+            file_dir: role_dir.join("tasks"),
+            role_dir: Some(role_dir.to_path_buf()),
+            role_search_dir: None,
+        }
     }
 }
 

@@ -1,0 +1,212 @@
+//! Compiling templates, with Ansible's undefined semantics patched into the bytecode,
+//! and the cache of compiled templates keyed by source text.
+//!
+//! Jinja2 as Ansible configures it lets attribute access on an undefined value chain
+//! (`a.b.c | default(x)` works) and words each failure after the lookup that produced the
+//! undefined value. minijinja's strict mode fails on the first such access instead, and
+//! its undefined value carries no message. After compiling, each attribute lookup
+//! (`GetAttr`) and item lookup (`GetItem`) instruction is therefore swapped one-for-one
+//! for a call of a reserved method name, which minijinja routes to the environment's
+//! unknown-method callback (see `methods.rs`). The `%` operator is swapped the same way,
+//! so strings get Python's `%` formatting. Each swap keeps the stack effect: the
+//! receiver and its operand are popped and one value is pushed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use minijinja::machinery::{CompiledTemplate, Instruction, Instructions, TemplateConfig};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::AutoEscape;
+use self_cell::self_cell;
+
+use super::error::{TemplateError, TemplateErrorKind};
+
+/// Method name standing in for `GetItem`; the receiver is the container.
+pub const GET_ITEM: &str = "\u{0}getitem";
+/// Method name standing in for the `%` operator.
+pub const MODULO: &str = "\u{0}mod";
+/// Prefix of the method names standing in for `GetAttr(name)`.
+pub const GET_ATTR_PREFIX: char = '\u{1}';
+
+/// Whitespace and delimiter settings a template is compiled with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Syntax {
+    pub trim_blocks: bool,
+    pub lstrip_blocks: bool,
+    pub keep_trailing_newline: bool,
+    pub block: (String, String),
+    pub variable: (String, String),
+    pub comment: (String, String),
+}
+
+impl Default for Syntax {
+    /// Ansible's environment: Jinja2's delimiters with `trim_blocks` on.
+    fn default() -> Syntax {
+        Syntax {
+            trim_blocks: true,
+            lstrip_blocks: false,
+            keep_trailing_newline: false,
+            block: ("{%".into(), "%}".into()),
+            variable: ("{{".into(), "}}".into()),
+            comment: ("{#".into(), "#}".into()),
+        }
+    }
+}
+
+impl Syntax {
+    fn config(&self) -> Result<SyntaxConfig, TemplateError> {
+        SyntaxConfig::builder()
+            .block_delimiters(self.block.0.clone(), self.block.1.clone())
+            .variable_delimiters(self.variable.0.clone(), self.variable.1.clone())
+            .comment_delimiters(self.comment.0.clone(), self.comment.1.clone())
+            .trim_blocks(self.trim_blocks)
+            .lstrip_blocks(self.lstrip_blocks)
+            .keep_trailing_newline(self.keep_trailing_newline)
+            .build()
+            .map_err(|err| TemplateError::new(TemplateErrorKind::Syntax, err.to_string()))
+    }
+}
+
+self_cell!(
+    struct CompiledCell {
+        owner: Arc<str>,
+        #[covariant]
+        dependent: CompiledTemplate,
+    }
+);
+
+/// A compiled and patched template, owning its source text.
+pub struct Compiled {
+    cell: CompiledCell,
+}
+
+impl Compiled {
+    pub fn template(&self) -> &CompiledTemplate<'_> {
+        self.cell.borrow_dependent()
+    }
+
+    pub fn size_hint(&self) -> usize {
+        self.template().buffer_size_hint
+    }
+}
+
+/// Compiles `source` and applies the Ansible rewrite.
+pub fn compile(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateError> {
+    let config = TemplateConfig {
+        syntax_config: syntax.config()?,
+        default_auto_escape: Arc::new(|_: &str| AutoEscape::None),
+    };
+    let cell = CompiledCell::try_new(source, |source| {
+        let mut template = CompiledTemplate::new("<string>", source, &config)?;
+        rewrite(&mut template.instructions);
+        for block in template.blocks.values_mut() {
+            rewrite(block);
+        }
+        Ok::<_, minijinja::Error>(template)
+    })
+    .map_err(|err| {
+        TemplateError::new(
+            TemplateErrorKind::Syntax,
+            err.detail().map_or_else(|| err.to_string(), str::to_owned),
+        )
+    })?;
+    Ok(Compiled { cell })
+}
+
+fn rewrite(instructions: &mut Instructions<'_>) {
+    let mut index = 0;
+    while let Some(instruction) = instructions.get_mut(index) {
+        let replacement = match instruction {
+            Instruction::GetAttr(name) => Some(Instruction::CallMethod(attr_method(name), Some(1))),
+            Instruction::GetItem => Some(Instruction::CallMethod(GET_ITEM, Some(2))),
+            Instruction::Rem => Some(Instruction::CallMethod(MODULO, Some(2))),
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            *instruction = replacement;
+        }
+        index += 1;
+    }
+}
+
+/// Interns the reserved method name for an attribute. Attribute names come from
+/// template source, so the set stays as small as the identifiers the playbooks use.
+fn attr_method(name: &str) -> &'static str {
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    let names = names.get_or_insert_with(HashSet::new);
+    let key = format!("{GET_ATTR_PREFIX}{name}");
+    if let Some(existing) = names.get(key.as_str()) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(key.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+/// Compiled templates by syntax and source text, shared by all clones of a `Templar`.
+#[derive(Default)]
+pub struct TemplateCache {
+    entries: RwLock<HashMap<Syntax, BySource>>,
+}
+
+type BySource = HashMap<Arc<str>, Arc<Compiled>>;
+
+impl TemplateCache {
+    /// Returns the compiled template for `source`, compiling it on first use.
+    pub fn get(&self, source: &str, syntax: &Syntax) -> Result<Arc<Compiled>, TemplateError> {
+        {
+            let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(found) = entries.get(syntax).and_then(|by_text| by_text.get(source)) {
+                return Ok(found.clone());
+            }
+        }
+        let source: Arc<str> = Arc::from(source);
+        let compiled = Arc::new(compile(source.clone(), syntax)?);
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .entry(syntax.clone())
+            .or_default()
+            .insert(source, compiled.clone());
+        Ok(compiled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instructions(source: &str) -> Vec<String> {
+        let compiled = compile(Arc::from(source), &Syntax::default()).expect("compiles");
+        let template = compiled.template();
+        let mut names = Vec::new();
+        let mut index = 0;
+        while let Some(instruction) = template.instructions.get(index) {
+            names.push(format!("{instruction:?}"));
+            index += 1;
+        }
+        names
+    }
+
+    /// The rewrite relies on minijinja's `CallMethod(name, Some(n))` taking the
+    /// receiver plus operands from the stack, as `GetAttr`, `GetItem` and `Rem` do.
+    /// Re-check after every minijinja upgrade.
+    #[test]
+    fn rewrite_removes_lookups() {
+        let names = instructions("{{ a.b[c] % 2 }}{% for x in y.z %}{{ x['k'] }}{% endfor %}");
+        assert!(names.iter().all(|n| !n.starts_with("GetAttr")), "{names:?}");
+        assert!(names.iter().all(|n| !n.starts_with("GetItem")), "{names:?}");
+        assert!(names.iter().all(|n| n != "Rem"), "{names:?}");
+        let calls: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with("CallMethod"))
+            .collect();
+        assert_eq!(calls.len(), 5, "{names:?}");
+    }
+
+    #[test]
+    fn attribute_method_names_are_interned() {
+        assert!(std::ptr::eq(attr_method("kube"), attr_method("kube")));
+        assert!(attr_method("kube").starts_with(GET_ATTR_PREFIX));
+    }
+}

@@ -1,0 +1,184 @@
+//! Conditionals (`when`, `failed_when`, `changed_when`, `until`, `assert: that`) as
+//! ansible-core 2.18 evaluates them.
+
+use std::sync::Arc;
+
+use super::error::{TemplateError, TemplateErrorKind};
+use super::methods::python_type_name;
+use super::pyrepr::{py_str, str_repr};
+use super::templar::Rendering;
+use super::vars::{Context, Variables};
+use super::Templar;
+use crate::Value;
+
+/// A warning Ansible prints while evaluating, as `[WARNING]:` or, for deprecations,
+/// `[DEPRECATION WARNING]:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub message: String,
+    pub deprecation: bool,
+}
+
+/// The result of a conditional and the warnings it produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConditionalOutcome {
+    pub result: bool,
+    pub warnings: Vec<Warning>,
+}
+
+impl Templar {
+    /// Evaluates a `when`/`failed_when`/`changed_when`/`until`/assert `that`
+    /// conditional as Ansible 2.18 does. A list is true when every item is.
+    pub fn evaluate_conditional(
+        &self,
+        condition: &Value,
+        vars: &dyn Variables,
+    ) -> Result<bool, TemplateError> {
+        Ok(self.check_conditional(condition, vars, None)?.result)
+    }
+
+    /// Like [`Templar::evaluate_conditional`], returning the warnings too.
+    /// `location` is the `path line:col` of the conditional for the deprecation
+    /// warning about non-boolean results.
+    pub fn check_conditional(
+        &self,
+        condition: &Value,
+        vars: &dyn Variables,
+        location: Option<&str>,
+    ) -> Result<ConditionalOutcome, TemplateError> {
+        let guard = Context::borrowed(self, vars);
+        let mut warnings = Vec::new();
+        let conditions = match condition {
+            Value::List(items) => items.to_vec(),
+            other => vec![other.clone()],
+        };
+        for condition in &conditions {
+            let result = self
+                .check_one(&guard.0, condition, location, &mut warnings)
+                .map_err(|error| wrap_failure(condition, error))?;
+            if !result {
+                return Ok(ConditionalOutcome {
+                    result: false,
+                    warnings,
+                });
+            }
+        }
+        Ok(ConditionalOutcome {
+            result: true,
+            warnings,
+        })
+    }
+
+    fn check_one(
+        &self,
+        context: &Arc<Context>,
+        condition: &Value,
+        location: Option<&str>,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<bool, TemplateError> {
+        let original = match condition {
+            Value::Null => return Ok(true),
+            Value::Bool(b) => return Ok(*b),
+            Value::Str(text) | Value::Unsafe(text) if text.is_empty() => return Ok(true),
+            Value::Str(text) | Value::Unsafe(text) => text.to_string(),
+            other => py_str(&super::convert::to_jinja(other)).unwrap_or_default(),
+        };
+        let mut text = original.clone();
+        if self.is_template(&text) {
+            warnings.push(Warning {
+                message: format!(
+                    "conditional statements should not include jinja2 templating delimiters such as {{{{ }}}} or {{% %}}. Found: {original}"
+                ),
+                deprecation: false,
+            });
+            let templated = self
+                .template_in(context, &Value::from(text.as_str()), true)
+                .map_err(|error| undefined_context(&original, error))?;
+            match &templated {
+                Value::Bool(b) => return Ok(*b),
+                Value::Str(s) if s.is_empty() => return Ok(false),
+                Value::Unsafe(_) => {
+                    return Err(TemplateError::new(
+                        TemplateErrorKind::Conditional,
+                        "Conditional is marked as unsafe, and cannot be evaluated.",
+                    ))
+                }
+                other => text = py_str(&super::convert::to_jinja(other)).unwrap_or_default(),
+            }
+        }
+        let wrapper = format!("{{% set __cres = {text} %}}{{{{ __cres }}}}");
+        let rendering = Rendering {
+            convert: false,
+            escape_backslashes: false,
+            ..Rendering::default()
+        };
+        let rendered = self
+            .evaluate(context, &wrapper, &rendering.syntax, &wrapper)
+            .map_err(|error| undefined_context(&original, error))?;
+        let Some(value) = rendered.single_value().cloned() else {
+            // `__cres` printed as nothing: `None`.
+            return Ok(self.interpret("NoneType", false, &original, location, warnings));
+        };
+        if value.kind() == minijinja::value::ValueKind::Bool {
+            return Ok(value.is_true());
+        }
+        let type_name = if value.is_safe() {
+            "NativeJinjaText"
+        } else if rendered.read_unsafe && value.as_str().is_some() {
+            "AnsibleUnsafeText"
+        } else {
+            python_type_name(&value)
+        };
+        Ok(self.interpret(type_name, value.is_true(), &original, location, warnings))
+    }
+
+    /// Uses a non-boolean result by its truth value and records Ansible's deprecation.
+    fn interpret(
+        &self,
+        type_name: &str,
+        result: bool,
+        original: &str,
+        location: Option<&str>,
+        warnings: &mut Vec<Warning>,
+    ) -> bool {
+        let location = match location {
+            Some(location) => format!("location {location}"),
+            None => format!("unknown location (conditional: {})", str_repr(original)),
+        };
+        let shown = if result { "True" } else { "False" };
+        warnings.push(Warning {
+            message: format!(
+                "Conditional result at {location} was of type '{type_name}'. Conditional results should only be True or False. The result was interpreted as {shown}."
+            ),
+            deprecation: true,
+        });
+        result
+    }
+}
+
+fn undefined_context(original: &str, error: TemplateError) -> TemplateError {
+    if error.is_undefined() {
+        return TemplateError {
+            message: format!(
+                "error while evaluating conditional ({original}): {}",
+                error.message
+            ),
+            ..error
+        };
+    }
+    error
+}
+
+fn wrap_failure(condition: &Value, error: TemplateError) -> TemplateError {
+    let text = match condition {
+        Value::Str(text) | Value::Unsafe(text) => text.to_string(),
+        other => py_str(&super::convert::to_jinja(other)).unwrap_or_default(),
+    };
+    TemplateError {
+        message: format!(
+            "The conditional check '{text}' failed. The error was: {}",
+            error.message
+        ),
+        ..error
+    }
+}

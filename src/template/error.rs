@@ -1,0 +1,68 @@
+//! The error type of the templating phase.
+
+use std::fmt;
+
+/// The kind of failure a [`TemplateError`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplateErrorKind {
+    /// A variable or attribute was undefined (Ansible's `AnsibleUndefinedVariable`).
+    Undefined,
+    /// The template text could not be parsed.
+    Syntax,
+    /// A variable refers to itself through its own template.
+    Recursion,
+    /// A filter, test, method or operator failed on its input.
+    Filter,
+    /// A Python `TypeError`, reported as an unexpected templating type error.
+    Type,
+    /// A lookup plugin failed.
+    Lookup,
+    /// A conditional did not evaluate to a usable result.
+    Conditional,
+    /// Any other failure while rendering.
+    Render,
+}
+
+/// A templating failure, worded as ansible-core 2.18 words it.
+///
+/// The executor adds the file and line of the YAML value that held the template.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct TemplateError {
+    pub kind: TemplateErrorKind,
+    /// Ansible's message, such as `'kube_version' is undefined`.
+    pub message: String,
+    /// The template text that was being rendered, when there is one.
+    pub template: Option<String>,
+}
+
+impl TemplateError {
+    pub fn new(kind: TemplateErrorKind, message: impl Into<String>) -> TemplateError {
+        TemplateError {
+            kind,
+            message: message.into(),
+            template: None,
+        }
+    }
+
+    pub fn undefined(message: impl Into<String>) -> TemplateError {
+        TemplateError::new(TemplateErrorKind::Undefined, message)
+    }
+
+    pub fn is_undefined(&self) -> bool {
+        self.kind == TemplateErrorKind::Undefined
+    }
+
+    /// Attaches the template text unless a nested template already did.
+    pub fn in_template(mut self, text: &str) -> TemplateError {
+        if self.template.is_none() {
+            self.template = Some(text.to_owned());
+        }
+        self
+    }
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}

@@ -1,0 +1,402 @@
+//! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
+//! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
+use minijinja::{Error, State};
+
+use super::convert::{from_jinja, to_jinja};
+use super::error::{TemplateError, TemplateErrorKind};
+use super::filters::keyword_list;
+use super::pyrepr::py_str;
+use super::render::{self, raise, undefined_error};
+use super::vars::Context;
+use super::FileOptions;
+use crate::Value;
+
+/// `lookup(name, *terms, wantlist=False, errors='strict', **options)`.
+pub fn lookup(
+    state: &mut State,
+    name: String,
+    terms: Rest<JValue>,
+    kwargs: Kwargs,
+) -> Result<JValue, Error> {
+    run(state, &name, terms.0, keyword_list(&kwargs)?, false)
+}
+
+/// `query(name, *terms, **options)`: a lookup that always returns a list.
+pub fn query(
+    state: &mut State,
+    name: String,
+    terms: Rest<JValue>,
+    kwargs: Kwargs,
+) -> Result<JValue, Error> {
+    run(state, &name, terms.0, keyword_list(&kwargs)?, true)
+}
+
+struct Request {
+    terms: Vec<JValue>,
+    options: Vec<(String, JValue)>,
+}
+
+impl Request {
+    fn option(&self, name: &str) -> Option<&JValue> {
+        self.options.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn term_texts(&self) -> Vec<String> {
+        self.terms
+            .iter()
+            .map(|t| py_str(t).unwrap_or_default())
+            .collect()
+    }
+}
+
+fn run(
+    _state: &mut State,
+    name: &str,
+    terms: Vec<JValue>,
+    mut options: Vec<(String, JValue)>,
+    mut wantlist: bool,
+) -> Result<JValue, Error> {
+    if terms.iter().any(JValue::is_undefined) || options.iter().any(|(_, v)| v.is_undefined()) {
+        return Err(undefined_error());
+    }
+    if let Some(position) = options.iter().position(|(k, _)| k == "wantlist") {
+        wantlist |= options.remove(position).1.is_true();
+    }
+    let errors = match options.iter().position(|(k, _)| k == "errors") {
+        Some(position) => py_str(&options.remove(position).1).unwrap_or_default(),
+        None => "strict".into(),
+    };
+    let allow_unsafe = match options.iter().position(|(k, _)| k == "allow_unsafe") {
+        Some(position) => options.remove(position).1.is_true(),
+        None => false,
+    };
+    let Some(context) = render::current_context() else {
+        return Err(lookup_error(name, "lookups need a variable context"));
+    };
+    let request = Request { terms, options };
+    let name = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
+    let ran = match run_plugin(&context, name, &request) {
+        Ok(ran) => ran,
+        Err(error) if error.kind == TemplateErrorKind::Lookup && errors != "strict" => {
+            let _ = errors;
+            return Ok(if wantlist {
+                JValue::from(Vec::<JValue>::new())
+            } else {
+                JValue::from(())
+            });
+        }
+        Err(error) => return Err(raise(error)),
+    };
+    if !ran.is_empty() && !allow_unsafe {
+        render::mark_unsafe();
+    }
+    if wantlist {
+        return Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()));
+    }
+    if ran.iter().all(|item| item.as_str().is_some()) {
+        let texts: Vec<&str> = ran.iter().filter_map(Value::as_str).collect();
+        if ran.is_empty() {
+            return Ok(JValue::from(()));
+        }
+        return Ok(JValue::from(texts.join(",")));
+    }
+    if ran.len() == 1 {
+        return Ok(to_jinja(&ran[0]));
+    }
+    Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()))
+}
+
+fn lookup_error(name: &str, message: impl std::fmt::Display) -> Error {
+    raise(TemplateError::new(
+        TemplateErrorKind::Lookup,
+        format!("An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class 'ansible.errors.AnsibleError'>, original message: {message}"),
+    ))
+}
+
+fn failure(message: impl Into<String>) -> TemplateError {
+    TemplateError::new(TemplateErrorKind::Lookup, message)
+}
+
+fn run_plugin(
+    context: &std::sync::Arc<Context>,
+    name: &str,
+    request: &Request,
+) -> Result<Vec<Value>, TemplateError> {
+    match name {
+        "env" => env(request),
+        "vars" => vars(context, request),
+        "varnames" => varnames(context, request),
+        "file" => file(context, request),
+        "template" => template(context, request),
+        "items" | "list" | "flattened" => Ok(list(request, name != "list")),
+        "dict" => dict(request),
+        "fileglob" => fileglob(context, request),
+        "first_found" => first_found(context, request),
+        "pipe" => pipe(request),
+        _ => Err(TemplateError::new(
+            TemplateErrorKind::Lookup,
+            format!("lookup plugin ({name}) not found"),
+        )),
+    }
+}
+
+fn env(request: &Request) -> Result<Vec<Value>, TemplateError> {
+    let default = request.option("default").cloned();
+    let mut values = Vec::new();
+    for term in request.term_texts() {
+        match std::env::var(&term) {
+            Ok(value) => values.push(Value::from(value)),
+            Err(_) => match &default {
+                Some(default) => values.push(from_jinja(default).unwrap_or_default()),
+                None => values.push(Value::from("")),
+            },
+        }
+    }
+    Ok(values)
+}
+
+fn vars(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
+    let default = request.option("default");
+    let mut values = Vec::new();
+    for term in request.term_texts() {
+        let found = context.lookup(&term).filter(|v| !v.is_undefined());
+        match (found, default) {
+            (Some(value), _) => values.push(from_jinja(&value).unwrap_or_default()),
+            (None, Some(default)) => values.push(from_jinja(default).unwrap_or_default()),
+            (None, None) => {
+                render::consume_hint();
+                return Err(TemplateError::undefined(format!(
+                    "No variable found with this name: {term}"
+                )));
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn varnames(
+    context: &std::sync::Arc<Context>,
+    request: &Request,
+) -> Result<Vec<Value>, TemplateError> {
+    let names = context.names();
+    let mut found = Vec::new();
+    for term in request.term_texts() {
+        let regex = fancy_regex::Regex::new(&term).map_err(|err| {
+            failure(format!(
+                "Unable to use \"{term}\" as a search parameter: {err}"
+            ))
+        })?;
+        for name in &names {
+            if regex.is_match(name).unwrap_or(false) {
+                found.push(Value::from(name.as_str()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Lists the directories a file lookup searches: each entry of `ansible_search_path` with
+/// `subdir` appended and as it is, then the templar's base directory.
+fn search_dirs(context: &Context, subdir: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(Value::List(paths)) = context.raw("ansible_search_path") {
+        for path in paths.iter().filter_map(Value::as_str) {
+            dirs.push(Path::new(path).join(subdir));
+            dirs.push(PathBuf::from(path));
+        }
+    }
+    let base = context.templar().base_dir().to_path_buf();
+    dirs.push(base.join(subdir));
+    dirs.push(base);
+    dirs
+}
+
+fn find_file(context: &Context, subdir: &str, term: &str) -> Option<PathBuf> {
+    let path = Path::new(term);
+    if path.is_absolute() {
+        return path.exists().then(|| path.to_path_buf());
+    }
+    search_dirs(context, subdir)
+        .into_iter()
+        .map(|dir| dir.join(term))
+        .find(|candidate| candidate.exists())
+}
+
+fn read(path: &Path) -> Result<String, TemplateError> {
+    std::fs::read_to_string(path)
+        .map_err(|err| failure(format!("could not read {}: {err}", path.display())))
+}
+
+fn file(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
+    let rstrip = request.option("rstrip").is_none_or(JValue::is_true);
+    let lstrip = request.option("lstrip").is_some_and(JValue::is_true);
+    let mut values = Vec::new();
+    for term in request.term_texts() {
+        let Some(path) = find_file(context, "files", &term) else {
+            return Err(failure(format!("could not locate file in lookup: {term}")));
+        };
+        let mut text = read(&path)?;
+        if rstrip {
+            text = text.trim_end().to_owned();
+        }
+        if lstrip {
+            text = text.trim_start().to_owned();
+        }
+        values.push(Value::from(text));
+    }
+    Ok(values)
+}
+
+fn template(
+    context: &std::sync::Arc<Context>,
+    request: &Request,
+) -> Result<Vec<Value>, TemplateError> {
+    let mut values = Vec::new();
+    for term in request.term_texts() {
+        let Some(path) = find_file(context, "templates", &term) else {
+            return Err(failure(format!(
+                "the template file {term} could not be found for the lookup"
+            )));
+        };
+        let source = read(&path)?;
+        let options = FileOptions {
+            trim_blocks: request.option("trim_blocks").is_none_or(JValue::is_true),
+            ..FileOptions::default()
+        };
+        let convert = request.option("convert_data").is_none_or(JValue::is_true);
+        let text = context
+            .templar()
+            .render_file_in(context, &source, &options)?;
+        values.push(if convert {
+            super::typing::convert_text(text)
+        } else {
+            Value::from(text)
+        });
+    }
+    Ok(values)
+}
+
+fn list(request: &Request, flatten: bool) -> Vec<Value> {
+    let mut values = Vec::new();
+    for term in &request.terms {
+        let value = from_jinja(term).unwrap_or_default();
+        match value {
+            Value::List(items) if flatten => values.extend(items.iter().cloned()),
+            other => values.push(other),
+        }
+    }
+    values
+}
+
+fn dict(request: &Request) -> Result<Vec<Value>, TemplateError> {
+    let mut values = Vec::new();
+    for term in &request.terms {
+        if term.kind() != ValueKind::Map {
+            return Err(failure("with_dict expects a dict"));
+        }
+        if let Value::Map(map) = from_jinja(term).unwrap_or_default() {
+            for (key, value) in map.iter() {
+                values.push(
+                    [
+                        (Value::from("key"), key.clone()),
+                        (Value::from("value"), value.clone()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                );
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn fileglob(
+    context: &std::sync::Arc<Context>,
+    request: &Request,
+) -> Result<Vec<Value>, TemplateError> {
+    let mut values = Vec::new();
+    for term in request.term_texts() {
+        let dirs = if Path::new(&term).is_absolute() {
+            vec![PathBuf::new()]
+        } else {
+            search_dirs(context, "files")
+        };
+        for dir in dirs {
+            let pattern = dir.join(&term);
+            let Ok(paths) = glob::glob(&pattern.to_string_lossy()) else {
+                continue;
+            };
+            let found: Vec<Value> = paths
+                .filter_map(Result::ok)
+                .filter(|path| path.is_file())
+                .map(|path| Value::from(path.to_string_lossy().into_owned()))
+                .collect();
+            if !found.is_empty() {
+                values.extend(found);
+                break;
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn first_found(
+    context: &std::sync::Arc<Context>,
+    request: &Request,
+) -> Result<Vec<Value>, TemplateError> {
+    let mut candidates = Vec::new();
+    for term in &request.terms {
+        match from_jinja(term).unwrap_or_default() {
+            Value::List(items) => {
+                candidates.extend(items.iter().filter_map(|v| v.as_str().map(str::to_owned)))
+            }
+            Value::Map(map) => {
+                if let Some(Value::List(files)) = map.get("files") {
+                    candidates.extend(files.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+                }
+            }
+            other => candidates.extend(other.as_str().map(str::to_owned)),
+        }
+    }
+    let skip = request.option("skip").is_some_and(JValue::is_true);
+    for candidate in &candidates {
+        if let Some(path) = find_file(context, "files", candidate) {
+            return Ok(vec![Value::from(path.to_string_lossy().into_owned())]);
+        }
+    }
+    if skip {
+        return Ok(Vec::new());
+    }
+    Err(failure(
+        "No file was found when using first_found. Use errors='ignore' to allow this task to be skipped if no files are found",
+    ))
+}
+
+/// `pipe`: runs each term with `/bin/sh -c` on the controller and returns its output
+/// without the trailing newline.
+fn pipe(request: &Request) -> Result<Vec<Value>, TemplateError> {
+    let mut values = Vec::new();
+    for term in request.term_texts() {
+        let output = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&term)
+            .output()
+            .map_err(|err| failure(format!("lookup_plugin.pipe({term}) returned {err}")))?;
+        if !output.status.success() {
+            return Err(failure(format!(
+                "lookup_plugin.pipe({term}) returned {}",
+                output.status.code().unwrap_or(-1)
+            )));
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        values.push(Value::from(text.trim_end_matches('\n').to_owned()));
+    }
+    Ok(values)
+}

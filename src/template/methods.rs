@@ -1,0 +1,329 @@
+//! The unknown-method callback: attribute and item lookups with Ansible's undefined
+//! semantics, Python's `%` operator, and Python methods on values.
+//!
+//! `compile.rs` turns each `GetAttr`, `GetItem` and `%` instruction into a call of a
+//! reserved method name, so all of them arrive here with the receiver as the first
+//! operand.
+
+use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::{Error, ErrorKind, State};
+
+use super::compile::{GET_ATTR_PREFIX, GET_ITEM, MODULO};
+use super::error::{TemplateError, TemplateErrorKind};
+use super::pyformat;
+use super::pyrepr::{py_repr, py_str, str_repr};
+use super::render::{self, raise, undefined_error};
+use super::vars;
+
+/// Dispatches a method call that no object handled.
+pub fn call_method(
+    state: &mut State,
+    receiver: &JValue,
+    name: &str,
+    args: &[JValue],
+) -> Result<JValue, Error> {
+    if let Some(attr) = name.strip_prefix(GET_ATTR_PREFIX) {
+        return Ok(get_attr(receiver, attr));
+    }
+    match name {
+        GET_ITEM => get_item(receiver, args.first().unwrap_or(&JValue::UNDEFINED)),
+        MODULO => modulo(receiver, args.first().unwrap_or(&JValue::UNDEFINED)),
+        _ => python_method(state, receiver, name, args),
+    }
+}
+
+/// `receiver.attr`: Jinja2's attribute lookup, falling back to the item of that name.
+/// On an undefined receiver the undefined value is returned unchanged.
+fn get_attr(receiver: &JValue, attr: &str) -> JValue {
+    if receiver.is_undefined() {
+        return JValue::UNDEFINED;
+    }
+    let found = match receiver.kind() {
+        ValueKind::Map => receiver.get_attr(attr).ok(),
+        ValueKind::Seq => attr
+            .parse::<i64>()
+            .ok()
+            .and_then(|index| receiver.get_item(&JValue::from(index)).ok()),
+        _ => receiver.get_attr(attr).ok(),
+    };
+    match found {
+        Some(value) if !value.is_undefined() => value,
+        _ => {
+            render::record_hint(missing_attribute(receiver, &JValue::from(attr)));
+            JValue::UNDEFINED
+        }
+    }
+}
+
+/// `receiver[key]`: Jinja2's item lookup, falling back to the attribute of that name.
+fn get_item(receiver: &JValue, key: &JValue) -> Result<JValue, Error> {
+    if receiver.is_undefined() {
+        if key.is_undefined() {
+            render::consume_hint();
+        }
+        return Ok(JValue::UNDEFINED);
+    }
+    if key.is_undefined() {
+        return Err(undefined_error());
+    }
+    let found = match (receiver.kind(), key.as_str()) {
+        (ValueKind::Map, _) | (_, None) => receiver.get_item(key).ok(),
+        (_, Some(name)) => receiver.get_attr(name).ok(),
+    };
+    match found {
+        Some(value) if !value.is_undefined() => Ok(value),
+        _ => {
+            render::record_hint(missing_attribute(receiver, key));
+            Ok(JValue::UNDEFINED)
+        }
+    }
+}
+
+/// Jinja2's message for a missing attribute or item.
+fn missing_attribute(receiver: &JValue, key: &JValue) -> String {
+    if vars::is_hostvars(receiver) {
+        let name = format!("hostvars['{}']", py_str(key).unwrap_or_default());
+        return format!("{} is undefined", str_repr(&name));
+    }
+    let type_repr = object_type_repr(receiver);
+    let key_repr = py_repr(key).unwrap_or_default();
+    // Jinja2 quotes the type for a missing attribute (a string key) but not for a
+    // missing element (any other key).
+    if key.as_str().is_some() {
+        format!("{} has no attribute {key_repr}", str_repr(&type_repr))
+    } else {
+        format!("{type_repr} has no element {key_repr}")
+    }
+}
+
+/// Jinja2's `object_type_repr`: `dict object`, `None` for `None`.
+pub fn object_type_repr(value: &JValue) -> String {
+    if value.is_none() {
+        return "None".into();
+    }
+    if vars::is_host_view(value) {
+        return "ansible.vars.hostvars.HostVarsVars object".into();
+    }
+    if vars::is_hostvars(value) {
+        return "ansible.vars.hostvars.HostVars object".into();
+    }
+    format!("{} object", python_type_name(value))
+}
+
+/// Python's class name of a template value.
+pub fn python_type_name(value: &JValue) -> &'static str {
+    match value.kind() {
+        ValueKind::Undefined => "AnsibleUndefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
+}
+
+/// Python's `%`: string formatting for a string on the left, modulo for numbers.
+fn modulo(left: &JValue, right: &JValue) -> Result<JValue, Error> {
+    if left.is_undefined() || right.is_undefined() {
+        return Err(undefined_error());
+    }
+    if let Some(format) = left.as_str() {
+        return pyformat::percent_format(format, right)
+            .map(JValue::from)
+            .map_err(|message| raise(TemplateError::new(TemplateErrorKind::Render, message)));
+    }
+    numeric_modulo(left, right)
+}
+
+fn numeric_modulo(left: &JValue, right: &JValue) -> Result<JValue, Error> {
+    let unsupported = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "unsupported operand type(s) for %: '{}' and '{}'",
+                python_type_name(left),
+                python_type_name(right)
+            ),
+        )
+    };
+    if !left.is_number() || !right.is_number() {
+        return Err(unsupported());
+    }
+    if left.is_integer() && right.is_integer() {
+        let (a, b) = (
+            i128::try_from(left.clone()).map_err(|_| unsupported())?,
+            i128::try_from(right.clone()).map_err(|_| unsupported())?,
+        );
+        if b == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "integer division or modulo by zero",
+            ));
+        }
+        let r = a % b;
+        return Ok(JValue::from(if r != 0 && (r < 0) != (b < 0) {
+            r + b
+        } else {
+            r
+        }));
+    }
+    let a = f64::try_from(left.clone()).map_err(|_| unsupported())?;
+    let b = f64::try_from(right.clone()).map_err(|_| unsupported())?;
+    if b == 0.0 {
+        return Err(Error::new(ErrorKind::InvalidOperation, "float modulo"));
+    }
+    let r = a % b;
+    Ok(JValue::from(if r != 0.0 && (r < 0.0) != (b < 0.0) {
+        r + b
+    } else {
+        r
+    }))
+}
+
+/// Python methods: minijinja-contrib's pycompat set, then the ones it lacks.
+fn python_method(
+    state: &mut State,
+    receiver: &JValue,
+    name: &str,
+    args: &[JValue],
+) -> Result<JValue, Error> {
+    if receiver.is_undefined() {
+        return Err(undefined_error());
+    }
+    if args.iter().any(JValue::is_undefined) {
+        return Err(undefined_error());
+    }
+    if let Some(result) = extra_method(receiver, name, args) {
+        return result;
+    }
+    match minijinja_contrib::pycompat::unknown_method_callback(state, receiver, name, args) {
+        Err(err) if err.kind() == ErrorKind::UnknownMethod => Err(Error::new(
+            ErrorKind::UnknownMethod,
+            format!(
+                "{} has no attribute {}",
+                str_repr(&object_type_repr(receiver)),
+                str_repr(name)
+            ),
+        )),
+        other => other,
+    }
+}
+
+/// Methods pycompat lacks or words differently.
+fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result<JValue, Error>> {
+    if let Some(text) = receiver.as_str() {
+        let arg = |index: usize| args.get(index).and_then(JValue::as_str);
+        return match name {
+            "removeprefix" => {
+                let prefix = arg(0).unwrap_or_default();
+                Some(Ok(JValue::from(text.strip_prefix(prefix).unwrap_or(text))))
+            }
+            "removesuffix" => {
+                let suffix = arg(0).unwrap_or_default();
+                Some(Ok(JValue::from(text.strip_suffix(suffix).unwrap_or(text))))
+            }
+            "zfill" => {
+                let width = args.first().and_then(JValue::as_usize).unwrap_or(0);
+                Some(Ok(JValue::from(zfill(text, width))))
+            }
+            "partition" | "rpartition" => {
+                let separator = arg(0).unwrap_or_default();
+                let parts = if name == "partition" {
+                    text.split_once(separator)
+                } else {
+                    text.rsplit_once(separator)
+                };
+                let items = match parts {
+                    Some((head, tail)) => vec![head, separator, tail],
+                    None if name == "partition" => vec![text, "", ""],
+                    None => vec!["", "", text],
+                };
+                Some(Ok(JValue::from(
+                    items.into_iter().map(JValue::from).collect::<Vec<_>>(),
+                )))
+            }
+            "rsplit" => Some(Ok(rsplit(
+                text,
+                arg(0),
+                args.get(1).and_then(JValue::as_i64),
+            ))),
+            "casefold" => Some(Ok(JValue::from(text.to_lowercase()))),
+            "swapcase" => Some(Ok(JValue::from(
+                text.chars()
+                    .map(|c| {
+                        if c.is_uppercase() {
+                            c.to_lowercase().collect::<String>()
+                        } else {
+                            c.to_uppercase().collect::<String>()
+                        }
+                    })
+                    .collect::<String>(),
+            ))),
+            "index" => {
+                let needle = arg(0).unwrap_or_default();
+                Some(match text.find(needle) {
+                    Some(byte) => Ok(JValue::from(text[..byte].chars().count())),
+                    None => Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        "substring not found",
+                    )),
+                })
+            }
+            _ => None,
+        };
+    }
+    match (receiver.kind(), name) {
+        (ValueKind::Map | ValueKind::Seq, "copy") => Some(Ok(receiver.clone())),
+        (ValueKind::Seq, "index") => {
+            let needle = args.first().cloned().unwrap_or_default();
+            let position = receiver
+                .try_iter()
+                .ok()
+                .and_then(|mut items| items.position(|item| item == needle));
+            Some(match position {
+                Some(index) => Ok(JValue::from(index)),
+                None => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("{} is not in list", py_repr(&needle).unwrap_or_default()),
+                )),
+            })
+        }
+        (
+            ValueKind::Map | ValueKind::Seq,
+            "append" | "extend" | "insert" | "pop" | "remove" | "update" | "setdefault" | "clear"
+            | "popitem" | "__setitem__",
+        ) => Some(Err(Error::new(
+            ErrorKind::InvalidOperation,
+            // TODO: mutating methods need interior-mutable dict and list objects.
+            format!("the mutating method {name}() is not supported by rplay yet"),
+        ))),
+        _ => None,
+    }
+}
+
+fn zfill(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len >= width {
+        return text.to_owned();
+    }
+    let (sign, digits) = match text.chars().next() {
+        Some(c @ ('+' | '-')) => (c.to_string(), &text[1..]),
+        _ => (String::new(), text),
+    };
+    format!("{sign}{}{digits}", "0".repeat(width - len))
+}
+
+fn rsplit(text: &str, separator: Option<&str>, max: Option<i64>) -> JValue {
+    let max = max.filter(|&m| m >= 0).map(|m| m as usize);
+    let mut parts: Vec<String> = match (separator, max) {
+        (Some(sep), Some(max)) => text.rsplitn(max + 1, sep).map(str::to_owned).collect(),
+        (Some(sep), None) => text.rsplit(sep).map(str::to_owned).collect(),
+        (None, _) => text.split_whitespace().rev().map(str::to_owned).collect(),
+    };
+    parts.reverse();
+    JValue::from(parts.into_iter().map(JValue::from).collect::<Vec<_>>())
+}

@@ -1,0 +1,236 @@
+//! Python's `str()` and `repr()` of template values.
+//!
+//! Ansible 2.18 turns every rendered node into text with Python's `str()`, so a list
+//! prints as `['a', 1, True, None]` and a float as `1e+16`, and the text is read back
+//! with `ast.literal_eval`. Printing a container that contains an undefined value fails, as
+//! Jinja2's `StrictUndefined` does.
+
+use std::fmt::Write;
+
+use minijinja::value::{Value as JValue, ValueKind};
+
+/// Marks a value that cannot be printed because it is, or contains, an undefined value.
+#[derive(Debug)]
+pub struct UndefinedInside;
+
+/// Python's `str(value)`.
+pub fn py_str(value: &JValue) -> Result<String, UndefinedInside> {
+    if let Some(text) = value.as_str() {
+        return Ok(text.to_owned());
+    }
+    let mut out = String::new();
+    write_repr(&mut out, value)?;
+    Ok(out)
+}
+
+/// Python's `repr(value)`.
+pub fn py_repr(value: &JValue) -> Result<String, UndefinedInside> {
+    let mut out = String::new();
+    write_repr(&mut out, value)?;
+    Ok(out)
+}
+
+pub fn write_repr(out: &mut String, value: &JValue) -> Result<(), UndefinedInside> {
+    match value.kind() {
+        ValueKind::Undefined => return Err(UndefinedInside),
+        ValueKind::None => out.push_str("None"),
+        ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
+        ValueKind::Number => write_number(out, value),
+        ValueKind::String => write_str_repr(out, value.as_str().unwrap_or_default()),
+        ValueKind::Bytes => {
+            let bytes = value.as_bytes().unwrap_or_default();
+            out.push('b');
+            write_str_repr(out, &String::from_utf8_lossy(bytes));
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            out.push('[');
+            let items = value.try_iter().map_err(|_| UndefinedInside)?;
+            for (index, item) in items.enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_repr(out, &item)?;
+            }
+            out.push(']');
+        }
+        ValueKind::Map => {
+            out.push('{');
+            let keys = value.try_iter().map_err(|_| UndefinedInside)?;
+            for (index, key) in keys.enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_repr(out, &key)?;
+                out.push_str(": ");
+                let item = value.get_item(&key).map_err(|_| UndefinedInside)?;
+                write_repr(out, &item)?;
+            }
+            out.push('}');
+        }
+        _ => {
+            let _ = write!(out, "{value}");
+        }
+    }
+    Ok(())
+}
+
+fn write_number(out: &mut String, value: &JValue) {
+    if value.is_integer() {
+        let _ = write!(out, "{value}");
+    } else {
+        let float = f64::try_from(value.clone()).unwrap_or(f64::NAN);
+        out.push_str(&float_repr(float));
+    }
+}
+
+/// Python's `repr(float)`: the shortest text that reads back as the same number, in
+/// scientific notation when the decimal exponent is below -4 or at least 16.
+pub fn float_repr(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        }
+        .into();
+    }
+    // `{:e}` gives the shortest round-trip digits, such as `-1.2345e2`.
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    if (-4..16).contains(&exponent) {
+        if exponent < 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-exponent - 1) as usize));
+            out.push_str(&digits);
+        } else {
+            let point = exponent as usize + 1;
+            if digits.len() <= point {
+                out.push_str(&digits);
+                out.extend(std::iter::repeat_n('0', point - digits.len()));
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..point]);
+                out.push('.');
+                out.push_str(&digits[point..]);
+            }
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        let _ = write!(out, "e{sign}{:02}", exponent.abs());
+    }
+    out
+}
+
+/// Python's `repr(str)`: single quotes unless the text contains a single quote and no
+/// double quote, with non-printable characters escaped.
+pub fn write_str_repr(out: &mut String, text: &str) {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_printable(c) => out.push(c),
+            c if (c as u32) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push(quote);
+}
+
+pub fn str_repr(text: &str) -> String {
+    let mut out = String::new();
+    write_str_repr(&mut out, text);
+    out
+}
+
+/// Python's `str.isprintable` for one character.
+///
+/// NOTE: Python consults the Unicode category (Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs other than
+/// space); this covers the control, separator and common format characters only.
+fn is_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    !matches!(
+        c as u32,
+        0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e | 0x200b..=0x200f
+            | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff | 0xfff9..=0xfffb
+            | 0xd800..=0xdfff | 0xe000..=0xf8ff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_repr_as_python() {
+        assert_eq!(float_repr(1.0), "1.0");
+        assert_eq!(float_repr(1e16), "1e+16");
+        assert_eq!(float_repr(1234567890123456.0), "1234567890123456.0");
+        assert_eq!(float_repr(0.0001), "0.0001");
+        assert_eq!(float_repr(0.00001), "1e-05");
+        assert_eq!(float_repr(-2.5), "-2.5");
+        assert_eq!(float_repr(1.5e-7), "1.5e-07");
+        assert_eq!(float_repr(0.1 + 0.2), "0.30000000000000004");
+    }
+
+    #[test]
+    fn str_repr_quotes() {
+        assert_eq!(str_repr("a"), "'a'");
+        assert_eq!(str_repr("it's"), "\"it's\"");
+        assert_eq!(str_repr("'\""), "'\\'\"'");
+        assert_eq!(str_repr("a\nb\\"), "'a\\nb\\\\'");
+        assert_eq!(str_repr("\u{7f}é"), "'\\x7fé'");
+    }
+
+    #[test]
+    fn containers_repr() {
+        let value = JValue::from(vec![
+            JValue::from("a"),
+            JValue::from(1),
+            JValue::from(true),
+            JValue::from(()),
+        ]);
+        assert_eq!(py_str(&value).unwrap(), "['a', 1, True, None]");
+    }
+}
