@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use super::args::PlaybookArgs;
 use super::exit;
 use crate::config::Config;
+use crate::executor::events::{Callback, Event};
 use crate::executor::tags::TagSelection;
 use crate::executor::{Executor, RunOptions};
 use crate::inventory::{self, Limit, LoadOptions};
@@ -12,7 +13,6 @@ use crate::output::default::{DefaultOptions, DefaultPrinter};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::listing::{self, ListModes, PlayResolver};
 use crate::output::profile_tasks::{ProfileTasks, SortOrder};
-use crate::executor::events::{Callback, Event};
 use crate::playbook::{LoadErrorKind, Loader, Play, Spanned};
 use crate::template::{Templar, TemplarOptions};
 use crate::vars::VariableManager;
@@ -62,13 +62,14 @@ pub fn run(args: PlaybookArgs) -> i32 {
 
     if modes.hosts || modes.tasks || modes.tags || args.syntax_check {
         let mut warnings = WarningPrinter::default();
-        let mut executor = match build_executor(&args, &config, selection.clone(), loader, &mut warnings) {
-            Ok(executor) => executor,
-            Err(message) => {
-                eprintln!("ERROR! {message}");
-                return exit::ERROR;
-            }
-        };
+        let mut executor =
+            match build_executor(&args, &config, selection.clone(), loader, &mut warnings) {
+                Ok(executor) => executor,
+                Err(message) => {
+                    eprintln!("ERROR! {message}");
+                    return exit::ERROR;
+                }
+            };
         for (_, playbook) in &playbooks {
             executor.prepare_playbook(playbook);
             for play in &playbook.plays {
@@ -81,7 +82,10 @@ pub fn run(args: PlaybookArgs) -> i32 {
             }
             return exit::OK;
         }
-        let mut resolver = ListingResolver { executor, vars: None };
+        let mut resolver = ListingResolver {
+            executor,
+            vars: None,
+        };
         for (display_path, playbook) in &playbooks {
             resolver.executor.prepare_playbook(playbook);
             print!(
@@ -133,7 +137,13 @@ fn build_executor<'a>(
         Some(spec) => Some(Limit::parse(spec, &cwd).map_err(|err| err.to_string())?),
         None => None,
     };
-    let magic = global_magic(args, config, &sources, &only_or_all(&args.tags), &args.skip_tags);
+    let magic = global_magic(
+        args,
+        config,
+        &sources,
+        &only_or_all(&args.tags),
+        &args.skip_tags,
+    );
     let variables = VariableManager::new(inventory, extra_vars, magic);
     let templar = Templar::new(TemplarOptions::default());
     let run_options = RunOptions {
@@ -145,9 +155,18 @@ fn build_executor<'a>(
         limit,
         start_at_task: args.start_at_task.clone(),
         force_handlers: args.force_handlers,
-        gathering: config.str("DEFAULT_GATHERING").unwrap_or("implicit").to_string(),
+        gathering: config
+            .str("DEFAULT_GATHERING")
+            .unwrap_or("implicit")
+            .to_string(),
     };
-    Ok(Executor::new(variables, templar, run_options, loader, callback))
+    Ok(Executor::new(
+        variables,
+        templar,
+        run_options,
+        loader,
+        callback,
+    ))
 }
 
 /// Runs the loaded playbooks with the default printer.

@@ -111,7 +111,11 @@ impl<'a> Executor<'a> {
 
     /// Sets the playbook directory and its variables before a playbook runs or is listed.
     pub fn prepare_playbook(&mut self, playbook: &Playbook) {
-        let dir = playbook.path.parent().map(PathBuf::from).unwrap_or_default();
+        let dir = playbook
+            .path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
         self.playbook_dir = dir.clone();
         self.vars.set_playbook_dir(&dir);
         self.vars

@@ -685,10 +685,14 @@ impl Executor<'_> {
             return;
         }
         let query = HostQuery::default();
-        if let Ok(matched) = self.vars.inventory.get_hosts_from_patterns(&patterns, &query) {
-            for warning in matched.warnings {
-                self.emit(Event::Warning(warning));
-            }
+        let mut warnings = Vec::new();
+        // Ansible shows these warnings as they arise, also when an error follows.
+        let _ = self
+            .vars
+            .inventory
+            .get_hosts_from_patterns(&patterns, &query, &mut warnings);
+        for warning in warnings {
+            self.emit(Event::Warning(warning));
         }
     }
 

@@ -89,28 +89,35 @@ fn list_tasks(
     for section in sections(play) {
         let mut ancestry = Ancestry::default();
         // ansible-playbook lists the `block` lists only, never `rescue` or `always`.
-        for_each_task(section, Sections::BlockOnly, &mut ancestry, &mut |task, ancestry| {
-            let mut written: Vec<Spanned<Value>> = play.inherited.tags.clone();
-            for inherited in ancestry.inherited() {
-                written.extend(inherited.tags.iter().cloned());
-            }
-            written.extend(task.inherited.tags.iter().cloned());
-            let tags = resolver.tags(play, &written);
-            if !selection.should_run(&tags) {
-                return;
-            }
-            all_tags.extend(tags.iter().cloned());
-            if modes.tasks {
-                let shown: BTreeSet<&String> = play_tags.iter().chain(tags.iter()).collect();
-                let shown: Vec<&str> = shown.into_iter().map(String::as_str).collect();
-                // An unnamed task is listed by its action, without the role prefix.
-                let name = match &task.name {
-                    Some(_) => task_display_name(task, ancestry.role().map(|role| role.as_ref())),
-                    None => task.action.clone(),
-                };
-                let _ = writeln!(out, "      {name}\tTAGS: [{}]", shown.join(", "));
-            }
-        });
+        for_each_task(
+            section,
+            Sections::BlockOnly,
+            &mut ancestry,
+            &mut |task, ancestry| {
+                let mut written: Vec<Spanned<Value>> = play.inherited.tags.clone();
+                for inherited in ancestry.inherited() {
+                    written.extend(inherited.tags.iter().cloned());
+                }
+                written.extend(task.inherited.tags.iter().cloned());
+                let tags = resolver.tags(play, &written);
+                if !selection.should_run(&tags) {
+                    return;
+                }
+                all_tags.extend(tags.iter().cloned());
+                if modes.tasks {
+                    let shown: BTreeSet<&String> = play_tags.iter().chain(tags.iter()).collect();
+                    let shown: Vec<&str> = shown.into_iter().map(String::as_str).collect();
+                    // An unnamed task is listed by its action, without the role prefix.
+                    let name = match &task.name {
+                        Some(_) => {
+                            task_display_name(task, ancestry.role().map(|role| role.as_ref()))
+                        }
+                        None => task.action.clone(),
+                    };
+                    let _ = writeln!(out, "      {name}\tTAGS: [{}]", shown.join(", "));
+                }
+            },
+        );
     }
     if modes.tags {
         let shown: BTreeSet<&String> = play_tags.iter().chain(all_tags.iter()).collect();
