@@ -125,7 +125,8 @@ impl Failure {
 
 #[allow(clippy::print_stderr)]
 fn print_warnings(warnings: &[String]) {
-    for warning in warnings {
+    let mut shown = std::collections::HashSet::new();
+    for warning in warnings.iter().filter(|w| shown.insert(w.as_str())) {
         eprint!("{}", warning_text(warning, DEFAULT_COLUMNS));
     }
 }
@@ -181,11 +182,11 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
             mismatch,
             ..HostQuery::default()
         };
-        let matched = inventory
-            .get_hosts(pattern, &query)
-            .map_err(Failure::error)?;
-        print_warnings(&matched.warnings);
-        let [host] = matched.hosts[..] else {
+        let mut warnings = Vec::new();
+        let matched = inventory.get_hosts(pattern, &query, &mut warnings);
+        print_warnings(&warnings);
+        let hosts = matched.map_err(Failure::error)?;
+        let [host] = hosts[..] else {
             return Err(Failure::options(
                 "You must pass a single valid host to --host parameter",
             ));
@@ -207,9 +208,11 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
             mismatch,
             ..HostQuery::default()
         };
-        let matched = inventory.get_hosts("all", &query).map_err(Failure::error)?;
-        print_warnings(&matched.warnings);
-        render_list(&inventory, &matched, &view).map_err(Failure::error)?
+        let mut warnings = Vec::new();
+        let matched = inventory.get_hosts("all", &query, &mut warnings);
+        print_warnings(&warnings);
+        let hosts = matched.map_err(Failure::error)?;
+        render_list(&inventory, &hosts, &view).map_err(Failure::error)?
     };
     for dir in view
         .play_dir

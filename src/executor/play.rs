@@ -390,25 +390,8 @@ impl Executor<'_> {
         parents: &[String],
     ) -> Result<bool, crate::inventory::InventoryError> {
         let inventory = &mut self.vars.inventory;
-        let mut changed = false;
-        let group_id = inventory.add_group(group)?;
-        let mut parent_ids = Vec::new();
-        for parent in parents {
-            if inventory.group_id(parent).is_none() {
-                changed = true;
-            }
-            parent_ids.push(inventory.add_group(parent)?);
-        }
-        for parent in parent_ids {
-            changed |= inventory.add_child_group(parent, group_id)?;
-        }
-        if let Some(host_id) = inventory.host_id(host) {
-            changed |= inventory.add_host_to_group(group_id, host_id);
-        }
-        if changed {
-            inventory.reconcile()?;
-        }
-        Ok(changed)
+        let host_id = inventory.dynamic_group_host(host)?;
+        inventory.add_dynamic_group(host_id, group, parents)
     }
 
     /// Adds or updates a host, as the inventory's `add_dynamic_host`.
@@ -418,33 +401,7 @@ impl Executor<'_> {
         groups: &[String],
         vars: &Map,
     ) -> Result<bool, crate::inventory::InventoryError> {
-        let inventory = &mut self.vars.inventory;
-        let mut changed = false;
-        let host_id = match inventory.host_id(name) {
-            Some(id) => id,
-            None => {
-                changed = true;
-                let all = inventory.all_group();
-                inventory.add_host(name, Some(all), None)?
-            }
-        };
-        for (key, value) in vars {
-            if inventory.host(host_id).vars.get(key) != Some(value) {
-                inventory.set_host_var(host_id, key.clone(), value.clone());
-                changed = true;
-            }
-        }
-        for group in groups {
-            if inventory.group_id(group).is_none() {
-                changed = true;
-            }
-            let group_id = inventory.add_group(group)?;
-            changed |= inventory.add_host_to_group(group_id, host_id);
-        }
-        if changed {
-            inventory.reconcile()?;
-        }
-        Ok(changed)
+        self.vars.inventory.add_dynamic_host(name, groups, vars)
     }
 
     /// Loads included files and inserts their tasks for the hosts that included them.
@@ -685,14 +642,14 @@ impl Executor<'_> {
             return;
         }
         let query = HostQuery::default();
-        if let Ok(matched) = self
+        let mut warnings = Vec::new();
+        // Ansible shows these warnings as they arise, also when an error follows.
+        let _ = self
             .vars
             .inventory
-            .get_hosts_from_patterns(&patterns, &query)
-        {
-            for warning in matched.warnings {
-                self.emit(Event::Warning(warning));
-            }
+            .get_hosts_from_patterns(&patterns, &query, &mut warnings);
+        for warning in warnings {
+            self.emit(Event::Warning(warning));
         }
     }
 
@@ -713,22 +670,20 @@ impl Executor<'_> {
             limit: self.options.limit.as_ref(),
             ..HostQuery::default()
         };
-        match self
+        let mut warnings = Vec::new();
+        let matched = self
             .vars
             .inventory
-            .get_hosts_from_patterns(patterns, &query)
-        {
-            Ok(matched) => {
-                for warning in matched.warnings {
-                    self.emit(Event::Warning(warning));
-                }
-                matched
-                    .hosts
-                    .iter()
-                    .map(|id| self.vars.inventory.host(*id).name.to_string())
-                    .filter(|name| !self.unreachable_hosts.contains(name))
-                    .collect()
-            }
+            .get_hosts_from_patterns(patterns, &query, &mut warnings);
+        for warning in warnings {
+            self.emit(Event::Warning(warning));
+        }
+        match matched {
+            Ok(hosts) => hosts
+                .iter()
+                .map(|id| self.vars.inventory.host(*id).name.to_string())
+                .filter(|name| !self.unreachable_hosts.contains(name))
+                .collect(),
             Err(err) => {
                 self.emit(Event::Warning(err.to_string()));
                 Vec::new()

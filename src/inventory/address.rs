@@ -25,9 +25,9 @@ static IPV4: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Ansible's IPv6 expression. Its `^` and `$` bind only to the first and last
-/// alternatives, and Python's `re.match` anchors only the start, so most
-/// alternatives accept any text that merely starts like an IPv6 address; the
-/// expression below keeps that behaviour.
+/// alternatives, and Python's `re.match` anchors only the start. So most
+/// alternatives accept any text that merely starts like an IPv6 address, and this
+/// expression keeps that behaviour.
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     let c = format!(r"(?:[0-9a-f]{{1,4}}|{HEX_RANGE})");
     let alternatives = [
@@ -62,8 +62,8 @@ fn matches(regex: &Regex, text: &str) -> bool {
     regex.is_match(text).unwrap_or(false)
 }
 
-/// Whether `name` reads as an IPv4 or IPv6 address by Ansible's expressions, which
-/// decides whether `inventory_hostname_short` keeps the whole name.
+/// Returns whether `name` is an IPv4 or IPv6 address by Ansible's expressions,
+/// which decides whether `inventory_hostname_short` keeps the whole name.
 pub fn looks_like_ip_address(name: &str) -> bool {
     matches(&IPV4, name) || matches(&IPV6, name)
 }
@@ -115,7 +115,16 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, InventoryError> 
     let marked = line.replacen('[', "|", 1).replacen(']', "|", 1);
     let parts: Vec<&str> = marked.split('|').collect();
     let [head, range, tail] = parts[..] else {
-        return Err(invalid("expected one [begin:end] range before the next"));
+        // Python's tuple unpacking message, which Ansible passes on.
+        let message = if parts.len() > 3 {
+            "too many values to unpack (expected 3)".to_string()
+        } else {
+            format!(
+                "not enough values to unpack (expected 3, got {})",
+                parts.len()
+            )
+        };
+        return Err(invalid(&message));
     };
     let bounds: Vec<&str> = range.split(':').collect();
     if bounds.len() != 2 && bounds.len() != 3 {
@@ -140,7 +149,7 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, InventoryError> 
     let items = match alphabetic_range(begin, end, step) {
         Some(letters) => letters?,
         None => numeric_range(begin, end, step)
-            .ok_or_else(|| invalid("host range bounds and step must be integers or letters"))?
+            .map_err(|message| invalid(&message))?
             .into_iter()
             .map(|n| zero_fill(n, width))
             .collect(),
@@ -159,8 +168,9 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, InventoryError> 
 
 const ASCII_LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/// A letter range, or `None` when the bounds are not found in `ASCII_LETTERS` (Python
-/// finds them with `str.index`, so a bound may be any substring of it).
+/// Expands a letter range, or returns `None` when a bound is not found in
+/// `ASCII_LETTERS`. Python finds bounds with `str.index`, so a bound may be any
+/// substring of it.
 fn alphabetic_range(
     begin: &str,
     end: &str,
@@ -177,7 +187,7 @@ fn alphabetic_range(
     }
     if step <= 0 {
         // A zero step raises in Python and falls through to the numeric attempt,
-        // which fails on letters; a negative step over an ascending slice is empty.
+        // which fails on letters. A negative step over an ascending slice is empty.
         return if step == 0 {
             None
         } else {
@@ -192,18 +202,30 @@ fn alphabetic_range(
     Some(Ok(letters))
 }
 
-fn numeric_range(begin: &str, end: &str, step: &str) -> Option<Vec<i64>> {
-    let (begin, end, step) = (python_int(begin)?, python_int(end)?, python_int(step)?);
+/// Python's `range(int(begin), int(end) + 1, int(step))`, with Python's messages.
+fn numeric_range(begin: &str, end: &str, step: &str) -> Result<Vec<i64>, String> {
+    let int = |text: &str| {
+        python_int(text).ok_or_else(|| {
+            format!(
+                "invalid literal for int() with base 10: {}",
+                rplay_modules::pyrepr::str_repr(text)
+            )
+        })
+    };
+    let (begin, end, step) = (int(begin)?, int(end)?, int(step)?);
     if step == 0 {
-        return None;
+        return Err("range() arg 3 must not be zero".into());
     }
     let mut numbers = Vec::new();
     let mut n = begin;
     while (step > 0 && n <= end) || (step < 0 && n > end + 1) {
         numbers.push(n);
-        n = n.checked_add(step)?;
+        let Some(next) = n.checked_add(step) else {
+            break;
+        };
+        n = next;
     }
-    Some(numbers)
+    Ok(numbers)
 }
 
 /// Python's `int(text)`: surrounding whitespace, a sign and `_` between digits.

@@ -124,6 +124,15 @@ impl IniParser<'_> {
         }
     }
 
+    /// Builds an error that Ansible reports without the file and line.
+    fn unlocated(&self, message: String) -> InventoryError {
+        InventoryError::Parse {
+            path: self.path.to_path_buf(),
+            line: None,
+            message,
+        }
+    }
+
     fn parse_lines(&mut self, lines: &[String]) -> Result<(), InventoryError> {
         let mut group = self.inventory.add_group("ungrouped")?;
         let mut kind = SectionKind::Hosts;
@@ -248,15 +257,14 @@ impl IniParser<'_> {
         let Some((pattern, assignments)) = tokens.split_first() else {
             return Ok(());
         };
-        let (hosts, port) =
-            expand_host_pattern(pattern).map_err(|err| self.error(err.to_string()))?;
+        let (hosts, port) = expand_host_pattern(pattern)?;
         if pattern.trim().ends_with(':') && port.is_none() {
-            return Err(self.error(format!(
+            return Err(self.unlocated(format!(
                 "Invalid host pattern '{pattern}' supplied, ending in ':' is not allowed, this character is reserved to provide a port."
             )));
         }
         if hosts.iter().any(|h| h.trim() == "---") {
-            return Err(self.error(format!(
+            return Err(self.unlocated(format!(
                 "Invalid host pattern '{pattern}' supplied, '---' is normally a sign this is a YAML file."
             )));
         }
@@ -283,9 +291,7 @@ impl IniParser<'_> {
             return Err(self.error(format!("Expected key=value, got: {line}")));
         };
         let value = parse_value(value.trim());
-        self.inventory
-            .set_group_var(group, key.trim(), value)
-            .map_err(|err| self.error(err.to_string()))
+        self.inventory.set_group_var(group, key.trim(), value)
     }
 
     fn parse_child_line(&mut self, line: &str, group: GroupId) -> Result<(), InventoryError> {
@@ -312,7 +318,7 @@ impl IniParser<'_> {
     }
 }
 
-/// An INI value: a Python literal when it reads as one, otherwise the text itself.
+/// Reads an INI value: a Python literal when it is one, otherwise the text itself.
 fn parse_value(text: &str) -> Value {
     literal_eval(text).unwrap_or_else(|| Value::str(text))
 }

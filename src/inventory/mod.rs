@@ -15,6 +15,7 @@ mod ini;
 pub mod literal;
 mod model;
 pub mod pattern;
+mod runtime;
 mod script;
 mod shlex;
 mod source;
@@ -30,17 +31,18 @@ pub use source::{load, LoadOptions};
 pub use vars::{combine_vars, InventoryVarLayers, RESERVED_NAMES};
 pub use vars_files::{load_data_file, VarsDir};
 
-/// Why an inventory could not be loaded or changed.
+/// An error from loading or changing an inventory.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    /// A syntax or structure error in an inventory source, with its line when known.
+    /// A syntax or structure error in an inventory source. Ansible names the file
+    /// and line only for the errors it finds line by line in INI files.
     #[error("{}{message}", location(path, *line))]
     Parse {
         path: PathBuf,
         line: Option<usize>,
         message: String,
     },
-    #[error("invalid host range in '{pattern}': {message}")]
+    #[error("{message}")]
     HostRange { pattern: String, message: String },
     #[error("Invalid empty host name provided")]
     EmptyHostName,
@@ -50,8 +52,10 @@ pub enum InventoryError {
     GroupLoop { group: String, parent: String },
     #[error("{name} is not a known host nor group")]
     UnknownMember { name: String },
-    #[error("invalid ansible_group_priority {value} for group {group}: expected an integer")]
-    GroupPriority { group: String, value: String },
+    /// An `ansible_group_priority` that is not an integer, with Python's `int()`
+    /// message.
+    #[error("{0}")]
+    GroupPriority(String),
     /// A `group_vars/`, `host_vars/` or other data file that could not be read.
     #[error("{}: {message}", path.display())]
     DataFile { path: PathBuf, message: String },
@@ -66,6 +70,6 @@ pub enum InventoryError {
 fn location(path: &std::path::Path, line: Option<usize>) -> String {
     match line {
         Some(line) => format!("{}:{line}: ", path.display()),
-        None => format!("{}: ", path.display()),
+        None => String::new(),
     }
 }

@@ -36,7 +36,7 @@ impl HostId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupId(pub(crate) usize);
 
-/// What ansible.cfg's `force_valid_group_names` asks for when a group name contains
+/// The treatment ansible.cfg's `force_valid_group_names` sets for group names with
 /// characters that are invalid in a variable name.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum GroupNameTransform {
@@ -192,13 +192,14 @@ impl Inventory {
         &self.warnings
     }
 
-    /// The directories whose `group_vars/` and `host_vars/` belong to the inventory.
+    /// Returns the directories whose `group_vars/` and `host_vars/` belong to the
+    /// inventory.
     pub fn vars_dirs(&self) -> &[Arc<VarsDir>] {
         &self.vars_dirs
     }
 
-    /// Adds a group unless it exists and returns its id; the name is first made safe
-    /// as `force_valid_group_names` asks.
+    /// Adds a group unless it exists and returns its id. The name is first made safe
+    /// as `force_valid_group_names` requests.
     pub fn add_group(&mut self, name: &str) -> Result<GroupId, InventoryError> {
         if name.is_empty() {
             return Err(InventoryError::EmptyGroupName);
@@ -265,7 +266,7 @@ impl Inventory {
 
     /// Adds a host unless it exists, and puts it in `group` when given. A new host
     /// gets `ansible_port` from `port` and records the source being parsed as
-    /// `inventory_file` and its directory as `inventory_dir`; for an existing host
+    /// `inventory_file` and its directory as `inventory_dir`. For an existing host
     /// `port` is ignored, as in Ansible.
     pub fn add_host(
         &mut self,
@@ -331,11 +332,7 @@ impl Inventory {
         let key = key.into();
         let target = &mut self.groups[group.0];
         if key.as_str() == Some("ansible_group_priority") {
-            target.priority =
-                python_int_value(&value).ok_or_else(|| InventoryError::GroupPriority {
-                    group: target.name.to_string(),
-                    value: format!("{value:?}"),
-                })?;
+            target.priority = python_int_value(&value).map_err(InventoryError::GroupPriority)?;
             return Ok(());
         }
         target.vars.insert(key, value);
@@ -492,7 +489,7 @@ impl Inventory {
         }
     }
 
-    /// Every group above `group`, nearest first.
+    /// Returns every group above `group`, nearest first.
     pub fn ancestors(&self, group: GroupId) -> Vec<GroupId> {
         self.walk(group, |g| &g.parents)
     }
@@ -500,7 +497,7 @@ impl Inventory {
     /// Every group below `group`, level by level, each at its shallowest level.
     ///
     /// NOTE: Ansible walks each level as a Python set, so the order within a level
-    /// below the direct children varies between runs; rplay keeps the order in which
+    /// below the direct children varies between runs. rplay keeps the order in which
     /// the parents and their child lists name them.
     pub fn descendants(&self, group: GroupId) -> Vec<GroupId> {
         self.walk(group, |g| &g.children)
@@ -525,7 +522,7 @@ impl Inventory {
         ordered
     }
 
-    /// The hosts of `group` and of all its descendants, without duplicates, in
+    /// Returns the hosts of `group` and of all its descendants, without duplicates, in
     /// Ansible's order: the group's own hosts first, then each descendant's. The
     /// implicit localhost is never part of `all`.
     pub fn group_hosts(&self, group: GroupId) -> Vec<HostId> {
@@ -542,9 +539,9 @@ impl Inventory {
         hosts
     }
 
-    /// Restores Ansible's rules after a change: every group but `all` without a parent
-    /// becomes a child of `all`; a host in `ungrouped` and another group leaves
-    /// `ungrouped`; a host in no group but `all` joins `ungrouped`; the implicit
+    /// Restores Ansible's rules after a change. Every group but `all` without a
+    /// parent becomes a child of `all`. A host in `ungrouped` and another group
+    /// leaves `ungrouped`, and a host in no group but `all` joins it. The implicit
     /// localhost takes `all`'s variables under its own.
     pub fn reconcile(&mut self) -> Result<(), InventoryError> {
         self.current_source = None;
@@ -586,7 +583,7 @@ impl Inventory {
         Ok(())
     }
 
-    /// The magic variables a host carries itself: `inventory_hostname`,
+    /// Returns the magic variables a host carries itself: `inventory_hostname`,
     /// `inventory_hostname_short` and `group_names` (sorted, without `all`).
     pub fn host_magic_vars(&self, host: HostId) -> Map {
         let host = self.host(host);
@@ -615,7 +612,7 @@ impl Inventory {
         vars
     }
 
-    /// The `groups` magic variable: every group with its hosts' names.
+    /// Builds the `groups` magic variable: every group with its hosts' names.
     pub fn groups_dict(&self) -> Map {
         self.groups()
             .map(|(id, group)| {
@@ -673,13 +670,26 @@ fn replace_invalid_group_chars(name: &str) -> String {
         .collect()
 }
 
-/// Python's `int(value)` for the values a priority can come from.
-fn python_int_value(value: &Value) -> Option<i64> {
+/// Python's `int(value)` for the values a priority can come from, with Python's
+/// error messages.
+fn python_int_value(value: &Value) -> Result<i64, String> {
     match value {
-        Value::Int(i) => Some(*i),
-        Value::Bool(b) => Some(i64::from(*b)),
-        Value::Float(f) if f.is_finite() => Some(f.trunc() as i64),
-        Value::Str(s) | Value::Unsafe(s) => s.trim().parse().ok(),
-        _ => None,
+        Value::Int(i) => Ok(*i),
+        Value::Bool(b) => Ok(i64::from(*b)),
+        Value::Float(f) if f.is_finite() => Ok(f.trunc() as i64),
+        Value::Float(_) => Err("cannot convert float infinity or NaN to integer".into()),
+        Value::Str(s) | Value::Unsafe(s) => {
+            let digits = s.trim().replace('_', "");
+            digits.parse().map_err(|_| {
+                format!(
+                    "invalid literal for int() with base 10: {}",
+                    rplay_modules::pyrepr::str_repr(s)
+                )
+            })
+        }
+        other => Err(format!(
+            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            other.type_name()
+        )),
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! A pattern is split at commas (or, without commas, at colons outside brackets)
 //! into single patterns. Plain patterns are applied first in the order given, then
-//! every `&` pattern, then every `!` pattern, wherever they were written; with no
+//! every `&` pattern, then every `!` pattern, wherever they were written. With no
 //! plain pattern the start is `all`. A single pattern is a host name, a glob matched
 //! against group names and host names (`web*`, `*.example.com`), or a `~regex`
 //! matched at the start of the names, and may end in a subscript (`g[0]`, `g[-1]`,
@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use super::address::parse_address;
 use super::model::{HostId, Inventory, LOCALHOST_NAMES};
 
-/// What to do with a pattern that matches nothing (`host_pattern_mismatch`).
+/// The reaction to a pattern that matches nothing (`host_pattern_mismatch`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PatternMismatch {
     #[default]
@@ -45,6 +45,8 @@ pub enum PatternError {
     SubscriptOutOfRange { pattern: String },
     #[error("Could not match supplied host pattern, ignoring: {pattern}")]
     NoMatch { pattern: String },
+    #[error("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")]
+    NoHostsToTarget,
     #[error("Unable to find limit file {}", .path.display())]
     LimitFileMissing { path: PathBuf },
     #[error("Limit starting with \"@\" must be a file, not a directory: {}", .path.display())]
@@ -104,15 +106,8 @@ pub struct HostQuery<'a> {
     pub mismatch: PatternMismatch,
 }
 
-/// The hosts a pattern selected, and the warnings Ansible prints while resolving it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Matched {
-    pub hosts: Vec<HostId>,
-    pub warnings: Vec<String>,
-}
-
-/// Splits a pattern into single patterns as Ansible's `split_host_pattern` does:
-/// at commas when there are any; otherwise a valid address (`host:22`, `::1`,
+/// Splits a pattern into single patterns as Ansible's `split_host_pattern` does: at
+/// commas when there are any. Without commas, a valid address (`host:22`, `::1`,
 /// `web[1:3]`) stays whole and anything else is split at colons outside brackets.
 pub fn split_host_pattern(pattern: &str) -> Vec<String> {
     static COLON_PARTS: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -161,8 +156,16 @@ fn order_patterns(patterns: &[String]) -> Vec<&str> {
 
 impl Inventory {
     /// Resolves `pattern` to hosts, applying the query's limit, restriction and order.
-    pub fn get_hosts(&self, pattern: &str, query: &HostQuery) -> Result<Matched, PatternError> {
-        self.get_hosts_from_patterns(&split_host_pattern(pattern), query)
+    /// Warnings Ansible prints on the way (patterns that match nothing, `[x-y]`
+    /// subscripts) are appended to `warnings`, also when an error follows; Ansible
+    /// shows each distinct one once.
+    pub fn get_hosts(
+        &self,
+        pattern: &str,
+        query: &HostQuery,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<HostId>, PatternError> {
+        self.get_hosts_from_patterns(&split_host_pattern(pattern), query, warnings)
     }
 
     /// Like [`Inventory::get_hosts`], for a pattern given as a YAML list.
@@ -170,16 +173,16 @@ impl Inventory {
         &self,
         patterns: &[String],
         query: &HostQuery,
-    ) -> Result<Matched, PatternError> {
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<HostId>, PatternError> {
         let patterns: Vec<String> = patterns
             .iter()
             .flat_map(|p| split_host_pattern(p))
             .collect();
-        let mut warnings = Vec::new();
-        let mut hosts = self.evaluate_patterns(&patterns, query.mismatch, &mut warnings)?;
+        let mut hosts = self.evaluate_patterns(&patterns, query.mismatch, warnings)?;
         if let Some(limit) = query.limit {
             let allowed: HashSet<HostId> = self
-                .evaluate_patterns(&limit.patterns, query.mismatch, &mut warnings)?
+                .evaluate_patterns(&limit.patterns, query.mismatch, warnings)?
                 .into_iter()
                 .collect();
             hosts.retain(|h| allowed.contains(h));
@@ -197,7 +200,7 @@ impl Inventory {
                 hosts.sort_by(|a, b| self.host(*b).name.cmp(&self.host(*a).name))
             }
         }
-        Ok(Matched { hosts, warnings })
+        Ok(hosts)
     }
 
     /// Ansible's `list_hosts`: the host names for `pattern`, or the pattern itself when
@@ -206,17 +209,45 @@ impl Inventory {
         &self,
         pattern: &str,
         query: &HostQuery,
-    ) -> Result<(Vec<String>, Vec<String>), PatternError> {
-        let matched = self.get_hosts(pattern, query)?;
-        let mut names: Vec<String> = matched
-            .hosts
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<String>, PatternError> {
+        let hosts = self.get_hosts(pattern, query, warnings)?;
+        let mut names: Vec<String> = hosts
             .iter()
             .map(|h| self.host(*h).name.to_string())
             .collect();
         if names.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
             names.push(pattern.to_string());
         }
-        Ok((names, matched.warnings))
+        Ok(names)
+    }
+
+    /// Ansible's `CLI.get_host_list`, which `ansible` and `ansible-playbook
+    /// --list-hosts` use: warns when the inventory has no hosts, then applies the
+    /// query's limit, and fails when an inventory with hosts leaves none to target.
+    pub fn get_host_list(
+        &self,
+        pattern: &str,
+        query: &HostQuery,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<String>, PatternError> {
+        let unlimited = HostQuery {
+            limit: None,
+            ..*query
+        };
+        let all = self.list_hosts("all", &unlimited, warnings)?;
+        let no_hosts = all.is_empty();
+        if no_hosts && !LOCALHOST_NAMES.contains(&pattern) {
+            warnings.push(
+                "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'"
+                    .into(),
+            );
+        }
+        let hosts = self.list_hosts(pattern, query, warnings)?;
+        if hosts.is_empty() && !no_hosts {
+            return Err(PatternError::NoHostsToTarget);
+        }
+        Ok(hosts)
     }
 
     fn evaluate_patterns(
@@ -422,7 +453,7 @@ impl NameMatcher {
 }
 
 /// Parses a glob as Python's `fnmatch.translate` reads it: `*`, `?`, `[seq]` and
-/// `[!seq]` with ranges; a `[` without a closing `]` is literal, and a `]` right
+/// `[!seq]` with ranges. A `[` without a closing `]` is literal, and a `]` right
 /// after `[` or `[!` is a member of the set.
 fn parse_glob(pattern: &str) -> Vec<GlobToken> {
     let chars: Vec<char> = pattern.chars().collect();

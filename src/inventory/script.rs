@@ -8,8 +8,8 @@ use super::model::{GroupId, Inventory};
 use super::InventoryError;
 use crate::{Map, Value};
 
-/// Whether Ansible's `script` plugin takes the file: it is executable or starts with
-/// `#!`.
+/// Returns whether Ansible's `script` plugin takes the file: it is executable or
+/// starts with `#!`.
 pub(crate) fn is_script(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let executable = std::fs::metadata(path)

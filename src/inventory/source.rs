@@ -160,7 +160,7 @@ pub fn load(sources: &[String], options: &LoadOptions) -> Result<Inventory, Inve
     Ok(inventory)
 }
 
-/// The directories whose `group_vars/` and `host_vars/` belong to the inventory: each
+/// Lists the directories whose `group_vars/` and `host_vars/` belong to the inventory: each
 /// source's own directory, or the source when it is a directory. Host lists have none.
 fn vars_dirs(sources: &[String], options: &LoadOptions) -> Vec<Arc<VarsDir>> {
     sources
@@ -201,6 +201,9 @@ impl SourceLoader<'_> {
                 let entry = entry.to_string_lossy().into_owned();
                 parsed |= self.parse_source(&entry)?;
             }
+            if !parsed {
+                self.report_unparsed(source, Vec::new())?;
+            }
             return Ok(parsed);
         }
         self.inventory.current_source = Some(source.to_string());
@@ -225,7 +228,7 @@ impl SourceLoader<'_> {
         Ok(parsed)
     }
 
-    /// Each plugin's `verify_file`.
+    /// Checks whether `plugin` takes `source`, as each plugin's `verify_file` does.
     fn plugin_accepts(&self, plugin: Plugin, source: &str) -> bool {
         let path = Path::new(source);
         let readable = path.exists() && std::fs::File::open(path).is_ok();
@@ -350,4 +353,40 @@ fn expand_vars(path: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_without_inventory_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hosts.ini"), "[web]\nweb1\n").unwrap();
+        std::fs::write(dir.path().join("README.md"), "not an inventory\n").unwrap();
+        let source = dir.path().display().to_string();
+        let mut inventory = load(std::slice::from_ref(&source), &LoadOptions::default()).unwrap();
+        assert_eq!(inventory.hosts().len(), 0);
+        assert_eq!(
+            inventory.take_warnings(),
+            [
+                format!("Unable to parse {source} as an inventory source"),
+                "No inventory was parsed, only implicit localhost is available".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn relative_sources_resolved_against_cwd() {
+        let cwd = Path::new("/srv/deploy");
+        assert_eq!(
+            absolute_path("inv/../hosts", cwd),
+            Path::new("/srv/deploy/hosts")
+        );
+        assert_eq!(
+            absolute_path("/etc/hosts.ini", cwd),
+            Path::new("/etc/hosts.ini")
+        );
+        assert_eq!(absolute_path("./a/./b", cwd), Path::new("/srv/deploy/a/b"));
+    }
 }

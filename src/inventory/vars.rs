@@ -111,7 +111,7 @@ pub fn combine_vars(mut base: Map, new: &Map) -> Map {
 
 /// The inventory's contribution to a host's variables, one field per layer, lowest
 /// precedence first. The variable manager inserts the playbook-directory layers
-/// where the field docs say.
+/// at the places the field docs name.
 #[derive(Clone, Debug, Default)]
 pub struct InventoryVarLayers {
     /// `all_inventory`: the `all` group's variables from inventory sources.
@@ -165,8 +165,8 @@ pub struct PlayDirVars {
 }
 
 impl Inventory {
-    /// The host's groups other than `all`, ordered by depth, then priority, then
-    /// name: the order in which their variables are merged.
+    /// Returns the host's groups other than `all`, ordered by depth, then priority,
+    /// then name: the order in which their variables are merged.
     pub fn sorted_host_groups(&self, host: HostId) -> Vec<GroupId> {
         let all = self.all_group();
         let mut groups: Vec<GroupId> = self
@@ -218,7 +218,7 @@ impl Inventory {
         })
     }
 
-    /// The host's variables from the inventory and, when given, from the playbook
+    /// Merges the host's variables from the inventory and, when given, from the playbook
     /// directories' `group_vars/` and `host_vars/`, merged in Ansible's order.
     pub fn host_vars(
         &self,
@@ -230,7 +230,7 @@ impl Inventory {
         Ok(layers.combine(&play))
     }
 
-    /// The variables of `group` as `ansible-inventory` shows them for a group: its
+    /// Collects the variables of `group` as `ansible-inventory` shows them: its
     /// inventory variables, then `group_vars/` beside the inventory sources and in
     /// `play_dirs`, then `ansible_group_priority` when it is not 1.
     pub fn group_vars(

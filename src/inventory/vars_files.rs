@@ -96,27 +96,27 @@ impl VarsDir {
         &self.base
     }
 
-    /// Variables from `group_vars/` for the group `name`.
+    /// Reads the variables from `group_vars/` for the group `name`.
     pub fn group_vars(&self, name: &str) -> Result<Arc<Map>, InventoryError> {
         self.entity_vars(EntityKind::Group, name)
     }
 
-    /// Variables from `host_vars/` for the host `name`.
+    /// Reads the variables from `host_vars/` for the host `name`.
     pub fn host_vars(&self, name: &str) -> Result<Arc<Map>, InventoryError> {
         self.entity_vars(EntityKind::Host, name)
     }
 
-    /// The files that hold a group's variables, in merge order.
+    /// Lists the files that hold a group's variables, in merge order.
     pub fn group_vars_files(&self, name: &str) -> Vec<PathBuf> {
         self.entity_files(EntityKind::Group, name)
     }
 
-    /// The files that hold a host's variables, in merge order.
+    /// Lists the files that hold a host's variables, in merge order.
     pub fn host_vars_files(&self, name: &str) -> Vec<PathBuf> {
         self.entity_files(EntityKind::Host, name)
     }
 
-    /// Warnings from reading the files so far, such as duplicate YAML keys.
+    /// Drains the warnings from reading the files so far, such as duplicate YAML keys.
     pub fn take_warnings(&self) -> Vec<String> {
         std::mem::take(&mut *lock(&self.warnings))
     }

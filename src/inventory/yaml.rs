@@ -1,7 +1,7 @@
 //! YAML and JSON inventories, as ansible-core's `yaml` inventory plugin reads them.
 //!
 //! The top-level keys are groups. A group maps `hosts`, `vars` and `children` to
-//! mappings (or to a single name as a string); hosts map to their variables, and
+//! mappings (or to a single name as a string). Hosts map to their variables, and
 //! children are groups in the same form. Host keys may carry ports and ranges
 //! (`web[01:03]:2222`). JSON files use the same shape, since Ansible loads them
 //! through the same plugin.
@@ -14,8 +14,8 @@ use super::vars_files::load_data_file;
 use super::InventoryError;
 use crate::{Map, Value};
 
-/// The `plugin` key of a YAML file, when the file is an inventory plugin
-/// configuration rather than an inventory.
+/// Returns the `plugin` key of a YAML file, present when the file configures an
+/// inventory plugin rather than listing an inventory.
 pub(crate) fn plugin_name(path: &Path) -> Option<String> {
     let (data, _) = load_data_file(path).ok()?;
     let name = data.get("plugin")?;
@@ -73,8 +73,8 @@ impl YamlParser<'_> {
     }
 
     /// Adds the group `name` with its hosts, variables and children. Returns the
-    /// group's name, which [`YamlParser::parse_children`] adds as a child even when
-    /// the group's data was skipped, as Ansible does.
+    /// group's name, which the parent group adds as a child even when the group's
+    /// data was skipped, as Ansible does.
     fn parse_group(&mut self, name: &Value, data: &Value) -> Result<String, InventoryError> {
         let display_name = python_str(name);
         if !matches!(data, Value::Map(_) | Value::Null) {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use rplay_modules::json::{dumps, DumpOptions};
 use rplay_modules::pyrepr;
 
-use crate::inventory::pattern::Matched;
 use crate::inventory::{GroupId, HostId, Inventory, InventoryError, VarsDir, RESERVED_NAMES};
 use crate::{Map, Value};
 
@@ -50,7 +49,7 @@ const INTERNAL_VARS: &[&str] = &[
     "role_uuid",
 ];
 
-/// How ansible-inventory collects variables for its output.
+/// The variable sources ansible-inventory shows, set by its options.
 #[derive(Clone, Debug, Default)]
 pub struct InventoryView {
     /// `--export`: each host's and group's own variables instead of each host's
@@ -80,7 +79,7 @@ impl InventoryView {
         }
     }
 
-    /// A host's variables as ansible-inventory shows them, without internal ones.
+    /// Collects a host's variables as ansible-inventory shows them, without internal ones.
     pub fn host_vars(
         &self,
         inventory: &Inventory,
@@ -125,11 +124,10 @@ fn json(value: &Value) -> String {
 /// children, and `_meta.hostvars` for each available host with variables.
 pub fn render_list(
     inventory: &Inventory,
-    available: &Matched,
+    available: &[HostId],
     view: &InventoryView,
 ) -> Result<Rendered, InventoryError> {
     let available_names: BTreeSet<&str> = available
-        .hosts
         .iter()
         .map(|h| &*inventory.host(*h).name)
         .collect();
@@ -146,7 +144,7 @@ pub fn render_list(
 
     let mut warnings = BTreeSet::new();
     let mut hostvars = Map::new();
-    for host in &available.hosts {
+    for host in available {
         let vars = view.host_vars(inventory, *host, &mut warnings)?;
         if !vars.is_empty() {
             hostvars.insert(
