@@ -5,11 +5,24 @@
 //! last value winning. The loader builds [`Node`]s that keep a [`Span`] each; callers that
 //! only need data call [`Node::to_value`]. This module knows nothing about playbooks.
 
+mod compose;
+mod construct;
+mod repair;
+mod resolve;
+mod scalar;
+mod tabs;
+mod text;
+
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::source::{SourceFile, Span};
 use crate::Value;
+
+/// Deepest nesting of collections a document may have, counting collections reached
+/// through aliases. Python's default recursion limit is of the same order.
+const MAX_DEPTH: usize = 1000;
 
 /// A YAML node with its position.
 #[derive(Clone, Debug)]
@@ -34,6 +47,7 @@ pub enum NodeKind {
 /// What loading one file produced.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The documents in stream order; each root's span is where its content starts.
     pub documents: Vec<Node>,
     /// Messages Ansible prints as `[WARNING]:`, such as duplicate mapping keys.
     pub warnings: Vec<String>,
@@ -46,13 +60,52 @@ pub struct YamlError {
     pub span: Option<Span>,
 }
 
-/// Parses every document of `file`.
+/// Parses every document of `file`, as iterating `yaml.load_all` with Ansible's
+/// loader class does.
+///
+/// An empty file, or one with only comments, has no documents. Ansible's file loading
+/// (`from_yaml`) accepts at most one document: see [`Loaded::into_single`].
 pub fn load(file: Arc<SourceFile>) -> Result<Loaded, YamlError> {
-    let _ = file;
-    Err(YamlError {
-        message: "YAML loading is not implemented yet".into(),
-        span: None,
-    })
+    let located = |problem: Problem| problem.located(&file);
+    check_characters(file.text()).map_err(located)?;
+    let mut text = repair::yaml_1_1_line_breaks(file.text());
+    let mut placeholder = None;
+    if let Some((rewritten, marker)) = repair::inner_byte_order_marks(&text) {
+        text = Cow::Owned(rewritten);
+        placeholder = Some(marker);
+    }
+    for _ in 0..MAX_REWRITES {
+        match load_text(&text, placeholder, &file) {
+            Err(problem) => match repair::rewrite_for(&text, &problem) {
+                Some(rewritten) => text = Cow::Owned(rewritten),
+                None => return Err(located(problem)),
+            },
+            Ok(loaded) => return Ok(loaded),
+        }
+    }
+    load_text(&text, placeholder, &file).map_err(located)
+}
+
+/// Most rewrites of white space saphyr rejects and libyaml accepts (see the `repair`
+/// module) for one file; each costs one more parse.
+const MAX_REWRITES: usize = 1000;
+
+/// Loads `text`, where `placeholder`, if any, stands for a byte order mark.
+fn load_text(
+    text: &str,
+    placeholder: Option<char>,
+    file: &Arc<SourceFile>,
+) -> Result<Loaded, Problem> {
+    let mut composer = compose::Composer::new(text, placeholder);
+    let mut loaded = Loaded {
+        documents: Vec::new(),
+        warnings: Vec::new(),
+    };
+    while let Some(document) = composer.next_document()? {
+        let root = construct::construct_document(document, file, &mut loaded.warnings)?;
+        loaded.documents.push(root);
+    }
+    Ok(loaded)
 }
 
 /// Reads and parses the file at `path`.
@@ -62,6 +115,110 @@ pub fn load_file(path: &Path) -> Result<Loaded, YamlError> {
         span: None,
     })?;
     load(SourceFile::new(path, text))
+}
+
+impl Loaded {
+    /// Returns the only document, or `None` for a stream without documents, as
+    /// Ansible's `from_yaml` (PyYAML's `get_single_data`) does for playbooks,
+    /// inventories and variable files.
+    ///
+    /// Ansible skips a variables file that loads as `None`.
+    pub fn into_single(self) -> Result<Option<Node>, YamlError> {
+        let mut documents = self.documents.into_iter();
+        let first = documents.next();
+        match documents.next() {
+            None => Ok(first),
+            Some(second) => Err(YamlError {
+                message: "expected a single document in the stream, but found another document"
+                    .into(),
+                span: Some(second.span),
+            }),
+        }
+    }
+}
+
+/// A position inside the text being loaded, before it is tied to its file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Mark {
+    /// 1-based line.
+    line: u32,
+    /// 1-based column, in characters.
+    column: u32,
+}
+
+impl Mark {
+    /// Converts saphyr's position (1-based line, 0-based column).
+    fn from_marker(marker: saphyr_parser::Marker) -> Mark {
+        Mark {
+            line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(marker.col() + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// An error found while loading, with the position it points at.
+#[derive(Debug)]
+struct Problem {
+    message: String,
+    mark: Mark,
+    /// Whether the parser was inside a flow collection.
+    in_flow: bool,
+}
+
+impl Problem {
+    fn new(message: impl Into<String>, mark: Mark) -> Problem {
+        Problem {
+            message: message.into(),
+            mark,
+            in_flow: false,
+        }
+    }
+
+    fn with_flow(mut self, in_flow: bool) -> Problem {
+        self.in_flow = in_flow;
+        self
+    }
+
+    fn located(self, file: &Arc<SourceFile>) -> YamlError {
+        let span =
+            (self.mark.line > 0).then(|| Span::new(file.clone(), self.mark.line, self.mark.column));
+        YamlError {
+            message: self.message,
+            span,
+        }
+    }
+}
+
+/// Rejects the characters libyaml's reader rejects: C0 and C1 controls other than tab,
+/// line feed, carriage return and NEL, DEL, U+FFFE and U+FFFF.
+fn check_characters(text: &str) -> Result<(), Problem> {
+    let bytes = text.as_bytes();
+    let allowed_ascii = |b: u8| b >= 0x20 && b != 0x7f || matches!(b, b'\t' | b'\n' | b'\r');
+    let suspect = bytes.iter().enumerate().position(|(i, &b)| {
+        if b < 0x80 {
+            return !allowed_ascii(b);
+        }
+        // U+0080..U+009F are C2 80..C2 9F, and U+FFFE, U+FFFF are EF BF BE, EF BF BF.
+        (b == 0xc2 && matches!(bytes.get(i + 1), Some(0x80..=0x9f)) && bytes[i + 1] != 0x85)
+            || (b == 0xef
+                && bytes.get(i + 1) == Some(&0xbf)
+                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)))
+    });
+    let Some(offset) = suspect else {
+        return Ok(());
+    };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let character = text[offset..].chars().next().map_or(0, u32::from);
+    Err(Problem::new(
+        format!("unacceptable character #x{character:04x}: control characters are not allowed"),
+        Mark {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        },
+    ))
 }
 
 impl Node {
@@ -84,6 +241,34 @@ impl Node {
             NodeKind::Scalar(value) => value.as_str(),
             _ => None,
         }
+    }
+
+    /// Returns the entries of a mapping node.
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// Returns the items of a sequence node.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Returns the value of a scalar node.
+    pub fn as_scalar(&self) -> Option<&Value> {
+        match &self.kind {
+            NodeKind::Scalar(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Scalar(Value::Null))
     }
 
     /// Looks up a string key in a mapping node.

@@ -1,0 +1,834 @@
+//! Construction: a composed document becomes data, in the order and with the results of
+//! Ansible's `AnsibleConstructor` on top of PyYAML's `SafeConstructor`.
+//!
+//! PyYAML builds collections in two steps: constructing a sequence or mapping returns an
+//! empty object at once and queues the work of filling it, and the queue is drained
+//! breadth-first after the root is built. Two visible results depend on that order:
+//! duplicate-key warnings come out breadth-first, and `!unsafe` on a collection copies
+//! its children while they may still be empty (`!unsafe [{a: 1}]` is `[{}]` in Ansible).
+//! This module keeps that order with an arena of objects, then turns the arena into
+//! [`Node`]s.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use super::compose::{Document, NodeId, RawKind, RawNode};
+use super::resolve::Tag;
+use super::scalar::{self, Integer};
+use super::{Mark, Node, NodeKind, Problem, MAX_DEPTH};
+use crate::source::{SourceFile, Span};
+use crate::Value;
+
+/// Most nodes one document may expand to once aliases are copied, so that a few lines
+/// of nested aliases cannot exhaust memory.
+const MAX_EXPANDED_NODES: usize = 10_000_000;
+
+/// Maps this large are searched for duplicate keys through a hash index.
+const INDEXED_MAP_LEN: usize = 16;
+
+type ObjectId = usize;
+
+struct Object {
+    mark: Mark,
+    data: Data,
+}
+
+/// A constructed Python object.
+enum Data {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// An `int` outside `i64`, as decimal text.
+    BigInt(Arc<str>),
+    Float(f64),
+    Str(Arc<str>),
+    Unsafe(Arc<str>),
+    /// A `datetime.date` or `datetime.datetime`, as Python's `str()` prints it.
+    Timestamp(Arc<str>),
+    Binary(Arc<[u8]>),
+    Vault(Arc<str>),
+    Seq(Vec<ObjectId>),
+    Map(Vec<(ObjectId, ObjectId)>),
+    Set(Vec<ObjectId>),
+    /// A `(key, value)` tuple of `!!omap` and `!!pairs`.
+    Pair(ObjectId, ObjectId),
+}
+
+/// Where `flatten_mapping` stands for a mapping node.
+#[derive(Clone, Copy, PartialEq)]
+enum Flattening {
+    NotYet,
+    Running,
+    Done,
+}
+
+/// Constructs `document` and returns its root, appending duplicate-key warnings.
+pub(super) fn construct_document(
+    document: Document<'_>,
+    file: &Arc<SourceFile>,
+    warnings: &mut Vec<String>,
+) -> Result<Node, Problem> {
+    let Document { mut nodes, root } = document;
+    let count = nodes.len();
+    let file_name = file.path().display().to_string();
+    let mut constructor = Constructor {
+        nodes: &mut nodes,
+        objects: Vec::with_capacity(count),
+        constructed: vec![None; count],
+        flattening: vec![Flattening::NotYet; count],
+        constructing: Vec::new(),
+        pending: Vec::new(),
+        warnings,
+        file_name: &file_name,
+    };
+    let root = constructor.construct_object(root)?;
+    while !constructor.pending.is_empty() {
+        let batch = std::mem::take(&mut constructor.pending);
+        for (object, node) in batch {
+            constructor.fill(object, node)?;
+        }
+    }
+    let mut converter = Converter {
+        objects: &constructor.objects,
+        file,
+        visiting: vec![false; constructor.objects.len()],
+        budget: MAX_EXPANDED_NODES,
+    };
+    converter.node(root, 0)
+}
+
+struct Constructor<'c, 'a> {
+    nodes: &'c mut Vec<RawNode<'a>>,
+    objects: Vec<Object>,
+    /// The object built for each node, so that aliases share it.
+    constructed: Vec<Option<ObjectId>>,
+    flattening: Vec<Flattening>,
+    /// Nodes whose constructor is running and has not returned an object yet.
+    constructing: Vec<NodeId>,
+    /// Collections returned empty, waiting to be filled: PyYAML's state generators.
+    pending: Vec<(ObjectId, NodeId)>,
+    warnings: &'c mut Vec<String>,
+    file_name: &'c str,
+}
+
+impl Constructor<'_, '_> {
+    fn add(&mut self, mark: Mark, data: Data) -> ObjectId {
+        self.objects.push(Object { mark, data });
+        self.objects.len() - 1
+    }
+
+    fn mark(&self, node: NodeId) -> Mark {
+        self.nodes[node].mark
+    }
+
+    fn construct_object(&mut self, node: NodeId) -> Result<ObjectId, Problem> {
+        if let Some(object) = self.constructed[node] {
+            return Ok(object);
+        }
+        if self.constructing.contains(&node) {
+            return Err(Problem::new(
+                "found unconstructable recursive node",
+                self.mark(node),
+            ));
+        }
+        self.constructing.push(node);
+        let object = self.dispatch(node);
+        self.constructing.pop();
+        let object = object?;
+        self.constructed[node] = Some(object);
+        Ok(object)
+    }
+
+    fn dispatch(&mut self, node: NodeId) -> Result<ObjectId, Problem> {
+        let mark = self.mark(node);
+        let tag = self.nodes[node].kind.tag().clone();
+        let data = match tag {
+            Tag::Seq | Tag::Omap | Tag::Pairs => return Ok(self.defer(node, Data::Seq(Vec::new()))),
+            Tag::Map => return Ok(self.defer(node, Data::Map(Vec::new()))),
+            Tag::Set => return Ok(self.defer(node, Data::Set(Vec::new()))),
+            Tag::Unsafe => return self.construct_unsafe(node),
+            Tag::Null => {
+                self.scalar_node(node, 0)?;
+                Data::Null
+            }
+            Tag::Str => Data::Str(self.scalar_text(node)?.into()),
+            Tag::Vault => Data::Vault(self.scalar_text(node)?.into()),
+            Tag::Bool => Data::Bool(self.convert(node, scalar::construct_bool)?),
+            Tag::Float => Data::Float(self.convert(node, scalar::construct_float)?),
+            Tag::Int => match self.convert(node, scalar::construct_int)? {
+                Integer::Small(value) => Data::Int(value),
+                Integer::Big(digits) => Data::BigInt(digits.into()),
+            },
+            Tag::Timestamp => {
+                Data::Timestamp(self.convert(node, scalar::construct_timestamp)?.into())
+            }
+            Tag::Binary => Data::Binary(self.convert(node, scalar::construct_binary)?.into()),
+            Tag::Merge | Tag::Value | Tag::Unknown(_) => {
+                return Err(Problem::new(
+                    format!(
+                        "could not determine a constructor for the tag '{}'",
+                        tag.name()
+                    ),
+                    mark,
+                ))
+            }
+        };
+        Ok(self.add(mark, data))
+    }
+
+    /// Returns an empty collection now and queues filling it.
+    fn defer(&mut self, node: NodeId, empty: Data) -> ObjectId {
+        let object = self.add(self.mark(node), empty);
+        self.pending.push((object, node));
+        object
+    }
+
+    /// PyYAML's `construct_scalar`: the node's text, or for a mapping, the text of the
+    /// value under its `=` key. Returns the scalar node that holds the text.
+    fn scalar_node(&self, node: NodeId, depth: usize) -> Result<NodeId, Problem> {
+        match &self.nodes[node].kind {
+            RawKind::Scalar { .. } => return Ok(node),
+            RawKind::Map { pairs, .. } if depth < MAX_DEPTH => {
+                let value_key = pairs
+                    .iter()
+                    .find(|(key, _)| *self.nodes[*key].kind.tag() == Tag::Value);
+                if let Some(&(_, value)) = value_key {
+                    return self.scalar_node(value, depth + 1);
+                }
+            }
+            _ => {}
+        }
+        Err(Problem::new(
+            format!(
+                "expected a scalar node, but found {}",
+                self.nodes[node].kind.kind_name()
+            ),
+            self.mark(node),
+        ))
+    }
+
+    fn scalar_text(&self, node: NodeId) -> Result<&str, Problem> {
+        let scalar = self.scalar_node(node, 0)?;
+        match &self.nodes[scalar].kind {
+            RawKind::Scalar { value, .. } => Ok(value),
+            _ => Ok(""),
+        }
+    }
+
+    fn convert<T>(
+        &self,
+        node: NodeId,
+        construct: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, Problem> {
+        let text = self.scalar_text(node)?;
+        construct(text).map_err(|message| Problem::new(message, self.mark(node)))
+    }
+
+    /// Runs the deferred half of a collection constructor.
+    fn fill(&mut self, object: ObjectId, node: NodeId) -> Result<(), Problem> {
+        let tag = self.nodes[node].kind.tag().clone();
+        let data = match tag {
+            Tag::Map => Data::Map(self.construct_mapping(node)?),
+            Tag::Set => {
+                let entries = self.construct_mapping(node)?;
+                Data::Set(entries.into_iter().map(|(key, _)| key).collect())
+            }
+            Tag::Omap | Tag::Pairs => Data::Seq(self.construct_pairs(node, &tag)?),
+            _ => Data::Seq(self.construct_sequence(node)?),
+        };
+        self.objects[object].data = data;
+        Ok(())
+    }
+
+    fn construct_sequence(&mut self, node: NodeId) -> Result<Vec<ObjectId>, Problem> {
+        let RawKind::Seq { items, .. } = &self.nodes[node].kind else {
+            return Err(self.wrong_kind(node, "a sequence node"));
+        };
+        let items = items.clone();
+        items
+            .into_iter()
+            .map(|item| self.construct_object(item))
+            .collect()
+    }
+
+    fn wrong_kind(&self, node: NodeId, expected: &str) -> Problem {
+        Problem::new(
+            format!(
+                "expected {expected}, but found {}",
+                self.nodes[node].kind.kind_name()
+            ),
+            self.mark(node),
+        )
+    }
+
+    /// `!!omap` and `!!pairs`: a sequence of one-entry mappings, read as tuples.
+    fn construct_pairs(&mut self, node: NodeId, tag: &Tag) -> Result<Vec<ObjectId>, Problem> {
+        let what = if *tag == Tag::Omap {
+            "an ordered map"
+        } else {
+            "pairs"
+        };
+        let RawKind::Seq { items, .. } = &self.nodes[node].kind else {
+            let found = self.nodes[node].kind.kind_name();
+            return Err(Problem::new(
+                format!("while constructing {what}, expected a sequence, but found {found}"),
+                self.mark(node),
+            ));
+        };
+        let items = items.clone();
+        let mut tuples = Vec::with_capacity(items.len());
+        for item in items {
+            let (key, value) = match &self.nodes[item].kind {
+                RawKind::Map { pairs, .. } if pairs.len() == 1 => pairs[0],
+                RawKind::Map { pairs, .. } => {
+                    return Err(Problem::new(
+                        format!(
+                            "while constructing {what}, expected a single mapping item, but found {} items",
+                            pairs.len()
+                        ),
+                        self.mark(item),
+                    ))
+                }
+                other => {
+                    return Err(Problem::new(
+                        format!(
+                            "while constructing {what}, expected a mapping of length 1, but found {}",
+                            other.kind_name()
+                        ),
+                        self.mark(item),
+                    ))
+                }
+            };
+            let key = self.construct_object(key)?;
+            let value = self.construct_object(value)?;
+            tuples.push(self.add(self.mark(item), Data::Pair(key, value)));
+        }
+        Ok(tuples)
+    }
+
+    /// Ansible's `construct_mapping`: merge keys applied, then entries in order, where a
+    /// key seen before warns and keeps its first position with the later value.
+    fn construct_mapping(&mut self, node: NodeId) -> Result<Vec<(ObjectId, ObjectId)>, Problem> {
+        if !matches!(self.nodes[node].kind, RawKind::Map { .. }) {
+            return Err(self.wrong_kind(node, "a mapping node"));
+        }
+        self.flatten_mapping(node)?;
+        let mark = self.mark(node);
+        let pair_count = self.pairs(node).len();
+        let mut entries = Entries::default();
+        for index in 0..pair_count {
+            let (key_node, value_node) = self.pairs(node)[index];
+            let key = self.construct_object(key_node)?;
+            if let Some(type_name) = unhashable_type(&self.objects[key].data) {
+                return Err(Problem::new(
+                    format!(
+                        "while constructing a mapping, found unacceptable key (unhashable type: '{type_name}')"
+                    ),
+                    self.mark(key_node),
+                ));
+            }
+            let existing = entries.find(&self.objects, key);
+            if existing.is_some() {
+                self.warn_duplicate_key(mark, key);
+            }
+            let value = self.construct_object(value_node)?;
+            match existing {
+                Some(position) => entries.pairs[position].1 = value,
+                None => entries.push(&self.objects, key, value),
+            }
+        }
+        Ok(entries.pairs)
+    }
+
+    fn pairs(&self, node: NodeId) -> &[(NodeId, NodeId)] {
+        match &self.nodes[node].kind {
+            RawKind::Map { pairs, .. } => pairs,
+            _ => &[],
+        }
+    }
+
+    fn warn_duplicate_key(&mut self, mapping: Mark, key: ObjectId) {
+        let key = python_str(&self.objects, key);
+        self.warnings.push(format!(
+            "While constructing a mapping from {}, line {}, column {}, found a duplicate dict key ({key}). Using last defined value only.",
+            self.file_name, mapping.line, mapping.column
+        ));
+    }
+
+    /// PyYAML's `flatten_mapping`: removes `<<` entries and puts the entries of the
+    /// mappings they name in front, and turns `=` keys into strings.
+    ///
+    /// Merged entries are deduplicated by the identity of the key's text object, not by
+    /// equality, as PyYAML 6.0 does: the same node merged twice counts once, and so do
+    /// equal keys whose text CPython keeps as a single shared object (the empty string
+    /// and one-character strings below U+0100). Other equal keys are all kept, so the
+    /// last one wins and warns as a duplicate.
+    fn flatten_mapping(&mut self, node: NodeId) -> Result<(), Problem> {
+        match self.flattening[node] {
+            Flattening::Done => return Ok(()),
+            Flattening::Running => {
+                return Err(Problem::new(
+                    "found a mapping that merges itself",
+                    self.mark(node),
+                ))
+            }
+            Flattening::NotYet => {}
+        }
+        self.flattening[node] = Flattening::Running;
+        let pairs = match &mut self.nodes[node].kind {
+            RawKind::Map { pairs, .. } => std::mem::take(pairs),
+            _ => Vec::new(),
+        };
+        let mut merged = Vec::new();
+        let mut merged_keys = HashSet::new();
+        let mut kept = Vec::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            match self.nodes[key].kind.tag() {
+                Tag::Merge => self.collect_merged(node, value, &mut merged, &mut merged_keys)?,
+                Tag::Value => {
+                    set_tag(&mut self.nodes[key].kind, Tag::Str);
+                    kept.push((key, value));
+                }
+                _ => kept.push((key, value)),
+            }
+        }
+        let pairs = if merged.is_empty() {
+            kept
+        } else {
+            merged.extend(kept);
+            merged
+        };
+        if let RawKind::Map { pairs: slot, .. } = &mut self.nodes[node].kind {
+            *slot = pairs;
+        }
+        self.flattening[node] = Flattening::Done;
+        Ok(())
+    }
+
+    fn collect_merged(
+        &mut self,
+        node: NodeId,
+        value: NodeId,
+        merged: &mut Vec<(NodeId, NodeId)>,
+        merged_keys: &mut HashSet<KeyIdentity>,
+    ) -> Result<(), Problem> {
+        let sources = match &self.nodes[value].kind {
+            RawKind::Map { .. } => vec![value],
+            RawKind::Seq { items, .. } => items.clone(),
+            RawKind::Scalar { .. } => {
+                return Err(self.merge_problem(
+                    node,
+                    "expected a mapping or list of mappings for merging, but found scalar",
+                    value,
+                ))
+            }
+        };
+        for source in sources {
+            if !matches!(self.nodes[source].kind, RawKind::Map { .. }) {
+                let found = self.nodes[source].kind.kind_name();
+                return Err(self.merge_problem(
+                    node,
+                    &format!("expected a mapping for merging, but found {found}"),
+                    source,
+                ));
+            }
+            self.flatten_mapping(source)?;
+            for &(key, value) in self.pairs(source) {
+                if merged_keys.insert(self.key_identity(key)) {
+                    merged.push((key, value));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn merge_problem(&self, mapping: NodeId, problem: &str, at: NodeId) -> Problem {
+        let mapping = self.mark(mapping);
+        Problem::new(
+            format!(
+                "while constructing a mapping (line {}, column {}), {problem}",
+                mapping.line, mapping.column
+            ),
+            self.mark(at),
+        )
+    }
+
+    fn key_identity(&self, key: NodeId) -> KeyIdentity {
+        if let RawKind::Scalar { value, .. } = &self.nodes[key].kind {
+            let mut chars = value.chars();
+            match (chars.next(), chars.next()) {
+                (None, _) => return KeyIdentity::SharedText(None),
+                (Some(c), None) if u32::from(c) < 0x100 => return KeyIdentity::SharedText(Some(c)),
+                _ => {}
+            }
+        }
+        KeyIdentity::Node(key)
+    }
+
+    /// Ansible's `construct_yaml_unsafe`: the raw text of a scalar (never resolved), or
+    /// a collection constructed at once and copied with every string marked unsafe.
+    fn construct_unsafe(&mut self, node: NodeId) -> Result<ObjectId, Problem> {
+        let mark = self.mark(node);
+        let copy = match &self.nodes[node].kind {
+            RawKind::Scalar { value, .. } => Data::Unsafe(value.as_ref().into()),
+            RawKind::Seq { .. } => {
+                let items = self.construct_sequence(node)?;
+                let mut copies = Vec::with_capacity(items.len());
+                for item in items {
+                    copies.push(self.unsafe_copy(item, mark, 0)?);
+                }
+                Data::Seq(copies)
+            }
+            RawKind::Map { .. } => {
+                let entries = self.construct_mapping(node)?;
+                let mut copies = Vec::with_capacity(entries.len());
+                for (key, value) in entries {
+                    copies.push((
+                        self.unsafe_copy(key, mark, 0)?,
+                        self.unsafe_copy(value, mark, 0)?,
+                    ));
+                }
+                Data::Map(copies)
+            }
+        };
+        Ok(self.add(mark, copy))
+    }
+
+    /// Ansible's `wrap_var`: a copy of the object as it is now, with strings unsafe.
+    /// Collections still waiting to be filled are copied empty.
+    fn unsafe_copy(
+        &mut self,
+        object: ObjectId,
+        mark: Mark,
+        depth: usize,
+    ) -> Result<ObjectId, Problem> {
+        if depth > MAX_DEPTH {
+            return Err(Problem::new(
+                "found a recursive structure under !unsafe",
+                mark,
+            ));
+        }
+        let copy_mark = self.objects[object].mark;
+        let copy = match &self.objects[object].data {
+            Data::Str(text) => Data::Unsafe(text.clone()),
+            Data::Seq(items) | Data::Set(items) => {
+                let is_set = matches!(self.objects[object].data, Data::Set(_));
+                let items = items.clone();
+                let mut copies = Vec::with_capacity(items.len());
+                for item in items {
+                    copies.push(self.unsafe_copy(item, mark, depth + 1)?);
+                }
+                if is_set {
+                    Data::Set(copies)
+                } else {
+                    Data::Seq(copies)
+                }
+            }
+            Data::Map(entries) => {
+                let entries = entries.clone();
+                let mut copies = Vec::with_capacity(entries.len());
+                for (key, value) in entries {
+                    copies.push((
+                        self.unsafe_copy(key, mark, depth + 1)?,
+                        self.unsafe_copy(value, mark, depth + 1)?,
+                    ));
+                }
+                Data::Map(copies)
+            }
+            &Data::Pair(key, value) => Data::Pair(
+                self.unsafe_copy(key, mark, depth + 1)?,
+                self.unsafe_copy(value, mark, depth + 1)?,
+            ),
+            _ => return Ok(object),
+        };
+        Ok(self.add(copy_mark, copy))
+    }
+}
+
+fn set_tag(kind: &mut RawKind<'_>, new_tag: Tag) {
+    match kind {
+        RawKind::Scalar { tag, .. } | RawKind::Seq { tag, .. } | RawKind::Map { tag, .. } => {
+            *tag = new_tag;
+        }
+    }
+}
+
+/// What `id(key_node.value)` tells apart in PyYAML's merge deduplication.
+#[derive(Hash, PartialEq, Eq)]
+enum KeyIdentity {
+    Node(NodeId),
+    /// Text that CPython shares between all equal strings: `""` or one Latin-1 character.
+    SharedText(Option<char>),
+}
+
+/// The Python type name of an object that cannot be a dict key.
+fn unhashable_type(data: &Data) -> Option<&'static str> {
+    match data {
+        Data::Seq(_) => Some("AnsibleSequence"),
+        Data::Map(_) => Some("AnsibleMapping"),
+        Data::Set(_) => Some("set"),
+        _ => None,
+    }
+}
+
+/// The entries of a mapping under construction, searched for duplicates with Python's
+/// key equality (`1 == 1.0 == True`, a string equals its unsafe copy).
+#[derive(Default)]
+struct Entries {
+    pairs: Vec<(ObjectId, ObjectId)>,
+    /// Key hash to the position of a key with that hash, once the mapping is large.
+    index: Option<HashMap<u64, usize>>,
+}
+
+impl Entries {
+    fn find(&self, objects: &[Object], key: ObjectId) -> Option<usize> {
+        let linear = || {
+            self.pairs
+                .iter()
+                .position(|&(existing, _)| keys_equal(objects, existing, key))
+        };
+        let Some(index) = &self.index else {
+            return linear();
+        };
+        match index.get(&key_hash(objects, key)) {
+            None => None,
+            Some(&position) if keys_equal(objects, self.pairs[position].0, key) => Some(position),
+            Some(_) => linear(),
+        }
+    }
+
+    fn push(&mut self, objects: &[Object], key: ObjectId, value: ObjectId) {
+        self.pairs.push((key, value));
+        if let Some(index) = &mut self.index {
+            index
+                .entry(key_hash(objects, key))
+                .or_insert(self.pairs.len() - 1);
+        } else if self.pairs.len() >= INDEXED_MAP_LEN {
+            let mut index = HashMap::with_capacity(self.pairs.len() * 2);
+            for (position, &(existing, _)) in self.pairs.iter().enumerate() {
+                index.entry(key_hash(objects, existing)).or_insert(position);
+            }
+            self.index = Some(index);
+        }
+    }
+}
+
+/// A number as Python compares it across `bool`, `int` and `float`.
+enum Number {
+    Int(i128),
+    Float(f64),
+}
+
+fn number(data: &Data) -> Option<Number> {
+    match *data {
+        Data::Bool(value) => Some(Number::Int(i128::from(value))),
+        Data::Int(value) => Some(Number::Int(i128::from(value))),
+        Data::Float(value) => Some(Number::Float(value)),
+        _ => None,
+    }
+}
+
+/// The integer a float equals, when it is integral and in range.
+fn integral(value: f64) -> Option<i128> {
+    (value.fract() == 0.0 && value.abs() < 1e38).then_some(value as i128)
+}
+
+fn keys_equal(objects: &[Object], a: ObjectId, b: ObjectId) -> bool {
+    use Data::*;
+    match (&objects[a].data, &objects[b].data) {
+        (Str(x) | Unsafe(x), Str(y) | Unsafe(y)) => x == y,
+        (Timestamp(x), Timestamp(y)) | (Vault(x), Vault(y)) | (BigInt(x), BigInt(y)) => x == y,
+        (Binary(x), Binary(y)) => x == y,
+        (Null, Null) => true,
+        (&Pair(a1, a2), &Pair(b1, b2)) => {
+            keys_equal(objects, a1, b1) && keys_equal(objects, a2, b2)
+        }
+        (x, y) => match (number(x), number(y)) {
+            (Some(Number::Int(x)), Some(Number::Int(y))) => x == y,
+            // Every `.nan` PyYAML builds is one shared object, equal to itself as a key.
+            (Some(Number::Float(x)), Some(Number::Float(y))) => {
+                x == y || (x.is_nan() && y.is_nan())
+            }
+            (Some(Number::Int(i)), Some(Number::Float(f)))
+            | (Some(Number::Float(f)), Some(Number::Int(i))) => integral(f) == Some(i),
+            _ => false,
+        },
+    }
+}
+
+fn key_hash(objects: &[Object], key: ObjectId) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    hash_key(objects, key, &mut hasher);
+    hasher.finish()
+}
+
+fn hash_key(objects: &[Object], key: ObjectId, hasher: &mut DefaultHasher) {
+    match &objects[key].data {
+        Data::Str(text) | Data::Unsafe(text) => (0u8, text.as_ref()).hash(hasher),
+        Data::Timestamp(text) => (1u8, text.as_ref()).hash(hasher),
+        Data::Vault(text) => (2u8, text.as_ref()).hash(hasher),
+        Data::BigInt(text) => (3u8, text.as_ref()).hash(hasher),
+        Data::Binary(bytes) => (4u8, bytes.as_ref()).hash(hasher),
+        Data::Null => 5u8.hash(hasher),
+        &Data::Pair(key, value) => {
+            6u8.hash(hasher);
+            hash_key(objects, key, hasher);
+            hash_key(objects, value, hasher);
+        }
+        data => match number(data) {
+            Some(Number::Int(value)) => (7u8, value).hash(hasher),
+            Some(Number::Float(value)) => match integral(value) {
+                Some(whole) => (7u8, whole).hash(hasher),
+                None if value.is_nan() => 8u8.hash(hasher),
+                None => (9u8, value.to_bits()).hash(hasher),
+            },
+            None => 10u8.hash(hasher),
+        },
+    }
+}
+
+/// Python's `str()` of a key, as the duplicate-key warning formats it.
+fn python_str(objects: &[Object], key: ObjectId) -> String {
+    match &objects[key].data {
+        Data::Null => "None".into(),
+        Data::Bool(value) => if *value { "True" } else { "False" }.into(),
+        Data::Int(value) => value.to_string(),
+        Data::Float(value) => scalar::python_float_repr(*value),
+        Data::BigInt(text)
+        | Data::Str(text)
+        | Data::Unsafe(text)
+        | Data::Timestamp(text)
+        | Data::Vault(text) => text.to_string(),
+        Data::Binary(bytes) => python_bytes_repr(bytes),
+        &Data::Pair(key, value) => format!(
+            "({}, {})",
+            python_str(objects, key),
+            python_str(objects, value)
+        ),
+        Data::Seq(_) | Data::Set(_) => "[...]".into(),
+        Data::Map(_) => "{...}".into(),
+    }
+}
+
+fn python_bytes_repr(bytes: &[u8]) -> String {
+    let mut text = String::from("b'");
+    for &byte in bytes {
+        match byte {
+            b'\\' => text.push_str("\\\\"),
+            b'\'' => text.push_str("\\'"),
+            b'\t' => text.push_str("\\t"),
+            b'\n' => text.push_str("\\n"),
+            b'\r' => text.push_str("\\r"),
+            0x20..=0x7e => text.push(char::from(byte)),
+            _ => text.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    text.push('\'');
+    text
+}
+
+/// Turns the object arena into a tree of nodes, copying objects reached through more
+/// than one alias.
+struct Converter<'o> {
+    objects: &'o [Object],
+    file: &'o Arc<SourceFile>,
+    /// Collections on the path from the root, to detect a collection inside itself.
+    visiting: Vec<bool>,
+    /// Nodes left before the document counts as too large.
+    budget: usize,
+}
+
+impl Converter<'_> {
+    fn node(&mut self, object: ObjectId, depth: usize) -> Result<Node, Problem> {
+        let Object { mark, data } = &self.objects[object];
+        if depth > MAX_DEPTH {
+            return Err(Problem::new(
+                format!("collections are nested more than {MAX_DEPTH} levels deep"),
+                *mark,
+            ));
+        }
+        if self.budget == 0 {
+            return Err(Problem::new(
+                format!(
+                    "the document expands to more than {MAX_EXPANDED_NODES} nodes through aliases"
+                ),
+                *mark,
+            ));
+        }
+        self.budget -= 1;
+        let span = Span::new(self.file.clone(), mark.line, mark.column);
+        let kind = match data {
+            Data::Null => NodeKind::Scalar(Value::Null),
+            Data::Bool(value) => NodeKind::Scalar(Value::Bool(*value)),
+            Data::Int(value) => NodeKind::Scalar(Value::Int(*value)),
+            // NOTE: Value has no arbitrary-precision integer, so an int outside i64 is
+            // kept as its decimal text.
+            Data::BigInt(text) => NodeKind::Scalar(Value::Str(text.clone())),
+            Data::Float(value) => NodeKind::Scalar(Value::Float(*value)),
+            Data::Str(text) | Data::Timestamp(text) => NodeKind::Scalar(Value::Str(text.clone())),
+            Data::Unsafe(text) => NodeKind::Scalar(Value::Unsafe(text.clone())),
+            // NOTE: Value has no bytes type; `!!binary` data becomes text, with invalid
+            // UTF-8 replaced.
+            Data::Binary(bytes) => {
+                NodeKind::Scalar(Value::str(String::from_utf8_lossy(bytes).as_ref()))
+            }
+            Data::Vault(text) => NodeKind::Vault(text.clone()),
+            Data::Seq(items) => NodeKind::Seq(self.collection(object, items, depth)?),
+            &Data::Pair(key, value) => {
+                NodeKind::Seq(self.collection(object, &[key, value], depth)?)
+            }
+            Data::Map(entries) => {
+                self.enter(object)?;
+                let mut nodes = Vec::with_capacity(entries.len());
+                for &(key, value) in entries {
+                    nodes.push((self.node(key, depth + 1)?, self.node(value, depth + 1)?));
+                }
+                self.visiting[object] = false;
+                NodeKind::Map(nodes)
+            }
+            // A set becomes a mapping to nulls, as YAML writes it.
+            Data::Set(items) => {
+                self.enter(object)?;
+                let mut nodes = Vec::with_capacity(items.len());
+                for &item in items {
+                    let key = self.node(item, depth + 1)?;
+                    let null = Node {
+                        kind: NodeKind::Scalar(Value::Null),
+                        span: key.span.clone(),
+                    };
+                    nodes.push((key, null));
+                }
+                self.visiting[object] = false;
+                NodeKind::Map(nodes)
+            }
+        };
+        Ok(Node { kind, span })
+    }
+
+    fn collection(
+        &mut self,
+        object: ObjectId,
+        items: &[ObjectId],
+        depth: usize,
+    ) -> Result<Vec<Node>, Problem> {
+        self.enter(object)?;
+        let nodes = items
+            .iter()
+            .map(|&item| self.node(item, depth + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.visiting[object] = false;
+        Ok(nodes)
+    }
+
+    fn enter(&mut self, object: ObjectId) -> Result<(), Problem> {
+        if std::mem::replace(&mut self.visiting[object], true) {
+            return Err(Problem::new(
+                "found a collection that contains itself through an alias, which rplay cannot represent",
+                self.objects[object].mark,
+            ));
+        }
+        Ok(())
+    }
+}
