@@ -170,6 +170,7 @@ fn build_executor<'a>(
 }
 
 /// Runs the loaded playbooks with the default printer.
+#[allow(clippy::print_stderr)]
 fn execute(
     args: &PlaybookArgs,
     config: &Config,
@@ -201,6 +202,19 @@ fn execute(
         let limit = config.int("TASK_OUTPUT_LIMIT").map(|n| n.max(0) as usize);
         printer = printer.with_profile_tasks(ProfileTasks::new(sort_order, limit, DEFAULT_COLUMNS));
     }
+    for name in config.list("CALLBACKS_ENABLED") {
+        if !is_profile_tasks(name) {
+            // NOTE: rplay implements only profile_tasks among the optional callbacks;
+            // ansible-core prints this warning only for callbacks it cannot import.
+            eprint!(
+                "{}",
+                warning_text(
+                    &format!("Skipping callback plugin '{name}', unable to load"),
+                    DEFAULT_COLUMNS
+                )
+            );
+        }
+    }
     let mut executor = build_executor(args, config, selection, loader, &mut printer)?;
     Ok(executor.run(playbooks).exit_code())
 }
@@ -217,12 +231,14 @@ fn only_or_all(tags: &[String]) -> Vec<String> {
 }
 
 fn profile_tasks_enabled(config: &Config) -> bool {
-    config.list("CALLBACKS_ENABLED").iter().any(|name| {
-        matches!(
-            name.as_str(),
-            "profile_tasks" | "ansible.posix.profile_tasks"
-        )
-    })
+    config
+        .list("CALLBACKS_ENABLED")
+        .iter()
+        .any(|name| is_profile_tasks(name))
+}
+
+fn is_profile_tasks(name: &str) -> bool {
+    matches!(name, "profile_tasks" | "ansible.posix.profile_tasks")
 }
 
 /// Magic variables that hold for the whole run.

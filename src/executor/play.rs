@@ -52,6 +52,9 @@ impl Executor<'_> {
         };
         let name = self.render_text(&Value::from(play.display_name()), &play_vars);
         let patterns = self.host_patterns(play, &play_vars);
+        // ansible-core resolves the untemplated patterns while computing the play's
+        // variables, before the PLAY banner, and warns then.
+        self.play_vars_hosts(play);
         let strategy = play
             .keyword("strategy")
             .map(|s| value_text(&s.value))
@@ -243,22 +246,18 @@ impl Executor<'_> {
             } else {
                 vec![host.clone()]
             };
-            let mut changed = false;
+            let mut changes = Vec::new();
             for target in &targets {
                 for effect in &outcome.effects {
                     if let Effect::Include(request) = effect {
                         includes.push((target.clone(), request.clone()));
                     } else {
-                        changed |= self.apply_effect(target, effect);
+                        changes.push(self.apply_effect(target, effect));
                     }
                 }
             }
-            // group_by and add_host report whether they changed the inventory.
-            let inventory_action = matches!(context.task.short_action(), "group_by" | "add_host");
-            if inventory_action && !info.has_loop && outcome.status == Some(Status::Ok) {
-                outcome
-                    .result
-                    .insert(Value::from("changed"), Value::Bool(changed));
+            if super::task::is_inventory_action(context.task.short_action()) {
+                self.report_inventory_changes(&info, &host, &mut outcome, &changes);
             }
             self.report(run, &info, &host, &outcome);
             for target in &targets {
@@ -274,16 +273,73 @@ impl Executor<'_> {
         if !includes.is_empty() && !handler {
             self.process_includes(run, slot, context, includes);
         }
-        let fatal = context
-            .keyword("any_errors_fatal")
-            .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
-            .is_some_and(|v| truthy_keyword(&v));
+        // A failed `run_once` task ends the play for every host, as `any_errors_fatal`
+        // does (ansible-core's linear strategy treats them alike).
+        let fatal = run_once
+            || context
+                .keyword("any_errors_fatal")
+                .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
+                .is_some_and(|v| truthy_keyword(&v));
         if any_failed && fatal {
             for host in run.hosts.clone() {
                 if !self.failed_hosts.contains(&host) {
                     self.host_failed(run, &host);
                 }
             }
+        }
+    }
+
+    /// Completes the results of `group_by` and `add_host` with whether they changed the
+    /// inventory, reporting each successful loop item as ansible-core's strategy does.
+    fn report_inventory_changes(
+        &mut self,
+        info: &Arc<TaskInfo>,
+        host: &str,
+        outcome: &mut TaskOutcome,
+        changes: &[bool],
+    ) {
+        if outcome.status != Some(Status::Ok) {
+            return;
+        }
+        if !info.has_loop {
+            let changed = changes.iter().any(|c| *c);
+            outcome
+                .result
+                .insert(Value::from("changed"), Value::Bool(changed));
+            return;
+        }
+        let mut changes = changes.iter();
+        let mut any_changed = false;
+        let Some(Value::List(items)) = outcome.result.get("results").cloned() else {
+            return;
+        };
+        let mut items = std::sync::Arc::unwrap_or_clone(items);
+        for item in items.iter_mut() {
+            let Some(map) = item.as_map_mut() else {
+                continue;
+            };
+            if super::task::status_of(map) != Status::Ok {
+                continue;
+            }
+            let changed = changes.next().copied().unwrap_or(false);
+            map.insert(Value::from("changed"), Value::Bool(changed));
+            any_changed |= changed;
+            self.emit(Event::ItemResult(HostResult {
+                host: host.to_string(),
+                task: info.clone(),
+                status: Status::Ok,
+                result: callback_copy(map),
+                ignored: false,
+                delegated_to: None,
+            }));
+        }
+        outcome
+            .result
+            .insert(Value::from("results"), Value::list(items));
+        if any_changed {
+            outcome
+                .result
+                .insert(Value::from("changed"), Value::Bool(true));
         }
     }
 

@@ -135,14 +135,19 @@ impl Executor<'_> {
                 let ignored = self.ignore_errors(context, &item_vars);
                 result.insert(Value::from("_ansible_ignore_errors"), Value::Bool(ignored));
             }
-            self.emit(Event::ItemResult(HostResult {
-                host: host.to_string(),
-                task: info.clone(),
-                status,
-                result: callback_copy(result),
-                ignored: false,
-                delegated_to: None,
-            }));
+            // An inventory action's successful items are reported by the strategy, after
+            // it has changed the inventory and knows whether that changed anything.
+            let deferred = status == Status::Ok && is_inventory_action(context.task.short_action());
+            if !deferred {
+                self.emit(Event::ItemResult(HostResult {
+                    host: host.to_string(),
+                    task: info.clone(),
+                    status,
+                    result: callback_copy(result),
+                    ignored: false,
+                    delegated_to: None,
+                }));
+            }
             effects.append(&mut outcome.effects);
             results.push(outcome.result);
         }
@@ -517,6 +522,11 @@ fn aggregate_loop(mut items: Vec<Map>) -> Map {
         result.insert(Value::from("warnings"), Value::list(warnings));
     }
     result
+}
+
+/// Actions whose results the strategy completes by changing the inventory.
+pub fn is_inventory_action(action: &str) -> bool {
+    matches!(action, "group_by" | "add_host")
 }
 
 /// The status a result stands for.
