@@ -122,10 +122,14 @@ impl Executor<'_> {
                     Value::from(index_var.clone()),
                 );
             }
-            if let Some(label) = &control.label {
-                if let Ok(label) = self.templar.template(label, &item_vars) {
-                    result.insert(Value::from("_ansible_item_label"), label);
-                }
+            // Without `label`, ansible-core labels the item with `{{ <loop_var> }}`,
+            // which is the item itself.
+            let label = match &control.label {
+                Some(label) => self.templar.template(label, &item_vars).ok(),
+                None => Some(item.clone()),
+            };
+            if let Some(label) = label {
+                result.insert(Value::from("_ansible_item_label"), label);
             }
             if !result.contains_key("changed") && status_of(result) != Status::Skipped {
                 result.insert(Value::from("changed"), Value::Bool(false));
@@ -232,21 +236,17 @@ impl Executor<'_> {
             {
                 return failure(message);
             }
-            let Some(until) = context.task.keyword("until") else {
+            if retries <= 1 || self.until_holds(context, &checked_vars, &result) {
                 return TaskOutcome {
                     result,
                     effects,
                     ..TaskOutcome::default()
                 };
-            };
-            let done = self
-                .templar
-                .evaluate_conditional(&until.value, &checked_vars)
-                .unwrap_or(false);
-            if done || attempt >= retries {
-                if !done {
-                    result.insert(Value::from("failed"), Value::Bool(true));
-                }
+            }
+            if attempt >= retries {
+                // ansible-core reports one attempt fewer than it made when they run out.
+                result.insert(Value::from("attempts"), Value::Int(retries - 1));
+                result.insert(Value::from("failed"), Value::Bool(true));
                 return TaskOutcome {
                     result,
                     effects,
@@ -254,7 +254,7 @@ impl Executor<'_> {
                 };
             }
             result.insert(Value::from("_ansible_retry"), Value::Bool(true));
-            result.insert(Value::from("retries"), Value::Int(retries - 1));
+            result.insert(Value::from("retries"), Value::Int(retries));
             self.emit_retry(context, host, &result);
             let delay = self.delay(context, vars);
             if delay > 0.0 {
@@ -310,20 +310,30 @@ impl Executor<'_> {
         Ok(args)
     }
 
+    /// The number of attempts: the first run plus `retries`, which defaults to 3 with
+    /// `until`; `retries` alone also retries, until the task does not fail.
     fn retries(&self, context: &TaskContext, vars: &HostVars) -> i64 {
-        if context.task.keyword("until").is_none() {
-            return 1;
-        }
         let retries = context
             .task
             .keyword("retries")
             .and_then(|r| self.templar.template(&r.value, vars).ok())
-            .and_then(|v| int_keyword(&v))
-            .unwrap_or(3);
-        if retries <= 0 {
-            1
-        } else {
-            retries + 1
+            .and_then(|v| int_keyword(&v));
+        match retries {
+            Some(retries) => 1 + retries.max(0),
+            None if context.task.keyword("until").is_some() => 4,
+            None => 1,
+        }
+    }
+
+    /// Whether the `until` condition holds; without `until`, whether the result did not
+    /// fail.
+    fn until_holds(&self, context: &TaskContext, vars: &HostVars, result: &Map) -> bool {
+        match context.task.keyword("until") {
+            Some(until) => self
+                .templar
+                .evaluate_conditional(&until.value, vars)
+                .unwrap_or(false),
+            None => !result.get("failed").is_some_and(Value::is_truthy),
         }
     }
 
