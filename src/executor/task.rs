@@ -8,6 +8,7 @@ use super::context::TaskContext;
 use super::events::{Event, HostResult, Status, TaskInfo};
 use super::Executor;
 use crate::playbook::{value_text, Spanned};
+use crate::source::ansible_error_context;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
@@ -289,10 +290,12 @@ impl Executor<'_> {
             match self.templar.evaluate_conditional(&condition.value, vars) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(condition.value.clone())),
+                // The templating layer already words the error as ansible-core's
+                // `Conditional` does; ansible-core adds where the condition is written.
                 Err(err) => {
                     return Err(format!(
-                        "The conditional check '{}' failed. The error was: {err}",
-                        value_text(&condition.value)
+                        "{err}\n\n{}",
+                        ansible_error_context(&condition.span)
                     ))
                 }
             }
@@ -303,7 +306,15 @@ impl Executor<'_> {
     fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, String> {
         let raw = Value::map(context.task.args.clone());
         let templated = self.templar.template(&raw, vars).map_err(|err| {
-            format!("The task includes an option with an undefined variable. The error was: {err}")
+            if err.is_undefined() {
+                // ansible-core joins its message and the cause with ". ", hence "..".
+                format!(
+                    "The task includes an option with an undefined variable.. {err}\n\n{}",
+                    ansible_error_context(&context.task.span)
+                )
+            } else {
+                err.to_string()
+            }
         })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
