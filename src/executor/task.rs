@@ -232,11 +232,7 @@ impl Executor<'_> {
                 result.insert(Value::from("changed"), Value::Bool(false));
             }
             let checked_vars = self.with_registered(context, vars, &result);
-            if let Err(message) =
-                self.apply_changed_failed_when(context, &checked_vars, &mut result)
-            {
-                return failure(message);
-            }
+            self.apply_changed_failed_when(context, &checked_vars, &mut result);
             if retries <= 1 || self.until_holds(context, &checked_vars, &result) {
                 return TaskOutcome {
                     result,
@@ -377,22 +373,36 @@ impl Executor<'_> {
         }
     }
 
-    fn apply_changed_failed_when(
-        &self,
-        context: &TaskContext,
-        vars: &HostVars,
-        result: &mut Map,
-    ) -> Result<(), String> {
-        if let Some(changed_when) = context.task.keyword("changed_when") {
-            let changed = self.all_conditions(&changed_when.value, vars)?;
-            result.insert(Value::from("changed"), Value::Bool(changed));
+    /// Applies `changed_when`, then `failed_when`. As in ansible-core, an error in either
+    /// fails the result and is stored as its `changed_when_result` or
+    /// `failed_when_result`; `failed_when` is not evaluated after a `changed_when` error.
+    fn apply_changed_failed_when(&self, context: &TaskContext, vars: &HostVars, result: &mut Map) {
+        if result.get("skipped").is_some_and(Value::is_truthy) {
+            return;
         }
-        if let Some(failed_when) = context.task.keyword("failed_when") {
-            let failed = self.all_conditions(&failed_when.value, vars)?;
-            result.insert(Value::from("failed_when_result"), Value::Bool(failed));
-            result.insert(Value::from("failed"), Value::Bool(failed));
+        for (keyword, key) in [("changed_when", "changed"), ("failed_when", "failed")] {
+            let Some(conditions) = context.task.keyword(keyword) else {
+                continue;
+            };
+            match self.all_conditions(&conditions.value, vars) {
+                Ok(holds) => {
+                    result.insert(Value::from(key), Value::Bool(holds));
+                    if key == "failed" {
+                        result.insert(Value::from("failed_when_result"), Value::Bool(holds));
+                    }
+                }
+                Err(message) => {
+                    let message =
+                        format!("{message}\n\n{}", ansible_error_context(&conditions.span));
+                    result.insert(Value::from("failed"), Value::Bool(true));
+                    result.insert(
+                        Value::from(format!("{key}_when_result")),
+                        Value::from(message),
+                    );
+                    return;
+                }
+            }
         }
-        Ok(())
     }
 
     /// Evaluates a condition or a list of conditions that must all hold.
@@ -405,12 +415,7 @@ impl Executor<'_> {
             let holds = self
                 .templar
                 .evaluate_conditional(condition, vars)
-                .map_err(|err| {
-                    format!(
-                        "The conditional check '{}' failed. The error was: {err}",
-                        value_text(condition)
-                    )
-                })?;
+                .map_err(|err| err.to_string())?;
             if !holds {
                 return Ok(false);
             }

@@ -147,7 +147,10 @@ pub fn ansible_error_context(span: &Span) -> String {
             position(span.line.saturating_sub(1), equals as u32 + 1)
         );
     }
-    let arrow = format!("{}^ here", " ".repeat(span.column.saturating_sub(1) as usize));
+    let arrow = format!(
+        "{}^ here",
+        " ".repeat(span.column.saturating_sub(1) as usize)
+    );
     format!(
         "{}\nThe offending line appears to be:\n\n{previous}\n{target}\n{arrow}\n",
         position(span.line, span.column)
