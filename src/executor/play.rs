@@ -38,6 +38,34 @@ pub(super) struct PlayRun {
     /// Per host, the role uses it ran: role key to the block it ran in.
     roles_run: HashMap<String, HashMap<String, *const Block>>,
     pub(super) handlers: super::handlers::Handlers,
+    /// Hosts that failed or ended in this play, as ansible-core's `Play._removed_hosts`;
+    /// `ansible_play_hosts` and `ansible_play_batch` leave them out.
+    removed: Vec<String>,
+}
+
+impl PlayRun {
+    /// Sets `ansible_play_hosts`, `ansible_play_batch` and `play_hosts` to the play's
+    /// hosts that were not removed.
+    fn update_play_hosts(&mut self) {
+        let remaining: Vec<Value> = self
+            .hosts
+            .iter()
+            .filter(|host| !self.removed.contains(host))
+            .map(|host| Value::from(host.as_str()))
+            .collect();
+        for key in ["ansible_play_hosts", "ansible_play_batch", "play_hosts"] {
+            self.layers
+                .magic
+                .insert(Value::from(key), Value::list(remaining.clone()));
+        }
+    }
+
+    fn remove_host(&mut self, host: &str) {
+        if !self.removed.iter().any(|h| h == host) {
+            self.removed.push(host.to_string());
+            self.update_play_hosts();
+        }
+    }
 }
 
 impl Executor<'_> {
@@ -70,16 +98,10 @@ impl Executor<'_> {
             return PlayEnd::Continue;
         }
         let host_values: Vec<Value> = hosts.iter().map(|h| Value::from(h.as_str())).collect();
-        for key in [
-            "ansible_play_hosts_all",
-            "ansible_play_hosts",
-            "ansible_play_batch",
-            "play_hosts",
-        ] {
-            layers
-                .magic
-                .insert(Value::from(key), Value::list(host_values.clone()));
-        }
+        layers.magic.insert(
+            Value::from("ansible_play_hosts_all"),
+            Value::list(host_values),
+        );
         let selected = self.filter_sections(play, &play_vars);
         let flush = flush_task(play);
         let sections: Vec<&[Item]> = selected.iter().map(Vec::as_slice).collect();
@@ -102,7 +124,9 @@ impl Executor<'_> {
             states,
             roles_run: HashMap::new(),
             handlers,
+            removed: Vec::new(),
         };
+        run.update_play_hosts();
         self.linear(&mut run);
         let failed = hosts
             .iter()
@@ -118,6 +142,7 @@ impl Executor<'_> {
     /// The linear strategy: hosts run each task together, in the play's order.
     fn linear(&mut self, run: &mut PlayRun) {
         loop {
+            self.record_block_failures(run);
             let active: Vec<String> = run
                 .hosts
                 .iter()
@@ -267,6 +292,9 @@ impl Executor<'_> {
             }
             if outcome.failed() {
                 any_failed = true;
+                if run.states.get(&host).is_some_and(will_rescue) {
+                    self.set_failed_task_vars(context, &info, &host, &outcome);
+                }
                 self.host_failed(run, &host);
             }
         }
@@ -394,12 +422,76 @@ impl Executor<'_> {
     }
 
     fn host_failed(&mut self, run: &mut PlayRun, host: &str) {
-        if let Some(state) = run.states.get_mut(host) {
-            state.mark_failed();
-            if state.failed {
-                self.failed_hosts.insert(host.to_string());
+        let Some(state) = run.states.get_mut(host) else {
+            return;
+        };
+        state.mark_failed();
+        if state.failed {
+            self.failed_hosts.insert(host.to_string());
+        }
+        if !state.rescuing {
+            run.remove_host(host);
+        }
+    }
+
+    /// Records hosts whose failure was re-raised when leaving a block: an `always`
+    /// section that ran after a failed `rescue` ends with the host failed.
+    fn record_block_failures(&mut self, run: &mut PlayRun) {
+        // A host with no task left has its real state moved past the end of its
+        // blocks, which is where a pending failure is re-raised.
+        for state in run.states.values_mut() {
+            if state.peek().is_none() {
+                state.advance();
             }
         }
+        let failed: Vec<String> = run
+            .hosts
+            .iter()
+            .filter(|host| run.states[*host].failed && !self.failed_hosts.contains(*host))
+            .cloned()
+            .collect();
+        for host in failed {
+            self.failed_hosts.insert(host.clone());
+            run.remove_host(&host);
+        }
+    }
+
+    /// Sets `ansible_failed_task` and `ansible_failed_result` for a rescue section, as
+    /// ansible-core does when a failure sends the host there.
+    ///
+    /// NOTE: ansible-core stores the whole serialised task; rplay keeps its `name`,
+    /// `action` and `args`, the fields playbooks read.
+    fn set_failed_task_vars(
+        &mut self,
+        context: &TaskContext,
+        info: &TaskInfo,
+        host: &str,
+        outcome: &TaskOutcome,
+    ) {
+        let task = &context.task;
+        let mut failed_task = Map::new();
+        // The display name is the templated name, after `role : ` inside a role.
+        let name = match (&task.name, &context.role) {
+            (None, _) => "",
+            (Some(_), Some(role)) => info
+                .name
+                .strip_prefix(&format!("{} : ", role.name))
+                .unwrap_or(&info.name),
+            (Some(_), None) => &info.name,
+        };
+        failed_task.insert(Value::from("name"), Value::from(name));
+        failed_task.insert(Value::from("action"), Value::from(task.action.as_str()));
+        failed_task.insert(Value::from("args"), Value::map(task.args.clone()));
+        let mut facts = Map::new();
+        facts.insert(
+            Value::from("ansible_failed_task"),
+            Value::map(failed_task).into_unsafe(),
+        );
+        facts.insert(
+            Value::from("ansible_failed_result"),
+            Value::map(super::task::strip_internal(&outcome.result)).into_unsafe(),
+        );
+        self.vars.set_nonpersistent(host, &facts);
     }
 
     /// Applies an action's side effect; returns whether it changed the inventory.
@@ -575,6 +667,7 @@ impl Executor<'_> {
                     if let Some(state) = run.states.get_mut(host) {
                         state.end();
                     }
+                    run.remove_host(host);
                 }
             }
             "clear_host_errors" => {
