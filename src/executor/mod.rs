@@ -6,6 +6,7 @@ pub mod context;
 pub mod events;
 mod handlers;
 pub mod iterator;
+mod meta;
 mod play;
 pub mod tags;
 mod task;

@@ -30,10 +30,10 @@ pub enum PlayEnd {
 /// State of one play's run.
 pub(super) struct PlayRun {
     pub(super) play: Arc<Play>,
-    layers: PlayLayers,
+    pub(super) layers: PlayLayers,
     program: PlayProgram,
     contexts: HashMap<SlotId, Arc<TaskContext>>,
-    hosts: Vec<String>,
+    pub(super) hosts: Vec<String>,
     pub(super) states: HashMap<String, HostState>,
     /// Per host, the role uses it ran: role key to the block it ran in.
     roles_run: HashMap<String, HashMap<String, *const Block>>,
@@ -60,7 +60,7 @@ impl PlayRun {
         }
     }
 
-    fn remove_host(&mut self, host: &str) {
+    pub(super) fn remove_host(&mut self, host: &str) {
         if !self.removed.iter().any(|h| h == host) {
             self.removed.push(host.to_string());
             self.update_play_hosts();
@@ -644,39 +644,6 @@ impl Executor<'_> {
             )
             .map_err(|err| err.message)?;
         Ok((path.display().to_string(), items, None))
-    }
-
-    fn run_meta(&mut self, run: &mut PlayRun, context: &Arc<TaskContext>, hosts: &[String]) {
-        let action = context
-            .task
-            .args
-            .get("_raw_params")
-            .map(value_text)
-            .unwrap_or_default();
-        match action.as_str() {
-            "flush_handlers" => {
-                self.flush_handlers(run, hosts);
-            }
-            "end_play" => {
-                for state in run.states.values_mut() {
-                    state.end();
-                }
-            }
-            "end_host" => {
-                for host in hosts {
-                    if let Some(state) = run.states.get_mut(host) {
-                        state.end();
-                    }
-                    run.remove_host(host);
-                }
-            }
-            "clear_host_errors" => {
-                for host in hosts {
-                    self.failed_hosts.remove(host);
-                }
-            }
-            _ => {}
-        }
     }
 
     /// Skips a task of a role that already ran for the host in another place of the

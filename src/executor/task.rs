@@ -277,7 +277,7 @@ impl Executor<'_> {
 
     /// Returns `None` when every condition holds, else the first false condition as
     /// written (Ansible's `false_condition`).
-    fn evaluate_when(
+    pub(super) fn evaluate_when(
         &self,
         context: &TaskContext,
         vars: &HostVars,

@@ -1,0 +1,128 @@
+//! `meta` tasks, as ansible-core's linear strategy runs them.
+
+use std::sync::Arc;
+
+use super::context::TaskContext;
+use super::events::{Event, HostResult, Status, TaskKind};
+use super::play::PlayRun;
+use super::Executor;
+use crate::playbook::value_text;
+use crate::{Map, Value};
+
+/// Meta actions that run for every host of the task; the others run once, for the
+/// first host, and act on the whole play.
+const PER_HOST: &[&str] = &[
+    "noop",
+    "reset_connection",
+    "end_host",
+    "role_complete",
+    "flush_handlers",
+    "end_role",
+];
+
+impl Executor<'_> {
+    /// Runs a `meta` task. As in ansible-core, the task banner is printed once per
+    /// host it runs for, a false `when` prints a skipped result that the recap does not
+    /// count, and a meta task that ran prints no result.
+    pub(super) fn run_meta(
+        &mut self,
+        run: &mut PlayRun,
+        context: &Arc<TaskContext>,
+        hosts: &[String],
+    ) {
+        let action = context
+            .task
+            .args
+            .get("_raw_params")
+            .map(value_text)
+            .unwrap_or_default();
+        let targets = if PER_HOST.contains(&action.as_str()) {
+            hosts
+        } else {
+            &hosts[..1]
+        };
+        let mut flush = Vec::new();
+        for host in targets {
+            let vars = match self
+                .vars
+                .task_vars(host, Some(&run.layers), Some(&context.layers))
+            {
+                Ok(vars) => vars,
+                Err(err) => {
+                    self.emit(Event::Warning(err.to_string()));
+                    continue;
+                }
+            };
+            let info = self.task_info(context, &vars, TaskKind::Task);
+            self.emit(Event::TaskStart(info.clone()));
+            if !matches!(self.evaluate_when(context, &vars), Ok(None)) {
+                let message = match action.as_str() {
+                    "end_host" => format!(
+                        "end_host conditional evaluated to false, continuing execution for {host}"
+                    ),
+                    other => other.to_string(),
+                };
+                let mut result = Map::new();
+                result.insert(Value::from("msg"), Value::from(message));
+                result.insert(
+                    Value::from("skip_reason"),
+                    Value::from(skip_reason(&action, host)),
+                );
+                self.emit(Event::TaskResult(HostResult {
+                    host: host.clone(),
+                    task: info,
+                    status: Status::Skipped,
+                    result,
+                    ignored: false,
+                    delegated_to: None,
+                }));
+                continue;
+            }
+            match action.as_str() {
+                "flush_handlers" => flush.push(host.clone()),
+                "end_host" => end_hosts(run, std::slice::from_ref(host)),
+                "end_play" | "end_batch" => {
+                    let all: Vec<String> = run
+                        .hosts
+                        .iter()
+                        .filter(|h| !self.unreachable_hosts.contains(*h))
+                        .cloned()
+                        .collect();
+                    end_hosts(run, &all);
+                }
+                "clear_host_errors" => {
+                    for host in run.hosts.clone() {
+                        self.failed_hosts.remove(&host);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !flush.is_empty() {
+            self.flush_handlers(run, &flush);
+        }
+    }
+}
+
+fn end_hosts(run: &mut PlayRun, hosts: &[String]) {
+    for host in hosts {
+        if let Some(state) = run.states.get_mut(host) {
+            state.end();
+        }
+        run.remove_host(host);
+    }
+}
+
+/// The `skip_reason` of a meta task whose `when` is false, as ansible-core words it.
+fn skip_reason(action: &str, host: &str) -> String {
+    let base = format!("{action} conditional evaluated to False");
+    match action {
+        "flush_handlers" => format!("{base}, not running handlers for {host}"),
+        "clear_facts" => format!("{base}, not clearing facts and fact cache for {host}"),
+        "clear_host_errors" => format!("{base}, not clearing host error state for {host}"),
+        "end_batch" => format!("{base}, continuing current batch"),
+        "end_play" => format!("{base}, continuing play"),
+        "end_host" => format!("{base}, continuing execution for {host}"),
+        _ => base,
+    }
+}
