@@ -28,6 +28,7 @@ pub fn run(args: PlaybookArgs) -> i32 {
             return exit::ERROR;
         }
     };
+    print_preamble(&config, args.verbose);
     let mut only_tags = args.tags.clone();
     if only_tags.is_empty() {
         only_tags = config.list("TAGS_RUN").to_vec();
@@ -109,7 +110,7 @@ pub fn run(args: PlaybookArgs) -> i32 {
 }
 
 /// Builds the executor: inventory, extra vars, variables, templating and options.
-#[allow(clippy::print_stderr)]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 fn build_executor<'a>(
     args: &PlaybookArgs,
     config: &Config,
@@ -129,6 +130,13 @@ fn build_executor<'a>(
     };
     let options = LoadOptions::from_config(config, cwd.clone());
     let mut inventory = inventory::load(&sources, &options).map_err(|err| err.to_string())?;
+    // NOTE: ansible-core prints these lines and parse warnings as they arise; rplay
+    // prints the lines first, so a warning in between would come out later.
+    for line in inventory.take_plugin_log() {
+        if args.verbose >= 3 {
+            println!("{line}");
+        }
+    }
     for warning in inventory.take_warnings() {
         eprint!("{}", warning_text(&warning, DEFAULT_COLUMNS));
     }
@@ -170,7 +178,7 @@ fn build_executor<'a>(
 }
 
 /// Runs the loaded playbooks with the default printer.
-#[allow(clippy::print_stderr)]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 fn execute(
     args: &PlaybookArgs,
     config: &Config,
@@ -216,7 +224,33 @@ fn execute(
         }
     }
     let mut executor = build_executor(args, config, selection, loader, &mut printer)?;
+    if args.verbose >= 2 {
+        // ansible-core loads every stdout callback it ships and skips all but the one
+        // in use; rplay prints the same lines for the stock set.
+        for name in ["default", "minimal", "oneline"] {
+            println!("Skipping callback '{name}', as we already have a stdout callback.");
+        }
+    }
     Ok(executor.run(playbooks).exit_code())
+}
+
+/// Prints what ansible-playbook prints first with `-v` (the config file in use) and
+/// `-vv` (its version).
+#[allow(clippy::print_stdout)]
+fn print_preamble(config: &Config, verbosity: u8) {
+    let file = config.file().map(|path| path.display().to_string());
+    if verbosity >= 2 {
+        let version = config.str("RPLAY_ANSIBLE_VERSION").unwrap_or("2.18.19");
+        println!("ansible-playbook [core {version}]");
+        println!("  config file = {}", file.as_deref().unwrap_or("None"));
+        println!("  rplay version = {}", env!("CARGO_PKG_VERSION"));
+    }
+    if verbosity >= 1 {
+        match &file {
+            Some(path) => println!("Using {path} as config file"),
+            None => println!("No config file found; using defaults"),
+        }
+    }
 }
 
 fn only_or_all(tags: &[String]) -> Vec<String> {

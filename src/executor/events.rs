@@ -21,6 +21,8 @@ pub struct TaskInfo {
     /// Set for `include_tasks`/`include_role`, whose results print only `included:`.
     pub is_include: bool,
     pub has_loop: bool,
+    /// `path:line` of the task, which `-vv` prints as `task path:`.
+    pub path: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +76,8 @@ pub struct HostStats {
 pub enum Event {
     PlaybookStart {
         path: String,
+        /// The number of plays, imported ones included.
+        plays: usize,
     },
     PlayStart {
         name: String,

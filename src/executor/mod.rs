@@ -136,7 +136,8 @@ impl<'a> Executor<'a> {
             self.vars
                 .set_global_magic("playbook_dir", Value::from(dir.display().to_string()));
             self.emit(Event::PlaybookStart {
-                path: playbook.path.display().to_string(),
+                path: playbook.given_path.display().to_string(),
+                plays: playbook.plays.len(),
             });
             for play in &playbook.plays {
                 if self.run_play(play) == play::PlayEnd::StopPlaybook {

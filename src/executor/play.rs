@@ -714,6 +714,11 @@ impl Executor<'_> {
             check_mode: self.options.check,
             is_include: matches!(task.short_action(), "include_tasks" | "include_role"),
             has_loop: task.keyword("loop").is_some(),
+            path: format!(
+                "{}:{}",
+                absolute_path(task.span.path()).display(),
+                task.span.line
+            ),
         })
     }
 
@@ -1037,4 +1042,10 @@ fn flush_task(play: &Play) -> Arc<Task> {
         loop_lookup: None,
         implicit: true,
     })
+}
+
+/// `path` made absolute against the working directory, as ansible-core reports task
+/// paths.
+fn absolute_path(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

@@ -94,6 +94,8 @@ pub struct Inventory {
     pub(crate) vars_dirs: Vec<Arc<VarsDir>>,
     pub(crate) group_name_transform: GroupNameTransform,
     pub(crate) warnings: Vec<String>,
+    /// What each inventory plugin did with each source, which `-vvv` prints.
+    pub(crate) plugin_log: Vec<String>,
 }
 
 impl Default for Inventory {
@@ -114,6 +116,7 @@ impl Inventory {
             vars_dirs: Vec::new(),
             group_name_transform,
             warnings: Vec::new(),
+            plugin_log: Vec::new(),
         };
         let all = inventory.insert_group("all");
         let ungrouped = inventory.insert_group("ungrouped");
@@ -186,6 +189,12 @@ impl Inventory {
     /// text without the prefix. Draining them leaves the list empty.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+
+    /// Takes the lines `-vvv` prints about parsing the sources: which plugins declined
+    /// each source and which one parsed it.
+    pub fn take_plugin_log(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.plugin_log)
     }
 
     pub fn warnings(&self) -> &[String] {

@@ -211,10 +211,18 @@ impl SourceLoader<'_> {
         let mut parsed = false;
         for plugin in Plugin::ENABLED {
             if !self.plugin_accepts(plugin, source) {
+                self.inventory.plugin_log.push(format!(
+                    "{} declined parsing {source} as it did not pass its verify_file() method",
+                    plugin.name()
+                ));
                 continue;
             }
             match self.run_plugin(plugin, source) {
                 Ok(()) => {
+                    self.inventory.plugin_log.push(format!(
+                        "Parsed {source} inventory source with {} plugin",
+                        plugin.name()
+                    ));
                     parsed = true;
                     break;
                 }

@@ -131,6 +131,9 @@ impl DefaultPrinter {
             ""
         };
         self.banner(&format!("{prefix} [{name}{args}]{check}"));
+        if self.options.verbosity >= 2 {
+            self.display(&format!("task path: {}", task.path));
+        }
         self.last_task_banner = Some(task.id);
     }
 
@@ -399,13 +402,15 @@ impl DefaultPrinter {
 impl Callback for DefaultPrinter {
     fn on_event(&mut self, event: &Event) {
         match event {
-            Event::PlaybookStart { path } => {
+            Event::PlaybookStart { path, plays } => {
                 if self.options.verbosity > 1 {
                     let name = std::path::Path::new(path)
                         .file_name()
                         .map(|n| n.to_string_lossy().to_string())
                         .unwrap_or_default();
                     self.banner(&format!("PLAYBOOK: {name}"));
+                    // ansible-playbook's executor prints this line, not the callback.
+                    self.display(&format!("{plays} plays in {path}"));
                 }
             }
             Event::PlayStart {

@@ -22,7 +22,10 @@ pub struct Spanned<T> {
 /// Every play of a playbook file, with `import_playbook` expanded in place.
 #[derive(Debug)]
 pub struct Playbook {
+    /// The playbook's absolute path.
     pub path: PathBuf,
+    /// The path as given on the command line, which `-vv` output shows.
+    pub given_path: PathBuf,
     pub plays: Vec<Arc<Play>>,
 }
 

@@ -71,12 +71,17 @@ impl Loader {
                 kind: LoadErrorKind::MissingPlaybook,
             });
         }
+        let given_path = path.to_path_buf();
         let path = absolute(path);
         let playbook_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.actions.add_library(&playbook_dir.join("library"));
         let mut plays = Vec::new();
         self.load_plays(&path, &Inherited::default(), &mut plays)?;
-        Ok(Playbook { path, plays })
+        Ok(Playbook {
+            path,
+            given_path,
+            plays,
+        })
     }
 
     /// Reads and caches the single YAML document of a file; `None` for an empty file.
