@@ -49,6 +49,11 @@ pub struct IncludeRequest {
     pub target: String,
     /// Remaining arguments: `tasks_from`, `apply`, `public`...
     pub args: Map,
+    /// For a looped include: the loop variables of its item (`item` or the
+    /// `loop_var`, `index_var`, `ansible_loop`), which the included tasks see.
+    pub loop_vars: Map,
+    /// For a looped include: the item's label, shown after `included:`.
+    pub item_label: Option<Value>,
 }
 
 /// Runs the task's action with templated `args`.
@@ -425,6 +430,8 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
             role,
             target,
             args: rest,
+            loop_vars: Map::new(),
+            item_label: None,
         })],
     })
 }

@@ -37,6 +37,8 @@ pub struct IncludeScope {
     pub task_scope: Option<Arc<Scope>>,
     /// Variables the include passes to the included tasks (`vars:` and role params).
     pub vars: crate::Map,
+    /// The loop variables of the item that included the file, at task-vars precedence.
+    pub loop_vars: crate::Map,
     pub role: Option<Arc<crate::playbook::RoleInstance>>,
 }
 
@@ -529,6 +531,7 @@ mod tests {
                 task: program.slot(include).task.clone(),
                 task_scope: None,
                 vars: crate::Map::new(),
+                loop_vars: crate::Map::new(),
                 role: None,
             })),
             parent: None,

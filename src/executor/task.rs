@@ -153,6 +153,12 @@ impl Executor<'_> {
                     delegated_to: None,
                 }));
             }
+            for effect in &mut outcome.effects {
+                if let actions::Effect::Include(request) = effect {
+                    request.loop_vars = control.overlay(item, index, items.len());
+                    request.item_label = outcome.result.get("_ansible_item_label").cloned();
+                }
+            }
             effects.append(&mut outcome.effects);
             results.push(outcome.result);
         }
