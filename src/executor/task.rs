@@ -107,9 +107,14 @@ impl Executor<'_> {
         let control = LoopControl::read(context, &self.templar, vars);
         let mut results = Vec::with_capacity(items.len());
         let mut effects = Vec::new();
+        // Facts and the registered result of earlier items, which later items see.
+        let mut carried = Map::new();
         for (index, item) in items.iter().enumerate() {
-            let item_vars = vars.with_overlay(control.overlay(item, index, items.len()));
+            let mut overlay = carried.clone();
+            overlay.extend(control.overlay(item, index, items.len()));
+            let item_vars = vars.with_overlay(overlay);
             let mut outcome = self.run_once(context, host, &item_vars);
+            carry_item_result(context, &outcome.result, &mut carried);
             let result = &mut outcome.result;
             result.insert(Value::from(control.loop_var.clone()), item.clone());
             result.insert(
@@ -490,6 +495,38 @@ impl LoopControl {
         }
         overlay
     }
+}
+
+/// Adds what one loop item leaves for the next ones to `carried`, as ansible-core
+/// updates the loop's variables after each item: the registered result and the facts
+/// the action returned (directly for `set_fact` and `include_vars`, and under
+/// `ansible_facts` as well for modules).
+fn carry_item_result(context: &TaskContext, result: &Map, carried: &mut Map) {
+    if let Some(register) = context.task.keyword("register") {
+        carried.insert(
+            Value::from(value_text(&register.value)),
+            Value::map(strip_internal(result)).into_unsafe(),
+        );
+    }
+    let action = context.task.short_action();
+    let Some(Value::Map(facts)) = result.get("ansible_facts") else {
+        return;
+    };
+    if action == "debug" {
+        return;
+    }
+    if !matches!(action, "set_fact" | "include_vars") {
+        // NOTE: ansible-core also drops the `ansible_` prefix of names inside
+        // `ansible_facts`; rplay keeps the names as returned.
+        let mut namespaced = carried
+            .get("ansible_facts")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        namespaced.extend(facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+        carried.insert(Value::from("ansible_facts"), Value::map(namespaced));
+    }
+    carried.extend(facts.iter().map(|(k, v)| (k.clone(), v.clone())));
 }
 
 /// Turns a templated `loop`/`with_list`/`with_items` value into items; `with_items`
