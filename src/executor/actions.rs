@@ -75,7 +75,10 @@ pub fn run(
         "include_vars" => include_vars(executor, context, args),
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
-        "command" | "shell" => command(executor, action, host, args, vars),
+        "command" | "shell" => {
+            let check = executor.check_mode(context, vars);
+            command(action, host, args, vars, check)
+        }
         other => Err(format!(
             "rplay cannot run the action '{other}' yet; only controller-side actions and command/shell on local connections are implemented"
         )),
@@ -437,25 +440,25 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
 }
 
 fn command(
-    executor: &mut Executor<'_>,
     action: &str,
     host: &str,
     args: &Map,
     vars: &HostVars,
+    check: bool,
 ) -> Result<ActionOutcome, String> {
     use crate::template::Variables;
     let connection = vars
         .get("ansible_connection")
         .map(|v| value_text(&v))
         .unwrap_or_else(|| "ssh".to_string());
-    let local = connection == "local" || executor.is_local_host(host);
+    let local = connection == "local" || super::is_local_host(host);
     if !local {
         return Err(format!(
             "rplay cannot reach {host} yet: only connection 'local' runs modules (this host uses '{connection}')"
         ));
     }
     let request = rplay_modules::command::CommandRequest::from_args(action == "shell", args)?;
-    let result = rplay_modules::command::run(&request, executor.options.check);
+    let result = rplay_modules::command::run(&request, check);
     Ok(ActionOutcome {
         result,
         effects: Vec::new(),

@@ -159,9 +159,9 @@ impl<'a> Executor<'a> {
             RunResult::Ok
         }
     }
+}
 
-    /// Whether `host` is this machine: the implicit localhost or `localhost` itself.
-    pub(crate) fn is_local_host(&self, host: &str) -> bool {
-        matches!(host, "localhost" | "127.0.0.1" | "::1")
-    }
+/// Whether `host` names this machine: `localhost` or a loopback address.
+pub(crate) fn is_local_host(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
 }

@@ -67,6 +67,19 @@ impl Executor<'_> {
         outcome
     }
 
+    /// Whether the task runs in check mode: its inherited `check_mode` keyword when set,
+    /// else `--check`.
+    pub(super) fn check_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {
+        match context.keyword("check_mode") {
+            Some(value) => self
+                .templar
+                .template(&value.value, vars)
+                .map(|v| truthy_keyword(&v))
+                .unwrap_or(self.options.check),
+            None => self.options.check,
+        }
+    }
+
     fn ignore_errors(&self, context: &TaskContext, vars: &HostVars) -> bool {
         match context.keyword("ignore_errors") {
             Some(value) => self
