@@ -371,3 +371,24 @@ fn diff_marks_changed_lines() {
     let actual: Vec<String> = ["a", "x", "c"].map(String::from).to_vec();
     assert_eq!(diff(&expected, &actual, 10), "   2 + x\n   2 - b");
 }
+
+#[test]
+fn bundled_example_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_rplay"))
+        .args([
+            "-i",
+            "fixtures/example/inventory.ini",
+            "fixtures/example/site.yml",
+        ])
+        .current_dir(root)
+        .env_remove("ANSIBLE_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("localhost                  : ok=9    changed=1    unreachable=0    failed=0    skipped=1    rescued=1    ignored=0"),
+        "{stdout}"
+    );
+}
