@@ -78,6 +78,7 @@ impl Executor<'_> {
                 return PlayEnd::StopPlaybook;
             }
         };
+        self.warn_reserved_names(&layers);
         let name = self.render_text(&Value::from(play.display_name()), &play_vars);
         let patterns = self.host_patterns(play, &play_vars);
         // ansible-core resolves the untemplated patterns while computing the play's
@@ -498,6 +499,7 @@ impl Executor<'_> {
     fn apply_effect(&mut self, host: &str, effect: &Effect) -> bool {
         match effect {
             Effect::SetFact { facts, cacheable } => {
+                self.emit_reserved_warnings(facts.keys().filter_map(Value::as_str));
                 if *cacheable {
                     self.vars.set_host_facts(host, facts);
                 }
@@ -505,6 +507,7 @@ impl Executor<'_> {
                 false
             }
             Effect::IncludeVars(vars) => {
+                self.emit_reserved_warnings(vars.keys().filter_map(Value::as_str));
                 self.vars.set_include_vars(host, vars);
                 false
             }
@@ -531,6 +534,36 @@ impl Executor<'_> {
                 changed
             }
             Effect::Include(_) => false,
+        }
+    }
+
+    /// Warns about play-level and extra variables with reserved names, as ansible-core
+    /// does when it computes the play's variables before the play banner.
+    ///
+    /// NOTE: ansible-core also warns about inventory variables once a task reads them;
+    /// rplay checks only the play's own variables, extra vars, facts and included vars.
+    fn warn_reserved_names(&mut self, layers: &PlayLayers) {
+        let mut names = Vec::new();
+        for layer in [
+            &layers.role_defaults,
+            &layers.vars,
+            &layers.vars_files,
+            &layers.role_vars,
+        ] {
+            names.extend(layer.names());
+        }
+        names.extend(
+            self.vars
+                .extra_vars()
+                .keys()
+                .filter_map(|k| k.as_str().map(str::to_string)),
+        );
+        self.emit_reserved_warnings(names.iter().map(String::as_str));
+    }
+
+    fn emit_reserved_warnings<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
+        for warning in crate::vars::reserved::reserved_name_warnings(names) {
+            self.emit(Event::Warning(warning));
         }
     }
 

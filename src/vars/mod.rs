@@ -8,6 +8,7 @@
 //! the templating layer renders them when they are read.
 
 mod layers;
+pub mod reserved;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
