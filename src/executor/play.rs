@@ -703,13 +703,15 @@ impl Executor<'_> {
         let Some(role) = &context.role else {
             return false;
         };
-        if role.definition.allow_duplicates {
+        // ansible-core 2.18 runs every import_role and include_role, even of a role
+        // that already ran (observed, although its role cache compares them).
+        if role.definition.allow_duplicates || role.from_include {
             return false;
         }
         let Some(block) = role_block(run.program.slot(slot).scope.as_ref(), role) else {
             return false;
         };
-        let key = format!("{}\u{0}{:?}", role.definition.path.display(), role.params);
+        let key = role.identity();
         let ran = run.roles_run.entry(host.to_string()).or_default();
         match ran.get(&key) {
             Some(previous) => *previous != block,

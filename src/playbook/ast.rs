@@ -212,4 +212,29 @@ pub struct RoleInstance {
     /// Keywords of the entry that referenced the role (`when`, `tags`, `become`...).
     pub entry: Inherited,
     pub span: Span,
+    /// The tasks file the use runs (`main` unless `tasks_from` says otherwise).
+    pub tasks_from: String,
+    /// Set for `import_role` and `include_role` uses.
+    pub from_include: bool,
+}
+
+impl RoleInstance {
+    /// What makes two uses of a role the same role for ansible-core, which runs a role
+    /// once per host unless `allow_duplicates` is set: its path, parameters, `vars`,
+    /// `when`, `tags`, tasks file and whether an include loaded it.
+    pub fn identity(&self) -> String {
+        let values = |items: &[Spanned<Value>]| -> Vec<Value> {
+            items.iter().map(|item| item.value.clone()).collect()
+        };
+        format!(
+            "{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+            self.definition.path.display(),
+            self.params,
+            self.entry.vars.as_ref().map(|vars| &vars.value),
+            values(&self.entry.when),
+            values(&self.entry.tags),
+            self.tasks_from,
+            self.from_include,
+        )
+    }
 }

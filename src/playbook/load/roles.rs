@@ -22,6 +22,9 @@ struct RoleRequest {
     params: Map,
     inherited: Inherited,
     tasks_from: String,
+    /// Set for `import_role` and `include_role`, whose roles are never the same role as
+    /// a `roles:` entry or a dependency.
+    from_include: bool,
 }
 
 impl Loader {
@@ -70,6 +73,7 @@ impl Loader {
             params: Map::new(),
             inherited,
             tasks_from: arg("tasks_from").unwrap_or_else(|| "main".to_string()),
+            from_include: true,
         };
         self.role_block(request, origin)
     }
@@ -108,6 +112,7 @@ impl Loader {
             params: Map::new(),
             inherited: Inherited::default(),
             tasks_from: tasks_from.to_string(),
+            from_include: true,
         };
         let instance = self.role_instance(&request, origin)?;
         let mut items = Vec::new();
@@ -267,6 +272,8 @@ impl Loader {
             dependencies,
             entry: request.inherited.clone(),
             span: request.span.clone(),
+            tasks_from: request.tasks_from.clone(),
+            from_include: request.from_include,
         }))
     }
 
@@ -409,6 +416,7 @@ fn role_request(entry: &Node) -> Result<RoleRequest, LoadError> {
         params: Map::new(),
         inherited: Inherited::default(),
         tasks_from: "main".to_string(),
+        from_include: false,
     };
     if let Some(name) = entry.as_str() {
         request.name = name.to_string();
