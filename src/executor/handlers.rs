@@ -8,13 +8,15 @@ use super::iterator::{Node, PlayProgram};
 use super::play::PlayEnd;
 use super::task::TaskOutcome;
 use super::Executor;
-use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play};
+use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play, RoleInstance};
 use crate::Value;
 
 /// A play's handlers and which hosts notified each.
 pub struct Handlers {
     program: PlayProgram,
     entries: Vec<HandlerEntry>,
+    /// Identities of the roles whose handlers `include_role` added.
+    included_roles: Vec<String>,
 }
 
 struct HandlerEntry {
@@ -29,26 +31,38 @@ impl Handlers {
     /// Collects the play's handlers and those of its roles, in ansible-core's order:
     /// role handlers first, then the play's.
     pub fn new(play: &Play) -> Handlers {
-        let mut items: Vec<Item> = Vec::new();
-        for role in super::play::play_roles(play) {
-            if let Some(handlers) = &role.definition.handlers {
-                items.push(Item::Block(Arc::new(Block {
-                    span: role.span.clone(),
-                    kind: BlockKind::Role(role.clone()),
-                    name: None,
-                    block: handlers.as_ref().clone(),
-                    rescue: Vec::new(),
-                    always: Vec::new(),
-                    inherited: Inherited::default(),
-                })));
-            }
-        }
+        let mut items: Vec<Item> = super::play::play_roles(play)
+            .iter()
+            .filter_map(role_handlers)
+            .collect();
         items.extend(play.handlers.iter().cloned());
         let mut program = PlayProgram::default();
         let nodes = program.compile_items(&items, None);
         let mut entries = Vec::new();
         collect_entries(&program, &nodes, &mut entries);
-        Handlers { program, entries }
+        Handlers {
+            program,
+            entries,
+            included_roles: Vec::new(),
+        }
+    }
+
+    /// Adds the handlers of a role that `include_role` loaded, after the play's, with
+    /// those of its dependencies first, as ansible-core extends the play's handlers.
+    ///
+    /// NOTE: ansible-core adds them again at each inclusion; rplay adds a role's
+    /// handlers once, so a notified handler runs once.
+    pub fn add_included_role(&mut self, role: &Arc<RoleInstance>) {
+        let identity = role.identity();
+        if self.included_roles.contains(&identity) {
+            return;
+        }
+        self.included_roles.push(identity);
+        let mut roles = super::context::all_dependencies(role);
+        roles.push(role.clone());
+        let items: Vec<Item> = roles.iter().filter_map(role_handlers).collect();
+        let nodes = self.program.compile_items(&items, None);
+        collect_entries(&self.program, &nodes, &mut self.entries);
     }
 
     /// Records that `host` notified `name`; returns false when no handler matches.
@@ -64,6 +78,20 @@ impl Handlers {
         }
         found
     }
+}
+
+/// The handlers of `role` as a block of that role, when it has any.
+fn role_handlers(role: &Arc<RoleInstance>) -> Option<Item> {
+    let handlers = role.definition.handlers.as_ref()?;
+    Some(Item::Block(Arc::new(Block {
+        span: role.span.clone(),
+        kind: BlockKind::Role(role.clone()),
+        name: None,
+        block: handlers.as_ref().clone(),
+        rescue: Vec::new(),
+        always: Vec::new(),
+        inherited: Inherited::default(),
+    })))
 }
 
 fn collect_entries(program: &PlayProgram, nodes: &[Node], entries: &mut Vec<HandlerEntry>) {

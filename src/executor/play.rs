@@ -615,6 +615,9 @@ impl Executor<'_> {
         for (request, hosts) in groups {
             match self.load_include(run, context, &request) {
                 Ok((path, items, role)) => {
+                    if let Some(role) = &role {
+                        run.handlers.add_included_role(role);
+                    }
                     let scope = Arc::new(Scope {
                         kind: ScopeKind::Include(Arc::new(IncludeScope {
                             task: context.task.clone(),
