@@ -89,6 +89,7 @@ impl Executor<'_> {
                         .cloned()
                         .collect();
                     end_hosts(run, &all);
+                    run.ended_play |= action == "end_play";
                 }
                 "clear_host_errors" => {
                     for host in run.hosts.clone() {

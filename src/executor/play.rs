@@ -33,6 +33,9 @@ pub(super) struct PlayRun {
     pub(super) layers: PlayLayers,
     program: PlayProgram,
     contexts: HashMap<SlotId, Arc<TaskContext>>,
+    /// The play's hosts, in every batch.
+    all_hosts: Vec<String>,
+    /// The hosts of the batch being run.
     pub(super) hosts: Vec<String>,
     pub(super) states: HashMap<String, HostState>,
     /// Per host, the role uses it ran: role key to the block it ran in.
@@ -41,23 +44,29 @@ pub(super) struct PlayRun {
     /// Hosts that failed or ended in this play, as ansible-core's `Play._removed_hosts`;
     /// `ansible_play_hosts` and `ansible_play_batch` leave them out.
     removed: Vec<String>,
+    /// Set by `meta: end_play`, which also ends the batches still to come.
+    pub(super) ended_play: bool,
 }
 
 impl PlayRun {
-    /// Sets `ansible_play_hosts`, `ansible_play_batch` and `play_hosts` to the play's
-    /// hosts that were not removed.
+    /// Sets `ansible_play_hosts` to the play's hosts, and `ansible_play_batch` and
+    /// `play_hosts` to the batch's hosts, that were not removed.
     fn update_play_hosts(&mut self) {
-        let remaining: Vec<Value> = self
-            .hosts
-            .iter()
-            .filter(|host| !self.removed.contains(host))
-            .map(|host| Value::from(host.as_str()))
-            .collect();
-        for key in ["ansible_play_hosts", "ansible_play_batch", "play_hosts"] {
-            self.layers
-                .magic
-                .insert(Value::from(key), Value::list(remaining.clone()));
-        }
+        let remaining = |hosts: &[String]| -> Value {
+            Value::list(
+                hosts
+                    .iter()
+                    .filter(|host| !self.removed.contains(host))
+                    .map(|host| Value::from(host.as_str()))
+                    .collect(),
+            )
+        };
+        let play_hosts = remaining(&self.all_hosts);
+        let batch = remaining(&self.hosts);
+        let magic = &mut self.layers.magic;
+        magic.insert(Value::from("ansible_play_hosts"), play_hosts);
+        magic.insert(Value::from("ansible_play_batch"), batch.clone());
+        magic.insert(Value::from("play_hosts"), batch);
     }
 
     pub(super) fn remove_host(&mut self, host: &str) {
@@ -89,9 +98,9 @@ impl Executor<'_> {
             .map(|s| value_text(&s.value))
             .unwrap_or_else(|| "linear".to_string());
         self.emit(Event::PlayStart {
-            name,
+            name: name.clone(),
             check_mode: self.options.check,
-            strategy,
+            strategy: strategy.clone(),
         });
         let hosts = self.select_hosts(&patterns);
         if hosts.is_empty() {
@@ -103,12 +112,51 @@ impl Executor<'_> {
             Value::from("ansible_play_hosts_all"),
             Value::list(host_values),
         );
-        let selected = self.filter_sections(play, &play_vars);
+        let serial = play
+            .keyword("serial")
+            .and_then(|s| self.templar.template(&s.value, &play_vars).ok());
+        let batches = serial_batches(serial.as_ref(), &hosts);
+        let mut removed = Vec::new();
+        for (index, batch) in batches.iter().enumerate() {
+            if index > 0 {
+                self.emit(Event::PlayStart {
+                    name: name.clone(),
+                    check_mode: self.options.check,
+                    strategy: strategy.clone(),
+                });
+            }
+            let run = self.run_batch(play, &layers, &play_vars, &hosts, batch, removed);
+            removed = run.removed;
+            if run.ended_play {
+                break;
+            }
+            let failed = batch
+                .iter()
+                .filter(|h| self.failed_hosts.contains(*h) || self.unreachable_hosts.contains(*h))
+                .count();
+            if failed == batch.len() {
+                return PlayEnd::StopPlaybook;
+            }
+        }
+        PlayEnd::Continue
+    }
+
+    /// Runs the play on one batch of its hosts (all of them without `serial`).
+    fn run_batch(
+        &mut self,
+        play: &Arc<Play>,
+        layers: &PlayLayers,
+        play_vars: &crate::vars::HostVars,
+        all_hosts: &[String],
+        batch: &[String],
+        removed: Vec<String>,
+    ) -> PlayRun {
+        let selected = self.filter_sections(play, play_vars);
         let flush = flush_task(play);
         let sections: Vec<&[Item]> = selected.iter().map(Vec::as_slice).collect();
         let program = PlayProgram::compile(&sections, &flush);
         let mut states = HashMap::new();
-        for host in &hosts {
+        for host in batch {
             let mut state = HostState::new(&program);
             if self.failed_hosts.contains(host) {
                 state.failed = true;
@@ -118,26 +166,20 @@ impl Executor<'_> {
         let handlers = super::handlers::Handlers::new(play);
         let mut run = PlayRun {
             play: play.clone(),
-            layers,
+            layers: layers.clone(),
             program,
             contexts: HashMap::new(),
-            hosts: hosts.clone(),
+            all_hosts: all_hosts.to_vec(),
+            hosts: batch.to_vec(),
             states,
             roles_run: HashMap::new(),
             handlers,
-            removed: Vec::new(),
+            removed,
+            ended_play: false,
         };
         run.update_play_hosts();
         self.linear(&mut run);
-        let failed = hosts
-            .iter()
-            .filter(|h| self.failed_hosts.contains(*h) || self.unreachable_hosts.contains(*h))
-            .count();
-        if failed == hosts.len() {
-            PlayEnd::StopPlaybook
-        } else {
-            PlayEnd::Continue
-        }
+        run
     }
 
     /// The linear strategy: hosts run each task together, in the play's order.
@@ -1098,4 +1140,81 @@ fn flush_task(play: &Play) -> Arc<Task> {
 /// paths.
 fn absolute_path(path: &std::path::Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Splits the play's hosts into batches as ansible-core's `_get_serialized_batches`:
+/// `serial` is a number, a percentage of the play's hosts, or a list of them whose last
+/// entry repeats; none (or a size of 0 or less) makes one batch of all hosts.
+fn serial_batches(serial: Option<&Value>, hosts: &[String]) -> Vec<Vec<String>> {
+    let sizes: Vec<Value> = match serial {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::List(items)) => items.to_vec(),
+        Some(other) => vec![other.clone()],
+    };
+    if sizes.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let mut batches = Vec::new();
+    let mut rest = hosts;
+    let mut index = 0;
+    while !rest.is_empty() {
+        let size = batch_size(&sizes[index], hosts.len());
+        if size <= 0 {
+            batches.push(rest.to_vec());
+            break;
+        }
+        let take = (size as usize).min(rest.len());
+        batches.push(rest[..take].to_vec());
+        rest = &rest[take..];
+        index = (index + 1).min(sizes.len() - 1);
+    }
+    batches
+}
+
+/// A batch size: an integer, or `N%` of `total` hosts rounded down but at least 1.
+fn batch_size(size: &Value, total: usize) -> i64 {
+    let text = value_text(size);
+    let text = text.trim();
+    match text.strip_suffix('%') {
+        Some(percent) => {
+            let percent: f64 = percent.trim().parse().unwrap_or(0.0);
+            ((total as f64 * percent / 100.0) as i64).max(1)
+        }
+        None => match size {
+            Value::Int(i) => *i,
+            Value::Float(f) => *f as i64,
+            _ => text.parse().unwrap_or(0),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn serial_batches_by_size_and_list() {
+        let all = hosts(&["a", "b", "c", "d", "e"]);
+        assert_eq!(
+            serial_batches(Some(&Value::Int(2)), &all),
+            [hosts(&["a", "b"]), hosts(&["c", "d"]), hosts(&["e"])]
+        );
+        let list = Value::list(vec![Value::Int(1), Value::from("50%")]);
+        assert_eq!(
+            serial_batches(Some(&list), &all),
+            [hosts(&["a"]), hosts(&["b", "c"]), hosts(&["d", "e"])]
+        );
+        assert_eq!(serial_batches(None, &all), vec![all.clone()]);
+        assert_eq!(serial_batches(Some(&Value::Int(0)), &all), vec![all]);
+    }
+
+    #[test]
+    fn percentage_batches_hold_one_host_at_least() {
+        assert_eq!(batch_size(&Value::from("10%"), 3), 1);
+        assert_eq!(batch_size(&Value::from("50%"), 5), 2);
+    }
 }
