@@ -58,7 +58,7 @@ impl Case {
         }
     }
 
-    /// The command-line words after the program name, as the recorder builds them.
+    /// Returns the command-line words after the program name, as the recorder builds them.
     fn arguments(&self) -> Vec<String> {
         let mut argv = Vec::new();
         if self.dir.join("inventory.ini").is_file() {
@@ -207,8 +207,8 @@ impl Normalizer {
     }
 }
 
-/// A line diff of two normalised logs (longest common subsequence), `-` for the golden
-/// and `+` for rplay, with up to `limit` changed lines.
+/// Renders a line diff of two normalised logs (longest common subsequence), `-` for the
+/// golden and `+` for rplay, with up to `limit` changed lines.
 fn diff(expected: &[String], actual: &[String], limit: usize) -> String {
     let (n, m) = (expected.len(), actual.len());
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];

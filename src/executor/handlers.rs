@@ -80,7 +80,7 @@ impl Handlers {
     }
 }
 
-/// The handlers of `role` as a block of that role, when it has any.
+/// Returns the handlers of `role` as a block of that role, when it has any.
 fn role_handlers(role: &Arc<RoleInstance>) -> Option<Item> {
     let handlers = role.definition.handlers.as_ref()?;
     Some(Item::Block(Arc::new(Block {

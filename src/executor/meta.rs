@@ -114,7 +114,7 @@ fn end_hosts(run: &mut PlayRun, hosts: &[String]) {
     }
 }
 
-/// The `skip_reason` of a meta task whose `when` is false, as ansible-core words it.
+/// Returns the `skip_reason` of a meta task whose `when` is false, as ansible-core words it.
 fn skip_reason(action: &str, host: &str) -> String {
     let base = format!("{action} conditional evaluated to False");
     match action {

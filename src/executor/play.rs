@@ -1142,9 +1142,9 @@ fn absolute_path(path: &std::path::Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Splits the play's hosts into batches as ansible-core's `_get_serialized_batches`:
+/// Splits the play's hosts into batches as ansible-core's `_get_serialized_batches` does.
 /// `serial` is a number, a percentage of the play's hosts, or a list of them whose last
-/// entry repeats; none (or a size of 0 or less) makes one batch of all hosts.
+/// entry repeats. Without `serial`, or with a size of 0 or less, all hosts make one batch.
 fn serial_batches(serial: Option<&Value>, hosts: &[String]) -> Vec<Vec<String>> {
     let sizes: Vec<Value> = match serial {
         None | Some(Value::Null) => Vec::new(),
@@ -1171,7 +1171,7 @@ fn serial_batches(serial: Option<&Value>, hosts: &[String]) -> Vec<Vec<String>> 
     batches
 }
 
-/// A batch size: an integer, or `N%` of `total` hosts rounded down but at least 1.
+/// Returns a batch size: an integer, or `N%` of `total` hosts rounded down but at least 1.
 fn batch_size(size: &Value, total: usize) -> i64 {
     let text = value_text(size);
     let text = text.trim();

@@ -67,8 +67,8 @@ impl Executor<'_> {
         outcome
     }
 
-    /// Whether the task runs in check mode: its inherited `check_mode` keyword when set,
-    /// else `--check`.
+    /// Returns whether the task runs in check mode: its inherited `check_mode` keyword
+    /// when set, else `--check`.
     pub(super) fn check_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {
         match context.keyword("check_mode") {
             Some(value) => self
@@ -341,8 +341,8 @@ impl Executor<'_> {
         Ok(args)
     }
 
-    /// The number of attempts: the first run plus `retries`, which defaults to 3 with
-    /// `until`; `retries` alone also retries, until the task does not fail.
+    /// Returns the number of attempts: the first run plus `retries`, which defaults to 3
+    /// with `until`. `retries` without `until` retries until the task does not fail.
     fn retries(&self, context: &TaskContext, vars: &HostVars) -> i64 {
         let retries = context
             .task
@@ -356,8 +356,8 @@ impl Executor<'_> {
         }
     }
 
-    /// Whether the `until` condition holds; without `until`, whether the result did not
-    /// fail.
+    /// Returns whether the `until` condition is true, or without `until`, whether the
+    /// result did not fail.
     fn until_holds(&self, context: &TaskContext, vars: &HostVars, result: &Map) -> bool {
         match context.task.keyword("until") {
             Some(until) => self
@@ -399,7 +399,7 @@ impl Executor<'_> {
 
     /// Applies `changed_when`, then `failed_when`. As in ansible-core, an error in either
     /// fails the result and is stored as its `changed_when_result` or
-    /// `failed_when_result`; `failed_when` is not evaluated after a `changed_when` error.
+    /// `failed_when_result`. After a `changed_when` error, `failed_when` is not evaluated.
     fn apply_changed_failed_when(&self, context: &TaskContext, vars: &HostVars, result: &mut Map) {
         if result.get("skipped").is_some_and(Value::is_truthy) {
             return;
@@ -511,9 +511,9 @@ impl LoopControl {
 }
 
 /// Adds what one loop item leaves for the next ones to `carried`, as ansible-core
-/// updates the loop's variables after each item: the registered result and the facts
-/// the action returned (directly for `set_fact` and `include_vars`, and under
-/// `ansible_facts` as well for modules).
+/// updates the loop's variables after each item. These are the registered result and
+/// the facts the action returned: directly for `set_fact` and `include_vars`, and also
+/// under `ansible_facts` for modules.
 fn carry_item_result(context: &TaskContext, result: &Map, carried: &mut Map) {
     if let Some(register) = context.task.keyword("register") {
         carried.insert(

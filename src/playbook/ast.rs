@@ -212,16 +212,17 @@ pub struct RoleInstance {
     /// Keywords of the entry that referenced the role (`when`, `tags`, `become`...).
     pub entry: Inherited,
     pub span: Span,
-    /// The tasks file the use runs (`main` unless `tasks_from` says otherwise).
+    /// The tasks file the use runs: `main`, or the file `tasks_from` names.
     pub tasks_from: String,
     /// Set for `import_role` and `include_role` uses.
     pub from_include: bool,
 }
 
 impl RoleInstance {
-    /// What makes two uses of a role the same role for ansible-core, which runs a role
-    /// once per host unless `allow_duplicates` is set: its path, parameters, `vars`,
-    /// `when`, `tags`, tasks file and whether an include loaded it.
+    /// Returns a key that two uses of a role share exactly when ansible-core takes them
+    /// for the same role, which it runs once per host unless `allow_duplicates` is set.
+    /// The key covers the path, parameters, `vars`, `when`, `tags`, the tasks file and
+    /// whether an include loaded the role.
     pub fn identity(&self) -> String {
         let values = |items: &[Spanned<Value>]| -> Vec<Value> {
             items.iter().map(|item| item.value.clone()).collect()

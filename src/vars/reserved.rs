@@ -81,7 +81,7 @@ const RESERVED_NAMES: &[&str] = &[
     "with_",
 ];
 
-/// The warnings ansible-core prints for the reserved names among `names`.
+/// Returns the warnings ansible-core prints for the reserved names among `names`.
 ///
 /// NOTE: ansible-core prints them in the order of a Python set, which varies from run
 /// to run; rplay prints them sorted.
