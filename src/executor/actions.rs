@@ -71,6 +71,8 @@ pub fn run(
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
         "command" | "shell" => command(executor, action, host, args, vars),
+        "gather_facts" | "setup" => gather_facts(executor, host, vars),
+        "validate_argument_spec" => validate_argument_spec(args),
         other => Err(format!(
             "rplay cannot run the action '{other}' yet; only controller-side actions and command/shell on local connections are implemented"
         )),
@@ -432,6 +434,52 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
             args: rest,
         })],
     })
+}
+
+/// Gathers facts for a host.
+///
+/// TODO: facts are not collected yet: on a local connection the task succeeds with no
+/// facts (so `ansible_*` facts stay undefined); other connections fail, as modules do.
+fn gather_facts(
+    executor: &mut Executor<'_>,
+    host: &str,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
+    use crate::template::Variables;
+    let connection = vars
+        .get("ansible_connection")
+        .map(|v| value_text(&v))
+        .unwrap_or_else(|| "ssh".to_string());
+    if connection != "local" && !executor.is_local_host(host) {
+        return Err(format!(
+            "rplay cannot reach {host} yet: only connection 'local' runs modules (this host uses '{connection}')"
+        ));
+    }
+    let mut result = Map::new();
+    result.insert(Value::from("ansible_facts"), Value::empty_map());
+    result.insert(Value::from("changed"), Value::Bool(false));
+    ok(result)
+}
+
+/// Checks a role's parameters against its argument spec.
+///
+/// TODO: the spec is not checked yet; the task reports success as ansible-core does
+/// for valid arguments.
+fn validate_argument_spec(args: &Map) -> Result<ActionOutcome, String> {
+    let mut result = Map::new();
+    result.insert(Value::from("argument_errors"), Value::list(Vec::new()));
+    result.insert(
+        Value::from("argument_spec_data"),
+        args.get("argument_spec")
+            .cloned()
+            .unwrap_or_else(Value::empty_map),
+    );
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(
+        Value::from("msg"),
+        Value::from("The arg spec validation passed"),
+    );
+    ok(result)
 }
 
 fn command(

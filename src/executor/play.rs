@@ -83,7 +83,8 @@ impl Executor<'_> {
         let selected = self.filter_sections(play, &play_vars);
         let flush = flush_task(play);
         let sections: Vec<&[Item]> = selected.iter().map(Vec::as_slice).collect();
-        let program = PlayProgram::compile(&sections, &flush);
+        let setup = self.setup_task(play, &play_vars);
+        let program = PlayProgram::compile(&sections, &flush, setup.as_ref());
         let mut states = HashMap::new();
         for host in &hosts {
             let mut state = HostState::new(&program);
@@ -550,6 +551,9 @@ impl Executor<'_> {
         Ok((path.display().to_string(), items, None))
     }
 
+    /// Runs a `meta` task host by host, as ansible-core's `_execute_meta`: each host
+    /// starts the task again (a banner and a profile_tasks line each), and hosts whose
+    /// `when` is false get a skipped line, which the recap does not count.
     fn run_meta(&mut self, run: &mut PlayRun, context: &Arc<TaskContext>, hosts: &[String]) {
         let action = context
             .task
@@ -557,11 +561,42 @@ impl Executor<'_> {
             .get("_raw_params")
             .map(value_text)
             .unwrap_or_default();
+        let mut selected = Vec::new();
+        let mut info: Option<Arc<TaskInfo>> = None;
+        for host in hosts {
+            let Ok(vars) = self
+                .vars
+                .task_vars(host, Some(&run.layers), Some(&context.layers))
+            else {
+                continue;
+            };
+            let info = info
+                .get_or_insert_with(|| self.task_info(context, &vars, TaskKind::Task))
+                .clone();
+            self.emit(Event::TaskStart(info.clone()));
+            if context.when.is_empty() || self.when_holds(context, &vars) {
+                selected.push(host.clone());
+                continue;
+            }
+            let mut result = Map::new();
+            let (message, reason) = meta_skip_message(&action, host);
+            result.insert(Value::from("msg"), Value::from(message));
+            result.insert(Value::from("skip_reason"), Value::from(reason));
+            self.emit(Event::TaskResult(HostResult {
+                host: host.clone(),
+                task: info,
+                status: Status::Skipped,
+                result,
+                ignored: false,
+                delegated_to: None,
+            }));
+        }
+        let hosts = selected.as_slice();
         match action.as_str() {
             "flush_handlers" => {
                 self.flush_handlers(run, hosts);
             }
-            "end_play" => {
+            "end_play" if !hosts.is_empty() => {
                 for state in run.states.values_mut() {
                     state.end();
                 }
@@ -578,8 +613,21 @@ impl Executor<'_> {
                     self.failed_hosts.remove(host);
                 }
             }
+            "clear_facts" => {
+                for host in hosts {
+                    self.vars.clear_facts(host);
+                }
+            }
             _ => {}
         }
+    }
+
+    fn when_holds(&self, context: &TaskContext, vars: &crate::vars::HostVars) -> bool {
+        context.when.iter().all(|condition| {
+            self.templar
+                .evaluate_conditional(&condition.value, vars)
+                .unwrap_or(false)
+        })
     }
 
     /// Skips a task of a role that already ran for the host in another place of the
@@ -832,6 +880,60 @@ impl Executor<'_> {
         out
     }
 
+    /// The implicit `Gathering Facts` task, when the `gathering` setting and the play's
+    /// `gather_facts` ask for one and the tag selection keeps it.
+    fn setup_task(&self, play: &Play, vars: &dyn Variables) -> Option<Arc<Task>> {
+        let gather_facts = play.gather_facts.as_ref().map(|g| {
+            self.templar
+                .template(&g.value, vars)
+                .unwrap_or_else(|_| g.value.clone())
+        });
+        let implied = gather_implied(gather_facts.as_ref());
+        let wanted = match self.options.gathering.as_str() {
+            "explicit" => gather_facts.as_ref().is_some_and(truthy_keyword),
+            _ => implied,
+        };
+        if !wanted {
+            return None;
+        }
+        let mut args = Map::new();
+        for option in ["gather_subset", "gather_timeout", "fact_path"] {
+            if let Some(value) = play.keyword(option) {
+                args.insert(Value::from(option), value.value.clone());
+            }
+        }
+        let mut inherited = Inherited::default();
+        let mut tags = play.inherited.tags.clone();
+        if play.inherited.tags.is_empty() {
+            let always = crate::playbook::Spanned {
+                value: Value::from("always"),
+                span: play.span.clone(),
+            };
+            inherited.tags.push(always.clone());
+            tags.push(always);
+        }
+        if !self.options.tags.should_run(&self.tag_set(&tags, vars)) {
+            return None;
+        }
+        inherited.keywords.push((
+            "run_once",
+            crate::playbook::Spanned {
+                value: Value::Bool(false),
+                span: play.span.clone(),
+            },
+        ));
+        Some(Arc::new(Task {
+            span: play.span.clone(),
+            name: Some("Gathering Facts".to_string()),
+            action: "gather_facts".to_string(),
+            args,
+            inherited,
+            keywords: Vec::new(),
+            loop_lookup: None,
+            implicit: false,
+        }))
+    }
+
     /// Drops tasks the tag selection excludes, and blocks left empty.
     fn filter_sections(&self, play: &Play, vars: &dyn Variables) -> Vec<Vec<Item>> {
         let sections = crate::playbook::walk::sections(play);
@@ -957,6 +1059,34 @@ pub(super) fn play_roles(play: &Play) -> Vec<Arc<RoleInstance>> {
         collect(section, &mut out, &mut seen);
     }
     out
+}
+
+/// The `msg` and `skip_reason` of a `meta` task whose condition is false, as
+/// ansible-core 2.18 words them.
+fn meta_skip_message(action: &str, host: &str) -> (String, String) {
+    match action {
+        "end_host" => (
+            format!("end_host conditional evaluated to false, continuing execution for {host}"),
+            format!("end_host conditional evaluated to False, continuing execution for {host}"),
+        ),
+        "end_play" => (
+            "end_play".to_string(),
+            "end_play conditional evaluated to False, continuing play".to_string(),
+        ),
+        "end_batch" => (
+            "end_batch".to_string(),
+            "end_batch conditional evaluated to False, continuing current batch".to_string(),
+        ),
+        other => (
+            other.to_string(),
+            format!("{other} conditional evaluated to False"),
+        ),
+    }
+}
+
+/// Whether a `gather_facts` value asks for facts: unset, or true.
+fn gather_implied(value: Option<&Value>) -> bool {
+    value.is_none_or(truthy_keyword)
 }
 
 /// The `meta: flush_handlers` task the engine adds after each section.

@@ -152,6 +152,17 @@ impl VariableManager {
         self.hostvars = None;
     }
 
+    /// Forgets a host's facts, as `meta: clear_facts` does.
+    pub fn clear_facts(&mut self, host: &str) {
+        self.facts.remove(host);
+        self.hostvars = None;
+    }
+
+    /// Whether facts were gathered for the host, for `gathering = smart`.
+    pub fn facts_gathered(&self, host: &str) -> bool {
+        self.facts.contains_key(host)
+    }
+
     /// Sets variables that last for the run, as `set_fact` and `register` do.
     pub fn set_nonpersistent(&mut self, host: &str, vars: &Map) {
         let entry = self.set_facts.entry(host.to_string()).or_default();
