@@ -93,6 +93,14 @@ impl Executor<'_> {
             }
             states.insert(host.clone(), state);
         }
+        if let Some(pattern) = self
+            .options
+            .start_at_task
+            .clone()
+            .filter(|_| !self.start_at_done)
+        {
+            self.start_at_done |= skip_to_task(&program, &mut states, &pattern);
+        }
         let handlers = super::handlers::Handlers::new(play);
         let mut run = PlayRun {
             play: play.clone(),
@@ -1082,6 +1090,41 @@ fn meta_skip_message(action: &str, host: &str) -> (String, String) {
             format!("{other} conditional evaluated to False"),
         ),
     }
+}
+
+/// Moves every host to the first task matching `--start-at-task` (by name or
+/// `role : name`, exactly or as a shell pattern); returns whether a task matched.
+/// Hosts with no match end the play, as in ansible-core.
+fn skip_to_task(
+    program: &PlayProgram,
+    states: &mut HashMap<String, HostState>,
+    pattern: &str,
+) -> bool {
+    let glob = glob::Pattern::new(pattern).ok();
+    let matches = |text: &str| text == pattern || glob.as_ref().is_some_and(|g| g.matches(text));
+    let mut matched = false;
+    for state in states.values_mut() {
+        while let Some(slot) = state.peek() {
+            let task_slot = program.slot(slot);
+            let role = task_slot.scope.as_ref().and_then(|scope| {
+                scope.chain().iter().rev().find_map(|s| match &s.kind {
+                    ScopeKind::Block(block) => match &block.kind {
+                        BlockKind::Role(role) => Some(role.clone()),
+                        _ => None,
+                    },
+                    ScopeKind::Include(include) => include.role.clone(),
+                })
+            });
+            let display = task_display_name(&task_slot.task, role.as_deref());
+            let own = task_slot.task.name.as_deref().is_some_and(matches);
+            if own || matches(&display) {
+                matched = true;
+                break;
+            }
+            state.advance();
+        }
+    }
+    matched
 }
 
 /// Whether a `gather_facts` value asks for facts: unset, or true.
