@@ -9,7 +9,7 @@ use crate::playbook::value_text;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
-/// What an action returned, and what the strategy must do after it.
+/// An action's result, and the work it leaves to the strategy.
 #[derive(Debug, Default)]
 pub struct ActionOutcome {
     pub result: Map,
@@ -438,8 +438,8 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
 
 /// Gathers facts for a host.
 ///
-/// TODO: facts are not collected yet: on a local connection the task succeeds with no
-/// facts (so `ansible_*` facts stay undefined); other connections fail, as modules do.
+/// TODO: facts are not collected yet. On a local connection the task succeeds with no
+/// facts, so `ansible_*` facts stay undefined. Other connections fail, as modules do.
 fn gather_facts(
     executor: &mut Executor<'_>,
     host: &str,

@@ -1127,7 +1127,7 @@ fn skip_to_task(
     matched
 }
 
-/// Whether a `gather_facts` value asks for facts: unset, or true.
+/// Tells whether a `gather_facts` value requests facts: unset, or true.
 fn gather_implied(value: Option<&Value>) -> bool {
     value.is_none_or(truthy_keyword)
 }

@@ -14,7 +14,7 @@ use crate::{Map, Value};
 /// Result keys the callbacks never see: the status is in the event kind.
 const CALLBACK_HIDDEN: &[&str] = &["failed", "skipped"];
 
-/// What running a task on a host produced, for the strategy to act on.
+/// The result of a task on one host, and the work it leaves to the strategy.
 #[derive(Debug, Default)]
 pub struct TaskOutcome {
     pub result: Map,
@@ -135,8 +135,8 @@ impl Executor<'_> {
                 let ignored = self.ignore_errors(context, &item_vars);
                 result.insert(Value::from("_ansible_ignore_errors"), Value::Bool(ignored));
             }
-            // An inventory action's successful items are reported by the strategy, after
-            // it has changed the inventory and knows whether that changed anything.
+            // The strategy reports an inventory action's successful items itself, after it
+            // has changed the inventory and can tell whether anything changed.
             let deferred = status == Status::Ok && is_inventory_action(context.task.short_action());
             if !deferred {
                 self.emit(Event::ItemResult(HostResult {
@@ -781,10 +781,8 @@ fn int_keyword(value: &Value) -> Option<i64> {
     }
 }
 
-/// The `with_<lookup>` loops that need no files: `dict`, `nested`, `together`,
-/// `indexed_items`.
-// TODO: `with_first_found`, `with_fileglob`, `with_sequence`, `with_subelements` and
-// other lookups are rejected until the lookup plugins land.
+/// Expands the `with_<lookup>` loops rplay implements natively: `dict`, `nested`,
+/// `together`, `indexed_items`, `sequence` and `subelements`.
 fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     let lists = |value: &Value| -> Vec<Vec<Value>> {
         value

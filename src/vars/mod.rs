@@ -10,7 +10,6 @@
 mod layers;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use layers::Layers;
@@ -384,10 +383,4 @@ impl Variables for HostVars {
     fn hosts(&self) -> Vec<String> {
         self.hostvars.hosts.keys().cloned().collect()
     }
-}
-
-/// Where a play's files live, for `vars_files` and relative paths.
-#[derive(Clone, Debug)]
-pub struct PlayContext {
-    pub base_dir: PathBuf,
 }
