@@ -49,6 +49,10 @@ pub struct IncludeRequest {
     pub target: String,
     /// Remaining arguments: `tasks_from`, `apply`, `public`...
     pub args: Map,
+    /// The loop variables of the item that included the file, passed to its tasks.
+    pub item_vars: Map,
+    /// The item's label for the `included:` line.
+    pub item_label: Option<Value>,
 }
 
 /// Runs the task's action with templated `args`.
@@ -432,6 +436,8 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
             role,
             target,
             args: rest,
+            item_vars: Map::new(),
+            item_label: None,
         })],
     })
 }

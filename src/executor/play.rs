@@ -481,12 +481,17 @@ impl Executor<'_> {
         let mut groups: Vec<(IncludeRequest, Vec<String>)> = Vec::new();
         for (host, request) in includes {
             match groups.iter_mut().find(|(r, _)| {
-                r.target == request.target && r.args == request.args && r.role == request.role
+                r.target == request.target
+                    && r.args == request.args
+                    && r.role == request.role
+                    && r.item_vars == request.item_vars
             }) {
                 Some((_, hosts)) => hosts.push(host),
                 None => groups.push((request, vec![host])),
             }
         }
+        // Each host runs its included files in the order they were included.
+        let mut per_host: HashMap<String, Vec<super::iterator::Node>> = HashMap::new();
         for (request, hosts) in groups {
             match self.load_include(run, context, &request) {
                 Ok((path, items, role)) => {
@@ -494,22 +499,23 @@ impl Executor<'_> {
                         kind: ScopeKind::Include(Arc::new(IncludeScope {
                             task: context.task.clone(),
                             task_scope: run.program.slot(slot).scope.clone(),
-                            vars: Map::new(),
+                            vars: request.item_vars.clone(),
                             role,
                         })),
                         parent: run.program.slot(slot).scope.clone(),
                     });
                     let nodes = run.program.compile_included(&items, &scope, slot);
                     for host in &hosts {
-                        if let Some(state) = run.states.get_mut(host) {
-                            state.insert(nodes.clone());
-                        }
+                        per_host
+                            .entry(host.clone())
+                            .or_default()
+                            .extend(nodes.iter().cloned());
                         self.stats_for(host).ok += 1;
                     }
                     self.emit(Event::Included {
                         file: path,
                         hosts: hosts.clone(),
-                        item_label: None,
+                        item_label: request.item_label.clone(),
                     });
                 }
                 Err(message) => {
@@ -519,6 +525,11 @@ impl Executor<'_> {
                         self.host_failed(run, host);
                     }
                 }
+            }
+        }
+        for (host, nodes) in per_host {
+            if let Some(state) = run.states.get_mut(&host) {
+                state.insert(nodes);
             }
         }
     }

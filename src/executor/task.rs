@@ -148,6 +148,17 @@ impl Executor<'_> {
                     delegated_to: None,
                 }));
             }
+            for effect in &mut outcome.effects {
+                if let actions::Effect::Include(request) = effect {
+                    request.item_vars = control.overlay(item, index, items.len());
+                    request.item_label = Some(
+                        result
+                            .get("_ansible_item_label")
+                            .cloned()
+                            .unwrap_or_else(|| item.clone()),
+                    );
+                }
+            }
             effects.append(&mut outcome.effects);
             results.push(outcome.result);
         }
