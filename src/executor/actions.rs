@@ -252,12 +252,7 @@ fn assert(
         let holds = executor
             .templar
             .evaluate_conditional(condition, vars)
-            .map_err(|err| {
-                format!(
-                    "The conditional check '{}' failed. The error was: {err}",
-                    value_text(condition)
-                )
-            })?;
+            .map_err(|err| err.to_string())?;
         if !holds {
             let message = arg(args, "fail_msg")
                 .or_else(|| arg(args, "msg"))

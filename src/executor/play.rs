@@ -374,6 +374,10 @@ impl Executor<'_> {
             Status::Failed if outcome.ignored => {
                 stats.ok += 1;
                 stats.ignored += 1;
+                // ansible-core counts a change also when the failure is ignored.
+                if changed {
+                    stats.changed += 1;
+                }
             }
             Status::Failed => {
                 if run.states.get(host).is_some_and(will_rescue) {

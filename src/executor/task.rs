@@ -8,6 +8,7 @@ use super::context::TaskContext;
 use super::events::{Event, HostResult, Status, TaskInfo};
 use super::Executor;
 use crate::playbook::{value_text, Spanned};
+use crate::source::ansible_error_context;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
@@ -122,10 +123,14 @@ impl Executor<'_> {
                     Value::from(index_var.clone()),
                 );
             }
-            if let Some(label) = &control.label {
-                if let Ok(label) = self.templar.template(label, &item_vars) {
-                    result.insert(Value::from("_ansible_item_label"), label);
-                }
+            // Without `label`, ansible-core labels the item with `{{ <loop_var> }}`,
+            // which is the item itself.
+            let label = match &control.label {
+                Some(label) => self.templar.template(label, &item_vars).ok(),
+                None => Some(item.clone()),
+            };
+            if let Some(label) = label {
+                result.insert(Value::from("_ansible_item_label"), label);
             }
             if !result.contains_key("changed") && status_of(result) != Status::Skipped {
                 result.insert(Value::from("changed"), Value::Bool(false));
@@ -268,26 +273,18 @@ impl Executor<'_> {
                 result.insert(Value::from("changed"), Value::Bool(false));
             }
             let checked_vars = self.with_registered(context, vars, &result);
-            if let Err(message) =
-                self.apply_changed_failed_when(context, &checked_vars, &mut result)
-            {
-                return failure(message);
-            }
-            let Some(until) = context.task.keyword("until") else {
+            self.apply_changed_failed_when(context, &checked_vars, &mut result);
+            if retries <= 1 || self.until_holds(context, &checked_vars, &result) {
                 return TaskOutcome {
                     result,
                     effects,
                     ..TaskOutcome::default()
                 };
-            };
-            let done = self
-                .templar
-                .evaluate_conditional(&until.value, &checked_vars)
-                .unwrap_or(false);
-            if done || attempt >= retries {
-                if !done {
-                    result.insert(Value::from("failed"), Value::Bool(true));
-                }
+            }
+            if attempt >= retries {
+                // ansible-core reports one attempt fewer than it made when they run out.
+                result.insert(Value::from("attempts"), Value::Int(retries - 1));
+                result.insert(Value::from("failed"), Value::Bool(true));
                 return TaskOutcome {
                     result,
                     effects,
@@ -295,7 +292,7 @@ impl Executor<'_> {
                 };
             }
             result.insert(Value::from("_ansible_retry"), Value::Bool(true));
-            result.insert(Value::from("retries"), Value::Int(retries - 1));
+            result.insert(Value::from("retries"), Value::Int(retries));
             self.emit_retry(context, host, &result);
             let delay = self.delay(context, vars);
             if delay > 0.0 {
@@ -330,10 +327,12 @@ impl Executor<'_> {
             match self.templar.evaluate_conditional(&condition.value, vars) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(condition.value.clone())),
+                // The templating layer already words the error as ansible-core's
+                // `Conditional` does; ansible-core adds where the condition is written.
                 Err(err) => {
                     return Err(format!(
-                        "The conditional check '{}' failed. The error was: {err}",
-                        value_text(&condition.value)
+                        "{err}\n\n{}",
+                        ansible_error_context(&condition.span)
                     ))
                 }
             }
@@ -344,27 +343,45 @@ impl Executor<'_> {
     fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, String> {
         let raw = Value::map(context.task.args.clone());
         let templated = self.templar.template(&raw, vars).map_err(|err| {
-            format!("The task includes an option with an undefined variable. The error was: {err}")
+            if err.is_undefined() {
+                // ansible-core joins its message and the cause with ". ", hence "..".
+                format!(
+                    "The task includes an option with an undefined variable.. {err}\n\n{}",
+                    ansible_error_context(&context.task.span)
+                )
+            } else {
+                err.to_string()
+            }
         })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
         Ok(args)
     }
 
+    /// The number of attempts: the first run plus `retries`, which defaults to 3 with
+    /// `until`; `retries` alone also retries, until the task does not fail.
     fn retries(&self, context: &TaskContext, vars: &HostVars) -> i64 {
-        if context.task.keyword("until").is_none() {
-            return 1;
-        }
         let retries = context
             .task
             .keyword("retries")
             .and_then(|r| self.templar.template(&r.value, vars).ok())
-            .and_then(|v| int_keyword(&v))
-            .unwrap_or(3);
-        if retries <= 0 {
-            1
-        } else {
-            retries + 1
+            .and_then(|v| int_keyword(&v));
+        match retries {
+            Some(retries) => 1 + retries.max(0),
+            None if context.task.keyword("until").is_some() => 4,
+            None => 1,
+        }
+    }
+
+    /// Whether the `until` condition holds; without `until`, whether the result did not
+    /// fail.
+    fn until_holds(&self, context: &TaskContext, vars: &HostVars, result: &Map) -> bool {
+        match context.task.keyword("until") {
+            Some(until) => self
+                .templar
+                .evaluate_conditional(&until.value, vars)
+                .unwrap_or(false),
+            None => !result.get("failed").is_some_and(Value::is_truthy),
         }
     }
 
@@ -397,22 +414,36 @@ impl Executor<'_> {
         }
     }
 
-    fn apply_changed_failed_when(
-        &self,
-        context: &TaskContext,
-        vars: &HostVars,
-        result: &mut Map,
-    ) -> Result<(), String> {
-        if let Some(changed_when) = context.task.keyword("changed_when") {
-            let changed = self.all_conditions(&changed_when.value, vars)?;
-            result.insert(Value::from("changed"), Value::Bool(changed));
+    /// Applies `changed_when`, then `failed_when`. As in ansible-core, an error in either
+    /// fails the result and is stored as its `changed_when_result` or
+    /// `failed_when_result`; `failed_when` is not evaluated after a `changed_when` error.
+    fn apply_changed_failed_when(&self, context: &TaskContext, vars: &HostVars, result: &mut Map) {
+        if result.get("skipped").is_some_and(Value::is_truthy) {
+            return;
         }
-        if let Some(failed_when) = context.task.keyword("failed_when") {
-            let failed = self.all_conditions(&failed_when.value, vars)?;
-            result.insert(Value::from("failed_when_result"), Value::Bool(failed));
-            result.insert(Value::from("failed"), Value::Bool(failed));
+        for (keyword, key) in [("changed_when", "changed"), ("failed_when", "failed")] {
+            let Some(conditions) = context.task.keyword(keyword) else {
+                continue;
+            };
+            match self.all_conditions(&conditions.value, vars) {
+                Ok(holds) => {
+                    result.insert(Value::from(key), Value::Bool(holds));
+                    if key == "failed" {
+                        result.insert(Value::from("failed_when_result"), Value::Bool(holds));
+                    }
+                }
+                Err(message) => {
+                    let message =
+                        format!("{message}\n\n{}", ansible_error_context(&conditions.span));
+                    result.insert(Value::from("failed"), Value::Bool(true));
+                    result.insert(
+                        Value::from(format!("{key}_when_result")),
+                        Value::from(message),
+                    );
+                    return;
+                }
+            }
         }
-        Ok(())
     }
 
     /// Evaluates a condition or a list of conditions that must all hold.
@@ -425,12 +456,7 @@ impl Executor<'_> {
             let holds = self
                 .templar
                 .evaluate_conditional(condition, vars)
-                .map_err(|err| {
-                    format!(
-                        "The conditional check '{}' failed. The error was: {err}",
-                        value_text(condition)
-                    )
-                })?;
+                .map_err(|err| err.to_string())?;
             if !holds {
                 return Ok(false);
             }

@@ -111,6 +111,64 @@ pub fn render_snippet(message: &str, span: &Span, hint: Option<&str>) -> String 
     out
 }
 
+/// Renders where an error arose as ansible-core 2.18 appends it to an error raised on a
+/// YAML value: the position, the offending line with the line before it, and a caret.
+///
+/// As in ansible-core, a blank offending line moves the quote up to the nearest line
+/// with text, and a `k=v` pair on the line before moves the position to its `=`.
+///
+/// NOTE: ansible-core also appends hints about common YAML mistakes (unquoted
+/// templates, unbalanced quotes, tabs, `k=v` shorthand); rplay does not add them yet.
+pub fn ansible_error_context(span: &Span) -> String {
+    let path = span.file.path().display();
+    let position = |line: u32, column: u32| {
+        format!(
+            "The error appears to be in '{path}': line {line}, column {column}, but may\nbe elsewhere in the file depending on the exact syntax problem.\n"
+        )
+    };
+    let lines: Vec<&str> = span.file.text().split_inclusive('\n').collect();
+    if lines.is_empty() {
+        return position(span.line, span.column);
+    }
+    let mut index = (span.line.saturating_sub(1) as usize).min(lines.len() - 1);
+    while index > 0 && lines[index].trim().is_empty() {
+        index -= 1;
+    }
+    let target = lines[index].trim_end();
+    let previous = if index > 0 {
+        lines[index - 1].trim_end()
+    } else {
+        ""
+    };
+    if let Some(equals) = shorthand_position(previous) {
+        let arrow = format!("{}^ here", " ".repeat(equals));
+        return format!(
+            "{}\nThe offending line appears to be:\n\n{previous}\n{arrow}\n\n",
+            position(span.line.saturating_sub(1), equals as u32 + 1)
+        );
+    }
+    let arrow = format!(
+        "{}^ here",
+        " ".repeat(span.column.saturating_sub(1) as usize)
+    );
+    format!(
+        "{}\nThe offending line appears to be:\n\n{previous}\n{target}\n{arrow}\n",
+        position(span.line, span.column)
+    )
+}
+
+/// The index of the `=` of a `word=value` pair in `line`, which ansible-core takes as
+/// `k=v` shorthand that misled the YAML parser.
+fn shorthand_position(line: &str) -> Option<usize> {
+    static SHORTHAND: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pattern = SHORTHAND.get_or_init(|| regex::Regex::new(r"\w+(\s+)?=(\s+)?[\w/-]+").unwrap());
+    if pattern.is_match(line) {
+        line.find('=')
+    } else {
+        None
+    }
+}
+
 /// Returns the closest candidate to `name` when it is close enough to be a likely typo.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
@@ -153,6 +211,27 @@ mod tests {
             text,
             "error: unknown keyword 'taks'\n  --> play.yml:2:3\n  |\n2 |   taks: []\n  |   ^\n  = hint: did you mean 'tasks'?\n"
         );
+    }
+
+    #[test]
+    fn ansible_context_quotes_line_before() {
+        let file = SourceFile::new(
+            "/p/play.yml",
+            "- hosts: all\n  tasks:\n    - name: x\n      debug:\n",
+        );
+        assert_eq!(
+            ansible_error_context(&Span::new(file, 3, 7)),
+            "The error appears to be in '/p/play.yml': line 3, column 7, but may\n\
+be elsewhere in the file depending on the exact syntax problem.\n\n\
+The offending line appears to be:\n\n  tasks:\n    - name: x\n      ^ here\n"
+        );
+    }
+
+    #[test]
+    fn ansible_context_skips_blank_lines() {
+        let file = SourceFile::new("/p/play.yml", "a: 1\nb: 2\n\n\n");
+        let text = ansible_error_context(&Span::new(file, 4, 1));
+        assert!(text.ends_with("\n\na: 1\nb: 2\n^ here\n"), "{text}");
     }
 
     #[test]
