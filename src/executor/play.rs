@@ -59,34 +59,95 @@ impl Executor<'_> {
             .keyword("strategy")
             .map(|s| value_text(&s.value))
             .unwrap_or_else(|| "linear".to_string());
-        self.emit(Event::PlayStart {
-            name,
+        let play_start = Event::PlayStart {
+            name: name.clone(),
             check_mode: self.options.check,
-            strategy,
-        });
+            strategy: strategy.clone(),
+        };
         let hosts = self.select_hosts(&patterns);
         if hosts.is_empty() {
+            self.emit(play_start);
             self.emit(Event::NoHostsMatched);
             return PlayEnd::Continue;
         }
-        let host_values: Vec<Value> = hosts.iter().map(|h| Value::from(h.as_str())).collect();
-        for key in [
-            "ansible_play_hosts_all",
-            "ansible_play_hosts",
-            "ansible_play_batch",
-            "play_hosts",
-        ] {
+        let all_hosts: Vec<Value> = hosts.iter().map(|h| Value::from(h.as_str())).collect();
+        for key in ["ansible_play_hosts_all", "ansible_play_hosts"] {
             layers
                 .magic
-                .insert(Value::from(key), Value::list(host_values.clone()));
+                .insert(Value::from(key), Value::list(all_hosts.clone()));
         }
-        let selected = self.filter_sections(play, &play_vars);
+        for batch in self.serial_batches(play, &play_vars, &hosts) {
+            // Each batch is a run of its own, with its own PLAY banner.
+            self.emit(Event::PlayStart {
+                name: name.clone(),
+                check_mode: self.options.check,
+                strategy: strategy.clone(),
+            });
+            let batch_values: Vec<Value> = batch.iter().map(|h| Value::from(h.as_str())).collect();
+            for key in ["ansible_play_batch", "play_hosts"] {
+                layers
+                    .magic
+                    .insert(Value::from(key), Value::list(batch_values.clone()));
+            }
+            if self.run_batch(play, &layers, &play_vars, &batch) == PlayEnd::StopPlaybook {
+                return PlayEnd::StopPlaybook;
+            }
+        }
+        PlayEnd::Continue
+    }
+
+    /// Splits the play's hosts into `serial` batches, as ansible-core's
+    /// `_get_serialized_batches`: each entry a count or a percentage, the last one
+    /// repeated until every host is in a batch.
+    fn serial_batches(
+        &self,
+        play: &Play,
+        vars: &dyn Variables,
+        hosts: &[String],
+    ) -> Vec<Vec<String>> {
+        let sizes: Vec<Value> = match play.keyword("serial") {
+            Some(serial) => match self.templar.template(&serial.value, vars) {
+                Ok(Value::List(items)) => items.to_vec(),
+                Ok(Value::Null) | Err(_) => Vec::new(),
+                Ok(other) => vec![other],
+            },
+            None => Vec::new(),
+        };
+        if sizes.is_empty() {
+            return vec![hosts.to_vec()];
+        }
+        let total = hosts.len();
+        let mut remaining: std::collections::VecDeque<String> = hosts.iter().cloned().collect();
+        let mut batches = Vec::new();
+        let mut index = 0;
+        while !remaining.is_empty() {
+            let size = batch_size(&sizes[index], total);
+            if size <= 0 {
+                batches.push(remaining.drain(..).collect());
+                break;
+            }
+            let take = (size as usize).min(remaining.len());
+            batches.push(remaining.drain(..take).collect());
+            index = (index + 1).min(sizes.len() - 1);
+        }
+        batches
+    }
+
+    /// Runs the play's tasks on one batch of hosts.
+    fn run_batch(
+        &mut self,
+        play: &Arc<Play>,
+        layers: &PlayLayers,
+        play_vars: &crate::vars::HostVars,
+        hosts: &[String],
+    ) -> PlayEnd {
+        let selected = self.filter_sections(play, play_vars);
         let flush = flush_task(play);
         let sections: Vec<&[Item]> = selected.iter().map(Vec::as_slice).collect();
-        let setup = self.setup_task(play, &play_vars);
+        let setup = self.setup_task(play, play_vars);
         let program = PlayProgram::compile(&sections, &flush, setup.as_ref());
         let mut states = HashMap::new();
-        for host in &hosts {
+        for host in hosts {
             let mut state = HostState::new(&program);
             if self.failed_hosts.contains(host) {
                 state.failed = true;
@@ -104,10 +165,10 @@ impl Executor<'_> {
         let handlers = super::handlers::Handlers::new(play);
         let mut run = PlayRun {
             play: play.clone(),
-            layers,
+            layers: layers.clone(),
             program,
             contexts: HashMap::new(),
-            hosts: hosts.clone(),
+            hosts: hosts.to_vec(),
             states,
             roles_run: HashMap::new(),
             handlers,
@@ -1140,6 +1201,23 @@ fn skip_to_task(
         }
     }
     matched
+}
+
+/// The size of a `serial` entry for `total` hosts, as ansible-core's `pct_to_int`: a
+/// percentage rounds down but is at least 1.
+fn batch_size(entry: &Value, total: usize) -> i64 {
+    let text = rplay_modules::pyrepr::str(entry);
+    match text.trim().strip_suffix('%') {
+        Some(percent) => {
+            let size = (percent.trim().parse::<f64>().unwrap_or(0.0) / 100.0 * total as f64) as i64;
+            if size == 0 {
+                1
+            } else {
+                size
+            }
+        }
+        None => text.trim().parse::<f64>().map(|n| n as i64).unwrap_or(0),
+    }
 }
 
 /// Tells whether a `gather_facts` value requests facts: unset, or true.
