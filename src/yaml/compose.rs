@@ -19,7 +19,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, StrInput, Tag as Even
 use super::resolve::{resolve_plain, Tag};
 use super::tabs::{EventKind, TabChecker};
 use super::text::SourceText;
-use super::{Mark, Problem, MAX_DEPTH};
+use super::{Mark, Problem, MAX_DEPTH, REWRITTEN_CONTENT};
 
 /// Index of a node in its document's arena.
 pub(super) type NodeId = usize;
@@ -85,17 +85,25 @@ pub(super) struct Composer<'a> {
     explicit_end: bool,
     /// The line of the last document's end; directives for the next one come after it.
     last_end_line: u32,
-    /// The character standing for a byte order mark inside the text, if any.
-    placeholder: Option<char>,
+    substitutions: &'a [(char, char)],
+    rewritten: &'a [Mark],
 }
 
 impl<'a> Composer<'a> {
-    /// `placeholder` is a character that stands for a byte order mark in `text`.
-    pub(super) fn new(text: &'a str, placeholder: Option<char>) -> Composer<'a> {
+    /// `substitutions` pairs placeholder characters in `text` with the characters
+    /// they stand for in scalars, and `rewritten` lists, in order, where white space
+    /// was rewritten: a scalar that contains one of them fails with
+    /// [`REWRITTEN_CONTENT`].
+    pub(super) fn new(
+        text: &'a str,
+        substitutions: &'a [(char, char)],
+        rewritten: &'a [Mark],
+    ) -> Composer<'a> {
         Composer {
             parser: Parser::new_from_str(text),
             source: SourceText::new(text),
-            placeholder,
+            substitutions,
+            rewritten,
             tabs: text.contains('\t').then(TabChecker::default),
             explicit_end: false,
             last_end_line: 0,
@@ -299,8 +307,18 @@ impl<'a> Composer<'a> {
         tag: Option<&EventTag>,
         span: EventSpan,
     ) -> Result<(), Problem> {
-        if let Some(placeholder) = self.placeholder.filter(|p| value.contains(*p)) {
-            value = Cow::Owned(value.replace(placeholder, "\u{feff}"));
+        let first_rewrite = self.rewritten.partition_point(|mark| *mark < span.start);
+        if self
+            .rewritten
+            .get(first_rewrite)
+            .is_some_and(|mark| *mark < span.end)
+        {
+            return Err(Problem::new(REWRITTEN_CONTENT, span.start));
+        }
+        for &(placeholder, original) in self.substitutions {
+            if value.contains(placeholder) {
+                value = Cow::Owned(value.replace(placeholder, original.encode_utf8(&mut [0; 4])));
+            }
         }
         let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
         let mut mark = span.start;

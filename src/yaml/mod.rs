@@ -13,12 +13,12 @@ mod scalar;
 mod tabs;
 mod text;
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::source::{SourceFile, Span};
 use crate::Value;
+use repair::ParseInput;
 
 /// Deepest nesting of collections a document may have, counting collections reached
 /// through aliases. Python's default recursion limit is of the same order.
@@ -68,35 +68,37 @@ pub struct YamlError {
 pub fn load(file: Arc<SourceFile>) -> Result<Loaded, YamlError> {
     let located = |problem: Problem| problem.located(&file);
     check_characters(file.text()).map_err(located)?;
-    let mut text = repair::yaml_1_1_line_breaks(file.text());
-    let mut placeholder = None;
-    if let Some((rewritten, marker)) = repair::inner_byte_order_marks(&text) {
-        text = Cow::Owned(rewritten);
-        placeholder = Some(marker);
-    }
+    let mut input = ParseInput::new(file.text());
+    let mut batch_allowed = true;
     for _ in 0..MAX_REWRITES {
-        match load_text(&text, placeholder, &file) {
-            Err(problem) => match repair::rewrite_for(&text, &problem) {
-                Some(rewritten) => text = Cow::Owned(rewritten),
-                None => return Err(located(problem)),
-            },
+        let problem = match load_input(&input, &file) {
             Ok(loaded) => return Ok(loaded),
+            Err(problem) => problem,
+        };
+        if problem.message == REWRITTEN_CONTENT {
+            // A tab rewritten in one go was text, not white space: redo one at a time.
+            input = ParseInput::new(file.text());
+            batch_allowed = false;
+            continue;
+        }
+        let rewritten = (batch_allowed && input.rewrite_all_colon_tabs(&problem))
+            || input.rewrite_for(&problem);
+        if !rewritten {
+            return Err(located(problem));
         }
     }
-    load_text(&text, placeholder, &file).map_err(located)
+    load_input(&input, &file).map_err(located)
 }
 
-/// Most rewrites of white space saphyr rejects and libyaml accepts (see the `repair`
-/// module) for one file; each costs one more parse.
+/// Most rewrites of text saphyr rejects and libyaml accepts (see the `repair` module)
+/// for one file; each costs one more parse.
 const MAX_REWRITES: usize = 1000;
 
-/// Loads `text`, where `placeholder`, if any, stands for a byte order mark.
-fn load_text(
-    text: &str,
-    placeholder: Option<char>,
-    file: &Arc<SourceFile>,
-) -> Result<Loaded, Problem> {
-    let mut composer = compose::Composer::new(text, placeholder);
+/// The problem reported when a scalar contains white space rewritten before parsing.
+const REWRITTEN_CONTENT: &str = "a rewritten tab is part of a scalar";
+
+fn load_input(input: &ParseInput<'_>, file: &Arc<SourceFile>) -> Result<Loaded, Problem> {
+    let mut composer = compose::Composer::new(&input.text, &input.substitutions, &input.rewritten);
     let mut loaded = Loaded {
         documents: Vec::new(),
         warnings: Vec::new(),
@@ -137,8 +139,9 @@ impl Loaded {
     }
 }
 
-/// A position inside the text being loaded, before it is tied to its file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A position inside the text being loaded, before it is tied to its file. Marks
+/// order by line, then column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Mark {
     /// 1-based line.
     line: u32,

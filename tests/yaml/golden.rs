@@ -4,21 +4,51 @@ use serde_json::Value as Json;
 
 use crate::compare::compare_file;
 
+/// Directories of YAML fixtures with their recorded Ansible output.
+const FIXTURE_DIRS: &[&str] = &["fixtures/yaml", "fixtures/yaml/edge"];
+
+/// Fixtures where rplay knowingly differs from Ansible, with the reason. The golden test
+/// requires them to differ, so this list stays true.
+pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "fixtures/yaml/edge/recursive_map.yml",
+        "a mapping that contains itself through an alias: Value cannot hold a cycle",
+    ),
+    (
+        "fixtures/yaml/edge/recursive_seq.yml",
+        "a sequence that contains itself through an alias: Value cannot hold a cycle",
+    ),
+    (
+        "fixtures/yaml/edge/alias_key_nospace.yml",
+        "`*alias:` as a key: saphyr reads the `:` as part of the alias name",
+    ),
+];
+
 /// The fixture files, relative to the package root, in name order.
 pub fn fixture_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("fixtures/yaml"))
-        .expect("fixtures/yaml exists")
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| is_yaml(path))
-        .map(|path| {
-            path.strip_prefix(root)
-                .expect("under the root")
-                .to_path_buf()
-        })
-        .collect();
+    let mut files = Vec::new();
+    for dir in FIXTURE_DIRS {
+        let entries = std::fs::read_dir(root.join(dir)).expect("fixture directory exists");
+        files.extend(
+            entries
+                .map(|entry| entry.expect("readable directory entry").path())
+                .filter(|path| is_yaml(path))
+                .map(|path| {
+                    path.strip_prefix(root)
+                        .expect("under the root")
+                        .to_path_buf()
+                }),
+        );
+    }
     files.sort();
     files
+}
+
+pub fn is_known_difference(fixture: &Path) -> bool {
+    KNOWN_DIFFERENCES
+        .iter()
+        .any(|(path, _)| Path::new(path) == fixture)
 }
 
 pub fn is_yaml(path: &Path) -> bool {
@@ -55,8 +85,16 @@ fn fixtures_match_recorded_ansible_output() {
             continue;
         };
         let expected: Json = serde_json::from_str(&text).expect("golden files are JSON");
-        if let Err(difference) = compare_file(fixture, &expected) {
-            failures.push(format!("{}: {difference}", fixture.display()));
+        let outcome = compare_file(fixture, &expected);
+        match (outcome, is_known_difference(fixture)) {
+            (Ok(()), false) | (Err(_), true) => {}
+            (Ok(()), true) => failures.push(format!(
+                "{}: listed in KNOWN_DIFFERENCES but matches Ansible now",
+                fixture.display()
+            )),
+            (Err(difference), false) => {
+                failures.push(format!("{}: {difference}", fixture.display()))
+            }
         }
     }
     assert!(
