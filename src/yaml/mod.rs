@@ -7,6 +7,7 @@
 
 mod compose;
 mod construct;
+mod json;
 mod repair;
 mod resolve;
 mod scalar;
@@ -90,6 +91,27 @@ pub fn load(file: Arc<SourceFile>) -> Result<Loaded, YamlError> {
     load_input(&input, &file).map_err(located)
 }
 
+/// Parses `file` as Ansible's `DataLoader` does (`from_yaml` in
+/// `ansible.parsing.utils.yaml`), which is how playbooks, inventories, role files and
+/// variable files are read: as JSON when the whole text is JSON, otherwise as YAML with
+/// at most one document. An empty file has no document; Ansible skips such a
+/// variables file. A document that is only a null counts as none, as `from_yaml`
+/// returns `None` for both.
+pub fn load_data(file: Arc<SourceFile>) -> Result<Loaded, YamlError> {
+    let mut loaded = match json::load(&file) {
+        Some(root) => Loaded {
+            documents: vec![root],
+            warnings: Vec::new(),
+        },
+        None => load(file)?,
+    };
+    if let Some(second) = loaded.documents.get(1) {
+        return Err(another_document(second));
+    }
+    loaded.documents.retain(|document| !document.is_null());
+    Ok(loaded)
+}
+
 /// Most rewrites of text saphyr rejects and libyaml accepts (see the `repair` module)
 /// for one file; each costs one more parse.
 const MAX_REWRITES: usize = 1000;
@@ -120,22 +142,25 @@ pub fn load_file(path: &Path) -> Result<Loaded, YamlError> {
 }
 
 impl Loaded {
-    /// Returns the only document, or `None` for a stream without documents, as
-    /// Ansible's `from_yaml` (PyYAML's `get_single_data`) does for playbooks,
-    /// inventories and variable files.
+    /// Returns the only document, or `None` for a stream without documents.
     ///
-    /// Ansible skips a variables file that loads as `None`.
+    /// # Errors
+    ///
+    /// Fails as PyYAML's `get_single_data` does when there is more than one document.
     pub fn into_single(self) -> Result<Option<Node>, YamlError> {
         let mut documents = self.documents.into_iter();
         let first = documents.next();
         match documents.next() {
             None => Ok(first),
-            Some(second) => Err(YamlError {
-                message: "expected a single document in the stream, but found another document"
-                    .into(),
-                span: Some(second.span),
-            }),
+            Some(second) => Err(another_document(&second)),
         }
+    }
+}
+
+fn another_document(second: &Node) -> YamlError {
+    YamlError {
+        message: "expected a single document in the stream, but found another document".into(),
+        span: Some(second.span.clone()),
     }
 }
 

@@ -21,7 +21,7 @@ fn fuzzed_fixtures() -> Vec<(String, String)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     fixture_files()
         .into_iter()
-        .map(|fixture| {
+        .map(|(fixture, _)| {
             let text = std::fs::read_to_string(root.join(&fixture)).expect("readable fixture");
             (fixture.display().to_string(), text)
         })

@@ -2,10 +2,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use crate::compare::compare_file;
+use crate::compare::{compare_file, Mode};
 
-/// Directories of YAML fixtures with their recorded Ansible output.
-const FIXTURE_DIRS: &[&str] = &["fixtures/yaml", "fixtures/yaml/edge"];
+/// Directories of YAML fixtures with their recorded Ansible output, and how each is
+/// loaded.
+pub const FIXTURE_DIRS: &[(&str, Mode)] = &[
+    ("fixtures/yaml", Mode::Stream),
+    ("fixtures/yaml/edge", Mode::Stream),
+    ("fixtures/yaml/data", Mode::Data),
+];
 
 /// Fixtures where rplay knowingly differs from Ansible, with the reason. The golden test
 /// requires them to differ, so this list stays true.
@@ -22,27 +27,45 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "fixtures/yaml/edge/alias_key_nospace.yml",
         "`*alias:` as a key: saphyr reads the `:` as part of the alias name",
     ),
+    (
+        "fixtures/yaml/data/json_nan.json",
+        "serde_json rejects NaN, which Python's json reads, so the file is read as YAML",
+    ),
 ];
 
-/// The fixture files, relative to the package root, in name order.
-pub fn fixture_files() -> Vec<PathBuf> {
+/// The fixture files of one directory, relative to the package root, in name order.
+pub fn fixture_files_in(dir: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in FIXTURE_DIRS {
-        let entries = std::fs::read_dir(root.join(dir)).expect("fixture directory exists");
-        files.extend(
-            entries
-                .map(|entry| entry.expect("readable directory entry").path())
-                .filter(|path| is_yaml(path))
-                .map(|path| {
-                    path.strip_prefix(root)
-                        .expect("under the root")
-                        .to_path_buf()
-                }),
-        );
-    }
+    let entries = std::fs::read_dir(root.join(dir)).expect("fixture directory exists");
+    let mut files: Vec<PathBuf> = entries
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|path| {
+            is_yaml(path) || path.extension().is_some_and(|e| e == "json") && !is_golden(path)
+        })
+        .map(|path| {
+            path.strip_prefix(root)
+                .expect("under the root")
+                .to_path_buf()
+        })
+        .collect();
     files.sort();
     files
+}
+
+/// Every fixture with the mode it is loaded in.
+pub fn fixture_files() -> Vec<(PathBuf, Mode)> {
+    FIXTURE_DIRS
+        .iter()
+        .flat_map(|&(dir, mode)| {
+            fixture_files_in(dir)
+                .into_iter()
+                .map(move |file| (file, mode))
+        })
+        .collect()
+}
+
+fn is_golden(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| p.ends_with(".expected.json"))
 }
 
 pub fn is_known_difference(fixture: &Path) -> bool {
@@ -70,11 +93,11 @@ fn fixtures_match_recorded_ansible_output() {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).expect("package root exists");
     let fixtures = fixture_files();
     assert!(
-        fixtures.len() >= 20,
+        fixtures.len() >= 200,
         "expected the YAML fixtures, found {fixtures:?}"
     );
     let mut failures = Vec::new();
-    for fixture in &fixtures {
+    for (fixture, mode) in &fixtures {
         let golden = golden_path(fixture);
         let Ok(text) = std::fs::read_to_string(&golden) else {
             failures.push(format!(
@@ -85,7 +108,7 @@ fn fixtures_match_recorded_ansible_output() {
             continue;
         };
         let expected: Json = serde_json::from_str(&text).expect("golden files are JSON");
-        let outcome = compare_file(fixture, &expected);
+        let outcome = compare_file(fixture, *mode, &expected);
         match (outcome, is_known_difference(fixture)) {
             (Ok(()), false) | (Err(_), true) => {}
             (Ok(()), true) => failures.push(format!(
