@@ -1,13 +1,34 @@
-//! YAML loading with PyYAML's YAML 1.1 rules and source positions.
+//! YAML loading with the results of Ansible's loader, and source positions.
 //!
-//! Ansible reads playbooks, inventories and variable files with PyYAML, so plain
-//! `yes`/`no`/`on`/`off` are booleans, `0644` is octal and duplicate keys warn with the
-//! last value winning. The loader builds [`Node`]s that keep a [`Span`] each; callers that
-//! only need data call [`Node::to_value`]. This module knows nothing about playbooks.
+//! Ansible (ansible-core 2.18) reads playbooks, inventories and variable files with
+//! PyYAML's C loader (libyaml) and its own constructor, so YAML 1.1 rules apply: plain
+//! `yes`/`no`/`on`/`off` are booleans, `0644` is octal, `1:30` is 90, `<<` merges, and
+//! a duplicate key warns and keeps its first position with the last value. The loader
+//! builds [`Node`]s that keep a [`Span`] each, at the line and column Ansible reports;
+//! callers that only need data call [`Node::to_value`]. This module knows nothing about
+//! playbooks.
+//!
+//! Loading runs in steps, one module each:
+//! - `repair` rewrites text that saphyr-parser (YAML 1.2) rejects but libyaml accepts,
+//!   and `compose` and `tabs` reject what libyaml rejects but saphyr accepts, so the
+//!   parser's events are libyaml's;
+//! - `compose` turns the events into a node graph per document, with tags resolved by
+//!   `resolve` (PyYAML's implicit resolver);
+//! - `construct` builds Python's objects in PyYAML's order, with `scalar` for ints,
+//!   floats, timestamps and binary data, and `object` for Python's dict-key rules;
+//! - `convert` turns the objects into nodes;
+//! - `json` reads JSON first, for [`load_data`], as Ansible's `from_yaml` does.
+//!
+//! `Value` has fewer types than Python, so a `datetime.date` or `datetime` (`!!timestamp`
+//! or a plain `2001-12-14`) becomes the string Python's `str()` prints, `!!binary` bytes
+//! become text, an int outside `i64` becomes its decimal digits, `!!set` a mapping to
+//! nulls and `!!omap`/`!!pairs` tuples two-item sequences.
 
 mod compose;
 mod construct;
+mod convert;
 mod json;
+mod object;
 mod repair;
 mod resolve;
 mod scalar;
@@ -68,7 +89,7 @@ pub struct YamlError {
 /// (`from_yaml`) accepts at most one document: see [`Loaded::into_single`].
 pub fn load(file: Arc<SourceFile>) -> Result<Loaded, YamlError> {
     let located = |problem: Problem| problem.located(&file);
-    check_characters(file.text()).map_err(located)?;
+    text::check_characters(file.text()).map_err(located)?;
     let mut input = ParseInput::new(file.text());
     let mut batch_allowed = true;
     for _ in 0..MAX_REWRITES {
@@ -217,38 +238,6 @@ impl Problem {
     }
 }
 
-/// Rejects the characters libyaml's reader rejects: C0 and C1 controls other than tab,
-/// line feed, carriage return and NEL, DEL, U+FFFE and U+FFFF.
-fn check_characters(text: &str) -> Result<(), Problem> {
-    let bytes = text.as_bytes();
-    let allowed_ascii = |b: u8| b >= 0x20 && b != 0x7f || matches!(b, b'\t' | b'\n' | b'\r');
-    let suspect = bytes.iter().enumerate().position(|(i, &b)| {
-        if b < 0x80 {
-            return !allowed_ascii(b);
-        }
-        // U+0080..U+009F are C2 80..C2 9F, and U+FFFE, U+FFFF are EF BF BE, EF BF BF.
-        (b == 0xc2 && matches!(bytes.get(i + 1), Some(0x80..=0x9f)) && bytes[i + 1] != 0x85)
-            || (b == 0xef
-                && bytes.get(i + 1) == Some(&0xbf)
-                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)))
-    });
-    let Some(offset) = suspect else {
-        return Ok(());
-    };
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    let character = text[offset..].chars().next().map_or(0, u32::from);
-    Err(Problem::new(
-        format!("unacceptable character #x{character:04x}: control characters are not allowed"),
-        Mark {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-        },
-    ))
-}
-
 impl Node {
     /// Converts the node to plain data, dropping positions.
     pub fn to_value(&self) -> Value {
@@ -310,3 +299,6 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

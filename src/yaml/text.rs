@@ -4,6 +4,38 @@
 
 use super::{Mark, Problem};
 
+/// Rejects the characters libyaml's reader rejects: C0 and C1 controls other than tab,
+/// line feed, carriage return and NEL, DEL, U+FFFE and U+FFFF.
+pub(super) fn check_characters(text: &str) -> Result<(), Problem> {
+    let bytes = text.as_bytes();
+    let allowed_ascii = |b: u8| b >= 0x20 && b != 0x7f || matches!(b, b'\t' | b'\n' | b'\r');
+    let suspect = bytes.iter().enumerate().position(|(i, &b)| {
+        if b < 0x80 {
+            return !allowed_ascii(b);
+        }
+        // U+0080..U+009F are C2 80..C2 9F, and U+FFFE, U+FFFF are EF BF BE, EF BF BF.
+        (b == 0xc2 && matches!(bytes.get(i + 1), Some(0x80..=0x9f)) && bytes[i + 1] != 0x85)
+            || (b == 0xef
+                && bytes.get(i + 1) == Some(&0xbf)
+                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)))
+    });
+    let Some(offset) = suspect else {
+        return Ok(());
+    };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let character = text[offset..].chars().next().map_or(0, u32::from);
+    Err(Problem::new(
+        format!("unacceptable character #x{character:04x}: control characters are not allowed"),
+        Mark {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        },
+    ))
+}
+
 /// The text being parsed, indexed by line on first use.
 pub(super) struct SourceText<'a> {
     text: &'a str,
