@@ -66,8 +66,10 @@ def position(value):
 
 
 def encode(value, active):
+    """Encode a loaded value; `active` holds the ids of the containers being encoded."""
     if id(value) in active:
         return ["recursive"]
+
     if value is None:
         return ["null"]
     if isinstance(value, bool):
@@ -86,6 +88,7 @@ def encode(value, active):
         return ["timestamp", str(value)]
     if isinstance(value, bytes):
         return ["binary", value.decode("utf-8", "replace")]
+
     active = active | {id(value)}
     if isinstance(value, tuple):
         return ["tuple", [encode(item, active) for item in value]]

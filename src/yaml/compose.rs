@@ -5,7 +5,7 @@
 //! alias is the id of the node its anchor names, so an anchored node can have several
 //! parents.
 //!
-//! saphyr follows YAML 1.2 and libyaml YAML 1.1, so this module also applies the rules
+//! saphyr follows YAML 1.2 and libyaml YAML 1.1. This module also applies the rules
 //! where libyaml is stricter or reports other positions: anchor names, duplicate
 //! anchors, `%YAML` versions and unknown directives, content after `...` without `---`,
 //! empty implicit keys, keys spanning lines in flow mappings, and the positions of
@@ -462,7 +462,7 @@ struct DocumentBuilder<'a> {
     anchor_names: HashMap<&'a str, Mark>,
 }
 
-/// Where the parser is, for the tab rules.
+/// The parser's position in the collection tree, for the tab rules.
 pub(super) struct Context {
     /// Whether the parser is inside a flow collection.
     pub in_flow: bool,
@@ -476,12 +476,12 @@ impl DocumentBuilder<'_> {
         self.stack.last().is_some_and(|open| open.flow)
     }
 
-    /// The key waiting for its value in the innermost open mapping.
+    /// Returns the key waiting for its value in the innermost open mapping.
     fn pending_key(&self) -> Option<NodeId> {
         self.stack.last().and_then(|open| open.pending_key)
     }
 
-    /// Whether the next node is a mapping key.
+    /// Tells whether the next node is a mapping key.
     fn is_key_position(&self) -> bool {
         self.stack.last().is_some_and(|open| {
             open.pending_key.is_none() && matches!(self.nodes[open.node].kind, RawKind::Map { .. })
@@ -501,7 +501,7 @@ impl DocumentBuilder<'_> {
         }
     }
 
-    /// The 0-based column of a block collection: its first key or its first `-`.
+    /// Returns the 0-based column of a block collection: its first key or its first `-`.
     fn block_column(&self, node: NodeId) -> i64 {
         let column = match &self.nodes[node].kind {
             RawKind::Map { pairs, .. } => {
@@ -529,9 +529,9 @@ impl DocumentBuilder<'_> {
     }
 }
 
-/// The tag of a scalar event, following libyaml and PyYAML's C composer: a plain
-/// scalar without a tag or with the non-specific tag `!` is resolved from its text,
-/// except the empty node that follows a lone `!`, which is a string; other untagged
+/// Returns the tag of a scalar event as libyaml and PyYAML's C composer set it. A plain
+/// scalar without a tag, or any scalar with the non-specific tag `!`, is resolved from
+/// its text, except the empty node after a lone `!`, which is a string. Other untagged
 /// scalars are strings.
 fn scalar_tag(value: &str, style: ScalarStyle, tag: Option<&EventTag>) -> Tag {
     match tag.map(full_tag_name) {

@@ -20,7 +20,7 @@ use super::scalar::{self, Integer};
 use super::{Mark, Node, Problem, MAX_DEPTH};
 use crate::source::SourceFile;
 
-/// Where `flatten_mapping` stands for a mapping node.
+/// Progress of `flatten_mapping` on a mapping node.
 #[derive(Clone, Copy, PartialEq)]
 enum Flattening {
     NotYet,
@@ -144,7 +144,7 @@ impl Constructor<'_, '_> {
     }
 
     /// PyYAML's `construct_scalar`: the node's text, or for a mapping, the text of the
-    /// value under its `=` key. Returns the scalar node that holds the text.
+    /// value under its `=` key. Returns the scalar node that contains the text.
     fn scalar_node(&self, node: NodeId, depth: usize) -> Result<NodeId, Problem> {
         match &self.nodes[node].kind {
             RawKind::Scalar { .. } => return Ok(node),
@@ -322,11 +322,11 @@ impl Constructor<'_, '_> {
     /// PyYAML's `flatten_mapping`: removes `<<` entries and puts the entries of the
     /// mappings they name in front, and turns `=` keys into strings.
     ///
-    /// Merged entries are deduplicated by the identity of the key's text object, not by
-    /// equality, as PyYAML 6.0 does: the same node merged twice counts once, and so do
-    /// equal keys whose text CPython keeps as a single shared object (the empty string
-    /// and one-character strings below U+0100). Other equal keys are all kept, so the
-    /// last one wins and warns as a duplicate.
+    /// As in PyYAML 6.0, merged entries are deduplicated by the identity of the key's
+    /// text object, not by equality. The same node merged twice counts once, and so do
+    /// equal keys whose text CPython keeps as one shared object (the empty string and
+    /// one-character strings below U+0100). Other equal keys are all kept, so the last
+    /// one wins and warns as a duplicate.
     fn flatten_mapping(&mut self, node: NodeId) -> Result<(), Problem> {
         match self.flattening[node] {
             Flattening::Done => return Ok(()),
@@ -338,6 +338,7 @@ impl Constructor<'_, '_> {
             }
             Flattening::NotYet => {}
         }
+
         let special_keys = self
             .pairs(node)
             .iter()
@@ -346,6 +347,7 @@ impl Constructor<'_, '_> {
             self.flattening[node] = Flattening::Done;
             return Ok(());
         }
+
         self.flattening[node] = Flattening::Running;
         let pairs = match &mut self.nodes[node].kind {
             RawKind::Map { pairs, .. } => std::mem::take(pairs),
@@ -364,6 +366,7 @@ impl Constructor<'_, '_> {
                 _ => kept.push((key, value)),
             }
         }
+
         let pairs = if merged.is_empty() {
             kept
         } else {
@@ -525,7 +528,7 @@ fn set_tag(kind: &mut RawKind<'_>, new_tag: Tag) {
     }
 }
 
-/// What `id(key_node.value)` tells apart in PyYAML's merge deduplication.
+/// The identity `id(key_node.value)` distinguishes in PyYAML's merge deduplication.
 #[derive(Hash, PartialEq, Eq)]
 enum KeyIdentity {
     Node(NodeId),

@@ -44,7 +44,8 @@ fn to_node(json: Json, span: &Span) -> Node {
     }
 }
 
-/// A JSON number as Python reads it: an `int` when it has no fraction or exponent.
+/// Converts a JSON number as Python reads it: an `int` when it has no fraction or
+/// exponent.
 fn number_value(number: &serde_json::Number) -> Value {
     if let Some(int) = number.as_i64() {
         return Value::Int(int);

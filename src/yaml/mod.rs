@@ -1,9 +1,9 @@
 //! YAML loading with the results of Ansible's loader, and source positions.
 //!
 //! Ansible (ansible-core 2.18) reads playbooks, inventories and variable files with
-//! PyYAML's C loader (libyaml) and its own constructor, so YAML 1.1 rules apply: plain
-//! `yes`/`no`/`on`/`off` are booleans, `0644` is octal, `1:30` is 90, `<<` merges, and
-//! a duplicate key warns and keeps its first position with the last value. The loader
+//! PyYAML's C loader (libyaml) and its own constructor, so YAML 1.1 rules apply. Plain
+//! `yes`/`no`/`on`/`off` are booleans, `0644` is octal, `1:30` is 90 and `<<` merges.
+//! A duplicate key warns and keeps its first position with the last value. The loader
 //! builds [`Node`]s that keep a [`Span`] each, at the line and column Ansible reports;
 //! callers that only need data call [`Node::to_value`]. This module knows nothing about
 //! playbooks.

@@ -41,7 +41,7 @@ pub(super) enum Data {
     Pair(ObjectId, ObjectId),
 }
 
-/// The Python type name of an object that cannot be a dict key.
+/// Returns the Python type name of an object that cannot be a dict key.
 pub(super) fn unhashable_type(data: &Data) -> Option<&'static str> {
     match data {
         Data::Seq(_) => Some("AnsibleSequence"),
@@ -108,7 +108,7 @@ fn number(data: &Data) -> Option<Number> {
     }
 }
 
-/// The integer a float equals, when it is integral and in range.
+/// Returns the integer a float equals, when it is integral and in range.
 fn integral(value: f64) -> Option<i128> {
     (value.fract() == 0.0 && value.abs() < 1e38).then_some(value as i128)
 }

@@ -1,8 +1,8 @@
 //! Text adjustments that make saphyr, a YAML 1.2 parser, read what libyaml reads.
 //!
 //! Where saphyr rejects white space that libyaml accepts and discards, the loader
-//! rewrites that white space and parses again: the values are the same, because the
-//! white space carries no content, and so are the positions, because a tab and a space
+//! rewrites that white space and parses again. The values stay the same because the
+//! white space carries no content, and so do the positions, because a tab and a space
 //! are both one column. Only the padding of quoted continuation lines adds characters,
 //! which moves the columns of what follows on those lines. Where saphyr rejects a
 //! character that libyaml reads as text (a byte order mark inside a document, a lone
@@ -19,7 +19,8 @@ pub(super) struct ParseInput<'t> {
     pub text: Cow<'t, str>,
     /// Placeholder characters and the characters they stand for.
     pub substitutions: Vec<(char, char)>,
-    /// Where tabs were rewritten speculatively, in order: no scalar may contain one.
+    /// Start marks of the tab runs rewritten speculatively, in order. No scalar may
+    /// contain one.
     pub rewritten: Vec<Mark>,
 }
 
@@ -35,7 +36,8 @@ impl<'t> ParseInput<'t> {
         input
     }
 
-    /// A private-use character that is neither in the text nor a placeholder already.
+    /// Returns a private-use character that is neither in the text nor a placeholder
+    /// already.
     fn new_placeholder(&self) -> Option<char> {
         ('\u{e000}'..='\u{f8ff}')
             .rev()
@@ -259,6 +261,7 @@ fn indent_quoted_continuation(text: &str, mark: Mark) -> Option<String> {
         .filter(|c| *c == '"' || *c == '\'')?;
     let end = quoted_scalar_end(&text[quote_offset..], quote)? + quote_offset;
     let target = (mark.column as usize).saturating_sub(1);
+
     let mut rewritten = String::with_capacity(text.len() + 64);
     let mut changed = false;
     let mut position = 0;
@@ -283,7 +286,8 @@ fn indent_quoted_continuation(text: &str, mark: Mark) -> Option<String> {
     changed.then_some(rewritten)
 }
 
-/// The byte offset of the closing quote of the quoted scalar at the start of `text`.
+/// Returns the byte offset of the closing quote of the quoted scalar at the start of
+/// `text`.
 fn quoted_scalar_end(text: &str, quote: char) -> Option<usize> {
     let mut chars = text.char_indices().skip(1);
     while let Some((offset, c)) = chars.next() {

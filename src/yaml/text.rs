@@ -1,6 +1,7 @@
 //! Access to the source text by line and column, for what saphyr's events leave out:
 //! anchor names, the start of block scalars and indentless sequences as libyaml reports
-//! them, and the characters around a node.
+//! them, and the characters around a node. Also libyaml's check of the characters a
+//! stream may contain.
 
 use super::{Mark, Problem};
 
@@ -66,7 +67,8 @@ impl<'a> SourceText<'a> {
         }
     }
 
-    /// The text from the start of line `line` (1-based) to the end, empty past the end.
+    /// Returns the text from the start of line `line` (1-based) to the end, or an empty
+    /// string past the last line.
     fn text_from_line(&mut self, line: u32) -> &'a str {
         self.index_lines();
         let index = (line as usize).saturating_sub(1);
@@ -83,19 +85,20 @@ impl<'a> SourceText<'a> {
         &text[..end]
     }
 
-    /// The text from `mark` to the end.
+    /// Returns the text from `mark` to the end.
     pub(super) fn rest_at(&mut self, mark: Mark) -> &'a str {
         let line = self.text_from_line(mark.line);
         &line[byte_offset(line, mark.column)..]
     }
 
-    /// The part of the line of `mark` before it.
+    /// Returns the part of the line of `mark` before it.
     pub(super) fn line_before(&mut self, mark: Mark) -> &'a str {
         let line = self.line(mark.line);
         &line[..byte_offset(line, mark.column)]
     }
 
-    /// The first character of a node that starts at `mark`, after its tag and anchor.
+    /// Returns the first character of a node that starts at `mark`, after its tag and
+    /// anchor.
     pub(super) fn after_properties(&mut self, mark: Mark) -> Option<char> {
         let mut rest = self.rest_at(mark);
         while rest.starts_with(['!', '&']) {
@@ -146,8 +149,8 @@ impl<'a> SourceText<'a> {
     }
 
     /// Moves the start of a sequence that is a mapping value back to its first `-` when
-    /// the sequence is not indented under its key (`key:\n- a`): saphyr starts such a
-    /// sequence after the `- `, libyaml at the `-`, which is in the key's column.
+    /// the sequence is not indented under its key (`key:\n- a`). saphyr starts such a
+    /// sequence after the `- `, and libyaml at the `-`, which is in the key's column.
     pub(super) fn indentless_sequence_start(&mut self, mark: Mark, key_column: u32) -> Mark {
         if mark.column <= key_column {
             return mark;
@@ -166,8 +169,8 @@ impl<'a> SourceText<'a> {
         }
     }
 
-    /// The last character before `mark` that is not white space or part of a comment,
-    /// looking back over earlier lines as needed.
+    /// Returns the last character before `mark` that is neither white space nor part of
+    /// a comment, looking back over earlier lines as needed.
     pub(super) fn previous_significant(&mut self, mark: Mark) -> Option<char> {
         if let Some(c) = significant_end(self.line_before(mark)) {
             return Some(c);
@@ -183,7 +186,7 @@ impl<'a> SourceText<'a> {
     }
 }
 
-/// The last character of `line` that is neither white space nor in a comment.
+/// Returns the last character of `line` that is neither white space nor in a comment.
 fn significant_end(line: &str) -> Option<char> {
     let mut end = line.len();
     let mut after_blank = true;
@@ -200,7 +203,8 @@ fn significant_end(line: &str) -> Option<char> {
         .next_back()
 }
 
-/// The byte offset of 1-based character column `column` in `line`, or its length.
+/// Returns the byte offset of 1-based character column `column` in `line`, or the
+/// line's length past its end.
 pub(super) fn byte_offset(line: &str, column: u32) -> usize {
     line.char_indices()
         .nth((column as usize).saturating_sub(1))
@@ -245,7 +249,7 @@ fn libyaml_name<'a>(text: &'a str, what: &str, mark: Mark) -> Result<&'a str, Pr
     }
 }
 
-/// The 1-based column of a block scalar indicator on a header line: a `|` or `>` after
+/// Finds the 1-based column of a block scalar indicator on a header line: a `|` or `>` after
 /// a blank or at the start, outside quotes and before any comment, followed only by
 /// chomping and indentation indicators. The last one wins, as plain keys may contain
 /// ` | `.

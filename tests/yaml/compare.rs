@@ -2,9 +2,9 @@
 //! for Ansible's loader on the same file.
 //!
 //! The oracle tags every value with its Python type. rplay's `Value` has fewer types,
-//! so some pairs match across types, by design of the loader:
-//! `timestamp` and `binary` are strings with the same text, `set` is a mapping to nulls,
-//! `tuple` is a sequence, and an `int` outside `i64` is a string of its digits.
+//! so by design of the loader some pairs match across types. `timestamp` and `binary`
+//! are strings with the same text and `set` is a mapping to nulls. A `tuple` is a
+//! sequence, and an `int` outside `i64` is a string of its digits.
 
 use std::path::Path;
 

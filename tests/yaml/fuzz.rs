@@ -16,7 +16,7 @@ const INDICATORS: &[&str] = &[
 
 const MAX_FUZZED_LEN: usize = 4096;
 
-/// The fixtures small enough to fuzz, with their text.
+/// Reads the fixtures small enough to fuzz, with their text.
 fn fuzzed_fixtures() -> Vec<(String, String)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     fixture_files()
