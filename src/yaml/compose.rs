@@ -162,7 +162,7 @@ impl<'a> Composer<'a> {
             if content.is_empty() || content.starts_with('#') {
                 continue;
             }
-            let is_end = content
+            let is_end = line
                 .strip_prefix("...")
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
             if is_end {
@@ -214,6 +214,9 @@ impl<'a> Composer<'a> {
             let (event, span) = self
                 .next_event()
                 .map_err(|problem| problem.with_flow(builder.in_flow()))?;
+            if event_has_tag(&event) {
+                self.source.check_tag_separator(span.start)?;
+            }
             let kind = self.event_kind(&event, span);
             if let Some(tabs) = &mut self.tabs {
                 tabs.before_event(&mut self.source, &builder.context(), kind, span)?;
@@ -279,9 +282,13 @@ impl<'a> Composer<'a> {
 
     fn event_kind(&mut self, event: &Event<'_>, span: EventSpan) -> EventKind {
         match event {
+            // An empty plain scalar is an implied null: nothing was scanned.
+            Event::Scalar(value, ScalarStyle::Plain, ..) if value.is_empty() => EventKind::Other,
             Event::Scalar(_, ScalarStyle::Plain, ..) => EventKind::PlainScalar,
-            Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) => {
-                EventKind::BlockScalar
+            Event::Scalar(value, ScalarStyle::Literal | ScalarStyle::Folded, ..) => {
+                EventKind::BlockScalar {
+                    empty: value.is_empty(),
+                }
             }
             Event::Scalar(..) => EventKind::QuotedScalar,
             Event::SequenceStart(..) | Event::MappingStart(..)
@@ -322,11 +329,24 @@ impl<'a> Composer<'a> {
         }
         let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
         let mut mark = span.start;
+        if is_block && builder.stack.is_empty() && !value.is_empty() && span.start.column == 1 {
+            // libyaml indents block scalar content by at least one column.
+            return Err(Problem::new(
+                "did not find expected <document start>",
+                span.start,
+            ));
+        }
+        if style == ScalarStyle::Plain && builder.in_flow() && !value.is_empty() {
+            self.check_flow_plain_scalar(span)?;
+        }
         if is_block {
             if anchor == 0 && tag.is_none() {
-                mark = self.source.block_scalar_header(mark).unwrap_or(mark);
+                mark = self
+                    .source
+                    .block_scalar_header(mark, value.is_empty())
+                    .unwrap_or(mark);
             }
-            if value.ends_with('\n') && self.ends_input_without_line_break(span.end) {
+            if value.ends_with('\n') && self.saphyr_added_final_line_break(span) {
                 // libyaml adds no final line break that the input does not have.
                 value.to_mut().pop();
             }
@@ -342,18 +362,54 @@ impl<'a> Composer<'a> {
         Ok(())
     }
 
-    fn ends_input_without_line_break(&mut self, end: Mark) -> bool {
+    /// Applies libyaml's rules for plain scalars in flow collections, where saphyr
+    /// accepts more: `|` and `>` cannot start one, a `:` at its start is a value
+    /// indicator, and a `:` right before `,?[]{}` is an error.
+    fn check_flow_plain_scalar(&mut self, span: EventSpan) -> Result<(), Problem> {
+        match self.source.after_properties(span.start) {
+            Some('|' | '>') => return Err(Problem::new(
+                "while scanning for the next token, found character that cannot start any token",
+                span.start,
+            )),
+            Some(':') => {
+                return Err(Problem::new(
+                    "while parsing a flow node, did not find expected node content",
+                    span.start,
+                ))
+            }
+            _ => {}
+        }
+        let mut after = self.source.rest_of_line(span.end).chars();
+        if after.next() == Some(':') && after.next().is_some_and(|c| ",?[]{}".contains(c)) {
+            return Err(Problem::new(
+                "while scanning a plain scalar, found unexpected ':'",
+                span.end,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tells whether saphyr ended a block scalar with a line break the input lacks. A
+    /// scalar at the end of input without a final line break gets one from saphyr,
+    /// unless its last line is blank and shorter than the content's indentation.
+    fn saphyr_added_final_line_break(&mut self, span: EventSpan) -> bool {
         let text = self.source.text();
         if text.ends_with(['\n', '\r']) {
             return false;
         }
         let last_line = self.source.line_count();
-        let last_line_length = self.source.line(last_line).chars().count();
-        end.line == last_line && end.column as usize > last_line_length || end.line > last_line
+        let last_line_text = self.source.line(last_line);
+        let last_line_length = last_line_text.chars().count();
+        let at_end = span.end.line == last_line && span.end.column as usize > last_line_length
+            || span.end.line > last_line;
+        let indent = (span.start.column as usize).saturating_sub(1);
+        let short_blank_line =
+            last_line_text.chars().all(|c| c == ' ') && last_line_length < indent;
+        at_end && !short_blank_line
     }
 
-    /// libyaml needs a key before `:` (saphyr reads `: b` as an empty key), and a key
-    /// in a flow mapping on one line unless it follows `?`.
+    /// libyaml needs a key before `:` (saphyr reads `: b` as an empty key). A key with a
+    /// value in a flow mapping must be on one line unless it follows `?`.
     fn check_implicit_key(
         &mut self,
         builder: &DocumentBuilder<'a>,
@@ -375,7 +431,12 @@ impl<'a> Composer<'a> {
         }
         if builder.in_flow() && span.end.line > span.start.line {
             let explicit = self.source.previous_significant(span.start) == Some('?');
-            if !explicit {
+            let before_value = self
+                .source
+                .rest_of_line(span.end)
+                .trim_start_matches([' ', '\t'])
+                .starts_with(':');
+            if !explicit && before_value {
                 return Err(Problem::new(
                     "while parsing a flow mapping, did not find expected ',' or '}'",
                     span.end,
@@ -546,6 +607,15 @@ fn scalar_tag(value: &str, style: ScalarStyle, tag: Option<&EventTag>) -> Tag {
         }
         Some(name) => Tag::from_name(&name),
     }
+}
+
+fn event_has_tag(event: &Event<'_>) -> bool {
+    matches!(
+        event,
+        Event::Scalar(_, _, _, Some(_))
+            | Event::SequenceStart(_, Some(_))
+            | Event::MappingStart(_, Some(_))
+    )
 }
 
 fn collection_tag(tag: Option<&EventTag>, default: Tag) -> Tag {

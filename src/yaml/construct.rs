@@ -20,14 +20,6 @@ use super::scalar::{self, Integer};
 use super::{Mark, Node, Problem, MAX_DEPTH};
 use crate::source::SourceFile;
 
-/// Progress of `flatten_mapping` on a mapping node.
-#[derive(Clone, Copy, PartialEq)]
-enum Flattening {
-    NotYet,
-    Running,
-    Done,
-}
-
 /// Constructs `document` and returns its root, appending duplicate-key warnings.
 pub(super) fn construct_document(
     document: Document<'_>,
@@ -41,7 +33,8 @@ pub(super) fn construct_document(
         nodes: &mut nodes,
         objects: Vec::with_capacity(count),
         constructed: vec![None; count],
-        flattening: vec![Flattening::NotYet; count],
+        flattened: vec![false; count],
+        flatten_depth: 0,
         constructing: Vec::new(),
         pending: Vec::new(),
         warnings,
@@ -62,7 +55,10 @@ struct Constructor<'c, 'a> {
     objects: Vec<Object>,
     /// The object built for each node, so that aliases share it.
     constructed: Vec<Option<ObjectId>>,
-    flattening: Vec<Flattening>,
+    /// Mappings whose merge keys are applied: flattening them again changes nothing.
+    flattened: Vec<bool>,
+    /// How many `flatten_mapping` calls are running, one inside the other.
+    flatten_depth: usize,
     /// Nodes whose constructor is running and has not returned an object yet.
     constructing: Vec<NodeId>,
     /// Collections returned empty, waiting to be filled: PyYAML's state generators.
@@ -304,6 +300,13 @@ impl Constructor<'_, '_> {
         Ok(entries.pairs)
     }
 
+    fn pairs_mut(&mut self, node: NodeId) -> Option<&mut Vec<(NodeId, NodeId)>> {
+        match &mut self.nodes[node].kind {
+            RawKind::Map { pairs, .. } => Some(pairs),
+            _ => None,
+        }
+    }
+
     fn pairs(&self, node: NodeId) -> &[(NodeId, NodeId)] {
         match &self.nodes[node].kind {
             RawKind::Map { pairs, .. } => pairs,
@@ -328,55 +331,52 @@ impl Constructor<'_, '_> {
     /// one-character strings below U+0100). Other equal keys are all kept, so the last
     /// one wins and warns as a duplicate.
     fn flatten_mapping(&mut self, node: NodeId) -> Result<(), Problem> {
-        match self.flattening[node] {
-            Flattening::Done => return Ok(()),
-            Flattening::Running => {
-                return Err(Problem::new(
-                    "found a mapping that merges itself",
-                    self.mark(node),
-                ))
-            }
-            Flattening::NotYet => {}
+        if self.flattened[node] {
+            return Ok(());
         }
-
         let special_keys = self
             .pairs(node)
             .iter()
             .any(|&(key, _)| matches!(self.nodes[key].kind.tag(), Tag::Merge | Tag::Value));
         if !special_keys {
-            self.flattening[node] = Flattening::Done;
+            self.flattened[node] = true;
             return Ok(());
         }
+        if self.flatten_depth >= MAX_DEPTH {
+            return Err(Problem::new(
+                format!("merge keys are nested more than {MAX_DEPTH} levels deep"),
+                self.mark(node),
+            ));
+        }
 
-        self.flattening[node] = Flattening::Running;
-        let pairs = match &mut self.nodes[node].kind {
-            RawKind::Map { pairs, .. } => std::mem::take(pairs),
-            _ => Vec::new(),
-        };
+        // As in PyYAML, each `<<` entry is removed before its mappings are flattened, so
+        // a mapping that merges itself sees itself without that entry.
+        self.flatten_depth += 1;
         let mut merged = Vec::new();
         let mut merged_keys = HashSet::new();
-        let mut kept = Vec::with_capacity(pairs.len());
-        for (key, value) in pairs {
+        let mut index = 0;
+        while let Some(&(key, value)) = self.pairs(node).get(index) {
             match self.nodes[key].kind.tag() {
-                Tag::Merge => self.collect_merged(node, value, &mut merged, &mut merged_keys)?,
+                Tag::Merge => {
+                    if let Some(pairs) = self.pairs_mut(node) {
+                        pairs.remove(index);
+                    }
+                    self.collect_merged(node, value, &mut merged, &mut merged_keys)?;
+                }
                 Tag::Value => {
                     set_tag(&mut self.nodes[key].kind, Tag::Str);
-                    kept.push((key, value));
+                    index += 1;
                 }
-                _ => kept.push((key, value)),
+                _ => index += 1,
             }
         }
+        self.flatten_depth -= 1;
 
-        let pairs = if merged.is_empty() {
-            kept
-        } else {
-            merged.extend(kept);
-            merged
-        };
-        if let RawKind::Map { pairs: slot, .. } = &mut self.nodes[node].kind {
-            *slot = pairs;
+        if let Some(pairs) = self.pairs_mut(node).filter(|_| !merged.is_empty()) {
+            merged.append(pairs);
+            *pairs = merged;
         }
-        self.flattening[node] = Flattening::Done;
+        self.flattened[node] = true;
         Ok(())
     }
 

@@ -88,6 +88,16 @@ impl<'t> ParseInput<'t> {
             "tabs disallowed within this context (block indentation)" if problem.in_flow => {
                 tabs_to_spaces_before(text, problem.mark, IndicatorRule::LineStart)
             }
+            // Tabs around a flow indicator, such as `{? \t: b}`.
+            "tabs disallowed in this context"
+                if problem.in_flow || opens_flow_before(text, problem.mark) =>
+            {
+                tabs_to_spaces_around(text, problem.mark)
+            }
+            // `]#`, `"x"#`: libyaml starts a comment at `#` right after a token.
+            "comments must be separated from other tokens by whitespace" => {
+                space_before_comment(text, problem.mark)
+            }
             // A quoted scalar whose continuation lines are left of the block's
             // indentation.
             "invalid indentation in quoted scalar" => {
@@ -246,6 +256,62 @@ fn tabs_to_spaces_before(text: &str, mark: Mark, rule: IndicatorRule) -> Option<
         run.replace('\t', " "),
         &text[end..]
     ))
+}
+
+/// Replaces the tabs in the run of blanks around `mark` with spaces.
+fn tabs_to_spaces_around(text: &str, mark: Mark) -> Option<String> {
+    let offset = mark_offset(text, mark)?;
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    let start = text[..offset].trim_end_matches(is_blank).len();
+    let end = offset + (text[offset..].len() - text[offset..].trim_start_matches(is_blank).len());
+    let run = &text[start..end];
+    if !run.contains('\t') {
+        return None;
+    }
+    Some(format!(
+        "{}{}{}",
+        &text[..start],
+        run.replace('\t', " "),
+        &text[end..]
+    ))
+}
+
+/// Tells whether a `[` or `{` before `mark` on its line is still open, outside quotes.
+/// The parser's own state can lag behind the scanner that reported a problem.
+fn opens_flow_before(text: &str, mark: Mark) -> bool {
+    let Some(offset) = mark_offset(text, mark) else {
+        return false;
+    };
+    let line_start = text[..offset].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let mut depth = 0i32;
+    let mut quote = None;
+    for c in text[line_start..offset].chars() {
+        match (quote, c) {
+            (Some(open), _) if c == open => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0
+}
+
+/// Inserts a space before the `#` at `mark`, which only moves the comment.
+fn space_before_comment(text: &str, mark: Mark) -> Option<String> {
+    let offset = mark_offset(text, mark)?;
+    if !text[offset..].starts_with('#') {
+        return None;
+    }
+    Some(format!("{} {}", &text[..offset], &text[offset..]))
+}
+
+/// Returns the byte offset of `mark` in `text`.
+fn mark_offset(text: &str, mark: Mark) -> Option<usize> {
+    let starts = line_starts(text);
+    let line_start = *starts.get((mark.line as usize).checked_sub(1)?)?;
+    Some(line_start + byte_offset(&text[line_start..], mark.column))
 }
 
 /// Indents the continuation lines of the quoted scalar that starts at `mark` to the

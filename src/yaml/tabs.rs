@@ -22,7 +22,9 @@ use super::{Mark, Problem};
 pub(super) enum EventKind {
     PlainScalar,
     QuotedScalar,
-    BlockScalar,
+    BlockScalar {
+        empty: bool,
+    },
     FlowCollectionStart,
     FlowCollectionEnd,
     /// Any other event: block collection starts and ends, aliases, document ends.
@@ -63,11 +65,11 @@ impl TabChecker {
             self.checked_line = self.checked_line.max(span.start.line);
             return Ok(());
         }
-        if kind != EventKind::BlockScalar {
+        let EventKind::BlockScalar { empty } = kind else {
             self.skip_rest_of_last_event(source);
             return self.check_lines_until(source, span.start.line);
-        }
-        let Some(header) = source.block_scalar_header(span.start) else {
+        };
+        let Some(header) = source.block_scalar_header(span.start, empty) else {
             self.skip_rest_of_last_event(source);
             return self.check_lines_until(source, span.start.line);
         };
@@ -98,7 +100,7 @@ impl TabChecker {
         let Some(end) = self.last_end.take() else {
             return;
         };
-        if end.line == self.checked_line && has_tokens(source.rest_at(end)) {
+        if end.line == self.checked_line && has_tokens(source.rest_of_line(end)) {
             self.owner = Owner::Token;
         }
     }
@@ -117,7 +119,7 @@ impl TabChecker {
                 self.owner = Owner::Token;
                 self.checked_line = self.checked_line.max(span.end.line);
             }
-            EventKind::BlockScalar => {}
+            EventKind::BlockScalar { .. } => {}
             EventKind::FlowCollectionStart | EventKind::FlowCollectionEnd => {
                 self.owner = Owner::Token;
                 self.checked_line = self.checked_line.max(span.start.line);
@@ -161,9 +163,12 @@ impl TabChecker {
                 return Err(Problem::new(problem, Mark { line, column }));
             }
         }
+        let document_marker = indentation == 0 && is_document_marker(content);
         let continues_scalar = match self.owner {
             Owner::Token => false,
-            Owner::Plain { indent } | Owner::Block { indent } => content_column >= indent,
+            Owner::Plain { indent } | Owner::Block { indent } => {
+                content_column >= indent && !document_marker
+            }
         };
         if continues_scalar || content.is_empty() || content.starts_with('#') {
             return Ok(());
@@ -176,7 +181,15 @@ impl TabChecker {
     }
 }
 
-/// Whether `rest` has anything but blanks and a comment.
+/// Tells whether a line is `---` or `...`, alone or followed by a blank.
+fn is_document_marker(line: &str) -> bool {
+    let rest = line
+        .strip_prefix("---")
+        .or_else(|| line.strip_prefix("..."));
+    rest.is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+/// Tells whether `rest` has anything but blanks and a comment.
 fn has_tokens(rest: &str) -> bool {
     let trimmed = rest.trim_start_matches([' ', '\t']);
     !trimmed.is_empty() && !trimmed.starts_with('#')

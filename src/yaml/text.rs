@@ -91,6 +91,12 @@ impl<'a> SourceText<'a> {
         &line[byte_offset(line, mark.column)..]
     }
 
+    /// Returns the part of the line of `mark` from it to the line break.
+    pub(super) fn rest_of_line(&mut self, mark: Mark) -> &'a str {
+        let line = self.line(mark.line);
+        &line[byte_offset(line, mark.column)..]
+    }
+
     /// Returns the part of the line of `mark` before it.
     pub(super) fn line_before(&mut self, mark: Mark) -> &'a str {
         let line = self.line(mark.line);
@@ -106,6 +112,30 @@ impl<'a> SourceText<'a> {
             rest = rest[end..].trim_start_matches(is_yaml_space);
         }
         rest.chars().next()
+    }
+
+    /// Checks that the tag of the node whose properties start at `mark` is followed by
+    /// white space, as libyaml needs. saphyr also accepts a flow indicator there
+    /// (`!!str[a]` in a flow collection).
+    pub(super) fn check_tag_separator(&mut self, mark: Mark) -> Result<(), Problem> {
+        let mut rest = self.rest_at(mark);
+        while let Some(first) = rest.chars().next().filter(|c| *c == '!' || *c == '&') {
+            let end = if rest.starts_with("!<") {
+                rest.find('>').map_or(rest.len(), |end| end + 1)
+            } else {
+                rest.find(|c: char| is_yaml_space(c) || ",[]{}".contains(c))
+                    .unwrap_or(rest.len())
+            };
+            let next = rest[end..].chars().next();
+            if first == '!' && next.is_some_and(|c| !is_yaml_space(c)) {
+                return Err(Problem::new(
+                    "while scanning a tag, did not find expected whitespace or line break",
+                    mark,
+                ));
+            }
+            rest = rest[end..].trim_start_matches(is_yaml_space);
+        }
+        Ok(())
     }
 
     /// Reads the anchor of the node whose properties start at `mark` (`&name` or
@@ -131,8 +161,12 @@ impl<'a> SourceText<'a> {
     /// Finds the `|` or `>` that starts a block scalar whose content starts at
     /// `content` (saphyr puts the start there; libyaml at the indicator). The header
     /// is on the nearest line above the content that is not blank, or on the content's
-    /// own line when the scalar is empty.
-    pub(super) fn block_scalar_header(&mut self, content: Mark) -> Option<Mark> {
+    /// own line when the scalar is empty. An empty scalar at the end of the input
+    /// starts at its indicator.
+    pub(super) fn block_scalar_header(&mut self, content: Mark, empty: bool) -> Option<Mark> {
+        if empty && block_indicator_column(self.rest_of_line(content)) == Some(1) {
+            return Some(content);
+        }
         let mut line = content.line;
         if let Some(column) = block_indicator_column(self.line_before(content)) {
             return Some(Mark { line, column });

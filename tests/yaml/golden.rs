@@ -28,6 +28,22 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "`*alias:` as a key: saphyr reads the `:` as part of the alias name",
     ),
     (
+        "fixtures/yaml/edge/anchor_colon.yml",
+        "`&anchor:1`: saphyr reads the `:` as part of the anchor name",
+    ),
+    (
+        "fixtures/yaml/edge/flow_question_without_space.yml",
+        "`?c` in a flow collection: libyaml reads `?` as a key indicator, saphyr as text",
+    ),
+    (
+        "fixtures/yaml/edge/directive_after_implicit_end.yml",
+        "a directive after a document without `...`: saphyr rejects it, libyaml ends the document",
+    ),
+    (
+        "fixtures/yaml/edge/line_separator_folding.yml",
+        "a LINE SEPARATOR in a folded plain scalar: libyaml keeps it, rplay folds it as a line break",
+    ),
+    (
         "fixtures/yaml/data/json_nan.json",
         "serde_json rejects NaN, which Python's json reads, so the file is read as YAML",
     ),
