@@ -6,10 +6,11 @@
 //! parents.
 //!
 //! saphyr follows YAML 1.2 and libyaml YAML 1.1. This module also applies the rules
-//! where libyaml is stricter or reports other positions: anchor names, duplicate
-//! anchors, `%YAML` versions and unknown directives, content after `...` without `---`,
-//! empty implicit keys, keys spanning lines in flow mappings, and the positions of
-//! block scalars and indentless sequences.
+//! where libyaml is stricter or reports other positions. These cover anchor names,
+//! duplicate anchors, `%YAML` versions and unknown directives, content after `...`
+//! without `---`, empty implicit keys, keys spanning lines in flow mappings, plain
+//! scalars in flow collections, and the positions of block scalars and indentless
+//! sequences.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
