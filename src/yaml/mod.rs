@@ -71,7 +71,9 @@ pub enum NodeKind {
 pub struct Loaded {
     /// The documents in stream order; each root's span is where its content starts.
     pub documents: Vec<Node>,
-    /// Messages Ansible prints as `[WARNING]:`, such as duplicate mapping keys.
+    /// Messages Ansible prints as `[WARNING]:`, such as duplicate mapping keys, in the
+    /// order Ansible prints them and unwrapped. They name the file by the
+    /// `SourceFile`'s path as given, where Ansible prints the absolute path.
     pub warnings: Vec<String>,
 }
 
