@@ -364,7 +364,8 @@ fn include_vars(
         .map(value_text)
         .ok_or("rplay supports include_vars with a file only; 'dir' is not implemented yet")?;
     let path = executor.find_vars_file(context, &file)?;
-    let data = crate::yaml::load_file(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let data =
+        crate::yaml::load_data_file(&path).map_err(|err| format!("{}: {err}", path.display()))?;
     let mut vars = Map::new();
     for document in &data.documents {
         match document.to_value() {

@@ -950,7 +950,7 @@ impl Executor<'_> {
                     Err(_) => continue,
                 };
                 let path = play.base_dir.join(&name);
-                let Ok(loaded) = crate::yaml::load_file(&path) else {
+                let Ok(loaded) = crate::yaml::load_data_file(&path) else {
                     continue;
                 };
                 for document in &loaded.documents {

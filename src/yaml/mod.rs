@@ -164,6 +164,16 @@ pub fn load_file(path: &Path) -> Result<Loaded, YamlError> {
     load(SourceFile::new(path, text))
 }
 
+/// Reads and parses the file at `path` as Ansible's `DataLoader` does ([`load_data`]):
+/// JSON when the whole file is JSON, otherwise at most one YAML document.
+pub fn load_data_file(path: &Path) -> Result<Loaded, YamlError> {
+    let text = std::fs::read_to_string(path).map_err(|err| YamlError {
+        message: format!("could not read {}: {err}", path.display()),
+        span: None,
+    })?;
+    load_data(SourceFile::new(path, text))
+}
+
 impl Loaded {
     /// Returns the only document, or `None` for a stream without documents.
     ///
