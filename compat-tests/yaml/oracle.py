@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Load YAML files with ansible-core's own loader and print what it built as typed JSON.
 
-Usage: oracle.py [--out-dir DIR] FILE...
+Usage: oracle.py [--from-yaml] [--out-dir DIR] FILE...
 
 Each file is read as Ansible's DataLoader reads it (bytes decoded as UTF-8) and parsed
 with ansible.parsing.yaml.loader.AnsibleLoader, document by document, as
-`yaml.load_all` would. The result is one JSON object per file:
+`yaml.load_all` would. With --from-yaml, it goes through
+ansible.parsing.utils.yaml.from_yaml instead, as the DataLoader does: JSON first, then
+one YAML document at most (no document for None). The result is one JSON object per
+file:
 
     {"documents": [VALUE, ...], "warnings": [TEXT, ...]}
     {"error": {"type": NAME, "message": TEXT, "line": N, "column": N}}
@@ -40,6 +43,7 @@ import sys
 
 from ansible.parsing.yaml import constructor as ansible_constructor
 from ansible.parsing.yaml.loader import AnsibleLoader
+from ansible.parsing.utils.yaml import from_yaml
 from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
 from ansible.utils.unsafe_proxy import AnsibleUnsafeText
 
@@ -62,8 +66,10 @@ def position(value):
 
 
 def encode(value, active):
+    """Encode a loaded value; `active` holds the ids of the containers being encoded."""
     if id(value) in active:
         return ["recursive"]
+
     if value is None:
         return ["null"]
     if isinstance(value, bool):
@@ -82,6 +88,7 @@ def encode(value, active):
         return ["timestamp", str(value)]
     if isinstance(value, bytes):
         return ["binary", value.decode("utf-8", "replace")]
+
     active = active | {id(value)}
     if isinstance(value, tuple):
         return ["tuple", [encode(item, active) for item in value]]
@@ -109,7 +116,7 @@ def error_result(exc):
     }
 
 
-def load(path):
+def load(path, from_yaml_mode):
     with open(path, "rb") as handle:
         data = handle.read()
     try:
@@ -117,6 +124,13 @@ def load(path):
     except UnicodeDecodeError as exc:
         return error_result(exc)
     del WARNINGS[:]
+    if from_yaml_mode:
+        try:
+            value = from_yaml(text, file_name=path)
+        except Exception as exc:
+            return error_result(exc)
+        documents = [] if value is None else [encode(value, frozenset())]
+        return {"documents": documents, "warnings": list(WARNINGS)}
     loader = AnsibleLoader(text, path)
     documents = []
     try:
@@ -130,12 +144,15 @@ def load(path):
 
 
 def main(argv):
+    from_yaml_mode = argv[:1] == ["--from-yaml"]
+    if from_yaml_mode:
+        argv = argv[1:]
     out_dir = None
     if argv[:1] == ["--out-dir"]:
         out_dir = argv[1]
         argv = argv[2:]
     for path in argv:
-        result = load(path)
+        result = load(path, from_yaml_mode)
         if out_dir is None:
             sys.stdout.write("%s\t%s\n" % (path, json.dumps(result, ensure_ascii=False)))
             continue

@@ -19,8 +19,8 @@ pub fn parse(values: &[String], cwd: &Path) -> Result<Map, String> {
 fn parse_one(text: &str, cwd: &Path) -> Result<Map, String> {
     if let Some(file) = text.strip_prefix('@') {
         let path = cwd.join(file);
-        let loaded =
-            crate::yaml::load_file(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let loaded = crate::yaml::load_data_file(&path)
+            .map_err(|err| format!("{}: {err}", path.display()))?;
         return documents_to_map(loaded.documents, text);
     }
     if text.starts_with(['{', '[']) {

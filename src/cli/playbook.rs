@@ -153,7 +153,14 @@ fn build_executor<'a>(
         &args.skip_tags,
     );
     let variables = VariableManager::new(inventory, extra_vars, magic);
-    let templar = Templar::new(TemplarOptions::default());
+    // Relative lookup paths resolve against the (first) playbook's directory.
+    let base_dir = args
+        .playbooks
+        .first()
+        .map(|path| crate::config::normalize(&cwd.join(path)))
+        .and_then(|path| path.parent().map(std::path::Path::to_path_buf))
+        .unwrap_or_else(|| cwd.clone());
+    let templar = Templar::new(TemplarOptions { base_dir });
     let run_options = RunOptions {
         check: args.check,
         diff: args.diff,

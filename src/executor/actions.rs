@@ -9,7 +9,7 @@ use crate::playbook::value_text;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
-/// What an action returned, and what the strategy must do after it.
+/// An action's result, and the work it leaves to the strategy.
 #[derive(Debug, Default)]
 pub struct ActionOutcome {
     pub result: Map,
@@ -49,10 +49,9 @@ pub struct IncludeRequest {
     pub target: String,
     /// Remaining arguments: `tasks_from`, `apply`, `public`...
     pub args: Map,
-    /// For a looped include: the loop variables of its item (`item` or the
-    /// `loop_var`, `index_var`, `ansible_loop`), which the included tasks see.
-    pub loop_vars: Map,
-    /// For a looped include: the item's label, shown after `included:`.
+    /// The loop variables of the item that included the file, passed to its tasks.
+    pub item_vars: Map,
+    /// The item's label for the `included:` line.
     pub item_label: Option<Value>,
 }
 
@@ -79,6 +78,8 @@ pub fn run(
             let check = executor.check_mode(context, vars);
             command(action, host, args, vars, check)
         }
+        "gather_facts" | "setup" => gather_facts(host, vars),
+        "validate_argument_spec" => validate_argument_spec(args),
         other => Err(format!(
             "rplay cannot run the action '{other}' yet; only controller-side actions and command/shell on local connections are implemented"
         )),
@@ -366,7 +367,8 @@ fn include_vars(
         .map(value_text)
         .ok_or("rplay supports include_vars with a file only; 'dir' is not implemented yet")?;
     let path = executor.find_vars_file(context, &file)?;
-    let data = crate::yaml::load_file(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let data =
+        crate::yaml::load_data_file(&path).map_err(|err| format!("{}: {err}", path.display()))?;
     let mut vars = Map::new();
     for document in &data.documents {
         match document.to_value() {
@@ -433,10 +435,52 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
             role,
             target,
             args: rest,
-            loop_vars: Map::new(),
+            item_vars: Map::new(),
             item_label: None,
         })],
     })
+}
+
+/// Gathers facts for a host.
+///
+/// TODO: facts are not collected yet. On a local connection the task succeeds with no
+/// facts, so `ansible_*` facts stay undefined. Other connections fail, as modules do.
+fn gather_facts(host: &str, vars: &HostVars) -> Result<ActionOutcome, String> {
+    use crate::template::Variables;
+    let connection = vars
+        .get("ansible_connection")
+        .map(|v| value_text(&v))
+        .unwrap_or_else(|| "ssh".to_string());
+    if connection != "local" && !super::is_local_host(host) {
+        return Err(format!(
+            "rplay cannot reach {host} yet: only connection 'local' runs modules (this host uses '{connection}')"
+        ));
+    }
+    let mut result = Map::new();
+    result.insert(Value::from("ansible_facts"), Value::empty_map());
+    result.insert(Value::from("changed"), Value::Bool(false));
+    ok(result)
+}
+
+/// Checks a role's parameters against its argument spec.
+///
+/// TODO: the spec is not checked yet; the task reports success as ansible-core does
+/// for valid arguments.
+fn validate_argument_spec(args: &Map) -> Result<ActionOutcome, String> {
+    let mut result = Map::new();
+    result.insert(Value::from("argument_errors"), Value::list(Vec::new()));
+    result.insert(
+        Value::from("argument_spec_data"),
+        args.get("argument_spec")
+            .cloned()
+            .unwrap_or_else(Value::empty_map),
+    );
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(
+        Value::from("msg"),
+        Value::from("The arg spec validation passed"),
+    );
+    ok(result)
 }
 
 fn command(

@@ -51,7 +51,6 @@ impl TaskContext {
                     if let Some(vars) = &include.task.inherited.vars {
                         task_vars.push_map(vars.value.clone());
                     }
-                    task_vars.push_map(include.loop_vars.clone());
                     include_params.push_map(include.vars.clone());
                     let mut keywords = include.task.inherited.clone();
                     keywords.keywords.extend(

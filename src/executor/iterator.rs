@@ -37,8 +37,6 @@ pub struct IncludeScope {
     pub task_scope: Option<Arc<Scope>>,
     /// Variables the include passes to the included tasks (`vars:` and role params).
     pub vars: crate::Map,
-    /// The loop variables of the item that included the file, at task-vars precedence.
-    pub loop_vars: crate::Map,
     pub role: Option<Arc<crate::playbook::RoleInstance>>,
 }
 
@@ -97,8 +95,18 @@ impl PlayProgram {
     /// Compiles task sections into one program, with an implicit `flush_handlers` after
     /// each section as ansible-core's `Play.compile` adds them (pre_tasks; roles and
     /// tasks together; post_tasks).
-    pub fn compile(sections: &[&[Item]], flush_task: &Arc<Task>) -> PlayProgram {
+    ///
+    /// `setup`, when given, is the implicit `Gathering Facts` task, which runs first.
+    pub fn compile(
+        sections: &[&[Item]],
+        flush_task: &Arc<Task>,
+        setup: Option<&Arc<Task>>,
+    ) -> PlayProgram {
         let mut program = PlayProgram::default();
+        if let Some(setup) = setup {
+            let slot = program.add_slot(setup.clone(), None, false);
+            program.root.push(Node::Task(slot));
+        }
         let flush_after = [0, 2, 3];
         for (index, section) in sections.iter().enumerate() {
             let nodes = program.compile_items(section, None);
@@ -446,7 +454,7 @@ mod tests {
     #[test]
     fn sections_get_flushes() {
         let tasks = [task("a")];
-        let program = PlayProgram::compile(&[&tasks, &[], &[], &[]], &flush());
+        let program = PlayProgram::compile(&[&tasks, &[], &[], &[]], &flush(), None);
         let (ran, state) = run(&program, &[]);
         assert_eq!(ran, ["a", "flush", "flush", "flush"]);
         assert!(!state.failed);
@@ -458,7 +466,7 @@ mod tests {
             block(vec![task("a"), task("b")], vec![task("r")], vec![task("z")]),
             task("after"),
         ];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush());
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
         let (ran, state) = run(&program, &["a"]);
         assert_eq!(ran, ["flush", "a", "r", "z", "after", "flush", "flush"]);
         assert!(!state.failed);
@@ -471,7 +479,7 @@ mod tests {
             block(vec![task("a"), task("b")], vec![], vec![task("z")]),
             task("after"),
         ];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush());
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
         let (ran, state) = run(&program, &["a"]);
         assert_eq!(ran, ["flush", "a", "z"]);
         assert!(state.failed);
@@ -483,7 +491,7 @@ mod tests {
             block(vec![task("a")], vec![task("r")], vec![task("z")]),
             task("after"),
         ];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush());
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
         let (ran, state) = run(&program, &["a", "r"]);
         assert_eq!(ran, ["flush", "a", "r", "z"]);
         assert!(state.failed);
@@ -493,7 +501,7 @@ mod tests {
     fn nested_failure_reaches_outer_rescue() {
         let inner = block(vec![task("a")], vec![], vec![task("inner-always")]);
         let tasks = [block(vec![inner, task("b")], vec![task("r")], vec![])];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush());
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
         let (ran, state) = run(&program, &["a"]);
         assert_eq!(ran, ["flush", "a", "inner-always", "r", "flush", "flush"]);
         assert!(!state.failed);
@@ -502,7 +510,7 @@ mod tests {
     #[test]
     fn lockstep_picks_earliest_in_play_order() {
         let tasks = [block(vec![task("a")], vec![task("r")], vec![]), task("b")];
-        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush());
+        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
         let mut one = HostState::new(&program);
         let mut two = HostState::new(&program);
         // Both run the first flush and `a`; `a` fails on host one only.
@@ -522,7 +530,7 @@ mod tests {
     #[test]
     fn included_tasks_run_after_include() {
         let tasks = [task("include"), task("b")];
-        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush());
+        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
         let mut state = HostState::new(&program);
         assert_eq!(name(&program, state.advance().unwrap()), "flush");
         let include = state.advance().unwrap();
@@ -531,7 +539,6 @@ mod tests {
                 task: program.slot(include).task.clone(),
                 task_scope: None,
                 vars: crate::Map::new(),
-                loop_vars: crate::Map::new(),
                 role: None,
             })),
             parent: None,

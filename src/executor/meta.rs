@@ -96,6 +96,11 @@ impl Executor<'_> {
                         self.failed_hosts.remove(&host);
                     }
                 }
+                "clear_facts" => {
+                    for host in run.hosts.clone() {
+                        self.vars.clear_facts(&host);
+                    }
+                }
                 _ => {}
             }
         }

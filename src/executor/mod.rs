@@ -72,6 +72,8 @@ pub struct Executor<'a> {
     pub playbook_dir: PathBuf,
     /// The task whose results are being emitted, for retry events.
     current_task: Option<Arc<TaskInfo>>,
+    /// `--start-at-task` found its task; later plays run from their start.
+    start_at_done: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -94,6 +96,7 @@ impl<'a> Executor<'a> {
             next_task_id: 0,
             playbook_dir: PathBuf::new(),
             current_task: None,
+            start_at_done: false,
         }
     }
 

@@ -97,13 +97,14 @@ impl Executor<'_> {
             .keyword("strategy")
             .map(|s| value_text(&s.value))
             .unwrap_or_else(|| "linear".to_string());
-        self.emit(Event::PlayStart {
+        let play_start = Event::PlayStart {
             name: name.clone(),
             check_mode: self.options.check,
             strategy: strategy.clone(),
-        });
+        };
         let hosts = self.select_hosts(&patterns);
         if hosts.is_empty() {
+            self.emit(play_start);
             self.emit(Event::NoHostsMatched);
             return PlayEnd::Continue;
         }
@@ -112,20 +113,15 @@ impl Executor<'_> {
             Value::from("ansible_play_hosts_all"),
             Value::list(host_values),
         );
-        let serial = play
-            .keyword("serial")
-            .and_then(|s| self.templar.template(&s.value, &play_vars).ok());
-        let batches = serial_batches(serial.as_ref(), &hosts);
         let mut removed = Vec::new();
-        for (index, batch) in batches.iter().enumerate() {
-            if index > 0 {
-                self.emit(Event::PlayStart {
-                    name: name.clone(),
-                    check_mode: self.options.check,
-                    strategy: strategy.clone(),
-                });
-            }
-            let run = self.run_batch(play, &layers, &play_vars, &hosts, batch, removed);
+        for batch in self.serial_batches(play, &play_vars, &hosts) {
+            // Each batch is a run of its own, with its own PLAY banner.
+            self.emit(Event::PlayStart {
+                name: name.clone(),
+                check_mode: self.options.check,
+                strategy: strategy.clone(),
+            });
+            let run = self.run_batch(play, &layers, &play_vars, &hosts, &batch, removed);
             removed = run.removed;
             if run.ended_play {
                 break;
@@ -141,6 +137,43 @@ impl Executor<'_> {
         PlayEnd::Continue
     }
 
+    /// Splits the play's hosts into `serial` batches, as ansible-core's
+    /// `_get_serialized_batches`: each entry a count or a percentage, the last one
+    /// repeated until every host is in a batch.
+    fn serial_batches(
+        &self,
+        play: &Play,
+        vars: &dyn Variables,
+        hosts: &[String],
+    ) -> Vec<Vec<String>> {
+        let sizes: Vec<Value> = match play.keyword("serial") {
+            Some(serial) => match self.templar.template(&serial.value, vars) {
+                Ok(Value::List(items)) => items.to_vec(),
+                Ok(Value::Null) | Err(_) => Vec::new(),
+                Ok(other) => vec![other],
+            },
+            None => Vec::new(),
+        };
+        if sizes.is_empty() {
+            return vec![hosts.to_vec()];
+        }
+        let total = hosts.len();
+        let mut remaining: std::collections::VecDeque<String> = hosts.iter().cloned().collect();
+        let mut batches = Vec::new();
+        let mut index = 0;
+        while !remaining.is_empty() {
+            let size = batch_size(&sizes[index], total);
+            if size <= 0 {
+                batches.push(remaining.drain(..).collect());
+                break;
+            }
+            let take = (size as usize).min(remaining.len());
+            batches.push(remaining.drain(..take).collect());
+            index = (index + 1).min(sizes.len() - 1);
+        }
+        batches
+    }
+
     /// Runs the play on one batch of its hosts (all of them without `serial`).
     fn run_batch(
         &mut self,
@@ -154,7 +187,8 @@ impl Executor<'_> {
         let selected = self.filter_sections(play, play_vars);
         let flush = flush_task(play);
         let sections: Vec<&[Item]> = selected.iter().map(Vec::as_slice).collect();
-        let program = PlayProgram::compile(&sections, &flush);
+        let setup = self.setup_task(play, play_vars);
+        let program = PlayProgram::compile(&sections, &flush, setup.as_ref());
         let mut states = HashMap::new();
         for host in batch {
             let mut state = HostState::new(&program);
@@ -162,6 +196,14 @@ impl Executor<'_> {
                 state.failed = true;
             }
             states.insert(host.clone(), state);
+        }
+        if let Some(pattern) = self
+            .options
+            .start_at_task
+            .clone()
+            .filter(|_| !self.start_at_done)
+        {
+            self.start_at_done |= skip_to_task(&program, &mut states, &pattern);
         }
         let handlers = super::handlers::Handlers::new(play);
         let mut run = PlayRun {
@@ -646,14 +688,14 @@ impl Executor<'_> {
                 r.target == request.target
                     && r.args == request.args
                     && r.role == request.role
-                    && r.loop_vars == request.loop_vars
+                    && r.item_vars == request.item_vars
             }) {
                 Some((_, hosts)) => hosts.push(host),
                 None => groups.push((request, vec![host])),
             }
         }
         // Each host runs its included files in the order they were included.
-        let mut included: HashMap<String, Vec<super::iterator::Node>> = HashMap::new();
+        let mut per_host: HashMap<String, Vec<super::iterator::Node>> = HashMap::new();
         for (request, hosts) in groups {
             match self.load_include(run, context, &request) {
                 Ok((path, items, role)) => {
@@ -664,15 +706,14 @@ impl Executor<'_> {
                         kind: ScopeKind::Include(Arc::new(IncludeScope {
                             task: context.task.clone(),
                             task_scope: run.program.slot(slot).scope.clone(),
-                            vars: Map::new(),
-                            loop_vars: request.loop_vars.clone(),
+                            vars: request.item_vars.clone(),
                             role,
                         })),
                         parent: run.program.slot(slot).scope.clone(),
                     });
                     let nodes = run.program.compile_included(&items, &scope, slot);
                     for host in &hosts {
-                        included
+                        per_host
                             .entry(host.clone())
                             .or_default()
                             .extend(nodes.iter().cloned());
@@ -693,7 +734,7 @@ impl Executor<'_> {
                 }
             }
         }
-        for (host, nodes) in included {
+        for (host, nodes) in per_host {
             if let Some(state) = run.states.get_mut(&host) {
                 state.insert(nodes);
             }
@@ -979,7 +1020,7 @@ impl Executor<'_> {
                     Err(_) => continue,
                 };
                 let path = play.base_dir.join(&name);
-                let Ok(loaded) = crate::yaml::load_file(&path) else {
+                let Ok(loaded) = crate::yaml::load_data_file(&path) else {
                     continue;
                 };
                 for document in &loaded.documents {
@@ -991,6 +1032,60 @@ impl Executor<'_> {
             }
         }
         out
+    }
+
+    /// The implicit `Gathering Facts` task, when the `gathering` setting and the play's
+    /// `gather_facts` ask for one and the tag selection keeps it.
+    fn setup_task(&self, play: &Play, vars: &dyn Variables) -> Option<Arc<Task>> {
+        let gather_facts = play.gather_facts.as_ref().map(|g| {
+            self.templar
+                .template(&g.value, vars)
+                .unwrap_or_else(|_| g.value.clone())
+        });
+        let implied = gather_implied(gather_facts.as_ref());
+        let wanted = match self.options.gathering.as_str() {
+            "explicit" => gather_facts.as_ref().is_some_and(truthy_keyword),
+            _ => implied,
+        };
+        if !wanted {
+            return None;
+        }
+        let mut args = Map::new();
+        for option in ["gather_subset", "gather_timeout", "fact_path"] {
+            if let Some(value) = play.keyword(option) {
+                args.insert(Value::from(option), value.value.clone());
+            }
+        }
+        let mut inherited = Inherited::default();
+        let mut tags = play.inherited.tags.clone();
+        if play.inherited.tags.is_empty() {
+            let always = crate::playbook::Spanned {
+                value: Value::from("always"),
+                span: play.span.clone(),
+            };
+            inherited.tags.push(always.clone());
+            tags.push(always);
+        }
+        if !self.options.tags.should_run(&self.tag_set(&tags, vars)) {
+            return None;
+        }
+        inherited.keywords.push((
+            "run_once",
+            crate::playbook::Spanned {
+                value: Value::Bool(false),
+                span: play.span.clone(),
+            },
+        ));
+        Some(Arc::new(Task {
+            span: play.span.clone(),
+            name: Some("Gathering Facts".to_string()),
+            action: "gather_facts".to_string(),
+            args,
+            inherited,
+            keywords: Vec::new(),
+            loop_lookup: None,
+            implicit: false,
+        }))
     }
 
     /// Drops tasks the tag selection excludes, and blocks left empty.
@@ -1120,6 +1215,63 @@ pub(super) fn play_roles(play: &Play) -> Vec<Arc<RoleInstance>> {
     out
 }
 
+/// Moves every host to the first task matching `--start-at-task` (by name or
+/// `role : name`, exactly or as a shell pattern); returns whether a task matched.
+/// Hosts with no match end the play, as in ansible-core.
+fn skip_to_task(
+    program: &PlayProgram,
+    states: &mut HashMap<String, HostState>,
+    pattern: &str,
+) -> bool {
+    let glob = glob::Pattern::new(pattern).ok();
+    let matches = |text: &str| text == pattern || glob.as_ref().is_some_and(|g| g.matches(text));
+    let mut matched = false;
+    for state in states.values_mut() {
+        while let Some(slot) = state.peek() {
+            let task_slot = program.slot(slot);
+            let role = task_slot.scope.as_ref().and_then(|scope| {
+                scope.chain().iter().rev().find_map(|s| match &s.kind {
+                    ScopeKind::Block(block) => match &block.kind {
+                        BlockKind::Role(role) => Some(role.clone()),
+                        _ => None,
+                    },
+                    ScopeKind::Include(include) => include.role.clone(),
+                })
+            });
+            let display = task_display_name(&task_slot.task, role.as_deref());
+            let own = task_slot.task.name.as_deref().is_some_and(matches);
+            if own || matches(&display) {
+                matched = true;
+                break;
+            }
+            state.advance();
+        }
+    }
+    matched
+}
+
+/// The size of a `serial` entry for `total` hosts, as ansible-core's `pct_to_int`: a
+/// percentage rounds down but is at least 1.
+fn batch_size(entry: &Value, total: usize) -> i64 {
+    let text = rplay_modules::pyrepr::str(entry);
+    match text.trim().strip_suffix('%') {
+        Some(percent) => {
+            let size = (percent.trim().parse::<f64>().unwrap_or(0.0) / 100.0 * total as f64) as i64;
+            if size == 0 {
+                1
+            } else {
+                size
+            }
+        }
+        None => text.trim().parse::<f64>().map(|n| n as i64).unwrap_or(0),
+    }
+}
+
+/// Tells whether a `gather_facts` value requests facts: unset, or true.
+fn gather_implied(value: Option<&Value>) -> bool {
+    value.is_none_or(truthy_keyword)
+}
+
 /// The `meta: flush_handlers` task the engine adds after each section.
 fn flush_task(play: &Play) -> Arc<Task> {
     let mut args = Map::new();
@@ -1140,81 +1292,4 @@ fn flush_task(play: &Play) -> Arc<Task> {
 /// paths.
 fn absolute_path(path: &std::path::Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Splits the play's hosts into batches as ansible-core's `_get_serialized_batches` does.
-/// `serial` is a number, a percentage of the play's hosts, or a list of them whose last
-/// entry repeats. Without `serial`, or with a size of 0 or less, all hosts make one batch.
-fn serial_batches(serial: Option<&Value>, hosts: &[String]) -> Vec<Vec<String>> {
-    let sizes: Vec<Value> = match serial {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::List(items)) => items.to_vec(),
-        Some(other) => vec![other.clone()],
-    };
-    if sizes.is_empty() {
-        return vec![hosts.to_vec()];
-    }
-    let mut batches = Vec::new();
-    let mut rest = hosts;
-    let mut index = 0;
-    while !rest.is_empty() {
-        let size = batch_size(&sizes[index], hosts.len());
-        if size <= 0 {
-            batches.push(rest.to_vec());
-            break;
-        }
-        let take = (size as usize).min(rest.len());
-        batches.push(rest[..take].to_vec());
-        rest = &rest[take..];
-        index = (index + 1).min(sizes.len() - 1);
-    }
-    batches
-}
-
-/// Returns a batch size: an integer, or `N%` of `total` hosts rounded down but at least 1.
-fn batch_size(size: &Value, total: usize) -> i64 {
-    let text = value_text(size);
-    let text = text.trim();
-    match text.strip_suffix('%') {
-        Some(percent) => {
-            let percent: f64 = percent.trim().parse().unwrap_or(0.0);
-            ((total as f64 * percent / 100.0) as i64).max(1)
-        }
-        None => match size {
-            Value::Int(i) => *i,
-            Value::Float(f) => *f as i64,
-            _ => text.parse().unwrap_or(0),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hosts(names: &[&str]) -> Vec<String> {
-        names.iter().map(|n| n.to_string()).collect()
-    }
-
-    #[test]
-    fn serial_batches_by_size_and_list() {
-        let all = hosts(&["a", "b", "c", "d", "e"]);
-        assert_eq!(
-            serial_batches(Some(&Value::Int(2)), &all),
-            [hosts(&["a", "b"]), hosts(&["c", "d"]), hosts(&["e"])]
-        );
-        let list = Value::list(vec![Value::Int(1), Value::from("50%")]);
-        assert_eq!(
-            serial_batches(Some(&list), &all),
-            [hosts(&["a"]), hosts(&["b", "c"]), hosts(&["d", "e"])]
-        );
-        assert_eq!(serial_batches(None, &all), vec![all.clone()]);
-        assert_eq!(serial_batches(Some(&Value::Int(0)), &all), vec![all]);
-    }
-
-    #[test]
-    fn percentage_batches_hold_one_host_at_least() {
-        assert_eq!(batch_size(&Value::from("10%"), 3), 1);
-        assert_eq!(batch_size(&Value::from("50%"), 5), 2);
-    }
 }

@@ -15,7 +15,7 @@ use crate::{Map, Value};
 /// Result keys the callbacks never see: the status is in the event kind.
 const CALLBACK_HIDDEN: &[&str] = &["failed", "skipped"];
 
-/// What running a task on a host produced, for the strategy to act on.
+/// The result of a task on one host, and the work it leaves to the strategy.
 #[derive(Debug, Default)]
 pub struct TaskOutcome {
     pub result: Map,
@@ -158,8 +158,8 @@ impl Executor<'_> {
                 let ignored = self.ignore_errors(context, &item_vars);
                 result.insert(Value::from("_ansible_ignore_errors"), Value::Bool(ignored));
             }
-            // An inventory action's successful items are reported by the strategy, after
-            // it has changed the inventory and knows whether that changed anything.
+            // The strategy reports an inventory action's successful items itself, after it
+            // has changed the inventory and can tell whether anything changed.
             let deferred = status == Status::Ok && is_inventory_action(context.task.short_action());
             if !deferred {
                 self.emit(Event::ItemResult(HostResult {
@@ -173,8 +173,13 @@ impl Executor<'_> {
             }
             for effect in &mut outcome.effects {
                 if let actions::Effect::Include(request) = effect {
-                    request.loop_vars = control.overlay(item, index, items.len());
-                    request.item_label = outcome.result.get("_ansible_item_label").cloned();
+                    request.item_vars = control.overlay(item, index, items.len());
+                    request.item_label = Some(
+                        result
+                            .get("_ansible_item_label")
+                            .cloned()
+                            .unwrap_or_else(|| item.clone()),
+                    );
                 }
             }
             effects.append(&mut outcome.effects);
@@ -200,7 +205,37 @@ impl Executor<'_> {
         match context.task.loop_lookup.as_deref() {
             None | Some("list") => flatten_loop(&templated, false),
             Some("items") => flatten_loop(&templated, true),
-            Some(lookup) => loop_lookup(lookup, &templated),
+            Some(
+                lookup @ ("dict" | "indexed_items" | "nested" | "together" | "sequence"
+                | "subelements"),
+            ) => loop_lookup(lookup, &templated),
+            Some(lookup) => self.query_lookup(lookup, &templated, vars),
+        }
+    }
+
+    /// Runs a `with_<lookup>` loop through the templating layer's lookup plugins, as
+    /// `query(lookup, *terms)`.
+    fn query_lookup(
+        &self,
+        lookup: &str,
+        terms: &Value,
+        vars: &HostVars,
+    ) -> Result<Vec<Value>, String> {
+        let terms = match terms {
+            Value::List(_) => terms.clone(),
+            other => Value::list(vec![other.clone()]),
+        };
+        let mut overlay = Map::new();
+        overlay.insert(Value::from("__rplay_loop_terms"), terms);
+        let vars = vars.with_overlay(overlay);
+        let expression = format!(
+            "{{{{ query({}, *__rplay_loop_terms) }}}}",
+            rplay_modules::pyrepr::str_repr(lookup)
+        );
+        match self.templar.template_str(&expression, &vars) {
+            Ok(Value::List(items)) => Ok(items.to_vec()),
+            Ok(other) => Ok(vec![other]),
+            Err(err) => Err(err.to_string()),
         }
     }
 
@@ -563,6 +598,151 @@ fn flatten_loop(value: &Value, flatten_once: bool) -> Result<Vec<Value>, String>
     }
 }
 
+/// `with_sequence`: `start=N end=N|count=N stride=N format=FMT`, or the shortcut
+/// `[start-]end[/stride][:format]`, as strings.
+fn sequence(terms: &Value) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for term in flatten_loop(terms, true)? {
+        let text = rplay_modules::pyrepr::str(&term);
+        let (mut start, mut end, mut stride, mut format) = (1i64, None, 1i64, "%d".to_string());
+        let mut count = None;
+        let number = |value: &str| -> Result<i64, String> {
+            let value = value.trim();
+            let parsed = if let Some(hex) = value.strip_prefix("0x") {
+                i64::from_str_radix(hex, 16)
+            } else if let Some(octal) = value
+                .strip_prefix("0o")
+                .or_else(|| value.strip_prefix('0').filter(|r| !r.is_empty()))
+            {
+                i64::from_str_radix(octal, 8)
+            } else {
+                value.parse()
+            };
+            parsed.map_err(|_| format!("can't parse arg {value:?} as integer"))
+        };
+        if text.contains('=') {
+            for word in text.split_whitespace() {
+                let (key, value) = word.split_once('=').unwrap_or((word, ""));
+                match key {
+                    "start" => start = number(value)?,
+                    "end" => end = Some(number(value)?),
+                    "count" => count = Some(number(value)?),
+                    "stride" => stride = number(value)?,
+                    "format" => format = value.to_string(),
+                    other => {
+                        return Err(format!("unrecognized arguments to with_sequence: {other}"))
+                    }
+                }
+            }
+        } else {
+            let (range, fmt) = text
+                .split_once(':')
+                .map_or((text.as_str(), None), |(r, f)| (r, Some(f)));
+            if let Some(fmt) = fmt {
+                format = fmt.to_string();
+            }
+            let (range, step) = range
+                .split_once('/')
+                .map_or((range, None), |(r, s)| (r, Some(s)));
+            if let Some(step) = step {
+                stride = number(step)?;
+            }
+            match range.split_once('-') {
+                Some((first, last)) => {
+                    start = number(first)?;
+                    end = Some(number(last)?);
+                }
+                None => end = Some(number(range)?),
+            }
+        }
+        let end = match (end, count) {
+            (Some(_), Some(_)) => {
+                return Err("can't specify both count and end in with_sequence".into())
+            }
+            (Some(end), None) => end,
+            (None, Some(count)) => start + count * stride - stride.signum(),
+            (None, None) => return Err("must specify count or end in with_sequence".into()),
+        };
+        if stride == 0 {
+            continue;
+        }
+        let mut value = start;
+        while (stride > 0 && value <= end) || (stride < 0 && value >= end) {
+            out.push(Value::from(format_sequence(&format, value)));
+            value += stride;
+        }
+    }
+    Ok(out)
+}
+
+/// Applies a `%d`/`%02d`/`%x`-style format with one integer.
+fn format_sequence(format: &str, value: i64) -> String {
+    let Some(position) = format.find('%') else {
+        return format.to_string();
+    };
+    let rest = &format[position + 1..];
+    let spec_end = rest
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    let (flags, kind) = (
+        &rest[..spec_end],
+        rest[spec_end..].chars().next().unwrap_or('d'),
+    );
+    let width: usize = flags.trim_start_matches('0').parse().unwrap_or(0);
+    let zero = flags.starts_with('0');
+    let digits = match kind {
+        'x' => format!("{value:x}"),
+        'X' => format!("{value:X}"),
+        'o' => format!("{value:o}"),
+        _ => value.to_string(),
+    };
+    let padded = if zero {
+        format!("{digits:0>width$}")
+    } else {
+        format!("{digits:>width$}")
+    };
+    format!(
+        "{}{}{}",
+        &format[..position],
+        padded,
+        &rest[(spec_end + 1).min(rest.len())..]
+    )
+}
+
+/// `with_subelements: [LIST, KEY]`: each element paired with each item of its `KEY`
+/// list, the element shown without `KEY`.
+fn subelements(terms: &Value) -> Result<Vec<Value>, String> {
+    let list = terms.as_list().unwrap_or_default();
+    let (Some(elements), Some(key)) = (list.first(), list.get(1).and_then(Value::as_str)) else {
+        return Err("subelements lookup expects a list of two or three items".into());
+    };
+    let skip_missing = list
+        .get(2)
+        .and_then(|flags| flags.get("skip_missing"))
+        .is_some_and(Value::is_truthy);
+    let mut out = Vec::new();
+    for element in elements.as_list().unwrap_or_default() {
+        let Some(map) = element.as_map() else {
+            return Err("subelements lookup expects a dictionary".into());
+        };
+        let Some(children) = map.get(key) else {
+            if skip_missing {
+                continue;
+            }
+            return Err(format!(
+                "could not find '{key}' key in iterated item '{}'",
+                rplay_modules::pyrepr::str(element)
+            ));
+        };
+        let mut parent = map.clone();
+        parent.shift_remove(key);
+        for child in children.as_list().unwrap_or_default() {
+            out.push(Value::list(vec![Value::map(parent.clone()), child.clone()]));
+        }
+    }
+    Ok(out)
+}
+
 /// Combines item results as ansible-core does for a looped task.
 fn aggregate_loop(mut items: Vec<Map>) -> Map {
     let mut result = Map::new();
@@ -688,10 +868,8 @@ fn int_keyword(value: &Value) -> Option<i64> {
     }
 }
 
-/// The `with_<lookup>` loops that need no files: `dict`, `nested`, `together`,
-/// `indexed_items`.
-// TODO: `with_first_found`, `with_fileglob`, `with_sequence`, `with_subelements` and
-// other lookups are rejected until the lookup plugins land.
+/// Expands the `with_<lookup>` loops rplay implements natively: `dict`, `nested`,
+/// `together`, `indexed_items`, `sequence` and `subelements`.
 fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     let lists = |value: &Value| -> Vec<Vec<Value>> {
         value
@@ -761,6 +939,8 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
                 })
                 .collect())
         }
+        "sequence" => sequence(terms),
+        "subelements" => subelements(terms),
         other => Err(format!(
             "rplay does not support the loop lookup with_{other} yet"
         )),

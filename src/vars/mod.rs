@@ -11,7 +11,6 @@ mod layers;
 pub mod reserved;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use layers::Layers;
@@ -151,6 +150,17 @@ impl VariableManager {
             merged.insert(key.clone(), value.clone());
         }
         self.hostvars = None;
+    }
+
+    /// Forgets a host's facts, as `meta: clear_facts` does.
+    pub fn clear_facts(&mut self, host: &str) {
+        self.facts.remove(host);
+        self.hostvars = None;
+    }
+
+    /// Whether facts were gathered for the host, for `gathering = smart`.
+    pub fn facts_gathered(&self, host: &str) -> bool {
+        self.facts.contains_key(host)
     }
 
     /// Sets variables that last for the run, as `set_fact` and `register` do.
@@ -374,10 +384,4 @@ impl Variables for HostVars {
     fn hosts(&self) -> Vec<String> {
         self.hostvars.hosts.keys().cloned().collect()
     }
-}
-
-/// Where a play's files live, for `vars_files` and relative paths.
-#[derive(Clone, Debug)]
-pub struct PlayContext {
-    pub base_dir: PathBuf,
 }

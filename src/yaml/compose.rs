@@ -5,11 +5,12 @@
 //! alias is the id of the node its anchor names, so an anchored node can have several
 //! parents.
 //!
-//! saphyr follows YAML 1.2 and libyaml YAML 1.1, so this module also applies the rules
-//! where libyaml is stricter or reports other positions: anchor names, duplicate
-//! anchors, `%YAML` versions and unknown directives, content after `...` without `---`,
-//! empty implicit keys, keys spanning lines in flow mappings, and the positions of
-//! block scalars and indentless sequences.
+//! saphyr follows YAML 1.2 and libyaml YAML 1.1. This module also applies the rules
+//! where libyaml is stricter or reports other positions. These cover anchor names,
+//! duplicate anchors, `%YAML` versions and unknown directives, content after `...`
+//! without `---`, empty implicit keys, keys spanning lines in flow mappings, plain
+//! scalars in flow collections, and the positions of block scalars and indentless
+//! sequences.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, StrInput, Tag as Even
 use super::resolve::{resolve_plain, Tag};
 use super::tabs::{EventKind, TabChecker};
 use super::text::SourceText;
-use super::{Mark, Problem, MAX_DEPTH};
+use super::{Mark, Problem, MAX_DEPTH, REWRITTEN_CONTENT};
 
 /// Index of a node in its document's arena.
 pub(super) type NodeId = usize;
@@ -85,17 +86,25 @@ pub(super) struct Composer<'a> {
     explicit_end: bool,
     /// The line of the last document's end; directives for the next one come after it.
     last_end_line: u32,
-    /// The character standing for a byte order mark inside the text, if any.
-    placeholder: Option<char>,
+    substitutions: &'a [(char, char)],
+    rewritten: &'a [Mark],
 }
 
 impl<'a> Composer<'a> {
-    /// `placeholder` is a character that stands for a byte order mark in `text`.
-    pub(super) fn new(text: &'a str, placeholder: Option<char>) -> Composer<'a> {
+    /// `substitutions` pairs placeholder characters in `text` with the characters
+    /// they stand for in scalars, and `rewritten` lists, in order, where white space
+    /// was rewritten: a scalar that contains one of them fails with
+    /// [`REWRITTEN_CONTENT`].
+    pub(super) fn new(
+        text: &'a str,
+        substitutions: &'a [(char, char)],
+        rewritten: &'a [Mark],
+    ) -> Composer<'a> {
         Composer {
             parser: Parser::new_from_str(text),
             source: SourceText::new(text),
-            placeholder,
+            substitutions,
+            rewritten,
             tabs: text.contains('\t').then(TabChecker::default),
             explicit_end: false,
             last_end_line: 0,
@@ -154,7 +163,7 @@ impl<'a> Composer<'a> {
             if content.is_empty() || content.starts_with('#') {
                 continue;
             }
-            let is_end = content
+            let is_end = line
                 .strip_prefix("...")
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
             if is_end {
@@ -206,6 +215,9 @@ impl<'a> Composer<'a> {
             let (event, span) = self
                 .next_event()
                 .map_err(|problem| problem.with_flow(builder.in_flow()))?;
+            if event_has_tag(&event) {
+                self.source.check_tag_separator(span.start)?;
+            }
             let kind = self.event_kind(&event, span);
             if let Some(tabs) = &mut self.tabs {
                 tabs.before_event(&mut self.source, &builder.context(), kind, span)?;
@@ -271,9 +283,13 @@ impl<'a> Composer<'a> {
 
     fn event_kind(&mut self, event: &Event<'_>, span: EventSpan) -> EventKind {
         match event {
+            // An empty plain scalar is an implied null: nothing was scanned.
+            Event::Scalar(value, ScalarStyle::Plain, ..) if value.is_empty() => EventKind::Other,
             Event::Scalar(_, ScalarStyle::Plain, ..) => EventKind::PlainScalar,
-            Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) => {
-                EventKind::BlockScalar
+            Event::Scalar(value, ScalarStyle::Literal | ScalarStyle::Folded, ..) => {
+                EventKind::BlockScalar {
+                    empty: value.is_empty(),
+                }
             }
             Event::Scalar(..) => EventKind::QuotedScalar,
             Event::SequenceStart(..) | Event::MappingStart(..)
@@ -299,16 +315,39 @@ impl<'a> Composer<'a> {
         tag: Option<&EventTag>,
         span: EventSpan,
     ) -> Result<(), Problem> {
-        if let Some(placeholder) = self.placeholder.filter(|p| value.contains(*p)) {
-            value = Cow::Owned(value.replace(placeholder, "\u{feff}"));
+        let first_rewrite = self.rewritten.partition_point(|mark| *mark < span.start);
+        if self
+            .rewritten
+            .get(first_rewrite)
+            .is_some_and(|mark| *mark < span.end)
+        {
+            return Err(Problem::new(REWRITTEN_CONTENT, span.start));
+        }
+        for &(placeholder, original) in self.substitutions {
+            if value.contains(placeholder) {
+                value = Cow::Owned(value.replace(placeholder, original.encode_utf8(&mut [0; 4])));
+            }
         }
         let is_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
         let mut mark = span.start;
+        if is_block && builder.stack.is_empty() && !value.is_empty() && span.start.column == 1 {
+            // libyaml indents block scalar content by at least one column.
+            return Err(Problem::new(
+                "did not find expected <document start>",
+                span.start,
+            ));
+        }
+        if style == ScalarStyle::Plain && builder.in_flow() && !value.is_empty() {
+            self.check_flow_plain_scalar(span)?;
+        }
         if is_block {
             if anchor == 0 && tag.is_none() {
-                mark = self.source.block_scalar_header(mark).unwrap_or(mark);
+                mark = self
+                    .source
+                    .block_scalar_header(mark, value.is_empty())
+                    .unwrap_or(mark);
             }
-            if value.ends_with('\n') && self.ends_input_without_line_break(span.end) {
+            if value.ends_with('\n') && self.saphyr_added_final_line_break(span) {
                 // libyaml adds no final line break that the input does not have.
                 value.to_mut().pop();
             }
@@ -324,18 +363,54 @@ impl<'a> Composer<'a> {
         Ok(())
     }
 
-    fn ends_input_without_line_break(&mut self, end: Mark) -> bool {
+    /// Applies libyaml's rules for plain scalars in flow collections, where saphyr
+    /// accepts more: `|` and `>` cannot start one, a `:` at its start is a value
+    /// indicator, and a `:` right before `,?[]{}` is an error.
+    fn check_flow_plain_scalar(&mut self, span: EventSpan) -> Result<(), Problem> {
+        match self.source.after_properties(span.start) {
+            Some('|' | '>') => return Err(Problem::new(
+                "while scanning for the next token, found character that cannot start any token",
+                span.start,
+            )),
+            Some(':') => {
+                return Err(Problem::new(
+                    "while parsing a flow node, did not find expected node content",
+                    span.start,
+                ))
+            }
+            _ => {}
+        }
+        let mut after = self.source.rest_of_line(span.end).chars();
+        if after.next() == Some(':') && after.next().is_some_and(|c| ",?[]{}".contains(c)) {
+            return Err(Problem::new(
+                "while scanning a plain scalar, found unexpected ':'",
+                span.end,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tells whether saphyr ended a block scalar with a line break the input lacks. A
+    /// scalar at the end of input without a final line break gets one from saphyr,
+    /// unless its last line is blank and shorter than the content's indentation.
+    fn saphyr_added_final_line_break(&mut self, span: EventSpan) -> bool {
         let text = self.source.text();
         if text.ends_with(['\n', '\r']) {
             return false;
         }
         let last_line = self.source.line_count();
-        let last_line_length = self.source.line(last_line).chars().count();
-        end.line == last_line && end.column as usize > last_line_length || end.line > last_line
+        let last_line_text = self.source.line(last_line);
+        let last_line_length = last_line_text.chars().count();
+        let at_end = span.end.line == last_line && span.end.column as usize > last_line_length
+            || span.end.line > last_line;
+        let indent = (span.start.column as usize).saturating_sub(1);
+        let short_blank_line =
+            last_line_text.chars().all(|c| c == ' ') && last_line_length < indent;
+        at_end && !short_blank_line
     }
 
-    /// libyaml needs a key before `:` (saphyr reads `: b` as an empty key), and a key
-    /// in a flow mapping on one line unless it follows `?`.
+    /// libyaml needs a key before `:` (saphyr reads `: b` as an empty key). A key with a
+    /// value in a flow mapping must be on one line unless it follows `?`.
     fn check_implicit_key(
         &mut self,
         builder: &DocumentBuilder<'a>,
@@ -357,7 +432,12 @@ impl<'a> Composer<'a> {
         }
         if builder.in_flow() && span.end.line > span.start.line {
             let explicit = self.source.previous_significant(span.start) == Some('?');
-            if !explicit {
+            let before_value = self
+                .source
+                .rest_of_line(span.end)
+                .trim_start_matches([' ', '\t'])
+                .starts_with(':');
+            if !explicit && before_value {
                 return Err(Problem::new(
                     "while parsing a flow mapping, did not find expected ',' or '}'",
                     span.end,
@@ -444,7 +524,7 @@ struct DocumentBuilder<'a> {
     anchor_names: HashMap<&'a str, Mark>,
 }
 
-/// Where the parser is, for the tab rules.
+/// The parser's position in the collection tree, for the tab rules.
 pub(super) struct Context {
     /// Whether the parser is inside a flow collection.
     pub in_flow: bool,
@@ -458,12 +538,12 @@ impl DocumentBuilder<'_> {
         self.stack.last().is_some_and(|open| open.flow)
     }
 
-    /// The key waiting for its value in the innermost open mapping.
+    /// Returns the key waiting for its value in the innermost open mapping.
     fn pending_key(&self) -> Option<NodeId> {
         self.stack.last().and_then(|open| open.pending_key)
     }
 
-    /// Whether the next node is a mapping key.
+    /// Tells whether the next node is a mapping key.
     fn is_key_position(&self) -> bool {
         self.stack.last().is_some_and(|open| {
             open.pending_key.is_none() && matches!(self.nodes[open.node].kind, RawKind::Map { .. })
@@ -483,7 +563,7 @@ impl DocumentBuilder<'_> {
         }
     }
 
-    /// The 0-based column of a block collection: its first key or its first `-`.
+    /// Returns the 0-based column of a block collection: its first key or its first `-`.
     fn block_column(&self, node: NodeId) -> i64 {
         let column = match &self.nodes[node].kind {
             RawKind::Map { pairs, .. } => {
@@ -511,9 +591,9 @@ impl DocumentBuilder<'_> {
     }
 }
 
-/// The tag of a scalar event, following libyaml and PyYAML's C composer: a plain
-/// scalar without a tag or with the non-specific tag `!` is resolved from its text,
-/// except the empty node that follows a lone `!`, which is a string; other untagged
+/// Returns the tag of a scalar event as libyaml and PyYAML's C composer set it. A plain
+/// scalar without a tag, or any scalar with the non-specific tag `!`, is resolved from
+/// its text, except the empty node after a lone `!`, which is a string. Other untagged
 /// scalars are strings.
 fn scalar_tag(value: &str, style: ScalarStyle, tag: Option<&EventTag>) -> Tag {
     match tag.map(full_tag_name) {
@@ -528,6 +608,15 @@ fn scalar_tag(value: &str, style: ScalarStyle, tag: Option<&EventTag>) -> Tag {
         }
         Some(name) => Tag::from_name(&name),
     }
+}
+
+fn event_has_tag(event: &Event<'_>) -> bool {
+    matches!(
+        event,
+        Event::Scalar(_, _, _, Some(_))
+            | Event::SequenceStart(_, Some(_))
+            | Event::MappingStart(_, Some(_))
+    )
 }
 
 fn collection_tag(tag: Option<&EventTag>, default: Tag) -> Tag {

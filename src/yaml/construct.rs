@@ -9,60 +9,16 @@
 //! This module keeps that order with an arena of objects, then turns the arena into
 //! [`Node`]s.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::compose::{Document, NodeId, RawKind, RawNode};
+use super::convert;
+use super::object::{python_str, unhashable_type, Data, Entries, Object, ObjectId};
 use super::resolve::Tag;
 use super::scalar::{self, Integer};
-use super::{Mark, Node, NodeKind, Problem, MAX_DEPTH};
-use crate::source::{SourceFile, Span};
-use crate::Value;
-
-/// Most nodes one document may expand to once aliases are copied, so that a few lines
-/// of nested aliases cannot exhaust memory.
-const MAX_EXPANDED_NODES: usize = 10_000_000;
-
-/// Maps this large are searched for duplicate keys through a hash index.
-const INDEXED_MAP_LEN: usize = 16;
-
-type ObjectId = usize;
-
-struct Object {
-    mark: Mark,
-    data: Data,
-}
-
-/// A constructed Python object.
-enum Data {
-    Null,
-    Bool(bool),
-    Int(i64),
-    /// An `int` outside `i64`, as decimal text.
-    BigInt(Arc<str>),
-    Float(f64),
-    Str(Arc<str>),
-    Unsafe(Arc<str>),
-    /// A `datetime.date` or `datetime.datetime`, as Python's `str()` prints it.
-    Timestamp(Arc<str>),
-    Binary(Arc<[u8]>),
-    Vault(Arc<str>),
-    Seq(Vec<ObjectId>),
-    Map(Vec<(ObjectId, ObjectId)>),
-    Set(Vec<ObjectId>),
-    /// A `(key, value)` tuple of `!!omap` and `!!pairs`.
-    Pair(ObjectId, ObjectId),
-}
-
-/// Where `flatten_mapping` stands for a mapping node.
-#[derive(Clone, Copy, PartialEq)]
-enum Flattening {
-    NotYet,
-    Running,
-    Done,
-}
+use super::{Mark, Node, Problem, MAX_DEPTH};
+use crate::source::SourceFile;
 
 /// Constructs `document` and returns its root, appending duplicate-key warnings.
 pub(super) fn construct_document(
@@ -77,7 +33,8 @@ pub(super) fn construct_document(
         nodes: &mut nodes,
         objects: Vec::with_capacity(count),
         constructed: vec![None; count],
-        flattening: vec![Flattening::NotYet; count],
+        flattened: vec![false; count],
+        flatten_depth: 0,
         constructing: Vec::new(),
         pending: Vec::new(),
         warnings,
@@ -90,13 +47,7 @@ pub(super) fn construct_document(
             constructor.fill(object, node)?;
         }
     }
-    let mut converter = Converter {
-        objects: &constructor.objects,
-        file,
-        visiting: vec![false; constructor.objects.len()],
-        budget: MAX_EXPANDED_NODES,
-    };
-    converter.node(root, 0)
+    convert::to_node(&constructor.objects, file, root)
 }
 
 struct Constructor<'c, 'a> {
@@ -104,7 +55,10 @@ struct Constructor<'c, 'a> {
     objects: Vec<Object>,
     /// The object built for each node, so that aliases share it.
     constructed: Vec<Option<ObjectId>>,
-    flattening: Vec<Flattening>,
+    /// Mappings whose merge keys are applied: flattening them again changes nothing.
+    flattened: Vec<bool>,
+    /// How many `flatten_mapping` calls are running, one inside the other.
+    flatten_depth: usize,
     /// Nodes whose constructor is running and has not returned an object yet.
     constructing: Vec<NodeId>,
     /// Collections returned empty, waiting to be filled: PyYAML's state generators.
@@ -186,7 +140,7 @@ impl Constructor<'_, '_> {
     }
 
     /// PyYAML's `construct_scalar`: the node's text, or for a mapping, the text of the
-    /// value under its `=` key. Returns the scalar node that holds the text.
+    /// value under its `=` key. Returns the scalar node that contains the text.
     fn scalar_node(&self, node: NodeId, depth: usize) -> Result<NodeId, Problem> {
         match &self.nodes[node].kind {
             RawKind::Scalar { .. } => return Ok(node),
@@ -246,11 +200,15 @@ impl Constructor<'_, '_> {
         let RawKind::Seq { items, .. } = &self.nodes[node].kind else {
             return Err(self.wrong_kind(node, "a sequence node"));
         };
-        let items = items.clone();
-        items
-            .into_iter()
-            .map(|item| self.construct_object(item))
-            .collect()
+        let mut objects = Vec::with_capacity(items.len());
+        for index in 0..items.len() {
+            let item = match &self.nodes[node].kind {
+                RawKind::Seq { items, .. } => items[index],
+                _ => break,
+            };
+            objects.push(self.construct_object(item)?);
+        }
+        Ok(objects)
     }
 
     fn wrong_kind(&self, node: NodeId, expected: &str) -> Problem {
@@ -342,6 +300,13 @@ impl Constructor<'_, '_> {
         Ok(entries.pairs)
     }
 
+    fn pairs_mut(&mut self, node: NodeId) -> Option<&mut Vec<(NodeId, NodeId)>> {
+        match &mut self.nodes[node].kind {
+            RawKind::Map { pairs, .. } => Some(pairs),
+            _ => None,
+        }
+    }
+
     fn pairs(&self, node: NodeId) -> &[(NodeId, NodeId)] {
         match &self.nodes[node].kind {
             RawKind::Map { pairs, .. } => pairs,
@@ -360,50 +325,58 @@ impl Constructor<'_, '_> {
     /// PyYAML's `flatten_mapping`: removes `<<` entries and puts the entries of the
     /// mappings they name in front, and turns `=` keys into strings.
     ///
-    /// Merged entries are deduplicated by the identity of the key's text object, not by
-    /// equality, as PyYAML 6.0 does: the same node merged twice counts once, and so do
-    /// equal keys whose text CPython keeps as a single shared object (the empty string
-    /// and one-character strings below U+0100). Other equal keys are all kept, so the
-    /// last one wins and warns as a duplicate.
+    /// As in PyYAML 6.0, merged entries are deduplicated by the identity of the key's
+    /// text object, not by equality. The same node merged twice counts once, and so do
+    /// equal keys whose text CPython keeps as one shared object (the empty string and
+    /// one-character strings below U+0100). Other equal keys are all kept, so the last
+    /// one wins and warns as a duplicate.
     fn flatten_mapping(&mut self, node: NodeId) -> Result<(), Problem> {
-        match self.flattening[node] {
-            Flattening::Done => return Ok(()),
-            Flattening::Running => {
-                return Err(Problem::new(
-                    "found a mapping that merges itself",
-                    self.mark(node),
-                ))
-            }
-            Flattening::NotYet => {}
+        if self.flattened[node] {
+            return Ok(());
         }
-        self.flattening[node] = Flattening::Running;
-        let pairs = match &mut self.nodes[node].kind {
-            RawKind::Map { pairs, .. } => std::mem::take(pairs),
-            _ => Vec::new(),
-        };
+        let special_keys = self
+            .pairs(node)
+            .iter()
+            .any(|&(key, _)| matches!(self.nodes[key].kind.tag(), Tag::Merge | Tag::Value));
+        if !special_keys {
+            self.flattened[node] = true;
+            return Ok(());
+        }
+        if self.flatten_depth >= MAX_DEPTH {
+            return Err(Problem::new(
+                format!("merge keys are nested more than {MAX_DEPTH} levels deep"),
+                self.mark(node),
+            ));
+        }
+
+        // As in PyYAML, each `<<` entry is removed before its mappings are flattened, so
+        // a mapping that merges itself sees itself without that entry.
+        self.flatten_depth += 1;
         let mut merged = Vec::new();
         let mut merged_keys = HashSet::new();
-        let mut kept = Vec::with_capacity(pairs.len());
-        for (key, value) in pairs {
+        let mut index = 0;
+        while let Some(&(key, value)) = self.pairs(node).get(index) {
             match self.nodes[key].kind.tag() {
-                Tag::Merge => self.collect_merged(node, value, &mut merged, &mut merged_keys)?,
+                Tag::Merge => {
+                    if let Some(pairs) = self.pairs_mut(node) {
+                        pairs.remove(index);
+                    }
+                    self.collect_merged(node, value, &mut merged, &mut merged_keys)?;
+                }
                 Tag::Value => {
                     set_tag(&mut self.nodes[key].kind, Tag::Str);
-                    kept.push((key, value));
+                    index += 1;
                 }
-                _ => kept.push((key, value)),
+                _ => index += 1,
             }
         }
-        let pairs = if merged.is_empty() {
-            kept
-        } else {
-            merged.extend(kept);
-            merged
-        };
-        if let RawKind::Map { pairs: slot, .. } = &mut self.nodes[node].kind {
-            *slot = pairs;
+        self.flatten_depth -= 1;
+
+        if let Some(pairs) = self.pairs_mut(node).filter(|_| !merged.is_empty()) {
+            merged.append(pairs);
+            *pairs = merged;
         }
-        self.flattening[node] = Flattening::Done;
+        self.flattened[node] = true;
         Ok(())
     }
 
@@ -555,280 +528,10 @@ fn set_tag(kind: &mut RawKind<'_>, new_tag: Tag) {
     }
 }
 
-/// What `id(key_node.value)` tells apart in PyYAML's merge deduplication.
+/// The identity `id(key_node.value)` distinguishes in PyYAML's merge deduplication.
 #[derive(Hash, PartialEq, Eq)]
 enum KeyIdentity {
     Node(NodeId),
     /// Text that CPython shares between all equal strings: `""` or one Latin-1 character.
     SharedText(Option<char>),
-}
-
-/// The Python type name of an object that cannot be a dict key.
-fn unhashable_type(data: &Data) -> Option<&'static str> {
-    match data {
-        Data::Seq(_) => Some("AnsibleSequence"),
-        Data::Map(_) => Some("AnsibleMapping"),
-        Data::Set(_) => Some("set"),
-        _ => None,
-    }
-}
-
-/// The entries of a mapping under construction, searched for duplicates with Python's
-/// key equality (`1 == 1.0 == True`, a string equals its unsafe copy).
-#[derive(Default)]
-struct Entries {
-    pairs: Vec<(ObjectId, ObjectId)>,
-    /// Key hash to the position of a key with that hash, once the mapping is large.
-    index: Option<HashMap<u64, usize>>,
-}
-
-impl Entries {
-    fn find(&self, objects: &[Object], key: ObjectId) -> Option<usize> {
-        let linear = || {
-            self.pairs
-                .iter()
-                .position(|&(existing, _)| keys_equal(objects, existing, key))
-        };
-        let Some(index) = &self.index else {
-            return linear();
-        };
-        match index.get(&key_hash(objects, key)) {
-            None => None,
-            Some(&position) if keys_equal(objects, self.pairs[position].0, key) => Some(position),
-            Some(_) => linear(),
-        }
-    }
-
-    fn push(&mut self, objects: &[Object], key: ObjectId, value: ObjectId) {
-        self.pairs.push((key, value));
-        if let Some(index) = &mut self.index {
-            index
-                .entry(key_hash(objects, key))
-                .or_insert(self.pairs.len() - 1);
-        } else if self.pairs.len() >= INDEXED_MAP_LEN {
-            let mut index = HashMap::with_capacity(self.pairs.len() * 2);
-            for (position, &(existing, _)) in self.pairs.iter().enumerate() {
-                index.entry(key_hash(objects, existing)).or_insert(position);
-            }
-            self.index = Some(index);
-        }
-    }
-}
-
-/// A number as Python compares it across `bool`, `int` and `float`.
-enum Number {
-    Int(i128),
-    Float(f64),
-}
-
-fn number(data: &Data) -> Option<Number> {
-    match *data {
-        Data::Bool(value) => Some(Number::Int(i128::from(value))),
-        Data::Int(value) => Some(Number::Int(i128::from(value))),
-        Data::Float(value) => Some(Number::Float(value)),
-        _ => None,
-    }
-}
-
-/// The integer a float equals, when it is integral and in range.
-fn integral(value: f64) -> Option<i128> {
-    (value.fract() == 0.0 && value.abs() < 1e38).then_some(value as i128)
-}
-
-fn keys_equal(objects: &[Object], a: ObjectId, b: ObjectId) -> bool {
-    use Data::*;
-    match (&objects[a].data, &objects[b].data) {
-        (Str(x) | Unsafe(x), Str(y) | Unsafe(y)) => x == y,
-        (Timestamp(x), Timestamp(y)) | (Vault(x), Vault(y)) | (BigInt(x), BigInt(y)) => x == y,
-        (Binary(x), Binary(y)) => x == y,
-        (Null, Null) => true,
-        (&Pair(a1, a2), &Pair(b1, b2)) => {
-            keys_equal(objects, a1, b1) && keys_equal(objects, a2, b2)
-        }
-        (x, y) => match (number(x), number(y)) {
-            (Some(Number::Int(x)), Some(Number::Int(y))) => x == y,
-            // Every `.nan` PyYAML builds is one shared object, equal to itself as a key.
-            (Some(Number::Float(x)), Some(Number::Float(y))) => {
-                x == y || (x.is_nan() && y.is_nan())
-            }
-            (Some(Number::Int(i)), Some(Number::Float(f)))
-            | (Some(Number::Float(f)), Some(Number::Int(i))) => integral(f) == Some(i),
-            _ => false,
-        },
-    }
-}
-
-fn key_hash(objects: &[Object], key: ObjectId) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    hash_key(objects, key, &mut hasher);
-    hasher.finish()
-}
-
-fn hash_key(objects: &[Object], key: ObjectId, hasher: &mut DefaultHasher) {
-    match &objects[key].data {
-        Data::Str(text) | Data::Unsafe(text) => (0u8, text.as_ref()).hash(hasher),
-        Data::Timestamp(text) => (1u8, text.as_ref()).hash(hasher),
-        Data::Vault(text) => (2u8, text.as_ref()).hash(hasher),
-        Data::BigInt(text) => (3u8, text.as_ref()).hash(hasher),
-        Data::Binary(bytes) => (4u8, bytes.as_ref()).hash(hasher),
-        Data::Null => 5u8.hash(hasher),
-        &Data::Pair(key, value) => {
-            6u8.hash(hasher);
-            hash_key(objects, key, hasher);
-            hash_key(objects, value, hasher);
-        }
-        data => match number(data) {
-            Some(Number::Int(value)) => (7u8, value).hash(hasher),
-            Some(Number::Float(value)) => match integral(value) {
-                Some(whole) => (7u8, whole).hash(hasher),
-                None if value.is_nan() => 8u8.hash(hasher),
-                None => (9u8, value.to_bits()).hash(hasher),
-            },
-            None => 10u8.hash(hasher),
-        },
-    }
-}
-
-/// Python's `str()` of a key, as the duplicate-key warning formats it.
-fn python_str(objects: &[Object], key: ObjectId) -> String {
-    match &objects[key].data {
-        Data::Null => "None".into(),
-        Data::Bool(value) => if *value { "True" } else { "False" }.into(),
-        Data::Int(value) => value.to_string(),
-        Data::Float(value) => scalar::python_float_repr(*value),
-        Data::BigInt(text)
-        | Data::Str(text)
-        | Data::Unsafe(text)
-        | Data::Timestamp(text)
-        | Data::Vault(text) => text.to_string(),
-        Data::Binary(bytes) => python_bytes_repr(bytes),
-        &Data::Pair(key, value) => format!(
-            "({}, {})",
-            python_str(objects, key),
-            python_str(objects, value)
-        ),
-        Data::Seq(_) | Data::Set(_) => "[...]".into(),
-        Data::Map(_) => "{...}".into(),
-    }
-}
-
-fn python_bytes_repr(bytes: &[u8]) -> String {
-    let mut text = String::from("b'");
-    for &byte in bytes {
-        match byte {
-            b'\\' => text.push_str("\\\\"),
-            b'\'' => text.push_str("\\'"),
-            b'\t' => text.push_str("\\t"),
-            b'\n' => text.push_str("\\n"),
-            b'\r' => text.push_str("\\r"),
-            0x20..=0x7e => text.push(char::from(byte)),
-            _ => text.push_str(&format!("\\x{byte:02x}")),
-        }
-    }
-    text.push('\'');
-    text
-}
-
-/// Turns the object arena into a tree of nodes, copying objects reached through more
-/// than one alias.
-struct Converter<'o> {
-    objects: &'o [Object],
-    file: &'o Arc<SourceFile>,
-    /// Collections on the path from the root, to detect a collection inside itself.
-    visiting: Vec<bool>,
-    /// Nodes left before the document counts as too large.
-    budget: usize,
-}
-
-impl Converter<'_> {
-    fn node(&mut self, object: ObjectId, depth: usize) -> Result<Node, Problem> {
-        let Object { mark, data } = &self.objects[object];
-        if depth > MAX_DEPTH {
-            return Err(Problem::new(
-                format!("collections are nested more than {MAX_DEPTH} levels deep"),
-                *mark,
-            ));
-        }
-        if self.budget == 0 {
-            return Err(Problem::new(
-                format!(
-                    "the document expands to more than {MAX_EXPANDED_NODES} nodes through aliases"
-                ),
-                *mark,
-            ));
-        }
-        self.budget -= 1;
-        let span = Span::new(self.file.clone(), mark.line, mark.column);
-        let kind = match data {
-            Data::Null => NodeKind::Scalar(Value::Null),
-            Data::Bool(value) => NodeKind::Scalar(Value::Bool(*value)),
-            Data::Int(value) => NodeKind::Scalar(Value::Int(*value)),
-            // NOTE: Value has no arbitrary-precision integer, so an int outside i64 is
-            // kept as its decimal text.
-            Data::BigInt(text) => NodeKind::Scalar(Value::Str(text.clone())),
-            Data::Float(value) => NodeKind::Scalar(Value::Float(*value)),
-            Data::Str(text) | Data::Timestamp(text) => NodeKind::Scalar(Value::Str(text.clone())),
-            Data::Unsafe(text) => NodeKind::Scalar(Value::Unsafe(text.clone())),
-            // NOTE: Value has no bytes type; `!!binary` data becomes text, with invalid
-            // UTF-8 replaced.
-            Data::Binary(bytes) => {
-                NodeKind::Scalar(Value::str(String::from_utf8_lossy(bytes).as_ref()))
-            }
-            Data::Vault(text) => NodeKind::Vault(text.clone()),
-            Data::Seq(items) => NodeKind::Seq(self.collection(object, items, depth)?),
-            &Data::Pair(key, value) => {
-                NodeKind::Seq(self.collection(object, &[key, value], depth)?)
-            }
-            Data::Map(entries) => {
-                self.enter(object)?;
-                let mut nodes = Vec::with_capacity(entries.len());
-                for &(key, value) in entries {
-                    nodes.push((self.node(key, depth + 1)?, self.node(value, depth + 1)?));
-                }
-                self.visiting[object] = false;
-                NodeKind::Map(nodes)
-            }
-            // A set becomes a mapping to nulls, as YAML writes it.
-            Data::Set(items) => {
-                self.enter(object)?;
-                let mut nodes = Vec::with_capacity(items.len());
-                for &item in items {
-                    let key = self.node(item, depth + 1)?;
-                    let null = Node {
-                        kind: NodeKind::Scalar(Value::Null),
-                        span: key.span.clone(),
-                    };
-                    nodes.push((key, null));
-                }
-                self.visiting[object] = false;
-                NodeKind::Map(nodes)
-            }
-        };
-        Ok(Node { kind, span })
-    }
-
-    fn collection(
-        &mut self,
-        object: ObjectId,
-        items: &[ObjectId],
-        depth: usize,
-    ) -> Result<Vec<Node>, Problem> {
-        self.enter(object)?;
-        let nodes = items
-            .iter()
-            .map(|&item| self.node(item, depth + 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.visiting[object] = false;
-        Ok(nodes)
-    }
-
-    fn enter(&mut self, object: ObjectId) -> Result<(), Problem> {
-        if std::mem::replace(&mut self.visiting[object], true) {
-            return Err(Problem::new(
-                "found a collection that contains itself through an alias, which rplay cannot represent",
-                self.objects[object].mark,
-            ));
-        }
-        Ok(())
-    }
 }

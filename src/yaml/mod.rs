@@ -1,24 +1,46 @@
-//! YAML loading with PyYAML's YAML 1.1 rules and source positions.
+//! YAML loading with the results of Ansible's loader, and source positions.
 //!
-//! Ansible reads playbooks, inventories and variable files with PyYAML, so plain
-//! `yes`/`no`/`on`/`off` are booleans, `0644` is octal and duplicate keys warn with the
-//! last value winning. The loader builds [`Node`]s that keep a [`Span`] each; callers that
-//! only need data call [`Node::to_value`]. This module knows nothing about playbooks.
+//! Ansible (ansible-core 2.18) reads playbooks, inventories and variable files with
+//! PyYAML's C loader (libyaml) and its own constructor, so YAML 1.1 rules apply. Plain
+//! `yes`/`no`/`on`/`off` are booleans, `0644` is octal, `1:30` is 90 and `<<` merges.
+//! A duplicate key warns and keeps its first position with the last value. The loader
+//! builds [`Node`]s that keep a [`Span`] each, at the line and column Ansible reports;
+//! callers that only need data call [`Node::to_value`]. This module knows nothing about
+//! playbooks.
+//!
+//! Loading runs in steps, one module each:
+//! - `repair` rewrites text that saphyr-parser (YAML 1.2) rejects but libyaml accepts,
+//!   and `compose` and `tabs` reject what libyaml rejects but saphyr accepts, so the
+//!   parser's events are libyaml's;
+//! - `compose` turns the events into a node graph per document, with tags resolved by
+//!   `resolve` (PyYAML's implicit resolver);
+//! - `construct` builds Python's objects in PyYAML's order, with `scalar` for ints,
+//!   floats, timestamps and binary data, and `object` for Python's dict-key rules;
+//! - `convert` turns the objects into nodes;
+//! - `json` reads JSON first, for [`load_data`], as Ansible's `from_yaml` does.
+//!
+//! `Value` has fewer types than Python, so a `datetime.date` or `datetime` (`!!timestamp`
+//! or a plain `2001-12-14`) becomes the string Python's `str()` prints, `!!binary` bytes
+//! become text, an int outside `i64` becomes its decimal digits, `!!set` a mapping to
+//! nulls and `!!omap`/`!!pairs` tuples two-item sequences.
 
 mod compose;
 mod construct;
+mod convert;
+mod json;
+mod object;
 mod repair;
 mod resolve;
 mod scalar;
 mod tabs;
 mod text;
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::source::{SourceFile, Span};
 use crate::Value;
+use repair::ParseInput;
 
 /// Deepest nesting of collections a document may have, counting collections reached
 /// through aliases. Python's default recursion limit is of the same order.
@@ -49,7 +71,9 @@ pub enum NodeKind {
 pub struct Loaded {
     /// The documents in stream order; each root's span is where its content starts.
     pub documents: Vec<Node>,
-    /// Messages Ansible prints as `[WARNING]:`, such as duplicate mapping keys.
+    /// Messages Ansible prints as `[WARNING]:`, such as duplicate mapping keys, in the
+    /// order Ansible prints them and unwrapped. They name the file by the
+    /// `SourceFile`'s path as given, where Ansible prints the absolute path.
     pub warnings: Vec<String>,
 }
 
@@ -67,36 +91,59 @@ pub struct YamlError {
 /// (`from_yaml`) accepts at most one document: see [`Loaded::into_single`].
 pub fn load(file: Arc<SourceFile>) -> Result<Loaded, YamlError> {
     let located = |problem: Problem| problem.located(&file);
-    check_characters(file.text()).map_err(located)?;
-    let mut text = repair::yaml_1_1_line_breaks(file.text());
-    let mut placeholder = None;
-    if let Some((rewritten, marker)) = repair::inner_byte_order_marks(&text) {
-        text = Cow::Owned(rewritten);
-        placeholder = Some(marker);
-    }
+    text::check_characters(file.text()).map_err(located)?;
+    let mut input = ParseInput::new(file.text());
+    let mut batch_allowed = true;
     for _ in 0..MAX_REWRITES {
-        match load_text(&text, placeholder, &file) {
-            Err(problem) => match repair::rewrite_for(&text, &problem) {
-                Some(rewritten) => text = Cow::Owned(rewritten),
-                None => return Err(located(problem)),
-            },
+        let problem = match load_input(&input, &file) {
             Ok(loaded) => return Ok(loaded),
+            Err(problem) => problem,
+        };
+        if problem.message == REWRITTEN_CONTENT {
+            // A tab rewritten in one go was text, not white space: redo one at a time.
+            input = ParseInput::new(file.text());
+            batch_allowed = false;
+            continue;
+        }
+        let rewritten = (batch_allowed && input.rewrite_all_colon_tabs(&problem))
+            || input.rewrite_for(&problem);
+        if !rewritten {
+            return Err(located(problem));
         }
     }
-    load_text(&text, placeholder, &file).map_err(located)
+    load_input(&input, &file).map_err(located)
 }
 
-/// Most rewrites of white space saphyr rejects and libyaml accepts (see the `repair`
-/// module) for one file; each costs one more parse.
+/// Parses `file` as Ansible's `DataLoader` does (`from_yaml` in
+/// `ansible.parsing.utils.yaml`), which is how playbooks, inventories, role files and
+/// variable files are read: as JSON when the whole text is JSON, otherwise as YAML with
+/// at most one document. An empty file has no document; Ansible skips such a
+/// variables file. A document that is only a null counts as none, as `from_yaml`
+/// returns `None` for both.
+pub fn load_data(file: Arc<SourceFile>) -> Result<Loaded, YamlError> {
+    let mut loaded = match json::load(&file) {
+        Some(root) => Loaded {
+            documents: vec![root],
+            warnings: Vec::new(),
+        },
+        None => load(file)?,
+    };
+    if let Some(second) = loaded.documents.get(1) {
+        return Err(another_document(second));
+    }
+    loaded.documents.retain(|document| !document.is_null());
+    Ok(loaded)
+}
+
+/// Most rewrites of text saphyr rejects and libyaml accepts (see the `repair` module)
+/// for one file; each costs one more parse.
 const MAX_REWRITES: usize = 1000;
 
-/// Loads `text`, where `placeholder`, if any, stands for a byte order mark.
-fn load_text(
-    text: &str,
-    placeholder: Option<char>,
-    file: &Arc<SourceFile>,
-) -> Result<Loaded, Problem> {
-    let mut composer = compose::Composer::new(text, placeholder);
+/// The problem reported when a scalar contains white space rewritten before parsing.
+const REWRITTEN_CONTENT: &str = "a rewritten tab is part of a scalar";
+
+fn load_input(input: &ParseInput<'_>, file: &Arc<SourceFile>) -> Result<Loaded, Problem> {
+    let mut composer = compose::Composer::new(&input.text, &input.substitutions, &input.rewritten);
     let mut loaded = Loaded {
         documents: Vec::new(),
         warnings: Vec::new(),
@@ -117,28 +164,42 @@ pub fn load_file(path: &Path) -> Result<Loaded, YamlError> {
     load(SourceFile::new(path, text))
 }
 
+/// Reads and parses the file at `path` as Ansible's `DataLoader` does ([`load_data`]):
+/// JSON when the whole file is JSON, otherwise at most one YAML document.
+pub fn load_data_file(path: &Path) -> Result<Loaded, YamlError> {
+    let text = std::fs::read_to_string(path).map_err(|err| YamlError {
+        message: format!("could not read {}: {err}", path.display()),
+        span: None,
+    })?;
+    load_data(SourceFile::new(path, text))
+}
+
 impl Loaded {
-    /// Returns the only document, or `None` for a stream without documents, as
-    /// Ansible's `from_yaml` (PyYAML's `get_single_data`) does for playbooks,
-    /// inventories and variable files.
+    /// Returns the only document, or `None` for a stream without documents.
     ///
-    /// Ansible skips a variables file that loads as `None`.
+    /// # Errors
+    ///
+    /// Fails as PyYAML's `get_single_data` does when there is more than one document.
     pub fn into_single(self) -> Result<Option<Node>, YamlError> {
         let mut documents = self.documents.into_iter();
         let first = documents.next();
         match documents.next() {
             None => Ok(first),
-            Some(second) => Err(YamlError {
-                message: "expected a single document in the stream, but found another document"
-                    .into(),
-                span: Some(second.span),
-            }),
+            Some(second) => Err(another_document(&second)),
         }
     }
 }
 
-/// A position inside the text being loaded, before it is tied to its file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+fn another_document(second: &Node) -> YamlError {
+    YamlError {
+        message: "expected a single document in the stream, but found another document".into(),
+        span: Some(second.span.clone()),
+    }
+}
+
+/// A position inside the text being loaded, before it is tied to its file. Marks
+/// order by line, then column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Mark {
     /// 1-based line.
     line: u32,
@@ -187,38 +248,6 @@ impl Problem {
             span,
         }
     }
-}
-
-/// Rejects the characters libyaml's reader rejects: C0 and C1 controls other than tab,
-/// line feed, carriage return and NEL, DEL, U+FFFE and U+FFFF.
-fn check_characters(text: &str) -> Result<(), Problem> {
-    let bytes = text.as_bytes();
-    let allowed_ascii = |b: u8| b >= 0x20 && b != 0x7f || matches!(b, b'\t' | b'\n' | b'\r');
-    let suspect = bytes.iter().enumerate().position(|(i, &b)| {
-        if b < 0x80 {
-            return !allowed_ascii(b);
-        }
-        // U+0080..U+009F are C2 80..C2 9F, and U+FFFE, U+FFFF are EF BF BE, EF BF BF.
-        (b == 0xc2 && matches!(bytes.get(i + 1), Some(0x80..=0x9f)) && bytes[i + 1] != 0x85)
-            || (b == 0xef
-                && bytes.get(i + 1) == Some(&0xbf)
-                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)))
-    });
-    let Some(offset) = suspect else {
-        return Ok(());
-    };
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    let character = text[offset..].chars().next().map_or(0, u32::from);
-    Err(Problem::new(
-        format!("unacceptable character #x{character:04x}: control characters are not allowed"),
-        Mark {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-        },
-    ))
 }
 
 impl Node {
@@ -282,3 +311,6 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -66,7 +66,7 @@ impl Tag {
         }
     }
 
-    /// The full tag name, as PyYAML prints it in error messages.
+    /// Returns the full tag name, as PyYAML prints it in error messages.
     pub(super) fn name(&self) -> String {
         let suffix = match self {
             Tag::Null => "null",
@@ -189,7 +189,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Consumes bytes while `accept` holds and returns how many it consumed.
+    /// Consumes bytes while `accept` returns true and returns how many it consumed.
     fn eat_while(&mut self, accept: impl Fn(u8) -> bool) -> usize {
         let start = self.pos;
         while self.eat_if(&accept) {}

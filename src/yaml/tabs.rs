@@ -9,8 +9,8 @@
 //! block's column plus one), a block scalar a tab left of its content's indentation,
 //! and a quoted scalar accepts tabs anywhere.
 //!
-//! The checker runs between parser events. For the lines between two events it knows
-//! which of those scanners read their leading white space, from the kind of the last
+//! The checker runs between parser events. For the lines between two events it works out
+//! which of those scanners reads their leading white space, from the kind of the last
 //! event and the last significant character before each line.
 
 use super::compose::{Context, EventSpan};
@@ -22,14 +22,16 @@ use super::{Mark, Problem};
 pub(super) enum EventKind {
     PlainScalar,
     QuotedScalar,
-    BlockScalar,
+    BlockScalar {
+        empty: bool,
+    },
     FlowCollectionStart,
     FlowCollectionEnd,
     /// Any other event: block collection starts and ends, aliases, document ends.
     Other,
 }
 
-/// Who reads the leading white space of the lines after the last event.
+/// The scanner that reads the leading white space of the lines after the last event.
 #[derive(Clone, Copy, Default)]
 enum Owner {
     /// The scanner between tokens: no tab at all.
@@ -46,7 +48,7 @@ pub(super) struct TabChecker {
     /// The last line whose leading white space has been checked or is exempt.
     checked_line: u32,
     owner: Owner,
-    /// Where the last event ended.
+    /// End of the last event.
     last_end: Option<Mark>,
 }
 
@@ -63,15 +65,25 @@ impl TabChecker {
             self.checked_line = self.checked_line.max(span.start.line);
             return Ok(());
         }
-        if kind != EventKind::BlockScalar {
-            self.skip_rest_of_last_event(source);
-            return self.check_lines_until(source, span.start.line);
-        }
-        let Some(header) = source.block_scalar_header(span.start) else {
-            self.skip_rest_of_last_event(source);
-            return self.check_lines_until(source, span.start.line);
-        };
         self.skip_rest_of_last_event(source);
+        let header = match kind {
+            EventKind::BlockScalar { empty } => source.block_scalar_header(span.start, empty),
+            _ => None,
+        };
+        match header {
+            Some(header) => self.check_block_scalar_start(source, header, span),
+            None => self.check_lines_until(source, span.start.line),
+        }
+    }
+
+    /// Checks the lines up to a block scalar's header, then its leading lines up to
+    /// where its content starts.
+    fn check_block_scalar_start(
+        &mut self,
+        source: &mut SourceText<'_>,
+        header: Mark,
+        span: EventSpan,
+    ) -> Result<(), Problem> {
         self.check_lines_until(source, header.line)?;
         let explicit_indentation = source
             .line(header.line)
@@ -80,6 +92,7 @@ impl TabChecker {
             .take_while(|c| !c.is_whitespace())
             .any(|c| c.is_ascii_digit());
         let indent = i64::from(span.start.column) - 1;
+
         // Until the first content line sets the indentation, libyaml rejects any tab
         // in the leading white space.
         self.owner = if explicit_indentation {
@@ -98,7 +111,7 @@ impl TabChecker {
         let Some(end) = self.last_end.take() else {
             return;
         };
-        if end.line == self.checked_line && has_tokens(source.rest_at(end)) {
+        if end.line == self.checked_line && has_tokens(source.rest_of_line(end)) {
             self.owner = Owner::Token;
         }
     }
@@ -117,7 +130,7 @@ impl TabChecker {
                 self.owner = Owner::Token;
                 self.checked_line = self.checked_line.max(span.end.line);
             }
-            EventKind::BlockScalar => {}
+            EventKind::BlockScalar { .. } => {}
             EventKind::FlowCollectionStart | EventKind::FlowCollectionEnd => {
                 self.owner = Owner::Token;
                 self.checked_line = self.checked_line.max(span.start.line);
@@ -145,25 +158,16 @@ impl TabChecker {
     fn check_line(&mut self, source: &mut SourceText<'_>, line: u32) -> Result<(), Problem> {
         let text = source.line(line);
         let indentation = text.len() - text.trim_start_matches([' ', '\t']).len();
-        let leading = &text[..indentation];
         let content = &text[indentation..];
-        let content_column = i64::try_from(leading.chars().count()).unwrap_or(i64::MAX);
-        if let Some(tab) = leading.find('\t') {
-            let column = i64::try_from(tab).unwrap_or(i64::MAX);
-            let problem = match self.owner {
-                Owner::Token => Some("while scanning for the next token, found character that cannot start any token"),
-                Owner::Plain { indent } if column < indent => Some("while scanning a plain scalar, found a tab character that violates indentation"),
-                Owner::Block { indent } if column < indent => Some("while scanning a block scalar, found a tab character where an indentation space is expected"),
-                _ => None,
-            };
-            if let Some(problem) = problem {
-                let column = u32::try_from(tab + 1).unwrap_or(u32::MAX);
-                return Err(Problem::new(problem, Mark { line, column }));
-            }
-        }
+        self.check_leading_tab(&text[..indentation], line)?;
+
+        let content_column = i64::try_from(indentation).unwrap_or(i64::MAX);
+        let document_marker = indentation == 0 && is_document_marker(content);
         let continues_scalar = match self.owner {
             Owner::Token => false,
-            Owner::Plain { indent } | Owner::Block { indent } => content_column >= indent,
+            Owner::Plain { indent } | Owner::Block { indent } => {
+                content_column >= indent && !document_marker
+            }
         };
         if continues_scalar || content.is_empty() || content.starts_with('#') {
             return Ok(());
@@ -174,9 +178,41 @@ impl TabChecker {
         self.owner = Owner::Token;
         Ok(())
     }
+
+    /// Rejects a tab in a line's leading white space where the owner does not skip it.
+    /// The white space is spaces and tabs only, so its byte length is its width.
+    fn check_leading_tab(&self, leading: &str, line: u32) -> Result<(), Problem> {
+        let Some(tab) = leading.find('\t') else {
+            return Ok(());
+        };
+        let column = i64::try_from(tab).unwrap_or(i64::MAX);
+        let problem = match self.owner {
+            Owner::Token => NOT_A_TOKEN,
+            Owner::Plain { indent } if column < indent => {
+                "while scanning a plain scalar, found a tab character that violates indentation"
+            }
+            Owner::Block { indent } if column < indent => {
+                "while scanning a block scalar, found a tab character where an indentation space is expected"
+            }
+            _ => return Ok(()),
+        };
+        let column = u32::try_from(tab + 1).unwrap_or(u32::MAX);
+        Err(Problem::new(problem, Mark { line, column }))
+    }
 }
 
-/// Whether `rest` has anything but blanks and a comment.
+const NOT_A_TOKEN: &str =
+    "while scanning for the next token, found character that cannot start any token";
+
+/// Tells whether a line is `---` or `...`, alone or followed by a blank.
+fn is_document_marker(line: &str) -> bool {
+    let rest = line
+        .strip_prefix("---")
+        .or_else(|| line.strip_prefix("..."));
+    rest.is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+/// Tells whether `rest` has anything but blanks and a comment.
 fn has_tokens(rest: &str) -> bool {
     let trimmed = rest.trim_start_matches([' ', '\t']);
     !trimmed.is_empty() && !trimmed.starts_with('#')
@@ -197,10 +233,7 @@ fn check_indicator_tabs(content: &str, line: u32, indentation: usize) -> Result<
         if let Some(tab) = after[..blanks].find('\t') {
             let byte = indentation + (content.len() - rest.len()) + 1 + tab;
             let column = u32::try_from(byte + 1).unwrap_or(u32::MAX);
-            return Err(Problem::new(
-                "while scanning for the next token, found character that cannot start any token",
-                Mark { line, column },
-            ));
+            return Err(Problem::new(NOT_A_TOKEN, Mark { line, column }));
         }
         rest = &after[blanks..];
     }

@@ -1,8 +1,41 @@
 //! Access to the source text by line and column, for what saphyr's events leave out:
 //! anchor names, the start of block scalars and indentless sequences as libyaml reports
-//! them, and the characters around a node.
+//! them, and the characters around a node. Also libyaml's check of the characters a
+//! stream may contain.
 
 use super::{Mark, Problem};
+
+/// Rejects the characters libyaml's reader rejects: C0 and C1 controls other than tab,
+/// line feed, carriage return and NEL, DEL, U+FFFE and U+FFFF.
+pub(super) fn check_characters(text: &str) -> Result<(), Problem> {
+    let bytes = text.as_bytes();
+    let allowed_ascii = |b: u8| b >= 0x20 && b != 0x7f || matches!(b, b'\t' | b'\n' | b'\r');
+    let suspect = bytes.iter().enumerate().position(|(i, &b)| {
+        if b < 0x80 {
+            return !allowed_ascii(b);
+        }
+        // U+0080..U+009F are C2 80..C2 9F, and U+FFFE, U+FFFF are EF BF BE, EF BF BF.
+        (b == 0xc2 && matches!(bytes.get(i + 1), Some(0x80..=0x9f)) && bytes[i + 1] != 0x85)
+            || (b == 0xef
+                && bytes.get(i + 1) == Some(&0xbf)
+                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)))
+    });
+    let Some(offset) = suspect else {
+        return Ok(());
+    };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let character = text[offset..].chars().next().map_or(0, u32::from);
+    Err(Problem::new(
+        format!("unacceptable character #x{character:04x}: control characters are not allowed"),
+        Mark {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        },
+    ))
+}
 
 /// The text being parsed, indexed by line on first use.
 pub(super) struct SourceText<'a> {
@@ -34,7 +67,8 @@ impl<'a> SourceText<'a> {
         }
     }
 
-    /// The text from the start of line `line` (1-based) to the end, empty past the end.
+    /// Returns the text from the start of line `line` (1-based) to the end, or an empty
+    /// string past the last line.
     fn text_from_line(&mut self, line: u32) -> &'a str {
         self.index_lines();
         let index = (line as usize).saturating_sub(1);
@@ -51,19 +85,26 @@ impl<'a> SourceText<'a> {
         &text[..end]
     }
 
-    /// The text from `mark` to the end.
+    /// Returns the text from `mark` to the end.
     pub(super) fn rest_at(&mut self, mark: Mark) -> &'a str {
         let line = self.text_from_line(mark.line);
         &line[byte_offset(line, mark.column)..]
     }
 
-    /// The part of the line of `mark` before it.
+    /// Returns the part of the line of `mark` from it to the line break.
+    pub(super) fn rest_of_line(&mut self, mark: Mark) -> &'a str {
+        let line = self.line(mark.line);
+        &line[byte_offset(line, mark.column)..]
+    }
+
+    /// Returns the part of the line of `mark` before it.
     pub(super) fn line_before(&mut self, mark: Mark) -> &'a str {
         let line = self.line(mark.line);
         &line[..byte_offset(line, mark.column)]
     }
 
-    /// The first character of a node that starts at `mark`, after its tag and anchor.
+    /// Returns the first character of a node that starts at `mark`, after its tag and
+    /// anchor.
     pub(super) fn after_properties(&mut self, mark: Mark) -> Option<char> {
         let mut rest = self.rest_at(mark);
         while rest.starts_with(['!', '&']) {
@@ -71,6 +112,30 @@ impl<'a> SourceText<'a> {
             rest = rest[end..].trim_start_matches(is_yaml_space);
         }
         rest.chars().next()
+    }
+
+    /// Checks that the tag of the node whose properties start at `mark` is followed by
+    /// white space, as libyaml needs. saphyr also accepts a flow indicator there
+    /// (`!!str[a]` in a flow collection).
+    pub(super) fn check_tag_separator(&mut self, mark: Mark) -> Result<(), Problem> {
+        let mut rest = self.rest_at(mark);
+        while let Some(first) = rest.chars().next().filter(|c| *c == '!' || *c == '&') {
+            let end = if rest.starts_with("!<") {
+                rest.find('>').map_or(rest.len(), |end| end + 1)
+            } else {
+                rest.find(|c: char| is_yaml_space(c) || ",[]{}".contains(c))
+                    .unwrap_or(rest.len())
+            };
+            let next = rest[end..].chars().next();
+            if first == '!' && next.is_some_and(|c| !is_yaml_space(c)) {
+                return Err(Problem::new(
+                    "while scanning a tag, did not find expected whitespace or line break",
+                    mark,
+                ));
+            }
+            rest = rest[end..].trim_start_matches(is_yaml_space);
+        }
+        Ok(())
     }
 
     /// Reads the anchor of the node whose properties start at `mark` (`&name` or
@@ -96,8 +161,12 @@ impl<'a> SourceText<'a> {
     /// Finds the `|` or `>` that starts a block scalar whose content starts at
     /// `content` (saphyr puts the start there; libyaml at the indicator). The header
     /// is on the nearest line above the content that is not blank, or on the content's
-    /// own line when the scalar is empty.
-    pub(super) fn block_scalar_header(&mut self, content: Mark) -> Option<Mark> {
+    /// own line when the scalar is empty. An empty scalar at the end of the input
+    /// starts at its indicator.
+    pub(super) fn block_scalar_header(&mut self, content: Mark, empty: bool) -> Option<Mark> {
+        if empty && block_indicator_column(self.rest_of_line(content)) == Some(1) {
+            return Some(content);
+        }
         let mut line = content.line;
         if let Some(column) = block_indicator_column(self.line_before(content)) {
             return Some(Mark { line, column });
@@ -114,8 +183,8 @@ impl<'a> SourceText<'a> {
     }
 
     /// Moves the start of a sequence that is a mapping value back to its first `-` when
-    /// the sequence is not indented under its key (`key:\n- a`): saphyr starts such a
-    /// sequence after the `- `, libyaml at the `-`, which is in the key's column.
+    /// the sequence is not indented under its key (`key:\n- a`). saphyr starts such a
+    /// sequence after the `- `, and libyaml at the `-`, which is in the key's column.
     pub(super) fn indentless_sequence_start(&mut self, mark: Mark, key_column: u32) -> Mark {
         if mark.column <= key_column {
             return mark;
@@ -134,8 +203,8 @@ impl<'a> SourceText<'a> {
         }
     }
 
-    /// The last character before `mark` that is not white space or part of a comment,
-    /// looking back over earlier lines as needed.
+    /// Returns the last character before `mark` that is neither white space nor part of
+    /// a comment, looking back over earlier lines as needed.
     pub(super) fn previous_significant(&mut self, mark: Mark) -> Option<char> {
         if let Some(c) = significant_end(self.line_before(mark)) {
             return Some(c);
@@ -151,7 +220,7 @@ impl<'a> SourceText<'a> {
     }
 }
 
-/// The last character of `line` that is neither white space nor in a comment.
+/// Returns the last character of `line` that is neither white space nor in a comment.
 fn significant_end(line: &str) -> Option<char> {
     let mut end = line.len();
     let mut after_blank = true;
@@ -168,7 +237,8 @@ fn significant_end(line: &str) -> Option<char> {
         .next_back()
 }
 
-/// The byte offset of 1-based character column `column` in `line`, or its length.
+/// Returns the byte offset of 1-based character column `column` in `line`, or the
+/// line's length past its end.
 pub(super) fn byte_offset(line: &str, column: u32) -> usize {
     line.char_indices()
         .nth((column as usize).saturating_sub(1))
@@ -213,7 +283,7 @@ fn libyaml_name<'a>(text: &'a str, what: &str, mark: Mark) -> Result<&'a str, Pr
     }
 }
 
-/// The 1-based column of a block scalar indicator on a header line: a `|` or `>` after
+/// Finds the 1-based column of a block scalar indicator on a header line: a `|` or `>` after
 /// a blank or at the start, outside quotes and before any comment, followed only by
 /// chomping and indentation indicators. The last one wins, as plain keys may contain
 /// ` | `.

@@ -2,9 +2,9 @@
 //! for Ansible's loader on the same file.
 //!
 //! The oracle tags every value with its Python type. rplay's `Value` has fewer types,
-//! so some pairs match across types, by design of the loader:
-//! `timestamp` and `binary` are strings with the same text, `set` is a mapping to nulls,
-//! `tuple` is a sequence, and an `int` outside `i64` is a string of its digits.
+//! so by design of the loader some pairs match across types. `timestamp` and `binary`
+//! are strings with the same text and `set` is a mapping to nulls. A `tuple` is a
+//! sequence, and an `int` outside `i64` is a string of its digits.
 
 use std::path::Path;
 
@@ -13,10 +13,23 @@ use rplay::yaml::{self, Loaded, Node, NodeKind, YamlError};
 use rplay::Value;
 use serde_json::Value as Json;
 
+/// Which rplay function a fixture goes through, and which oracle mode matches it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    /// `yaml::load`, against the oracle's `AnsibleLoader` documents.
+    Stream,
+    /// `yaml::load_data`, against the oracle's `--from-yaml`.
+    Data,
+}
+
 /// Loads `path` with rplay and compares the result with the oracle's `expected`.
-pub fn compare_file(path: &Path, expected: &Json) -> Result<(), String> {
+pub fn compare_file(path: &Path, mode: Mode, expected: &Json) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read: {err}"))?;
-    let loaded = yaml::load(SourceFile::new(path, text));
+    let file = SourceFile::new(path, text);
+    let loaded = match mode {
+        Mode::Stream => yaml::load(file),
+        Mode::Data => yaml::load_data(file),
+    };
     compare_loaded(expected, &loaded)
 }
 

@@ -89,7 +89,7 @@ impl Loader {
         if let Some(document) = self.documents.get(path) {
             return Ok(document.clone());
         }
-        let loaded = yaml::load_file(path)?;
+        let loaded = yaml::load_data_file(path)?;
         self.warnings.extend(loaded.warnings);
         let document = Arc::new(loaded.documents.into_iter().next());
         self.documents.insert(path.to_path_buf(), document.clone());
