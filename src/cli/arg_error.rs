@@ -46,8 +46,8 @@ fn message(err: &clap::Error) -> String {
     }
 }
 
-/// The names of missing positional arguments as argparse prints them: `<PLAYBOOK>...`
-/// becomes `playbook`.
+/// Returns the names of missing positional arguments as argparse prints them:
+/// `<PLAYBOOK>...` becomes `playbook`.
 fn positional_names(err: &clap::Error) -> Vec<String> {
     let names = match err.get(ContextKind::InvalidArg) {
         Some(ContextValue::Strings(names)) => names.clone(),

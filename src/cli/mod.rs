@@ -5,6 +5,7 @@ pub mod args;
 mod extra_vars;
 pub mod inventory;
 mod playbook;
+mod setup;
 
 use clap::Parser;
 

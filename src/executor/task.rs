@@ -8,6 +8,8 @@ use super::context::TaskContext;
 use super::events::{Event, HostResult, Status, TaskInfo};
 use super::Executor;
 use crate::playbook::{value_text, Spanned};
+use crate::source::{ansible_position_details, Span};
+use crate::template::TemplateError;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
@@ -289,12 +291,9 @@ impl Executor<'_> {
             match self.templar.evaluate_conditional(&condition.value, vars) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(condition.value.clone())),
-                Err(err) => {
-                    return Err(format!(
-                        "The conditional check '{}' failed. The error was: {err}",
-                        value_text(&condition.value)
-                    ))
-                }
+                // The templating layer words the failure; ansible-core locates it at
+                // the condition.
+                Err(err) => return Err(located_message(&err.message, &condition.span)),
             }
         }
         Ok(None)
@@ -302,9 +301,10 @@ impl Executor<'_> {
 
     fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, String> {
         let raw = Value::map(context.task.args.clone());
-        let templated = self.templar.template(&raw, vars).map_err(|err| {
-            format!("The task includes an option with an undefined variable. The error was: {err}")
-        })?;
+        let templated = self
+            .templar
+            .template(&raw, vars)
+            .map_err(|err| args_error(&err, &context.task.span))?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
         Ok(args)
@@ -363,11 +363,11 @@ impl Executor<'_> {
         result: &mut Map,
     ) -> Result<(), String> {
         if let Some(changed_when) = context.task.keyword("changed_when") {
-            let changed = self.all_conditions(&changed_when.value, vars)?;
+            let changed = self.all_conditions(changed_when, vars)?;
             result.insert(Value::from("changed"), Value::Bool(changed));
         }
         if let Some(failed_when) = context.task.keyword("failed_when") {
-            let failed = self.all_conditions(&failed_when.value, vars)?;
+            let failed = self.all_conditions(failed_when, vars)?;
             result.insert(Value::from("failed_when_result"), Value::Bool(failed));
             result.insert(Value::from("failed"), Value::Bool(failed));
         }
@@ -375,27 +375,44 @@ impl Executor<'_> {
     }
 
     /// Evaluates a condition or a list of conditions that must all hold.
-    fn all_conditions(&self, conditions: &Value, vars: &HostVars) -> Result<bool, String> {
-        let list = match conditions {
+    fn all_conditions(&self, conditions: &Spanned<Value>, vars: &HostVars) -> Result<bool, String> {
+        let list = match &conditions.value {
             Value::List(items) => items.to_vec(),
             other => vec![other.clone()],
         };
         for condition in &list {
+            // NOTE: list items have no span of their own here, so an error in one is
+            // located at the keyword's value, where ansible-core points at the item.
             let holds = self
                 .templar
                 .evaluate_conditional(condition, vars)
-                .map_err(|err| {
-                    format!(
-                        "The conditional check '{}' failed. The error was: {err}",
-                        value_text(condition)
-                    )
-                })?;
+                .map_err(|err| located_message(&err.message, &conditions.span))?;
             if !holds {
                 return Ok(false);
             }
         }
         Ok(true)
     }
+}
+
+/// Formats a task failure as ansible-core words an error with a position: the message,
+/// a blank line, and where the error is with the offending lines.
+fn located_message(message: &str, span: &Span) -> String {
+    format!("{message}\n\n{}", ansible_position_details(span))
+}
+
+/// Builds the failure message for task arguments that could not be templated. ansible-core
+/// prefixes undefined-variable errors and locates them at the task; other templating
+/// errors keep their own message.
+fn args_error(err: &TemplateError, task_span: &Span) -> String {
+    if err.is_undefined() {
+        let message = format!(
+            "The task includes an option with an undefined variable.. {}",
+            err.message
+        );
+        return located_message(&message, task_span);
+    }
+    err.message.clone()
 }
 
 /// `loop_control` settings, templated.
