@@ -12,9 +12,14 @@ pub enum ExtraVarsError {
     /// `@FILE` names a file that does not exist (ansible-playbook exits 1).
     #[error("Unable to retrieve file contents\nCould not find or access '{}' on the Ansible Controller.\n{REMOTE_SRC_NOTE}", .path.display())]
     FileNotFound { path: PathBuf },
-    /// The file or inline text is neither YAML nor JSON (exit code 4).
+    /// The file cannot be read, or it or the inline text is neither YAML nor JSON
+    /// (exit code 4).
     #[error("{0}")]
     Parse(LoadError),
+    /// A file name given without `@` (exit code 5, as ansible-core's
+    /// `AnsibleOptionsError`).
+    #[error("Please prepend extra_vars filename '{text}' with '@'")]
+    MissingAt { text: String },
     /// The data is not a mapping (exit code 5, as ansible-core's `AnsibleOptionsError`).
     #[error("Invalid extra vars data supplied. '{text}' could not be made into a dictionary")]
     NotAMapping { text: String },
@@ -36,14 +41,16 @@ pub fn parse(values: &[String], cwd: &Path) -> Result<Map, ExtraVarsError> {
 }
 
 fn parse_one(text: &str, cwd: &Path) -> Result<Map, ExtraVarsError> {
+    if text.is_empty() {
+        return Ok(Map::new());
+    }
     if let Some(file) = text.strip_prefix('@') {
-        let path = crate::config::normalize(&cwd.join(file));
-        if !path.is_file() {
-            return Err(ExtraVarsError::FileNotFound { path });
-        }
-        let loaded = crate::yaml::load_file(&path)
-            .map_err(|err| ExtraVarsError::Parse(LoadError::from(err)))?;
-        return documents_to_map(loaded.documents, text);
+        return parse_file(&crate::config::normalize(&cwd.join(file)));
+    }
+    if text.starts_with(['/', '.']) {
+        return Err(ExtraVarsError::MissingAt {
+            text: text.to_string(),
+        });
     }
     if text.starts_with(['{', '[']) {
         let file = crate::source::SourceFile::new("<extra vars>", text);
@@ -63,6 +70,27 @@ fn parse_one(text: &str, cwd: &Path) -> Result<Map, ExtraVarsError> {
         }
     }
     Ok(vars)
+}
+
+/// Reads `-e @FILE`: one YAML or JSON document that must be a mapping. An empty file
+/// is rejected as ansible-core rejects its `None`. Messages name the file as
+/// `@ABSOLUTE_PATH`, as ansible-playbook rewrites the option.
+fn parse_file(path: &Path) -> Result<Map, ExtraVarsError> {
+    if !path.exists() {
+        return Err(ExtraVarsError::FileNotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let parse_error = |err| ExtraVarsError::Parse(LoadError::from(err));
+    let document = crate::yaml::load_file(path)
+        .and_then(|loaded| loaded.into_single())
+        .map_err(parse_error)?;
+    match document.map(|node| node.to_value()) {
+        Some(Value::Map(map)) => Ok(std::sync::Arc::unwrap_or_clone(map)),
+        _ => Err(ExtraVarsError::NotAMapping {
+            text: format!("@{}", path.display()),
+        }),
+    }
 }
 
 fn documents_to_map(documents: Vec<crate::yaml::Node>, text: &str) -> Result<Map, ExtraVarsError> {

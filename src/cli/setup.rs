@@ -43,7 +43,9 @@ impl SetupError {
             SetupError::ExtraVars(ExtraVarsError::Parse(_) | ExtraVarsError::Split { .. }) => {
                 exit::UNREACHABLE_OR_PARSE_ERROR
             }
-            SetupError::ExtraVars(ExtraVarsError::NotAMapping { .. }) => exit::BAD_OPTIONS,
+            SetupError::ExtraVars(
+                ExtraVarsError::NotAMapping { .. } | ExtraVarsError::MissingAt { .. },
+            ) => exit::BAD_OPTIONS,
             _ => exit::ERROR,
         }
     }
@@ -57,8 +59,14 @@ impl SetupError {
             SetupError::ExtraVars(ExtraVarsError::FileNotFound { .. }) => {
                 Some("`-e @FILE` reads FILE relative to the current directory".to_string())
             }
+            SetupError::ExtraVars(ExtraVarsError::NotAMapping { .. }) => Some(
+                "extra vars are `key=value` pairs, or YAML or JSON that is a mapping".to_string(),
+            ),
+            SetupError::ExtraVars(ExtraVarsError::MissingAt { text }) => {
+                Some(format!("to read variables from the file, write `-e @{text}`"))
+            }
             SetupError::Limit(PatternError::NoHostsToTarget) => Some(format!(
-                "--limit '{}' matches no host of the inventory; `rplay inventory --graph` lists them",
+                "--limit '{}' matches no host of the inventory; `rplay inventory -i INVENTORY --graph` lists its groups and hosts",
                 args.limit.last().map(String::as_str).unwrap_or_default()
             )),
             _ => None,
