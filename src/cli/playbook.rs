@@ -13,9 +13,7 @@ use crate::output::default::{DefaultOptions, DefaultPrinter};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::listing::{self, ListModes, PlayResolver};
 use crate::output::profile_tasks::{ProfileTasks, SortOrder};
-use crate::playbook::{
-    check_playbook_file, LoadError, LoadErrorKind, Loader, Play, Playbook, Spanned,
-};
+use crate::playbook::{check_playbook_file, LoadErrorKind, Loader, Play, Playbook, Spanned};
 use crate::Value;
 
 #[allow(clippy::print_stderr)]
@@ -27,6 +25,7 @@ pub fn run(args: PlaybookArgs) -> i32 {
             return exit::ERROR;
         }
     };
+
     let mut only_tags = args.tags.clone();
     if only_tags.is_empty() {
         only_tags = config.list("TAGS_RUN").to_vec();
@@ -41,6 +40,7 @@ pub fn run(args: PlaybookArgs) -> i32 {
         tasks: args.list_tasks,
         tags: args.list_tags,
     };
+
     // ansible-playbook checks that the playbooks exist, then reads the inventory and
     // extra variables and checks --limit, and parses the playbooks last.
     for path in &args.playbooks {
@@ -49,6 +49,7 @@ pub fn run(args: PlaybookArgs) -> i32 {
             return load_exit_code(err.kind);
         }
     }
+
     if modes.hosts || modes.tasks || modes.tags || args.syntax_check {
         let mut warnings = WarningPrinter::default();
         return list(&args, &config, selection, modes, &mut warnings);
@@ -66,12 +67,30 @@ fn load_exit_code(kind: LoadErrorKind) -> i32 {
     }
 }
 
-/// Loads every playbook, passing the loader's warnings to `callback`.
+/// The loader and the loaded playbooks, each with its path as given.
+type LoadedPlaybooks = (Loader, Vec<(String, Playbook)>);
+
+/// Prepares the run, printing the error that stops it and returning its exit code.
+#[allow(clippy::print_stderr)]
+fn prepare(
+    args: &PlaybookArgs,
+    config: &Config,
+    callback: &mut dyn Callback,
+) -> Result<RunSetup, i32> {
+    setup::prepare(args, config, callback).map_err(|err| {
+        eprint!("{}", err.render(args));
+        err.exit_code()
+    })
+}
+
+/// Loads every playbook, passing the loader's warnings to `callback`, printing the
+/// error that stops loading and returning its exit code.
+#[allow(clippy::print_stderr)]
 fn load_playbooks(
     args: &PlaybookArgs,
     config: &Config,
     callback: &mut dyn Callback,
-) -> Result<(Loader, Vec<(String, Playbook)>), LoadError> {
+) -> Result<LoadedPlaybooks, i32> {
     let mut loader = Loader::new(config);
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
@@ -79,43 +98,19 @@ fn load_playbooks(
         for warning in loader.warnings.drain(..) {
             callback.on_event(&Event::Warning(warning));
         }
-        playbooks.push((path.display().to_string(), loaded?));
+        match loaded {
+            Ok(playbook) => playbooks.push((path.display().to_string(), playbook)),
+            Err(err) => {
+                eprint!("{}", err.render());
+                return Err(load_exit_code(err.kind));
+            }
+        }
     }
     Ok((loader, playbooks))
 }
 
-/// The prepared run and its loaded playbooks, each with the path as given.
-struct Loaded {
-    setup: RunSetup,
-    loader: Loader,
-    playbooks: Vec<(String, Playbook)>,
-}
-
-/// Prepares the run and loads the playbooks, printing the error that stops either and
-/// returning its exit code.
-#[allow(clippy::print_stderr)]
-fn prepare_and_load(
-    args: &PlaybookArgs,
-    config: &Config,
-    callback: &mut dyn Callback,
-) -> Result<Loaded, i32> {
-    let setup = setup::prepare(args, config, callback).map_err(|err| {
-        eprint!("{}", err.render(args));
-        err.exit_code()
-    })?;
-    warn_unknown_callbacks(config, callback);
-    let (loader, playbooks) = load_playbooks(args, config, callback).map_err(|err| {
-        eprint!("{}", err.render());
-        load_exit_code(err.kind)
-    })?;
-    Ok(Loaded {
-        setup,
-        loader,
-        playbooks,
-    })
-}
-
-/// `--syntax-check`, `--list-hosts`, `--list-tasks` and `--list-tags`.
+/// Runs the modes that only load and report: `--syntax-check`, `--list-hosts`,
+/// `--list-tasks` and `--list-tags`.
 #[allow(clippy::print_stdout)]
 fn list(
     args: &PlaybookArgs,
@@ -124,11 +119,11 @@ fn list(
     modes: ListModes,
     callback: &mut dyn Callback,
 ) -> i32 {
-    let Loaded {
-        setup,
-        loader,
-        playbooks,
-    } = match prepare_and_load(args, config, callback) {
+    let setup = match prepare(args, config, callback) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let (loader, playbooks) = match load_playbooks(args, config, callback) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -209,14 +204,16 @@ fn execute(
     selection: TagSelection,
     printer: &mut DefaultPrinter,
 ) -> i32 {
-    let Loaded {
-        setup,
-        loader,
-        playbooks,
-    } = match prepare_and_load(args, config, printer) {
+    let setup = match prepare(args, config, printer) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let (loader, playbooks) = match load_playbooks(args, config, printer) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    // ansible-playbook loads the callback plugins once the first playbook is parsed.
+    warn_unknown_callbacks(config, printer);
     let playbooks: Vec<Playbook> = playbooks
         .into_iter()
         .map(|(_, playbook)| playbook)
