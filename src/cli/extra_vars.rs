@@ -1,11 +1,35 @@
 //! `-e`/`--extra-vars`: `key=value` pairs, inline YAML or JSON, or `@FILE`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::playbook::error::REMOTE_SRC_NOTE;
+use crate::playbook::LoadError;
 use crate::{Map, Value};
 
+/// A `-e` value that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtraVarsError {
+    /// `@FILE` names a file that does not exist (ansible-playbook exits 1).
+    #[error("Unable to retrieve file contents\nCould not find or access '{}' on the Ansible Controller.\n{REMOTE_SRC_NOTE}", .path.display())]
+    FileNotFound { path: PathBuf },
+    /// The file cannot be read, or it or the inline text is neither YAML nor JSON
+    /// (exit code 4).
+    #[error("{0}")]
+    Parse(LoadError),
+    /// A file name given without `@` (exit code 5, as ansible-core's
+    /// `AnsibleOptionsError`).
+    #[error("Please prepend extra_vars filename '{text}' with '@'")]
+    MissingAt { text: String },
+    /// The data is not a mapping (exit code 5, as ansible-core's `AnsibleOptionsError`).
+    #[error("Invalid extra vars data supplied. '{text}' could not be made into a dictionary")]
+    NotAMapping { text: String },
+    /// `key=value` text with unbalanced quotes or Jinja2 blocks (exit code 4).
+    #[error("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}")]
+    Split { text: String },
+}
+
 /// Parses every `-e` value in order; later values override earlier ones.
-pub fn parse(values: &[String], cwd: &Path) -> Result<Map, String> {
+pub fn parse(values: &[String], cwd: &Path) -> Result<Map, ExtraVarsError> {
     let mut vars = Map::new();
     for text in values {
         let data = parse_one(text, cwd)?;
@@ -16,22 +40,26 @@ pub fn parse(values: &[String], cwd: &Path) -> Result<Map, String> {
     Ok(vars)
 }
 
-fn parse_one(text: &str, cwd: &Path) -> Result<Map, String> {
+fn parse_one(text: &str, cwd: &Path) -> Result<Map, ExtraVarsError> {
+    if text.is_empty() {
+        return Ok(Map::new());
+    }
     if let Some(file) = text.strip_prefix('@') {
-        let path = cwd.join(file);
-        let loaded = crate::yaml::load_data_file(&path)
-            .map_err(|err| format!("{}: {err}", path.display()))?;
-        return documents_to_map(loaded.documents, text);
+        return parse_file(&crate::config::normalize(&cwd.join(file)));
+    }
+    if text.starts_with(['/', '.']) {
+        return Err(ExtraVarsError::MissingAt {
+            text: text.to_string(),
+        });
     }
     if text.starts_with(['{', '[']) {
         let file = crate::source::SourceFile::new("<extra vars>", text);
-        let loaded = crate::yaml::load(file).map_err(|err| err.to_string())?;
+        let loaded =
+            crate::yaml::load(file).map_err(|err| ExtraVarsError::Parse(LoadError::from(err)))?;
         return documents_to_map(loaded.documents, text);
     }
-    let words = crate::playbook::split_args(text).ok_or_else(|| {
-        format!(
-            "failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"
-        )
+    let words = crate::playbook::split_args(text).ok_or_else(|| ExtraVarsError::Split {
+        text: text.to_string(),
     })?;
     let mut vars = Map::new();
     for word in words {
@@ -44,16 +72,37 @@ fn parse_one(text: &str, cwd: &Path) -> Result<Map, String> {
     Ok(vars)
 }
 
-fn documents_to_map(documents: Vec<crate::yaml::Node>, text: &str) -> Result<Map, String> {
+/// Reads `-e @FILE`: one YAML or JSON document that must be a mapping. An empty file
+/// is rejected as ansible-core rejects its `None`. Messages name the file as
+/// `@ABSOLUTE_PATH`, as ansible-playbook rewrites the option.
+fn parse_file(path: &Path) -> Result<Map, ExtraVarsError> {
+    if !path.exists() {
+        return Err(ExtraVarsError::FileNotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let parse_error = |err| ExtraVarsError::Parse(LoadError::from(err));
+    let document = crate::yaml::load_file(path)
+        .and_then(|loaded| loaded.into_single())
+        .map_err(parse_error)?;
+    match document.map(|node| node.to_value()) {
+        Some(Value::Map(map)) => Ok(std::sync::Arc::unwrap_or_clone(map)),
+        _ => Err(ExtraVarsError::NotAMapping {
+            text: format!("@{}", path.display()),
+        }),
+    }
+}
+
+fn documents_to_map(documents: Vec<crate::yaml::Node>, text: &str) -> Result<Map, ExtraVarsError> {
     let mut vars = Map::new();
     for document in documents {
         match document.to_value() {
             Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
             Value::Null => {}
             _ => {
-                return Err(format!(
-                "Invalid extra vars data supplied. '{text}' could not be made into a dictionary"
-            ))
+                return Err(ExtraVarsError::NotAMapping {
+                    text: text.to_string(),
+                })
             }
         }
     }

@@ -1,9 +1,11 @@
 //! The command-line edge: argument parsing, settings and exit codes.
 
+mod arg_error;
 pub mod args;
 mod extra_vars;
 pub mod inventory;
 mod playbook;
+mod setup;
 
 use clap::Parser;
 
@@ -23,6 +25,7 @@ pub mod exit {
 }
 
 /// Runs rplay with the process arguments and returns the exit code.
+#[allow(clippy::print_stderr)]
 pub fn main() -> i32 {
     let mut argv = std::env::args().skip(1).peekable();
     if argv.peek().map(String::as_str) == Some("inventory") {
@@ -30,14 +33,14 @@ pub fn main() -> i32 {
     }
     let args = match PlaybookArgs::try_parse() {
         Ok(args) => args,
-        Err(err) => {
-            let code = if err.use_stderr() {
-                exit::HOST_FAILED
-            } else {
-                exit::OK
-            };
+        // `--help` and `--version` also arrive here, for standard output.
+        Err(err) if !err.use_stderr() => {
             let _ = err.print();
-            return code;
+            return exit::OK;
+        }
+        Err(err) => {
+            eprint!("{}", arg_error::render::<PlaybookArgs>(&err));
+            return exit::HOST_FAILED;
         }
     };
     tracing::debug!(?args, "parsed arguments");

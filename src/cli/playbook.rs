@@ -4,22 +4,19 @@ use std::collections::BTreeSet;
 
 use super::args::PlaybookArgs;
 use super::exit;
+use super::setup::{self, RunSetup};
 use crate::config::Config;
 use crate::executor::events::{Callback, Event};
 use crate::executor::tags::TagSelection;
-use crate::executor::{Executor, RunOptions};
-use crate::inventory::{self, Limit, LoadOptions};
+use crate::executor::{Executor, RunError};
 use crate::output::default::{DefaultOptions, DefaultPrinter};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::listing::{self, ListModes, PlayResolver};
 use crate::output::profile_tasks::{ProfileTasks, SortOrder};
-use crate::playbook::{LoadErrorKind, Loader, Play, Spanned};
-use crate::template::{Templar, TemplarOptions};
-use crate::vars::VariableManager;
-use crate::Map;
+use crate::playbook::{check_playbook_file, LoadErrorKind, Loader, Play, Playbook, Spanned};
 use crate::Value;
 
-#[allow(clippy::print_stdout, clippy::print_stderr)]
+#[allow(clippy::print_stderr)]
 pub fn run(args: PlaybookArgs) -> i32 {
     let config = match Config::load() {
         Ok(config) => config,
@@ -29,6 +26,7 @@ pub fn run(args: PlaybookArgs) -> i32 {
         }
     };
     print_preamble(&config, args.verbose);
+
     let mut only_tags = args.tags.clone();
     if only_tags.is_empty() {
         only_tags = config.list("TAGS_RUN").to_vec();
@@ -44,155 +42,121 @@ pub fn run(args: PlaybookArgs) -> i32 {
         tags: args.list_tags,
     };
 
-    let mut loader = Loader::new(&config);
-    let mut playbooks = Vec::new();
+    // ansible-playbook checks that the playbooks exist, then reads the inventory and
+    // extra variables and checks --limit, and parses the playbooks last.
     for path in &args.playbooks {
-        match loader.load_playbook(path) {
-            Ok(playbook) => playbooks.push((path.display().to_string(), playbook)),
-            Err(err) => {
-                flush_warnings(&mut loader);
-                eprint!("{}", err.render());
-                return match err.kind {
-                    LoadErrorKind::MissingPlaybook => exit::ERROR,
-                    LoadErrorKind::Parse => exit::UNREACHABLE_OR_PARSE_ERROR,
-                };
-            }
+        if let Err(err) = check_playbook_file(path) {
+            eprint!("{}", err.render());
+            return load_exit_code(err.kind);
         }
     }
-    flush_warnings(&mut loader);
 
     if modes.hosts || modes.tasks || modes.tags || args.syntax_check {
         let mut warnings = WarningPrinter::default();
-        let mut executor =
-            match build_executor(&args, &config, selection.clone(), loader, &mut warnings) {
-                Ok(executor) => executor,
-                Err(message) => {
-                    eprintln!("ERROR! {message}");
-                    return exit::ERROR;
-                }
-            };
-        for (_, playbook) in &playbooks {
-            executor.prepare_playbook(playbook);
-            for play in &playbook.plays {
-                executor.play_vars_hosts(play);
+        return list(&args, &config, selection, modes, &mut warnings);
+    }
+    let mut printer = default_printer(&args, &config);
+    execute(&args, &config, selection, &mut printer)
+}
+
+/// ansible-playbook's exit code for a load error.
+fn load_exit_code(kind: LoadErrorKind) -> i32 {
+    match kind {
+        LoadErrorKind::Parse => exit::UNREACHABLE_OR_PARSE_ERROR,
+        LoadErrorKind::NotFound => exit::ERROR,
+        LoadErrorKind::ImportCycle => exit::INTERNAL_ERROR,
+    }
+}
+
+/// The loader and the loaded playbooks, each with its path as given.
+type LoadedPlaybooks = (Loader, Vec<(String, Playbook)>);
+
+/// Prepares the run, printing the error that stops it and returning its exit code.
+#[allow(clippy::print_stderr)]
+fn prepare(
+    args: &PlaybookArgs,
+    config: &Config,
+    callback: &mut dyn Callback,
+) -> Result<RunSetup, i32> {
+    setup::prepare(args, config, callback).map_err(|err| {
+        eprint!("{}", err.render(args));
+        err.exit_code()
+    })
+}
+
+/// Loads every playbook, passing the loader's warnings to `callback`, printing the
+/// error that stops loading and returning its exit code.
+#[allow(clippy::print_stderr)]
+fn load_playbooks(
+    args: &PlaybookArgs,
+    config: &Config,
+    callback: &mut dyn Callback,
+) -> Result<LoadedPlaybooks, i32> {
+    let mut loader = Loader::new(config);
+    let mut playbooks = Vec::new();
+    for path in &args.playbooks {
+        let loaded = loader.load_playbook(path);
+        for warning in loader.warnings.drain(..) {
+            callback.on_event(&Event::Warning(warning));
+        }
+        match loaded {
+            Ok(playbook) => playbooks.push((path.display().to_string(), playbook)),
+            Err(err) => {
+                eprint!("{}", err.render());
+                return Err(load_exit_code(err.kind));
             }
         }
-        if args.syntax_check {
-            for (display_path, _) in &playbooks {
-                println!("\nplaybook: {display_path}");
-            }
-            return exit::OK;
+    }
+    Ok((loader, playbooks))
+}
+
+/// Runs the modes that only load and report: `--syntax-check`, `--list-hosts`,
+/// `--list-tasks` and `--list-tags`.
+#[allow(clippy::print_stdout)]
+fn list(
+    args: &PlaybookArgs,
+    config: &Config,
+    selection: TagSelection,
+    modes: ListModes,
+    callback: &mut dyn Callback,
+) -> i32 {
+    let setup = match prepare(args, config, callback) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let (loader, playbooks) = match load_playbooks(args, config, callback) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let mut executor =
+        setup::build_executor(setup, args, config, selection.clone(), loader, callback);
+    for (_, playbook) in &playbooks {
+        executor.prepare_playbook(playbook);
+        for play in &playbook.plays {
+            executor.play_vars_hosts(play);
         }
-        let mut resolver = ListingResolver {
-            executor,
-            vars: None,
-        };
-        for (display_path, playbook) in &playbooks {
-            resolver.executor.prepare_playbook(playbook);
-            print!(
-                "{}",
-                listing::render(playbook, display_path, modes, &selection, &mut resolver)
-            );
+    }
+    if args.syntax_check {
+        for (display_path, _) in &playbooks {
+            println!("\nplaybook: {display_path}");
         }
         return exit::OK;
     }
-    let playbooks: Vec<_> = playbooks
-        .into_iter()
-        .map(|(_, playbook)| playbook)
-        .collect();
-    match execute(&args, &config, selection, loader, &playbooks) {
-        Ok(code) => code,
-        Err(message) => {
-            eprintln!("ERROR! {message}");
-            exit::ERROR
-        }
+    let mut resolver = ListingResolver {
+        executor,
+        vars: None,
+    };
+    for (display_path, playbook) in &playbooks {
+        resolver.executor.prepare_playbook(playbook);
+        print!(
+            "{}",
+            listing::render(playbook, display_path, modes, &selection, &mut resolver)
+        );
     }
+    exit::OK
 }
 
-/// Builds the executor: inventory, extra vars, variables, templating and options.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-fn build_executor<'a>(
-    args: &PlaybookArgs,
-    config: &Config,
-    selection: TagSelection,
-    loader: Loader,
-    callback: &'a mut dyn Callback,
-) -> Result<Executor<'a>, String> {
-    let cwd = std::env::current_dir().map_err(|err| err.to_string())?;
-    let sources: Vec<String> = if args.inventory.is_empty() {
-        config
-            .paths("DEFAULT_HOST_LIST")
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect()
-    } else {
-        args.inventory.clone()
-    };
-    let options = LoadOptions::from_config(config, cwd.clone());
-    let mut inventory = inventory::load(&sources, &options).map_err(|err| err.to_string())?;
-    // NOTE: ansible-core prints these lines and parse warnings as they arise; rplay
-    // prints the lines first, so a warning in between would come out later.
-    for line in inventory.take_plugin_log() {
-        if args.verbose >= 3 {
-            println!("{line}");
-        }
-    }
-    for warning in inventory.take_warnings() {
-        eprint!("{}", warning_text(&warning, DEFAULT_COLUMNS));
-    }
-    let extra_vars = super::extra_vars::parse(&args.extra_vars, &cwd)?;
-    let limit = match args.limit.last() {
-        Some(spec) => Some(Limit::parse(spec, &cwd).map_err(|err| err.to_string())?),
-        None => None,
-    };
-    let magic = global_magic(
-        args,
-        config,
-        &sources,
-        &only_or_all(&args.tags),
-        &args.skip_tags,
-    );
-    let variables = VariableManager::new(inventory, extra_vars, magic);
-    // Relative lookup paths resolve against the (first) playbook's directory.
-    let base_dir = args
-        .playbooks
-        .first()
-        .map(|path| crate::config::normalize(&cwd.join(path)))
-        .and_then(|path| path.parent().map(std::path::Path::to_path_buf))
-        .unwrap_or_else(|| cwd.clone());
-    let templar = Templar::new(TemplarOptions { base_dir });
-    let run_options = RunOptions {
-        check: args.check,
-        diff: args.diff,
-        verbosity: args.verbose,
-        forks: args.forks.unwrap_or(5),
-        tags: selection,
-        limit,
-        start_at_task: args.start_at_task.clone(),
-        force_handlers: args.force_handlers,
-        gathering: config
-            .str("DEFAULT_GATHERING")
-            .unwrap_or("implicit")
-            .to_string(),
-    };
-    Ok(Executor::new(
-        variables,
-        templar,
-        run_options,
-        loader,
-        callback,
-    ))
-}
-
-/// Runs the loaded playbooks with the default printer.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-fn execute(
-    args: &PlaybookArgs,
-    config: &Config,
-    selection: TagSelection,
-    loader: Loader,
-    playbooks: &[crate::playbook::Playbook],
-) -> Result<i32, String> {
+fn default_printer(args: &PlaybookArgs, config: &Config) -> DefaultPrinter {
     let printer_options = DefaultOptions {
         verbosity: args.verbose,
         display_skipped_hosts: config.bool("DISPLAY_SKIPPED_HOSTS"),
@@ -217,28 +181,64 @@ fn execute(
         let limit = config.int("TASK_OUTPUT_LIMIT").map(|n| n.max(0) as usize);
         printer = printer.with_profile_tasks(ProfileTasks::new(sort_order, limit, DEFAULT_COLUMNS));
     }
+    printer
+}
+
+/// Warns about each enabled callback plugin other than profile_tasks.
+fn warn_unknown_callbacks(config: &Config, callback: &mut dyn Callback) {
     for name in config.list("CALLBACKS_ENABLED") {
         if !is_profile_tasks(name) {
             // NOTE: rplay implements only profile_tasks among the optional callbacks;
             // ansible-core prints this warning only for callbacks it cannot import.
-            eprint!(
-                "{}",
-                warning_text(
-                    &format!("Skipping callback plugin '{name}', unable to load"),
-                    DEFAULT_COLUMNS
-                )
-            );
+            callback.on_event(&Event::Warning(format!(
+                "Skipping callback plugin '{name}', unable to load"
+            )));
         }
     }
-    let mut executor = build_executor(args, config, selection, loader, &mut printer)?;
+}
+
+/// Prepares the run, loads the playbooks and runs them with the default printer.
+#[allow(clippy::print_stderr)]
+fn execute(
+    args: &PlaybookArgs,
+    config: &Config,
+    selection: TagSelection,
+    printer: &mut DefaultPrinter,
+) -> i32 {
+    let setup = match prepare(args, config, printer) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let (loader, playbooks) = match load_playbooks(args, config, printer) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    // ansible-playbook loads the callback plugins once the first playbook is parsed.
+    warn_unknown_callbacks(config, printer);
+    let playbooks: Vec<Playbook> = playbooks
+        .into_iter()
+        .map(|(_, playbook)| playbook)
+        .collect();
+    let mut executor = setup::build_executor(setup, args, config, selection, loader, printer);
     if args.verbose >= 2 {
-        // ansible-core loads every stdout callback it ships and skips all but the one
-        // in use; rplay prints the same lines for the stock set.
-        for name in ["default", "minimal", "oneline"] {
-            println!("Skipping callback '{name}', as we already have a stdout callback.");
+        print_stdout_callback_skips();
+    }
+    match executor.run(&playbooks) {
+        Ok(result) => result.exit_code(),
+        Err(err) => {
+            eprint!("{}", err.render());
+            run_exit_code(&err)
         }
     }
-    Ok(executor.run(playbooks).exit_code())
+}
+
+/// Prints the lines ansible-core prints at `-vv` for the stock stdout callbacks it loads
+/// and skips because another one is in use.
+#[allow(clippy::print_stdout)]
+fn print_stdout_callback_skips() {
+    for name in ["default", "minimal", "oneline"] {
+        println!("Skipping callback '{name}', as we already have a stdout callback.");
+    }
 }
 
 /// Prints what ansible-playbook prints first with `-v` (the config file in use) and
@@ -260,14 +260,11 @@ fn print_preamble(config: &Config, verbosity: u8) {
     }
 }
 
-fn only_or_all(tags: &[String]) -> Vec<String> {
-    if tags.is_empty() {
-        vec!["all".to_string()]
-    } else {
-        tags.iter()
-            .flat_map(|t| t.split(','))
-            .map(|t| t.trim().to_string())
-            .collect()
+/// ansible-playbook's exit code for an error that stopped the run.
+fn run_exit_code(err: &RunError) -> i32 {
+    match err {
+        RunError::Load(err) => load_exit_code(err.kind),
+        RunError::IncludeDepth { .. } => exit::ERROR,
     }
 }
 
@@ -280,66 +277,6 @@ fn profile_tasks_enabled(config: &Config) -> bool {
 
 fn is_profile_tasks(name: &str) -> bool {
     matches!(name, "profile_tasks" | "ansible.posix.profile_tasks")
-}
-
-/// Magic variables that hold for the whole run.
-fn global_magic(
-    args: &PlaybookArgs,
-    config: &Config,
-    sources: &[String],
-    run_tags: &[String],
-    skip_tags: &[String],
-) -> Map {
-    let text_list =
-        |items: &[String]| Value::list(items.iter().map(|s| Value::from(s.as_str())).collect());
-    let version = config
-        .str("RPLAY_ANSIBLE_VERSION")
-        .unwrap_or("2.18.19")
-        .to_string();
-    let mut parts = version.split('.').map(|p| p.parse::<i64>().unwrap_or(0));
-    let mut ansible_version = Map::new();
-    ansible_version.insert(Value::from("string"), Value::from(version.as_str()));
-    ansible_version.insert(Value::from("full"), Value::from(version.as_str()));
-    ansible_version.insert(Value::from("major"), Value::Int(parts.next().unwrap_or(0)));
-    ansible_version.insert(Value::from("minor"), Value::Int(parts.next().unwrap_or(0)));
-    ansible_version.insert(
-        Value::from("revision"),
-        Value::Int(parts.next().unwrap_or(0)),
-    );
-    let mut magic = Map::new();
-    magic.insert(Value::from("ansible_version"), Value::map(ansible_version));
-    magic.insert(Value::from("ansible_check_mode"), Value::Bool(args.check));
-    magic.insert(Value::from("ansible_diff_mode"), Value::Bool(args.diff));
-    magic.insert(
-        Value::from("ansible_forks"),
-        Value::Int(args.forks.unwrap_or(5) as i64),
-    );
-    magic.insert(Value::from("ansible_inventory_sources"), text_list(sources));
-    magic.insert(Value::from("ansible_run_tags"), text_list(run_tags));
-    magic.insert(Value::from("ansible_skip_tags"), text_list(skip_tags));
-    magic.insert(
-        Value::from("ansible_verbosity"),
-        Value::Int(i64::from(args.verbose)),
-    );
-    if let Some(limit) = args.limit.last() {
-        magic.insert(Value::from("ansible_limit"), Value::from(limit.as_str()));
-    }
-    magic.insert(
-        Value::from("ansible_config_file"),
-        config
-            .file()
-            .map(|p| Value::from(p.display().to_string()))
-            .unwrap_or(Value::Null),
-    );
-    magic.insert(Value::from("omit"), Value::from(crate::template::OMIT));
-    magic
-}
-
-#[allow(clippy::print_stderr)]
-fn flush_warnings(loader: &mut Loader) {
-    for warning in loader.warnings.drain(..) {
-        eprint!("{}", warning_text(&warning, DEFAULT_COLUMNS));
-    }
 }
 
 /// Prints warnings once each, as ansible-core's `Display` does; ignores other events.

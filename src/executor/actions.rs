@@ -64,10 +64,16 @@ pub fn run(
     vars: &HostVars,
 ) -> ActionOutcome {
     let action = context.task.short_action();
+    if let Err(message) = validate_args(action, &context.task.action, args) {
+        return ActionOutcome {
+            result: action_fail_result(message),
+            effects: Vec::new(),
+        };
+    }
     let outcome = match action {
         "debug" => debug(executor, args, vars),
         "set_fact" => set_fact(args),
-        "assert" => assert(executor, args, vars),
+        "assert" => assert(executor, context, args, vars),
         "fail" => fail(args),
         "group_by" => group_by(args),
         "add_host" => add_host(args),
@@ -93,11 +99,67 @@ pub fn run(
     }
 }
 
+/// A failure ansible-core reports from an exception the action raised: unlike a failed
+/// result, it carries no `changed` key.
+fn raised(message: String) -> ActionOutcome {
+    let mut result = failed_result(message);
+    result.insert(Value::from(RAISED), Value::Bool(true));
+    ActionOutcome {
+        result,
+        effects: Vec::new(),
+    }
+}
+
+/// The internal result key that marks a failure raised as an exception.
+pub const RAISED: &str = "_ansible_rplay_raised";
+
 fn failed_result(message: String) -> Map {
     let mut result = Map::new();
     result.insert(Value::from("failed"), Value::Bool(true));
     result.insert(Value::from("msg"), Value::from(message));
     result
+}
+
+/// The result of an action plugin that raised `AnsibleActionFail`: ansible-core adds
+/// the traceback of no exception, which the default callback prints as
+/// `An exception occurred during task execution. ... The error was: NoneType: None`.
+fn action_fail_result(message: String) -> Map {
+    let mut result = failed_result(message);
+    result.insert(Value::from("exception"), Value::from("NoneType: None\n"));
+    result
+}
+
+/// Checks the arguments of the controller-side actions as their ansible-core action
+/// plugins do before running: `debug` with its argument spec, the others against their
+/// list of valid options. `written` is the action as the task names it.
+fn validate_args(action: &str, written: &str, args: &Map) -> Result<(), String> {
+    let valid: &[&str] = match action {
+        "debug" => {
+            check_args("debug", args, &["msg", "var", "verbosity"])?;
+            if args.contains_key("msg") && args.contains_key("var") {
+                return Err("parameters are mutually exclusive: msg|var".into());
+            }
+            return Ok(());
+        }
+        "fail" => &["msg"],
+        "assert" => &["that", "msg", "fail_msg", "success_msg", "quiet"],
+        "group_by" => &["key", "parents"],
+        _ => return Ok(()),
+    };
+    let invalid: Vec<String> = args
+        .keys()
+        .map(value_text)
+        .filter(|key| !valid.contains(&key.as_str()))
+        .collect();
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    // NOTE: ansible-core joins several invalid options in Python set order, which
+    // varies between runs; rplay keeps the order they were written in.
+    Err(format!(
+        "Invalid options for {written}: {}",
+        invalid.join(",")
+    ))
 }
 
 fn ok(result: Map) -> Result<ActionOutcome, String> {
@@ -112,12 +174,13 @@ fn arg<'a>(args: &'a Map, name: &str) -> Option<&'a Value> {
 }
 
 fn check_args(action: &str, args: &Map, allowed: &[&str]) -> Result<(), String> {
-    let unknown: Vec<String> = args
+    let mut unknown: Vec<String> = args
         .keys()
         .filter_map(Value::as_str)
         .filter(|key| !allowed.contains(key) && !key.starts_with('_'))
         .map(str::to_string)
         .collect();
+    unknown.sort();
     if unknown.is_empty() {
         return Ok(());
     }
@@ -133,10 +196,6 @@ fn debug(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    check_args("debug", args, &["msg", "var", "verbosity"])?;
-    if args.contains_key("msg") && args.contains_key("var") {
-        return Err("'msg' and 'var' are incompatible options".into());
-    }
     let verbosity = arg(args, "verbosity").and_then(Value::as_i64).unwrap_or(0);
     let mut result = Map::new();
     if verbosity > i64::from(executor.options.verbosity) {
@@ -233,14 +292,10 @@ fn is_identifier(name: &str) -> bool {
 
 fn assert(
     executor: &mut Executor<'_>,
+    context: &TaskContext,
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    check_args(
-        "assert",
-        args,
-        &["that", "msg", "fail_msg", "success_msg", "quiet"],
-    )?;
     let that = arg(args, "that").ok_or("conditional required in \"that\" string")?;
     let conditions = match that {
         Value::List(items) => items.to_vec(),
@@ -251,11 +306,15 @@ fn assert(
     if !quiet {
         result.insert(Value::from("_ansible_verbose_always"), Value::Bool(true));
     }
-    for condition in &conditions {
+    for (index, condition) in conditions.iter().enumerate() {
         let holds = executor
             .templar
             .evaluate_conditional(condition, vars)
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| assert_error(executor, context, index, &err.message));
+        let holds = match holds {
+            Ok(holds) => holds,
+            Err(message) => return Ok(raised(message)),
+        };
         if !holds {
             let message = arg(args, "fail_msg")
                 .or_else(|| arg(args, "msg"))
@@ -276,8 +335,29 @@ fn assert(
     ok(result)
 }
 
+/// Builds the message for an `assert` condition that could not be evaluated: the
+/// templating layer's message, located at the condition as ansible-core locates it.
+fn assert_error(
+    executor: &Executor<'_>,
+    context: &TaskContext,
+    index: usize,
+    message: &str,
+) -> String {
+    let that = executor.loader.action_arg(&context.task.span, "that");
+    let node = match that.and_then(|node| node.as_seq()) {
+        Some(items) => items.get(index),
+        None => that,
+    };
+    match node {
+        Some(node) => format!(
+            "{message}\n\n{}",
+            crate::source::ansible_position_details(&node.span)
+        ),
+        None => message.to_string(),
+    }
+}
+
 fn fail(args: &Map) -> Result<ActionOutcome, String> {
-    check_args("fail", args, &["msg"])?;
     let message = arg(args, "msg")
         .cloned()
         .unwrap_or_else(|| Value::from("Failed as requested from task"));
@@ -288,7 +368,6 @@ fn fail(args: &Map) -> Result<ActionOutcome, String> {
 }
 
 fn group_by(args: &Map) -> Result<ActionOutcome, String> {
-    check_args("group_by", args, &["key", "parents"])?;
     let key = arg(args, "key")
         .map(value_text)
         .ok_or("the 'key' param is required when using group_by")?;

@@ -101,6 +101,9 @@ pub enum Event {
     /// The recap, hosts sorted by name.
     Stats(Vec<(String, HostStats)>),
     Warning(String),
+    /// An error shown as `ERROR!` that does not stop the run, as ansible-core's
+    /// `display.error` for an include that failed.
+    Error(String),
     Deprecation(String),
 }
 

@@ -19,7 +19,7 @@ use events::{Callback, Event, HostStats, TaskInfo};
 use tags::TagSelection;
 
 use crate::inventory::Limit;
-use crate::playbook::{Loader, Playbook};
+use crate::playbook::{LoadError, Loader, Playbook};
 use crate::template::Templar;
 use crate::vars::VariableManager;
 use crate::Value;
@@ -57,6 +57,40 @@ impl RunResult {
     }
 }
 
+/// Deepest nesting of `include_tasks` and `include_role` in a run: the run stops once
+/// includes at this depth are loaded. ansible-core 2.18 has no such setting, but
+/// Python's recursion limit stops it after loading the 247th level of a file that
+/// includes only itself. Larger files stop it earlier. rplay stops where the smallest
+/// case does.
+pub const MAX_INCLUDE_DEPTH: usize = 247;
+
+/// An error that ends the whole run, as an exception escaping ansible-core's strategy
+/// does: no recap is printed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A file loaded at run time is malformed or imports itself. ansible-core stops on
+    /// parser errors, while a file or role that is missing only fails the hosts.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// `include_tasks` or `include_role` nested [`MAX_INCLUDE_DEPTH`] levels deep.
+    #[error("Exceeded maximum object depth. This may have been caused by excessive role recursion. maximum recursion depth exceeded")]
+    IncludeDepth { span: crate::source::Span },
+}
+
+impl RunError {
+    /// Renders the error as `ERROR! MESSAGE` with the located source line and a hint.
+    pub fn render(&self) -> String {
+        match self {
+            RunError::Load(err) => err.render(),
+            RunError::IncludeDepth { span } => LoadError::new(self.to_string(), Some(span))
+                .with_hint(format!(
+                    "includes nest {MAX_INCLUDE_DEPTH} levels deep here, the most rplay runs; check the condition that should end the recursion"
+                ))
+                .render(),
+        }
+    }
+}
+
 /// Runs playbooks, keeping what lasts across plays: variables, failed hosts, stats.
 pub struct Executor<'a> {
     pub vars: VariableManager,
@@ -74,6 +108,8 @@ pub struct Executor<'a> {
     current_task: Option<Arc<TaskInfo>>,
     /// `--start-at-task` found its task; later plays run from their start.
     start_at_done: bool,
+    /// Set when the run must stop at once; the strategy loop checks it after each task.
+    abort: Option<RunError>,
 }
 
 impl<'a> Executor<'a> {
@@ -97,6 +133,7 @@ impl<'a> Executor<'a> {
             playbook_dir: PathBuf::new(),
             current_task: None,
             start_at_done: false,
+            abort: None,
         }
     }
 
@@ -126,8 +163,9 @@ impl<'a> Executor<'a> {
             .set_global_magic("playbook_dir", Value::from(dir.display().to_string()));
     }
 
-    /// Runs the plays of each playbook in turn, then emits the recap.
-    pub fn run(&mut self, playbooks: &[Playbook]) -> RunResult {
+    /// Runs the plays of each playbook in turn, then emits the recap. An error that
+    /// ends the run early is returned without a recap.
+    pub fn run(&mut self, playbooks: &[Playbook]) -> Result<RunResult, RunError> {
         for playbook in playbooks {
             let dir = playbook
                 .path
@@ -143,7 +181,11 @@ impl<'a> Executor<'a> {
                 plays: playbook.plays.len(),
             });
             for play in &playbook.plays {
-                if self.run_play(play) == play::PlayEnd::StopPlaybook {
+                let end = self.run_play(play);
+                if let Some(error) = self.abort.take() {
+                    return Err(error);
+                }
+                if end == play::PlayEnd::StopPlaybook {
                     break;
                 }
             }
@@ -154,13 +196,13 @@ impl<'a> Executor<'a> {
             .map(|(host, stats)| (host.clone(), stats.clone()))
             .collect();
         self.emit(Event::Stats(stats));
-        if !self.unreachable_hosts.is_empty() {
+        Ok(if !self.unreachable_hosts.is_empty() {
             RunResult::UnreachableHosts
         } else if !self.failed_hosts.is_empty() {
             RunResult::FailedHosts
         } else {
             RunResult::Ok
-        }
+        })
     }
 }
 

@@ -11,13 +11,61 @@ use super::task::{callback_copy, truthy_keyword, TaskOutcome};
 use super::Executor;
 use crate::inventory::HostQuery;
 use crate::playbook::walk::task_display_name;
-use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play, RoleInstance, Task};
+use crate::playbook::{
+    value_text, Block, BlockKind, Inherited, Item, LoadError, LoadErrorKind, Play, RoleInstance,
+    Task,
+};
 use crate::template::Variables;
 use crate::vars::{Layers, PlayLayers};
 use crate::{Map, Value};
 
 /// An included file's path (or role name), its tasks, and the role for `include_role`.
 type LoadedInclude = (String, Vec<Item>, Option<Arc<RoleInstance>>);
+
+/// An include one host asked for, with the include task's result on that host.
+struct PendingInclude {
+    host: String,
+    request: IncludeRequest,
+    result: Map,
+}
+
+/// The reason an included file or role could not be loaded.
+enum IncludeFailure {
+    /// A missing file or role: the including hosts fail with this reason.
+    Hosts(String),
+    /// A malformed file: the run stops, as for ansible-core's parser errors.
+    Run(super::RunError),
+}
+
+impl From<LoadError> for IncludeFailure {
+    fn from(err: LoadError) -> IncludeFailure {
+        if err.kind != LoadErrorKind::NotFound {
+            return IncludeFailure::Run(super::RunError::Load(err));
+        }
+        // ansible-core appends the position when its error has one.
+        match &err.span {
+            Some(span) => IncludeFailure::Hosts(format!(
+                "{}\n\n{}",
+                err.message,
+                crate::source::ansible_position_details(span)
+            )),
+            None => IncludeFailure::Hosts(err.message),
+        }
+    }
+}
+
+/// Counts the `include_tasks` and `include_role` scopes that enclose `scope`.
+fn include_depth(scope: Option<&Arc<Scope>>) -> usize {
+    let mut depth = 0;
+    let mut current = scope;
+    while let Some(scope) = current {
+        if matches!(scope.kind, ScopeKind::Include(_)) {
+            depth += 1;
+        }
+        current = scope.parent.as_ref();
+    }
+    depth
+}
 
 /// Whether the playbook goes on after a play.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,7 +274,7 @@ impl Executor<'_> {
 
     /// The linear strategy: hosts run each task together, in the play's order.
     fn linear(&mut self, run: &mut PlayRun) {
-        loop {
+        while self.abort.is_none() {
             self.record_block_failures(run);
             let active: Vec<String> = run
                 .hosts
@@ -315,7 +363,7 @@ impl Executor<'_> {
             .keyword("run_once")
             .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
             .is_some_and(|v| truthy_keyword(&v));
-        let mut includes: Vec<(String, IncludeRequest)> = Vec::new();
+        let mut includes: Vec<PendingInclude> = Vec::new();
         let mut any_failed = false;
         let mut results: Vec<(String, TaskOutcome)> = Vec::new();
         for host in hosts {
@@ -360,7 +408,11 @@ impl Executor<'_> {
             for target in &targets {
                 for effect in &outcome.effects {
                     if let Effect::Include(request) = effect {
-                        includes.push((target.clone(), request.clone()));
+                        includes.push(PendingInclude {
+                            host: target.clone(),
+                            request: request.clone(),
+                            result: outcome.result.clone(),
+                        });
                     } else {
                         changes.push(self.apply_effect(target, effect));
                     }
@@ -679,65 +731,106 @@ impl Executor<'_> {
         run: &mut PlayRun,
         slot: SlotId,
         context: &Arc<TaskContext>,
-        includes: Vec<(String, IncludeRequest)>,
+        includes: Vec<PendingInclude>,
     ) {
         // Hosts that included the same target with the same arguments share one copy.
-        let mut groups: Vec<(IncludeRequest, Vec<String>)> = Vec::new();
-        for (host, request) in includes {
+        let mut groups: Vec<(IncludeRequest, Vec<(String, Map)>)> = Vec::new();
+        for PendingInclude {
+            host,
+            request,
+            result,
+        } in includes
+        {
             match groups.iter_mut().find(|(r, _)| {
                 r.target == request.target
                     && r.args == request.args
                     && r.role == request.role
                     && r.item_vars == request.item_vars
             }) {
-                Some((_, hosts)) => hosts.push(host),
-                None => groups.push((request, vec![host])),
+                Some((_, hosts)) => hosts.push((host, result)),
+                None => groups.push((request, vec![(host, result)])),
             }
         }
+        let depth = include_depth(run.program.slot(slot).scope.as_ref()) + 1;
         // Each host runs its included files in the order they were included.
         let mut per_host: HashMap<String, Vec<super::iterator::Node>> = HashMap::new();
         for (request, hosts) in groups {
-            match self.load_include(run, context, &request) {
-                Ok((path, items, role)) => {
-                    if let Some(role) = &role {
-                        run.handlers.add_included_role(role);
-                    }
-                    let scope = Arc::new(Scope {
-                        kind: ScopeKind::Include(Arc::new(IncludeScope {
-                            task: context.task.clone(),
-                            task_scope: run.program.slot(slot).scope.clone(),
-                            vars: request.item_vars.clone(),
-                            role,
-                        })),
-                        parent: run.program.slot(slot).scope.clone(),
-                    });
-                    let nodes = run.program.compile_included(&items, &scope, slot);
-                    for host in &hosts {
-                        per_host
-                            .entry(host.clone())
-                            .or_default()
-                            .extend(nodes.iter().cloned());
-                        self.stats_for(host).ok += 1;
-                    }
-                    self.emit(Event::Included {
-                        file: path,
-                        hosts: hosts.clone(),
-                        item_label: request.item_label.clone(),
-                    });
+            let loaded = match self.load_include(run, context, &request) {
+                Ok(loaded) => loaded,
+                Err(IncludeFailure::Run(error)) => {
+                    self.abort = Some(error);
+                    return;
                 }
-                Err(message) => {
-                    for host in &hosts {
-                        self.stats_for(host).failures += 1;
-                        self.emit(Event::Warning(message.clone()));
-                        self.host_failed(run, host);
-                    }
+                Err(IncludeFailure::Hosts(reason)) => {
+                    self.fail_include(run, hosts, &reason);
+                    continue;
                 }
+            };
+            let (path, items, role) = loaded;
+            if let Some(role) = &role {
+                run.handlers.add_included_role(role);
             }
+            let hosts: Vec<String> = hosts.into_iter().map(|(host, _)| host).collect();
+            let scope = Arc::new(Scope {
+                kind: ScopeKind::Include(Arc::new(IncludeScope {
+                    task: context.task.clone(),
+                    task_scope: run.program.slot(slot).scope.clone(),
+                    vars: request.item_vars.clone(),
+                    role,
+                })),
+                parent: run.program.slot(slot).scope.clone(),
+            });
+            let nodes = run.program.compile_included(&items, &scope, slot);
+            for host in &hosts {
+                per_host
+                    .entry(host.clone())
+                    .or_default()
+                    .extend(nodes.iter().cloned());
+                self.stats_for(host).ok += 1;
+            }
+            self.emit(Event::Included {
+                file: path,
+                hosts,
+                item_label: request.item_label.clone(),
+            });
         }
         for (host, nodes) in per_host {
             if let Some(state) = run.states.get_mut(&host) {
                 state.insert(nodes);
             }
+        }
+        // ansible-core reports the included files of the deepest level, then fails
+        // before the first of their tasks starts.
+        if depth >= super::MAX_INCLUDE_DEPTH && self.abort.is_none() {
+            self.abort = Some(super::RunError::IncludeDepth {
+                span: context.task.span.clone(),
+            });
+        }
+    }
+
+    /// Fails the hosts of an include whose file or role could not be found, as
+    /// ansible-core's linear strategy does: the error is shown once, then each host's
+    /// include result is reported as failed with the error as `reason`.
+    fn fail_include(&mut self, run: &mut PlayRun, hosts: Vec<(String, Map)>, reason: &str) {
+        self.emit(Event::Error(reason.to_string()));
+        let Some(info) = self.current_task.clone() else {
+            return;
+        };
+        for (host, mut result) in hosts {
+            // ansible-core takes `include_args` out of the result while processing it.
+            result.shift_remove("include_args");
+            result.insert(Value::from("failed"), Value::Bool(true));
+            result.insert(Value::from("reason"), Value::from(reason));
+            self.stats_for(&host).failures += 1;
+            self.emit(Event::TaskResult(HostResult {
+                host: host.clone(),
+                task: info.clone(),
+                status: Status::Failed,
+                result: callback_copy(&result),
+                ignored: false,
+                delegated_to: None,
+            }));
+            self.host_failed(run, &host);
         }
     }
 
@@ -746,7 +839,7 @@ impl Executor<'_> {
         run: &PlayRun,
         context: &TaskContext,
         request: &IncludeRequest,
-    ) -> Result<LoadedInclude, String> {
+    ) -> Result<LoadedInclude, IncludeFailure> {
         if request.role {
             let tasks_from = request.args.get("tasks_from").map(value_text);
             let (instance, items) = self
@@ -756,8 +849,9 @@ impl Executor<'_> {
                     tasks_from.as_deref(),
                     &run.play.base_dir,
                     context.role.as_ref().map(|r| r.definition.path.as_path()),
+                    &context.task.span,
                 )
-                .map_err(|err| err.message)?;
+                .map_err(IncludeFailure::from)?;
             return Ok((request.target.clone(), items, Some(instance)));
         }
         let base = context
@@ -772,8 +866,9 @@ impl Executor<'_> {
                 context.task.span.path(),
                 &base,
                 context.role.is_some(),
+                &run.play.base_dir,
             )
-            .map_err(|err| err.message)?;
+            .map_err(IncludeFailure::from)?;
         Ok((path.display().to_string(), items, None))
     }
 

@@ -8,7 +8,8 @@ use super::context::TaskContext;
 use super::events::{Event, HostResult, Status, TaskInfo};
 use super::Executor;
 use crate::playbook::{value_text, Spanned};
-use crate::source::ansible_error_context;
+use crate::source::{ansible_position_details, Span};
+use crate::template::TemplateError;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
@@ -24,6 +25,9 @@ pub struct TaskOutcome {
     pub ignored: bool,
     /// Follow-up work the strategy does after the task (includes, inventory changes).
     pub effects: Vec<actions::Effect>,
+    /// The failure came from an exception the action raised, whose result ansible-core
+    /// reports without a `changed` key.
+    pub raised: bool,
 }
 
 impl TaskOutcome {
@@ -47,7 +51,7 @@ impl Executor<'_> {
             Some(loop_value) => self.run_loop(context, info, host, vars, loop_value),
             None => self.run_once(context, host, vars),
         };
-        if !outcome.result.contains_key("changed") {
+        if !outcome.raised && !outcome.result.contains_key("changed") {
             outcome
                 .result
                 .insert(Value::from("changed"), Value::Bool(false));
@@ -271,6 +275,13 @@ impl Executor<'_> {
                 mut result,
                 mut effects,
             } = actions::run(self, context, host, &args, vars);
+            if result.shift_remove(actions::RAISED).is_some() {
+                return TaskOutcome {
+                    result,
+                    raised: true,
+                    ..TaskOutcome::default()
+                };
+            }
             let own_facts = matches!(
                 context.task.short_action(),
                 "set_fact" | "include_vars" | "debug"
@@ -345,14 +356,9 @@ impl Executor<'_> {
             match self.templar.evaluate_conditional(&condition.value, vars) {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(condition.value.clone())),
-                // The templating layer already words the error as ansible-core's
-                // `Conditional` does; ansible-core adds where the condition is written.
-                Err(err) => {
-                    return Err(format!(
-                        "{err}\n\n{}",
-                        ansible_error_context(&condition.span)
-                    ))
-                }
+                // The templating layer words the failure; ansible-core locates it at
+                // the condition.
+                Err(err) => return Err(located_message(&err.message, &condition.span)),
             }
         }
         Ok(None)
@@ -360,17 +366,10 @@ impl Executor<'_> {
 
     fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, String> {
         let raw = Value::map(context.task.args.clone());
-        let templated = self.templar.template(&raw, vars).map_err(|err| {
-            if err.is_undefined() {
-                // ansible-core joins its message and the cause with ". ", hence "..".
-                format!(
-                    "The task includes an option with an undefined variable.. {err}\n\n{}",
-                    ansible_error_context(&context.task.span)
-                )
-            } else {
-                err.to_string()
-            }
-        })?;
+        let templated = self
+            .templar
+            .template(&raw, vars)
+            .map_err(|err| args_error(&err, &context.task.span))?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
         Ok(args)
@@ -443,7 +442,7 @@ impl Executor<'_> {
             let Some(conditions) = context.task.keyword(keyword) else {
                 continue;
             };
-            match self.all_conditions(&conditions.value, vars) {
+            match self.all_conditions(conditions, vars) {
                 Ok(holds) => {
                     result.insert(Value::from(key), Value::Bool(holds));
                     if key == "failed" {
@@ -451,8 +450,6 @@ impl Executor<'_> {
                     }
                 }
                 Err(message) => {
-                    let message =
-                        format!("{message}\n\n{}", ansible_error_context(&conditions.span));
                     result.insert(Value::from("failed"), Value::Bool(true));
                     result.insert(
                         Value::from(format!("{key}_when_result")),
@@ -465,22 +462,44 @@ impl Executor<'_> {
     }
 
     /// Evaluates a condition or a list of conditions that must all hold.
-    fn all_conditions(&self, conditions: &Value, vars: &HostVars) -> Result<bool, String> {
-        let list = match conditions {
+    fn all_conditions(&self, conditions: &Spanned<Value>, vars: &HostVars) -> Result<bool, String> {
+        let list = match &conditions.value {
             Value::List(items) => items.to_vec(),
             other => vec![other.clone()],
         };
         for condition in &list {
+            // NOTE: list items have no span of their own here, so an error in one is
+            // located at the keyword's value, where ansible-core points at the item.
             let holds = self
                 .templar
                 .evaluate_conditional(condition, vars)
-                .map_err(|err| err.to_string())?;
+                .map_err(|err| located_message(&err.message, &conditions.span))?;
             if !holds {
                 return Ok(false);
             }
         }
         Ok(true)
     }
+}
+
+/// Formats a task failure as ansible-core words an error with a position: the message,
+/// a blank line, and where the error is with the offending lines.
+fn located_message(message: &str, span: &Span) -> String {
+    format!("{message}\n\n{}", ansible_position_details(span))
+}
+
+/// Builds the failure message for task arguments that could not be templated. ansible-core
+/// prefixes undefined-variable errors and locates them at the task; other templating
+/// errors keep their own message.
+fn args_error(err: &TemplateError, task_span: &Span) -> String {
+    if err.is_undefined() {
+        let message = format!(
+            "The task includes an option with an undefined variable.. {}",
+            err.message
+        );
+        return located_message(&message, task_span);
+    }
+    err.message.clone()
 }
 
 /// `loop_control` settings, templated.

@@ -466,6 +466,10 @@ impl Callback for DefaultPrinter {
                 }
             }
             Event::Warning(message) => self.warning(message),
+            Event::Error(message) => {
+                let _ = self.stdout.flush();
+                let _ = writeln!(self.stderr, "ERROR! {message}");
+            }
             Event::Deprecation(message) => {
                 let _ = self.stdout.flush();
                 let _ = writeln!(self.stderr, "[DEPRECATION WARNING]: {message}");

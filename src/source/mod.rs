@@ -111,22 +111,35 @@ pub fn render_snippet(message: &str, span: &Span, hint: Option<&str>) -> String 
     out
 }
 
-/// Renders where an error arose as ansible-core 2.18 appends it to an error raised on a
-/// YAML value: the position, the offending line with the line before it, and a caret.
+/// Describes where an error is as ansible-core appends it to run-time messages:
 ///
-/// As in ansible-core, a blank offending line moves the quote up to the nearest line
-/// with text, and a `k=v` pair on the line before moves the position to its `=`.
+/// ```text
+/// The error appears to be in 'PATH': line 7, column 13, but may
+/// be elsewhere in the file depending on the exact syntax problem.
 ///
-/// NOTE: ansible-core also appends hints about common YAML mistakes (unquoted
-/// templates, unbalanced quotes, tabs, `k=v` shorthand); rplay does not add them yet.
-pub fn ansible_error_context(span: &Span) -> String {
-    let path = span.file.path().display();
+/// The offending line appears to be:
+///
+///         msg: hi
+///       when: no_such_variable == 1
+///             ^ here
+/// ```
+///
+/// The quoted lines are the line of `span` (or the closest non-blank line above it)
+/// and the line before it. When that earlier line contains `k=v` shorthand,
+/// ansible-core points at its `=` instead and adds a sentence about it, and so does
+/// this function.
+///
+/// NOTE: ansible-core also appends paragraphs of advice when the quoted line looks like
+/// a common YAML mistake (tabs, unquoted `{{`, stray colons, unbalanced quotes); rplay
+/// leaves them out.
+pub fn ansible_position_details(span: &Span) -> String {
+    let path = span.path().display();
     let position = |line: u32, column: u32| {
         format!(
             "The error appears to be in '{path}': line {line}, column {column}, but may\nbe elsewhere in the file depending on the exact syntax problem.\n"
         )
     };
-    let lines: Vec<&str> = span.file.text().split_inclusive('\n').collect();
+    let lines: Vec<&str> = span.file.text().lines().collect();
     if lines.is_empty() {
         return position(span.line, span.column);
     }
@@ -135,16 +148,13 @@ pub fn ansible_error_context(span: &Span) -> String {
         index -= 1;
     }
     let target = lines[index].trim_end();
-    let previous = if index > 0 {
-        lines[index - 1].trim_end()
-    } else {
-        ""
-    };
-    if let Some(equals) = shorthand_position(previous) {
+    let previous = if index > 0 { lines[index - 1] } else { "" };
+    if let Some(equals) = shorthand_equals(previous) {
         let arrow = format!("{}^ here", " ".repeat(equals));
         return format!(
-            "{}\nThe offending line appears to be:\n\n{previous}\n{arrow}\n\n",
-            position(span.line.saturating_sub(1), equals as u32 + 1)
+            "{}\nThe offending line appears to be:\n\n{}\n{arrow}\n\nThere appears to be both 'k=v' shorthand syntax and YAML in this task. Only one syntax may be used.\n",
+            position(span.line.saturating_sub(1), u32::try_from(equals + 1).unwrap_or(u32::MAX)),
+            previous.trim_end()
         );
     }
     let arrow = format!(
@@ -152,21 +162,23 @@ pub fn ansible_error_context(span: &Span) -> String {
         " ".repeat(span.column.saturating_sub(1) as usize)
     );
     format!(
-        "{}\nThe offending line appears to be:\n\n{previous}\n{target}\n{arrow}\n",
-        position(span.line, span.column)
+        "{}\nThe offending line appears to be:\n\n{}\n{target}\n{arrow}\n",
+        position(span.line, span.column),
+        previous.trim_end()
     )
 }
 
-/// The index of the `=` of a `word=value` pair in `line`, which ansible-core takes as
-/// `k=v` shorthand that misled the YAML parser.
-fn shorthand_position(line: &str) -> Option<usize> {
-    static SHORTHAND: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let pattern = SHORTHAND.get_or_init(|| regex::Regex::new(r"\w+(\s+)?=(\s+)?[\w/-]+").unwrap());
-    if pattern.is_match(line) {
-        line.find('=')
-    } else {
-        None
+/// Returns the character index of the first `=` in `line` when the line contains
+/// `word=value` shorthand, the pattern ansible-core looks for in the line before an error.
+fn shorthand_equals(line: &str) -> Option<usize> {
+    static SHORTHAND: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\w+\s*=\s*[\w/-]+").expect("valid regex"));
+    if !SHORTHAND.is_match(line) {
+        return None;
     }
+    let trimmed = line.trim_end();
+    let byte = trimmed.find('=')?;
+    Some(trimmed[..byte].chars().count())
 }
 
 /// Returns the closest candidate to `name` when it is close enough to be a likely typo.
@@ -214,24 +226,37 @@ mod tests {
     }
 
     #[test]
-    fn ansible_context_quotes_line_before() {
+    fn position_details_quote_two_lines() {
         let file = SourceFile::new(
             "/p/play.yml",
-            "- hosts: all\n  tasks:\n    - name: x\n      debug:\n",
+            "- hosts: all\n  tasks:\n    - debug:\n        msg: hi\n      when: x == 1\n",
         );
+        let details = ansible_position_details(&Span::new(file, 5, 13));
         assert_eq!(
-            ansible_error_context(&Span::new(file, 3, 7)),
-            "The error appears to be in '/p/play.yml': line 3, column 7, but may\n\
-be elsewhere in the file depending on the exact syntax problem.\n\n\
-The offending line appears to be:\n\n  tasks:\n    - name: x\n      ^ here\n"
+            details,
+            "The error appears to be in '/p/play.yml': line 5, column 13, but may\nbe elsewhere in the file depending on the exact syntax problem.\n\nThe offending line appears to be:\n\n        msg: hi\n      when: x == 1\n            ^ here\n"
         );
     }
 
     #[test]
-    fn ansible_context_skips_blank_lines() {
-        let file = SourceFile::new("/p/play.yml", "a: 1\nb: 2\n\n\n");
-        let text = ansible_error_context(&Span::new(file, 4, 1));
-        assert!(text.ends_with("\n\na: 1\nb: 2\n^ here\n"), "{text}");
+    fn position_details_first_line_has_empty_previous() {
+        let file = SourceFile::new("/p/play.yml", "- hosts: all\n");
+        let details = ansible_position_details(&Span::new(file, 1, 3));
+        assert!(
+            details.ends_with("The offending line appears to be:\n\n\n- hosts: all\n  ^ here\n"),
+            "{details}"
+        );
+    }
+
+    #[test]
+    fn position_details_point_at_shorthand() {
+        let file = SourceFile::new("/p/play.yml", "    - debug: msg=hi\n      when: x\n");
+        let details = ansible_position_details(&Span::new(file, 2, 13));
+        assert!(details.contains("line 1, column 17"), "{details}");
+        assert!(
+            details.contains("    - debug: msg=hi\n                ^ here\n\nThere appears"),
+            "{details}"
+        );
     }
 
     #[test]

@@ -228,8 +228,16 @@ fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result
             }
             "zfill" => {
                 let width = args.first().and_then(JValue::as_usize).unwrap_or(0);
+                if let Err(message) = pyformat::check_width(width) {
+                    return Some(Err(Error::new(ErrorKind::InvalidOperation, message)));
+                }
                 Some(Ok(JValue::from(zfill(text, width))))
             }
+            // pycompat implements `format`; only widths it would allocate are checked.
+            "format" => format_widths(text)
+                .into_iter()
+                .find_map(|width| pyformat::check_width(width).err())
+                .map(|message| Err(Error::new(ErrorKind::InvalidOperation, message))),
             "partition" | "rpartition" => {
                 let separator = arg(0).unwrap_or_default();
                 let parts = if name == "partition" {
@@ -305,6 +313,25 @@ fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result
     }
 }
 
+/// Returns the numbers in the format specs of `str.format` fields (`{:>20}`,
+/// `{0:.3f}`), which set widths and precisions. Numbers too long for `usize` count as
+/// `usize::MAX`.
+fn format_widths(text: &str) -> Vec<usize> {
+    let mut widths = Vec::new();
+    for field in text.split('{').skip(1) {
+        let field = field.split('}').next().unwrap_or_default();
+        let Some((_, spec)) = field.split_once(':') else {
+            continue;
+        };
+        for number in spec.split(|c: char| !c.is_ascii_digit()) {
+            if !number.is_empty() {
+                widths.push(number.parse().unwrap_or(usize::MAX));
+            }
+        }
+    }
+    widths
+}
+
 fn zfill(text: &str, width: usize) -> String {
     let len = text.chars().count();
     if len >= width {
@@ -326,4 +353,15 @@ fn rsplit(text: &str, separator: Option<&str>, max: Option<i64>) -> JValue {
     };
     parts.reverse();
     JValue::from(parts.into_iter().map(JValue::from).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_widths_read_from_specs() {
+        assert_eq!(format_widths("{:>20} {0:.3f} {name}"), vec![20, 3]);
+        assert_eq!(format_widths("{:099999999999999999999}"), vec![usize::MAX]);
+    }
 }

@@ -4,6 +4,25 @@ use minijinja::value::{Value as JValue, ValueKind};
 
 use super::pyrepr::{py_repr, py_str};
 
+/// Longest text padding may produce: the limit minijinja puts on repeated strings.
+/// Python would try to allocate and fail with `MemoryError` for sizes that exhaust the
+/// memory, where Rust aborts the process.
+pub(super) const MAX_PADDED_LENGTH: usize = 100_000_000;
+
+/// Largest precision of a `%f`, `%e` or `%g` conversion: Rust's formatting machinery
+/// takes at most `u16::MAX`. Python accepts larger ones up to its own limit.
+const MAX_PRECISION: usize = u16::MAX as usize;
+
+/// Rejects a padding width above [`MAX_PADDED_LENGTH`].
+pub(super) fn check_width(width: usize) -> Result<(), String> {
+    if width > MAX_PADDED_LENGTH {
+        return Err(format!(
+            "MemoryError: padding to width {width} exceeds the limit of {MAX_PADDED_LENGTH} characters"
+        ));
+    }
+    Ok(())
+}
+
 /// Formats `format % args`. A sequence supplies one argument per conversion, as a
 /// Python tuple does, and a map supplies `%(name)s` conversions.
 pub fn percent_format(format: &str, args: &JValue) -> Result<String, String> {
@@ -47,6 +66,12 @@ pub fn percent_format(format: &str, args: &JValue) -> Result<String, String> {
         } else {
             None
         };
+        if let Some(width) = width {
+            check_width(width)?;
+        }
+        if precision.is_some_and(|p| p > MAX_PRECISION) {
+            return Err("precision too big".into());
+        }
         let conversion = chars.next().ok_or("incomplete format")?;
         if conversion == '%' {
             out.push('%');
@@ -253,5 +278,23 @@ mod tests {
             "1.50%"
         );
         assert_eq!(percent_format("%x", &JValue::from(255)).unwrap(), "ff");
+    }
+
+    #[test]
+    fn huge_width_rejected() {
+        let error = percent_format("%99999999999d", &JValue::from(1)).unwrap_err();
+        assert!(error.starts_with("MemoryError"), "{error}");
+    }
+
+    #[test]
+    fn huge_precision_rejected() {
+        let error = percent_format("%.99999999999f", &JValue::from(1.5)).unwrap_err();
+        assert_eq!(error, "precision too big");
+        assert_eq!(
+            percent_format("%.65535f", &JValue::from(1.5))
+                .unwrap()
+                .len(),
+            65537
+        );
     }
 }

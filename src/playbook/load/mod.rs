@@ -29,6 +29,11 @@ pub struct Loader {
     playbook_dir: PathBuf,
     /// Warnings in the order Ansible prints them, such as duplicate mapping keys.
     pub warnings: Vec<String>,
+    /// The playbook and tasks files being loaded, outermost first, to find import cycles.
+    loading: Vec<PathBuf>,
+    /// The roles being loaded, outermost first, each with the role entry that asked for
+    /// it, to find dependency cycles.
+    loading_roles: Vec<(PathBuf, crate::source::Span)>,
 }
 
 /// Where the items being loaded come from, for resolving relative paths.
@@ -58,19 +63,14 @@ impl Loader {
             roles: HashMap::new(),
             playbook_dir: PathBuf::new(),
             warnings: Vec::new(),
+            loading: Vec::new(),
+            loading_roles: Vec::new(),
         }
     }
 
     /// Loads a playbook file and every file it imports.
     pub fn load_playbook(&mut self, path: &Path) -> Result<Playbook, LoadError> {
-        if !path.is_file() {
-            return Err(LoadError {
-                message: format!("the playbook: {} could not be found", path.display()),
-                span: None,
-                hint: None,
-                kind: LoadErrorKind::MissingPlaybook,
-            });
-        }
+        check_playbook_file(path)?;
         let given_path = path.to_path_buf();
         let path = absolute(path);
         let playbook_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -105,7 +105,9 @@ impl Loader {
         let document = self.document(path)?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let outer_dir = std::mem::replace(&mut self.playbook_dir, base_dir.clone());
+        self.loading.push(path.to_path_buf());
         let result = self.load_plays_of(&document, path, &base_dir, imported, plays);
+        self.loading.pop();
         self.playbook_dir = outer_dir;
         result
     }
@@ -119,18 +121,35 @@ impl Loader {
         plays: &mut Vec<Arc<Play>>,
     ) -> Result<(), LoadError> {
         let Some(node) = document.as_ref() else {
+            let file = crate::source::SourceFile::new(path, "");
             return Err(LoadError::new(
                 format!("Empty playbook, nothing to do: {}", path.display()),
-                None,
-            ));
+                Some(&crate::source::Span::new(file, 1, 1)),
+            )
+            .with_hint(PLAY_EXAMPLE));
         };
         let NodeKind::Seq(entries) = &node.kind else {
             return Err(LoadError::new(
-                "A playbook must be a list of plays, got a dict instead",
+                format!(
+                    "A playbook must be a list of plays, got a {} instead: {}",
+                    python_class(node),
+                    path.display()
+                ),
                 Some(&node.span),
-            ));
+            )
+            .with_hint(PLAY_EXAMPLE));
         };
         for entry in entries {
+            if !matches!(entry.kind, NodeKind::Map(_)) {
+                return Err(LoadError::new(
+                    "playbook entries must be either valid plays or 'import_playbook' statements",
+                    Some(&entry.span),
+                )
+                .with_hint(format!(
+                    "this entry is a {}; {PLAY_EXAMPLE}",
+                    describe(entry)
+                )));
+            }
             let Some(import) = entry
                 .get("import_playbook")
                 .or_else(|| entry.get("ansible.builtin.import_playbook"))
@@ -184,12 +203,15 @@ impl Loader {
         }
         let path = config::normalize(&base_dir.join(file));
         if !path.is_file() {
-            return Err(LoadError::new(
-                format!(
-                    "Unable to retrieve file contents\nCould not find or access '{}'",
-                    path.display()
-                ),
-                Some(&import.span),
+            return Err(LoadError::file_not_found(&path, Some(&import.span))
+                .with_hint("import_playbook paths are relative to the importing playbook"));
+        }
+        if self.loading.contains(&path) {
+            return Err(import_cycle(
+                &self.loading,
+                &path,
+                &import.span,
+                "import_playbook is static, so a playbook cannot import itself, directly or through others",
             ));
         }
         self.load_plays(&path, &inherited, plays)
@@ -274,6 +296,63 @@ fn map_entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Loa
             Some(&node.span),
         )),
     }
+}
+
+/// How a playbook shows its plays, for hints.
+const PLAY_EXAMPLE: &str =
+    "a playbook is a YAML list of plays, each a mapping such as `- hosts: all` with `tasks:`";
+
+/// Checks the playbook path as ansible-playbook does before loading anything.
+pub fn check_playbook_file(path: &Path) -> Result<(), LoadError> {
+    if !path.exists() {
+        return Err(LoadError::not_found(
+            format!("the playbook: {} could not be found", path.display()),
+            None,
+        ));
+    }
+    if !path.is_file() {
+        return Err(LoadError::not_found(
+            format!(
+                "the playbook: {} does not appear to be a file",
+                path.display()
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the error for a static import of a file that is already being loaded further up.
+fn import_cycle(
+    loading: &[PathBuf],
+    path: &Path,
+    span: &crate::source::Span,
+    hint: &str,
+) -> LoadError {
+    let start = loading.iter().position(|p| p == path).unwrap_or(0);
+    let chain: Vec<String> = loading[start..]
+        .iter()
+        .chain(std::iter::once(&path.to_path_buf()))
+        .map(|p| p.display().to_string())
+        .collect();
+    LoadError::new(
+        format!("{} imports itself: {}", path.display(), chain.join(" -> ")),
+        Some(span),
+    )
+    .with_kind(LoadErrorKind::ImportCycle)
+    .with_hint(hint)
+}
+
+/// Python's class of a node's value, as ansible-core prints it in the message about a
+/// playbook that is not a list.
+fn python_class(node: &Node) -> String {
+    let name = match &node.kind {
+        NodeKind::Map(_) => "ansible.parsing.yaml.objects.AnsibleMapping",
+        NodeKind::Vault(_) => "ansible.parsing.yaml.objects.AnsibleVaultEncryptedUnicode",
+        NodeKind::Seq(_) => "list",
+        NodeKind::Scalar(value) => value.type_name(),
+    };
+    format!("<class '{name}'>")
 }
 
 /// Names a node's type as Python would (`str`, `list`, `dict`...).
@@ -410,13 +489,15 @@ fn absolute(path: &Path) -> PathBuf {
 
 impl Loader {
     /// Loads the tasks of `include_tasks: FILE` at run time. `from` is the file of the
-    /// include task; `base` the role directory (when `in_role`) or the playbook's.
+    /// include task; `base` the role directory (when `in_role`) or the playbook's;
+    /// `playbook_dir` the play's directory, which the error for a missing file names.
     pub fn load_include_tasks(
         &mut self,
         file: &str,
         from: &Path,
         base: &Path,
         in_role: bool,
+        playbook_dir: &Path,
     ) -> Result<(PathBuf, Vec<super::ast::Item>), LoadError> {
         let origin = Origin {
             playbook_dir: if in_role {
@@ -428,24 +509,39 @@ impl Loader {
             role_dir: in_role.then(|| base.to_path_buf()),
             role_search_dir: None,
         };
-        let path = self.find_tasks_file(file, &origin).ok_or_else(|| {
-            LoadError::new(
-                format!("Could not find or access '{file}' on the Ansible Controller."),
+        let Some(path) = self.find_tasks_file(file, &origin) else {
+            // ansible-core names the path relative to the playbook, its last candidate.
+            let reported = config::normalize(&playbook_dir.join(file));
+            let searched: Vec<String> = self
+                .tasks_file_candidates(file, &origin)
+                .iter()
+                .map(|path| path.display().to_string())
+                .collect();
+            return Err(LoadError::not_found(
+                format!(
+                    "Could not find or access '{}' on the Ansible Controller.",
+                    reported.display()
+                ),
                 None,
             )
-        })?;
+            .with_hint(format!("searched {}", searched.join(", "))));
+        };
         let items = self.load_tasks_file(&path, &origin, false)?;
         Ok((path, items.as_ref().clone()))
     }
 
     /// Loads a role for `include_role` at run time, returning its instance and the
     /// block list (dependencies first, then the tasks of `tasks_from`).
+    ///
+    /// Errors point at the role's `name` in the task at `task_span`, as ansible-core's
+    /// do, or at the task when the name cannot be found in the file.
     pub fn load_include_role(
         &mut self,
         name: &str,
         tasks_from: Option<&str>,
         playbook_dir: &Path,
         from_role: Option<&Path>,
+        task_span: &crate::source::Span,
     ) -> Result<(Arc<super::ast::RoleInstance>, Vec<super::ast::Item>), LoadError> {
         let origin = Origin {
             playbook_dir: playbook_dir.to_path_buf(),
@@ -453,6 +549,36 @@ impl Loader {
             role_dir: from_role.map(Path::to_path_buf),
             role_search_dir: None,
         };
-        self.include_role(name, tasks_from.unwrap_or("main"), &origin)
+        let span = self
+            .action_arg(task_span, "name")
+            .map(|node| node.span.clone())
+            .unwrap_or_else(|| task_span.clone());
+        self.include_role(name, tasks_from.unwrap_or("main"), &origin, span)
+    }
+
+    /// Finds argument `arg` of the task that starts at `task_span` in its file, for
+    /// errors that point at an argument. Only arguments written as a mapping under the
+    /// action key are found, not `k=v` text.
+    pub fn action_arg(&self, task_span: &crate::source::Span, arg: &str) -> Option<&Node> {
+        let document = self.documents.get(task_span.path())?;
+        let task = find_node_at(document.as_ref().as_ref()?, task_span)?;
+        task.as_map()?.iter().find_map(|(_, value)| value.get(arg))
+    }
+}
+
+/// Finds the mapping node that starts at `span`, depth first.
+fn find_node_at<'a>(node: &'a Node, span: &crate::source::Span) -> Option<&'a Node> {
+    if node.span.line == span.line
+        && node.span.column == span.column
+        && matches!(node.kind, NodeKind::Map(_))
+    {
+        return Some(node);
+    }
+    match &node.kind {
+        NodeKind::Seq(items) => items.iter().find_map(|item| find_node_at(item, span)),
+        NodeKind::Map(entries) => entries
+            .iter()
+            .find_map(|(_, value)| find_node_at(value, span)),
+        _ => None,
     }
 }

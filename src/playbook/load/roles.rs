@@ -104,8 +104,8 @@ impl Loader {
         name: &str,
         tasks_from: &str,
         origin: &Origin,
+        span: Span,
     ) -> Result<(Arc<RoleInstance>, Vec<Item>), LoadError> {
-        let span = Span::new(crate::source::SourceFile::new("<include_role>", ""), 1, 1);
         let request = RoleRequest {
             name: name.to_string(),
             span: span.clone(),
@@ -254,7 +254,7 @@ impl Loader {
             ));
         }
         let path = self.find_role(&request.name, origin).ok_or_else(|| {
-            LoadError::new(
+            LoadError::not_found(
                 format!(
                     "the role '{}' was not found in {}",
                     request.name,
@@ -262,9 +262,33 @@ impl Loader {
                 ),
                 Some(&request.span),
             )
+            .with_hint(format!(
+                "a role is a directory such as roles/{}/tasks/main.yml beside the playbook; roles_path in ansible.cfg adds places to search",
+                request.name
+            ))
         })?;
-        let definition = self.role_definition(&path)?;
-        let dependencies = self.role_dependencies(&definition)?;
+        if let Some(start) = self.loading_roles.iter().position(|(p, _)| *p == path) {
+            // ansible-core points at the dependency that leads from the role back to it.
+            let span = self
+                .loading_roles
+                .get(start + 1)
+                .map_or(&request.span, |(_, span)| span);
+            return Err(LoadError::not_found(
+                "A recursion loop was detected with the roles specified. Make sure child roles do not have dependencies on parent roles",
+                Some(span),
+            )
+            .with_hint(format!(
+                "the roles depend on each other: {}",
+                self.role_chain(start, &path)
+            )));
+        }
+        self.loading_roles
+            .push((path.clone(), request.span.clone()));
+        let loaded = self
+            .role_definition(&path)
+            .and_then(|definition| Ok((self.role_dependencies(&definition)?, definition)));
+        self.loading_roles.pop();
+        let (dependencies, definition) = loaded?;
         Ok(Arc::new(RoleInstance {
             name: request.name.clone(),
             definition,
@@ -385,6 +409,22 @@ impl Loader {
             .map(|base| config::normalize(&base.join(name)))
             .chain(std::iter::once(config::normalize(Path::new(name))))
             .find(|path| path.exists())
+    }
+
+    /// Formats the roles being loaded from index `start` on, then `path`, as `a -> b -> a`.
+    fn role_chain(&self, start: usize, path: &Path) -> String {
+        self.loading_roles[start..]
+            .iter()
+            .map(|(p, _)| p)
+            .chain(std::iter::once(&path.to_path_buf()))
+            .map(|p| {
+                p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" -> ")
     }
 
     fn search_text(&self, origin: &Origin) -> String {

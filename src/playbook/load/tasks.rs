@@ -9,6 +9,7 @@ use crate::config;
 use crate::playbook::ast::{Block, BlockKind, Inherited, Item, Spanned, Task};
 use crate::playbook::error::LoadError;
 use crate::playbook::keywords;
+use crate::source::Span;
 use crate::yaml::{Node, NodeKind};
 use crate::Value;
 
@@ -179,12 +180,17 @@ impl Loader {
                 Some(&task.span),
             ));
         }
-        let path = self.find_tasks_file(&file, origin).ok_or_else(|| {
-            LoadError::new(
-                format!("Could not find or access '{file}' on the Ansible Controller."),
-                Some(&task.span),
-            )
-        })?;
+        let Some(path) = self.find_tasks_file(&file, origin) else {
+            return Err(self.missing_tasks_file(&file, origin, &task.span));
+        };
+        if self.loading.contains(&path) {
+            return Err(super::import_cycle(
+                &self.loading,
+                &path,
+                &task.span,
+                "import_tasks is static, so it cannot recurse; include_tasks with a condition that ends the recursion can",
+            ));
+        }
         let items = self.load_tasks_file(&path, origin, handlers)?;
         let mut inherited = task.inherited;
         // `vars:` on the import and the import's own keywords apply to every task in it.
@@ -212,17 +218,38 @@ impl Loader {
             file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             ..origin.clone()
         };
+        self.loading.push(path.to_path_buf());
         let items = match document.as_ref() {
-            Some(node) => self.load_items(node, &nested, handlers)?,
-            None => Vec::new(),
+            Some(node) => self.load_items(node, &nested, handlers),
+            None => Ok(Vec::new()),
         };
-        Ok(Arc::new(items))
+        self.loading.pop();
+        Ok(Arc::new(items?))
+    }
+
+    /// Builds the error for an `import_tasks` file found nowhere. ansible-core names the path
+    /// relative to the playbook's directory, the last place it looks.
+    fn missing_tasks_file(&self, file: &str, origin: &Origin, span: &Span) -> LoadError {
+        let reported = config::normalize(&self.playbook_dir.join(file));
+        let searched: Vec<String> = self
+            .tasks_file_candidates(file, origin)
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        LoadError::file_not_found(&reported, Some(span))
+            .with_hint(format!("searched {}", searched.join(", ")))
     }
 
     /// Finds a tasks file as ansible-core does: inside a role, the including file's
     /// directory and the role's `tasks/`; elsewhere, the including file's directory and
     /// the playbook's directory.
     pub(super) fn find_tasks_file(&self, file: &str, origin: &Origin) -> Option<PathBuf> {
+        self.tasks_file_candidates(file, origin)
+            .into_iter()
+            .find(|path| path.is_file())
+    }
+
+    pub(super) fn tasks_file_candidates(&self, file: &str, origin: &Origin) -> Vec<PathBuf> {
         let mut candidates = vec![origin.file_dir.join(file)];
         match &origin.role_dir {
             Some(role_dir) => {
@@ -231,9 +258,13 @@ impl Loader {
             }
             None => candidates.push(origin.playbook_dir.join(file)),
         }
-        candidates
-            .into_iter()
-            .map(|path| config::normalize(&path))
-            .find(|path| path.is_file())
+        let mut normalized: Vec<PathBuf> = Vec::new();
+        for path in candidates {
+            let path = config::normalize(&path);
+            if !normalized.contains(&path) {
+                normalized.push(path);
+            }
+        }
+        normalized
     }
 }

@@ -5,11 +5,11 @@ use base64::Engine;
 use fancy_regex::Regex;
 use md5::Md5;
 use minijinja::value::Value as JValue;
-use minijinja::{Environment, Error, State};
+use minijinja::{Environment, Error, ErrorKind, State};
 use sha1::{Digest, Sha1};
 
 use super::{add, ansible, filter_error, jinja, Args, Undefined};
-use crate::template::pyformat::percent_format;
+use crate::template::pyformat::{check_width, percent_format};
 use crate::template::pyrepr::py_str;
 use crate::template::render::undefined_error;
 
@@ -148,6 +148,7 @@ fn center(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .get(0, "width")
         .and_then(JValue::as_usize)
         .unwrap_or(80);
+    check_width(width).map_err(|message| Error::new(ErrorKind::InvalidOperation, message))?;
     let len = text.chars().count();
     if len >= width {
         return Ok(JValue::from(text));
@@ -167,7 +168,12 @@ fn indent(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = input(args)?;
     let indentation = match args.get(0, "width") {
         Some(width) if width.as_str().is_some() => width.as_str().unwrap_or_default().to_owned(),
-        Some(width) => " ".repeat(width.as_usize().unwrap_or(4)),
+        Some(width) => {
+            let width = width.as_usize().unwrap_or(4);
+            check_width(width)
+                .map_err(|message| Error::new(ErrorKind::InvalidOperation, message))?;
+            " ".repeat(width)
+        }
         None => " ".repeat(4),
     };
     let first = args.bool_arg(1, "first", false);

@@ -1,0 +1,245 @@
+//! Run preparation as ansible-playbook does it before it parses any playbook: the
+//! inventory, the extra variables and the `--limit` check. Errors here are reported
+//! before playbook errors, in ansible-playbook's order.
+
+use super::args::PlaybookArgs;
+use super::exit;
+use super::extra_vars::ExtraVarsError;
+use crate::config::Config;
+use crate::executor::events::{Callback, Event};
+use crate::executor::tags::TagSelection;
+use crate::executor::{Executor, RunOptions};
+use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
+use crate::playbook::Loader;
+use crate::template::{Templar, TemplarOptions};
+use crate::vars::VariableManager;
+use crate::Map;
+use crate::Value;
+
+/// The inventory with the extra variables, ready for an [`Executor`].
+pub struct RunSetup {
+    variables: VariableManager,
+    limit: Option<Limit>,
+}
+
+/// An error found while preparing a run.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot read the current directory: {0}")]
+    CurrentDirectory(std::io::Error),
+    #[error("{0}")]
+    Inventory(#[from] InventoryError),
+    #[error(transparent)]
+    ExtraVars(#[from] ExtraVarsError),
+    /// A `--limit` that cannot be read, or that leaves no host to target.
+    #[error("{0}")]
+    Limit(#[from] PatternError),
+}
+
+impl SetupError {
+    /// ansible-playbook's exit code for the error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SetupError::ExtraVars(ExtraVarsError::Parse(_) | ExtraVarsError::Split { .. }) => {
+                exit::UNREACHABLE_OR_PARSE_ERROR
+            }
+            SetupError::ExtraVars(
+                ExtraVarsError::NotAMapping { .. } | ExtraVarsError::MissingAt { .. },
+            ) => exit::BAD_OPTIONS,
+            _ => exit::ERROR,
+        }
+    }
+
+    /// Renders the error as `ERROR! MESSAGE`, with a hint where one helps.
+    pub fn render(&self, args: &PlaybookArgs) -> String {
+        if let SetupError::ExtraVars(ExtraVarsError::Parse(err)) = self {
+            return err.render();
+        }
+        let hint = match self {
+            SetupError::ExtraVars(ExtraVarsError::FileNotFound { .. }) => {
+                Some("`-e @FILE` reads FILE relative to the current directory".to_string())
+            }
+            SetupError::ExtraVars(ExtraVarsError::NotAMapping { .. }) => Some(
+                "extra vars are `key=value` pairs, or YAML or JSON that is a mapping".to_string(),
+            ),
+            SetupError::ExtraVars(ExtraVarsError::MissingAt { text }) => {
+                Some(format!("to read variables from the file, write `-e @{text}`"))
+            }
+            SetupError::Limit(PatternError::NoHostsToTarget) => Some(format!(
+                "--limit '{}' matches no host of the inventory; `rplay inventory -i INVENTORY --graph` lists its groups and hosts",
+                args.limit.last().map(String::as_str).unwrap_or_default()
+            )),
+            _ => None,
+        };
+        match hint {
+            Some(hint) => format!("ERROR! {self}\n  = hint: {hint}\n"),
+            None => format!("ERROR! {self}\n"),
+        }
+    }
+}
+
+/// Loads the inventory and extra variables and checks `--limit` as ansible-playbook's
+/// `CLI.get_host_list` does: an inventory with hosts of which the limit keeps none is an
+/// error. Warnings go to `callback`.
+pub fn prepare(
+    args: &PlaybookArgs,
+    config: &Config,
+    callback: &mut dyn Callback,
+) -> Result<RunSetup, SetupError> {
+    let cwd = std::env::current_dir().map_err(SetupError::CurrentDirectory)?;
+    let sources = inventory_sources(args, config);
+    let options = LoadOptions::from_config(config, cwd.clone());
+    let mut inventory = inventory::load(&sources, &options)?;
+    // NOTE: ansible-core prints these lines and parse warnings as they arise; rplay
+    // prints the lines first, so a warning in between comes out later.
+    for line in inventory.take_plugin_log() {
+        if args.verbose >= 3 {
+            print_line(&line);
+        }
+    }
+    for warning in inventory.take_warnings() {
+        callback.on_event(&Event::Warning(warning));
+    }
+    let extra_vars = super::extra_vars::parse(&args.extra_vars, &cwd)?;
+    let limit = match args.limit.last() {
+        Some(spec) => Some(Limit::parse(spec, &cwd)?),
+        None => None,
+    };
+    let query = HostQuery {
+        limit: limit.as_ref(),
+        ..HostQuery::default()
+    };
+    let mut warnings = Vec::new();
+    let checked = inventory.get_host_list("all", &query, &mut warnings);
+    for warning in warnings {
+        callback.on_event(&Event::Warning(warning));
+    }
+    checked?;
+    let magic = global_magic(
+        args,
+        config,
+        &sources,
+        &only_or_all(&args.tags),
+        &args.skip_tags,
+    );
+    Ok(RunSetup {
+        variables: VariableManager::new(inventory, extra_vars, magic),
+        limit,
+    })
+}
+
+#[allow(clippy::print_stdout)]
+fn print_line(line: &str) {
+    println!("{line}");
+}
+
+fn inventory_sources(args: &PlaybookArgs, config: &Config) -> Vec<String> {
+    if args.inventory.is_empty() {
+        config
+            .paths("DEFAULT_HOST_LIST")
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    } else {
+        args.inventory.clone()
+    }
+}
+
+/// Builds the executor: variables, templating and options.
+pub fn build_executor<'a>(
+    setup: RunSetup,
+    args: &PlaybookArgs,
+    config: &Config,
+    selection: TagSelection,
+    loader: Loader,
+    callback: &'a mut dyn Callback,
+) -> Executor<'a> {
+    // Relative lookup paths resolve against the first playbook's directory.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let base_dir = args
+        .playbooks
+        .first()
+        .map(|path| crate::config::normalize(&cwd.join(path)))
+        .and_then(|path| path.parent().map(std::path::Path::to_path_buf))
+        .unwrap_or(cwd);
+    let templar = Templar::new(TemplarOptions { base_dir });
+    let run_options = RunOptions {
+        check: args.check,
+        diff: args.diff,
+        verbosity: args.verbose,
+        forks: args.forks.unwrap_or(5),
+        tags: selection,
+        limit: setup.limit,
+        start_at_task: args.start_at_task.clone(),
+        force_handlers: args.force_handlers,
+        gathering: config
+            .str("DEFAULT_GATHERING")
+            .unwrap_or("implicit")
+            .to_string(),
+    };
+    Executor::new(setup.variables, templar, run_options, loader, callback)
+}
+
+fn only_or_all(tags: &[String]) -> Vec<String> {
+    if tags.is_empty() {
+        vec!["all".to_string()]
+    } else {
+        tags.iter()
+            .flat_map(|t| t.split(','))
+            .map(|t| t.trim().to_string())
+            .collect()
+    }
+}
+
+/// Magic variables that hold for the whole run.
+fn global_magic(
+    args: &PlaybookArgs,
+    config: &Config,
+    sources: &[String],
+    run_tags: &[String],
+    skip_tags: &[String],
+) -> Map {
+    let text_list =
+        |items: &[String]| Value::list(items.iter().map(|s| Value::from(s.as_str())).collect());
+    let version = config
+        .str("RPLAY_ANSIBLE_VERSION")
+        .unwrap_or("2.18.19")
+        .to_string();
+    let mut parts = version.split('.').map(|p| p.parse::<i64>().unwrap_or(0));
+    let mut ansible_version = Map::new();
+    ansible_version.insert(Value::from("string"), Value::from(version.as_str()));
+    ansible_version.insert(Value::from("full"), Value::from(version.as_str()));
+    ansible_version.insert(Value::from("major"), Value::Int(parts.next().unwrap_or(0)));
+    ansible_version.insert(Value::from("minor"), Value::Int(parts.next().unwrap_or(0)));
+    ansible_version.insert(
+        Value::from("revision"),
+        Value::Int(parts.next().unwrap_or(0)),
+    );
+    let mut magic = Map::new();
+    magic.insert(Value::from("ansible_version"), Value::map(ansible_version));
+    magic.insert(Value::from("ansible_check_mode"), Value::Bool(args.check));
+    magic.insert(Value::from("ansible_diff_mode"), Value::Bool(args.diff));
+    magic.insert(
+        Value::from("ansible_forks"),
+        Value::Int(args.forks.unwrap_or(5) as i64),
+    );
+    magic.insert(Value::from("ansible_inventory_sources"), text_list(sources));
+    magic.insert(Value::from("ansible_run_tags"), text_list(run_tags));
+    magic.insert(Value::from("ansible_skip_tags"), text_list(skip_tags));
+    magic.insert(
+        Value::from("ansible_verbosity"),
+        Value::Int(i64::from(args.verbose)),
+    );
+    if let Some(limit) = args.limit.last() {
+        magic.insert(Value::from("ansible_limit"), Value::from(limit.as_str()));
+    }
+    magic.insert(
+        Value::from("ansible_config_file"),
+        config
+            .file()
+            .map(|p| Value::from(p.display().to_string()))
+            .unwrap_or(Value::Null),
+    );
+    magic.insert(Value::from("omit"), Value::from(crate::template::OMIT));
+    magic
+}
