@@ -1,6 +1,7 @@
 //! The command-line edge: argument parsing, settings and exit codes.
 
 pub mod args;
+pub mod compare;
 mod extra_vars;
 pub mod inventory;
 mod playbook;
@@ -25,8 +26,10 @@ pub mod exit {
 /// Runs rplay with the process arguments and returns the exit code.
 pub fn main() -> i32 {
     let mut argv = std::env::args().skip(1).peekable();
-    if argv.peek().map(String::as_str) == Some("inventory") {
-        return inventory::main(argv.skip(1).collect());
+    match argv.peek().map(String::as_str) {
+        Some("inventory") => return inventory::main(argv.skip(1).collect()),
+        Some("compare") => return compare::main(argv.skip(1).collect()),
+        _ => {}
     }
     let args = match PlaybookArgs::try_parse() {
         Ok(args) => args,
