@@ -11,7 +11,7 @@ pub mod exit {
     pub const EQUAL: i32 = 0;
     pub const DIFFERENT: i32 = 1;
     /// Invalid arguments or an unreadable file.
-    pub const TROUBLE: i32 = 2;
+    pub const ERROR: i32 = 2;
 }
 
 /// Arguments of `rplay compare`.
@@ -58,7 +58,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Ok(args) => args,
         Err(err) => {
             let code = if err.use_stderr() {
-                exit::TROUBLE
+                exit::ERROR
             } else {
                 exit::EQUAL
             };
@@ -70,7 +70,7 @@ pub fn main(args: Vec<String>) -> i32 {
         (Ok(a), Ok(b)) => (a, b),
         (Err(err), _) | (_, Err(err)) => {
             eprintln!("rplay compare: {err}");
-            return exit::TROUBLE;
+            return exit::ERROR;
         }
     };
     let normalizer = Normalizer::new(&args.strip_prefix);

@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use similar::{capture_diff_slices, Algorithm, DiffTag};
+
+mod align;
+
+use align::{align, unmatched, Aligned};
 
 use super::parse::{
     Dump, HostEvent, HostLine, Included, Log, Message, MessageKind, Play, Profile, RecapRow, Task,
@@ -37,7 +40,7 @@ pub struct Difference {
     pub b_line: Option<usize>,
 }
 
-/// Where a difference is: play, task, host and loop item, as far as they apply.
+/// The place of a difference: play, task, host and loop item, as far as they apply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Location {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,7 +65,7 @@ pub struct Position {
     pub name: String,
 }
 
-/// What differs. For the presence subjects (`Play`, `Task`, `Host`, `Item`, `Result`,
+/// The part of the logs that differs. For the presence subjects (`Play`, `Task`, `Host`, `Item`, `Result`,
 /// `Retry`, `Included`, `Message`, `RecapRow`, `Profile`), the side without the thing
 /// has no value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -120,64 +123,6 @@ pub fn diff_logs(a: &Log, b: &Log) -> Vec<Difference> {
     differ.recap(&a.recap, &b.recap);
     differ.profile(a.profile.as_ref(), b.profile.as_ref());
     differ.differences
-}
-
-/// An element of two sequences after alignment.
-enum Aligned<'a, T> {
-    Both((usize, &'a T), (usize, &'a T)),
-    OnlyA(usize, &'a T),
-    OnlyB(usize, &'a T),
-}
-
-/// Aligns two sequences on a key with Myers' diff, keeping the order of both.
-fn align<'a, T, K: Eq + std::hash::Hash + Ord>(
-    a: &'a [T],
-    b: &'a [T],
-    key: impl Fn(&T) -> K,
-) -> Vec<Aligned<'a, T>> {
-    let keys_a: Vec<K> = a.iter().map(&key).collect();
-    let keys_b: Vec<K> = b.iter().map(&key).collect();
-    let mut aligned = Vec::new();
-    for op in capture_diff_slices(Algorithm::Myers, &keys_a, &keys_b) {
-        let (tag, range_a, range_b) = op.as_tag_tuple();
-        if tag == DiffTag::Equal {
-            for (index_a, index_b) in range_a.zip(range_b) {
-                aligned.push(Aligned::Both(
-                    (index_a, &a[index_a]),
-                    (index_b, &b[index_b]),
-                ));
-            }
-            continue;
-        }
-        aligned.extend(range_a.map(|index| Aligned::OnlyA(index, &a[index])));
-        aligned.extend(range_b.map(|index| Aligned::OnlyB(index, &b[index])));
-    }
-    aligned
-}
-
-/// Splits two collections into the elements without a partner of equal key on the other
-/// side, regardless of order; each keeps its own order.
-fn unmatched<'a, T, K: Ord>(
-    a: &'a [T],
-    b: &'a [T],
-    key: impl Fn(&T) -> K,
-) -> (Vec<&'a T>, Vec<&'a T>) {
-    let mut remaining: BTreeMap<K, Vec<usize>> = BTreeMap::new();
-    for (index, element) in b.iter().enumerate() {
-        remaining.entry(key(element)).or_default().push(index);
-    }
-    let mut only_a = Vec::new();
-    for element in a {
-        let partner = remaining
-            .get_mut(&key(element))
-            .and_then(|indices| (!indices.is_empty()).then(|| indices.remove(0)));
-        if partner.is_none() {
-            only_a.push(element);
-        }
-    }
-    let mut left: Vec<usize> = remaining.into_values().flatten().collect();
-    left.sort_unstable();
-    (only_a, left.into_iter().map(|index| &b[index]).collect())
 }
 
 #[derive(Default)]
@@ -579,43 +524,74 @@ impl Differ {
         }
     }
 
-    /// Compares the messages of one scope as multisets; an `ERROR!` present on both sides
-    /// with other detail lines is reported as an [`Subject::ErrorDetail`] difference.
+    /// Compares the messages of one scope as multisets. Leftovers are paired where the
+    /// pairing is clear: an `ERROR!` with the same first line on both sides differs in
+    /// its detail lines, and a single leftover warning, deprecation or error on each side
+    /// is one changed message.
     fn messages(&mut self, location: &Location, a: &[Message], b: &[Message]) {
         let key = |message: &Message| (message.kind, message.text.clone(), message.detail.clone());
-        let (only_a, mut only_b) = unmatched(a, b, key);
-        for message_a in only_a {
+        let (mut only_a, mut only_b) = unmatched(a, b, key);
+        let mut index_a = 0;
+        while index_a < only_a.len() {
+            let message_a = only_a[index_a];
             let partner = only_b.iter().position(|message_b| {
                 message_a.kind == MessageKind::Error
                     && message_b.kind == MessageKind::Error
                     && message_a.text == message_b.text
             });
-            match partner {
-                Some(index) => {
-                    let message_b = only_b.remove(index);
-                    self.push(
-                        location,
-                        Subject::ErrorDetail,
-                        Some(Value::from(message_a.detail.join("\n"))),
-                        Some(Value::from(message_b.detail.join("\n"))),
-                        (Some(message_a.line), Some(message_b.line)),
-                    );
-                }
-                None => self.push(
+            let Some(index_b) = partner else {
+                index_a += 1;
+                continue;
+            };
+            let message_b = only_b.remove(index_b);
+            only_a.remove(index_a);
+            self.push(
+                location,
+                Subject::ErrorDetail,
+                Some(Value::from(message_a.detail.join("\n"))),
+                Some(Value::from(message_b.detail.join("\n"))),
+                (Some(message_a.line), Some(message_b.line)),
+            );
+        }
+        for kind in [
+            MessageKind::Warning,
+            MessageKind::Deprecation,
+            MessageKind::Error,
+        ] {
+            let of_kind = |messages: &[&Message]| {
+                let indices: Vec<usize> = (0..messages.len())
+                    .filter(|index| messages[*index].kind == kind)
+                    .collect();
+                (indices.len() == 1).then(|| indices[0])
+            };
+            if let (Some(index_a), Some(index_b)) = (of_kind(&only_a), of_kind(&only_b)) {
+                let (message_a, message_b) = (only_a.remove(index_a), only_b.remove(index_b));
+                self.push(
                     location,
                     message_subject(message_a),
                     Some(Value::from(message_a.text.clone())),
-                    None,
-                    (Some(message_a.line), None),
-                ),
+                    Some(Value::from(message_b.text.clone())),
+                    (Some(message_a.line), Some(message_b.line)),
+                );
             }
         }
+        for message in only_a {
+            let value = Value::from(message.text.clone());
+            self.push(
+                location,
+                message_subject(message),
+                Some(value),
+                None,
+                (Some(message.line), None),
+            );
+        }
         for message in only_b {
+            let value = Value::from(message.text.clone());
             self.push(
                 location,
                 message_subject(message),
                 None,
-                Some(Value::from(message.text.clone())),
+                Some(value),
                 (None, Some(message.line)),
             );
         }
@@ -726,7 +702,7 @@ fn group_by_host(lines: &[HostLine]) -> BTreeMap<&str, Vec<&HostLine>> {
     groups
 }
 
-/// What identifies a host line among the host's lines in one task.
+/// The identity of a host line among the host's lines in one task.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum LineKey {
     Result(Option<String>),
@@ -787,7 +763,7 @@ fn key_path(path: &str, key: &str) -> String {
     }
 }
 
-/// An `included:` line with its hosts sorted, as the comparison sees it.
+/// Renders an `included:` line with its hosts sorted, the form that is compared.
 fn included_text(included: &Included) -> String {
     let mut hosts = included.hosts.clone();
     hosts.sort();

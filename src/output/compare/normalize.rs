@@ -1,5 +1,5 @@
 //! Rewrites what legitimately varies between two runs of the same playbook (times,
-//! temporary names, job ids) so that the comparison sees only real differences.
+//! temporary names, job ids) so that the comparison reports only real differences.
 //!
 //! Orderings that vary are not rewritten here: `diff.rs` compares hosts within a task
 //! and the messages of a scope regardless of order.

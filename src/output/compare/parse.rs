@@ -2,12 +2,20 @@
 //! and the parser that builds it.
 //!
 //! The parser never fails: a line it does not recognise becomes an opaque
-//! [`MessageKind::Text`] message of the scope it appears in, so logs at any verbosity
-//! (`-v` to `-vvvv`) and logs with or without standard error merged in can be read.
+//! [`MessageKind::Text`] message of the scope it appears in. So it reads logs at any
+//! verbosity (`-v` to `-vvvv`), with or without standard error merged in.
+
+mod lines;
 
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+use lines::{
+    continues_wrapped, join_wrapped, message_prefix, parse_banner, parse_dump, parse_included,
+    parse_recap_row, parse_result_line, parse_retry_line, starts_construct, Banner, DumpStart,
+    ParsedHostLine, ASYNC_POLL, TIMESTAMP,
+};
 
 /// A parsed log.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,7 +26,7 @@ pub struct Log {
     pub plays: Vec<Play>,
     /// The rows of `PLAY RECAP`, in log order.
     pub recap: Vec<RecapRow>,
-    /// What the `profile_tasks` callback printed; `None` when it printed nothing.
+    /// Output of the `profile_tasks` callback; `None` when it printed nothing.
     pub profile: Option<Profile>,
 }
 
@@ -51,7 +59,7 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
-    /// The banner prefix as printed.
+    /// Returns the banner prefix as printed.
     pub fn banner(self) -> &'static str {
         match self {
             TaskKind::Task => "TASK",
@@ -108,7 +116,7 @@ pub struct HostLine {
     pub line: usize,
 }
 
-/// What a host line reports.
+/// The event a host line reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostEvent {
     /// `ok:`, `changed:`, `skipping:`, `fatal:` or `failed:`, with the loop item's label.
@@ -137,7 +145,8 @@ pub enum Status {
 }
 
 impl Status {
-    /// The word as the log prints it (`UNREACHABLE` for unreachable results).
+    /// Returns the status name: the line's first word, or `unreachable` for
+    /// `fatal: [host]: UNREACHABLE!`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
@@ -207,7 +216,7 @@ pub struct RecapRow {
 }
 
 impl RecapRow {
-    /// The counters with their recap names, in printed order.
+    /// Returns the counters with their recap names, in printed order.
     pub fn counters(&self) -> [(&'static str, u64); 7] {
         [
             ("ok", self.ok),
@@ -254,7 +263,7 @@ fn clean_line(line: &str) -> String {
     ESCAPE.replace_all(line, "").into_owned()
 }
 
-/// Where the parser is: which list a message or result line goes to.
+/// The parser's position, which decides the list a message or result line goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scope {
     Playbook,
@@ -351,7 +360,8 @@ impl Parser<'_> {
         }
     }
 
-    /// The current play; tasks before any banner get one without a banner line.
+    /// Returns the current play, creating one without a banner line for tasks that come
+    /// before any play banner.
     fn play(&mut self) -> &mut Play {
         if self.log.plays.is_empty() {
             self.log.plays.push(Play::default());
@@ -359,7 +369,8 @@ impl Parser<'_> {
         self.log.plays.last_mut().expect("a play was just ensured")
     }
 
-    /// The current task; results outside any task get one without a banner line.
+    /// Returns the current task, creating one without a banner line for results outside
+    /// any task.
     fn task(&mut self) -> &mut Task {
         if self.scope != Scope::Task || self.play().tasks.is_empty() {
             let task = Task::new(TaskKind::Task, String::new(), false, None);
@@ -401,10 +412,22 @@ impl Parser<'_> {
     }
 
     /// Adds a row of the profile_tasks table; returns false at the first other line.
+    /// At -vv and more each row is followed by a line with the task's path, which is
+    /// skipped.
     fn parse_profile_row(&mut self, line: &str) -> bool {
         static ROW: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^(.*?) ?-* ?\d+\.\d+s$").expect("valid regex"));
+        static TASK_PATH: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^\S.*:\d+ -*$").expect("valid regex"));
         let Some(captures) = ROW.captures(line) else {
+            let after_row = self
+                .log
+                .profile
+                .as_ref()
+                .is_some_and(|profile| !profile.rows.is_empty());
+            if after_row && TASK_PATH.is_match(line) {
+                return true;
+            }
             self.scope = Scope::Playbook;
             return false;
         };
@@ -496,7 +519,7 @@ impl Parser<'_> {
     }
 
     /// Joins the lines that `textwrap` made of one message. A following line continues
-    /// the message when it starts nothing the parser knows and its first word could not
+    /// the message when it starts nothing the parser recognises and its first word could not
     /// have fitted on the previous line at the minimum width of 79 columns.
     fn read_wrapped_lines(&mut self, first: &str, first_line: &str) -> String {
         let mut text = first.trim().to_string();
@@ -543,320 +566,6 @@ impl Parser<'_> {
             self.index += 1;
         }
     }
-}
-
-/// A `profile_tasks` timestamp line: `Friday 04 December 2026  22:00:36 +0000
-/// (0:00:00.011)       0:00:00.011 *****`.
-static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\w+ \d\d \w+ \d{4}  \d\d:\d\d:\d\d [+-]\d{4} \(\d+:\d\d:\d\d\.\d{3}\) +\d+:\d\d:\d\d\.\d{3} \*+ ?$",
-    )
-    .expect("valid regex")
-});
-
-/// `ASYNC POLL on HOST: jid=... started=... finished=...`: how many are printed depends
-/// on timing, so they are dropped.
-static ASYNC_POLL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^ASYNC POLL on \S+: jid=\S* started=\S* finished=\S*$").expect("valid regex")
-});
-
-/// A banner line: `TEXT ***`.
-#[derive(Clone, Debug, PartialEq)]
-enum Banner {
-    Play {
-        name: Option<String>,
-        check_mode: bool,
-    },
-    Task {
-        kind: TaskKind,
-        name: String,
-        check_mode: bool,
-    },
-    NoMoreHostsLeft,
-    Recap,
-    /// `PLAYBOOK: ...`, `CUSTOM STATS:`, `DRY RUN` and the like, kept as opaque text.
-    Other(String),
-}
-
-fn parse_banner(line: &str) -> Option<Banner> {
-    let text = line.strip_suffix("***")?.trim_end_matches('*');
-    let text = text.strip_suffix(' ')?;
-    let (text, check_mode) = match text.strip_suffix(" [CHECK MODE]") {
-        Some(text) => (text, true),
-        None => (text, false),
-    };
-    let banner = if text == "PLAY" {
-        Banner::Play {
-            name: None,
-            check_mode,
-        }
-    } else if let Some(name) = bracketed(text, "PLAY [") {
-        Banner::Play {
-            name: Some(name),
-            check_mode,
-        }
-    } else if text == "PLAY RECAP" {
-        Banner::Recap
-    } else if text == "NO MORE HOSTS LEFT" {
-        Banner::NoMoreHostsLeft
-    } else if let Some((kind, name)) = task_banner(text) {
-        Banner::Task {
-            kind,
-            name,
-            check_mode,
-        }
-    } else {
-        Banner::Other(line.to_string())
-    };
-    Some(banner)
-}
-
-fn task_banner(text: &str) -> Option<(TaskKind, String)> {
-    [TaskKind::Task, TaskKind::Handler, TaskKind::Cleanup]
-        .into_iter()
-        .find_map(|kind| {
-            let prefix = format!("{} [", kind.banner());
-            bracketed(text, &prefix).map(|name| (kind, name))
-        })
-}
-
-fn bracketed(text: &str, prefix: &str) -> Option<String> {
-    let inner = text.strip_prefix(prefix)?.strip_suffix(']')?;
-    Some(inner.to_string())
-}
-
-/// Whether a line begins something the parser knows, which ends a wrapped message or an
-/// `ERROR!` block.
-fn starts_construct(line: &str) -> bool {
-    parse_banner(line).is_some()
-        || TIMESTAMP.is_match(line)
-        || message_prefix(line).is_some()
-        || line.starts_with("ERROR! ")
-        || line == "...ignoring"
-        || line.starts_with("included: ")
-        || line.starts_with("FAILED - RETRYING: [")
-        || RESULT_PREFIXES
-            .iter()
-            .any(|(prefix, _)| line.starts_with(prefix))
-        || HOST_PREFIXED.is_match(line)
-}
-
-/// Lines of `-vvv` connection output: `<host> EXEC ...`.
-static HOST_PREFIXED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^<[^<>\s]+> ").expect("valid regex"));
-
-fn message_prefix(line: &str) -> Option<(MessageKind, &str)> {
-    [
-        ("[WARNING]:", MessageKind::Warning),
-        ("[DEPRECATION WARNING]:", MessageKind::Deprecation),
-        ("[ERROR]:", MessageKind::Error),
-    ]
-    .into_iter()
-    .find_map(|(prefix, kind)| line.strip_prefix(prefix).map(|rest| (kind, rest)))
-}
-
-/// The width ansible-core wraps warnings to when standard output is not a terminal; on a
-/// terminal it is wider, never narrower in practice.
-const MIN_WRAP_COLUMNS: usize = 79;
-
-fn continues_wrapped(previous: &str, line: &str) -> bool {
-    if line.trim().is_empty() || starts_construct(line) {
-        return false;
-    }
-    let first_word = line.split_whitespace().next().unwrap_or_default();
-    previous.trim_end().chars().count() + 1 + first_word.chars().count() > MIN_WRAP_COLUMNS
-}
-
-/// Appends a wrapped line to the text. `textwrap` breaks after a hyphen inside a word
-/// (`wt-` / `compare`), so such a break is joined without a space.
-fn join_wrapped(text: &mut String, previous: &str, line: &str) {
-    let mut chars = previous.chars().rev();
-    let hyphen_break = chars.next() == Some('-') && chars.next().is_some_and(char::is_alphanumeric);
-    if !hyphen_break {
-        text.push(' ');
-    }
-    text.push_str(line.trim());
-}
-
-/// A result or retry line before its dump is read.
-struct ParsedHostLine {
-    host: String,
-    delegated_to: Option<String>,
-    event: HostEvent,
-    dump: Option<DumpStart>,
-}
-
-/// How the dump of a line starts.
-#[derive(Debug, PartialEq)]
-enum DumpStart {
-    /// One-line JSON (or text that should have been JSON) after `=>`.
-    OneLine(String),
-    /// `=> {` ending the line: an indented dump follows up to a `}` line.
-    MultiLine,
-}
-
-const RESULT_PREFIXES: [(&str, Status); 5] = [
-    ("ok: [", Status::Ok),
-    ("changed: [", Status::Changed),
-    ("skipping: [", Status::Skipping),
-    ("fatal: [", Status::Fatal),
-    ("failed: [", Status::Failed),
-];
-
-fn parse_result_line(line: &str) -> Option<ParsedHostLine> {
-    let (rest, status) = RESULT_PREFIXES
-        .iter()
-        .find_map(|(prefix, status)| line.strip_prefix(prefix).map(|rest| (rest, *status)))?;
-    let (label, tail) = split_host_label(rest)?;
-    let (status, item, dump) = parse_result_tail(status, tail)?;
-    let (host, delegated_to) = split_delegation(label);
-    Some(ParsedHostLine {
-        host,
-        delegated_to,
-        event: HostEvent::Result {
-            status,
-            item,
-            ignoring: false,
-        },
-        dump,
-    })
-}
-
-/// Splits `HOST] TAIL` at the `]` that a known tail follows (a host name may contain `]`).
-fn split_host_label(rest: &str) -> Option<(&str, &str)> {
-    const TAILS: [&str; 4] = [" => ", ": FAILED! => ", ": UNREACHABLE! => ", " (item="];
-    rest.match_indices(']').find_map(|(index, _)| {
-        let tail = &rest[index + 1..];
-        let known = tail.is_empty() || TAILS.iter().any(|known| tail.starts_with(known));
-        known.then(|| (&rest[..index], tail))
-    })
-}
-
-fn split_delegation(label: &str) -> (String, Option<String>) {
-    match label.split_once(" -> ") {
-        Some((host, delegate)) => (host.to_string(), Some(delegate.to_string())),
-        None => (label.to_string(), None),
-    }
-}
-
-type ResultTail = (Status, Option<String>, Option<DumpStart>);
-
-fn parse_result_tail(status: Status, tail: &str) -> Option<ResultTail> {
-    if tail.is_empty() {
-        return Some((status, None, None));
-    }
-    if let Some(dump) = tail.strip_prefix(": FAILED! => ") {
-        return Some((status, None, Some(dump_start(dump))));
-    }
-    if let Some(dump) = tail.strip_prefix(": UNREACHABLE! => ") {
-        return Some((Status::Unreachable, None, Some(dump_start(dump))));
-    }
-    let item_part = tail
-        .strip_prefix(" => (item=")
-        .or_else(|| tail.strip_prefix(" (item="));
-    if let Some(item_part) = item_part {
-        let (label, dump) = split_item_label(item_part)?;
-        return Some((status, Some(label), dump));
-    }
-    let dump = tail.strip_prefix(" => ")?;
-    Some((status, None, Some(dump_start(dump))))
-}
-
-/// Splits `LABEL) => DUMP`, `LABEL)` or `LABEL) ` (skipped items end with a space) at
-/// the first `)` that such an ending follows; the label may itself contain `) => `.
-fn split_item_label(text: &str) -> Option<(String, Option<DumpStart>)> {
-    text.match_indices(')').find_map(|(index, _)| {
-        let label = text[..index].to_string();
-        let after = text[index + 1..].trim_start();
-        if after.is_empty() {
-            return Some((label, None));
-        }
-        let dump = after.strip_prefix("=> ")?;
-        let valid = dump == "{" || serde_json::from_str::<serde_json::Value>(dump).is_ok();
-        valid.then(|| (label, Some(dump_start(dump))))
-    })
-}
-
-fn dump_start(text: &str) -> DumpStart {
-    if text == "{" {
-        DumpStart::MultiLine
-    } else {
-        DumpStart::OneLine(text.to_string())
-    }
-}
-
-fn parse_dump(text: &str) -> Dump {
-    match serde_json::from_str(text) {
-        Ok(value) => Dump::Json(value),
-        Err(_) => Dump::Text(text.to_string()),
-    }
-}
-
-static RETRIES_LEFT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r" \((-?\d+) retries left\)\.").expect("valid regex"));
-
-/// Parses `FAILED - RETRYING: [HOST]: NAME (N retries left).` with an optional
-/// `Result was: DUMP` glued to its end.
-fn parse_retry_line(line: &str) -> Option<ParsedHostLine> {
-    let rest = line.strip_prefix("FAILED - RETRYING: [")?;
-    let (label, rest) = rest.split_once("]: ")?;
-    let count = RETRIES_LEFT.captures(rest)?;
-    let whole = count.get(0)?;
-    let name = rest[..whole.start()].to_string();
-    let retries_left = count[1].parse().ok()?;
-    let after = &rest[whole.end()..];
-    let dump = if after.is_empty() {
-        None
-    } else {
-        Some(dump_start(after.strip_prefix("Result was: ")?))
-    };
-    let (host, delegated_to) = split_delegation(label);
-    Some(ParsedHostLine {
-        host,
-        delegated_to,
-        event: HostEvent::Retry { name, retries_left },
-        dump,
-    })
-}
-
-/// Parses `included: FILE for H1, H2` with an optional ` => (item=LABEL)`.
-fn parse_included(line: &str, number: usize) -> Option<Included> {
-    let rest = line.strip_prefix("included: ")?;
-    let (head, item) = match rest.split_once(" => (item=") {
-        Some((head, label)) if label.ends_with(')') => {
-            (head, Some(label[..label.len() - 1].to_string()))
-        }
-        _ => (rest, None),
-    };
-    let (file, hosts) = head.rsplit_once(" for ")?;
-    Some(Included {
-        file: file.to_string(),
-        hosts: hosts.split(", ").map(str::to_string).collect(),
-        item,
-        line: number,
-    })
-}
-
-fn parse_recap_row(line: &str, number: usize) -> Option<RecapRow> {
-    static ROW: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"^(\S.*?)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)\s*$",
-        )
-        .expect("valid regex")
-    });
-    let captures = ROW.captures(line)?;
-    let count = |index: usize| captures[index].parse::<u64>().ok();
-    Some(RecapRow {
-        host: captures[1].to_string(),
-        ok: count(2)?,
-        changed: count(3)?,
-        unreachable: count(4)?,
-        failed: count(5)?,
-        skipped: count(6)?,
-        rescued: count(7)?,
-        ignored: count(8)?,
-        line: number,
-    })
 }
 
 #[cfg(test)]
@@ -1097,6 +806,28 @@ mod tests {
         let profile = log.profile.as_ref().expect("profile output");
         assert_eq!(profile.timestamps, 2);
         assert_eq!(profile.rows, ["run a command", "say"]);
+        assert!(log.messages.is_empty(), "{:?}", log.messages);
+    }
+
+    #[test]
+    fn profile_table_with_task_paths() {
+        // At -vv and more, profile_tasks prints each task's path under its row.
+        let log = parse_log(concat!(
+            "Friday 04 December 2026  23:03:11 +0000 (0:00:00.038)       0:00:02.377 ******* \n",
+            "=============================================================================== \n",
+            "dynamic_groups : Match needed groups --------------------------------- 0.31s\n",
+            "/x/roles/dynamic_groups/tasks/main.yml:2 ----------------------------------------\n",
+            "Check that netaddr is installed --------------------------------------- 0.26s\n",
+            "/x/playbooks/ansible_version.yml:21 \n",
+        ));
+        let profile = log.profile.as_ref().expect("profile output");
+        assert_eq!(
+            profile.rows,
+            [
+                "dynamic_groups : Match needed groups",
+                "Check that netaddr is installed"
+            ]
+        );
         assert!(log.messages.is_empty(), "{:?}", log.messages);
     }
 

@@ -50,7 +50,7 @@ pub fn render_json(differences: &[Difference], name_a: &str, name_b: &str) -> St
     text
 }
 
-/// One report line: `play 1 "p", task 2 "t": host h: ok in A, fatal in B (A:5, B:6)`.
+/// Renders one report line: `play 1 "p", task 2 "t": host h: ok in A, fatal in B (A:5, B:6)`.
 pub fn render_difference(difference: &Difference) -> String {
     let mut parts = Vec::new();
     if matches!(
@@ -113,7 +113,7 @@ fn lines_text(difference: &Difference) -> Option<String> {
     }
 }
 
-/// What differs, without the location.
+/// Describes what differs, without the location.
 fn describe(difference: &Difference) -> String {
     let (a, b) = (difference.a.as_ref(), difference.b.as_ref());
     match &difference.subject {
@@ -200,8 +200,42 @@ fn message_presence(label: &str, a: Option<&Value>, b: Option<&Value>) -> String
     match (a, b) {
         (Some(a), None) => format!("{label} missing in B: {}", shown(a)),
         (None, Some(b)) => format!("{label} missing in A: {}", shown(b)),
-        _ => format!("{label} in both"),
+        (Some(a), Some(b)) => format!("{label} differs: {}", contrast(a, b)),
+        (None, None) => format!("{label} in neither"),
     }
+}
+
+/// `A vs B` for two values. Two long strings are shown from a little before their first
+/// differing character, so that the difference is visible.
+fn contrast(a: &Value, b: &Value) -> String {
+    const CONTEXT_CHARS: usize = 30;
+    const SHOWN_CHARS: usize = 90;
+    let (Value::String(text_a), Value::String(text_b)) = (a, b) else {
+        return format!("{} vs {}", shown(a), shown(b));
+    };
+    let long = text_a.chars().count().max(text_b.chars().count()) > SHOWN_CHARS;
+    if !long {
+        return format!("{} vs {}", shown(a), shown(b));
+    }
+    let first_difference = text_a
+        .chars()
+        .zip(text_b.chars())
+        .take_while(|(char_a, char_b)| char_a == char_b)
+        .count();
+    let start = first_difference.saturating_sub(CONTEXT_CHARS);
+    let excerpt = |text: &str| {
+        let total = text.chars().count();
+        let part: String = text.chars().skip(start).take(SHOWN_CHARS).collect();
+        let quoted = Value::from(part).to_string();
+        let head = if start > 0 { "..." } else { "" };
+        let tail = if start + SHOWN_CHARS < total {
+            "..."
+        } else {
+            ""
+        };
+        format!("{head}{quoted}{tail}")
+    };
+    format!("{} vs {}", excerpt(text_a), excerpt(text_b))
 }
 
 /// `X in A, Y in B`.
@@ -246,7 +280,7 @@ fn error_detail(a: Option<&Value>, b: Option<&Value>) -> String {
     )
 }
 
-/// A value as JSON, cut to [`MAX_VALUE_CHARS`].
+/// Renders a value as JSON, cut to [`MAX_VALUE_CHARS`].
 fn shown(value: &Value) -> String {
     cut(&value.to_string())
 }
@@ -255,7 +289,7 @@ fn shown_or_absent(value: Option<&Value>) -> String {
     value.map(shown).unwrap_or_else(|| "(absent)".to_string())
 }
 
-/// A value without JSON quotes when it is a string.
+/// Renders a value, without JSON quotes when it is a string.
 fn plain(value: &Value) -> String {
     match value {
         Value::String(text) => cut(text),
