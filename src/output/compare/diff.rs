@@ -931,4 +931,65 @@ mod tests {
         assert_eq!(differences.len(), 1);
         assert_eq!(differences[0].subject, Subject::ErrorDetail);
     }
+
+    #[test]
+    fn warning_wrapping_does_not_matter() {
+        let wrapped = concat!(
+            "TASK [t] ***\n",
+            "[WARNING]: TASK: Inner loop reuses item: The loop variable 'item' is already in\n",
+            "use. You should set the `loop_var` value in the `loop_control` option for the\n",
+            "task to something else to avoid variable collisions and unexpected behavior.\n",
+            "ok: [a]\n",
+        );
+        let one_line = concat!(
+            "TASK [t] ***\n",
+            "ok: [a]\n",
+            "[WARNING]: TASK: Inner loop reuses item: The loop variable 'item' is already in use. ",
+            "You should set the `loop_var` value in the `loop_control` option for the task to ",
+            "something else to avoid variable collisions and unexpected behavior.\n",
+        );
+        assert_eq!(diff(wrapped, one_line), []);
+    }
+
+    #[test]
+    fn changed_warning_is_one_difference() {
+        let a = "TASK [t] ***\n[WARNING]: one thing\n";
+        let b = "TASK [t] ***\n[WARNING]: another thing\n";
+        let differences = diff(a, b);
+        assert_eq!(differences.len(), 1, "{differences:#?}");
+        assert_eq!(differences[0].subject, Subject::Message { kind: "warning" });
+        assert_eq!(differences[0].a, Some(json!("one thing")));
+        assert_eq!(differences[0].b, Some(json!("another thing")));
+    }
+
+    #[test]
+    fn included_hosts_in_any_order() {
+        let a = "TASK [t] ***\nincluded: /x.yml for a, b => (item=1)\n";
+        let b = "TASK [t] ***\nincluded: /x.yml for b, a => (item=1)\n";
+        assert_eq!(diff(a, b), []);
+        let c = "TASK [t] ***\nincluded: /x.yml for a => (item=1)\n";
+        assert_eq!(diff(a, c).len(), 2);
+    }
+
+    #[test]
+    fn ignoring_after_loop_items_is_counted() {
+        let a = concat!(
+            "TASK [t] ***\n",
+            "failed: [a] (item=1) => {\"msg\": \"x\"}\n",
+            "ok: [b] => (item=1)\n",
+            "...ignoring\n",
+        );
+        let b = concat!(
+            "TASK [t] ***\n",
+            "ok: [b] => (item=1)\n",
+            "failed: [a] (item=1) => {\"msg\": \"x\"}\n",
+            "...ignoring\n",
+        );
+        assert_eq!(diff(a, b), []);
+        let without =
+            "TASK [t] ***\nfailed: [a] (item=1) => {\"msg\": \"x\"}\nok: [b] => (item=1)\n";
+        let differences = diff(a, without);
+        assert_eq!(differences.len(), 1);
+        assert_eq!(differences[0].subject, Subject::LooseIgnoring);
+    }
 }

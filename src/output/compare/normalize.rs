@@ -258,6 +258,23 @@ mod tests {
     }
 
     #[test]
+    fn statistics_and_durations() {
+        let normalizer = Normalizer::new(&[]);
+        assert_eq!(
+            normalizer.text("Transferred: sent 3024, received 2512 bytes, in 0.1 seconds"),
+            "Transferred: <statistics>"
+        );
+        assert_eq!(
+            normalizer.text("Bytes per second: sent 30240.5, received 25120.0"),
+            "Bytes per second: <statistics>"
+        );
+        assert_eq!(
+            normalizer.text("Playbook run took 0 days, 0 hours, 1 minutes, 3 seconds"),
+            "Playbook run took <duration>"
+        );
+    }
+
+    #[test]
     fn prefixes_longest_first() {
         let normalizer = Normalizer::new(&["/a".to_string(), "/a/b/".to_string()]);
         assert_eq!(

@@ -870,6 +870,20 @@ mod tests {
     }
 
     #[test]
+    fn async_poll_lines_are_dropped() {
+        let log = parse_log(concat!(
+            "TASK [t] ***\n",
+            "ASYNC POLL on alpha: jid=j583214702463.1234 started=1 finished=0\n",
+            "ASYNC OK on alpha: jid=j583214702463.1234\n",
+            "changed: [alpha]\n",
+        ));
+        let task = only_task(&log);
+        let texts: Vec<_> = task.messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["ASYNC OK on alpha: jid=j583214702463.1234"]);
+        assert_eq!(task.results.len(), 1);
+    }
+
+    #[test]
     fn truncated_dump_is_text() {
         let log = parse_log("TASK [t] ***\nok: [a] => {\n    \"msg\": \"x\"\n");
         let task = only_task(&log);
