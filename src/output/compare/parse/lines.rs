@@ -87,8 +87,8 @@ pub(super) fn bracketed(text: &str, prefix: &str) -> Option<String> {
     Some(inner.to_string())
 }
 
-/// Returns whether a line begins something the parser recognises, which ends a wrapped message or an
-/// `ERROR!` block.
+/// Returns whether a line begins something the parser recognises, which ends a wrapped
+/// message or an `ERROR!` block.
 pub(super) fn starts_construct(line: &str) -> bool {
     parse_banner(line).is_some()
         || TIMESTAMP.is_match(line)
