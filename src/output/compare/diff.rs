@@ -65,9 +65,9 @@ pub struct Position {
     pub name: String,
 }
 
-/// The part of the logs that differs. For the presence subjects (`Play`, `Task`, `Host`, `Item`, `Result`,
-/// `Retry`, `Included`, `Message`, `RecapRow`, `Profile`), the side without the thing
-/// has no value.
+/// The part of the logs that differs. For the presence subjects (`Play`, `Task`, `Host`,
+/// `Item`, `Result`, `Retry`, `Included`, `Message`, `RecapRow`, `Profile`), the side
+/// without the thing has no value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "subject", rename_all = "snake_case")]
 pub enum Subject {
