@@ -66,8 +66,8 @@ pub struct Position {
 }
 
 /// The part of the logs that differs. For the presence subjects (`Play`, `Task`, `Host`,
-/// `Item`, `Result`, `Retry`, `Included`, `Message`, `RecapRow`, `Profile`), the side
-/// without the thing has no value.
+/// `Item`, `Result`, `Retry`, `Included`, `Message`, `RecapRow`), the side without the
+/// thing has no value; a `Message` with values on both sides is a changed message.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "subject", rename_all = "snake_case")]
 pub enum Subject {
