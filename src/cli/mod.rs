@@ -2,6 +2,7 @@
 
 mod arg_error;
 pub mod args;
+pub mod compare;
 mod extra_vars;
 pub mod inventory;
 mod playbook;
@@ -28,8 +29,10 @@ pub mod exit {
 #[allow(clippy::print_stderr)]
 pub fn main() -> i32 {
     let mut argv = std::env::args().skip(1).peekable();
-    if argv.peek().map(String::as_str) == Some("inventory") {
-        return inventory::main(argv.skip(1).collect());
+    match argv.peek().map(String::as_str) {
+        Some("inventory") => return inventory::main(argv.skip(1).collect()),
+        Some("compare") => return compare::main(argv.skip(1).collect()),
+        _ => {}
     }
     let args = match PlaybookArgs::try_parse() {
         Ok(args) => args,

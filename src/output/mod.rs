@@ -1,5 +1,6 @@
 //! Printers: everything rplay shows a user is rendered here from the engine's data.
 
+pub mod compare;
 pub mod default;
 pub mod display;
 pub mod inventory;

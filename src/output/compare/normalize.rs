@@ -1,0 +1,285 @@
+//! Rewrites what legitimately varies between two runs of the same playbook (times,
+//! temporary names, job ids) so that the comparison reports only real differences.
+//!
+//! Orderings that vary are not rewritten here: `diff.rs` compares hosts within a task
+//! and the messages of a scope regardless of order.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::parse::{Dump, HostEvent, Log, Message, Task};
+
+/// Every normalisation of `rplay compare`, as its `--help` lists them. Keep in step with
+/// this file, `parse.rs` (what the parser drops) and `diff.rs` (what it compares as sets).
+pub const NORMALIZATIONS: &str = "\
+What legitimately varies between runs is normalised before comparing:
+  - host order inside a task: result lines, loop items and retries are compared per
+    host, each host in its own order; the hosts of an `included:` line, the order of
+    `included:` lines, and the order of warnings and unrecognised lines inside one
+    task (or play, or outside plays) do not matter
+  - `...ignoring` after a loop item line is counted per task, not given to a host,
+    because ansible-core prints it after that host's last item, possibly after other
+    hosts' lines
+  - profile_tasks: timestamp lines are counted, not compared; the summary table is
+    compared by its row count only (which tasks are slowest depends on timing)
+  - result fields `start`, `end` (date and time) and `delta` (duration), at any depth
+  - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`,
+    Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`) and mktemp's default
+    `tmp.XXXXXXXXXX`, in results, item labels, names and unrecognised lines
+  - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
+    number depends on timing
+  - OpenSSH transfer statistics in -vvvv output and the `timer` callback's duration
+  - the indented lines after `ansible-playbook [core X]` at -vv and more (config file,
+    module paths, Python and Jinja versions of the machine)
+  - layout: blank lines (outside `ERROR!` blocks), colour escape sequences, carriage
+    returns, the line wrapping of warnings, and the layout of JSON dumps (one-line or
+    indented, key order): dumps are compared as values
+  - each --strip-prefix DIR, replaced by `<prefix>` everywhere";
+
+/// The placeholder that replaces a `--strip-prefix` directory.
+const PREFIX_PLACEHOLDER: &str = "<prefix>";
+
+/// Rewrites texts and result values; built once per comparison.
+pub struct Normalizer {
+    /// Directories to replace, longest first so that nested ones are replaced whole.
+    prefixes: Vec<String>,
+}
+
+impl Normalizer {
+    pub fn new(strip_prefixes: &[String]) -> Normalizer {
+        let mut prefixes: Vec<String> = strip_prefixes
+            .iter()
+            .map(|prefix| prefix.trim_end_matches('/').to_string())
+            .filter(|prefix| !prefix.is_empty())
+            .collect();
+        prefixes.sort_by_key(|prefix| std::cmp::Reverse(prefix.len()));
+        Normalizer { prefixes }
+    }
+
+    /// Normalises every text and dump of a parsed log in place.
+    pub fn normalize_log(&self, log: &mut Log) {
+        self.normalize_messages(&mut log.messages);
+        for play in &mut log.plays {
+            if let Some(name) = &mut play.name {
+                *name = self.text(name);
+            }
+            self.normalize_messages(&mut play.messages);
+            for task in &mut play.tasks {
+                self.normalize_task(task);
+            }
+        }
+    }
+
+    fn normalize_task(&self, task: &mut Task) {
+        task.name = self.text(&task.name);
+        self.normalize_messages(&mut task.messages);
+        for included in &mut task.included {
+            included.file = self.text(&included.file);
+            if let Some(item) = &mut included.item {
+                *item = self.text(item);
+            }
+        }
+        for line in &mut task.results {
+            match &mut line.event {
+                HostEvent::Result {
+                    item: Some(item), ..
+                } => *item = self.text(item),
+                HostEvent::Result { item: None, .. } => {}
+                HostEvent::Retry { name, .. } => *name = self.text(name),
+            }
+            match &mut line.dump {
+                Some(Dump::Json(value)) => self.value(value),
+                Some(Dump::Text(text)) => *text = self.text(text),
+                None => {}
+            }
+        }
+    }
+
+    fn normalize_messages(&self, messages: &mut [Message]) {
+        for message in messages {
+            message.text = self.text(&message.text);
+            for line in &mut message.detail {
+                *line = self.text(line);
+            }
+        }
+    }
+
+    /// Rewrites prefixes, temporary names, job ids and timing statistics in a text.
+    pub fn text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for prefix in &self.prefixes {
+            if text.contains(prefix.as_str()) {
+                text = text.replace(prefix.as_str(), PREFIX_PLACEHOLDER);
+            }
+        }
+        for (pattern, replacement) in TEXT_PATTERNS.iter() {
+            if let std::borrow::Cow::Owned(replaced) = pattern.replace_all(&text, *replacement) {
+                text = replaced;
+            }
+        }
+        text
+    }
+
+    /// Rewrites a result value: times under `start`, `end` and `delta` at any depth,
+    /// then every string and key as [`Normalizer::text`] does.
+    pub fn value(&self, value: &mut Value) {
+        match value {
+            Value::String(text) => *text = self.text(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut item) in entries {
+                    if !replace_time(&key, &mut item) {
+                        self.value(&mut item);
+                    }
+                    map.insert(self.text(&key), item);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+}
+
+/// Replaces the value of a `start`, `end` or `delta` key when it has the form of a
+/// command module time; returns whether it did.
+fn replace_time(key: &str, value: &mut Value) -> bool {
+    static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$").expect("valid regex")
+    });
+    static DURATION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^-?\d+:\d\d:\d\d(\.\d+)?$").expect("valid regex"));
+    let Value::String(text) = value else {
+        return false;
+    };
+    let (pattern, placeholder) = match key {
+        "start" | "end" => (&*DATE_TIME, "<date time>"),
+        "delta" => (&*DURATION, "<duration>"),
+        _ => return false,
+    };
+    if !pattern.is_match(text) {
+        return false;
+    }
+    *value = Value::String(placeholder.to_string());
+    true
+}
+
+/// Patterns of temporary names, ids and statistics, with their replacements.
+static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        // ansible-core's remote temporary directory: ansible-tmp-TIME-PID-RANDOM.
+        (r"ansible-tmp-\d+(?:\.\d+)?-\d+-\d+", "ansible-tmp-<random>"),
+        // The controller's local temporary directory: ansible-local-PID + mkdtemp suffix.
+        (r"ansible-local-\d+[a-z0-9_]{8}", "ansible-local-<random>"),
+        // Python tempfile names: prefix `tmp` (default) or `ansible.` (tempfile module)
+        // and 8 random characters.
+        (r"/tmp[a-z0-9_]{8}\b", "/tmp<random>"),
+        (r"/ansible\.[a-z0-9_]{8}\b", "/ansible.<random>"),
+        // mktemp's default template tmp.XXXXXXXXXX.
+        (r"\btmp\.[A-Za-z0-9]{10}\b", "tmp.<random>"),
+        // Async job ids: j<random>.<pid>.
+        (r"\bj\d{5,}\.\d+\b", "j<id>"),
+        (
+            r"Transferred: sent \d+, received \d+ bytes, in \d+(?:\.\d+)? seconds",
+            "Transferred: <statistics>",
+        ),
+        (
+            r"Bytes per second: sent \d+(?:\.\d+)?, received \d+(?:\.\d+)?",
+            "Bytes per second: <statistics>",
+        ),
+        (
+            r"^Playbook run took \d+ days, \d+ hours, \d+ minutes, \d+ seconds$",
+            "Playbook run took <duration>",
+        ),
+    ]
+    .into_iter()
+    .map(|(pattern, replacement)| (Regex::new(pattern).expect("valid regex"), replacement))
+    .collect()
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn temporary_names() {
+        let normalizer = Normalizer::new(&[]);
+        let cases = [
+            (
+                "mkdir /root/.ansible/tmp/ansible-tmp-1796424667.7231867-2086-215393010652953/x",
+                "mkdir /root/.ansible/tmp/ansible-tmp-<random>/x",
+            ),
+            (
+                "PUT /root/.ansible/tmp/ansible-local-2082m3x_xskj/tmpt3nub3an TO y",
+                "PUT /root/.ansible/tmp/ansible-local-<random>/tmp<random> TO y",
+            ),
+            ("/tmp/tmp.9iz7sn5Xh4", "/tmp/tmp.<random>"),
+            ("/tmp/ansible.k2_x9abc", "/tmp/ansible.<random>"),
+            (
+                "/root/.ansible_async/j583214702463.1234",
+                "/root/.ansible_async/j<id>",
+            ),
+            // Ordinary words that look alike stay.
+            (
+                "/etc/tmpfiles.d and tmp.conf",
+                "/etc/tmpfiles.d and tmp.conf",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(normalizer.text(text), expected, "for {text}");
+        }
+    }
+
+    #[test]
+    fn times_only_under_their_keys() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({
+            "start": "2026-12-04 22:53:57.473966",
+            "end": "2026-12-04 22:53:57.478081",
+            "delta": "0:00:00.004115",
+            "results": [{"delta": "0:00:01.000000"}],
+            "msg": "2026-12-04 22:53:57.473966",
+            "other": {"start": "not a time"},
+        });
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "start": "<date time>",
+                "end": "<date time>",
+                "delta": "<duration>",
+                "results": [{"delta": "<duration>"}],
+                "msg": "2026-12-04 22:53:57.473966",
+                "other": {"start": "not a time"},
+            })
+        );
+    }
+
+    #[test]
+    fn statistics_and_durations() {
+        let normalizer = Normalizer::new(&[]);
+        assert_eq!(
+            normalizer.text("Transferred: sent 3024, received 2512 bytes, in 0.1 seconds"),
+            "Transferred: <statistics>"
+        );
+        assert_eq!(
+            normalizer.text("Bytes per second: sent 30240.5, received 25120.0"),
+            "Bytes per second: <statistics>"
+        );
+        assert_eq!(
+            normalizer.text("Playbook run took 0 days, 0 hours, 1 minutes, 3 seconds"),
+            "Playbook run took <duration>"
+        );
+    }
+
+    #[test]
+    fn prefixes_longest_first() {
+        let normalizer = Normalizer::new(&["/a".to_string(), "/a/b/".to_string()]);
+        assert_eq!(
+            normalizer.text("/a/b/c and /a/d"),
+            "<prefix>/c and <prefix>/d"
+        );
+    }
+}
