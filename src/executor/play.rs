@@ -94,6 +94,8 @@ pub(super) struct PlayRun {
     removed: Vec<String>,
     /// Set by `meta: end_play`, which also ends the batches still to come.
     pub(super) ended_play: bool,
+    /// Set when `max_fail_percentage` is exceeded, which ends the playbook.
+    broke_play: bool,
 }
 
 impl PlayRun {
@@ -171,6 +173,9 @@ impl Executor<'_> {
             });
             let run = self.run_batch(play, &layers, &play_vars, &hosts, &batch, removed);
             removed = run.removed;
+            if run.broke_play {
+                return PlayEnd::StopPlaybook;
+            }
             if run.ended_play {
                 break;
             }
@@ -266,6 +271,7 @@ impl Executor<'_> {
             handlers,
             removed,
             ended_play: false,
+            broke_play: false,
         };
         run.update_play_hosts();
         self.linear(&mut run);
@@ -451,6 +457,49 @@ impl Executor<'_> {
                     self.host_failed(run, &host);
                 }
             }
+        }
+        self.check_max_fail_percentage(run, &first_vars);
+    }
+
+    /// Ends the play when more than `max_fail_percentage` of the batch failed, as
+    /// ansible-core's linear strategy: every remaining host is marked failed and
+    /// `NO MORE HOSTS LEFT` is printed twice (once for the percentage, once because no
+    /// host is left).
+    fn check_max_fail_percentage(&mut self, run: &mut PlayRun, vars: &crate::vars::HostVars) {
+        let Some(limit) = run
+            .play
+            .keyword("max_fail_percentage")
+            .and_then(|value| self.templar.template(&value.value, vars).ok())
+            .and_then(|value| match value {
+                Value::Int(i) => Some(i as f64),
+                Value::Float(f) => Some(f),
+                other => other.as_str().and_then(|s| s.trim().parse().ok()),
+            })
+        else {
+            return;
+        };
+        let batch_size = run.hosts.len().max(1) as f64;
+        // ansible-core counts every host that failed in the run so far.
+        if (self.failed_hosts.len() as f64) / batch_size <= limit / 100.0 {
+            return;
+        }
+        let left: Vec<String> = run
+            .hosts
+            .iter()
+            .filter(|h| !self.unreachable_hosts.contains(*h))
+            .cloned()
+            .collect();
+        for host in &left {
+            if !self.failed_hosts.contains(host) {
+                self.host_failed(run, host);
+                self.failed_hosts.insert(host.clone());
+            }
+        }
+        self.emit(Event::NoHostsRemaining);
+        self.emit(Event::NoHostsRemaining);
+        run.broke_play = true;
+        for state in run.states.values_mut() {
+            state.end();
         }
     }
 
