@@ -165,7 +165,10 @@ fn default_printer(args: &PlaybookArgs, config: &Config) -> DefaultPrinter {
         display_args_to_stdout: config.bool("DISPLAY_ARGS_TO_STDOUT"),
         check_mode_markers: config.bool("CHECK_MODE_MARKERS"),
         show_per_host_start: config.bool("SHOW_PER_HOST_START"),
+        // NOTE: on a terminal ansible-core wraps to the terminal's width less one (at
+        // least 79); rplay always uses 79.
         columns: DEFAULT_COLUMNS,
+        color: use_color(config),
     };
     let mut printer = DefaultPrinter::new(
         printer_options,
@@ -230,6 +233,14 @@ fn execute(
             run_exit_code(&err)
         }
     }
+}
+
+/// Tells whether to colour the output, as ansible-core decides: `force_color` wins, else
+/// `nocolor` turns colours off, else standard output must be a terminal.
+fn use_color(config: &Config) -> bool {
+    use std::io::IsTerminal;
+    config.bool("ANSIBLE_FORCE_COLOR")
+        || (!config.bool("ANSIBLE_NOCOLOR") && std::io::stdout().is_terminal())
 }
 
 /// Prints the lines ansible-core prints at `-vv` for the stock stdout callbacks it loads

@@ -24,6 +24,48 @@ pub struct DefaultOptions {
     pub check_mode_markers: bool,
     pub show_per_host_start: bool,
     pub columns: usize,
+    /// Colour the output, as ansible-core does on a terminal or with
+    /// `ANSIBLE_FORCE_COLOR`.
+    pub color: bool,
+}
+
+/// ansible-core's default colours (`COLOR_*` settings), as ANSI SGR codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Ok,
+    Changed,
+    Error,
+    Skip,
+    Unreachable,
+    Warn,
+    Debug,
+    Verbose,
+    Included,
+    Deprecate,
+}
+
+impl Color {
+    fn code(self) -> &'static str {
+        match self {
+            Color::Ok => "0;32",
+            Color::Changed => "0;33",
+            Color::Error => "0;31",
+            Color::Skip | Color::Included => "0;36",
+            Color::Unreachable => "1;31",
+            Color::Warn => "1;35",
+            Color::Debug => "1;30",
+            Color::Verbose => "0;34",
+            Color::Deprecate => "0;35",
+        }
+    }
+}
+
+/// Wraps each line of `text` in the colour's escape codes, as ansible-core's `stringc`.
+pub fn stringc(text: &str, color: Color) -> String {
+    text.split('\n')
+        .map(|line| format!("\x1b[{}m{line}\x1b[0m", color.code()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Default for DefaultOptions {
@@ -37,6 +79,7 @@ impl Default for DefaultOptions {
             check_mode_markers: false,
             show_per_host_start: false,
             columns: DEFAULT_COLUMNS,
+            color: false,
         }
     }
 }
@@ -85,12 +128,27 @@ impl DefaultPrinter {
         let _ = writeln!(self.stdout, "{text}");
     }
 
-    fn display_error(&mut self, text: &str) {
+    /// Prints a line in `color` when colours are on.
+    fn display_in(&mut self, text: &str, color: Color) {
+        if self.options.color {
+            let colored = stringc(text, color);
+            self.display(&colored);
+        } else {
+            self.display(text);
+        }
+    }
+
+    fn display_error(&mut self, text: &str, color: Color) {
+        let text = if self.options.color {
+            stringc(text, color)
+        } else {
+            text.to_string()
+        };
         if self.options.display_failed_stderr {
             let _ = self.stdout.flush();
             let _ = writeln!(self.stderr, "{text}");
         } else {
-            self.display(text);
+            self.display(&text);
         }
     }
 
@@ -98,6 +156,11 @@ impl DefaultPrinter {
     fn warning(&mut self, message: &str) {
         let text = warning_text(message, self.options.columns);
         if self.warnings_shown.insert(text.clone()) {
+            let text = if self.options.color {
+                format!("{}\n", stringc(text.trim_end_matches('\n'), Color::Warn))
+            } else {
+                text
+            };
             let _ = self.stdout.flush();
             let _ = write!(self.stderr, "{text}");
             let _ = self.stderr.flush();
@@ -132,7 +195,7 @@ impl DefaultPrinter {
         };
         self.banner(&format!("{prefix} [{name}{args}]{check}"));
         if self.options.verbosity >= 2 {
-            self.display(&format!("task path: {}", task.path));
+            self.display_in(&format!("task path: {}", task.path), Color::Debug);
         }
         self.last_task_banner = Some(task.id);
     }
@@ -220,7 +283,7 @@ impl DefaultPrinter {
             result.shift_remove("exception");
             format!("The full traceback is:\n{exception}")
         };
-        self.display_error(&text);
+        self.display_error(&text, Color::Error);
     }
 
     fn host_label(result: &HostResult) -> String {
@@ -243,9 +306,9 @@ impl DefaultPrinter {
                     Self::host_label(result),
                     self.dump(&data)
                 );
-                self.display_error(&text);
+                self.display_error(&text, Color::Unreachable);
                 if result.ignored {
-                    self.display("...ignoring");
+                    self.display_in("...ignoring", Color::Skip);
                 }
             }
         }
@@ -275,7 +338,7 @@ impl DefaultPrinter {
         if self.is_verbose(data) {
             line.push_str(&format!(" => {}", self.dump(data)));
         }
-        self.display(&line);
+        self.display_in(&line, status_color(label));
     }
 
     fn on_failed(&mut self, result: &HostResult, data: &mut Map) {
@@ -290,10 +353,10 @@ impl DefaultPrinter {
                 Self::host_label(result),
                 self.dump(data)
             );
-            self.display_error(&line);
+            self.display_error(&line, Color::Error);
         }
         if result.ignored {
-            self.display("...ignoring");
+            self.display_in("...ignoring", Color::Skip);
         }
     }
 
@@ -307,7 +370,7 @@ impl DefaultPrinter {
         if self.is_verbose(data) {
             line.push_str(&format!(" => {}", self.dump(data)));
         }
-        self.display(&line);
+        self.display_in(&line, Color::Skip);
     }
 
     fn on_item_result(&mut self, result: &HostResult) {
@@ -333,7 +396,7 @@ impl DefaultPrinter {
                 if self.is_verbose(&data) {
                     line.push_str(&format!(" => {}", self.dump(&data)));
                 }
-                self.display(&line);
+                self.display_in(&line, status_color(status));
             }
             Status::Failed | Status::Unreachable => {
                 self.ensure_banner(&result.task);
@@ -345,7 +408,7 @@ impl DefaultPrinter {
                     Self::host_label(result),
                     self.dump(&data)
                 );
-                self.display_error(&line);
+                self.display_error(&line, Color::Error);
             }
             Status::Skipped => {
                 if !self.options.display_skipped_hosts {
@@ -357,7 +420,7 @@ impl DefaultPrinter {
                 if self.is_verbose(&data) {
                     line.push_str(&format!(" => {}", self.dump(&data)));
                 }
-                self.display(&line);
+                self.display_in(&line, Color::Skip);
             }
         }
     }
@@ -375,23 +438,43 @@ impl DefaultPrinter {
         {
             line.push_str(&format!("Result was: {}", self.dump(&result.result)));
         }
-        self.display(&line);
+        self.display_in(&line, Color::Debug);
     }
 
     fn on_stats(&mut self, stats: &[(String, HostStats)]) {
         self.banner("PLAY RECAP");
+        let color = self.options.color;
         for (host, counts) in stats {
-            let field = |name: &str, count: u32| format!("{name}={:<4}", count);
+            // As ansible-core's `colorize`: a non-zero counter is coloured.
+            let field = |name: &str, count: u32, tint: Color| {
+                let text = format!("{name}={:<4}", count);
+                if color && count != 0 {
+                    stringc(&text, tint)
+                } else {
+                    text
+                }
+            };
+            let host_text = if color {
+                let tint = if counts.failures != 0 || counts.unreachable != 0 {
+                    Color::Error
+                } else if counts.changed != 0 {
+                    Color::Changed
+                } else {
+                    Color::Ok
+                };
+                format!("{:<37}", stringc(host, tint))
+            } else {
+                format!("{host:<26}")
+            };
             let line = format!(
-                "{:<26} : {} {} {} {} {} {} {}",
-                host,
-                field("ok", counts.ok),
-                field("changed", counts.changed),
-                field("unreachable", counts.unreachable),
-                field("failed", counts.failures),
-                field("skipped", counts.skipped),
-                field("rescued", counts.rescued),
-                field("ignored", counts.ignored),
+                "{host_text} : {} {} {} {} {} {} {}",
+                field("ok", counts.ok, Color::Ok),
+                field("changed", counts.changed, Color::Changed),
+                field("unreachable", counts.unreachable, Color::Unreachable),
+                field("failed", counts.failures, Color::Error),
+                field("skipped", counts.skipped, Color::Skip),
+                field("rescued", counts.rescued, Color::Ok),
+                field("ignored", counts.ignored, Color::Warn),
             );
             self.display(&line);
         }
@@ -435,13 +518,13 @@ impl Callback for DefaultPrinter {
                 };
                 self.banner(&text);
             }
-            Event::NoHostsMatched => self.display("skipping: no hosts matched"),
+            Event::NoHostsMatched => self.display_in("skipping: no hosts matched", Color::Skip),
             Event::NoHostsRemaining => self.banner("NO MORE HOSTS LEFT"),
             Event::TaskStart(task) => {
                 self.task_start(task);
                 if let Some(profile) = &mut self.profile {
                     let line = profile.task_start(task);
-                    self.display(&line);
+                    self.display_in(&line, Color::Included);
                 }
             }
             Event::TaskResult(result) => self.on_task_result(result),
@@ -476,6 +559,15 @@ impl Callback for DefaultPrinter {
             }
         }
         let _ = self.stdout.flush();
+    }
+}
+
+/// The colour of an `ok`/`changed` result line.
+fn status_color(status: &str) -> Color {
+    if status == "changed" {
+        Color::Changed
+    } else {
+        Color::Ok
     }
 }
 
