@@ -1,6 +1,5 @@
-//! The default stdout callback of ansible-core 2.18, byte for byte, without colour.
-//!
-//! NOTE: colours (which ansible-core adds on a terminal) are not printed yet.
+//! The default stdout callback of ansible-core 2.18, byte for byte, with its colours
+//! when they are on.
 
 use std::collections::HashMap;
 use std::io::Write;
