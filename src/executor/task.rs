@@ -51,6 +51,11 @@ impl Executor<'_> {
             Some(loop_value) => self.run_loop(context, info, host, vars, loop_value),
             None => self.run_once(context, host, vars),
         };
+        if self.no_log(context, vars) {
+            outcome
+                .result
+                .insert(Value::from("_ansible_no_log"), Value::Bool(true));
+        }
         if !outcome.raised && !outcome.result.contains_key("changed") {
             outcome
                 .result
@@ -246,6 +251,24 @@ impl Executor<'_> {
     /// One execution for a host (or one loop item): `when`, arguments, the action,
     /// retries, `changed_when` and `failed_when`.
     fn run_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
+        let mut outcome = self.execute_once(context, host, vars);
+        if self.no_log(context, vars) {
+            outcome
+                .result
+                .insert(Value::from("_ansible_no_log"), Value::Bool(true));
+        }
+        outcome
+    }
+
+    /// Whether the task's `no_log` keyword is true for this host.
+    pub(super) fn no_log(&self, context: &TaskContext, vars: &HostVars) -> bool {
+        context
+            .keyword("no_log")
+            .and_then(|value| self.templar.template(&value.value, vars).ok())
+            .is_some_and(|value| truthy_keyword(&value))
+    }
+
+    fn execute_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         match self.evaluate_when(context, vars) {
             Ok(None) => {}
             Ok(Some(false_condition)) => {
@@ -842,6 +865,9 @@ fn failure(message: String) -> TaskOutcome {
 /// `failed` and `skipped`, and without internal keys other than those the default
 /// callback reads.
 pub fn callback_copy(result: &Map) -> Map {
+    if result.get("_ansible_no_log").is_some_and(Value::is_truthy) {
+        return censored(result);
+    }
     const KEPT: &[&str] = &[
         "_ansible_verbose_always",
         "_ansible_item_label",
@@ -857,6 +883,22 @@ pub fn callback_copy(result: &Map) -> Map {
         })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
+}
+
+/// What the callbacks see of a `no_log` result: the `censored` notice, and only
+/// `attempts`, `changed` and `retries` of the result.
+fn censored(result: &Map) -> Map {
+    let mut out = Map::new();
+    out.insert(
+        Value::from("censored"),
+        Value::from("the output has been hidden due to the fact that 'no_log: true' was specified for this result"),
+    );
+    for key in ["attempts", "changed", "retries"] {
+        if let Some(value) = result.get(key) {
+            out.insert(Value::from(key), value.clone());
+        }
+    }
+    out
 }
 
 /// The result without `_ansible_*` keys, as it is registered.
