@@ -35,6 +35,8 @@ pub struct CommandRequest {
     pub stdin: Option<String>,
     pub stdin_add_newline: bool,
     pub strip_empty_ends: bool,
+    /// Variables added to the process environment (the task's `environment`).
+    pub environment: Vec<(String, String)>,
 }
 
 impl CommandRequest {
@@ -96,6 +98,7 @@ impl CommandRequest {
             stdin: text("stdin"),
             stdin_add_newline: flag("stdin_add_newline", true),
             strip_empty_ends: flag("strip_empty_ends", true),
+            environment: Vec::new(),
         })
     }
 }
@@ -202,6 +205,7 @@ pub fn run(request: &CommandRequest, check_mode: bool) -> Map {
     if let Some(dir) = &request.chdir {
         process.current_dir(dir);
     }
+    process.envs(request.environment.iter().map(|(k, v)| (k, v)));
     let output = process.spawn().and_then(|mut child| {
         if let (Some(text), Some(mut stdin)) = (&request.stdin, child.stdin.take()) {
             let mut data = text.clone();

@@ -82,7 +82,10 @@ pub fn run(
         "include_role" => include(args, true),
         "command" | "shell" => {
             let check = executor.check_mode(context, vars);
-            command(action, host, args, vars, check)
+            match executor.environment(context, vars) {
+                Ok(environment) => command(action, host, args, vars, check, environment),
+                Err(message) => Err(message),
+            }
         }
         "gather_facts" | "setup" => gather_facts(host, vars),
         "validate_argument_spec" => validate_argument_spec(args),
@@ -568,6 +571,7 @@ fn command(
     args: &Map,
     vars: &HostVars,
     check: bool,
+    environment: Vec<(String, String)>,
 ) -> Result<ActionOutcome, String> {
     use crate::template::Variables;
     let connection = vars
@@ -580,7 +584,8 @@ fn command(
             "rplay cannot reach {host} yet: only connection 'local' runs modules (this host uses '{connection}')"
         ));
     }
-    let request = rplay_modules::command::CommandRequest::from_args(action == "shell", args)?;
+    let mut request = rplay_modules::command::CommandRequest::from_args(action == "shell", args)?;
+    request.environment = environment;
     let result = rplay_modules::command::run(&request, check);
     Ok(ActionOutcome {
         result,
@@ -589,6 +594,39 @@ fn command(
 }
 
 impl Executor<'_> {
+    /// Templates the task's `environment` entries, from the play down to the task, into
+    /// one list of variables; later entries win.
+    fn environment(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+    ) -> Result<Vec<(String, String)>, String> {
+        let mut environment: Vec<(String, String)> = Vec::new();
+        for entry in &context.environment {
+            let value = self
+                .templar
+                .template(&entry.value, vars)
+                .map_err(|err| err.message.clone())?;
+            let Value::Map(map) = value else {
+                if value.is_null() {
+                    continue;
+                }
+                return Err(format!(
+                    "environment must be a dictionary, received {} ({})",
+                    rplay_modules::pyrepr::str(&value),
+                    value.type_name()
+                ));
+            };
+            for (key, value) in map.iter() {
+                let key = value_text(key);
+                let value = rplay_modules::pyrepr::str(value);
+                environment.retain(|(k, _)| *k != key);
+                environment.push((key, value));
+            }
+        }
+        Ok(environment)
+    }
+
     /// Finds a vars file for `include_vars`: in the role's `vars/`, beside the tasks file,
     /// or in the playbook's `vars/` and directory.
     fn find_vars_file(&self, context: &TaskContext, file: &str) -> Result<PathBuf, String> {
