@@ -52,16 +52,9 @@ impl TaskContext {
                         task_vars.push_map(vars.value.clone());
                     }
                     include_params.push_map(include.vars.clone());
-                    let mut keywords = include.task.inherited.clone();
-                    keywords.keywords.extend(
-                        include
-                            .task
-                            .keywords
-                            .iter()
-                            .filter(|(k, _)| is_inheritable(k))
-                            .cloned(),
-                    );
-                    inherited.push(keywords);
+                    // A dynamic include's own keywords (`when`, `tags`, `become`...) apply
+                    // to the include alone; its `apply:` keywords reach the included tasks.
+                    inherited.push(apply_keywords(&include.task));
                 }
             }
         }
@@ -150,10 +143,50 @@ impl TaskContext {
     }
 }
 
-fn is_inheritable(keyword: &str) -> bool {
-    crate::playbook::keywords::INHERITED.contains(&keyword)
-        || matches!(keyword, "delegate_to" | "delegate_facts")
+/// The keywords of an include's `apply:` argument, as inherited keywords.
+pub fn apply_keywords(task: &Task) -> Inherited {
+    let mut keywords = Inherited::default();
+    let Some(Value::Map(apply)) = task.args.get("apply") else {
+        return keywords;
+    };
+    for (key, value) in apply.iter() {
+        let Some(name) = key.as_str() else {
+            continue;
+        };
+        let spanned = Spanned { value: value.clone(), span: task.span.clone() };
+        match name {
+            "when" => match value {
+                Value::List(items) => keywords.when.extend(
+                    items.iter().map(|item| Spanned { value: item.clone(), span: task.span.clone() }),
+                ),
+                _ => keywords.when.push(spanned),
+            },
+            "tags" => match value {
+                Value::List(items) => keywords.tags.extend(
+                    items.iter().map(|item| Spanned { value: item.clone(), span: task.span.clone() }),
+                ),
+                Value::Str(text) => keywords.tags.extend(text.split(',').map(|tag| Spanned {
+                    value: Value::from(tag.trim()),
+                    span: task.span.clone(),
+                })),
+                _ => keywords.tags.push(spanned),
+            },
+            "environment" => keywords.environment.push(spanned),
+            "vars" => {
+                if let Value::Map(vars) = value {
+                    keywords.vars = Some(Spanned { value: (**vars).clone(), span: task.span.clone() });
+                }
+            }
+            other => {
+                if let Some(keyword) = crate::playbook::keywords::find(other, &[crate::playbook::keywords::INHERITED, &["delegate_to", "delegate_facts"]]) {
+                    keywords.keywords.push((keyword, spanned));
+                }
+            }
+        }
+    }
+    keywords
 }
+
 
 /// The role's dependencies, recursively, deepest first, without repeats.
 pub fn all_dependencies(role: &Arc<RoleInstance>) -> Vec<Arc<RoleInstance>> {

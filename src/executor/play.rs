@@ -816,6 +816,7 @@ impl Executor<'_> {
                 }
             };
             let (path, items, role) = loaded;
+            let items = self.filter_included(run, slot, context, &items);
             if let Some(role) = &role {
                 run.handlers.add_included_role(role);
             }
@@ -855,6 +856,35 @@ impl Executor<'_> {
                 span: context.task.span.clone(),
             });
         }
+    }
+
+    /// Drops included tasks the tag selection excludes, as ansible-core filters included
+    /// blocks. They inherit the tags of the play and of the blocks around the include,
+    /// and those of its `apply:`, but not the include task's own.
+    fn filter_included(
+        &mut self,
+        run: &mut PlayRun,
+        slot: SlotId,
+        context: &TaskContext,
+        items: &[Item],
+    ) -> Vec<Item> {
+        let mut tags = run.play.inherited.tags.clone();
+        if let Some(scope) = &run.program.slot(slot).scope {
+            for enclosing in scope.chain() {
+                match &enclosing.kind {
+                    ScopeKind::Block(block) => tags.extend(block.inherited.tags.iter().cloned()),
+                    ScopeKind::Include(include) => tags.extend(
+                        super::context::apply_keywords(&include.task).tags,
+                    ),
+                }
+            }
+        }
+        tags.extend(super::context::apply_keywords(&context.task).tags);
+        let vars = match self.vars.play_vars(&run.layers) {
+            Ok(vars) => vars,
+            Err(_) => return items.to_vec(),
+        };
+        self.filter_items(items, &tags, &vars)
     }
 
     /// Fails the hosts of an include whose file or role could not be found, as
