@@ -176,6 +176,7 @@ pub fn build_executor<'a>(
             .str("DEFAULT_GATHERING")
             .unwrap_or("implicit")
             .to_string(),
+        error_on_missing_handler: config.bool("ERROR_ON_MISSING_HANDLER"),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }

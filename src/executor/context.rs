@@ -153,18 +153,23 @@ pub fn apply_keywords(task: &Task) -> Inherited {
         let Some(name) = key.as_str() else {
             continue;
         };
-        let spanned = Spanned { value: value.clone(), span: task.span.clone() };
+        let spanned = Spanned {
+            value: value.clone(),
+            span: task.span.clone(),
+        };
         match name {
             "when" => match value {
-                Value::List(items) => keywords.when.extend(
-                    items.iter().map(|item| Spanned { value: item.clone(), span: task.span.clone() }),
-                ),
+                Value::List(items) => keywords.when.extend(items.iter().map(|item| Spanned {
+                    value: item.clone(),
+                    span: task.span.clone(),
+                })),
                 _ => keywords.when.push(spanned),
             },
             "tags" => match value {
-                Value::List(items) => keywords.tags.extend(
-                    items.iter().map(|item| Spanned { value: item.clone(), span: task.span.clone() }),
-                ),
+                Value::List(items) => keywords.tags.extend(items.iter().map(|item| Spanned {
+                    value: item.clone(),
+                    span: task.span.clone(),
+                })),
                 Value::Str(text) => keywords.tags.extend(text.split(',').map(|tag| Spanned {
                     value: Value::from(tag.trim()),
                     span: task.span.clone(),
@@ -174,11 +179,20 @@ pub fn apply_keywords(task: &Task) -> Inherited {
             "environment" => keywords.environment.push(spanned),
             "vars" => {
                 if let Value::Map(vars) = value {
-                    keywords.vars = Some(Spanned { value: (**vars).clone(), span: task.span.clone() });
+                    keywords.vars = Some(Spanned {
+                        value: (**vars).clone(),
+                        span: task.span.clone(),
+                    });
                 }
             }
             other => {
-                if let Some(keyword) = crate::playbook::keywords::find(other, &[crate::playbook::keywords::INHERITED, &["delegate_to", "delegate_facts"]]) {
+                if let Some(keyword) = crate::playbook::keywords::find(
+                    other,
+                    &[
+                        crate::playbook::keywords::INHERITED,
+                        &["delegate_to", "delegate_facts"],
+                    ],
+                ) {
                     keywords.keywords.push((keyword, spanned));
                 }
             }
@@ -186,7 +200,6 @@ pub fn apply_keywords(task: &Task) -> Inherited {
     }
     keywords
 }
-
 
 /// The role's dependencies, recursively, deepest first, without repeats.
 pub fn all_dependencies(role: &Arc<RoleInstance>) -> Vec<Arc<RoleInstance>> {

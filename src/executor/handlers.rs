@@ -65,6 +65,13 @@ impl Handlers {
         collect_entries(&self.program, &nodes, &mut self.entries);
     }
 
+    /// Tells whether a handler answers to `name`, by name or `listen` topic.
+    pub fn exists(&self, name: &str) -> bool {
+        self.entries.iter().any(|entry| {
+            entry.names.iter().any(|n| n == name) || entry.listen.iter().any(|l| l == name)
+        })
+    }
+
     /// Records that `host` notified `name`; returns false when no handler matches.
     pub fn notify(&mut self, name: &str, host: &str) -> bool {
         let mut found = false;
@@ -168,10 +175,32 @@ impl Executor<'_> {
         for name in names {
             if !run.handlers.notify(&name, host) {
                 self.emit(super::events::Event::Warning(format!(
-                    "The handler '{name}' was not found"
+                    "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
                 )));
             }
         }
+    }
+
+    /// Finds the first handler a changed result notifies that does not exist, which
+    /// ansible-core treats as an error (`error_on_missing_handler`, on by default).
+    pub(super) fn missing_handler(
+        &self,
+        run: &super::play::PlayRun,
+        context: &TaskContext,
+        outcome: &TaskOutcome,
+    ) -> Option<String> {
+        if !self.options.error_on_missing_handler
+            || !outcome.result.get("changed").is_some_and(Value::is_truthy)
+            || outcome.failed()
+        {
+            return None;
+        }
+        let notify = context.task.keyword("notify")?;
+        let names: Vec<String> = match &notify.value {
+            Value::List(items) => items.iter().map(value_text).collect(),
+            other => vec![value_text(other)],
+        };
+        names.into_iter().find(|name| !run.handlers.exists(name))
     }
 
     /// Runs notified handlers for `hosts`, in handler order.

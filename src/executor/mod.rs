@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub force_handlers: bool,
     /// `gathering` from ansible.cfg: `implicit`, `explicit` or `smart`.
     pub gathering: String,
+    /// `error_on_missing_handler`: notifying an unknown handler stops the run.
+    pub error_on_missing_handler: bool,
 }
 
 /// ansible-playbook's exit codes for a run.
@@ -75,6 +77,12 @@ pub enum RunError {
     /// `include_tasks` or `include_role` nested [`MAX_INCLUDE_DEPTH`] levels deep.
     #[error("Exceeded maximum object depth. This may have been caused by excessive role recursion. maximum recursion depth exceeded")]
     IncludeDepth { span: crate::source::Span },
+    /// A changed task notified a handler no handler answers to.
+    #[error("The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list")]
+    MissingHandler {
+        name: String,
+        span: crate::source::Span,
+    },
 }
 
 impl RunError {
@@ -82,6 +90,9 @@ impl RunError {
     pub fn render(&self) -> String {
         match self {
             RunError::Load(err) => err.render(),
+            RunError::MissingHandler { span, .. } => LoadError::new(self.to_string(), Some(span))
+                .with_hint("check the handler's name or `listen` topic, or set `error_on_missing_handler = False`")
+                .render(),
             RunError::IncludeDepth { span } => LoadError::new(self.to_string(), Some(span))
                 .with_hint(format!(
                     "includes nest {MAX_INCLUDE_DEPTH} levels deep here, the most rplay runs; check the condition that should end the recursion"

@@ -427,6 +427,14 @@ impl Executor<'_> {
             if super::task::is_inventory_action(context.task.short_action()) {
                 self.report_inventory_changes(&info, &host, &mut outcome, &changes);
             }
+            if let Some(name) = self.missing_handler(run, context, &outcome) {
+                // ansible-core stops the whole run here, before reporting the result.
+                self.abort = Some(super::RunError::MissingHandler {
+                    name,
+                    span: context.task.span.clone(),
+                });
+                return;
+            }
             self.report(run, &info, &host, &outcome);
             for target in &targets {
                 if !outcome.failed() && outcome.status != Some(Status::Skipped) {
@@ -873,9 +881,9 @@ impl Executor<'_> {
             for enclosing in scope.chain() {
                 match &enclosing.kind {
                     ScopeKind::Block(block) => tags.extend(block.inherited.tags.iter().cloned()),
-                    ScopeKind::Include(include) => tags.extend(
-                        super::context::apply_keywords(&include.task).tags,
-                    ),
+                    ScopeKind::Include(include) => {
+                        tags.extend(super::context::apply_keywords(&include.task).tags)
+                    }
                 }
             }
         }
