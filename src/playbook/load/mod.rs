@@ -179,7 +179,7 @@ impl Loader {
             }
             match keywords::find(key_text, &[keywords::IMPORT_PLAYBOOK]) {
                 Some("name") => {}
-                Some(keyword) => set_inherited(&mut inherited, keyword, value)?,
+                Some(keyword) => set_inherited(&mut inherited, keyword, value, "PlaybookInclude")?,
                 _ => {
                     return Err(unknown_keyword(
                         key,
@@ -259,7 +259,7 @@ impl Loader {
                 span: value.span.clone(),
             };
             match keyword {
-                "name" => play.name = Some(scalar_text(value)),
+                "name" => play.name = name_of(value),
                 "hosts" => {
                     has_hosts = true;
                     play.hosts = spanned;
@@ -272,7 +272,7 @@ impl Loader {
                 "handlers" => play.handlers = self.load_items(value, &origin, true)?,
                 "roles" => play.roles = self.load_roles_section(value, &origin)?,
                 keyword if keywords::INHERITED.contains(&keyword) => {
-                    set_inherited(&mut play.inherited, keyword, value)?
+                    set_inherited(&mut play.inherited, keyword, value, "Play")?
                 }
                 keyword => play.keywords.push((keyword, spanned)),
             }
@@ -382,6 +382,7 @@ fn set_inherited(
     inherited: &mut Inherited,
     keyword: &'static str,
     value: &Node,
+    object: &str,
 ) -> Result<(), LoadError> {
     match keyword {
         "when" => inherited.when.extend(list_of(value)),
@@ -392,7 +393,7 @@ fn set_inherited(
         }),
         "vars" => {
             let mut vars = inherited.vars.take().map(|v| v.value).unwrap_or_default();
-            vars.extend(vars_of(value)?);
+            vars.extend(vars_of(value, object)?);
             inherited.vars = Some(Spanned {
                 value: vars,
                 span: value.span.clone(),
@@ -444,29 +445,24 @@ fn tags_of(node: &Node) -> Vec<Spanned<Value>> {
 }
 
 /// A `vars` keyword: a mapping, or a list of mappings merged in order.
-fn vars_of(node: &Node) -> Result<Map, LoadError> {
+fn vars_of(node: &Node, object: &str) -> Result<Map, LoadError> {
     match node.to_value() {
         Value::Map(map) => Ok(Arc::unwrap_or_clone(map)),
         Value::Null => Ok(Map::new()),
-        Value::List(items) => {
-            let mut vars = Map::new();
-            for item in items.iter() {
-                match item {
-                    Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
-                    _ => return Err(vars_error(node)),
-                }
-            }
-            Ok(vars)
-        }
-        _ => Err(vars_error(node)),
+        _ => Err(LoadError::new(
+            format!("Vars in a {object} must be specified as a dictionary"),
+            Some(&node.span),
+        )),
     }
 }
 
-fn vars_error(node: &Node) -> LoadError {
-    LoadError::new(
-        "Vars in a Play must be specified as a dictionary, or a list of dictionaries",
-        Some(&node.span),
-    )
+/// A `name` keyword: empty or null means no name, as ansible-core falls back to the
+/// action (or the hosts, for a play) then.
+fn name_of(node: &Node) -> Option<String> {
+    if node.to_value().is_null() {
+        return None;
+    }
+    Some(scalar_text(node)).filter(|text| !text.is_empty())
 }
 
 /// A scalar as text (Python's `str()`), for names.

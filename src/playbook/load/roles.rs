@@ -467,7 +467,7 @@ fn role_request(entry: &Node) -> Result<RoleRequest, LoadError> {
         match keywords::find(key_text, &[keywords::ROLE_ENTRY, keywords::INHERITED]) {
             Some("role") | Some("name") => request.name = super::scalar_text(value),
             Some(keyword) if keywords::INHERITED.contains(&keyword) => {
-                set_inherited(&mut request.inherited, keyword, value)?
+                set_inherited(&mut request.inherited, keyword, value, "RoleInclude")?
             }
             Some(keyword) => request.inherited.keywords.push((
                 keyword,

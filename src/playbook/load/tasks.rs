@@ -76,12 +76,12 @@ impl Loader {
                 return Err(unknown_keyword(key, "Block", &lists));
             };
             match keyword {
-                "name" => block.name = Some(super::scalar_text(value)),
+                "name" => block.name = super::name_of(value),
                 "block" => block.block = self.load_items(value, origin, handlers)?,
                 "rescue" => block.rescue = self.load_items(value, origin, handlers)?,
                 "always" => block.always = self.load_items(value, origin, handlers)?,
                 keyword if keywords::INHERITED.contains(&keyword) => {
-                    set_inherited(&mut block.inherited, keyword, value)?
+                    set_inherited(&mut block.inherited, keyword, value, "Block")?
                 }
                 keyword => block.inherited.keywords.push((
                     keyword,
@@ -146,10 +146,10 @@ impl Loader {
                 continue;
             };
             match keyword {
-                "name" => task.name = Some(super::scalar_text(value)),
+                "name" => task.name = super::name_of(value),
                 "action" | "local_action" | "args" => {}
                 keyword if keywords::INHERITED.contains(&keyword) => {
-                    set_inherited(&mut task.inherited, keyword, value)?
+                    set_inherited(&mut task.inherited, keyword, value, "Task")?
                 }
                 keyword => task.keywords.push((keyword, spanned)),
             }
