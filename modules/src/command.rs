@@ -182,13 +182,31 @@ pub fn run(request: &CommandRequest, check_mode: bool) -> Map {
         return skipped(result, &skip.0, &skip.1);
     }
     if check_mode {
-        result.insert(Value::from("changed"), Value::Bool(false));
+        let mut result = skipped(result, "Command would have run if not in check mode", "");
         result.insert(Value::from("skipped"), Value::Bool(true));
-        result.insert(
-            Value::from("msg"),
-            Value::from("Command would have run if not in check mode"),
-        );
         return result;
+    }
+    if let Some(dir) = &request.chdir {
+        if let Err(err) = std::fs::metadata(dir).and_then(|meta| {
+            if meta.is_dir() {
+                Ok(())
+            } else {
+                Err(std::io::Error::from_raw_os_error(20))
+            }
+        }) {
+            let code = err.raw_os_error().unwrap_or(2);
+            let mut result = skipped(
+                result,
+                &format!(
+                    "Unable to change directory before execution: [Errno {code}] {}: b'{dir}'",
+                    os_error_text(&err)
+                ),
+                "",
+            );
+            result.insert(Value::from("rc"), Value::Null);
+            result.insert(Value::from("failed"), Value::Bool(true));
+            return result;
+        }
     }
     let started = Instant::now();
     let start_text = timestamp();
@@ -318,6 +336,7 @@ fn os_error_text(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "No such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ if err.raw_os_error() == Some(20) => "Not a directory".into(),
         _ => err.to_string(),
     }
 }
