@@ -133,7 +133,7 @@ impl Executor<'_> {
         let mut carried = Map::new();
         for (index, item) in items.iter().enumerate() {
             let mut overlay = carried.clone();
-            overlay.extend(control.overlay(item, index, items.len()));
+            overlay.extend(control.overlay(item, index, &items));
             let item_vars = vars.with_overlay(overlay);
             let mut outcome = self.run_once(context, host, &item_vars);
             carry_item_result(context, &outcome.result, &mut carried);
@@ -182,7 +182,7 @@ impl Executor<'_> {
             }
             for effect in &mut outcome.effects {
                 if let actions::Effect::Include(request) = effect {
-                    request.item_vars = control.overlay(item, index, items.len());
+                    request.item_vars = control.overlay(item, index, &items);
                     request.item_label = Some(
                         result
                             .get("_ansible_item_label")
@@ -531,6 +531,8 @@ struct LoopControl {
     index_var: Option<String>,
     label: Option<Value>,
     extended: bool,
+    /// `extended_allitems`: whether `ansible_loop.allitems` is set (default true).
+    extended_allitems: bool,
 }
 
 impl LoopControl {
@@ -554,10 +556,14 @@ impl LoopControl {
                 .keyword("loop_control")
                 .and_then(|c| c.value.get("label").cloned()),
             extended: control.get("extended").is_some_and(Value::is_truthy),
+            extended_allitems: control
+                .get("extended_allitems")
+                .is_none_or(Value::is_truthy),
         }
     }
 
-    fn overlay(&self, item: &Value, index: usize, length: usize) -> Map {
+    fn overlay(&self, item: &Value, index: usize, items: &[Value]) -> Map {
+        let length = items.len();
         let mut overlay = Map::new();
         overlay.insert(Value::from(self.loop_var.clone()), item.clone());
         overlay.insert(
@@ -573,6 +579,15 @@ impl LoopControl {
         }
         if self.extended {
             let mut info = Map::new();
+            if self.extended_allitems {
+                info.insert(Value::from("allitems"), Value::list(items.to_vec()));
+            }
+            if let Some(next) = items.get(index + 1) {
+                info.insert(Value::from("nextitem"), next.clone());
+            }
+            if index > 0 {
+                info.insert(Value::from("previtem"), items[index - 1].clone());
+            }
             let (index, length) = (index as i64, length as i64);
             info.insert(Value::from("index"), Value::Int(index + 1));
             info.insert(Value::from("index0"), Value::Int(index));
