@@ -371,12 +371,28 @@ impl Executor<'_> {
     /// Returns `None` when every condition holds, else the first false condition as
     /// written (Ansible's `false_condition`).
     pub(super) fn evaluate_when(
-        &self,
+        &mut self,
         context: &TaskContext,
         vars: &HostVars,
     ) -> Result<Option<Value>, String> {
         for condition in &context.when {
-            match self.templar.evaluate_conditional(&condition.value, vars) {
+            let location = format!(
+                "{} {}:{}",
+                condition.span.path().display(),
+                condition.span.line,
+                condition.span.column
+            );
+            let checked = self
+                .templar
+                .check_conditional(&condition.value, vars, Some(&location));
+            let checked = checked.map(|outcome| {
+                // NOTE: deprecations (a non-boolean result) are not shown yet.
+                for warning in outcome.warnings.iter().filter(|w| !w.deprecation) {
+                    self.emit(Event::Warning(warning.message.clone()));
+                }
+                outcome.result
+            });
+            match checked {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(condition.value.clone())),
                 // The templating layer words the failure; ansible-core locates it at
