@@ -83,11 +83,11 @@ pub fn run(
         "command" | "shell" => {
             let check = executor.check_mode(context, vars);
             match executor.environment(context, vars) {
-                Ok(environment) => command(action, host, args, vars, check, environment),
+                Ok(environment) => command(action, &executor.target(host, vars), args, check, environment),
                 Err(message) => Err(message),
             }
         }
-        "gather_facts" | "setup" => gather_facts(host, vars),
+        "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
         "validate_argument_spec" => validate_argument_spec(args),
         other => Err(format!(
             "rplay cannot run the action '{other}' yet; only controller-side actions and command/shell on local connections are implemented"
@@ -527,17 +527,8 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
 ///
 /// TODO: facts are not collected yet. On a local connection the task succeeds with no
 /// facts, so `ansible_*` facts stay undefined. Other connections fail, as modules do.
-fn gather_facts(host: &str, vars: &HostVars) -> Result<ActionOutcome, String> {
-    use crate::template::Variables;
-    let connection = vars
-        .get("ansible_connection")
-        .map(|v| value_text(&v))
-        .unwrap_or_else(|| "ssh".to_string());
-    if connection != "local" && !super::is_local_host(host) {
-        return Err(format!(
-            "rplay cannot reach {host} yet: only connection 'local' runs modules (this host uses '{connection}')"
-        ));
-    }
+fn gather_facts(target: &Target) -> Result<ActionOutcome, String> {
+    target.require_local()?;
     let mut result = Map::new();
     result.insert(Value::from("ansible_facts"), Value::empty_map());
     result.insert(Value::from("changed"), Value::Bool(false));
@@ -565,25 +556,35 @@ fn validate_argument_spec(args: &Map) -> Result<ActionOutcome, String> {
     ok(result)
 }
 
+/// The host a module runs on: the task's host, or the host it is delegated to.
+pub struct Target {
+    pub name: String,
+    /// `ansible_connection` of that host.
+    pub connection: String,
+}
+
+impl Target {
+    /// Fails unless the host is reached through a local connection, the only one rplay
+    /// runs modules on so far.
+    fn require_local(&self) -> Result<(), String> {
+        if self.connection == "local" || super::is_local_host(&self.name) {
+            return Ok(());
+        }
+        Err(format!(
+            "rplay cannot reach {} yet: only connection 'local' runs modules (this host uses '{}')",
+            self.name, self.connection
+        ))
+    }
+}
+
 fn command(
     action: &str,
-    host: &str,
+    target: &Target,
     args: &Map,
-    vars: &HostVars,
     check: bool,
     environment: Vec<(String, String)>,
 ) -> Result<ActionOutcome, String> {
-    use crate::template::Variables;
-    let connection = vars
-        .get("ansible_connection")
-        .map(|v| value_text(&v))
-        .unwrap_or_else(|| "ssh".to_string());
-    let local = connection == "local" || super::is_local_host(host);
-    if !local {
-        return Err(format!(
-            "rplay cannot reach {host} yet: only connection 'local' runs modules (this host uses '{connection}')"
-        ));
-    }
+    target.require_local()?;
     let mut request = rplay_modules::command::CommandRequest::from_args(action == "shell", args)?;
     request.environment = environment;
     let result = rplay_modules::command::run(&request, check);
@@ -594,6 +595,33 @@ fn command(
 }
 
 impl Executor<'_> {
+    /// The host a module of the current task runs on, and its connection: the delegate
+    /// when the task is delegated, else `host`.
+    fn target(&mut self, host: &str, vars: &HostVars) -> Target {
+        use crate::template::Variables;
+        let connection_of = |vars: Option<Value>| {
+            vars.map(|v| value_text(&v))
+                .unwrap_or_else(|| "ssh".to_string())
+        };
+        match self.delegate.clone() {
+            Some(delegate) if delegate != host => {
+                let connection = self
+                    .vars
+                    .inventory_vars(&delegate)
+                    .ok()
+                    .and_then(|vars| vars.get("ansible_connection").cloned());
+                Target {
+                    name: delegate,
+                    connection: connection_of(connection),
+                }
+            }
+            _ => Target {
+                name: host.to_string(),
+                connection: connection_of(vars.get("ansible_connection")),
+            },
+        }
+    }
+
     /// Templates the task's `environment` entries, from the play down to the task, into
     /// one list of variables; later entries win.
     fn environment(

@@ -117,6 +117,10 @@ pub struct Executor<'a> {
     pub playbook_dir: PathBuf,
     /// The task whose results are being emitted, for retry events.
     current_task: Option<Arc<TaskInfo>>,
+    /// The host the current task is delegated to, while it runs on one host.
+    delegate: Option<String>,
+    /// How results of the current host show the delegation (`delegate(address)`).
+    delegate_label: Option<String>,
     /// `--start-at-task` found its task; later plays run from their start.
     start_at_done: bool,
     /// Set when the run must stop at once; the strategy loop checks it after each task.
@@ -143,6 +147,8 @@ impl<'a> Executor<'a> {
             next_task_id: 0,
             playbook_dir: PathBuf::new(),
             current_task: None,
+            delegate: None,
+            delegate_label: None,
             start_at_done: false,
             abort: None,
         }

@@ -383,7 +383,13 @@ impl Executor<'_> {
                     continue;
                 }
             };
-            let outcome = self.run_task_on_host(context, &info, host, &vars);
+            self.set_delegate(context, host, &vars);
+            let mut outcome = self.run_task_on_host(context, &info, host, &vars);
+            outcome.delegated_to = self.delegate_label.take();
+            outcome.facts_host = match self.delegate.take() {
+                Some(delegate) if self.delegate_facts(context, &vars) => Some(delegate),
+                _ => None,
+            };
             results.push((host.clone(), outcome));
             if run_once {
                 break;
@@ -413,6 +419,14 @@ impl Executor<'_> {
             let mut changes = Vec::new();
             for target in &targets {
                 for effect in &outcome.effects {
+                    // `delegate_facts` sends facts to the delegate instead of the host.
+                    let target = match (effect, &outcome.facts_host) {
+                        (
+                            Effect::SetFact { .. } | Effect::Facts(_) | Effect::IncludeVars(_),
+                            Some(delegate),
+                        ) => delegate,
+                        _ => target,
+                    };
                     if let Effect::Include(request) = effect {
                         includes.push(PendingInclude {
                             host: target.clone(),
@@ -565,6 +579,43 @@ impl Executor<'_> {
         }
     }
 
+    /// Records where the task runs for `host` when it is delegated: the delegate's name
+    /// and the label results show, `delegate` or `delegate(address)` when the delegate's
+    /// `ansible_host` differs from its name.
+    fn set_delegate(&mut self, context: &TaskContext, host: &str, vars: &crate::vars::HostVars) {
+        self.delegate = None;
+        self.delegate_label = None;
+        let Some(delegate) = context
+            .keyword("delegate_to")
+            .and_then(|value| self.templar.template(&value.value, vars).ok())
+            .filter(|value| !value.is_null())
+            .map(|value| value_text(&value))
+        else {
+            return;
+        };
+        if delegate != host {
+            let address = self
+                .vars
+                .inventory_vars(&delegate)
+                .ok()
+                .and_then(|vars| vars.get("ansible_host").map(value_text))
+                .unwrap_or_else(|| delegate.clone());
+            self.delegate_label = Some(if address == delegate {
+                delegate.clone()
+            } else {
+                format!("{delegate}({address})")
+            });
+        }
+        self.delegate = Some(delegate);
+    }
+
+    fn delegate_facts(&self, context: &TaskContext, vars: &crate::vars::HostVars) -> bool {
+        context
+            .keyword("delegate_facts")
+            .and_then(|value| self.templar.template(&value.value, vars).ok())
+            .is_some_and(|value| truthy_keyword(&value))
+    }
+
     /// Emits the task-level result and counts it in the recap.
     fn report(
         &mut self,
@@ -611,7 +662,7 @@ impl Executor<'_> {
             status,
             result: callback_copy(&outcome.result),
             ignored: outcome.ignored,
-            delegated_to: None,
+            delegated_to: outcome.delegated_to.clone(),
         }));
     }
 

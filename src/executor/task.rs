@@ -28,6 +28,10 @@ pub struct TaskOutcome {
     /// The failure came from an exception the action raised, whose result ansible-core
     /// reports without a `changed` key.
     pub raised: bool,
+    /// The delegation label results show (`delegate` or `delegate(address)`).
+    pub delegated_to: Option<String>,
+    /// The host that receives the task's facts under `delegate_facts`.
+    pub facts_host: Option<String>,
 }
 
 impl TaskOutcome {
@@ -177,7 +181,7 @@ impl Executor<'_> {
                     status,
                     result: callback_copy(result),
                     ignored: false,
-                    delegated_to: None,
+                    delegated_to: self.delegate_label.clone(),
                 }));
             }
             for effect in &mut outcome.effects {
