@@ -198,6 +198,22 @@ fn warn_unknown_callbacks(config: &Config, callback: &mut dyn Callback) {
             )));
         }
     }
+    // rplay prints only the default callback's JSON results; say so rather than print
+    // another layout than the one configured.
+    let stdout_callback = config.str("DEFAULT_STDOUT_CALLBACK").unwrap_or("default");
+    if !matches!(stdout_callback, "default" | "ansible.builtin.default") {
+        callback.on_event(&Event::Warning(format!(
+            "rplay does not support the stdout callback '{stdout_callback}'; using 'default'"
+        )));
+    }
+    if config
+        .str("CALLBACK_RESULT_FORMAT")
+        .is_some_and(|format| format != "json")
+    {
+        callback.on_event(&Event::Warning(
+            "rplay prints results as JSON only; callback_result_format is ignored".to_string(),
+        ));
+    }
 }
 
 /// Prepares the run, loads the playbooks and runs them with the default printer.

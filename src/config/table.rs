@@ -54,6 +54,7 @@ settings! {
     CACHE_PLUGIN_CONNECTION: Path, ini [("defaults", "fact_caching_connection")], env ["ANSIBLE_CACHE_PLUGIN_CONNECTION"], default None;
     CACHE_PLUGIN_PREFIX: Str, ini [("defaults", "fact_caching_prefix")], env ["ANSIBLE_CACHE_PLUGIN_PREFIX"], default Some("ansible_facts");
     CACHE_PLUGIN_TIMEOUT: Int, ini [("defaults", "fact_caching_timeout")], env ["ANSIBLE_CACHE_PLUGIN_TIMEOUT"], default Some("86400");
+    CALLBACK_RESULT_FORMAT: Str, ini [("defaults", "callback_result_format")], env ["ANSIBLE_CALLBACK_RESULT_FORMAT"], default Some("json");
     CALLBACKS_ENABLED: List, ini [("defaults", "callback_whitelist"), ("defaults", "callbacks_enabled")], env ["ANSIBLE_CALLBACK_WHITELIST", "ANSIBLE_CALLBACKS_ENABLED"], default Some("");
     CHECK_MODE_MARKERS: Bool, ini [("defaults", "check_mode_markers")], env ["ANSIBLE_CHECK_MODE_MARKERS"], default Some("False");
     DEFAULT_BECOME: Bool, ini [("privilege_escalation", "become")], env ["ANSIBLE_BECOME"], default Some("False");
