@@ -190,12 +190,15 @@ fn latest_or_default(state: &RenderState) -> String {
 }
 
 fn unknown_plugin_message(err: &minijinja::Error) -> String {
+    // minijinja words the detail `filter NAME is unknown` (or `test NAME is unknown`).
     let name = err
         .detail()
         .and_then(|detail| {
             detail
-                .split('"')
-                .nth(1)
+                .strip_suffix(" is unknown")
+                .and_then(|rest| rest.split_once(' '))
+                .map(|(_, name)| name)
+                .or_else(|| detail.split('"').nth(1))
                 .or_else(|| detail.split('\'').nth(1))
         })
         .unwrap_or("?");
