@@ -35,6 +35,10 @@ pub fn run(args: PlaybookArgs) -> i32 {
     if skip_tags.is_empty() {
         skip_tags = config.list("TAGS_SKIP").to_vec();
     }
+    // Like ansible-playbook, --list-tags without any tag selection lists `never` too.
+    if args.list_tags && only_tags.is_empty() && skip_tags.is_empty() {
+        only_tags = vec!["never".to_string(), "all".to_string()];
+    }
     let selection = TagSelection::new(&only_tags, &skip_tags);
     let modes = ListModes {
         hosts: args.list_hosts,
