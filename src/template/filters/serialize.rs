@@ -249,7 +249,9 @@ fn yaml_node(value: &JValue) -> Result<Node, Error> {
         }
         ValueKind::Map => {
             let mut keys: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
-            keys.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            if keys_are_orderable(&keys) {
+                keys.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            }
             let pairs: Result<Vec<(Node, Node)>, Error> = keys
                 .iter()
                 .map(|key| {
@@ -260,6 +262,24 @@ fn yaml_node(value: &JValue) -> Result<Node, Error> {
             Ok(Node::Mapping(pairs?))
         }
         _ => yaml_scalar(value).map(Node::Scalar),
+    }
+}
+
+/// Whether Python's `sorted` accepts the keys. PyYAML keeps the insertion order when
+/// sorting raises `TypeError`, as it does for `None` beside another key or for
+/// strings mixed with numbers.
+fn keys_are_orderable(keys: &[JValue]) -> bool {
+    let class = |key: &JValue| match key.kind() {
+        ValueKind::Bool | ValueKind::Number => Some(0),
+        ValueKind::String => Some(1),
+        _ => None,
+    };
+    match keys {
+        [] | [_] => true,
+        [first, rest @ ..] => {
+            let first = class(first);
+            first.is_some() && rest.iter().all(|key| class(key) == first)
+        }
     }
 }
 

@@ -485,9 +485,11 @@ fn is_blank_or_end(c: Option<char>) -> bool {
     c.is_none_or(|c| c == ' ' || c == '\t' || c == '\0' || is_break(c))
 }
 
-/// libyaml's `IS_PRINTABLE`, which is YAML's printable set without the tab.
+/// libyaml's `IS_PRINTABLE`. It is narrower than YAML's printable set: the tab, NEL
+/// and characters outside the Basic Multilingual Plane (emoji) count as special, so
+/// strings holding them are double-quoted and the characters escaped.
 fn is_printable(c: char) -> bool {
-    matches!(c, '\n' | '\x20'..='\x7e' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    matches!(c, '\n' | '\x20'..='\x7e' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
         && c != '\u{feff}'
 }
 
