@@ -6,7 +6,7 @@ use std::fmt::Write;
 use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
-use super::yaml_emitter::{self, FlowStyle, Node, Scalar};
+use super::yaml_emitter::{self, DumpOptions, FlowStyle, Node, Scalar};
 use super::{add, ansible, filter_error, Args, Undefined};
 use crate::template::convert::to_jinja;
 use crate::template::pyrepr::{float_repr, py_str};
@@ -210,53 +210,65 @@ fn from_json(_: &mut State, args: &Args) -> Result<JValue, Error> {
 }
 
 fn to_yaml(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    let indent = args
-        .keyword("indent")
-        .and_then(JValue::as_usize)
-        .unwrap_or(2);
     let flow_style = match args.keyword("default_flow_style") {
         Some(value) if value.is_none() => FlowStyle::Leaves,
         Some(value) if value.is_true() => FlowStyle::Always,
         Some(_) => FlowStyle::Never,
         None => FlowStyle::Leaves,
     };
-    dump_yaml(&args.value, indent, flow_style)
+    let indent = args.keyword("indent");
+    dump_yaml(args, indent, 2, flow_style)
 }
 
 fn to_nice_yaml(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    let indent = args
-        .get(0, "indent")
-        .and_then(JValue::as_usize)
-        .unwrap_or(4);
-    dump_yaml(&args.value, indent, FlowStyle::Never)
+    dump_yaml(args, args.get(0, "indent"), 4, FlowStyle::Never)
 }
 
-fn dump_yaml(value: &JValue, indent: usize, flow_style: FlowStyle) -> Result<JValue, Error> {
-    let root = yaml_node(value)?;
+fn dump_yaml(
+    args: &Args,
+    indent: Option<&JValue>,
+    default_indent: usize,
+    flow_style: FlowStyle,
+) -> Result<JValue, Error> {
+    let options = DumpOptions {
+        indent: indent.and_then(JValue::as_usize).unwrap_or(default_indent),
+        width: args
+            .keyword("width")
+            .filter(|value| !value.is_none())
+            .and_then(|value| i64::try_from(value.clone()).ok()),
+        flow_style,
+    };
+    let sort_keys = match args.keyword("sort_keys") {
+        Some(value) => value.is_true(),
+        None => true,
+    };
+    let root = yaml_node(&args.value, sort_keys)?;
     Ok(JValue::from_safe_string(yaml_emitter::dump(
-        &root, indent, flow_style,
+        &root, &options,
     )))
 }
 
-/// Represents a template value as PyYAML's `SafeRepresenter` does, with mapping keys
-/// sorted (`sort_keys=True`).
-fn yaml_node(value: &JValue) -> Result<Node, Error> {
+/// Represents a template value as PyYAML's `SafeRepresenter` does.
+fn yaml_node(value: &JValue, sort_keys: bool) -> Result<Node, Error> {
     match value.kind() {
         ValueKind::Seq | ValueKind::Iterable => {
             let items: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
-            let nodes: Result<Vec<Node>, Error> = items.iter().map(yaml_node).collect();
+            let nodes: Result<Vec<Node>, Error> = items
+                .iter()
+                .map(|item| yaml_node(item, sort_keys))
+                .collect();
             Ok(Node::Sequence(nodes?))
         }
         ValueKind::Map => {
             let mut keys: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
-            if keys_are_orderable(&keys) {
+            if sort_keys && keys_are_orderable(&keys) {
                 keys.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
             }
             let pairs: Result<Vec<(Node, Node)>, Error> = keys
                 .iter()
                 .map(|key| {
                     let item = value.get_item(key).unwrap_or_default();
-                    Ok((yaml_node(key)?, yaml_node(&item)?))
+                    Ok((yaml_node(key, sort_keys)?, yaml_node(&item, sort_keys)?))
                 })
                 .collect();
             Ok(Node::Mapping(pairs?))

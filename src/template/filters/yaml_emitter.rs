@@ -1,8 +1,12 @@
 //! A YAML writer that reproduces the output of `yaml.dump` as ansible-core 2.18 calls
-//! it. Ansible's dumper is `CSafeDumper`, so the rules are libyaml's emitter (0.2.5):
-//! scalar analysis, scalar style choice, simple keys, indentation and folding of long
-//! scalars at 80 columns. The implicit resolvers that decide whether a string may be
-//! written plain are PyYAML's (`yaml/resolver.py`, PyYAML 6).
+//! it. Ansible's dumper is `CSafeDumper` when PyYAML has its libyaml binding, so the
+//! rules are libyaml's emitter (0.2.6 in the oracle, with PyYAML 6.0.4): scalar
+//! analysis, scalar style choice, simple keys, indentation and folding of long scalars
+//! at 80 columns. The implicit resolvers that decide whether a string may be written
+//! plain are PyYAML's (`yaml/resolver.py`).
+//!
+//! NOTE: a controller whose PyYAML lacks libyaml falls back to PyYAML's own emitter,
+//! which writes some strings differently (emoji, NEL, empty keys); rplay follows libyaml.
 
 use std::sync::LazyLock;
 
@@ -33,9 +37,20 @@ pub enum FlowStyle {
     Always,
 }
 
+/// The arguments of `yaml.dump` that change the layout.
+pub struct DumpOptions {
+    /// `indent`; libyaml uses 2 for a value outside 2..=9.
+    pub indent: usize,
+    /// `width`: the column after which scalars and flow collections are folded.
+    /// `None` is PyYAML's default, which libyaml turns into 80; a negative width
+    /// means no limit.
+    pub width: Option<i64>,
+    pub flow_style: FlowStyle,
+}
+
 /// Writes one document holding `root`, as `yaml.dump` does with an implicit start.
-pub fn dump(root: &Node, indent: usize, flow_style: FlowStyle) -> String {
-    let mut emitter = Emitter::new(indent, flow_style);
+pub fn dump(root: &Node, options: &DumpOptions) -> String {
+    let mut emitter = Emitter::new(options);
     emitter.emit_node(root, Context::default());
     emitter.write_indent();
     emitter.out
@@ -70,9 +85,19 @@ struct Emitter {
 }
 
 impl Emitter {
-    fn new(indent: usize, flow_style: FlowStyle) -> Self {
-        // libyaml falls back to 2 for an indentation outside 2..=9.
-        let best_indent = if (2..=9).contains(&indent) { indent } else { 2 };
+    fn new(options: &DumpOptions) -> Self {
+        let best_indent = if (2..=9).contains(&options.indent) {
+            options.indent
+        } else {
+            2
+        };
+        // libyaml replaces a width of at most twice the indentation with 80.
+        let best_width = match options.width {
+            None => 80,
+            Some(width) if width < 0 => usize::MAX,
+            Some(width) if width as u64 <= 2 * best_indent as u64 => 80,
+            Some(width) => usize::try_from(width).unwrap_or(usize::MAX),
+        };
         Self {
             out: String::new(),
             column: 0,
@@ -82,8 +107,8 @@ impl Emitter {
             indention: true,
             flow_level: 0,
             best_indent,
-            best_width: 80,
-            flow_style,
+            best_width,
+            flow_style: options.flow_style,
             simple_key_context: false,
         }
     }
@@ -109,7 +134,7 @@ impl Emitter {
         }
     }
 
-    /// Whether the representer marks a non-empty collection as flow style.
+    /// Returns whether the representer marks a non-empty collection as flow style.
     fn is_flow(&self, node: &Node) -> bool {
         let is_scalar = |node: &Node| matches!(node, Node::Scalar(_));
         match self.flow_style {
@@ -684,6 +709,14 @@ mod tests {
         })
     }
 
+    fn options(indent: usize, flow_style: FlowStyle) -> DumpOptions {
+        DumpOptions {
+            indent,
+            width: None,
+            flow_style,
+        }
+    }
+
     #[test]
     fn resolver_distinguishes_floats_from_addresses() {
         assert!(resolves_to_str("10.0.0.1"));
@@ -699,7 +732,7 @@ mod tests {
     fn flow_quotes_colons_and_commas() {
         let node = Node::Sequence(vec![string("2001:db8::1"), string("a,b"), string("x")]);
         assert_eq!(
-            dump(&node, 2, FlowStyle::Leaves),
+            dump(&node, &options(2, FlowStyle::Leaves)),
             "['2001:db8::1', 'a,b', x]\n"
         );
     }
@@ -707,6 +740,9 @@ mod tests {
     #[test]
     fn block_writes_addresses_plain() {
         let node = Node::Sequence(vec![string("10.0.0.1:6443")]);
-        assert_eq!(dump(&node, 4, FlowStyle::Never), "- 10.0.0.1:6443\n");
+        assert_eq!(
+            dump(&node, &options(4, FlowStyle::Never)),
+            "- 10.0.0.1:6443\n"
+        );
     }
 }
