@@ -9,6 +9,7 @@ mod core;
 mod net;
 mod serialize;
 mod text;
+mod yaml_emitter;
 
 use minijinja::value::{Kwargs, Rest, Value as JValue};
 use minijinja::{Environment, Error, ErrorKind, State};

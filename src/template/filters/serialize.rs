@@ -6,6 +6,7 @@ use std::fmt::Write;
 use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
+use super::yaml_emitter::{self, DumpOptions, FlowStyle, Node, Scalar};
 use super::{add, ansible, filter_error, Args, Undefined};
 use crate::template::convert::to_jinja;
 use crate::template::pyrepr::{float_repr, py_str};
@@ -208,273 +209,124 @@ fn from_json(_: &mut State, args: &Args) -> Result<JValue, Error> {
     Ok(to_jinja(&Value::from(parsed)))
 }
 
-/// Options of PyYAML's `yaml.dump` as Ansible calls it.
-struct YamlStyle {
-    indent: usize,
-    /// `default_flow_style=None`: collections of scalars only are written inline.
-    flow_leaves: bool,
-}
-
 fn to_yaml(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    let indent = args
-        .keyword("indent")
-        .and_then(JValue::as_usize)
-        .unwrap_or(2);
-    let flow_leaves = !args
-        .keyword("default_flow_style")
-        .is_some_and(|v| !v.is_none() && !v.is_true());
-    dump_yaml(
-        &args.value,
-        &YamlStyle {
-            indent,
-            flow_leaves,
-        },
-    )
+    let flow_style = match args.keyword("default_flow_style") {
+        Some(value) if value.is_none() => FlowStyle::Leaves,
+        Some(value) if value.is_true() => FlowStyle::Always,
+        Some(_) => FlowStyle::Never,
+        None => FlowStyle::Leaves,
+    };
+    let indent = args.keyword("indent");
+    dump_yaml(args, indent, 2, flow_style)
 }
 
 fn to_nice_yaml(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    let indent = args
-        .get(0, "indent")
-        .and_then(JValue::as_usize)
-        .unwrap_or(4);
-    dump_yaml(
-        &args.value,
-        &YamlStyle {
-            indent,
-            flow_leaves: false,
-        },
-    )
+    dump_yaml(args, args.get(0, "indent"), 4, FlowStyle::Never)
 }
 
-fn dump_yaml(value: &JValue, style: &YamlStyle) -> Result<JValue, Error> {
-    let mut out = String::new();
-    if is_collection(value) && !is_empty(value) && !(style.flow_leaves && is_leaf(value)) {
-        write_block(&mut out, value, style, 0)?;
-    } else {
-        out.push_str(&flow(value)?);
-        out.push('\n');
-    }
-    Ok(JValue::from_safe_string(out))
+fn dump_yaml(
+    args: &Args,
+    indent: Option<&JValue>,
+    default_indent: usize,
+    flow_style: FlowStyle,
+) -> Result<JValue, Error> {
+    let options = DumpOptions {
+        indent: indent.and_then(JValue::as_usize).unwrap_or(default_indent),
+        width: args
+            .keyword("width")
+            .filter(|value| !value.is_none())
+            .and_then(|value| i64::try_from(value.clone()).ok()),
+        flow_style,
+    };
+    let sort_keys = match args.keyword("sort_keys") {
+        Some(value) => value.is_true(),
+        None => true,
+    };
+    let root = yaml_node(&args.value, sort_keys)?;
+    Ok(JValue::from_safe_string(yaml_emitter::dump(
+        &root, &options,
+    )))
 }
 
-fn is_collection(value: &JValue) -> bool {
-    matches!(
-        value.kind(),
-        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable
-    )
-}
-
-fn is_empty(value: &JValue) -> bool {
-    value.len() == Some(0)
-}
-
-fn is_leaf(value: &JValue) -> bool {
-    entries(value).iter().all(|(_, item)| !is_collection(item))
-}
-
-fn entries(value: &JValue) -> Vec<(Option<JValue>, JValue)> {
-    match value.kind() {
-        ValueKind::Map => {
-            let mut keys: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
-            keys.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-            keys.into_iter()
-                .map(|key| {
-                    let item = value.get_item(&key).unwrap_or_default();
-                    (Some(key), item)
-                })
-                .collect()
-        }
-        _ => value
-            .try_iter()
-            .map(|items| items.map(|item| (None, item)).collect())
-            .unwrap_or_default(),
-    }
-}
-
-// NOTE: PyYAML folds plain and quoted scalars longer than 80 columns and picks
-// literal or double-quoted styles for some strings; this writer keeps each scalar on
-// one line, so long or multi-line strings differ from Ansible's output.
-fn write_block(
-    out: &mut String,
-    value: &JValue,
-    style: &YamlStyle,
-    depth: usize,
-) -> Result<(), Error> {
-    let pad = " ".repeat(depth);
-    let is_map = value.kind() == ValueKind::Map;
-    for (key, item) in entries(value) {
-        out.push_str(&pad);
-        match &key {
-            Some(key) => {
-                out.push_str(&scalar(key)?);
-                out.push(':');
-            }
-            None => out.push('-'),
-        }
-        let nested =
-            is_collection(&item) && !is_empty(&item) && !(style.flow_leaves && is_leaf(&item));
-        if nested {
-            if is_map || item.kind() == ValueKind::Map {
-                let child = if is_map && item.kind() != ValueKind::Map {
-                    depth
-                } else {
-                    depth + style.indent
-                };
-                if !is_map && item.kind() == ValueKind::Map {
-                    // A mapping inside a sequence starts on the dash line, its first key
-                    // at the indentation of the others.
-                    let mut inner = String::new();
-                    write_block(&mut inner, &item, style, depth + style.indent)?;
-                    out.push_str(&" ".repeat(style.indent.saturating_sub(1).max(1)));
-                    out.push_str(inner.trim_start());
-                    continue;
-                }
-                out.push('\n');
-                write_block(out, &item, style, child)?;
-            } else {
-                let mut inner = String::new();
-                write_block(&mut inner, &item, style, depth + style.indent)?;
-                out.push(' ');
-                out.push_str(inner.trim_start());
-            }
-        } else {
-            out.push(' ');
-            out.push_str(&flow(&item)?);
-            out.push('\n');
-        }
-    }
-    Ok(())
-}
-
-fn flow(value: &JValue) -> Result<String, Error> {
+/// Represents a template value as PyYAML's `SafeRepresenter` does.
+fn yaml_node(value: &JValue, sort_keys: bool) -> Result<Node, Error> {
     match value.kind() {
         ValueKind::Seq | ValueKind::Iterable => {
-            let items: Result<Vec<String>, Error> =
-                entries(value).iter().map(|(_, item)| flow(item)).collect();
-            Ok(format!("[{}]", items?.join(", ")))
+            let items: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
+            let nodes: Result<Vec<Node>, Error> = items
+                .iter()
+                .map(|item| yaml_node(item, sort_keys))
+                .collect();
+            Ok(Node::Sequence(nodes?))
         }
         ValueKind::Map => {
-            let items: Result<Vec<String>, Error> = entries(value)
+            let mut keys: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
+            if sort_keys && keys_are_orderable(&keys) {
+                keys.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            }
+            let pairs: Result<Vec<(Node, Node)>, Error> = keys
                 .iter()
-                .map(|(key, item)| {
-                    Ok(format!(
-                        "{}: {}",
-                        scalar(key.as_ref().unwrap_or(&JValue::from(())))?,
-                        flow(item)?
-                    ))
+                .map(|key| {
+                    let item = value.get_item(key).unwrap_or_default();
+                    Ok((yaml_node(key, sort_keys)?, yaml_node(&item, sort_keys)?))
                 })
                 .collect();
-            Ok(format!("{{{}}}", items?.join(", ")))
+            Ok(Node::Mapping(pairs?))
         }
-        _ => scalar(value),
+        _ => yaml_scalar(value).map(Node::Scalar),
     }
 }
 
-fn scalar(value: &JValue) -> Result<String, Error> {
-    Ok(match value.kind() {
+/// Whether Python's `sorted` accepts the keys. PyYAML keeps the insertion order when
+/// sorting raises `TypeError`, as it does for `None` beside another key or for
+/// strings mixed with numbers.
+fn keys_are_orderable(keys: &[JValue]) -> bool {
+    let class = |key: &JValue| match key.kind() {
+        ValueKind::Bool | ValueKind::Number => Some(0),
+        ValueKind::String => Some(1),
+        _ => None,
+    };
+    match keys {
+        [] | [_] => true,
+        [first, rest @ ..] => {
+            let first = class(first);
+            first.is_some() && rest.iter().all(|key| class(key) == first)
+        }
+    }
+}
+
+fn yaml_scalar(value: &JValue) -> Result<Scalar, Error> {
+    let text = match value.kind() {
         ValueKind::Undefined => return Err(undefined_error()),
         ValueKind::None => "null".into(),
         ValueKind::Bool => if value.is_true() { "true" } else { "false" }.into(),
         ValueKind::Number if value.is_integer() => value.to_string(),
-        ValueKind::Number => {
-            let f = f64::try_from(value.clone()).unwrap_or(f64::NAN);
-            match f {
-                f if f.is_nan() => ".nan".into(),
-                f if f.is_infinite() && f > 0.0 => ".inf".into(),
-                f if f.is_infinite() => "-.inf".into(),
-                f => float_repr(f),
-            }
+        ValueKind::Number => yaml_float(f64::try_from(value.clone()).unwrap_or(f64::NAN)),
+        _ => {
+            return Ok(Scalar {
+                text: py_str(value).map_err(|_| undefined_error())?,
+                is_str: true,
+            })
         }
-        _ => yaml_string(&py_str(value).map_err(|_| undefined_error())?),
+    };
+    Ok(Scalar {
+        text,
+        is_str: false,
     })
 }
 
-/// A string as PyYAML writes it: plain when it reads back as the same string,
-/// single-quoted otherwise, double-quoted when it holds control characters.
-fn yaml_string(text: &str) -> String {
-    if text.chars().any(|c| c.is_control() && c != '\n') || text.contains('\n') {
-        let mut out = String::from("\"");
-        for c in text.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if c.is_control() => {
-                    let _ = write!(out, "\\x{:02X}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        return out;
+/// A float as `SafeRepresenter.represent_float` writes it: Python's `repr` in lower
+/// case, with `.0` added to a mantissa that has no dot (`1e+20` becomes `1.0e+20`).
+fn yaml_float(value: f64) -> String {
+    if value.is_nan() {
+        return ".nan".into();
     }
-    if plain_allowed(text) {
-        return text.to_owned();
+    if value.is_infinite() {
+        return if value > 0.0 { ".inf" } else { "-.inf" }.into();
     }
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-fn plain_allowed(text: &str) -> bool {
-    if text.is_empty() || text != text.trim() {
-        return false;
+    let text = float_repr(value).to_lowercase();
+    if !text.contains('.') && text.contains('e') {
+        return text.replacen('e', ".0e", 1);
     }
-    let first = text.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
-        let next = text.chars().nth(1);
-        let indicator_ok = matches!(first, '-' | '?' | ':') && next.is_some_and(|c| c != ' ');
-        if !indicator_ok {
-            return false;
-        }
-    }
-    if text.contains(": ") || text.contains(" #") || text.ends_with(':') {
-        return false;
-    }
-    if text.chars().any(|c| ",[]{}".contains(c)) && text.contains(['[', ']', '{', '}']) {
-        return false;
-    }
-    !resolves_to_non_string(text)
-}
-
-/// Whether a plain scalar would read back as something other than a string under
-/// YAML 1.1's implicit resolvers.
-fn resolves_to_non_string(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "yes"
-            | "no"
-            | "true"
-            | "false"
-            | "on"
-            | "off"
-            | "null"
-            | "~"
-            | ".inf"
-            | "-.inf"
-            | "+.inf"
-            | ".nan"
-    ) {
-        return true;
-    }
-    let digits = text.trim_start_matches(['-', '+']);
-    if !digits.is_empty()
-        && digits
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '_' || c == '.' || c == ':')
-        && digits.chars().any(|c| c.is_ascii_digit())
-    {
-        return true;
-    }
-    if digits.starts_with("0x") || digits.starts_with("0b") || digits.starts_with("0o") {
-        return true;
-    }
-    let float_like = regex::Regex::new(r"^[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?$")
-        .map(|re| re.is_match(text))
-        .unwrap_or(false);
-    let date_like = regex::Regex::new(r"^\d{4}-\d{1,2}-\d{1,2}")
-        .map(|re| re.is_match(text))
-        .unwrap_or(false);
-    float_like || date_like || text == "=" || text.starts_with("<<")
+    text
 }
