@@ -22,6 +22,13 @@ pub fn register(env: &mut Environment<'static>) {
         to_nice_json,
     );
     add(env, ansible("from_json"), Undefined::Reject, from_json);
+    add(env, ansible("from_yaml"), Undefined::Reject, from_yaml);
+    add(
+        env,
+        ansible("from_yaml_all"),
+        Undefined::Reject,
+        from_yaml_all,
+    );
     add(env, ansible("to_yaml"), Undefined::Reject, to_yaml);
     add(
         env,
@@ -207,6 +214,48 @@ fn from_json(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let parsed: serde_json::Value = serde_json::from_str(&text)
         .map_err(|err| filter_error(format!("Expecting value: {err}")))?;
     Ok(to_jinja(&Value::from(parsed)))
+}
+
+/// `from_yaml`: one YAML document parsed with YAML 1.1 rules; other values pass through.
+///
+/// NOTE: parse errors use rplay's YAML loader's wording, not PyYAML's.
+fn from_yaml(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    if args.value.as_str().is_none() {
+        return Ok(args.value.clone());
+    }
+    let documents = yaml_documents(args)?;
+    if documents.len() > 1 {
+        return Err(filter_error(
+            "expected a single document in the stream, but found another document".to_string(),
+        ));
+    }
+    Ok(documents
+        .into_iter()
+        .next()
+        .map(|value| to_jinja(&value))
+        .unwrap_or_else(|| JValue::from(())))
+}
+
+/// `from_yaml_all`: every YAML document of a string, as a list.
+fn from_yaml_all(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    if args.value.as_str().is_none() {
+        return Ok(args.value.clone());
+    }
+    let documents = yaml_documents(args)?;
+    Ok(JValue::from(
+        documents.iter().map(to_jinja).collect::<Vec<_>>(),
+    ))
+}
+
+fn yaml_documents(args: &Args) -> Result<Vec<Value>, Error> {
+    let text = py_str(&args.value).map_err(|_| undefined_error())?;
+    let file = crate::source::SourceFile::new("<from_yaml>", text);
+    let loaded = crate::yaml::load(file).map_err(|err| filter_error(err.message))?;
+    Ok(loaded
+        .documents
+        .iter()
+        .map(crate::yaml::Node::to_value)
+        .collect())
 }
 
 fn to_yaml(_: &mut State, args: &Args) -> Result<JValue, Error> {
