@@ -9,6 +9,7 @@ mod core;
 mod net;
 mod serialize;
 mod text;
+mod url;
 mod yaml_emitter;
 
 use minijinja::value::{Kwargs, Rest, Value as JValue};
@@ -176,6 +177,7 @@ pub fn register(env: &mut Environment<'static>) {
     text::register(env);
     serialize::register(env);
     net::register(env);
+    url::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected
