@@ -7,6 +7,7 @@
 mod collections;
 mod core;
 mod net;
+mod query;
 mod serialize;
 mod text;
 mod url;
@@ -178,6 +179,7 @@ pub fn register(env: &mut Environment<'static>) {
     serialize::register(env);
     net::register(env);
     url::register(env);
+    query::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected
