@@ -8,6 +8,7 @@ mod collections;
 mod core;
 mod net;
 mod query;
+mod random;
 mod serialize;
 mod text;
 mod url;
@@ -180,6 +181,7 @@ pub fn register(env: &mut Environment<'static>) {
     net::register(env);
     url::register(env);
     query::register(env);
+    random::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected
