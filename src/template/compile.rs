@@ -92,6 +92,60 @@ impl Compiled {
 
 /// Compiles `source` and applies the Ansible rewrite.
 pub fn compile(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateError> {
+    match compile_exact(source.clone(), syntax) {
+        Ok(compiled) => Ok(compiled),
+        // Jinja2 accepts a bare tuple as a `for` iterable (`{% for s in "a", "b" %}`);
+        // minijinja's grammar does not, so after a syntax error such lists are
+        // parenthesised and the template compiled again.
+        Err(err) => match parenthesize_for_tuples(&source) {
+            Some(rewritten) => compile_exact(rewritten.into(), syntax).map_err(|_| err),
+            None => Err(err),
+        },
+    }
+}
+
+/// Wraps the iterable of each `{% for ... in A, B %}` whose top level holds a comma in
+/// parentheses; `None` when no statement needs it.
+fn parenthesize_for_tuples(source: &str) -> Option<String> {
+    static FOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(\{%[-+]?\s*for\s+[\w\s,()]+?\s+in\s+)(.+?)(\s*[-+]?%\})")
+            .expect("valid regex")
+    });
+    let mut changed = false;
+    let rewritten = FOR.replace_all(source, |caps: &regex::Captures<'_>| {
+        let iterable = &caps[2];
+        if has_top_level_comma(iterable)
+            && !iterable.contains(" if ")
+            && !iterable.ends_with("recursive")
+        {
+            changed = true;
+            format!("{}({}){}", &caps[1], iterable, &caps[3])
+        } else {
+            caps[0].to_string()
+        }
+    });
+    changed.then(|| rewritten.into_owned())
+}
+
+/// Whether `text` holds a comma outside brackets and quotes.
+fn has_top_level_comma(text: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, ',') if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn compile_exact(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateError> {
     let config = TemplateConfig {
         syntax_config: syntax.config()?,
         default_auto_escape: Arc::new(|_: &str| AutoEscape::None),
@@ -174,6 +228,26 @@ impl TemplateCache {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn bare_tuple_in_for_is_parenthesized() {
+        let rewritten = super::parenthesize_for_tuples(
+            "{% for scope in \"kube\", \"system\" %}{{ scope }}{% endfor %}",
+        );
+        assert_eq!(
+            rewritten.as_deref(),
+            Some("{% for scope in (\"kube\", \"system\") %}{{ scope }}{% endfor %}")
+        );
+        assert_eq!(
+            super::parenthesize_for_tuples("{% for x in [1, 2] %}{% endfor %}"),
+            None
+        );
+        assert_eq!(
+            super::parenthesize_for_tuples("{% for k, v in d.items() %}{% endfor %}"),
+            None
+        );
+    }
+
     use super::*;
 
     fn instructions(source: &str) -> Vec<String> {
