@@ -28,27 +28,27 @@ fn json_query(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .transpose()?
         .ok_or_else(|| filter_error("json_query requires a JMESPath expression"))?;
     let data = from_jinja(&args.value).map_err(|_| undefined_error())?;
-    let json = serde_json::to_value(&data).map_err(|err| {
-        filter_error(format!("JMESPathError in json_query filter plugin:\n{err}"))
-    })?;
-    let compiled = jmespath::compile(&quote_bare_literals(&expression)).map_err(|err| {
-        filter_error(format!("JMESPathError in json_query filter plugin:\n{err}"))
-    })?;
-    let variable = jmespath::Variable::from_json(&json.to_string()).map_err(|err| {
-        filter_error(format!("JMESPathError in json_query filter plugin:\n{err}"))
-    })?;
-    let found = compiled.search(variable).map_err(|err| {
-        filter_error(format!("JMESPathError in json_query filter plugin:\n{err}"))
-    })?;
-    let result: serde_json::Value = serde_json::to_value(&*found).map_err(|err| {
-        filter_error(format!("JMESPathError in json_query filter plugin:\n{err}"))
-    })?;
+    let json = serde_json::to_value(&data).map_err(|err| jmespath_error(err))?;
+    let compiled =
+        jmespath::compile(&quote_bare_literals(&expression)).map_err(|err| jmespath_error(err))?;
+    let variable =
+        jmespath::Variable::from_json(&json.to_string()).map_err(|err| jmespath_error(err))?;
+    let found = compiled
+        .search(variable)
+        .map_err(|err| jmespath_error(err))?;
+    let result: serde_json::Value =
+        serde_json::to_value(&*found).map_err(|err| jmespath_error(err))?;
     Ok(to_jinja(&Value::from(result)))
 }
 
+/// The error ansible-core's filter raises for any failure of the JMESPath library.
+fn jmespath_error(err: impl std::fmt::Display) -> Error {
+    filter_error(format!("JMESPathError in json_query filter plugin:\n{err}"))
+}
+
 /// Rewrites backtick literals that are not JSON (`` `kube-bridge` ``) as JSON strings.
-/// Python's jmespath still accepts that deprecated form, reading the text as a string,
-/// and Kubespray relies on it; the Rust parser rejects it.
+/// Python's jmespath still accepts that deprecated form and reads the text as a string.
+/// Kubespray relies on it, and the Rust parser rejects it.
 fn quote_bare_literals(expression: &str) -> String {
     let mut out = String::with_capacity(expression.len());
     let mut rest = expression;

@@ -16,8 +16,7 @@ pub fn register(env: &mut Environment<'static>) {
 /// sequence picks one of its items.
 ///
 /// NOTE: with `seed`, ansible-core's choice comes from Python's Mersenne Twister seeded
-/// with that value, so it is repeatable across runs; rplay's seeded choice is repeatable
-/// too but picks other values.
+/// with that value. rplay's seeded choice is repeatable too, but it picks other values.
 fn random(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let seed = args
         .get(2, "seed")
@@ -92,7 +91,7 @@ impl Source {
         }
     }
 
-    /// A number in `0..bound`, by xorshift and rejection of the biased remainder.
+    /// Returns a number in `0..bound`, by xorshift and rejection of the biased remainder.
     fn below(&mut self, bound: u64) -> u64 {
         let limit = u64::MAX - u64::MAX % bound;
         loop {
