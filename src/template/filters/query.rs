@@ -28,16 +28,11 @@ fn json_query(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .transpose()?
         .ok_or_else(|| filter_error("json_query requires a JMESPath expression"))?;
     let data = from_jinja(&args.value).map_err(|_| undefined_error())?;
-    let json = serde_json::to_value(&data).map_err(|err| jmespath_error(err))?;
-    let compiled =
-        jmespath::compile(&quote_bare_literals(&expression)).map_err(|err| jmespath_error(err))?;
-    let variable =
-        jmespath::Variable::from_json(&json.to_string()).map_err(|err| jmespath_error(err))?;
-    let found = compiled
-        .search(variable)
-        .map_err(|err| jmespath_error(err))?;
-    let result: serde_json::Value =
-        serde_json::to_value(&*found).map_err(|err| jmespath_error(err))?;
+    let json = serde_json::to_value(&data).map_err(jmespath_error)?;
+    let compiled = jmespath::compile(&quote_bare_literals(&expression)).map_err(jmespath_error)?;
+    let variable = jmespath::Variable::from_json(&json.to_string()).map_err(jmespath_error)?;
+    let found = compiled.search(variable).map_err(jmespath_error)?;
+    let result: serde_json::Value = serde_json::to_value(&*found).map_err(jmespath_error)?;
     Ok(to_jinja(&Value::from(result)))
 }
 
