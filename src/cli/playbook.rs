@@ -173,6 +173,7 @@ fn default_printer(args: &PlaybookArgs, config: &Config) -> DefaultPrinter {
         // least 79); rplay always uses 79.
         columns: DEFAULT_COLUMNS,
         color: use_color(config),
+        deprecation_warnings: config.bool("DEPRECATION_WARNINGS"),
     };
     let mut printer = DefaultPrinter::new(
         printer_options,

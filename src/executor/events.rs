@@ -104,7 +104,11 @@ pub enum Event {
     /// An error shown as `ERROR!` that does not stop the run, as ansible-core's
     /// `display.error` for an include that failed.
     Error(String),
-    Deprecation(String),
+    /// A deprecation: the message and the version that removes the feature.
+    Deprecation {
+        message: String,
+        version: Option<String>,
+    },
 }
 
 /// Receives every event of a run.

@@ -390,9 +390,17 @@ impl Executor<'_> {
                 .templar
                 .check_conditional(&condition.value, vars, Some(&location));
             let checked = checked.map(|outcome| {
-                // NOTE: deprecations (a non-boolean result) are not shown yet.
-                for warning in outcome.warnings.iter().filter(|w| !w.deprecation) {
-                    self.emit(Event::Warning(warning.message.clone()));
+                for warning in &outcome.warnings {
+                    let event = if warning.deprecation {
+                        // ansible-core 2.18 removes non-boolean conditionals in 2.19.
+                        Event::Deprecation {
+                            message: warning.message.clone(),
+                            version: Some("2.19".to_string()),
+                        }
+                    } else {
+                        Event::Warning(warning.message.clone())
+                    };
+                    self.emit(event);
                 }
                 outcome.result
             });

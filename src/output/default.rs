@@ -7,7 +7,7 @@ use std::io::Write;
 use rplay_modules::json::{dumps, DumpOptions};
 use rplay_modules::pyrepr;
 
-use super::display::{warning_text, DEFAULT_COLUMNS};
+use super::display::{deprecation_text, warning_text, DEFAULT_COLUMNS};
 use super::profile_tasks::ProfileTasks;
 use crate::executor::events::{Callback, Event, HostResult, HostStats, Status, TaskInfo, TaskKind};
 use crate::{Map, Value};
@@ -26,6 +26,8 @@ pub struct DefaultOptions {
     /// Colour the output, as ansible-core does on a terminal or with
     /// `ANSIBLE_FORCE_COLOR`.
     pub color: bool,
+    /// `deprecation_warnings`: print deprecations.
+    pub deprecation_warnings: bool,
 }
 
 /// ansible-core's default colours (`COLOR_*` settings), as ANSI SGR codes.
@@ -79,6 +81,7 @@ impl Default for DefaultOptions {
             show_per_host_start: false,
             columns: DEFAULT_COLUMNS,
             color: false,
+            deprecation_warnings: true,
         }
     }
 }
@@ -262,8 +265,27 @@ impl DefaultPrinter {
 
     fn deprecation(&mut self, item: &Value) {
         let message = item.get("msg").map(pyrepr::str).unwrap_or_default();
+        let version = item.get("version").map(pyrepr::str);
+        self.show_deprecation(&message, version.as_deref());
+    }
+
+    /// Prints a deprecation once per distinct text, unless `deprecation_warnings` is off.
+    fn show_deprecation(&mut self, message: &str, version: Option<&str>) {
+        if !self.options.deprecation_warnings {
+            return;
+        }
+        let text = deprecation_text(message, version, self.options.columns);
+        if !self.warnings_shown.insert(text.clone()) {
+            return;
+        }
+        let text = if self.options.color {
+            stringc(&text, Color::Deprecate)
+        } else {
+            text
+        };
         let _ = self.stdout.flush();
-        let _ = writeln!(self.stderr, "[DEPRECATION WARNING]: {message}");
+        let _ = writeln!(self.stderr, "{text}");
+        let _ = self.stderr.flush();
     }
 
     fn handle_exception(&mut self, result: &mut Map) {
@@ -552,9 +574,8 @@ impl Callback for DefaultPrinter {
                 let _ = self.stdout.flush();
                 let _ = writeln!(self.stderr, "ERROR! {message}");
             }
-            Event::Deprecation(message) => {
-                let _ = self.stdout.flush();
-                let _ = writeln!(self.stderr, "[DEPRECATION WARNING]: {message}");
+            Event::Deprecation { message, version } => {
+                self.show_deprecation(message, version.as_deref());
             }
         }
         let _ = self.stdout.flush();

@@ -10,6 +10,27 @@ pub fn warning_text(message: &str, columns: usize) -> String {
     format!("{}\n", lines.join("\n"))
 }
 
+/// Renders a deprecation as ansible-core 2.18's `Display.deprecated` prints it (without
+/// the final newline): the message ending in a full stop, when the feature goes, and how
+/// to silence it, wrapped with the spaces at line edges kept.
+pub fn deprecation_text(message: &str, version: Option<&str>, columns: usize) -> String {
+    let mut message = message.trim().to_string();
+    if !message.ends_with(['!', '?', '.']) {
+        message.push('.');
+    }
+    let when = match version {
+        Some(version) => format!("in version {version}."),
+        None => "in a future release.".to_string(),
+    };
+    let text = format!(
+        "[DEPRECATION WARNING]: {message} This feature will be removed {when} Deprecation warnings can be disabled by setting deprecation_warnings=False in ansible.cfg."
+    );
+    wrap_keeping_spaces(&text, columns)
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
 /// Wraps text as Python's `textwrap.wrap(text, width)` with its defaults: whitespace
 /// characters become spaces, lines break between words or after hyphens inside words,
 /// words longer than the width are cut, and spaces at line edges are dropped.
@@ -17,48 +38,48 @@ pub fn warning_text(message: &str, columns: usize) -> String {
 /// NOTE: hyphen breaking follows the common case of Python's word-separator pattern
 /// (a hyphen between two letters or digits); rarer forms such as `--` runs are kept whole.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    wrap_chunks(text, width, true)
+}
+
+/// Wraps text as `textwrap.wrap(text, width, drop_whitespace=False)`, which ansible-core
+/// uses for deprecation warnings: spaces at line edges stay.
+pub fn wrap_keeping_spaces(text: &str, width: usize) -> Vec<String> {
+    wrap_chunks(text, width, false)
+}
+
+/// The line filling of Python's `TextWrapper._wrap_chunks`.
+fn wrap_chunks(text: &str, width: usize, drop_whitespace: bool) -> Vec<String> {
     let text: String = text
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
         .collect();
-    let chunks = split_chunks(&text);
+    let mut chunks = split_chunks(&text);
+    chunks.reverse();
     let mut lines = Vec::new();
-    let mut index = 0;
-    while index < chunks.len() {
+    while !chunks.is_empty() {
         let mut line: Vec<String> = Vec::new();
         let mut length = 0;
-        // Drop leading whitespace of every line but the first.
-        if !lines.is_empty() && chunks[index].trim().is_empty() {
-            index += 1;
+        if drop_whitespace
+            && !lines.is_empty()
+            && chunks.last().is_some_and(|c| c.trim().is_empty())
+        {
+            chunks.pop();
         }
-        while index < chunks.len() {
-            let chunk = &chunks[index];
+        while let Some(chunk) = chunks.last() {
             let size = chunk.chars().count();
-            if length + size <= width {
-                line.push(chunk.clone());
-                length += size;
-                index += 1;
-            } else {
+            if length + size > width {
                 break;
             }
+            length += size;
+            line.extend(chunks.pop());
         }
-        if index < chunks.len() && chunks[index].chars().count() > width {
-            let room = if width > length { width - length } else { 1 };
-            let chunk: Vec<char> = chunks[index].chars().collect();
-            let (head, tail) = chunk.split_at(room.min(chunk.len()));
-            line.push(head.iter().collect());
-            let rest: String = tail.iter().collect();
-            if rest.is_empty() {
-                index += 1;
-            } else {
-                // The cut chunk stays in place with its remainder.
-                let mut rebuilt = chunks[..index].to_vec();
-                rebuilt.push(rest);
-                rebuilt.extend_from_slice(&chunks[index + 1..]);
-                return finish(lines, line, rebuilt, index, width);
-            }
+        if chunks
+            .last()
+            .is_some_and(|chunk| chunk.chars().count() > width)
+        {
+            cut_long_word(&mut chunks, &mut line, length, width);
         }
-        while line.last().is_some_and(|chunk| chunk.trim().is_empty()) {
+        if drop_whitespace && line.last().is_some_and(|chunk| chunk.trim().is_empty()) {
             line.pop();
         }
         if !line.is_empty() {
@@ -68,21 +89,22 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// Continues wrapping after a long word was cut.
-fn finish(
-    mut lines: Vec<String>,
-    line: Vec<String>,
-    chunks: Vec<String>,
-    index: usize,
-    width: usize,
-) -> Vec<String> {
-    let done = line.concat();
-    if !done.trim().is_empty() {
-        lines.push(done.trim_end().to_string());
+/// Moves as much of an over-long word as fits onto the line, as `_handle_long_word`.
+fn cut_long_word(chunks: &mut [String], line: &mut Vec<String>, length: usize, width: usize) {
+    let Some(chunk) = chunks.last_mut() else {
+        return;
+    };
+    let room = if width < 1 { 1 } else { width - length };
+    let characters: Vec<char> = chunk.chars().collect();
+    let mut end = room.min(characters.len());
+    // Python 3.11 prefers to cut after the last hyphen that fits.
+    if let Some(hyphen) = characters[..end].iter().rposition(|c| *c == '-') {
+        if hyphen > 0 && characters[..hyphen].iter().any(|c| *c != '-') {
+            end = hyphen + 1;
+        }
     }
-    let rest: String = chunks[index..].concat();
-    lines.extend(wrap(rest.trim_start(), width));
-    lines
+    line.push(characters[..end].iter().collect());
+    *chunk = characters[end..].iter().collect();
 }
 
 /// Splits into words, runs of spaces, and word pieces ending in a hyphen.
