@@ -152,9 +152,18 @@ fn list(
     };
     for (display_path, playbook) in &playbooks {
         resolver.executor.prepare_playbook(playbook);
-        print!(
-            "{}",
-            listing::render(playbook, display_path, modes, &selection, &mut resolver)
+        listing::render(
+            playbook,
+            display_path,
+            modes,
+            &selection,
+            &mut resolver,
+            &mut |text| {
+                use std::io::Write;
+                let mut stdout = std::io::stdout();
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+            },
         );
     }
     exit::OK

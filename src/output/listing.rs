@@ -27,16 +27,20 @@ pub trait PlayResolver {
     fn tags(&mut self, play: &Play, tags: &[Spanned<Value>]) -> BTreeSet<String>;
 }
 
-/// Renders the listing of one playbook.
+/// Renders the listing of one playbook, passing each part to `emit` as soon as it is
+/// ready, so warnings the resolver prints between parts appear where ansible-playbook
+/// prints them.
 pub fn render(
     playbook: &Playbook,
     display_path: &str,
     modes: ListModes,
     selection: &TagSelection,
     resolver: &mut dyn PlayResolver,
-) -> String {
-    let mut out = format!("\nplaybook: {display_path}\n");
+    emit: &mut dyn FnMut(&str),
+) {
+    emit(&format!("\nplaybook: {display_path}\n"));
     for (index, play) in playbook.plays.iter().enumerate() {
+        let mut out = String::new();
         let (name, patterns) = resolver.play_header(play);
         let play_tags = resolver.tags(play, &play.inherited.tags);
         let play_tags_text: Vec<&str> = play_tags.iter().map(String::as_str).collect();
@@ -62,19 +66,19 @@ pub fn render(
             }
         }
         out.push('\n');
+        emit(&out);
         if modes.tasks || modes.tags {
             // ansible-playbook resolves the templated patterns here too (for the play's
             // variables), which prints their pattern warnings.
             resolver.hosts(play, &patterns);
             // ansible-core's `display()` adds a newline only when the text lacks one.
-            let tasks = list_tasks(play, &play_tags, modes, selection, resolver);
-            out.push_str(&tasks);
+            let mut tasks = list_tasks(play, &play_tags, modes, selection, resolver);
             if !tasks.ends_with('\n') {
-                out.push('\n');
+                tasks.push('\n');
             }
+            emit(&tasks);
         }
     }
-    out
 }
 
 fn list_tasks(
