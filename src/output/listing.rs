@@ -8,6 +8,7 @@ use crate::executor::tags::TagSelection;
 use crate::playbook::walk::{for_each_task, sections, task_display_name, Ancestry, Sections};
 use crate::playbook::{Play, Playbook, Spanned};
 use crate::Value;
+use rplay_modules::pyrepr::str_repr;
 
 /// What to list.
 #[derive(Clone, Copy, Debug, Default)]
@@ -54,7 +55,7 @@ pub fn render(
         );
         if modes.hosts {
             let hosts = resolver.hosts(play, &patterns);
-            let quoted: Vec<String> = patterns.iter().map(|p| python_str_repr(p)).collect();
+            let quoted: Vec<String> = patterns.iter().map(|p| str_repr(p)).collect();
             let _ = write!(
                 out,
                 "\n    pattern: [{}]\n    hosts ({}):",
@@ -131,35 +132,5 @@ fn list_tasks(
         let shown: Vec<&str> = shown.into_iter().map(String::as_str).collect();
         let _ = writeln!(out, "      TASK TAGS: [{}]", shown.join(", "));
     }
-    out
-}
-
-/// Python's `repr()` of a string: single quotes unless the text holds a single quote and
-/// no double quote.
-pub fn python_str_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
     out
 }
