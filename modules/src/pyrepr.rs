@@ -97,21 +97,22 @@ pub fn str_repr(text: &str) -> String {
 
 /// Approximates Python's `str.isprintable()` for one character.
 ///
-/// NOTE: Python consults the Unicode database (categories Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs
-/// other than the space are unprintable); this covers the control, format and separator
-/// characters that occur in practice.
+/// NOTE: Python consults the Unicode database (categories Cc, Cf, Cs, Co, Cn, Zl, Zp, and
+/// Zs other than the space are unprintable). This covers the control, format and
+/// separator characters that occur in practice.
 fn is_printable(c: char) -> bool {
-    let code = c as u32;
-    !(code < 0x20
-        || (0x7f..0xa1).contains(&code)
-        || code == 0xad
-        || (0x2000..=0x200f).contains(&code)
-        || (0x2028..=0x202f).contains(&code)
-        || (0x205f..=0x206f).contains(&code)
-        || code == 0x3000
-        || code == 0xfeff
-        || (0xd800..=0xdfff).contains(&code)
-        || (0xe000..=0xf8ff).contains(&code))
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    !matches!(
+        c as u32,
+        0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e | 0x200b..=0x200f
+            | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff | 0xfff9..=0xfffb
+            | 0xd800..=0xdfff | 0xe000..=0xf8ff
+    )
 }
 
 #[cfg(test)]

@@ -139,63 +139,11 @@ pub fn float_repr(value: f64) -> String {
     out
 }
 
-/// Python's `repr(str)`: single quotes unless the text contains a single quote and no
-/// double quote, with non-printable characters escaped.
+pub use rplay_modules::pyrepr::str_repr;
+
+/// Python's `repr(str)`, appended to `out`.
 pub fn write_str_repr(out: &mut String, text: &str) {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if is_printable(c) => out.push(c),
-            c if (c as u32) < 0x100 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push(quote);
-}
-
-pub fn str_repr(text: &str) -> String {
-    let mut out = String::new();
-    write_str_repr(&mut out, text);
-    out
-}
-
-/// Python's `str.isprintable` for one character.
-///
-/// NOTE: Python consults the Unicode category (Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs other than
-/// space); this covers the control, separator and common format characters only.
-fn is_printable(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    !matches!(
-        c as u32,
-        0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e | 0x200b..=0x200f
-            | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff | 0xfff9..=0xfffb
-            | 0xd800..=0xdfff | 0xe000..=0xf8ff
-    )
+    out.push_str(&rplay_modules::pyrepr::str_repr(text));
 }
 
 #[cfg(test)]
