@@ -140,10 +140,16 @@ fn float_json(f: f64) -> String {
     }
 }
 
-/// Python's `repr()` of a finite float: the shortest digits that read back the same,
+/// Python's `repr()` of a float (`nan`, `inf` and `-inf` included): the shortest digits that read back the same,
 /// in fixed notation when the decimal exponent is in `-4..16` (with `.0` for integral
 /// values), otherwise as `1e+16` or `1.5e-05`.
 pub fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
     if f == 0.0 {
         return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
     }

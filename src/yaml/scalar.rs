@@ -502,44 +502,7 @@ pub(super) fn construct_binary(raw: &str) -> Result<Vec<u8>, String> {
 /// Formats a float as Python's `repr()` does: the shortest text that reads back the
 /// same, positional from 1e-4 up to 1e16 and scientific outside (`1e+16`, `1e-05`).
 pub(super) fn python_float_repr(value: f64) -> String {
-    if value.is_nan() {
-        return "nan".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits, such as `-1.5e-7`.
-    let scientific = format!("{value:e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(unsigned) => ("-", unsigned),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if (-4..16).contains(&exponent) {
-        let point = exponent + 1;
-        let text = if point <= 0 {
-            format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
-        } else if point as usize >= digits.len() {
-            format!("{digits}{}.0", "0".repeat(point as usize - digits.len()))
-        } else {
-            let (whole, fraction) = digits.split_at(point as usize);
-            format!("{whole}.{fraction}")
-        };
-        return format!("{sign}{text}");
-    }
-    let (first, rest) = digits.split_at(1);
-    let mantissa = if rest.is_empty() {
-        first.to_owned()
-    } else {
-        format!("{first}.{rest}")
-    };
-    let exponent_sign = if exponent < 0 { '-' } else { '+' };
-    format!(
-        "{sign}{mantissa}e{exponent_sign}{:02}",
-        exponent.unsigned_abs()
-    )
+    rplay_modules::json::python_float_repr(value)
 }
 
 #[cfg(test)]
