@@ -104,7 +104,8 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-fn write_string(out: &mut String, text: &str, ensure_ascii: bool) {
+/// Appends a JSON string literal as `json.dumps` writes it.
+pub fn write_string(out: &mut String, text: &str, ensure_ascii: bool) {
     out.push('"');
     for c in text.chars() {
         match c {

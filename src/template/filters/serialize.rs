@@ -115,9 +115,11 @@ fn write_json(
                 f => float_repr(f),
             });
         }
-        ValueKind::String => {
-            write_json_string(out, value.as_str().unwrap_or_default(), style.ensure_ascii)
-        }
+        ValueKind::String => rplay_modules::json::write_string(
+            out,
+            value.as_str().unwrap_or_default(),
+            style.ensure_ascii,
+        ),
         ValueKind::Seq | ValueKind::Iterable => {
             let items: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
             write_container(out, '[', ']', items.len(), style, depth, |out, i| {
@@ -143,13 +145,13 @@ fn write_json(
                         )))
                     }
                 };
-                write_json_string(out, &key_text, style.ensure_ascii);
+                rplay_modules::json::write_string(out, &key_text, style.ensure_ascii);
                 out.push_str(&style.key_separator);
                 let item = value.get_item(key).unwrap_or_default();
                 write_json(out, &item, style, depth + 1)
             })?;
         }
-        _ => write_json_string(out, &value.to_string(), style.ensure_ascii),
+        _ => rplay_modules::json::write_string(out, &value.to_string(), style.ensure_ascii),
     }
     Ok(())
 }
@@ -184,29 +186,6 @@ fn write_container(
     }
     out.push(close);
     Ok(())
-}
-
-fn write_json_string(out: &mut String, text: &str, ensure_ascii: bool) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn from_json(_: &mut State, args: &Args) -> Result<JValue, Error> {
