@@ -43,15 +43,8 @@ impl Executor<'_> {
         };
         let mut flush = Vec::new();
         for host in targets {
-            let vars = match self
-                .vars
-                .task_vars(host, Some(&run.layers), Some(&context.layers))
-            {
-                Ok(vars) => vars,
-                Err(err) => {
-                    self.emit(Event::Warning(err.to_string()));
-                    continue;
-                }
+            let Some(vars) = self.host_task_vars(run, context, host) else {
+                continue;
             };
             let info = self.task_info(context, &vars, TaskKind::Task);
             self.emit(Event::TaskStart(info.clone()));

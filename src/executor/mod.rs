@@ -184,15 +184,7 @@ impl<'a> Executor<'a> {
     /// ends the run early is returned without a recap.
     pub fn run(&mut self, playbooks: &[Playbook]) -> Result<RunResult, RunError> {
         for playbook in playbooks {
-            let dir = playbook
-                .path
-                .parent()
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            self.playbook_dir = dir.clone();
-            self.vars.set_playbook_dir(&dir);
-            self.vars
-                .set_global_magic("playbook_dir", Value::from(dir.display().to_string()));
+            self.prepare_playbook(playbook);
             self.emit(Event::PlaybookStart {
                 path: playbook.given_path.display().to_string(),
                 plays: playbook.plays.len(),

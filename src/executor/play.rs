@@ -351,17 +351,9 @@ impl Executor<'_> {
         kind: TaskKind,
         handler: bool,
     ) {
-        let first_vars =
-            match self
-                .vars
-                .task_vars(&hosts[0], Some(&run.layers), Some(&context.layers))
-            {
-                Ok(vars) => vars,
-                Err(err) => {
-                    self.emit(Event::Warning(err.to_string()));
-                    return;
-                }
-            };
+        let Some(first_vars) = self.host_task_vars(run, context, &hosts[0]) else {
+            return;
+        };
         let info = self.task_info(context, &first_vars, kind);
         self.current_task = Some(info.clone());
         self.emit(Event::TaskStart(info.clone()));
@@ -373,15 +365,8 @@ impl Executor<'_> {
         let mut any_failed = false;
         let mut results: Vec<(String, TaskOutcome)> = Vec::new();
         for host in hosts {
-            let vars = match self
-                .vars
-                .task_vars(host, Some(&run.layers), Some(&context.layers))
-            {
-                Ok(vars) => vars,
-                Err(err) => {
-                    self.emit(Event::Warning(err.to_string()));
-                    continue;
-                }
+            let Some(vars) = self.host_task_vars(run, context, host) else {
+                continue;
             };
             self.set_delegate(context, host, &vars);
             let mut outcome = self.run_task_on_host(context, &info, host, &vars);
@@ -576,6 +561,26 @@ impl Executor<'_> {
             outcome
                 .result
                 .insert(Value::from("changed"), Value::Bool(true));
+        }
+    }
+
+    /// Returns the variables of `host` for the task, or warns and returns `None` when
+    /// its inventory variables cannot be read.
+    pub(super) fn host_task_vars(
+        &mut self,
+        run: &PlayRun,
+        context: &TaskContext,
+        host: &str,
+    ) -> Option<crate::vars::HostVars> {
+        match self
+            .vars
+            .task_vars(host, Some(&run.layers), Some(&context.layers))
+        {
+            Ok(vars) => Some(vars),
+            Err(err) => {
+                self.emit(Event::Warning(err.to_string()));
+                None
+            }
         }
     }
 
