@@ -212,8 +212,8 @@ fn warn_unknown_callbacks(config: &Config, callback: &mut dyn Callback) {
             )));
         }
     }
-    // rplay prints only the default callback's JSON results; say so rather than print
-    // another layout than the one configured.
+    // rplay prints only the default callback's JSON results, so it warns rather than
+    // silently print another layout than the one configured.
     let stdout_callback = config.str("DEFAULT_STDOUT_CALLBACK").unwrap_or("default");
     if !matches!(stdout_callback, "default" | "ansible.builtin.default") {
         callback.on_event(&Event::Warning(format!(

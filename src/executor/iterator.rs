@@ -15,7 +15,7 @@ use crate::playbook::{Block, Item, Task};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SlotId(pub usize);
 
-/// What encloses a task: blocks, roles and includes, innermost last.
+/// The blocks, roles and includes that enclose a task, innermost last.
 #[derive(Debug)]
 pub struct Scope {
     pub kind: ScopeKind,

@@ -77,7 +77,7 @@ pub enum RunError {
     /// `include_tasks` or `include_role` nested [`MAX_INCLUDE_DEPTH`] levels deep.
     #[error("Exceeded maximum object depth. This may have been caused by excessive role recursion. maximum recursion depth exceeded")]
     IncludeDepth { span: crate::source::Span },
-    /// A changed task notified a handler no handler answers to.
+    /// A changed task notified a name that no handler has as its name or `listen` topic.
     #[error("The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list")]
     MissingHandler {
         name: String,

@@ -264,7 +264,7 @@ impl Executor<'_> {
         outcome
     }
 
-    /// Whether the task's `no_log` keyword is true for this host.
+    /// Tells whether the task's `no_log` keyword is true for this host.
     pub(super) fn no_log(&self, context: &TaskContext, vars: &HostVars) -> bool {
         context
             .keyword("no_log")
@@ -876,7 +876,7 @@ pub fn is_inventory_action(action: &str) -> bool {
     matches!(action, "group_by" | "add_host")
 }
 
-/// The status a result stands for.
+/// Returns the status a result reports.
 pub fn status_of(result: &Map) -> Status {
     if result.get("unreachable").is_some_and(Value::is_truthy) {
         Status::Unreachable
@@ -893,7 +893,7 @@ pub fn status_of(result: &Map) -> Status {
     }
 }
 
-/// A failed result with a message.
+/// Builds a failed result with a message.
 fn failure(message: String) -> TaskOutcome {
     let mut result = Map::new();
     result.insert(Value::from("failed"), Value::Bool(true));
@@ -944,7 +944,7 @@ fn censored(result: &Map) -> Map {
     out
 }
 
-/// The result without `_ansible_*` keys, as it is registered.
+/// Returns the result without `_ansible_*` keys, as it is registered.
 pub fn strip_internal(result: &Map) -> Map {
     result
         .iter()

@@ -35,8 +35,8 @@ pub fn deprecation_text(message: &str, version: Option<&str>, columns: usize) ->
 /// characters become spaces, lines break between words or after hyphens inside words,
 /// words longer than the width are cut, and spaces at line edges are dropped.
 ///
-/// NOTE: hyphen breaking follows the common case of Python's word-separator pattern
-/// (a hyphen between two letters or digits); rarer forms such as `--` runs are kept whole.
+/// NOTE: hyphen breaking follows the common case of Python's word-separator pattern, a
+/// hyphen between two letters or digits. Rarer forms such as `--` runs are kept whole.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     wrap_chunks(text, width, true)
 }

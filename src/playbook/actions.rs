@@ -129,7 +129,7 @@ impl ActionResolver {
     /// Returns true when `name` names an action that ansible-core would resolve.
     ///
     /// NOTE: any `namespace.collection.name` is accepted at load time, as if every
-    /// collection of the `ansible` package were installed; rplay reports an action it
+    /// collection of the `ansible` package were installed. rplay reports an action it
     /// does not implement when the task runs.
     pub fn is_action(&self, name: &str) -> bool {
         let short = name

@@ -94,9 +94,9 @@ impl Compiled {
 pub fn compile(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateError> {
     match compile_exact(source.clone(), syntax) {
         Ok(compiled) => Ok(compiled),
-        // Jinja2 accepts a bare tuple as a `for` iterable (`{% for s in "a", "b" %}`);
-        // minijinja's grammar does not, so after a syntax error such lists are
-        // parenthesised and the template compiled again.
+        // Jinja2 accepts a bare tuple as a `for` iterable (`{% for s in "a", "b" %}`),
+        // and minijinja's grammar does not. After a syntax error, such lists are put in
+        // parentheses and the template is compiled again.
         Err(err) => match parenthesize_for_tuples(&source) {
             Some(rewritten) => compile_exact(rewritten.into(), syntax).map_err(|_| err),
             None => Err(err),
@@ -127,7 +127,7 @@ fn parenthesize_for_tuples(source: &str) -> Option<String> {
     changed.then(|| rewritten.into_owned())
 }
 
-/// Whether `text` holds a comma outside brackets and quotes.
+/// Tells whether `text` contains a comma outside brackets and quotes.
 fn has_top_level_comma(text: &str) -> bool {
     let mut depth = 0i32;
     let mut quote: Option<char> = None;

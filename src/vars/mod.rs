@@ -39,7 +39,7 @@ pub struct VariableManager {
     groups: Option<Arc<Map>>,
 }
 
-/// What a task adds to the variables: its role, blocks, includes and own `vars`.
+/// The variable layers a task adds: its role, blocks, includes and own `vars`.
 #[derive(Clone, Debug, Default)]
 pub struct TaskLayers {
     /// Role defaults of the task's role and its dependency chain.
@@ -55,7 +55,7 @@ pub struct TaskLayers {
     pub magic: Map,
 }
 
-/// What a play adds to the variables.
+/// The variable layers a play adds.
 #[derive(Clone, Debug, Default)]
 pub struct PlayLayers {
     /// Defaults of every role of the play, dependencies first.

@@ -15,7 +15,7 @@ use crate::source::Span;
 use crate::yaml::{Node, NodeKind};
 use crate::{Map, Value};
 
-/// What a role entry asks for besides the role itself.
+/// The options of a role entry besides the role itself.
 struct RoleRequest {
     name: String,
     span: Span,

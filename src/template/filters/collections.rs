@@ -221,8 +221,8 @@ fn attribute_of(item: &JValue, attribute: Option<&JValue>) -> JValue {
     }
 }
 
-/// Ansible's `unique`, which calls Jinja2's: case-insensitive unless told otherwise,
-/// keeping the first of equal items.
+/// Ansible's `unique`, which calls Jinja2's: case-insensitive unless `case_sensitive`
+/// is true, keeping the first of equal items.
 fn unique(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let case_sensitive = args.bool_arg(0, "case_sensitive", false);
     let attribute = args.get(1, "attribute");
