@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod executor;
 pub mod inventory;
 pub mod output;

@@ -174,6 +174,19 @@ pub fn split_command(text: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Quotes `text` for a POSIX shell as Python's `shlex.quote` does: unchanged when it
+/// holds only safe characters, else in single quotes.
+pub fn shell_quote(text: &str) -> String {
+    if text.is_empty() {
+        return "''".to_string();
+    }
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || "@%+=:,./-".contains(c);
+    if text.chars().all(safe) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\"'\"'"))
+}
+
 /// Runs the command on this machine and returns the module result.
 pub fn run(request: &CommandRequest, check_mode: bool) -> Map {
     let mut result = Map::new();

@@ -1,6 +1,8 @@
 //! Native Ansible modules and the data types the engine shares with them.
 
+pub mod agent;
 pub mod command;
+pub mod dispatch;
 pub mod json;
 pub mod pyrepr;
 pub mod time;

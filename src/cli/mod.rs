@@ -1,5 +1,6 @@
 //! The command-line edge: argument parsing, settings and exit codes.
 
+mod agent;
 mod arg_error;
 pub mod args;
 pub mod compare;
@@ -32,6 +33,7 @@ pub fn main() -> i32 {
     match argv.peek().map(String::as_str) {
         Some("inventory") => return inventory::main(argv.skip(1).collect()),
         Some("compare") => return compare::main(argv.skip(1).collect()),
+        Some("agent") => return agent::main(argv.skip(1).collect()),
         _ => {}
     }
     let args = match PlaybookArgs::try_parse() {

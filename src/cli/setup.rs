@@ -8,7 +8,7 @@ use super::extra_vars::ExtraVarsError;
 use crate::config::Config;
 use crate::executor::events::{Callback, Event};
 use crate::executor::tags::TagSelection;
-use crate::executor::{Executor, RunOptions};
+use crate::executor::{ConnectionDefaults, Executor, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
 use crate::template::{Templar, TemplarOptions};
@@ -177,8 +177,63 @@ pub fn build_executor<'a>(
             .unwrap_or("implicit")
             .to_string(),
         error_on_missing_handler: config.bool("ERROR_ON_MISSING_HANDLER"),
+        connection: connection_defaults(args, config),
+        agent_binary: config
+            .path("RPLAY_AGENT_BINARY")
+            .map(std::path::Path::to_path_buf),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
+}
+
+/// Connection settings from the command line over `ansible.cfg` and the environment.
+/// The controller user's name, home and ssh-agent socket come from the process
+/// environment, as OpenSSH takes them.
+fn connection_defaults(args: &PlaybookArgs, config: &Config) -> ConnectionDefaults {
+    let text = |name: &str| config.str(name).unwrap_or_default().to_string();
+    ConnectionDefaults {
+        transport: args
+            .connection
+            .clone()
+            .unwrap_or_else(|| config.str("DEFAULT_TRANSPORT").unwrap_or("ssh").to_string()),
+        remote_user: args
+            .user
+            .clone()
+            .or_else(|| config.str("DEFAULT_REMOTE_USER").map(str::to_string))
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "root".to_string()),
+        remote_port: config
+            .int("DEFAULT_REMOTE_PORT")
+            .and_then(|port| u16::try_from(port).ok()),
+        private_key: args.private_key.clone().or_else(|| {
+            config
+                .path("DEFAULT_PRIVATE_KEY_FILE")
+                .map(std::path::Path::to_path_buf)
+        }),
+        timeout: args
+            .timeout
+            .or_else(|| {
+                config
+                    .int("DEFAULT_TIMEOUT")
+                    .and_then(|t| u64::try_from(t).ok())
+            })
+            .unwrap_or(10),
+        host_key_checking: config.bool("HOST_KEY_CHECKING"),
+        ssh_args: text("SSH_ARGS"),
+        ssh_common_args: args
+            .ssh_common_args
+            .clone()
+            .unwrap_or_else(|| text("SSH_COMMON_ARGS")),
+        ssh_extra_args: args
+            .ssh_extra_args
+            .clone()
+            .unwrap_or_else(|| text("SSH_EXTRA_ARGS")),
+        retries: config
+            .int("SSH_RETRIES")
+            .and_then(|retries| u32::try_from(retries).ok())
+            .unwrap_or(0),
+        home: std::env::var_os("HOME").map(std::path::PathBuf::from),
+        agent_socket: std::env::var_os("SSH_AUTH_SOCK").map(std::path::PathBuf::from),
+    }
 }
 
 fn only_or_all(tags: &[String]) -> Vec<String> {

@@ -99,11 +99,14 @@ settings! {
     INVENTORY_UNPARSED_WARNING: Bool, ini [("inventory", "inventory_unparsed_warning")], env ["ANSIBLE_INVENTORY_UNPARSED_WARNING"], default Some("True");
     LOCALHOST_WARNING: Bool, ini [("defaults", "localhost_warning")], env ["ANSIBLE_LOCALHOST_WARNING"], default Some("True");
     RETRY_FILES_ENABLED: Bool, ini [("defaults", "retry_files_enabled")], env ["ANSIBLE_RETRY_FILES_ENABLED"], default Some("False");
+    RPLAY_AGENT_BINARY: Path, ini [("rplay", "agent_binary")], env ["RPLAY_AGENT_BINARY"], default None;
     RPLAY_ANSIBLE_VERSION: Str, ini [("rplay", "ansible_version")], env ["RPLAY_ANSIBLE_VERSION"], default Some("2.18.19");
     SHOW_CUSTOM_STATS: Bool, ini [("defaults", "show_custom_stats")], env ["ANSIBLE_SHOW_CUSTOM_STATS"], default Some("False");
     SHOW_PER_HOST_START: Bool, ini [("defaults", "show_per_host_start")], env ["ANSIBLE_SHOW_PER_HOST_START"], default Some("False");
     SHOW_TASK_PATH_ON_FAILURE: Bool, ini [("defaults", "show_task_path_on_failure")], env ["ANSIBLE_SHOW_TASK_PATH_ON_FAILURE"], default Some("False");
     SSH_ARGS: Str, ini [("ssh_connection", "ssh_args")], env ["ANSIBLE_SSH_ARGS"], default Some("-C -o ControlMaster=auto -o ControlPersist=60s");
+    SSH_COMMON_ARGS: Str, ini [("ssh_connection", "ssh_common_args")], env ["ANSIBLE_SSH_COMMON_ARGS"], default Some("");
+    SSH_EXTRA_ARGS: Str, ini [("ssh_connection", "ssh_extra_args")], env ["ANSIBLE_SSH_EXTRA_ARGS"], default Some("");
     SSH_RETRIES: Int, ini [("connection", "retries"), ("ssh_connection", "retries")], env ["ANSIBLE_SSH_RETRIES"], default Some("0");
     SYSTEM_WARNINGS: Bool, ini [("defaults", "system_warnings")], env ["ANSIBLE_SYSTEM_WARNINGS"], default Some("True");
     TAGS_RUN: List, ini [("tags", "run")], env ["ANSIBLE_RUN_TAGS"], default Some("");

@@ -8,6 +8,7 @@ use super::Executor;
 use crate::playbook::value_text;
 use crate::vars::HostVars;
 use crate::{Map, Value};
+use rplay_modules::dispatch::ModuleOptions;
 
 /// An action's result, and the work it leaves to the strategy.
 #[derive(Debug, Default)]
@@ -80,17 +81,12 @@ pub fn run(
         "include_vars" => include_vars(executor, context, args),
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
-        "command" | "shell" => {
-            let check = executor.check_mode(context, vars);
-            match executor.environment(context, vars) {
-                Ok(environment) => command(action, &executor.target(host, vars), args, check, environment),
-                Err(message) => Err(message),
-            }
-        }
+        "command" | "shell" | "ping" => module(executor, context, host, action, args, vars),
+        "raw" => raw(executor, host, args, vars),
         "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
         "validate_argument_spec" => validate_argument_spec(args),
         other => Err(format!(
-            "rplay cannot run the action '{other}' yet; only controller-side actions and command/shell on local connections are implemented"
+            "rplay cannot run the action '{other}' yet; only controller-side actions, command, shell, ping and raw are implemented"
         )),
     };
     match outcome {
@@ -561,37 +557,67 @@ pub struct Target {
     pub name: String,
     /// `ansible_connection` of that host.
     pub connection: String,
+    /// True when `name` is the delegate, not the task's host.
+    pub delegated: bool,
 }
 
 impl Target {
-    /// Fails unless the host is reached through a local connection, the only one rplay
-    /// runs modules on so far.
+    /// True when modules run on this machine: a local connection, or a host named
+    /// `localhost` (ansible-core's implicit localhost).
+    pub fn is_local(&self) -> bool {
+        self.connection == "local" || super::is_local_host(&self.name)
+    }
+
+    /// Fails unless the host is reached through a local connection.
     fn require_local(&self) -> Result<(), String> {
-        if self.connection == "local" || super::is_local_host(&self.name) {
+        if self.is_local() {
             return Ok(());
         }
         Err(format!(
-            "rplay cannot reach {} yet: only connection 'local' runs modules (this host uses '{}')",
+            "rplay cannot gather facts on {} yet: only connection 'local' does (this host uses '{}')",
             self.name, self.connection
         ))
     }
 }
 
-fn command(
+/// Runs a module implemented in the modules crate, on the controller or in the target's
+/// agent.
+fn module(
+    executor: &mut Executor<'_>,
+    context: &TaskContext,
+    host: &str,
     action: &str,
-    target: &Target,
     args: &Map,
-    check: bool,
-    environment: Vec<(String, String)>,
+    vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    target.require_local()?;
-    let mut request = rplay_modules::command::CommandRequest::from_args(action == "shell", args)?;
-    request.environment = environment;
-    let result = rplay_modules::command::run(&request, check);
-    Ok(ActionOutcome {
-        result,
-        effects: Vec::new(),
-    })
+    let options = ModuleOptions {
+        check_mode: executor.check_mode(context, vars),
+        diff: executor.options.diff,
+        environment: executor.environment(context, vars)?,
+    };
+    let target = executor.target(host, vars);
+    let result = executor.run_module_on(&target, action, args, &options, vars);
+    ok(result)
+}
+
+/// `raw`: the free-form command through the target's shell, without a module.
+fn raw(
+    executor: &mut Executor<'_>,
+    host: &str,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
+    check_args("raw", args, &["executable"])?;
+    let command = args.get("_raw_params").map(value_text).unwrap_or_default();
+    let command = match args.get("executable").map(value_text) {
+        Some(executable) => format!(
+            "{executable} -c {}",
+            rplay_modules::command::shell_quote(&command)
+        ),
+        None => command,
+    };
+    let target = executor.target(host, vars);
+    ok(executor.run_raw(&target, &command, vars))
 }
 
 impl Executor<'_> {
@@ -599,9 +625,10 @@ impl Executor<'_> {
     /// when the task is delegated, else `host`.
     fn target(&mut self, host: &str, vars: &HostVars) -> Target {
         use crate::template::Variables;
+        let transport = self.options.connection.transport.clone();
         let connection_of = |vars: Option<Value>| {
             vars.map(|v| value_text(&v))
-                .unwrap_or_else(|| "ssh".to_string())
+                .unwrap_or_else(|| transport.clone())
         };
         match self.delegate.clone() {
             Some(delegate) if delegate != host => {
@@ -613,11 +640,13 @@ impl Executor<'_> {
                 Target {
                     name: delegate,
                     connection: connection_of(connection),
+                    delegated: true,
                 }
             }
             _ => Target {
                 name: host.to_string(),
                 connection: connection_of(vars.get("ansible_connection")),
+                delegated: false,
             },
         }
     }

@@ -8,8 +8,11 @@ mod handlers;
 pub mod iterator;
 mod meta;
 mod play;
+mod remote;
 pub mod tags;
 mod task;
+
+pub use remote::ConnectionDefaults;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -39,6 +42,9 @@ pub struct RunOptions {
     pub gathering: String,
     /// `error_on_missing_handler`: notifying an unknown handler stops the run.
     pub error_on_missing_handler: bool,
+    pub connection: ConnectionDefaults,
+    /// `RPLAY_AGENT_BINARY`: the rplay binary to run on targets.
+    pub agent_binary: Option<PathBuf>,
 }
 
 /// ansible-playbook's exit codes for a run.
@@ -125,6 +131,8 @@ pub struct Executor<'a> {
     start_at_done: bool,
     /// Set when the run must stop at once; the strategy loop checks it after each task.
     abort: Option<RunError>,
+    /// Open connections to targets, one per host for the whole run.
+    connections: crate::connection::Connections,
 }
 
 impl<'a> Executor<'a> {
@@ -135,7 +143,9 @@ impl<'a> Executor<'a> {
         loader: Loader,
         callback: &'a mut dyn Callback,
     ) -> Executor<'a> {
+        let connections = crate::connection::Connections::new(options.agent_binary.clone());
         Executor {
+            connections,
             vars,
             templar,
             options,

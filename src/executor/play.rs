@@ -440,6 +440,12 @@ impl Executor<'_> {
                     self.notify(run, context, target, &outcome);
                 }
             }
+            if outcome.status == Some(Status::Unreachable) && !outcome.ignored {
+                // ansible-core drops an unreachable host from the rest of the play; it
+                // is neither failed nor rescued.
+                self.unreachable_hosts.insert(host.clone());
+                run.remove_host(&host);
+            }
             if outcome.failed() {
                 any_failed = true;
                 if run.states.get(&host).is_some_and(will_rescue) {

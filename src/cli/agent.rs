@@ -1,0 +1,24 @@
+//! `rplay agent`: the module runner a controller starts on a target over SSH. It speaks
+//! frames on standard input and output and is not meant to be run by hand.
+
+use std::io::{self, BufReader, BufWriter};
+
+use super::exit;
+
+/// Serves module requests until standard input ends.
+#[allow(clippy::print_stderr)]
+pub fn main(args: Vec<String>) -> i32 {
+    if !args.is_empty() {
+        eprintln!("usage: rplay agent   (started by rplay on targets; takes no arguments)");
+        return exit::BAD_OPTIONS;
+    }
+    let mut input = BufReader::new(io::stdin().lock());
+    let mut output = BufWriter::new(io::stdout().lock());
+    match rplay_modules::agent::serve(&mut input, &mut output) {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            eprintln!("rplay agent: {err}");
+            exit::ERROR
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! The controller's side of the agent: finding a binary that can run on targets,
+//! installing it once per target, and exchanging frames with it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rplay_modules::agent::{self as protocol, Hello, Request, Response};
+use rplay_modules::dispatch::ModuleOptions;
+use russh::client;
+use russh::ChannelStream;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::ssh::SshSession;
+use super::ConnectionError;
+use crate::{Map, Value};
+
+/// The rplay executable copied to targets, with its digest and CPU architecture.
+pub struct AgentBinary {
+    pub path: PathBuf,
+    pub sha256: String,
+    /// The architecture as `uname -m` names it.
+    pub architecture: &'static str,
+    bytes: Arc<Vec<u8>>,
+}
+
+impl AgentBinary {
+    /// Finds the binary: `configured` if set, else this executable when it is statically
+    /// linked, else the static build next to it (`target/x86_64-unknown-linux-musl/PROFILE/`).
+    pub fn locate(configured: Option<&Path>) -> Result<AgentBinary, String> {
+        if let Some(path) = configured {
+            return AgentBinary::load(path);
+        }
+        let exe = std::env::current_exe()
+            .map_err(|err| format!("cannot find the rplay executable: {err}"))?;
+        let bytes =
+            std::fs::read(&exe).map_err(|err| format!("cannot read {}: {err}", exe.display()))?;
+        if is_static_elf(&bytes) {
+            return AgentBinary::from_bytes(exe, bytes);
+        }
+        if let Some(path) = musl_sibling(&exe).filter(|path| path.is_file()) {
+            return AgentBinary::load(&path);
+        }
+        Err(format!(
+            "no statically linked rplay to run on targets: {} is dynamically linked. Build one with `cargo build --target x86_64-unknown-linux-musl` (add --release for a release build) or set RPLAY_AGENT_BINARY",
+            exe.display()
+        ))
+    }
+
+    fn load(path: &Path) -> Result<AgentBinary, String> {
+        let bytes = std::fs::read(path)
+            .map_err(|err| format!("cannot read the agent binary {}: {err}", path.display()))?;
+        if !is_static_elf(&bytes) {
+            return Err(format!(
+                "the agent binary {} is not a statically linked ELF executable",
+                path.display()
+            ));
+        }
+        AgentBinary::from_bytes(path.to_path_buf(), bytes)
+    }
+
+    fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> Result<AgentBinary, String> {
+        let architecture = elf_architecture(&bytes).ok_or_else(|| {
+            format!(
+                "the agent binary {} is built for an unknown architecture",
+                path.display()
+            )
+        })?;
+        let sha256 = format!("{:x}", Sha256::digest(&bytes));
+        Ok(AgentBinary {
+            path,
+            sha256,
+            architecture,
+            bytes: Arc::new(bytes),
+        })
+    }
+
+    /// The agent's path on targets, relative to the login user's home directory.
+    fn remote_path(&self) -> String {
+        format!("$HOME/.rplay/agents/{}/rplay", self.sha256)
+    }
+}
+
+/// `target/PROFILE/rplay` → `target/x86_64-unknown-linux-musl/PROFILE/rplay`.
+fn musl_sibling(exe: &Path) -> Option<PathBuf> {
+    let profile_dir = exe.parent()?;
+    let target_dir = profile_dir.parent()?;
+    let profile = profile_dir.file_name()?;
+    Some(
+        target_dir
+            .join("x86_64-unknown-linux-musl")
+            .join(profile)
+            .join(exe.file_name()?),
+    )
+}
+
+/// True for a 64-bit little-endian ELF executable without a `PT_INTERP` program header,
+/// that is one that needs no dynamic loader.
+fn is_static_elf(bytes: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
+        return false;
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+    let phoff = u64::from_le_bytes(bytes[32..40].try_into().unwrap_or_default()) as usize;
+    let phentsize = u16_at(54);
+    let phnum = u16_at(56);
+    (0..phnum).all(|index| {
+        let at = phoff + index * phentsize;
+        match bytes.get(at..at + 4) {
+            Some(kind) => u32::from_le_bytes(kind.try_into().unwrap_or_default()) != PT_INTERP,
+            None => false,
+        }
+    })
+}
+
+/// The ELF machine as `uname -m` names it.
+fn elf_architecture(bytes: &[u8]) -> Option<&'static str> {
+    let machine = u16::from_le_bytes([*bytes.get(18)?, *bytes.get(19)?]);
+    match machine {
+        62 => Some("x86_64"),
+        183 => Some("aarch64"),
+        243 => Some("riscv64"),
+        21 => Some("ppc64le"),
+        22 => Some("s390x"),
+        _ => None,
+    }
+}
+
+/// A running agent on one SSH channel.
+pub struct AgentChannel {
+    stream: ChannelStream<client::Msg>,
+    next_id: u64,
+}
+
+impl AgentChannel {
+    /// Installs the agent on the target unless the same binary is there already, then
+    /// starts it and reads its hello.
+    pub async fn start(
+        session: &SshSession,
+        binary: &AgentBinary,
+    ) -> Result<AgentChannel, ConnectionError> {
+        install(session, binary).await?;
+        let command = format!("exec \"{}\" agent", binary.remote_path());
+        let stream = session.exec_stream(&command).await?;
+        let mut channel = AgentChannel { stream, next_id: 0 };
+        let hello: Hello = channel.read_message().await?;
+        if hello.protocol != protocol::PROTOCOL {
+            return Err(ConnectionError::Agent(format!(
+                "the agent on the target speaks protocol {}, this rplay speaks {}",
+                hello.protocol,
+                protocol::PROTOCOL
+            )));
+        }
+        Ok(channel)
+    }
+
+    /// Runs one module on the target and returns its result.
+    pub async fn call(
+        &mut self,
+        module: &str,
+        args: &Map,
+        options: &ModuleOptions,
+    ) -> Result<Map, ConnectionError> {
+        self.next_id += 1;
+        let request = Request {
+            id: self.next_id,
+            module: module.to_string(),
+            args: serde_json::to_value(Value::map(args.clone()))
+                .map_err(|err| ConnectionError::Agent(err.to_string()))?,
+            options: options.clone(),
+        };
+        let frame = protocol::encode_frame(&request)
+            .map_err(|err| ConnectionError::Agent(err.to_string()))?;
+        self.stream.write_all(&frame).await.map_err(agent_lost)?;
+        self.stream.flush().await.map_err(agent_lost)?;
+        let response: Response = self.read_message().await?;
+        if response.id != request.id {
+            return Err(ConnectionError::Agent(format!(
+                "the agent answered request {} instead of {}",
+                response.id, request.id
+            )));
+        }
+        match Value::from(response.result) {
+            Value::Map(map) => Ok((*map).clone()),
+            other => Err(ConnectionError::Agent(format!(
+                "the agent returned a {} instead of a result mapping",
+                other.type_name()
+            ))),
+        }
+    }
+
+    async fn read_message<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, ConnectionError> {
+        let mut header = [0u8; 4];
+        self.stream
+            .read_exact(&mut header)
+            .await
+            .map_err(agent_lost)?;
+        let length = u32::from_be_bytes(header) as usize;
+        if length > protocol::MAX_FRAME {
+            return Err(ConnectionError::Agent(format!(
+                "the agent sent a frame of {length} bytes, more than the maximum of {}",
+                protocol::MAX_FRAME
+            )));
+        }
+        let mut payload = vec![0u8; length];
+        self.stream
+            .read_exact(&mut payload)
+            .await
+            .map_err(agent_lost)?;
+        protocol::decode_payload(&payload).map_err(|err| ConnectionError::Agent(err.to_string()))
+    }
+}
+
+fn agent_lost(err: std::io::Error) -> ConnectionError {
+    ConnectionError::Unreachable(format!("the connection to the rplay agent was lost: {err}"))
+}
+
+/// Checks the target's architecture and copies the agent there unless the same binary
+/// is present. The copy is written to a temporary name, verified with `sha256sum` and
+/// renamed, so a broken transfer never leaves a binary under the final name.
+async fn install(session: &SshSession, binary: &AgentBinary) -> Result<(), ConnectionError> {
+    let probe = format!(
+        "uname -m; if [ -x \"{path}\" ]; then echo present; else echo missing; fi",
+        path = binary.remote_path()
+    );
+    let output = session.exec(&probe, None, None).await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines();
+    let architecture = lines.next().unwrap_or("").trim().to_string();
+    if architecture != binary.architecture {
+        return Err(ConnectionError::Agent(format!(
+            "no rplay agent for the target's architecture '{architecture}': the agent binary {} is built for {}",
+            binary.path.display(),
+            binary.architecture
+        )));
+    }
+    if lines.next() == Some("present") {
+        return Ok(());
+    }
+    let directory = format!("$HOME/.rplay/agents/{}", binary.sha256);
+    let upload = format!(
+        "set -e; umask 077; mkdir -p \"{directory}\"; chmod 700 \"$HOME/.rplay\" \"$HOME/.rplay/agents\" \"{directory}\"; \
+         t=\"{directory}/.rplay.$$\"; trap 'rm -f \"$t\"' EXIT; cat >\"$t\"; \
+         echo \"{sha}  $t\" | sha256sum -c --status; chmod 700 \"$t\"; mv -f \"$t\" \"{directory}/rplay\"; trap - EXIT",
+        sha = binary.sha256
+    );
+    let output = session.exec(&upload, Some(&binary.bytes), None).await?;
+    if output.status != Some(0) {
+        return Err(ConnectionError::Agent(format!(
+            "installing the rplay agent failed (exit status {}): {}",
+            output
+                .status
+                .map_or_else(|| "none".to_string(), |status| status.to_string()),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_test_binary_is_dynamic_or_static_consistently() {
+        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(elf_architecture(&bytes), Some(std::env::consts::ARCH));
+        let static_build = cfg!(target_env = "musl");
+        assert_eq!(is_static_elf(&bytes), static_build);
+    }
+
+    #[test]
+    fn non_elf_is_not_static() {
+        assert!(!is_static_elf(b"#!/bin/sh\necho hi\n"));
+    }
+
+    #[test]
+    fn musl_sibling_of_a_debug_build() {
+        assert_eq!(
+            musl_sibling(Path::new("/w/target/debug/rplay")),
+            Some(PathBuf::from(
+                "/w/target/x86_64-unknown-linux-musl/debug/rplay"
+            ))
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Running modules on targets: the connection settings of a host, resolved from its
+//! variables and the run's defaults, and the dispatch to the local machine or the agent.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rplay_modules::dispatch::{run_module, ModuleOptions};
+
+use super::actions::Target;
+use super::Executor;
+use crate::connection::options::{expand_home, parse_ssh_words, SshOptions};
+use crate::connection::{ConnectionError, ConnectionSpec};
+use crate::playbook::value_text;
+use crate::template::Variables;
+use crate::vars::HostVars;
+use crate::{Map, Value};
+
+/// Connection settings from the command line and `ansible.cfg`, before host variables.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionDefaults {
+    /// `-c`, or `transport` from the settings.
+    pub transport: String,
+    /// `-u`, `remote_user`, or the controller user's name.
+    pub remote_user: String,
+    pub remote_port: Option<u16>,
+    pub private_key: Option<PathBuf>,
+    /// `-T` or `timeout`, in seconds.
+    pub timeout: u64,
+    pub host_key_checking: bool,
+    pub ssh_args: String,
+    pub ssh_common_args: String,
+    pub ssh_extra_args: String,
+    /// `retries` of the ssh connection plugin: extra connection attempts.
+    pub retries: u32,
+    /// The controller user's home directory, for `~/` in key paths and default keys.
+    pub home: Option<PathBuf>,
+    /// `SSH_AUTH_SOCK`: the ssh-agent to ask for keys.
+    pub agent_socket: Option<PathBuf>,
+}
+
+/// OpenSSH's default identity files, in the order it tries them.
+const DEFAULT_KEY_FILES: &[&str] = &[
+    "id_rsa",
+    "id_ecdsa",
+    "id_ecdsa_sk",
+    "id_ed25519",
+    "id_ed25519_sk",
+];
+
+impl Executor<'_> {
+    /// Runs a module on `target`: in this process for a local connection, else in the
+    /// target's agent. Connection failures become unreachable results.
+    pub(super) fn run_module_on(
+        &mut self,
+        target: &Target,
+        module: &str,
+        args: &Map,
+        options: &ModuleOptions,
+        vars: &HostVars,
+    ) -> Map {
+        if target.is_local() {
+            return run_module(module, args, options);
+        }
+        let spec = match self.connection_spec(target, vars) {
+            Ok(spec) => spec,
+            Err(message) => return failed(message),
+        };
+        match self.connections.run_module(&spec, module, args, options) {
+            Ok(result) => result,
+            Err(err) => connection_failure(&err),
+        }
+    }
+
+    /// Runs `raw`: the command through the target's login shell, without the agent.
+    pub(super) fn run_raw(&mut self, target: &Target, command: &str, vars: &HostVars) -> Map {
+        if target.is_local() {
+            let mut args = Map::new();
+            args.insert(Value::from("_raw_params"), Value::from(command));
+            let mut result = run_module("shell", &args, &ModuleOptions::default());
+            return raw_result(&mut result);
+        }
+        let spec = match self.connection_spec(target, vars) {
+            Ok(spec) => spec,
+            Err(message) => return failed(message),
+        };
+        match self.connections.exec(&spec, command) {
+            Ok(output) => {
+                let mut result = Map::new();
+                let rc = output.status.map_or(-1, i64::from);
+                let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+                let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+                result.insert(Value::from("rc"), Value::from(rc));
+                result.insert(Value::from("stdout"), Value::from(stdout));
+                result.insert(Value::from("stderr"), Value::from(stderr));
+                raw_result(&mut result)
+            }
+            Err(err) => connection_failure(&err),
+        }
+    }
+
+    /// Resolves the connection settings for `target`: its variables first, then the command
+    /// line and settings, then OpenSSH's option words in the order ansible-core passes them
+    /// (the first value of an option wins, as in OpenSSH).
+    fn connection_spec(
+        &mut self,
+        target: &Target,
+        vars: &HostVars,
+    ) -> Result<ConnectionSpec, String> {
+        if !matches!(
+            target.connection.as_str(),
+            "ssh" | "smart" | "paramiko" | "ansible.builtin.ssh"
+        ) {
+            return Err(format!(
+                "the connection plugin '{}' is not supported by rplay; use ssh or local",
+                target.connection
+            ));
+        }
+        let host_vars = self.target_vars(target, vars);
+        let var = |names: &[&str]| -> Option<String> {
+            names.iter().find_map(|name| {
+                let raw = host_vars.get(name)?;
+                let value = self.templar.template(&raw, vars).ok()?;
+                (!value.is_null()).then(|| value_text(&value))
+            })
+        };
+        let defaults = &self.options.connection;
+        let home = defaults
+            .home
+            .as_ref()
+            .map(|home| home.display().to_string());
+        let expand = |path: &str| PathBuf::from(expand_home(path, home.as_deref()));
+
+        let address =
+            var(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| target.name.clone());
+        let port = var(&["ansible_port", "ansible_ssh_port"])
+            .map(|text| {
+                text.parse::<u16>()
+                    .map_err(|_| format!("invalid ansible_port '{text}' for {}", target.name))
+            })
+            .transpose()?;
+        let user = var(&["ansible_user", "ansible_ssh_user"]);
+        let key = var(&["ansible_ssh_private_key_file", "ansible_private_key_file"])
+            .map(|path| expand(&path));
+        let timeout = var(&["ansible_ssh_timeout", "ansible_timeout"])
+            .and_then(|text| text.parse::<u64>().ok())
+            .unwrap_or(defaults.timeout);
+        let host_key_checking =
+            var(&["ansible_ssh_host_key_checking", "ansible_host_key_checking"])
+                .map(|text| crate::config::parse_bool(&text))
+                .unwrap_or(defaults.host_key_checking);
+        let ssh_args = var(&["ansible_ssh_args"]).unwrap_or_else(|| defaults.ssh_args.clone());
+        let common_args =
+            var(&["ansible_ssh_common_args"]).unwrap_or_else(|| defaults.ssh_common_args.clone());
+        let extra_args =
+            var(&["ansible_ssh_extra_args"]).unwrap_or_else(|| defaults.ssh_extra_args.clone());
+        let retries = var(&["ansible_ssh_retries"])
+            .and_then(|text| text.parse::<u32>().ok())
+            .unwrap_or(defaults.retries);
+
+        let mut words = split_words(&ssh_args)?;
+        if !host_key_checking {
+            words.extend(["-o".to_string(), "StrictHostKeyChecking=no".to_string()]);
+        }
+        words.extend(split_words(&common_args)?);
+        words.extend(split_words(&extra_args)?);
+        let options = parse_ssh_words(&words)
+            .map_err(|message| format!("{message} (host {})", target.name))?;
+        let SshOptions {
+            strict_host_key_checking,
+            user_known_hosts_file,
+            connect_timeout,
+            connection_attempts,
+            port: option_port,
+            user: option_user,
+            identity_files,
+        } = options;
+
+        let mut private_keys: Vec<PathBuf> = key
+            .or_else(|| defaults.private_key.clone())
+            .into_iter()
+            .collect();
+        private_keys.extend(
+            identity_files
+                .iter()
+                .map(|path| expand(&path.display().to_string())),
+        );
+        if private_keys.is_empty() {
+            if let Some(home) = &defaults.home {
+                private_keys.extend(
+                    DEFAULT_KEY_FILES
+                        .iter()
+                        .map(|name| home.join(".ssh").join(name))
+                        .filter(|path| path.is_file()),
+                );
+            }
+        }
+        Ok(ConnectionSpec {
+            host: target.name.clone(),
+            address,
+            port: port.or(option_port).or(defaults.remote_port).unwrap_or(22),
+            user: user
+                .or(option_user)
+                .unwrap_or_else(|| defaults.remote_user.clone()),
+            private_keys,
+            agent_socket: defaults.agent_socket.clone(),
+            timeout: connect_timeout.unwrap_or(Duration::from_secs(timeout.max(1))),
+            connection_attempts: connection_attempts.unwrap_or(1) + retries,
+            host_key_checking: strict_host_key_checking.unwrap_or(true),
+            known_hosts: user_known_hosts_file,
+        })
+    }
+
+    /// Returns the variables of the host a task's module runs on: the task host's own, or
+    /// the delegate's inventory variables.
+    fn target_vars(&mut self, target: &Target, vars: &HostVars) -> Box<dyn Variables> {
+        if target.delegated {
+            let delegate_vars = self.vars.inventory_vars(&target.name).unwrap_or_default();
+            Box::new(MapVariables(delegate_vars))
+        } else {
+            Box::new(vars.clone())
+        }
+    }
+}
+
+/// A host's inventory variables as [`Variables`], for a delegate's connection settings.
+struct MapVariables(std::sync::Arc<Map>);
+
+impl Variables for MapVariables {
+    fn get(&self, name: &str) -> Option<Value> {
+        self.0.get(name).cloned()
+    }
+    fn names(&self) -> Vec<String> {
+        self.0.keys().map(value_text).collect()
+    }
+    fn host(&self, _name: &str) -> Option<std::sync::Arc<dyn Variables>> {
+        None
+    }
+    fn hosts(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+fn split_words(text: &str) -> Result<Vec<String>, String> {
+    rplay_modules::command::split_command(text)
+        .map_err(|message| format!("invalid ssh arguments '{text}': {message}"))
+}
+
+/// ansible-core's result for a host it cannot reach or talk to.
+fn connection_failure(err: &ConnectionError) -> Map {
+    let mut result = Map::new();
+    result.insert(Value::from("unreachable"), Value::Bool(true));
+    result.insert(Value::from("msg"), Value::from(err.message()));
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result
+}
+
+fn failed(message: String) -> Map {
+    let mut result = Map::new();
+    result.insert(Value::from("failed"), Value::Bool(true));
+    result.insert(Value::from("msg"), Value::from(message));
+    result
+}
+
+/// Completes a `raw` result as ansible-core's raw action does: output lines, `changed`
+/// always true, and a failure for a non-zero status.
+fn raw_result(result: &mut Map) -> Map {
+    let mut out = Map::new();
+    let rc = result.get("rc").cloned().unwrap_or(Value::Int(-1));
+    let stdout = result.get("stdout").map(value_text).unwrap_or_default();
+    let stderr = result.get("stderr").map(value_text).unwrap_or_default();
+    let lines = |text: &str| Value::list(text.lines().map(Value::from).collect());
+    out.insert(Value::from("rc"), rc.clone());
+    out.insert(Value::from("stdout"), Value::from(stdout.clone()));
+    out.insert(Value::from("stdout_lines"), lines(&stdout));
+    out.insert(Value::from("stderr"), Value::from(stderr.clone()));
+    out.insert(Value::from("stderr_lines"), lines(&stderr));
+    out.insert(Value::from("changed"), Value::Bool(true));
+    if rc != Value::Int(0) {
+        out.insert(Value::from("failed"), Value::Bool(true));
+        out.insert(Value::from("msg"), Value::from("non-zero return code"));
+    }
+    out
+}
