@@ -385,8 +385,9 @@ def log_difference(rplay: str, golden: Path, new: Path) -> str | None:
                           stderr=subprocess.STDOUT, text=True)
     if proc.returncode == 0:
         return None
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    return " | ".join(lines[:3]) if lines else f"rplay compare exited {proc.returncode}"
+    # The output starts with `A: PATH` and `B: PATH` lines, then one line per difference.
+    lines = [line for line in proc.stdout.splitlines() if line.strip() and not line.startswith(("A: ", "B: "))]
+    return lines[0] if lines else f"rplay compare exited {proc.returncode}"
 
 
 def die(message: str) -> None:

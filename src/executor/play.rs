@@ -550,6 +550,7 @@ impl Executor<'_> {
                 task: info.clone(),
                 status: Status::Ok,
                 result: callback_copy(map),
+                full_result: map.clone(),
                 ignored: false,
                 delegated_to: None,
             }));
@@ -666,6 +667,7 @@ impl Executor<'_> {
             task: info.clone(),
             status,
             result: callback_copy(&outcome.result),
+            full_result: outcome.result.clone(),
             ignored: outcome.ignored,
             delegated_to: outcome.delegated_to.clone(),
         }));
@@ -970,6 +972,7 @@ impl Executor<'_> {
                 task: info.clone(),
                 status: Status::Failed,
                 result: callback_copy(&result),
+                full_result: result.clone(),
                 ignored: false,
                 delegated_to: None,
             }));
@@ -1085,6 +1088,7 @@ impl Executor<'_> {
             check_mode: self.options.check,
             is_include: matches!(task.short_action(), "include_tasks" | "include_role"),
             has_loop: task.keyword("loop").is_some(),
+            register: task.keyword("register").map(|r| value_text(&r.value)),
             path: format!(
                 "{}:{}",
                 absolute_path(task.span.path()).display(),
