@@ -7,11 +7,17 @@ A case is a directory fixtures/lab/CASE/ with `playbook.yml`, the files it uses 
 What legitimately varies between two runs on fresh hosts, and is normalised before results
 and snapshots are stored or compared:
 - in results, the values of `start`, `end` and `delta` (command timings) become `<time>`;
-- in results, stat's `atime`, `mtime` and `ctime` become `<time>`;
+- in results, stat's `atime`, `mtime`, `ctime`, `dev` and `inode` become `<varies>` (every
+  host's root is a new overlay, so device and inode numbers change from run to run);
+- in results, `_original_basename` in the `module_args` of a loop item's invocation, when
+  it is the random name of the controller's temporary file for copy's `content`
+  (`.` and 8 characters), becomes `<tmpname>`;
 - in results, any string with Ansible's remote temporary directory
   (`.ansible/tmp/ansible-tmp-<time>-<pid>-<random>`) gets `ansible-tmp-<id>` there;
 - in results, the `status` mapping of systemd_service: timestamps, PIDs, invocation ids,
-  resource counters and the `{ ... pid=N ... }` details of `Exec*` become `<varies>`;
+  resource counters and the `{ ... pid=N ... }` details of `Exec*` become `<varies>`, and
+  lists of units (`Requires`, `After`, ...), which systemd prints in no fixed order, are
+  sorted;
 - in snapshots, no times are recorded at all, and directories have no size (a directory's
   size depends on the filesystem's history, not on what it contains).
 Logs are compared by `rplay compare`, which has its own normalisation (host order within a
@@ -292,13 +298,15 @@ def parse_snapshot(text: str) -> dict:
 # ---------------------------------------------------------------- normalising results
 
 TIME_KEYS = {"start", "end", "delta"}
-STAT_TIME_KEYS = {"atime", "mtime", "ctime"}
+STAT_VARYING_KEYS = {"atime", "mtime", "ctime", "dev", "inode"}
+TMP_BASENAME = re.compile(r"^\.[a-z0-9_]{8}$")
 ANSIBLE_TMP = re.compile(r"ansible-tmp-[0-9.]+-\d+-\d+")
 # Keys of systemd_service's `status` whose values depend on when and where the unit ran.
 SYSTEMD_VARYING = re.compile(
     r"(Timestamp|TimestampMonotonic|PID|InvocationID|^Memory(Current|Peak|Available|SwapCurrent|SwapPeak|ZSwapCurrent)$"
     r"|^CPUUsageNSec$|^TasksCurrent$|^IP(Ingress|Egress)|^IO(Read|Write)|^ControlGroupId$|^NRestarts$"
     r"|^StateChangeTimestamp|^ActiveEnterTimestamp|^ExecMainCode$|^ExecMainStatus$)")
+UNIT_NAME = re.compile(r"^[\w@:.\\-]+\.(service|target|slice|socket|mount|path|timer|device|swap|scope|automount)$")
 EXEC_DETAILS = re.compile(r"start_time=\[[^\]]*\]|stop_time=\[[^\]]*\]|pid=\d+|code=\(null\)|status=\d+/\d+")
 
 
@@ -309,12 +317,14 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
                 else normalise_results(v, k, key) for k, v in value.items()}
     if isinstance(value, list):
         return [normalise_results(v, key, parent) for v in value]
+    if parent == "stat" and key in STAT_VARYING_KEYS:
+        return "<varies>"
     if isinstance(value, str):
-        if key in TIME_KEYS or (parent == "stat" and key in STAT_TIME_KEYS):
+        if key == "_original_basename" and parent == "module_args" and TMP_BASENAME.match(value):
+            return "<tmpname>"
+        if key in TIME_KEYS:
             return "<time>"
         return ANSIBLE_TMP.sub("ansible-tmp-<id>", value)
-    if parent == "stat" and key in STAT_TIME_KEYS:
-        return "<time>"
     return value
 
 
@@ -325,6 +335,8 @@ def normalise_systemd_status(status: dict) -> dict:
             out[k] = "<varies>"
         elif k.startswith("Exec") and isinstance(v, str):
             out[k] = EXEC_DETAILS.sub("<varies>", v)
+        elif isinstance(v, str) and v.split() and all(UNIT_NAME.match(word) for word in v.split()):
+            out[k] = " ".join(sorted(v.split()))
         else:
             out[k] = v
     return out
