@@ -126,7 +126,7 @@ def all_case_names() -> list[str]:
 # ---------------------------------------------------------------- lab
 
 def lab_dir() -> Path:
-    """The state dir of the lab instance in RPLAY_LAB_INSTANCE, as `lab` computes it."""
+    """Return the state dir of the lab instance in RPLAY_LAB_INSTANCE, as `lab` computes it."""
     if os.environ.get("RPLAY_LAB_DIR"):
         return Path(os.environ["RPLAY_LAB_DIR"])
     instance = os.environ.get("RPLAY_LAB_INSTANCE", "0")
@@ -176,7 +176,7 @@ def engine_env(results_path: Path, control_dir: Path) -> dict[str, str]:
 
 
 def shown_command(command: list[str], env: dict[str, str]) -> str:
-    """The command as a shell line, with the machine-specific paths replaced."""
+    """Return the command as a shell line, with the machine-specific paths replaced."""
     shown_env = [f"{k}={env[k]}" for k in ("ANSIBLE_NOCOLOR", "ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_CALLBACKS_ENABLED", "RPLAY_RESULTS_PATH")]
     text = " ".join(shlex.quote(part) for part in shown_env + ["ansible-playbook" if "ansible" in Path(command[0]).name else "rplay", *command[1:]])
     text = text.replace(str(lab_dir()), "$LAB_DIR").replace(str(CALLBACK_DIR), "compat-tests/lab/callback_plugins")

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Keys are sorted and each host's entries keep the order of its results. A loop gives one
-//! entry, whose result holds the items under `results`.
+//! entry, whose result contains the items under `results`.
 
 use std::io;
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ use super::display::{warning_text, DEFAULT_COLUMNS};
 use crate::executor::events::{Callback, Event, HostResult, Status};
 use crate::{Map, Value};
 
-/// The callback's names in `callbacks_enabled`.
+/// Tells whether `name` in `callbacks_enabled` names this callback.
 pub fn is_results_callback(name: &str) -> bool {
     name == "rplay_results"
 }
@@ -46,7 +46,7 @@ impl ResultsWriter {
         }
     }
 
-    /// The file's content: `{"hosts": {...}}` as `json.dumps(indent=1, sort_keys=True)`.
+    /// Returns the file's content: `{"hosts": {...}}` as `json.dumps(indent=1, sort_keys=True)`.
     pub fn document(&self) -> String {
         let hosts: Map = self
             .hosts
@@ -124,7 +124,7 @@ impl Callback for ResultsWriter {
     }
 }
 
-/// A result as ansible-core 2.18 registers it: without `_ansible_*` keys at any depth and
+/// Returns a result as ansible-core 2.18 registers it: without `_ansible_*` keys at any depth and
 /// without the top-level `invocation` (its strategy's `strip_internal_keys` of a deep copy).
 pub fn registered_value(result: &Map) -> Map {
     let mut value = strip_internal_keys(result);

@@ -13,7 +13,7 @@
 #                        "status": "ok" | "failed" | "skipped" | "unreachable",
 #                        "ignored": bool, "result": {...}}, ...]}}
 # Entries of one host keep the order in which its results arrived. A loop gives one entry,
-# whose result holds the items under `results`, as a registered loop result does.
+# whose result contains the items under `results`, as a registered loop result does.
 from __future__ import annotations
 
 DOCUMENTATION = '''
