@@ -13,6 +13,7 @@ use crate::output::default::{DefaultOptions, DefaultPrinter};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::listing::{self, ListModes, PlayResolver};
 use crate::output::profile_tasks::{ProfileTasks, SortOrder};
+use crate::output::results::{is_results_callback, ResultsWriter};
 use crate::playbook::{check_playbook_file, LoadErrorKind, Loader, Play, Playbook, Spanned};
 use crate::Value;
 
@@ -59,8 +60,29 @@ pub fn run(args: PlaybookArgs) -> i32 {
         let mut warnings = WarningPrinter::default();
         return list(&args, &config, selection, modes, &mut warnings);
     }
-    let mut printer = default_printer(&args, &config);
-    execute(&args, &config, selection, &mut printer)
+    let mut callbacks = RunCallbacks {
+        printer: default_printer(&args, &config),
+        results: config
+            .path("RPLAY_RESULTS_PATH")
+            .filter(|_| results_enabled(&config))
+            .map(|path| ResultsWriter::new(path.to_path_buf())),
+    };
+    execute(&args, &config, selection, &mut callbacks)
+}
+
+/// The default printer and the enabled callbacks that write files.
+struct RunCallbacks {
+    printer: DefaultPrinter,
+    results: Option<ResultsWriter>,
+}
+
+impl Callback for RunCallbacks {
+    fn on_event(&mut self, event: &Event) {
+        self.printer.on_event(event);
+        if let Some(results) = &mut self.results {
+            results.on_event(event);
+        }
+    }
 }
 
 /// ansible-playbook's exit code for a load error.
@@ -201,12 +223,19 @@ fn default_printer(args: &PlaybookArgs, config: &Config) -> DefaultPrinter {
     printer
 }
 
-/// Warns about each enabled callback plugin other than profile_tasks.
+/// Warns about each enabled callback plugin other than profile_tasks and rplay_results,
+/// and about rplay_results without its output path.
 fn warn_unknown_callbacks(config: &Config, callback: &mut dyn Callback) {
     for name in config.list("CALLBACKS_ENABLED") {
-        if !is_profile_tasks(name) {
-            // NOTE: rplay implements only profile_tasks among the optional callbacks;
-            // ansible-core prints this warning only for callbacks it cannot import.
+        if is_results_callback(name) && config.path("RPLAY_RESULTS_PATH").is_none() {
+            callback.on_event(&Event::Warning(format!(
+                "Skipping callback plugin '{name}': its output path is not set \
+                 (RPLAY_RESULTS_PATH or [callback_rplay_results] path)"
+            )));
+        } else if !is_profile_tasks(name) && !is_results_callback(name) {
+            // NOTE: rplay implements only profile_tasks and rplay_results among the
+            // optional callbacks, but ansible-core prints this warning only for callbacks
+            // it cannot import.
             callback.on_event(&Event::Warning(format!(
                 "Skipping callback plugin '{name}', unable to load"
             )));
@@ -236,7 +265,7 @@ fn execute(
     args: &PlaybookArgs,
     config: &Config,
     selection: TagSelection,
-    printer: &mut DefaultPrinter,
+    printer: &mut dyn Callback,
 ) -> i32 {
     let setup = match prepare(args, config, printer) {
         Ok(setup) => setup,
@@ -314,6 +343,13 @@ fn profile_tasks_enabled(config: &Config) -> bool {
         .list("CALLBACKS_ENABLED")
         .iter()
         .any(|name| is_profile_tasks(name))
+}
+
+fn results_enabled(config: &Config) -> bool {
+    config
+        .list("CALLBACKS_ENABLED")
+        .iter()
+        .any(|name| is_results_callback(name))
 }
 
 fn is_profile_tasks(name: &str) -> bool {

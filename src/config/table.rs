@@ -101,6 +101,8 @@ settings! {
     RETRY_FILES_ENABLED: Bool, ini [("defaults", "retry_files_enabled")], env ["ANSIBLE_RETRY_FILES_ENABLED"], default Some("False");
     RPLAY_AGENT_BINARY: Path, ini [("rplay", "agent_binary")], env ["RPLAY_AGENT_BINARY"], default None;
     RPLAY_ANSIBLE_VERSION: Str, ini [("rplay", "ansible_version")], env ["RPLAY_ANSIBLE_VERSION"], default Some("2.18.19");
+    // The file of the `rplay_results` callback (compat-tests/lab/callback_plugins/rplay_results.py).
+    RPLAY_RESULTS_PATH: Path, ini [("callback_rplay_results", "path")], env ["RPLAY_RESULTS_PATH"], default None;
     SHOW_CUSTOM_STATS: Bool, ini [("defaults", "show_custom_stats")], env ["ANSIBLE_SHOW_CUSTOM_STATS"], default Some("False");
     SHOW_PER_HOST_START: Bool, ini [("defaults", "show_per_host_start")], env ["ANSIBLE_SHOW_PER_HOST_START"], default Some("False");
     SHOW_TASK_PATH_ON_FAILURE: Bool, ini [("defaults", "show_task_path_on_failure")], env ["ANSIBLE_SHOW_TASK_PATH_ON_FAILURE"], default Some("False");

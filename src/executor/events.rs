@@ -21,6 +21,8 @@ pub struct TaskInfo {
     /// Set for `include_tasks`/`include_role`, whose results print only `included:`.
     pub is_include: bool,
     pub has_loop: bool,
+    /// The variable named by `register`, if any.
+    pub register: Option<String>,
     /// `path:line` of the task, which `-vv` prints as `task path:`.
     pub path: String,
 }
@@ -46,8 +48,12 @@ pub struct HostResult {
     pub host: String,
     pub task: Arc<TaskInfo>,
     pub status: Status,
-    /// The result as Ansible's `TaskResult._result`, internal `_ansible_*` keys included.
+    /// The result the callbacks see, as ansible-core's `TaskResult.clean_copy()`: without
+    /// `failed`, `skipped` and most `_ansible_*` keys, and censored under `no_log`.
     pub result: Map,
+    /// The result before that cleaning, as `TaskResult._result`. `register` stores it
+    /// without its `_ansible_*` keys.
+    pub full_result: Map,
     /// Set when `ignore_errors` (or `ignore_unreachable`) turns a failure into `...ignoring`.
     pub ignored: bool,
     /// `host -> delegate` label part, when the task was delegated elsewhere.

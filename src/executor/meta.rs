@@ -65,6 +65,7 @@ impl Executor<'_> {
                     host: host.clone(),
                     task: info,
                     status: Status::Skipped,
+                    full_result: result.clone(),
                     result,
                     ignored: false,
                     delegated_to: None,

@@ -556,6 +556,7 @@ impl Executor<'_> {
                 task: info.clone(),
                 status: Status::Ok,
                 result: callback_copy(map),
+                full_result: map.clone(),
                 ignored: false,
                 delegated_to: None,
             }));
@@ -672,6 +673,7 @@ impl Executor<'_> {
             task: info.clone(),
             status,
             result: callback_copy(&outcome.result),
+            full_result: outcome.result.clone(),
             ignored: outcome.ignored,
             delegated_to: outcome.delegated_to.clone(),
         }));
@@ -976,6 +978,7 @@ impl Executor<'_> {
                 task: info.clone(),
                 status: Status::Failed,
                 result: callback_copy(&result),
+                full_result: result.clone(),
                 ignored: false,
                 delegated_to: None,
             }));
@@ -1091,6 +1094,7 @@ impl Executor<'_> {
             check_mode: self.options.check,
             is_include: matches!(task.short_action(), "include_tasks" | "include_role"),
             has_loop: task.keyword("loop").is_some(),
+            register: task.keyword("register").map(|r| value_text(&r.value)),
             path: format!(
                 "{}:{}",
                 absolute_path(task.span.path()).display(),

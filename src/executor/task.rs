@@ -180,6 +180,7 @@ impl Executor<'_> {
                     task: info.clone(),
                     status,
                     result: callback_copy(result),
+                    full_result: result.clone(),
                     ignored: false,
                     delegated_to: self.delegate_label.clone(),
                 }));
@@ -367,6 +368,7 @@ impl Executor<'_> {
             task: info,
             status: Status::Failed,
             result: callback_copy(result),
+            full_result: result.clone(),
             ignored: false,
             delegated_to: None,
         }));

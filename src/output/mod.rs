@@ -6,3 +6,4 @@ pub mod display;
 pub mod inventory;
 pub mod listing;
 pub mod profile_tasks;
+pub mod results;
