@@ -115,7 +115,11 @@ fn kubespray_corpus() {
     let dir = Path::new(&dir);
     let vars = template_support::build_vars(&context(dir));
     let cases = read_json(&dir.join("cases.json"));
-    let templar = Templar::new(TemplarOptions::default());
+    // Relative paths (the password lookup's files) resolve in the corpus directory,
+    // where Ansible's side ran.
+    let templar = Templar::new(TemplarOptions {
+        base_dir: dir.to_path_buf(),
+    });
     let mut results = Vec::new();
     for case in cases.as_array().into_iter().flatten() {
         let case_vars = case_vars(&templar, &vars, case);

@@ -18,7 +18,8 @@ A case inside a task with `loop` or `with_items` also has "loop": {"keyword", "v
 (after one level of flattening for `with_items`) to the loop variable.
 
 The context stacks, lowest first: every role's defaults (kubespray_defaults first,
-then the others by path), the sample group_vars (`all`, then `k8s_cluster`), the
+then the others by path), the sample group_vars (`all`, then `k8s_cluster`) with
+`credentials_dir` set to OUT_DIR/credentials, the
 inventory's host variables, the host's facts (unsafe strings, as gathered facts
 are), the facts Kubespray's network_facts role sets for an IPv4 cluster, every role's
 vars, and a few variables of the template action. The other two hosts get the
@@ -222,8 +223,10 @@ def fact_vars(facts):
     return unsafe_json(merged)
 
 
-def build_context(root, roles, facts):
-    group_vars = dict(ALL_VARS)
+def build_context(root, roles, facts, out):
+    # Kubespray keeps generated passwords under `{{ inventory_dir }}/credentials`; the
+    # oracle's in-memory inventory has no directory, so the path would be /credentials.
+    group_vars = dict(ALL_VARS, credentials_dir=os.path.join(out, "credentials"))
     for group in ("all", "k8s_cluster"):
         pattern = os.path.join(root, "inventory", "sample", "group_vars", group, "*.yml")
         merge_files(group_vars, sorted(glob.glob(pattern)))
@@ -262,7 +265,7 @@ def main(argv):
     with open(os.path.join(out, "cases.json"), "w") as f:
         json.dump(cases, f, ensure_ascii=False)
     with open(os.path.join(out, "context.json"), "w") as f:
-        json.dump(build_context(root, roles, facts), f, ensure_ascii=False)
+        json.dump(build_context(root, roles, facts, os.path.abspath(out)), f, ensure_ascii=False)
     kinds = {}
     for case in cases:
         kinds[case["kind"]] = kinds.get(case["kind"], 0) + 1
