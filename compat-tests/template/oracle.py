@@ -15,6 +15,11 @@ A case is an object with:
   hosts  other inventory hosts and their variables (optional)
   groups inventory groups: {"name": ["host", ...]} (optional)
   options for "file": trim_blocks, lstrip_blocks, newline_sequence (optional)
+  host   the name of the host under test (optional, "testhost" by default)
+  facts  gathered facts by host name, as `setup` returns them (optional). They go into
+         the fact cache, whose `ansible_facts` replaces one set as a host variable;
+         rplay's case runner ignores this field, so the same facts must also be in
+         the hosts' variables
 
 The result of a case is {"value": JSON, "type": Python type name, "warnings": [...]}
 or {"error": message, "error_class": exception class name, "warnings": [...]}.
@@ -83,7 +88,8 @@ def to_result_json(value, omit):
 
 def build_variables(case, loader):
     inventory = InventoryManager(loader=loader, sources=None)
-    hosts = {TEST_HOST: {}}
+    test_host = case.get("host", TEST_HOST)
+    hosts = {test_host: {}}
     hosts.update(case.get("hosts") or {})
     for group in (case.get("groups") or {}):
         inventory.add_group(group)
@@ -97,10 +103,12 @@ def build_variables(case, loader):
         for key, value in from_case_json(host_vars).items():
             host.set_variable(key, value)
     inventory.reconcile_inventory()
-    host = inventory.get_host(TEST_HOST)
+    host = inventory.get_host(test_host)
     for key, value in from_case_json(case.get("vars") or {}).items():
         host.set_variable(key, value)
     manager = VariableManager(loader=loader, inventory=inventory)
+    for name, facts in (case.get("facts") or {}).items():
+        manager.set_host_facts(name, from_case_json(facts))
     manager._hostvars = HostVars(inventory=inventory, variable_manager=manager, loader=loader)
     play = Play.load(dict(name="oracle", hosts="all", gather_facts=False), variable_manager=manager, loader=loader)
     return manager, manager.get_vars(play=play, host=host)
@@ -123,19 +131,24 @@ def render_file(templar, text, options):
 def evaluate(case, loader):
     manager, variables = build_variables(case, loader)
     templar = Templar(loader=loader, variables=variables)
+    return evaluate_with(templar, variables, case, loader), manager
+
+
+def evaluate_with(templar, variables, case, loader):
+    """Evaluates one case in an existing context (the cases' own context is ignored)."""
     kind = case["kind"]
     if kind == "expr":
-        return templar.template("{{ " + case["text"] + " }}"), manager
+        return templar.template("{{ " + case["text"] + " }}")
     if kind == "str":
-        return templar.template(from_case_json(case["text"])), manager
+        return templar.template(from_case_json(case["text"]))
     if kind == "value":
-        return templar.template(from_case_json(case["value"])), manager
+        return templar.template(from_case_json(case["value"]))
     if kind == "cond":
         conditional = Conditional(loader=loader)
         conditional.when = [case["text"]]
-        return conditional.evaluate_conditional(templar, variables), manager
+        return conditional.evaluate_conditional(templar, variables)
     if kind == "file":
-        return render_file(templar, case["text"], case.get("options") or {}), manager
+        return render_file(templar, case["text"], case.get("options") or {})
     raise ValueError("unknown case kind: " + kind)
 
 

@@ -14,12 +14,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use minijinja::machinery::{CompiledTemplate, Instruction, Instructions, TemplateConfig};
+use minijinja::machinery::{
+    tokenize, CompiledTemplate, Instruction, Instructions, TemplateConfig, Token,
+};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::AutoEscape;
 use self_cell::self_cell;
 
 use super::error::{TemplateError, TemplateErrorKind};
+use super::mutable::{MAKE_MUTABLE, MUTATING_METHODS};
 
 /// Method name standing in for `GetItem`; the receiver is the container.
 pub const GET_ITEM: &str = "\u{0}getitem";
@@ -78,6 +81,9 @@ self_cell!(
 /// A compiled and patched template, owning its source text.
 pub struct Compiled {
     cell: CompiledCell,
+    /// Whether the template calls a mutating method. Its variables are then handed out
+    /// as mutable copies (see `mutable.rs`).
+    pub mutates: bool,
 }
 
 impl Compiled {
@@ -90,8 +96,24 @@ impl Compiled {
     }
 }
 
-/// Compiles `source` and applies the Ansible rewrite.
+/// Compiles `source` and applies the Ansible rewrite. A template that calls a mutating
+/// method is compiled again with its `{% set %}` values made mutable.
 pub fn compile(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateError> {
+    let compiled = compile_tolerant(source, syntax)?;
+    if !compiled.mutates {
+        return Ok(compiled);
+    }
+    let source: &str = compiled.cell.borrow_owner();
+    let Some(wrapped) = wrap_set_values(source, syntax) else {
+        return Ok(compiled);
+    };
+    let mut rewritten = compile_tolerant(wrapped.into(), syntax)?;
+    rewritten.mutates = true;
+    Ok(rewritten)
+}
+
+/// Compiles `source`, retrying once with bare `for` tuples parenthesised.
+fn compile_tolerant(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateError> {
     match compile_exact(source.clone(), syntax) {
         Ok(compiled) => Ok(compiled),
         // Jinja2 accepts a bare tuple as a `for` iterable (`{% for s in "a", "b" %}`),
@@ -102,6 +124,51 @@ pub fn compile(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateEr
             None => Err(err),
         },
     }
+}
+
+/// Wraps the value of each `{% set NAME = VALUE %}` in a call of [`MAKE_MUTABLE`], found
+/// with minijinja's own lexer; `None` when there is none or lexing fails.
+fn wrap_set_values(source: &str, syntax: &Syntax) -> Option<String> {
+    let config = syntax.config().ok()?;
+    let mut insertions: Vec<(usize, &str)> = Vec::new();
+    let mut previous: Option<Token<'_>> = None;
+    let mut in_set = false;
+    let mut wrapping = false;
+    for token in tokenize(source, false, config) {
+        let (token, span) = token.ok()?;
+        match &token {
+            Token::Ident("set") if matches!(previous, Some(Token::BlockStart)) => in_set = true,
+            Token::Assign if in_set && !wrapping => {
+                wrapping = true;
+                insertions.push((span.end_offset as usize, "("));
+            }
+            Token::BlockEnd => {
+                if wrapping {
+                    insertions.push((span.start_offset as usize, ")"));
+                }
+                in_set = false;
+                wrapping = false;
+            }
+            _ => {}
+        }
+        previous = Some(token);
+    }
+    if insertions.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(source.len() + insertions.len() * 20);
+    let mut copied = 0;
+    for (offset, text) in insertions {
+        out.push_str(&source[copied..offset]);
+        if text == "(" {
+            out.push(' ');
+            out.push_str(MAKE_MUTABLE);
+        }
+        out.push_str(text);
+        copied = offset;
+    }
+    out.push_str(&source[copied..]);
+    Some(out)
 }
 
 /// Wraps the iterable of each `{% for ... in A, B %}` whose top level holds a comma in
@@ -150,11 +217,12 @@ fn compile_exact(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, Template
         syntax_config: syntax.config()?,
         default_auto_escape: Arc::new(|_: &str| AutoEscape::None),
     };
+    let mut mutates = false;
     let cell = CompiledCell::try_new(source, |source| {
         let mut template = CompiledTemplate::new("<string>", source, &config)?;
-        rewrite(&mut template.instructions);
+        mutates = rewrite(&mut template.instructions);
         for block in template.blocks.values_mut() {
-            rewrite(block);
+            mutates |= rewrite(block);
         }
         Ok::<_, minijinja::Error>(template)
     })
@@ -164,12 +232,17 @@ fn compile_exact(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, Template
             err.detail().map_or_else(|| err.to_string(), str::to_owned),
         )
     })?;
-    Ok(Compiled { cell })
+    Ok(Compiled { cell, mutates })
 }
 
-fn rewrite(instructions: &mut Instructions<'_>) {
+/// Applies the rewrite; returns whether the instructions call a mutating method.
+fn rewrite(instructions: &mut Instructions<'_>) -> bool {
+    let mut mutates = false;
     let mut index = 0;
     while let Some(instruction) = instructions.get_mut(index) {
+        if let Instruction::CallMethod(name, _) = instruction {
+            mutates |= MUTATING_METHODS.contains(name);
+        }
         let replacement = match instruction {
             Instruction::GetAttr(name) => Some(Instruction::CallMethod(attr_method(name), Some(1))),
             Instruction::GetItem => Some(Instruction::CallMethod(GET_ITEM, Some(2))),
@@ -181,6 +254,7 @@ fn rewrite(instructions: &mut Instructions<'_>) {
         }
         index += 1;
     }
+    mutates
 }
 
 /// Interns the reserved method name for an attribute. Attribute names come from

@@ -10,6 +10,7 @@ use minijinja::{Error, ErrorKind, State};
 
 use super::compile::{GET_ATTR_PREFIX, GET_ITEM, MODULO};
 use super::error::{TemplateError, TemplateErrorKind};
+use super::mutable::{make_mutable, shallow_copy, MUTATING_METHODS};
 use super::pyformat;
 use super::pyrepr::{py_repr, py_str, str_repr};
 use super::render::{self, raise, undefined_error};
@@ -197,6 +198,16 @@ fn python_method(
     if args.iter().any(JValue::is_undefined) {
         return Err(undefined_error());
     }
+    if matches!(receiver.kind(), ValueKind::Map | ValueKind::Seq) {
+        if name == "copy" {
+            return Ok(shallow_copy(receiver));
+        }
+        if MUTATING_METHODS.contains(&name) {
+            // An immutable receiver is a temporary (named values of a mutating template
+            // are mutable), so the change is made to a copy nobody else can see.
+            return make_mutable(receiver).call_method(state, name, args);
+        }
+    }
     if let Some(result) = extra_method(receiver, name, args) {
         return result;
     }
@@ -285,7 +296,6 @@ fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result
         };
     }
     match (receiver.kind(), name) {
-        (ValueKind::Map | ValueKind::Seq, "copy") => Some(Ok(receiver.clone())),
         (ValueKind::Seq, "index") => {
             let needle = args.first().cloned().unwrap_or_default();
             let position = receiver
@@ -300,15 +310,6 @@ fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result
                 )),
             })
         }
-        (
-            ValueKind::Map | ValueKind::Seq,
-            "append" | "extend" | "insert" | "pop" | "remove" | "update" | "setdefault" | "clear"
-            | "popitem" | "__setitem__",
-        ) => Some(Err(Error::new(
-            ErrorKind::InvalidOperation,
-            // TODO: mutating methods need interior-mutable dict and list objects.
-            format!("the mutating method {name}() is not supported by rplay yet"),
-        ))),
         _ => None,
     }
 }

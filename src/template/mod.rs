@@ -17,6 +17,7 @@ mod error;
 mod filters;
 mod lookups;
 mod methods;
+mod mutable;
 mod pyformat;
 mod pyrepr;
 mod render;

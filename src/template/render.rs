@@ -7,6 +7,7 @@
 //! value is itself a template) push their own.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use minijinja::machinery;
@@ -15,6 +16,7 @@ use minijinja::{AutoEscape, Environment, ErrorKind};
 
 use super::compile::Compiled;
 use super::error::{TemplateError, TemplateErrorKind};
+use super::mutable::make_mutable;
 use super::vars::Context;
 
 /// The side state of one evaluation: hints, poison, unsafe reads and emitted values.
@@ -34,6 +36,11 @@ pub struct RenderState {
     pub emit_count: usize,
     pub first_emit: Option<JValue>,
     pub first_emit_len: usize,
+    /// The template calls a mutating method, so variables are read as mutable copies.
+    pub mutable: bool,
+    /// The mutable copy of each variable read so far. Jinja2 resolves a name once per
+    /// render, so every read in one render sees the same object.
+    mutable_reads: HashMap<String, JValue>,
 }
 
 thread_local! {
@@ -69,6 +76,30 @@ pub fn poison(error: TemplateError) {
             state.poison = Some(error);
         }
     });
+}
+
+/// Tells whether the innermost evaluation hands out mutable copies of variables.
+pub fn reads_mutable() -> bool {
+    with_current(|state| state.mutable).unwrap_or(false)
+}
+
+/// Returns the innermost evaluation's mutable copy of variable `name`, made from
+/// `value` on the first read.
+pub fn mutable_read(name: &str, value: &JValue) -> JValue {
+    if let Some(Some(copy)) = with_current(|state| state.mutable_reads.get(name).cloned()) {
+        return copy;
+    }
+    // Copying may read lazy variables, which takes the render stack again, so the copy
+    // is made outside `with_current`.
+    let copy = make_mutable(value);
+    with_current(|state| {
+        state
+            .mutable_reads
+            .entry(name.to_owned())
+            .or_insert(copy.clone())
+            .clone()
+    })
+    .unwrap_or(copy)
 }
 
 pub fn mark_unsafe() {
@@ -118,6 +149,8 @@ pub fn evaluate(
             emit_count: 0,
             first_emit: None,
             first_emit_len: 0,
+            mutable: compiled.mutates,
+            mutable_reads: HashMap::new(),
         })
     });
     let guard = StackGuard;

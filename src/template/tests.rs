@@ -84,6 +84,13 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, jinja("boolean"), Undefined::False, |_, v, _| {
         Ok(v.kind() == ValueKind::Bool)
     });
+    // Identity with Python's `True` and `False`: `1 is true` is false.
+    add(env, jinja("true"), Undefined::False, |_, v, _| {
+        Ok(v.kind() == ValueKind::Bool && v.is_true())
+    });
+    add(env, jinja("false"), Undefined::False, |_, v, _| {
+        Ok(v.kind() == ValueKind::Bool && !v.is_true())
+    });
     add(env, jinja("mapping"), Undefined::False, |_, v, _| {
         Ok(v.kind() == ValueKind::Map)
     });

@@ -323,11 +323,15 @@ impl Object for Root {
     }
 
     fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
-        self.context.lookup(key.as_str()?)
+        self.get_value_by_str(key.as_str()?)
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<JValue> {
-        self.context.lookup(key)
+        let value = self.context.lookup(key)?;
+        if render::reads_mutable() {
+            return Some(render::mutable_read(key, &value));
+        }
+        Some(value)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {

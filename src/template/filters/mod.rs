@@ -8,7 +8,7 @@ mod collections;
 mod core;
 mod net;
 mod query;
-mod random;
+pub(crate) mod random;
 mod serialize;
 mod text;
 mod url;

@@ -68,12 +68,12 @@ fn int_arg(args: &Args, index: usize, name: &str, default: i64) -> Result<i64, E
 }
 
 /// Random numbers: from the process's hash keys, or repeatable from a seed.
-struct Source {
+pub(crate) struct Source {
     state: u64,
 }
 
 impl Source {
-    fn new(seed: Option<&str>) -> Source {
+    pub(crate) fn new(seed: Option<&str>) -> Source {
         let mut hasher = match seed {
             // A fixed-key hasher makes a seeded source repeatable.
             Some(_) => {
@@ -92,7 +92,7 @@ impl Source {
     }
 
     /// Returns a number in `0..bound`, by xorshift and rejection of the biased remainder.
-    fn below(&mut self, bound: u64) -> u64 {
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
         let limit = u64::MAX - u64::MAX % bound;
         loop {
             self.state ^= self.state << 13;

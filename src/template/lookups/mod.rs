@@ -1,5 +1,8 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
-//! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`.
+//! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
+//! `password`.
+
+mod password;
 
 use std::path::{Path, PathBuf};
 
@@ -140,6 +143,7 @@ fn run_plugin(
         "fileglob" => fileglob(context, request),
         "first_found" => first_found(context, request),
         "pipe" => pipe(request),
+        "password" => password::password(context, request),
         _ => Err(TemplateError::new(
             TemplateErrorKind::Lookup,
             format!("lookup plugin ({name}) not found"),
