@@ -70,11 +70,12 @@ impl Executor<'_> {
             outcome.ignored = self.ignore_errors(context, vars);
         }
         if let Some(register) = task.keyword("register").map(|r| value_text(&r.value)) {
+            // ansible-core's strategy drops the task-level `invocation`; loop items keep
+            // theirs.
+            let mut value = strip_internal(&outcome.result);
+            value.shift_remove("invocation");
             let mut registered = Map::new();
-            registered.insert(
-                Value::from(register),
-                Value::map(strip_internal(&outcome.result)).into_unsafe(),
-            );
+            registered.insert(Value::from(register), Value::map(value).into_unsafe());
             self.vars.set_nonpersistent(host, &registered);
         }
         outcome
