@@ -31,7 +31,10 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     if let Some(spec) = argument_spec(module) {
         if !result.contains_key("invocation") {
             let mut invocation = Map::new();
-            invocation.insert(Value::from("module_args"), Value::map(module_args(spec, &args)));
+            invocation.insert(
+                Value::from("module_args"),
+                Value::map(module_args(spec, &args)),
+            );
             result.insert(Value::from("invocation"), Value::map(invocation));
         }
     }
@@ -160,7 +163,10 @@ mod tests {
     use super::*;
 
     fn keys(map: &Map) -> Vec<String> {
-        map.keys().filter_map(Value::as_str).map(str::to_string).collect()
+        map.keys()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
     }
 
     #[test]
@@ -194,7 +200,10 @@ mod tests {
         args.insert(Value::from("_raw_params"), Value::from("true"));
         let result = run_module("shell", &args, &ModuleOptions::default());
         let invocation = result.get("invocation").and_then(Value::as_map).unwrap();
-        let params = invocation.get("module_args").and_then(Value::as_map).unwrap();
+        let params = invocation
+            .get("module_args")
+            .and_then(Value::as_map)
+            .unwrap();
         assert_eq!(params.get("_uses_shell"), Some(&Value::Bool(true)));
         assert_eq!(keys(params)[..2], ["_raw_params", "_uses_shell"]);
     }
@@ -203,7 +212,10 @@ mod tests {
     fn ping_module_args_default() {
         let result = run_module("ping", &Map::new(), &ModuleOptions::default());
         let invocation = result.get("invocation").and_then(Value::as_map).unwrap();
-        let params = invocation.get("module_args").and_then(Value::as_map).unwrap();
+        let params = invocation
+            .get("module_args")
+            .and_then(Value::as_map)
+            .unwrap();
         assert_eq!(params.get("data"), Some(&Value::from("pong")));
     }
 }

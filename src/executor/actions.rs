@@ -81,12 +81,15 @@ pub fn run(
         "include_vars" => include_vars(executor, context, args),
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
-        "command" | "shell" | "ping" => module(executor, context, host, action, args, vars),
         "raw" => raw(executor, host, args, vars),
         "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
         "validate_argument_spec" => validate_argument_spec(args),
+        module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
+            module(executor, context, host, module_name, args, vars)
+        }
         other => Err(format!(
-            "rplay cannot run the action '{other}' yet; only controller-side actions, command, shell, ping and raw are implemented"
+            "rplay cannot run the action '{other}' yet; it runs the controller-side actions, raw and the modules {}",
+            rplay_modules::dispatch::MODULES.join(", ")
         )),
     };
     match outcome {
