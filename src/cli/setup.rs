@@ -233,6 +233,22 @@ fn connection_defaults(args: &PlaybookArgs, config: &Config) -> ConnectionDefaul
             .unwrap_or(0),
         home: std::env::var_os("HOME").map(std::path::PathBuf::from),
         agent_socket: std::env::var_os("SSH_AUTH_SOCK").map(std::path::PathBuf::from),
+        become_enabled: args.r#become || config.bool("DEFAULT_BECOME"),
+        become_method: args
+            .become_method
+            .clone()
+            .unwrap_or_else(|| text("DEFAULT_BECOME_METHOD")),
+        become_user: args
+            .become_user
+            .clone()
+            .unwrap_or_else(|| text("DEFAULT_BECOME_USER")),
+        become_exe: config.str("DEFAULT_BECOME_EXE").map(str::to_string),
+        become_flags: text("DEFAULT_BECOME_FLAGS"),
+        become_password: args
+            .become_password_file
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .map(|text| text.trim_end_matches('\n').to_string()),
     }
 }
 

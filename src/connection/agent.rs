@@ -7,12 +7,11 @@ use std::sync::Arc;
 use rplay_modules::agent::{self as protocol, Hello, Request, Response};
 use rplay_modules::dispatch::ModuleOptions;
 use russh::client;
-use russh::ChannelStream;
+use russh::{Channel, ChannelMsg};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ssh::SshSession;
-use super::ConnectionError;
+use super::{Become, ConnectionError};
 use crate::{Map, Value};
 
 /// The rplay executable copied to targets, with its digest and CPU architecture.
@@ -129,22 +128,46 @@ fn elf_architecture(bytes: &[u8]) -> Option<&'static str> {
 
 /// A running agent on one SSH channel.
 pub struct AgentChannel {
-    stream: ChannelStream<client::Msg>,
+    channel: Channel<client::Msg>,
+    /// Bytes of standard output not yet taken as frames.
+    buffer: Vec<u8>,
     next_id: u64,
 }
 
 impl AgentChannel {
     /// Installs the agent on the target unless the same binary is there already, then
-    /// starts it and reads its hello.
+    /// starts it, as `become` says when given, and reads its hello.
     pub async fn start(
         session: &SshSession,
         binary: &AgentBinary,
+        escalation: Option<&Become>,
     ) -> Result<AgentChannel, ConnectionError> {
         install(session, binary).await?;
-        let command = format!("exec \"{}\" agent", binary.remote_path());
-        let stream = session.exec_stream(&command).await?;
-        let mut channel = AgentChannel { stream, next_id: 0 };
-        let hello: Hello = channel.read_message().await?;
+        let agent = format!("\"{}\" agent", binary.remote_path());
+        let (command, prompt) = match escalation {
+            Some(escalation) => {
+                let (command, prompt) = escalation.wrap(&agent)?;
+                (format!("exec {command}"), prompt)
+            }
+            None => (format!("exec {agent}"), None),
+        };
+        let channel = session.open_command(&command).await?;
+        let mut agent = AgentChannel {
+            channel,
+            buffer: Vec::new(),
+            next_id: 0,
+        };
+        let password = escalation.and_then(|escalation| escalation.password.as_deref());
+        let hello: Hello = match agent.read_hello(prompt.as_deref(), password).await {
+            Ok(hello) => hello,
+            Err(err) => {
+                // A sudo still waiting at its prompt holds the user's timestamp lock,
+                // so later sudo calls would wait for it: end its input and the channel.
+                let _ = agent.channel.eof().await;
+                let _ = agent.channel.close().await;
+                return Err(err);
+            }
+        };
         if hello.protocol != protocol::PROTOCOL {
             return Err(ConnectionError::Agent(format!(
                 "the agent on the target speaks protocol {}, this rplay speaks {}",
@@ -152,7 +175,7 @@ impl AgentChannel {
                 protocol::PROTOCOL
             )));
         }
-        Ok(channel)
+        Ok(agent)
     }
 
     /// Runs one module on the target and returns its result.
@@ -172,9 +195,11 @@ impl AgentChannel {
         };
         let frame = protocol::encode_frame(&request)
             .map_err(|err| ConnectionError::Agent(err.to_string()))?;
-        self.stream.write_all(&frame).await.map_err(agent_lost)?;
-        self.stream.flush().await.map_err(agent_lost)?;
-        let response: Response = self.read_message().await?;
+        self.channel
+            .data(&frame[..])
+            .await
+            .map_err(|err| agent_lost(&err.to_string(), ""))?;
+        let response: Response = self.read_message(&mut String::new()).await?;
         if response.id != request.id {
             return Err(ConnectionError::Agent(format!(
                 "the agent answered request {} instead of {}",
@@ -190,30 +215,118 @@ impl AgentChannel {
         }
     }
 
-    async fn read_message<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, ConnectionError> {
-        let mut header = [0u8; 4];
-        self.stream
-            .read_exact(&mut header)
-            .await
-            .map_err(agent_lost)?;
-        let length = u32::from_be_bytes(header) as usize;
+    /// Reads the agent's hello. Before it, standard error may carry `prompt`, the
+    /// privilege escalation's password prompt: the password is sent once, and a second
+    /// prompt means it was wrong.
+    async fn read_hello(
+        &mut self,
+        prompt: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Hello, ConnectionError> {
+        let mut stderr = String::new();
+        let mut answered = false;
+        loop {
+            if let Some(hello) = self.take_frame()? {
+                return Ok(hello);
+            }
+            match self.channel.wait().await {
+                Some(ChannelMsg::Data { data }) => self.buffer.extend_from_slice(&data),
+                Some(ChannelMsg::ExtendedData { data, .. }) => {
+                    stderr.push_str(&String::from_utf8_lossy(&data));
+                    tracing::debug!(stderr = %stderr, "agent start: standard error");
+                    let Some(prompt) = prompt else { continue };
+                    let prompts = stderr.matches(prompt).count();
+                    if prompts > 1 || (prompts == 1 && answered && stderr.ends_with(prompt)) {
+                        return Err(ConnectionError::Become("Incorrect sudo password".into()));
+                    }
+                    if prompts == 1 && !answered {
+                        let line = format!("{}\n", password.unwrap_or_default());
+                        self.channel
+                            .data(line.as_bytes())
+                            .await
+                            .map_err(|err| agent_lost(&err.to_string(), &stderr))?;
+                        answered = true;
+                    }
+                }
+                Some(ChannelMsg::ExitStatus { .. } | ChannelMsg::Eof | ChannelMsg::Close)
+                | None => {
+                    return Err(start_failure(&stderr));
+                }
+                Some(other) => tracing::debug!(message = ?other, "agent start: channel message"),
+            }
+        }
+    }
+
+    async fn read_message<T: serde::de::DeserializeOwned>(
+        &mut self,
+        stderr: &mut String,
+    ) -> Result<T, ConnectionError> {
+        loop {
+            if let Some(message) = self.take_frame()? {
+                return Ok(message);
+            }
+            match self.channel.wait().await {
+                Some(ChannelMsg::Data { data }) => self.buffer.extend_from_slice(&data),
+                Some(ChannelMsg::ExtendedData { data, .. }) => {
+                    stderr.push_str(&String::from_utf8_lossy(&data));
+                }
+                Some(ChannelMsg::ExitStatus { .. } | ChannelMsg::Eof | ChannelMsg::Close)
+                | None => {
+                    return Err(agent_lost("the agent exited", stderr));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Takes one whole frame from the buffer, if it holds one.
+    fn take_frame<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<T>, ConnectionError> {
+        let Some(header) = self.buffer.get(..4) else {
+            return Ok(None);
+        };
+        let length = u32::from_be_bytes(header.try_into().unwrap_or_default()) as usize;
         if length > protocol::MAX_FRAME {
             return Err(ConnectionError::Agent(format!(
                 "the agent sent a frame of {length} bytes, more than the maximum of {}",
                 protocol::MAX_FRAME
             )));
         }
-        let mut payload = vec![0u8; length];
-        self.stream
-            .read_exact(&mut payload)
-            .await
-            .map_err(agent_lost)?;
-        protocol::decode_payload(&payload).map_err(|err| ConnectionError::Agent(err.to_string()))
+        if self.buffer.len() < 4 + length {
+            return Ok(None);
+        }
+        let message = protocol::decode_payload(&self.buffer[4..4 + length])
+            .map_err(|err| ConnectionError::Agent(err.to_string()))?;
+        self.buffer.drain(..4 + length);
+        Ok(Some(message))
     }
 }
 
-fn agent_lost(err: std::io::Error) -> ConnectionError {
-    ConnectionError::Unreachable(format!("the connection to the rplay agent was lost: {err}"))
+/// The error for an agent that ended before its hello, from what it printed: sudo's
+/// refusals in ansible-core's words, else the text itself.
+fn start_failure(stderr: &str) -> ConnectionError {
+    if stderr.contains("a password is required") {
+        return ConnectionError::Become("Missing sudo password".into());
+    }
+    if stderr.contains("incorrect password attempt") || stderr.contains("Sorry, try again") {
+        return ConnectionError::Become("Incorrect sudo password".into());
+    }
+    ConnectionError::Agent(format!(
+        "the rplay agent did not start: {}",
+        if stderr.trim().is_empty() {
+            "it exited without output"
+        } else {
+            stderr.trim()
+        }
+    ))
+}
+
+fn agent_lost(detail: &str, stderr: &str) -> ConnectionError {
+    let stderr = stderr.trim();
+    ConnectionError::Unreachable(if stderr.is_empty() {
+        format!("the connection to the rplay agent was lost: {detail}")
+    } else {
+        format!("the connection to the rplay agent was lost: {detail}: {stderr}")
+    })
 }
 
 /// Checks the target's architecture and copies the agent there unless the same binary

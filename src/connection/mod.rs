@@ -38,8 +38,65 @@ pub struct ConnectionSpec {
     pub known_hosts: Option<PathBuf>,
 }
 
-/// A failure to reach a target or to talk to its agent. ansible-core reports both as
-/// the host being unreachable.
+/// Privilege escalation for a task: who the agent runs as and how it gets there.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Become {
+    /// `sudo` is the only method so far.
+    pub method: String,
+    pub user: String,
+    /// `become_exe`; the method's own name when unset.
+    pub exe: Option<String>,
+    /// `become_flags`; sudo's default is `-H -S -n`.
+    pub flags: String,
+    pub password: Option<String>,
+}
+
+impl Become {
+    /// Wraps `command` so that it runs as the become user, and returns the password
+    /// prompt to watch for on standard error when a password is set. As ansible-core
+    /// does, a password drops `-n` from sudo's flags and sets a prompt of its own.
+    pub fn wrap(&self, command: &str) -> Result<(String, Option<String>), ConnectionError> {
+        if self.method != "sudo" {
+            return Err(ConnectionError::Become(format!(
+                "the become method '{}' is not supported by rplay yet; use sudo",
+                self.method
+            )));
+        }
+        let exe = self.exe.as_deref().unwrap_or("sudo");
+        let user = rplay_modules::command::shell_quote(&self.user);
+        let Some(_) = &self.password else {
+            return Ok((format!("{exe} {} -u {user} {command}", self.flags), None));
+        };
+        let flags: Vec<&str> = self
+            .flags
+            .split_whitespace()
+            .filter(|flag| *flag != "-n" && *flag != "--non-interactive")
+            .collect();
+        let prompt = format!("[sudo via rplay, key={}] password:", prompt_key());
+        let command = format!(
+            "{exe} {} -p {} -u {user} {command}",
+            flags.join(" "),
+            rplay_modules::command::shell_quote(&prompt)
+        );
+        Ok((command, Some(prompt)))
+    }
+}
+
+/// A random-looking key that makes the password prompt unique to this run.
+fn prompt_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos()),
+    );
+    format!("{:016x}", hasher.finish())
+}
+
+/// A failure to reach a target, to talk to its agent, or to become another user.
+/// ansible-core reports the first two as the host being unreachable and the last as a
+/// failed task.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectionError {
     /// The text follows OpenSSH's messages, which ansible-core prefixes with
@@ -48,6 +105,9 @@ pub enum ConnectionError {
     Unreachable(String),
     #[error("{0}")]
     Agent(String),
+    /// Privilege escalation failed, in ansible-core's words ("Missing sudo password").
+    #[error("{0}")]
+    Become(String),
 }
 
 impl ConnectionError {
@@ -57,7 +117,7 @@ impl ConnectionError {
             ConnectionError::Unreachable(detail) => {
                 format!("Failed to connect to the host via ssh: {detail}")
             }
-            ConnectionError::Agent(detail) => detail.clone(),
+            ConnectionError::Agent(detail) | ConnectionError::Become(detail) => detail.clone(),
         }
     }
 
@@ -67,14 +127,15 @@ impl ConnectionError {
             ConnectionError::Unreachable(detail) => {
                 !detail.contains("Permission denied") && !detail.contains("Host key verification")
             }
-            ConnectionError::Agent(_) => false,
+            ConnectionError::Agent(_) | ConnectionError::Become(_) => false,
         }
     }
 }
 
 struct HostConnection {
     session: SshSession,
-    agent: Option<AgentChannel>,
+    /// One agent per become identity; `None` is the login user.
+    agents: HashMap<Option<Become>, AgentChannel>,
 }
 
 /// The identity of a connection: as with the OpenSSH control socket ansible-core's
@@ -122,6 +183,7 @@ impl Connections {
     pub fn run_module(
         &mut self,
         spec: &ConnectionSpec,
+        escalation: Option<&Become>,
         module: &str,
         args: &Map,
         options: &ModuleOptions,
@@ -140,11 +202,24 @@ impl Connections {
             .hosts
             .get_mut(&ConnectionKey::of(spec))
             .expect("connected above");
-        let result = runtime.block_on(async {
-            if connection.agent.is_none() {
-                connection.agent = Some(AgentChannel::start(&connection.session, binary).await?);
+        if let Some(escalation) = escalation {
+            // NOTE: ansible-core gives an unprivileged become user access to its files
+            // with setfacl, chown or chmod; rplay's agent lives in the login user's
+            // private directory, which only root can use.
+            if escalation.user != "root" && escalation.user != spec.user {
+                return Err(ConnectionError::Become(format!(
+                    "rplay cannot become the unprivileged user '{}' yet; only root or the login user '{}'",
+                    escalation.user, spec.user
+                )));
             }
-            let agent = connection.agent.as_mut().expect("started above");
+        }
+        let identity = escalation.cloned();
+        let result = runtime.block_on(async {
+            if !connection.agents.contains_key(&identity) {
+                let agent = AgentChannel::start(&connection.session, binary, escalation).await?;
+                connection.agents.insert(identity.clone(), agent);
+            }
+            let agent = connection.agents.get_mut(&identity).expect("started above");
             agent.call(module, args, options).await
         });
         if matches!(result, Err(ConnectionError::Unreachable(_))) {
@@ -202,7 +277,7 @@ impl Connections {
             ConnectionKey::of(spec),
             HostConnection {
                 session,
-                agent: None,
+                agents: HashMap::new(),
             },
         );
         Ok(())

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use russh::client::{self, Handle};
 use russh::keys::{self, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh::{ChannelMsg, ChannelStream};
+use russh::{Channel, ChannelMsg};
 
 use super::{ConnectionError, ConnectionSpec};
 
@@ -167,19 +167,18 @@ impl SshSession {
         Ok(output)
     }
 
-    /// Starts `command` and returns its channel as a byte stream: writes go to the
-    /// command's standard input, reads come from its standard output.
-    pub async fn exec_stream(
+    /// Starts `command` and returns its channel, for the caller to exchange data on.
+    pub async fn open_command(
         &self,
         command: &str,
-    ) -> Result<ChannelStream<client::Msg>, ConnectionError> {
+    ) -> Result<Channel<client::Msg>, ConnectionError> {
         let channel = self
             .handle
             .channel_open_session()
             .await
             .map_err(lost_connection)?;
         channel.exec(true, command).await.map_err(lost_connection)?;
-        Ok(channel.into_stream())
+        Ok(channel)
     }
 }
 

@@ -598,8 +598,9 @@ fn module(
         diff: executor.options.diff,
         environment: executor.environment(context, vars)?,
     };
+    let escalation = executor.escalation(context, vars)?;
     let target = executor.target(host, vars);
-    let result = executor.run_module_on(&target, action, args, &options, vars);
+    let result = executor.run_module_on(&target, escalation.as_ref(), action, args, &options, vars);
     ok(result)
 }
 

@@ -7,9 +7,11 @@ use std::time::Duration;
 use rplay_modules::dispatch::{run_module, ModuleOptions};
 
 use super::actions::Target;
+use super::context::TaskContext;
+use super::task::truthy_keyword;
 use super::Executor;
 use crate::connection::options::{expand_home, parse_ssh_words, SshOptions};
-use crate::connection::{ConnectionError, ConnectionSpec};
+use crate::connection::{Become, ConnectionError, ConnectionSpec};
 use crate::playbook::value_text;
 use crate::template::Variables;
 use crate::vars::HostVars;
@@ -36,7 +38,19 @@ pub struct ConnectionDefaults {
     pub home: Option<PathBuf>,
     /// `SSH_AUTH_SOCK`: the ssh-agent to ask for keys.
     pub agent_socket: Option<PathBuf>,
+    /// `-b` or `become` from the settings.
+    pub become_enabled: bool,
+    pub become_method: String,
+    pub become_user: String,
+    pub become_exe: Option<String>,
+    /// `become_flags` from the settings; empty for the method's own default.
+    pub become_flags: String,
+    /// The password `--become-password-file` gave.
+    pub become_password: Option<String>,
 }
+
+/// sudo's flags when `become_flags` is not set, as ansible-core's sudo plugin has them.
+const SUDO_DEFAULT_FLAGS: &str = "-H -S -n";
 
 /// OpenSSH's default identity files, in the order it tries them.
 const DEFAULT_KEY_FILES: &[&str] = &[
@@ -53,11 +67,14 @@ impl Executor<'_> {
     pub(super) fn run_module_on(
         &mut self,
         target: &Target,
+        escalation: Option<&Become>,
         module: &str,
         args: &Map,
         options: &ModuleOptions,
         vars: &HostVars,
     ) -> Map {
+        // NOTE: become on a local connection is not applied yet: the module runs as
+        // rplay's own user.
         if target.is_local() {
             return run_module(module, args, options);
         }
@@ -65,10 +82,76 @@ impl Executor<'_> {
             Ok(spec) => spec,
             Err(message) => return failed(message),
         };
-        match self.connections.run_module(&spec, module, args, options) {
+        match self
+            .connections
+            .run_module(&spec, escalation, module, args, options)
+        {
             Ok(result) => result,
             Err(err) => connection_failure(&err),
         }
+    }
+
+    /// Resolves the task's privilege escalation: the `ansible_become*` variables over the
+    /// `become*` keywords over the command line and settings. `None` without `become`.
+    pub(super) fn escalation(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+    ) -> Result<Option<Become>, String> {
+        let template = |value: &Value| -> Result<Value, String> {
+            self.templar
+                .template(value, vars)
+                .map_err(|err| err.message.clone())
+        };
+        let setting = |variables: &[&str], keyword: &str| -> Result<Option<Value>, String> {
+            for name in variables {
+                if let Some(raw) = vars.get(name) {
+                    return template(&raw).map(Some);
+                }
+            }
+            match context.keyword(keyword) {
+                Some(value) => template(&value.value).map(Some),
+                None => Ok(None),
+            }
+        };
+        let defaults = &self.options.connection;
+        let enabled = match setting(&["ansible_become"], "become")? {
+            Some(value) => truthy_keyword(&value),
+            None => defaults.become_enabled,
+        };
+        if !enabled {
+            return Ok(None);
+        }
+        let text = |value: Option<Value>| value.filter(|v| !v.is_null()).map(|v| value_text(&v));
+        let method = text(setting(&["ansible_become_method"], "become_method")?)
+            .unwrap_or_else(|| defaults.become_method.clone());
+        let user = text(setting(&["ansible_become_user"], "become_user")?)
+            .unwrap_or_else(|| defaults.become_user.clone());
+        let exe = text(setting(&["ansible_become_exe"], "become_exe")?)
+            .or_else(|| defaults.become_exe.clone());
+        let flags = text(setting(&["ansible_become_flags"], "become_flags")?)
+            .unwrap_or_else(|| defaults.become_flags.clone());
+        let flags = if flags.trim().is_empty() && method == "sudo" {
+            SUDO_DEFAULT_FLAGS.to_string()
+        } else {
+            flags
+        };
+        let password = text(setting(
+            &[
+                "ansible_become_password",
+                "ansible_become_pass",
+                "ansible_sudo_pass",
+            ],
+            "",
+        )?)
+        .or_else(|| defaults.become_password.clone());
+        Ok(Some(Become {
+            method,
+            user,
+            exe,
+            flags,
+            password,
+        }))
     }
 
     /// Runs `raw`: the command through the target's login shell, without the agent.
@@ -245,8 +328,14 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
         .map_err(|message| format!("invalid ssh arguments '{text}': {message}"))
 }
 
-/// ansible-core's result for a host it cannot reach or talk to.
+/// ansible-core's result for a host it cannot reach or talk to, or a failed task for a
+/// failed privilege escalation.
 fn connection_failure(err: &ConnectionError) -> Map {
+    if let ConnectionError::Become(message) = err {
+        let mut result = failed(message.clone());
+        result.insert(Value::from(super::actions::RAISED), Value::Bool(true));
+        return result;
+    }
     let mut result = Map::new();
     result.insert(Value::from("unreachable"), Value::Bool(true));
     result.insert(Value::from("msg"), Value::from(err.message()));

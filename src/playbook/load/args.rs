@@ -258,9 +258,22 @@ fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<
         }
     }
     if !raw.is_empty() {
-        options.insert(Value::from("_raw_params"), Value::from(raw.join(" ")));
+        options.insert(Value::from("_raw_params"), Value::from(join_args(&raw)));
     }
     Ok(options)
+}
+
+/// Joins words with spaces, except after a word that ends a line, as ansible-core's
+/// `join_args` does.
+fn join_args(words: &[String]) -> String {
+    let mut joined = String::new();
+    for word in words {
+        if !joined.is_empty() && !joined.ends_with('\n') {
+            joined.push(' ');
+        }
+        joined.push_str(word);
+    }
+    joined
 }
 
 /// The position of the first `=` after the first character that is not escaped.
@@ -457,6 +470,16 @@ fn count_blocks(token: &str, depth: i32, open: &str, close: &str) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_params_keep_line_starts() {
+        let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
+        let args = parse_kv("set -e\nfor x in a; do\n  echo $x\ndone\n", true, &span).unwrap();
+        assert_eq!(
+            args.get("_raw_params"),
+            Some(&Value::from("set -e\nfor x in a; do\n  echo $x\ndone\n"))
+        );
+    }
 
     #[test]
     fn split_args_keeps_quotes_and_jinja() {
