@@ -82,7 +82,7 @@ pub fn run(
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
         "raw" => raw(executor, host, args, vars),
-        "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
+        "gather_facts" | "setup" => module(executor, context, host, "setup", args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
         module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
             module(executor, context, host, module_name, args, vars)
@@ -522,18 +522,6 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
     })
 }
 
-/// Gathers facts for a host.
-///
-/// TODO: facts are not collected yet. On a local connection the task succeeds with no
-/// facts, so `ansible_*` facts stay undefined. Other connections fail, as modules do.
-fn gather_facts(target: &Target) -> Result<ActionOutcome, String> {
-    target.require_local()?;
-    let mut result = Map::new();
-    result.insert(Value::from("ansible_facts"), Value::empty_map());
-    result.insert(Value::from("changed"), Value::Bool(false));
-    ok(result)
-}
-
 /// Checks a role's parameters against its argument spec.
 ///
 /// TODO: the spec is not checked yet; the task reports success as ansible-core does
@@ -569,17 +557,6 @@ impl Target {
     /// `localhost` (ansible-core's implicit localhost).
     pub fn is_local(&self) -> bool {
         self.connection == "local" || super::is_local_host(&self.name)
-    }
-
-    /// Fails unless the host is reached through a local connection.
-    fn require_local(&self) -> Result<(), String> {
-        if self.is_local() {
-            return Ok(());
-        }
-        Err(format!(
-            "rplay cannot gather facts on {} yet: only connection 'local' does (this host uses '{}')",
-            self.name, self.connection
-        ))
     }
 }
 
