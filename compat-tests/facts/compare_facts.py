@@ -8,12 +8,13 @@ Only what changes between two gatherings on the same host is normalised: the clo
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 VOLATILE = {"ansible_date_time", "ansible_uptime_seconds", "ansible_memfree_mb", "ansible_loadavg"}
 SESSION_ENV = {"SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "XDG_SESSION_ID"}
 MOUNT_USAGE = {"block_available", "block_used", "size_available", "inode_available", "inode_used"}
-UNORDERED = {"ansible_virtualization_tech_guest", "ansible_virtualization_tech_host"}
+UNORDERED = {"ansible_virtualization_tech_guest", "ansible_virtualization_tech_host", "ansible_interfaces"}
 
 
 def normalise(key: str, value: object) -> object:
@@ -42,7 +43,7 @@ def rplay_facts(path: str) -> dict:
     raise SystemExit(f"no ansible_facts in {path}")
 
 
-def short(value: object, limit: int = 160) -> str:
+def short(value: object, limit: int = int(os.environ.get("FACTS_DIFF_WIDTH", "160"))) -> str:
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

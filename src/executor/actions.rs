@@ -82,7 +82,7 @@ pub fn run(
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
         "raw" => raw(executor, host, args, vars),
-        "gather_facts" | "setup" => module(executor, context, host, "setup", args, vars),
+        "gather_facts" => gather_facts(executor, context, host, args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
         module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
             module(executor, context, host, module_name, args, vars)
@@ -520,6 +520,27 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
             item_label: None,
         })],
     })
+}
+
+/// The `gather_facts` action: the `setup` module on the target, with the empty
+/// `warnings` and `deprecations` lists ansible-core's action adds to its result.
+fn gather_facts(
+    executor: &mut Executor<'_>,
+    context: &TaskContext,
+    host: &str,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
+    let mut outcome = module(executor, context, host, "setup", args, vars)?;
+    outcome.result.shift_remove("invocation");
+    for key in ["deprecations", "warnings"] {
+        if !outcome.result.contains_key(key) {
+            outcome
+                .result
+                .insert(Value::from(key), Value::list(Vec::new()));
+        }
+    }
+    Ok(outcome)
 }
 
 /// Checks a role's parameters against its argument spec.

@@ -73,9 +73,15 @@ pub fn collect(facts: &mut Map) {
     put("epoch_int", seconds.to_string());
     put("date", local("%Y-%m-%d"));
     put("time", local("%H:%M:%S"));
-    put("iso8601_micro", format!("{}.{micros}Z", utc("%Y-%m-%dT%H:%M:%S")));
+    put(
+        "iso8601_micro",
+        format!("{}.{micros}Z", utc("%Y-%m-%dT%H:%M:%S")),
+    );
     put("iso8601", utc("%Y-%m-%dT%H:%M:%SZ"));
-    put("iso8601_basic", format!("{}{micros}", local("%Y%m%dT%H%M%S")));
+    put(
+        "iso8601_basic",
+        format!("{}{micros}", local("%Y%m%dT%H%M%S")),
+    );
     put("iso8601_basic_short", local("%Y%m%dT%H%M%S"));
     put("tz", local("%Z"));
     put("tz_dst", dst_name(seconds));

@@ -75,7 +75,10 @@ fn collect_cpu(facts: &mut Map) {
         count = vendor_ids;
     }
     let architecture = fact(facts, "architecture").unwrap_or_default();
-    if ["armv", "aarch", "ppc"].iter().any(|p| architecture.starts_with(p)) {
+    if ["armv", "aarch", "ppc"]
+        .iter()
+        .any(|p| architecture.starts_with(p))
+    {
         count = processors;
     }
     set(facts, "processor", Value::list(processor));
@@ -84,7 +87,11 @@ fn collect_cpu(facts: &mut Map) {
     } else {
         sockets.len() as i64
     };
-    let per_socket = sockets.first().map(|s| s.1).filter(|n| *n != 0).unwrap_or(1);
+    let per_socket = sockets
+        .first()
+        .map(|s| s.1)
+        .filter(|n| *n != 0)
+        .unwrap_or(1);
     let threads = match cores.first() {
         Some((_, siblings)) => python_round(*siblings as f64 / per_socket as f64),
         None => python_round(1.0 / per_socket as f64),
@@ -92,8 +99,16 @@ fn collect_cpu(facts: &mut Map) {
     set(facts, "processor_count", Value::Int(socket_count));
     set(facts, "processor_cores", Value::Int(per_socket));
     set(facts, "processor_threads_per_core", Value::Int(threads));
-    set(facts, "processor_vcpus", Value::Int(threads * socket_count * per_socket));
-    set(facts, "processor_nproc", Value::Int(affinity_cpus().unwrap_or(processors)));
+    set(
+        facts,
+        "processor_vcpus",
+        Value::Int(threads * socket_count * per_socket),
+    );
+    set(
+        facts,
+        "processor_nproc",
+        Value::Int(affinity_cpus().unwrap_or(processors)),
+    );
 }
 
 fn upsert(entries: &mut Vec<(String, i64)>, key: &str, value: i64) {
@@ -137,7 +152,11 @@ fn collect_memory(facts: &mut Map) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         if matches!(key, "MemTotal" | "SwapTotal" | "MemFree" | "SwapFree") {
-            set(facts, &format!("{}_mb", key.to_lowercase()), Value::Int(kib / 1024));
+            set(
+                facts,
+                &format!("{}_mb", key.to_lowercase()),
+                Value::Int(kib / 1024),
+            );
         }
         if matches!(
             key,
@@ -169,7 +188,10 @@ fn collect_memory(facts: &mut Map) {
         ),
         (
             "nocache",
-            Value::map(map([("free", value(nocache_free)), ("used", value(nocache_used))])),
+            Value::map(map([
+                ("free", value(nocache_free)),
+                ("used", value(nocache_used)),
+            ])),
         ),
         (
             "swap",
@@ -208,13 +230,43 @@ const DMI_FILES: &[(&str, &str)] = &[
 
 /// SMBIOS chassis types, by number.
 const FORM_FACTORS: &[&str] = &[
-    "Unknown", "Other", "Unknown", "Desktop", "Low Profile Desktop", "Pizza Box", "Mini Tower",
-    "Tower", "Portable", "Laptop", "Notebook", "Hand Held", "Docking Station", "All In One",
-    "Sub Notebook", "Space-saving", "Lunch Box", "Main Server Chassis", "Expansion Chassis",
-    "Sub Chassis", "Bus Expansion Chassis", "Peripheral Chassis", "RAID Chassis",
-    "Rack Mount Chassis", "Sealed-case PC", "Multi-system", "CompactPCI", "AdvancedTCA", "Blade",
-    "Blade Enclosure", "Tablet", "Convertible", "Detachable", "IoT Gateway", "Embedded PC",
-    "Mini PC", "Stick PC",
+    "Unknown",
+    "Other",
+    "Unknown",
+    "Desktop",
+    "Low Profile Desktop",
+    "Pizza Box",
+    "Mini Tower",
+    "Tower",
+    "Portable",
+    "Laptop",
+    "Notebook",
+    "Hand Held",
+    "Docking Station",
+    "All In One",
+    "Sub Notebook",
+    "Space-saving",
+    "Lunch Box",
+    "Main Server Chassis",
+    "Expansion Chassis",
+    "Sub Chassis",
+    "Bus Expansion Chassis",
+    "Peripheral Chassis",
+    "RAID Chassis",
+    "Rack Mount Chassis",
+    "Sealed-case PC",
+    "Multi-system",
+    "CompactPCI",
+    "AdvancedTCA",
+    "Blade",
+    "Blade Enclosure",
+    "Tablet",
+    "Convertible",
+    "Detachable",
+    "IoT Gateway",
+    "Embedded PC",
+    "Mini PC",
+    "Stick PC",
 ];
 
 /// DMI facts from sysfs.
@@ -351,7 +403,11 @@ fn collect_devices(facts: &mut Map) {
         set(&mut device, "links", links_of(block));
         for key in ["vendor", "model", "sas_address", "sas_device_handle"] {
             let value = file_content(format!("{sysdir}/device/{key}"));
-            set(&mut device, key, value.map(Value::from).unwrap_or(Value::Null));
+            set(
+                &mut device,
+                key,
+                value.map(Value::from).unwrap_or(Value::Null),
+            );
         }
         if let Some(serial) = file_content(format!("{sysdir}/device/serial")) {
             set(&mut device, "serial", serial.as_str());
@@ -365,8 +421,16 @@ fn collect_devices(facts: &mut Map) {
             text("queue/discard_granularity")
         };
         set(&mut device, "support_discard", optional(discard));
-        set(&mut device, "partitions", Value::map(partitions(block, &sysdir, &links_of)));
-        set(&mut device, "rotational", optional(text("queue/rotational")));
+        set(
+            &mut device,
+            "partitions",
+            Value::map(partitions(block, &sysdir, &links_of)),
+        );
+        set(
+            &mut device,
+            "rotational",
+            optional(text("queue/rotational")),
+        );
         let scheduler = text("queue/scheduler")
             .and_then(|s| {
                 let open = s.find('[')?;
@@ -378,7 +442,10 @@ fn collect_devices(facts: &mut Map) {
         let sector_size = text("queue/logical_block_size")
             .or_else(|| text("queue/hw_sector_size"))
             .unwrap_or_else(|| "512".to_string());
-        let sectors = text("size").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0) * 512
+        let sectors = text("size")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+            * 512
             / sector_size.parse::<i64>().unwrap_or(512).max(1);
         set(&mut device, "sectorsize", sector_size.as_str());
         set(&mut device, "sectors", Value::Int(sectors));
@@ -430,9 +497,7 @@ fn holders(sysdir: &str) -> Value {
     let names: Vec<String> = list_dir(format!("{sysdir}/holders"))
         .into_iter()
         .filter(|folder| folder.starts_with("dm-"))
-        .map(|folder| {
-            file_content(format!("{sysdir}/holders/{folder}/dm/name")).unwrap_or(folder)
-        })
+        .map(|folder| file_content(format!("{sysdir}/holders/{folder}/dm/name")).unwrap_or(folder))
         .collect();
     strings(names)
 }
@@ -463,7 +528,9 @@ fn unescape_octal(field: &str) -> String {
 
 /// Mount points that `findmnt` shows as bind mounts (a `[subdir]` source).
 fn bind_mounts() -> Vec<String> {
-    let Some(output) = run("findmnt", &["-lnur"]).filter(|output| output.rc == 0) else {
+    let Some(output) =
+        run("findmnt", &["--list", "--noheadings", "--notruncate"]).filter(|output| output.rc == 0)
+    else {
         return Vec::new();
     };
     output
@@ -478,7 +545,15 @@ fn bind_mounts() -> Vec<String> {
 
 /// Filesystem UUIDs by device path, from `lsblk`.
 fn lsblk_uuids() -> BTreeMap<String, String> {
-    let args = ["--list", "--noheadings", "--paths", "--output", "NAME,UUID", "--exclude", "2"];
+    let args = [
+        "--list",
+        "--noheadings",
+        "--paths",
+        "--output",
+        "NAME,UUID",
+        "--exclude",
+        "2",
+    ];
     let Some(output) = run("lsblk", &args).filter(|output| output.rc == 0) else {
         return BTreeMap::new();
     };
@@ -510,11 +585,15 @@ fn collect_mounts(facts: &mut Map) {
         }
         let (device, mount, fstype, options) = (&fields[0], &fields[1], &fields[2], &fields[3]);
         let remote = device.contains(":/");
-        if (!device.starts_with('/') && !device.starts_with('\\') && !remote) || fstype == "none"
-        {
+        if (!device.starts_with('/') && !device.starts_with('\\') && !remote) || fstype == "none" {
             continue;
         }
-        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<i64>().ok()).unwrap_or(0);
+        let number = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
         let mut options = options.clone();
         let quoted_bind = options
             .find("bind")
@@ -531,7 +610,10 @@ fn collect_mounts(facts: &mut Map) {
             ("passno", Value::Int(number(5))),
         ]);
         add_mount_size(&mut info, mount);
-        let uuid = uuids.get(device.as_str()).cloned().unwrap_or_else(|| "N/A".into());
+        let uuid = uuids
+            .get(device.as_str())
+            .cloned()
+            .unwrap_or_else(|| "N/A".into());
         set(&mut info, "uuid", uuid.as_str());
         mounts.shift_remove(mount.as_str());
         mounts.insert(mount.clone(), info);
@@ -560,8 +642,16 @@ fn add_mount_size(info: &mut Map, mount: &str) {
     set(info, "block_size", int(stats.f_bsize as u64));
     set(info, "block_total", int(stats.f_blocks as u64));
     set(info, "block_available", int(stats.f_bavail as u64));
-    set(info, "block_used", int(stats.f_blocks as u64 - stats.f_bavail as u64));
+    set(
+        info,
+        "block_used",
+        int(stats.f_blocks as u64 - stats.f_bavail as u64),
+    );
     set(info, "inode_total", int(stats.f_files as u64));
     set(info, "inode_available", int(stats.f_favail as u64));
-    set(info, "inode_used", int(stats.f_files as u64 - stats.f_favail as u64));
+    set(
+        info,
+        "inode_used",
+        int(stats.f_files as u64 - stats.f_favail as u64),
+    );
 }

@@ -46,8 +46,8 @@ pub fn collect(facts: &mut Map, fact_path: &str) -> Vec<String> {
 }
 
 fn read_fact(file: &Path, display: &str) -> Result<Value, String> {
-    let meta = std::fs::metadata(file)
-        .map_err(|err| format!("Could not stat fact ({display}): {err}"))?;
+    let meta =
+        std::fs::metadata(file).map_err(|err| format!("Could not stat fact ({display}): {err}"))?;
     let bytes = if meta.permissions().mode() & 0o100 != 0 {
         let output = std::process::Command::new(file)
             .output()

@@ -13,8 +13,8 @@ mod network;
 mod platform;
 mod python;
 mod security;
-mod system;
 mod subset;
+mod system;
 mod user;
 mod util;
 mod virtual_;
@@ -212,7 +212,10 @@ pub fn gather(collectors: &[&str], options: &SetupOptions) -> (Map, Vec<String>)
         }
     }
     let subsets = util::strings(&options.gather_subset);
-    for (key, value) in [("gather_subset", subsets), ("module_setup", Value::Bool(true))] {
+    for (key, value) in [
+        ("gather_subset", subsets),
+        ("module_setup", Value::Bool(true)),
+    ] {
         if matches_filter(key, &options.filter) {
             output.push((key.to_string(), value));
         }

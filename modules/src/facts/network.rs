@@ -59,7 +59,10 @@ pub fn collect(facts: &mut Map) {
             context.parse(&output.stdout, true);
         }
     }
-    let names: Vec<String> = interfaces.keys().map(|name| name.replace(':', "_")).collect();
+    let names: Vec<String> = interfaces
+        .keys()
+        .map(|name| name.replace(':', "_"))
+        .collect();
     set(facts, "interfaces", strings(&names));
     for (name, info) in interfaces {
         set(facts, &name.replace(':', "_"), Value::map(info));
@@ -123,7 +126,11 @@ fn sysfs_interface(device: &str) -> Map {
         set(&mut info, "mtu", Value::Int(mtu));
     }
     if exists("operstate") {
-        set(&mut info, "active", Value::Bool(read("operstate").as_deref() != Some("down")));
+        set(
+            &mut info,
+            "active",
+            Value::Bool(read("operstate").as_deref() != Some("down")),
+        );
     }
     if let Ok(module) = std::fs::canonicalize(path.join("device/driver/module")) {
         if let Some(name) = module.file_name() {
@@ -148,7 +155,11 @@ fn sysfs_interface(device: &str) -> Map {
             set(&mut info, "id", id.as_str());
         }
         if exists("bridge/stp_state") {
-            set(&mut info, "stp", Value::Bool(read("bridge/stp_state").as_deref() == Some("1")));
+            set(
+                &mut info,
+                "stp",
+                Value::Bool(read("bridge/stp_state").as_deref() == Some("1")),
+            );
         }
     }
     if exists("bonding") {
@@ -157,7 +168,11 @@ fn sysfs_interface(device: &str) -> Map {
         set(&mut info, "slaves", strings(slaves.split_whitespace()));
         for key in ["mode", "miimon", "lacp_rate"] {
             let value = read(&format!("bonding/{key}")).unwrap_or_default();
-            set(&mut info, key, value.split_whitespace().next().unwrap_or_default());
+            set(
+                &mut info,
+                key,
+                value.split_whitespace().next().unwrap_or_default(),
+            );
         }
         if let Some(primary) = read("bonding/primary") {
             set(&mut info, "primary", primary.as_str());
@@ -224,7 +239,11 @@ impl AddressContext<'_> {
             return;
         };
         let length: u32 = prefix.parse().unwrap_or(32).min(32);
-        let mask = if length == 0 { 0 } else { u32::MAX << (32 - length) };
+        let mask = if length == 0 {
+            0
+        } else {
+            u32::MAX << (32 - length)
+        };
         let netmask = Ipv4Addr::from(mask).to_string();
         let network = Ipv4Addr::from(u32::from(parsed) & mask).to_string();
         let entry = || {
@@ -257,15 +276,27 @@ impl AddressContext<'_> {
             }
         }
         if self.default_ipv4.get("address").and_then(Value::as_str) == Some(address) {
-            let device = self.interfaces.get(self.device).cloned().unwrap_or_default();
+            let device = self
+                .interfaces
+                .get(self.device)
+                .cloned()
+                .unwrap_or_default();
             let defaults = &mut *self.default_ipv4;
             set(defaults, "broadcast", broadcast);
             set(defaults, "netmask", netmask.as_str());
             set(defaults, "network", network.as_str());
             set(defaults, "prefix", prefix);
             set(defaults, "macaddress", self.macaddress);
-            set(defaults, "mtu", device.get("mtu").cloned().unwrap_or_default());
-            set(defaults, "type", device.get("type").cloned().unwrap_or("unknown".into()));
+            set(
+                defaults,
+                "mtu",
+                device.get("mtu").cloned().unwrap_or_default(),
+            );
+            set(
+                defaults,
+                "type",
+                device.get("type").cloned().unwrap_or("unknown".into()),
+            );
             set(defaults, "alias", label.as_str());
         }
         if !address.starts_with("127.") {
@@ -288,13 +319,25 @@ impl AddressContext<'_> {
         ]);
         push(self.device_info(), "ipv6", Value::map(entry));
         if self.default_ipv6.get("address").and_then(Value::as_str) == Some(address) {
-            let device = self.interfaces.get(self.device).cloned().unwrap_or_default();
+            let device = self
+                .interfaces
+                .get(self.device)
+                .cloned()
+                .unwrap_or_default();
             let defaults = &mut *self.default_ipv6;
             set(defaults, "prefix", prefix);
             set(defaults, "scope", scope);
             set(defaults, "macaddress", self.macaddress);
-            set(defaults, "mtu", device.get("mtu").cloned().unwrap_or_default());
-            set(defaults, "type", device.get("type").cloned().unwrap_or("unknown".into()));
+            set(
+                defaults,
+                "mtu",
+                device.get("mtu").cloned().unwrap_or_default(),
+            );
+            set(
+                defaults,
+                "type",
+                device.get("type").cloned().unwrap_or("unknown".into()),
+            );
         }
         if address != "::1" {
             self.all_ipv6.push(address.to_string());
@@ -350,7 +393,8 @@ pub fn collect_initiators(facts: &mut Map, subsets: &[&str]) {
             .iter()
             .find_map(|line| {
                 let line = line.trim();
-                line.strip_prefix("InitiatorName=").map(|v| v.trim().to_string())
+                line.strip_prefix("InitiatorName=")
+                    .map(|v| v.trim().to_string())
             })
             .unwrap_or_default();
         set(facts, "iscsi_iqn", name.as_str());

@@ -45,7 +45,11 @@ pub fn collect_apparmor(facts: &mut Map) {
     } else {
         "disabled"
     };
-    set(facts, "apparmor", Value::map(map([("status", Value::from(status))])));
+    set(
+        facts,
+        "apparmor",
+        Value::map(map([("status", Value::from(status))])),
+    );
 }
 
 pub fn collect_fips(facts: &mut Map) {

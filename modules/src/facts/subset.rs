@@ -5,11 +5,24 @@
 const COLLECTORS: &[(&str, &[&str])] = &[
     (
         "platform",
-        &["system", "kernel", "kernel_version", "machine", "python_version", "architecture", "machine_id"],
+        &[
+            "system",
+            "kernel",
+            "kernel_version",
+            "machine",
+            "python_version",
+            "architecture",
+            "machine_id",
+        ],
     ),
     (
         "distribution",
-        &["distribution_version", "distribution_release", "distribution_major_version", "os_family"],
+        &[
+            "distribution_version",
+            "distribution_release",
+            "distribution_major_version",
+            "os_family",
+        ],
     ),
     ("lsb", &[]),
     ("selinux", &[]),
@@ -17,7 +30,10 @@ const COLLECTORS: &[(&str, &[&str])] = &[
     ("chroot", &["is_chroot"]),
     ("fips", &[]),
     ("python", &[]),
-    ("caps", &["system_capabilities", "system_capabilities_enforced"]),
+    (
+        "caps",
+        &["system_capabilities", "system_capabilities_enforced"],
+    ),
     ("pkg_mgr", &[]),
     ("service_mgr", &[]),
     ("cmdline", &[]),
@@ -37,17 +53,47 @@ const COLLECTORS: &[(&str, &[&str])] = &[
     (
         "user",
         &[
-            "user_id", "user_uid", "user_gid", "user_gecos", "user_dir", "user_shell",
-            "real_user_id", "effective_user_id", "effective_group_ids",
+            "user_id",
+            "user_uid",
+            "user_gid",
+            "user_gecos",
+            "user_dir",
+            "user_shell",
+            "real_user_id",
+            "effective_user_id",
+            "effective_group_ids",
         ],
     ),
     ("systemd", &[]),
     (
         "virtual",
-        &["virtualization_type", "virtualization_role", "virtualization_tech_guest", "virtualization_tech_host"],
+        &[
+            "virtualization_type",
+            "virtualization_role",
+            "virtualization_tech_guest",
+            "virtualization_tech_host",
+        ],
     ),
-    ("hardware", &["processor", "processor_cores", "processor_count", "mounts", "devices"]),
-    ("network", &["interfaces", "default_ipv4", "default_ipv6", "all_ipv4_addresses", "all_ipv6_addresses"]),
+    (
+        "hardware",
+        &[
+            "processor",
+            "processor_cores",
+            "processor_count",
+            "mounts",
+            "devices",
+        ],
+    ),
+    (
+        "network",
+        &[
+            "interfaces",
+            "default_ipv4",
+            "default_ipv6",
+            "all_ipv4_addresses",
+            "all_ipv6_addresses",
+        ],
+    ),
     ("dns", &[]),
     ("fibre_channel_wwn", &[]),
     ("iscsi", &[]),
@@ -59,16 +105,63 @@ const COLLECTORS: &[(&str, &[&str])] = &[
 
 /// The collector names, in the order they run.
 pub const COLLECTION_ORDER: &[&str] = &[
-    "platform", "distribution", "lsb", "selinux", "apparmor", "chroot", "fips", "python", "caps",
-    "pkg_mgr", "service_mgr", "cmdline", "date_time", "env", "loadavg", "ssh_pub_keys", "user",
-    "systemd", "virtual", "hardware", "network", "dns", "fibre_channel_wwn", "iscsi", "nvme",
-    "local", "facter", "ohai",
+    "platform",
+    "distribution",
+    "lsb",
+    "selinux",
+    "apparmor",
+    "chroot",
+    "fips",
+    "python",
+    "caps",
+    "pkg_mgr",
+    "service_mgr",
+    "cmdline",
+    "date_time",
+    "env",
+    "loadavg",
+    "ssh_pub_keys",
+    "user",
+    "systemd",
+    "virtual",
+    "hardware",
+    "network",
+    "dns",
+    "fibre_channel_wwn",
+    "iscsi",
+    "nvme",
+    "local",
+    "facter",
+    "ohai",
+];
+
+/// ansible-core's `required_facts` of the Linux collectors.
+const REQUIRES: &[(&str, &[&str])] = &[
+    ("network", &["distribution", "platform"]),
+    ("hardware", &["platform"]),
+    ("service_mgr", &["platform", "distribution"]),
+    ("pkg_mgr", &["distribution"]),
 ];
 
 /// What `min` stands for: the setup module's `minimal_gather_subset`.
 const MINIMAL: &[&str] = &[
-    "apparmor", "caps", "cmdline", "date_time", "distribution", "dns", "env", "fips", "local",
-    "lsb", "pkg_mgr", "platform", "python", "selinux", "service_mgr", "ssh_pub_keys", "user",
+    "apparmor",
+    "caps",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "fips",
+    "local",
+    "lsb",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
 ];
 
 /// A `gather_subset` entry that names no collector.
@@ -154,6 +247,17 @@ pub fn resolve_subsets(gather_subset: &[String]) -> Result<Vec<&'static str>, Su
     for collector in collectors {
         if !chosen.contains(&collector) {
             chosen.push(collector);
+        }
+    }
+    // Collectors that read other collectors' facts bring them in, and ansible-core
+    // returns the facts of those too.
+    for (collector, requires) in REQUIRES {
+        if chosen.contains(collector) {
+            for required in *requires {
+                if !chosen.contains(required) {
+                    chosen.push(required);
+                }
+            }
         }
     }
     Ok(COLLECTION_ORDER

@@ -211,9 +211,13 @@ pub fn collect_pkg_mgr(facts: &mut Map) {
 /// Whether systemd runs this host: one of its runtime directories exists.
 pub fn systemd_managed() -> bool {
     Path::new("/sbin/init").exists()
-        && ["/run/systemd/system/", "/dev/.run/systemd/", "/dev/.systemd/"]
-            .iter()
-            .any(|dir| Path::new(dir).exists())
+        && [
+            "/run/systemd/system/",
+            "/dev/.run/systemd/",
+            "/dev/.systemd/",
+        ]
+        .iter()
+        .any(|dir| Path::new(dir).exists())
 }
 
 /// `service_mgr`: the init system, from the name of process 1.
@@ -269,4 +273,3 @@ pub fn collect_systemd(facts: &mut Map) {
     ]);
     set(facts, "systemd", Value::map(systemd));
 }
-

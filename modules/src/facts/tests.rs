@@ -24,19 +24,21 @@ fn subset_not_all_keeps_min() {
 #[test]
 fn subset_not_all_not_min_keeps_explicit() {
     let chosen = subsets(&["!all", "!min", "network"]);
-    assert_eq!(chosen, vec!["network"]);
+    assert_eq!(chosen, vec!["platform", "distribution", "network"]);
 }
 
 #[test]
 fn subset_fact_name_selects_collector() {
     let chosen = subsets(&["!all", "!min", "processor"]);
-    assert_eq!(chosen, vec!["hardware"]);
+    assert_eq!(chosen, vec!["platform", "hardware"]);
 }
 
 #[test]
 fn subset_unknown_is_rejected() {
     let err = resolve_subsets(&["bogus".to_string()]).unwrap_err();
-    assert!(err.to_string().starts_with("Bad subset 'bogus' given to Ansible"));
+    assert!(err
+        .to_string()
+        .starts_with("Bad subset 'bogus' given to Ansible"));
 }
 
 #[test]
@@ -57,7 +59,10 @@ fn fnmatch_classes() {
 #[test]
 fn bytes_to_human_units() {
     assert_eq!(hardware::bytes_to_human(0.0), "0.00 Bytes");
-    assert_eq!(hardware::bytes_to_human(256.0 * 1024f64.powi(3)), "256.00 GB");
+    assert_eq!(
+        hardware::bytes_to_human(256.0 * 1024f64.powi(3)),
+        "256.00 GB"
+    );
 }
 
 #[test]

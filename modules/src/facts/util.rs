@@ -35,11 +35,13 @@ pub fn bin_path(name: &str) -> Option<PathBuf> {
             dirs.push(PathBuf::from(extra));
         }
     }
-    dirs.into_iter().map(|dir| dir.join(name)).find(|candidate| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(candidate)
-            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-    })
+    dirs.into_iter()
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// Output of a finished command.

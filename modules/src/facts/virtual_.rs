@@ -68,7 +68,10 @@ pub fn collect(facts: &mut Map) {
             add("podman", &mut guest);
             first(&mut found, "podman", "guest");
         }
-        if entry.strip_prefix("container=").is_some_and(|v| !v.is_empty()) {
+        if entry
+            .strip_prefix("container=")
+            .is_some_and(|v| !v.is_empty())
+        {
             add("container", &mut guest);
             first(&mut found, "container", "guest");
         }
@@ -93,8 +96,7 @@ pub fn collect(facts: &mut Map) {
         first(&mut found, "docker", "guest");
     }
     let container_techs = ["docker", "lxc", "podman", "openvz", "containerd"];
-    if systemd_container.is_some() || guest.iter().any(|t| container_techs.contains(&t.as_str()))
-    {
+    if systemd_container.is_some() || guest.iter().any(|t| container_techs.contains(&t.as_str())) {
         add("container", &mut guest);
     }
     if found.is_none() {
