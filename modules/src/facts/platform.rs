@@ -66,7 +66,7 @@ pub fn collect(facts: &mut Map) {
     }
 }
 
-/// Python's `socket.getfqdn()` for this host, answered from `/etc/hosts`: the first
+/// Python's `socket.getfqdn()` for this host, resolved from `/etc/hosts`: the first
 /// name containing a dot among the canonical name and aliases of the host's address,
 /// else the canonical name, else `nodename`.
 ///
@@ -103,7 +103,7 @@ fn fqdn(nodename: &str) -> String {
         .clone()
 }
 
-/// The fact as a Value, for collectors that read other collectors' facts.
+/// Returns a text fact that an earlier collector stored, for collectors that read it.
 pub fn fact<'a>(facts: &'a Map, key: &str) -> Option<&'a str> {
     facts.get(key).and_then(Value::as_str)
 }

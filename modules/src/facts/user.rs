@@ -52,7 +52,7 @@ fn passwd_by_uid(uid: u32) -> Option<Passwd> {
 }
 
 pub fn collect(facts: &mut Map) {
-    // SAFETY: these calls take no arguments and cannot fail.
+    // SAFETY: getuid, geteuid and getgid take no arguments and always succeed (POSIX).
     let (uid, euid, gid) = unsafe { (libc::getuid(), libc::geteuid(), libc::getgid()) };
     let entry = passwd_by_uid(uid);
     // Python's `getpass.getuser()` reads LOGNAME, USER, LNAME and USERNAME first.
