@@ -17,7 +17,7 @@ pub struct ModuleOptions {
 }
 
 /// Modules this crate implements, by their short names.
-pub const MODULES: &[&str] = &["command", "shell", "ping"];
+pub const MODULES: &[&str] = &["command", "shell", "ping", "setup"];
 
 /// Runs `module` with validated `args` and returns its result as ansible-core's module
 /// would (a failed module is a result with `failed: true`, not an error).
@@ -53,6 +53,7 @@ fn run_without_invocation(module: &str, args: &Map, options: &ModuleOptions) -> 
             }
         }
         "ping" => ping(args),
+        "setup" => crate::facts::run(args),
         other => failed(format!(
             "The module {other} was not found in configured module paths"
         )),
@@ -98,10 +99,19 @@ const COMMAND_SPEC: &[OptionSpec] = &[
 
 const PING_SPEC: &[OptionSpec] = &[option("data", || Value::from("pong"))];
 
+/// `setup` in ansible-core 2.18's spec order.
+const SETUP_SPEC: &[OptionSpec] = &[
+    option("gather_subset", || Value::list(vec![Value::from("all")])),
+    option("gather_timeout", || Value::Int(10)),
+    option("filter", || Value::list(Vec::new())),
+    option("fact_path", || Value::from(crate::facts::DEFAULT_FACT_PATH)),
+];
+
 fn argument_spec(module: &str) -> Option<&'static [OptionSpec]> {
     match module {
         "command" | "shell" => Some(COMMAND_SPEC),
         "ping" => Some(PING_SPEC),
+        "setup" => Some(SETUP_SPEC),
         _ => None,
     }
 }

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod command;
 pub mod dispatch;
+pub mod facts;
 pub mod json;
 pub mod pyrepr;
 pub mod time;

@@ -82,7 +82,7 @@ pub fn run(
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
         "raw" => raw(executor, host, args, vars),
-        "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
+        "gather_facts" => gather_facts(executor, context, host, args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
         module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
             module(executor, context, host, module_name, args, vars)
@@ -522,16 +522,25 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
     })
 }
 
-/// Gathers facts for a host.
-///
-/// TODO: facts are not collected yet. On a local connection the task succeeds with no
-/// facts, so `ansible_*` facts stay undefined. Other connections fail, as modules do.
-fn gather_facts(target: &Target) -> Result<ActionOutcome, String> {
-    target.require_local()?;
-    let mut result = Map::new();
-    result.insert(Value::from("ansible_facts"), Value::empty_map());
-    result.insert(Value::from("changed"), Value::Bool(false));
-    ok(result)
+/// The `gather_facts` action: the `setup` module on the target, with the empty
+/// `warnings` and `deprecations` lists ansible-core's action adds to its result.
+fn gather_facts(
+    executor: &mut Executor<'_>,
+    context: &TaskContext,
+    host: &str,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
+    let mut outcome = module(executor, context, host, "setup", args, vars)?;
+    outcome.result.shift_remove("invocation");
+    for key in ["deprecations", "warnings"] {
+        if !outcome.result.contains_key(key) {
+            outcome
+                .result
+                .insert(Value::from(key), Value::list(Vec::new()));
+        }
+    }
+    Ok(outcome)
 }
 
 /// Checks a role's parameters against its argument spec.
@@ -569,17 +578,6 @@ impl Target {
     /// `localhost` (ansible-core's implicit localhost).
     pub fn is_local(&self) -> bool {
         self.connection == "local" || super::is_local_host(&self.name)
-    }
-
-    /// Fails unless the host is reached through a local connection.
-    fn require_local(&self) -> Result<(), String> {
-        if self.is_local() {
-            return Ok(());
-        }
-        Err(format!(
-            "rplay cannot gather facts on {} yet: only connection 'local' does (this host uses '{}')",
-            self.name, self.connection
-        ))
     }
 }
 
