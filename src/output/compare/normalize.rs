@@ -24,10 +24,13 @@ What legitimately varies between runs is normalised before comparing:
     hosts' lines
   - profile_tasks: timestamp lines are counted, not compared; the summary table is
     compared by its row count only (which tasks are slowest depends on timing)
-  - result fields `start`, `end` (date and time) and `delta` (duration), at any depth
+  - result fields `start`, `end` (date and time) and `delta` (duration), at any depth,
+    also where an item label prints a result as a Python dict (`'start': '...'`)
   - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`,
     Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`) and mktemp's default
-    `tmp.XXXXXXXXXX`, in results, item labels, names and unrecognised lines
+    `tmp.XXXXXXXXXX`, module payload directories (`ansible_ping_payload_XXXXXXXX`),
+    backup file suffixes (`.<pid>.<date>@<time>~`) and Python object addresses
+    (`object at 0x7f...`), in results, item labels, names and unrecognised lines
   - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
     number depends on timing
   - OpenSSH transfer statistics in -vvvv output and the `timer` callback's duration
@@ -178,6 +181,24 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"/ansible\.[a-z0-9_]{8}\b", "/ansible.<random>"),
         // mktemp's default template tmp.XXXXXXXXXX.
         (r"\btmp\.[A-Za-z0-9]{10}\b", "tmp.<random>"),
+        // A module's payload directory: ansible_<module>_payload_ + 8 random characters.
+        (
+            r"\bansible_(\w+?)_payload_[a-z0-9_]{8}\b",
+            "ansible_${1}_payload_<random>",
+        ),
+        // Backup files of file-editing modules: NAME.<pid>.<date>@<time>~.
+        (r"\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~", ".<pid>.<date>~"),
+        // Python object reprs in warnings: `<... object at 0x7f234523bad0>`.
+        (r"\bobject at 0x[0-9a-f]+", "object at 0x<address>"),
+        // Command times inside a Python dict repr, as item labels print earlier results.
+        (
+            r"'(start|end)': '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?'",
+            "'$1': '<date time>'",
+        ),
+        (
+            r"'delta': '-?\d+:\d\d:\d\d(?:\.\d+)?'",
+            "'delta': '<duration>'",
+        ),
         // Async job ids: j<random>.<pid>.
         (r"\bj\d{5,}\.\d+\b", "j<id>"),
         (
@@ -202,6 +223,29 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn item_label_times_and_run_specific_names() {
+        let normalizer = Normalizer::new(&[]);
+        let label = "{'changed': False, 'stdout': '128', 'start': '2026-12-05 00:37:01.810295', 'end': '2026-12-05 00:37:01.821167', 'delta': '0:00:00.010872'}";
+        assert_eq!(
+            normalizer.text(label),
+            "{'changed': False, 'stdout': '128', 'start': '<date time>', 'end': '<date time>', 'delta': '<duration>'}"
+        );
+        assert_eq!(
+            normalizer.text("/tmp/ansible_ping_payload_s30dyhwl/ansible_ping_payload.zip"),
+            "/tmp/ansible_ping_payload_<random>/ansible_ping_payload.zip"
+        );
+        assert_eq!(
+            normalizer.text("pangrams.06.txt.362.2026-12-05@00:34:56~"),
+            "pangrams.06.txt.<pid>.<date>~"
+        );
+        assert_eq!(
+            normalizer
+                .text("(<ansible.plugins.callback.junit.CallbackModule object at 0x7f234523bad0>)"),
+            "(<ansible.plugins.callback.junit.CallbackModule object at 0x<address>>)"
+        );
+    }
 
     #[test]
     fn temporary_names() {
