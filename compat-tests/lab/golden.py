@@ -19,7 +19,9 @@ and snapshots are stored or compared:
   lists of units (`Requires`, `After`, ...), which systemd prints in no fixed order, are
   sorted;
 - in snapshots, no times are recorded at all, and directories have no size (a directory's
-  size depends on the filesystem's history, not on what it contains).
+  size depends on the filesystem's history, not on what it contains);
+- in logs, results and snapshots, the addresses of lab instance N (`10.253.N.x`) become
+  instance 0's (`10.253.0.x`), so a case recorded on one instance checks on another.
 Logs are compared by `rplay compare`, which has its own normalisation (host order within a
 task, timings, temporary paths).
 """
@@ -206,14 +208,29 @@ def run_case(case: Case, engine: str, binary: str, work: Path) -> Run:
         shutil.rmtree(control_dir, ignore_errors=True)
     results = None
     if results_path.exists():
-        results = normalise_results(json.loads(results_path.read_text()))
+        results = canonical_addresses(normalise_results(json.loads(results_path.read_text())))
     return Run(
         exit_code=proc.returncode,
-        log=proc.stdout.decode("utf-8", errors="replace"),
+        log=canonical_addresses(proc.stdout.decode("utf-8", errors="replace")),
         results=results,
-        snapshot=snapshot(case),
+        snapshot=canonical_addresses(snapshot(case)),
         command=shown_command(command, env),
     )
+
+
+def canonical_addresses(value: object) -> object:
+    """Rewrite the lab instance's addresses (10.253.N.x) as instance 0's (10.253.0.x)."""
+    instance = os.environ.get("RPLAY_LAB_INSTANCE", "0")
+    if instance == "0" or "RPLAY_LAB_NET" in os.environ:
+        return value
+    pattern = re.compile(rf"\b10\.253\.{instance}\.(\d+)\b")
+    if isinstance(value, str):
+        return pattern.sub(r"10.253.0.\1", value)
+    if isinstance(value, list):
+        return [canonical_addresses(item) for item in value]
+    if isinstance(value, dict):
+        return {canonical_addresses(key): canonical_addresses(item) for key, item in value.items()}
+    return value
 
 
 def write_run(run: Run, out: Path) -> None:
