@@ -74,7 +74,7 @@ impl AgentBinary {
         })
     }
 
-    /// The agent's path on targets, relative to the login user's home directory.
+    /// Returns the agent's path on targets, relative to the login user's home directory.
     fn remote_path(&self) -> String {
         format!("$HOME/.rplay/agents/{}/rplay", self.sha256)
     }
@@ -113,7 +113,7 @@ fn is_static_elf(bytes: &[u8]) -> bool {
     })
 }
 
-/// The ELF machine as `uname -m` names it.
+/// Returns the ELF machine as `uname -m` names it.
 fn elf_architecture(bytes: &[u8]) -> Option<&'static str> {
     let machine = u16::from_le_bytes([*bytes.get(18)?, *bytes.get(19)?]);
     match machine {
@@ -136,7 +136,7 @@ pub struct AgentChannel {
 
 impl AgentChannel {
     /// Installs the agent on the target unless the same binary is there already, then
-    /// starts it, as `become` says when given, and reads its hello.
+    /// starts it, through `escalation` when given, and reads its hello.
     pub async fn start(
         session: &SshSession,
         binary: &AgentBinary,
@@ -202,7 +202,7 @@ impl AgentChannel {
         let response: Response = self.read_message(&mut String::new()).await?;
         if response.id != request.id {
             return Err(ConnectionError::Agent(format!(
-                "the agent answered request {} instead of {}",
+                "the agent returned the response to request {} instead of {}",
                 response.id, request.id
             )));
         }

@@ -81,7 +81,7 @@ pub fn run(
         "include_vars" => include_vars(executor, context, args),
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
-        "raw" => raw(executor, host, args, vars),
+        "raw" => raw(executor, context, host, args, vars),
         "gather_facts" => gather_facts(executor, context, host, args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
         module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
@@ -571,6 +571,8 @@ pub struct Target {
     pub connection: String,
     /// True when `name` is the delegate, not the task's host.
     pub delegated: bool,
+    /// The task's `remote_user` keyword, inherited from its block and play.
+    pub remote_user: Option<String>,
 }
 
 impl Target {
@@ -597,7 +599,7 @@ fn module(
         environment: executor.environment(context, vars)?,
     };
     let escalation = executor.escalation(context, vars)?;
-    let target = executor.target(host, vars);
+    let target = executor.target(context, host, vars)?;
     let result = executor.run_module_on(&target, escalation.as_ref(), action, args, &options, vars);
     ok(result)
 }
@@ -605,6 +607,7 @@ fn module(
 /// `raw`: the free-form command through the target's shell, without a module.
 fn raw(
     executor: &mut Executor<'_>,
+    context: &TaskContext,
     host: &str,
     args: &Map,
     vars: &HostVars,
@@ -618,21 +621,36 @@ fn raw(
         ),
         None => command,
     };
-    let target = executor.target(host, vars);
+    let target = executor.target(context, host, vars)?;
     ok(executor.run_raw(&target, &command, vars))
 }
 
 impl Executor<'_> {
     /// The host a module of the current task runs on, and its connection: the delegate
     /// when the task is delegated, else `host`.
-    fn target(&mut self, host: &str, vars: &HostVars) -> Target {
+    fn target(
+        &mut self,
+        context: &TaskContext,
+        host: &str,
+        vars: &HostVars,
+    ) -> Result<Target, String> {
         use crate::template::Variables;
+        let remote_user = match context.keyword("remote_user") {
+            Some(value) => {
+                let value = self
+                    .templar
+                    .template(&value.value, vars)
+                    .map_err(|err| err.message.clone())?;
+                (!value.is_null()).then(|| value_text(&value))
+            }
+            None => None,
+        };
         let transport = self.options.connection.transport.clone();
         let connection_of = |vars: Option<Value>| {
             vars.map(|v| value_text(&v))
                 .unwrap_or_else(|| transport.clone())
         };
-        match self.delegate.clone() {
+        Ok(match self.delegate.clone() {
             Some(delegate) if delegate != host => {
                 let connection = self
                     .vars
@@ -643,14 +661,16 @@ impl Executor<'_> {
                     name: delegate,
                     connection: connection_of(connection),
                     delegated: true,
+                    remote_user,
                 }
             }
             _ => Target {
                 name: host.to_string(),
                 connection: connection_of(vars.get("ansible_connection")),
                 delegated: false,
+                remote_user,
             },
-        }
+        })
     }
 
     /// Templates the task's `environment` entries, from the play down to the task, into

@@ -282,6 +282,7 @@ impl Executor<'_> {
             address,
             port: port.or(option_port).or(defaults.remote_port).unwrap_or(22),
             user: user
+                .or_else(|| target.remote_user.clone())
                 .or(option_user)
                 .unwrap_or_else(|| defaults.remote_user.clone()),
             private_keys,
