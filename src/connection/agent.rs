@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use rplay_modules::agent::{self as protocol, Hello, Request, Response};
 use rplay_modules::dispatch::ModuleOptions;
-use russh::client;
-use russh::{Channel, ChannelMsg};
 use sha2::{Digest, Sha256};
 
-use super::ssh::SshSession;
-use super::{Become, ConnectionError};
+use super::stream::{CommandStream, StreamEvent};
+use super::{Become, ConnectionError, Session};
 use crate::{Map, Value};
 
 /// The rplay executable copied to targets, with its digest and CPU architecture.
@@ -128,7 +126,7 @@ fn elf_architecture(bytes: &[u8]) -> Option<&'static str> {
 
 /// A running agent on one SSH channel.
 pub struct AgentChannel {
-    channel: Channel<client::Msg>,
+    channel: CommandStream,
     /// Bytes of standard output not yet taken as frames.
     buffer: Vec<u8>,
     next_id: u64,
@@ -138,7 +136,7 @@ impl AgentChannel {
     /// Installs the agent on the target unless the same binary is there already, then
     /// starts it, through `escalation` when given, and reads its hello.
     pub async fn start(
-        session: &SshSession,
+        session: &Session,
         binary: &AgentBinary,
         escalation: Option<&Become>,
     ) -> Result<AgentChannel, ConnectionError> {
@@ -163,8 +161,7 @@ impl AgentChannel {
             Err(err) => {
                 // A sudo still waiting at its prompt holds the user's timestamp lock,
                 // so later sudo calls would wait for it: end its input and the channel.
-                let _ = agent.channel.eof().await;
-                let _ = agent.channel.close().await;
+                agent.channel.close().await;
                 return Err(err);
             }
         };
@@ -196,7 +193,7 @@ impl AgentChannel {
         let frame = protocol::encode_frame(&request)
             .map_err(|err| ConnectionError::Agent(err.to_string()))?;
         self.channel
-            .data(&frame[..])
+            .send(&frame)
             .await
             .map_err(|err| agent_lost(&err.to_string(), ""))?;
         let response: Response = self.read_message(&mut String::new()).await?;
@@ -229,9 +226,9 @@ impl AgentChannel {
             if let Some(hello) = self.take_frame()? {
                 return Ok(hello);
             }
-            match self.channel.wait().await {
-                Some(ChannelMsg::Data { data }) => self.buffer.extend_from_slice(&data),
-                Some(ChannelMsg::ExtendedData { data, .. }) => {
+            match self.channel.next_event().await {
+                StreamEvent::Stdout(data) => self.buffer.extend_from_slice(&data),
+                StreamEvent::Stderr(data) => {
                     stderr.push_str(&String::from_utf8_lossy(&data));
                     tracing::debug!(stderr = %stderr, "agent start: standard error");
                     let Some(prompt) = prompt else { continue };
@@ -242,17 +239,13 @@ impl AgentChannel {
                     if prompts == 1 && !answered {
                         let line = format!("{}\n", password.unwrap_or_default());
                         self.channel
-                            .data(line.as_bytes())
+                            .send(line.as_bytes())
                             .await
                             .map_err(|err| agent_lost(&err.to_string(), &stderr))?;
                         answered = true;
                     }
                 }
-                Some(ChannelMsg::ExitStatus { .. } | ChannelMsg::Eof | ChannelMsg::Close)
-                | None => {
-                    return Err(start_failure(&stderr));
-                }
-                Some(other) => tracing::debug!(message = ?other, "agent start: channel message"),
+                StreamEvent::Closed => return Err(start_failure(&stderr)),
             }
         }
     }
@@ -265,16 +258,10 @@ impl AgentChannel {
             if let Some(message) = self.take_frame()? {
                 return Ok(message);
             }
-            match self.channel.wait().await {
-                Some(ChannelMsg::Data { data }) => self.buffer.extend_from_slice(&data),
-                Some(ChannelMsg::ExtendedData { data, .. }) => {
-                    stderr.push_str(&String::from_utf8_lossy(&data));
-                }
-                Some(ChannelMsg::ExitStatus { .. } | ChannelMsg::Eof | ChannelMsg::Close)
-                | None => {
-                    return Err(agent_lost("the agent exited", stderr));
-                }
-                Some(_) => {}
+            match self.channel.next_event().await {
+                StreamEvent::Stdout(data) => self.buffer.extend_from_slice(&data),
+                StreamEvent::Stderr(data) => stderr.push_str(&String::from_utf8_lossy(&data)),
+                StreamEvent::Closed => return Err(agent_lost("the agent exited", stderr)),
             }
         }
     }
@@ -332,7 +319,7 @@ fn agent_lost(detail: &str, stderr: &str) -> ConnectionError {
 /// Checks the target's architecture and copies the agent there unless the same binary
 /// is present. The copy is written to a temporary name, verified with `sha256sum` and
 /// renamed, so a broken transfer never leaves a binary under the final name.
-async fn install(session: &SshSession, binary: &AgentBinary) -> Result<(), ConnectionError> {
+async fn install(session: &Session, binary: &AgentBinary) -> Result<(), ConnectionError> {
     let probe = format!(
         "uname -m; if [ -x \"{path}\" ]; then echo present; else echo missing; fi",
         path = binary.remote_path()

@@ -2,8 +2,10 @@
 //! the whole run; modules run in the agent, one round trip per task.
 
 pub mod agent;
+pub mod openssh;
 pub mod options;
 pub mod ssh;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,14 +15,16 @@ use rplay_modules::dispatch::ModuleOptions;
 
 use crate::Map;
 use agent::{AgentBinary, AgentChannel};
+use openssh::OpenSshSession;
 use ssh::{ExecOutput, SshSession};
+use stream::CommandStream;
 
 /// The terminal type of `raw`'s pseudo-terminal. OpenSSH sends the controller's `TERM`;
 /// rplay sends a fixed type so that runs do not depend on the terminal they start from.
 const RAW_TERMINAL: &str = "xterm";
 
 /// Where and how to reach one target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConnectionSpec {
     /// The inventory name, for messages.
     pub host: String,
@@ -36,6 +40,47 @@ pub struct ConnectionSpec {
     pub host_key_checking: bool,
     /// `UserKnownHostsFile`; `None` for `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
+    /// Set when the connection needs the OpenSSH client.
+    pub openssh: Option<OpenSshWords>,
+}
+
+/// The option words of an OpenSSH command line that come from the settings, split where
+/// ansible-core puts its own options (port, keys, user, timeout) between them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OpenSshWords {
+    /// `ssh_args` and the host key setting.
+    pub leading: Vec<String>,
+    /// The common and extra arguments.
+    pub trailing: Vec<String>,
+}
+
+/// An open connection to a target, by either transport.
+pub enum Session {
+    Russh(SshSession),
+    OpenSsh(OpenSshSession),
+}
+
+impl Session {
+    /// Runs `command` and collects its output; see [`SshSession::exec`].
+    pub async fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        terminal: Option<&str>,
+    ) -> Result<ExecOutput, ConnectionError> {
+        match self {
+            Session::Russh(session) => session.exec(command, stdin, terminal).await,
+            Session::OpenSsh(session) => session.exec(command, stdin, terminal.is_some()).await,
+        }
+    }
+
+    /// Starts `command` and returns it as a stream.
+    pub async fn open_command(&self, command: &str) -> Result<CommandStream, ConnectionError> {
+        match self {
+            Session::Russh(session) => session.open_command(command).await,
+            Session::OpenSsh(session) => session.open_command(command),
+        }
+    }
 }
 
 /// Privilege escalation for a task: who the agent runs as and how it gets there.
@@ -133,28 +178,27 @@ impl ConnectionError {
 }
 
 struct HostConnection {
-    session: SshSession,
+    session: Session,
     /// One agent per become identity; `None` is the login user.
     agents: HashMap<Option<Become>, AgentChannel>,
 }
 
-/// The identity of a connection: as with the OpenSSH control socket ansible-core's
-/// default `ControlPath` names (`%C`), hosts with the same address, port and user share
-/// one connection, whatever their keys.
+/// The identity of a connection: every setting of its spec except the inventory name.
+/// Inventory hosts that reach the same place the same way share one connection.
+///
+/// NOTE: ansible-core's OpenSSH control socket is named after the address, port and user
+/// only, so a host can reuse a master another host opened in an earlier run (while
+/// ControlPersist lasts) even with other keys or proxies; rplay never shares a
+/// connection between different settings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ConnectionKey {
-    address: String,
-    port: u16,
-    user: String,
-}
+struct ConnectionKey(ConnectionSpec);
 
 impl ConnectionKey {
     fn of(spec: &ConnectionSpec) -> ConnectionKey {
-        ConnectionKey {
-            address: spec.address.clone(),
-            port: spec.port,
-            user: spec.user.clone(),
-        }
+        ConnectionKey(ConnectionSpec {
+            host: String::new(),
+            ..spec.clone()
+        })
     }
 }
 
@@ -165,6 +209,9 @@ pub struct Connections {
     hosts: HashMap<ConnectionKey, HostConnection>,
     agent_setting: Option<PathBuf>,
     agent_binary: Option<Result<AgentBinary, String>>,
+    /// The directory of the OpenSSH control sockets, made with the first OpenSSH
+    /// connection and removed at the end of the run.
+    control_dir: Option<PathBuf>,
 }
 
 impl Connections {
@@ -175,6 +222,7 @@ impl Connections {
             hosts: HashMap::new(),
             agent_setting,
             agent_binary: None,
+            control_dir: None,
         }
     }
 
@@ -272,7 +320,25 @@ impl Connections {
             self.runtime = Some(runtime);
         }
         let runtime = self.runtime.as_ref().expect("started above");
-        let session = runtime.block_on(SshSession::connect(spec))?;
+        let session = match &spec.openssh {
+            Some(words) => {
+                if self.control_dir.is_none() {
+                    let dir =
+                        std::env::temp_dir().join(format!("rplay-ssh-{}", std::process::id()));
+                    std::fs::create_dir_all(&dir).map_err(|err| {
+                        ConnectionError::Unreachable(format!(
+                            "cannot create the ssh control directory {}: {err}",
+                            dir.display()
+                        ))
+                    })?;
+                    self.control_dir = Some(dir);
+                }
+                let dir = self.control_dir.as_ref().expect("made above");
+                let name = format!("master-{}", self.hosts.len());
+                Session::OpenSsh(OpenSshSession::new(spec, words, dir, &name))
+            }
+            None => Session::Russh(runtime.block_on(SshSession::connect(spec))?),
+        };
         self.hosts.insert(
             ConnectionKey::of(spec),
             HostConnection {
@@ -286,6 +352,14 @@ impl Connections {
 
 impl Drop for Connections {
     fn drop(&mut self) {
+        for connection in self.hosts.values() {
+            if let Session::OpenSsh(session) = &connection.session {
+                session.close_master();
+            }
+        }
+        if let Some(dir) = self.control_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         if let Some(runtime) = self.runtime.take() {
             {
                 let _context = runtime.enter();

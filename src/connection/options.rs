@@ -47,18 +47,32 @@ const HARMLESS: &[&str] = &[
     "globalknownhostsfile",
 ];
 
+/// Why option words cannot be used by rplay's own client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SshWordsError {
+    /// An option only the OpenSSH client honours (a proxy, port forwarding...): the
+    /// connection needs the OpenSSH transport.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A malformed option or value.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Reads OpenSSH command-line words into [`SshOptions`]. As in OpenSSH, the first value
 /// given for an option wins. An option rplay cannot honour (a proxy, port forwarding, an
 /// unknown flag) is an error naming it, never ignored. `~/` in paths is left for the
 /// caller to expand.
-pub fn parse_ssh_words(words: &[String]) -> Result<SshOptions, String> {
+pub fn parse_ssh_words(words: &[String]) -> Result<SshOptions, SshWordsError> {
     let mut options = SshOptions::default();
     let mut index = 0;
     while index < words.len() {
         let word = &words[index];
         index += 1;
         let Some(flag) = word.strip_prefix('-').filter(|rest| !rest.is_empty()) else {
-            return Err(format!("unexpected word '{word}' in the ssh arguments"));
+            return Err(SshWordsError::Invalid(format!(
+                "unexpected word '{word}' in the ssh arguments"
+            )));
         };
         let (letter, attached) = flag.split_at(1);
         match letter {
@@ -67,9 +81,9 @@ pub fn parse_ssh_words(words: &[String]) -> Result<SshOptions, String> {
             }
             "o" | "p" | "l" | "i" => {
                 let value = if attached.is_empty() {
-                    let value = words
-                        .get(index)
-                        .ok_or_else(|| format!("ssh option -{letter} needs a value"))?;
+                    let value = words.get(index).ok_or_else(|| {
+                        SshWordsError::Invalid(format!("ssh option -{letter} needs a value"))
+                    })?;
                     index += 1;
                     value.as_str()
                 } else {
@@ -77,15 +91,18 @@ pub fn parse_ssh_words(words: &[String]) -> Result<SshOptions, String> {
                 };
                 match letter {
                     "o" => apply_option(&mut options, value)?,
-                    "p" => set_once(&mut options.port, parse_port(value)?),
+                    "p" => set_once(
+                        &mut options.port,
+                        parse_port(value).map_err(SshWordsError::Invalid)?,
+                    ),
                     "l" => set_once(&mut options.user, value.to_string()),
                     _ => options.identity_files.push(PathBuf::from(value)),
                 }
             }
             _ => {
-                return Err(format!(
+                return Err(SshWordsError::Unsupported(format!(
                     "the ssh argument '{word}' is not supported by rplay's SSH transport"
-                ))
+                )))
             }
         }
     }
@@ -93,12 +110,13 @@ pub fn parse_ssh_words(words: &[String]) -> Result<SshOptions, String> {
 }
 
 /// Applies one `-o Key=Value` (or `Key Value`) option.
-fn apply_option(options: &mut SshOptions, text: &str) -> Result<(), String> {
+fn apply_option(options: &mut SshOptions, text: &str) -> Result<(), SshWordsError> {
     let (key, value) = text
         .split_once('=')
         .or_else(|| text.split_once(char::is_whitespace))
         .map(|(k, v)| (k.trim(), v.trim()))
-        .ok_or_else(|| format!("ssh option '-o {text}' has no value"))?;
+        .ok_or_else(|| SshWordsError::Invalid(format!("ssh option '-o {text}' has no value")))?;
+    let invalid = SshWordsError::Invalid;
     let lower = key.to_ascii_lowercase();
     match lower.as_str() {
         "stricthostkeychecking" => {
@@ -112,23 +130,23 @@ fn apply_option(options: &mut SshOptions, text: &str) -> Result<(), String> {
         "connecttimeout" => {
             let seconds: u64 = value
                 .parse()
-                .map_err(|_| format!("invalid ConnectTimeout '{value}'"))?;
+                .map_err(|_| invalid(format!("invalid ConnectTimeout '{value}'")))?;
             set_once(&mut options.connect_timeout, Duration::from_secs(seconds));
         }
         "connectionattempts" => {
             let attempts: u32 = value
                 .parse()
-                .map_err(|_| format!("invalid ConnectionAttempts '{value}'"))?;
+                .map_err(|_| invalid(format!("invalid ConnectionAttempts '{value}'")))?;
             set_once(&mut options.connection_attempts, attempts.max(1));
         }
-        "port" => set_once(&mut options.port, parse_port(value)?),
+        "port" => set_once(&mut options.port, parse_port(value).map_err(invalid)?),
         "user" => set_once(&mut options.user, value.to_string()),
         "identityfile" => options.identity_files.push(PathBuf::from(value)),
         other if HARMLESS.contains(&other) => {}
         _ => {
-            return Err(format!(
+            return Err(SshWordsError::Unsupported(format!(
                 "the ssh option '{key}' is not supported by rplay's SSH transport"
-            ))
+            )))
         }
     }
     Ok(())
@@ -158,7 +176,7 @@ pub fn expand_home(path: &str, home: Option<&str>) -> String {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<SshOptions, String> {
+    fn parse(text: &str) -> Result<SshOptions, SshWordsError> {
         let words = rplay_modules::command::split_command(text).unwrap();
         parse_ssh_words(&words)
     }
@@ -215,8 +233,16 @@ mod tests {
     #[test]
     fn proxy_options_are_rejected() {
         let err = parse("-o ProxyCommand='ssh -W %h:%p bastion'").unwrap_err();
-        assert!(err.contains("ProxyCommand"), "{err}");
+        assert!(
+            matches!(&err, SshWordsError::Unsupported(m) if m.contains("ProxyCommand")),
+            "{err}"
+        );
         let err = parse("-J bastion").unwrap_err();
-        assert!(err.contains("-J"), "{err}");
+        assert!(
+            matches!(&err, SshWordsError::Unsupported(m) if m.contains("-J")),
+            "{err}"
+        );
+        let err = parse("-o ConnectTimeout=soon").unwrap_err();
+        assert!(matches!(err, SshWordsError::Invalid(_)));
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use russh::client::{self, Handle};
 use russh::keys::{self, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh::{Channel, ChannelMsg};
+use russh::ChannelMsg;
+
+use super::stream::CommandStream;
 
 use super::{ConnectionError, ConnectionSpec};
 
@@ -168,17 +170,14 @@ impl SshSession {
     }
 
     /// Starts `command` and returns its channel, for the caller to exchange data on.
-    pub async fn open_command(
-        &self,
-        command: &str,
-    ) -> Result<Channel<client::Msg>, ConnectionError> {
+    pub async fn open_command(&self, command: &str) -> Result<CommandStream, ConnectionError> {
         let channel = self
             .handle
             .channel_open_session()
             .await
             .map_err(lost_connection)?;
         channel.exec(true, command).await.map_err(lost_connection)?;
-        Ok(channel)
+        Ok(CommandStream::Channel(channel))
     }
 }
 

@@ -10,8 +10,8 @@ use super::actions::Target;
 use super::context::TaskContext;
 use super::task::truthy_keyword;
 use super::Executor;
-use crate::connection::options::{expand_home, parse_ssh_words, SshOptions};
-use crate::connection::{Become, ConnectionError, ConnectionSpec};
+use crate::connection::options::{expand_home, parse_ssh_words, SshOptions, SshWordsError};
+use crate::connection::{Become, ConnectionError, ConnectionSpec, OpenSshWords};
 use crate::playbook::value_text;
 use crate::template::Variables;
 use crate::vars::HostVars;
@@ -240,14 +240,28 @@ impl Executor<'_> {
             .and_then(|text| text.parse::<u32>().ok())
             .unwrap_or(defaults.retries);
 
-        let mut words = split_words(&ssh_args)?;
+        let mut leading = split_words(&ssh_args)?;
         if !host_key_checking {
-            words.extend(["-o".to_string(), "StrictHostKeyChecking=no".to_string()]);
+            leading.extend(["-o".to_string(), "StrictHostKeyChecking=no".to_string()]);
         }
-        words.extend(split_words(&common_args)?);
-        words.extend(split_words(&extra_args)?);
-        let options = parse_ssh_words(&words)
-            .map_err(|message| format!("{message} (host {})", target.name))?;
+        let mut trailing = split_words(&common_args)?;
+        trailing.extend(split_words(&extra_args)?);
+        let words: Vec<String> = leading.iter().chain(&trailing).cloned().collect();
+        let (options, openssh) = match parse_ssh_words(&words) {
+            Ok(options) => (options, None),
+            // Options only OpenSSH honours (ProxyCommand, ProxyJump...) hand the
+            // connection to the OpenSSH client.
+            Err(SshWordsError::Unsupported(reason)) => {
+                tracing::debug!(host = %target.name, %reason, "using the OpenSSH client");
+                (
+                    SshOptions::default(),
+                    Some(OpenSshWords { leading, trailing }),
+                )
+            }
+            Err(SshWordsError::Invalid(message)) => {
+                return Err(format!("{message} (host {})", target.name))
+            }
+        };
         let SshOptions {
             strict_host_key_checking,
             user_known_hosts_file,
@@ -291,6 +305,7 @@ impl Executor<'_> {
             connection_attempts: connection_attempts.unwrap_or(1) + retries,
             host_key_checking: strict_host_key_checking.unwrap_or(true),
             known_hosts: user_known_hosts_file,
+            openssh,
         })
     }
 

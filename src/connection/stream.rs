@@ -1,0 +1,125 @@
+//! A running remote command as the agent client sees it, whichever transport carries it:
+//! bytes to its standard input, and its output and end as events.
+
+use russh::client;
+use russh::{Channel, ChannelMsg};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
+
+/// What a running command sent.
+pub enum StreamEvent {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+    /// The command ended or its channel closed.
+    Closed,
+}
+
+/// A command on the target: an SSH channel of rplay's own client, or an OpenSSH client
+/// process.
+pub enum CommandStream {
+    Channel(Channel<client::Msg>),
+    Process(Box<ProcessStream>),
+}
+
+/// An `ssh` child process with its pipes.
+pub struct ProcessStream {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+}
+
+impl ProcessStream {
+    pub fn new(mut child: Child) -> ProcessStream {
+        ProcessStream {
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take(),
+            stderr: child.stderr.take(),
+            child,
+        }
+    }
+}
+
+impl CommandStream {
+    /// Writes `data` to the command's standard input.
+    pub async fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            CommandStream::Channel(channel) => {
+                channel.data(data).await.map_err(std::io::Error::other)
+            }
+            CommandStream::Process(process) => match process.stdin.as_mut() {
+                Some(stdin) => {
+                    stdin.write_all(data).await?;
+                    stdin.flush().await
+                }
+                None => Err(std::io::ErrorKind::BrokenPipe.into()),
+            },
+        }
+    }
+
+    /// Waits for the next output of the command.
+    pub async fn next_event(&mut self) -> StreamEvent {
+        match self {
+            CommandStream::Channel(channel) => loop {
+                match channel.wait().await {
+                    Some(ChannelMsg::Data { data }) => return StreamEvent::Stdout(data.to_vec()),
+                    Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        return StreamEvent::Stderr(data.to_vec())
+                    }
+                    Some(ChannelMsg::ExitStatus { .. } | ChannelMsg::Eof | ChannelMsg::Close)
+                    | None => return StreamEvent::Closed,
+                    Some(other) => tracing::debug!(message = ?other, "channel message"),
+                }
+            },
+            CommandStream::Process(process) => process.next_event().await,
+        }
+    }
+
+    /// Ends the command's input and lets it go: the channel is closed, the process
+    /// killed.
+    pub async fn close(&mut self) {
+        match self {
+            CommandStream::Channel(channel) => {
+                let _ = channel.eof().await;
+                let _ = channel.close().await;
+            }
+            CommandStream::Process(process) => {
+                process.stdin = None;
+                let _ = process.child.start_kill();
+            }
+        }
+    }
+}
+
+impl ProcessStream {
+    async fn next_event(&mut self) -> StreamEvent {
+        let mut out = [0u8; 64 * 1024];
+        let mut err = [0u8; 8 * 1024];
+        loop {
+            if self.stdout.is_none() && self.stderr.is_none() {
+                return StreamEvent::Closed;
+            }
+            tokio::select! {
+                read = read_some(self.stdout.as_mut(), &mut out) => match read {
+                    Some(n) if n > 0 => return StreamEvent::Stdout(out[..n].to_vec()),
+                    _ => self.stdout = None,
+                },
+                read = read_some(self.stderr.as_mut(), &mut err) => match read {
+                    Some(n) if n > 0 => return StreamEvent::Stderr(err[..n].to_vec()),
+                    _ => self.stderr = None,
+                },
+            }
+        }
+    }
+}
+
+/// Reads from `pipe`, or waits forever when it is gone, so that `select!` picks the other.
+async fn read_some<R: AsyncReadExt + Unpin>(
+    pipe: Option<&mut R>,
+    buffer: &mut [u8],
+) -> Option<usize> {
+    match pipe {
+        Some(pipe) => pipe.read(buffer).await.ok(),
+        None => std::future::pending().await,
+    }
+}
