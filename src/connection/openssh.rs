@@ -25,10 +25,10 @@ pub struct OpenSshSession {
 
 impl OpenSshSession {
     /// Builds the `ssh` options in the order ansible-core's ssh plugin passes them, so
-    /// that the first value of an option wins where it would for ansible-core: ssh_args
-    /// and the host key setting, the port, keys, user and timeout, the common and extra
-    /// arguments, then rplay's control master: socket `name` in `control_dir`, one per
-    /// connection.
+    /// that the first value of an option wins where it would for ansible-core. The order
+    /// is ssh_args and the host key setting, then the port, keys, user and timeout, then
+    /// the common and extra arguments. rplay's control master comes last: socket `name`
+    /// in `control_dir`, one per connection.
     pub fn new(
         spec: &ConnectionSpec,
         words: &OpenSshWords,
@@ -192,7 +192,7 @@ fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd)> {
     if result != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
+    // SAFETY: openpty has just opened both descriptors, and no other owner exists.
     Ok(unsafe {
         (
             OwnedFd::from_raw_fd(controller),

@@ -6,7 +6,7 @@ use russh::{Channel, ChannelMsg};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
-/// What a running command sent.
+/// An event of a running command: output on one of its streams, or its end.
 pub enum StreamEvent {
     Stdout(Vec<u8>),
     Stderr(Vec<u8>),
