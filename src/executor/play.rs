@@ -248,6 +248,10 @@ impl Executor<'_> {
             if self.failed_hosts.contains(host) {
                 state.failed = true;
             }
+            if setup.is_some() && self.skips_smart_gathering(host) {
+                // The setup task is the first slot: the host moves past it unseen.
+                state.advance();
+            }
             states.insert(host.clone(), state);
         }
         if let Some(pattern) = self
@@ -759,6 +763,7 @@ impl Executor<'_> {
                 self.emit_reserved_warnings(facts.keys().filter_map(Value::as_str));
                 if *cacheable {
                     self.vars.set_host_facts(host, facts);
+                    self.emit_fact_cache_warnings();
                 }
                 self.vars.set_nonpersistent(host, facts);
                 false
@@ -770,6 +775,7 @@ impl Executor<'_> {
             }
             Effect::Facts(facts) => {
                 self.vars.set_host_facts(host, facts);
+                self.emit_fact_cache_warnings();
                 false
             }
             Effect::GroupBy { group, parents } => {
@@ -1280,6 +1286,21 @@ impl Executor<'_> {
             }
         }
         out
+    }
+
+    /// Whether `gathering = smart` skips the implicit `Gathering Facts` task on `host`
+    /// because its facts, cached or from an earlier play, were gathered already.
+    /// ansible-core's play iterator decides this per host when the host starts the play.
+    fn skips_smart_gathering(&mut self, host: &str) -> bool {
+        let skips = self.options.gathering == "smart" && self.vars.facts_gathered(host);
+        self.emit_fact_cache_warnings();
+        skips
+    }
+
+    fn emit_fact_cache_warnings(&mut self) {
+        for warning in self.vars.take_fact_cache_warnings() {
+            self.emit(Event::Warning(warning));
+        }
     }
 
     /// The implicit `Gathering Facts` task, when the `gathering` setting and the play's
