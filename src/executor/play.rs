@@ -284,7 +284,12 @@ impl Executor<'_> {
 
     /// The linear strategy: hosts run each task together, in the play's order.
     fn linear(&mut self, run: &mut PlayRun) {
-        while self.abort.is_none() {
+        loop {
+            // Variables read for the previous task may have loaded cached facts.
+            self.emit_fact_cache_warnings();
+            if self.abort.is_some() {
+                break;
+            }
             self.record_block_failures(run);
             let active: Vec<String> = run
                 .hosts
@@ -1297,9 +1302,14 @@ impl Executor<'_> {
         skips
     }
 
+    /// Emits the fact cache's warnings, and stops the run after a corrupt cache file.
     fn emit_fact_cache_warnings(&mut self) {
         for warning in self.vars.take_fact_cache_warnings() {
             self.emit(Event::Warning(warning));
+        }
+        if let Some(path) = self.vars.take_corrupt_fact_cache() {
+            self.abort
+                .get_or_insert(super::RunError::CorruptFactCache(path));
         }
     }
 

@@ -83,6 +83,8 @@ pub struct FactCache {
     /// Hosts whose cache file was read already (or found missing or expired).
     loaded: HashSet<String>,
     warnings: Vec<String>,
+    /// A cache file found corrupt and removed, which ends the run in ansible-core.
+    corrupt: Option<PathBuf>,
 }
 
 impl FactCache {
@@ -140,10 +142,9 @@ impl FactCache {
             }
             Ok(None) => {}
             Err(err) => {
-                // NOTE: ansible-core stops the run with "The cache file ... was corrupt"
-                // after this warning; rplay goes on without the host's cached facts.
-                if matches!(err, CacheFileError::Corrupt { .. }) {
+                if let CacheFileError::Corrupt { path, .. } = &err {
                     files.delete(host);
+                    self.corrupt.get_or_insert_with(|| path.clone());
                 }
                 self.warnings.push(err.to_string());
             }
@@ -178,6 +179,12 @@ impl FactCache {
     /// Warnings about cache files since the last call.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+
+    /// The corrupt cache file found since the last call. The host's facts are read as
+    /// empty, but ansible-core ends the run at this point.
+    pub fn take_corrupt(&mut self) -> Option<PathBuf> {
+        self.corrupt.take()
     }
 }
 

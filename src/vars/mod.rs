@@ -97,6 +97,11 @@ impl VariableManager {
         self.facts.take_warnings()
     }
 
+    /// The corrupt fact cache file found since the last call, which ends the run.
+    pub fn take_corrupt_fact_cache(&mut self) -> Option<std::path::PathBuf> {
+        self.facts.take_corrupt()
+    }
+
     /// Reads `group_vars/` and `host_vars/` beside the playbook in `dir` from now on.
     pub fn set_playbook_dir(&mut self, dir: &std::path::Path) {
         let vars_dir = Arc::new(VarsDir::new(dir));
@@ -316,13 +321,17 @@ impl HostLayers {
         if !self.facts.is_empty() {
             let mut facts = Map::new();
             // Facts are stored as modules return them (`ansible_os_family`); the
-            // `ansible_facts` namespace drops the prefix, the injected variables keep it.
+            // `ansible_facts` namespace drops the prefix (but keeps `ansible_local`),
+            // the injected variables keep it.
             let namespaced: Map = self
                 .facts
                 .iter()
                 .map(|(key, value)| {
                     let name = key.as_str().unwrap_or_default();
-                    let short = name.strip_prefix("ansible_").unwrap_or(name);
+                    let short = match name {
+                        "ansible_local" => name,
+                        _ => name.strip_prefix("ansible_").unwrap_or(name),
+                    };
                     (Value::from(short), value.clone())
                 })
                 .collect();
