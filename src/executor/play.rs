@@ -248,6 +248,7 @@ impl Executor<'_> {
             if self.failed_hosts.contains(host) {
                 state.failed = true;
             }
+            self.vars.load_cached_facts(host);
             if setup.is_some() && self.skips_smart_gathering(host) {
                 // The setup task is the first slot: the host moves past it unseen.
                 state.advance();

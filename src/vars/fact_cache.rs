@@ -126,19 +126,27 @@ impl FactCache {
         self.hosts.get(host).cloned()
     }
 
-    fn load(&mut self, host: &str) {
+    /// The host's facts if they are in memory, without reading its cache file.
+    pub fn peek(&self, host: &str) -> Option<Arc<Map>> {
+        self.hosts.get(host).cloned()
+    }
+
+    /// Reads the host's cache file unless that was done before; returns whether facts
+    /// were read.
+    pub fn load(&mut self, host: &str) -> bool {
         let Some(files) = &self.files else {
-            return;
+            return false;
         };
         if !self.loaded.insert(host.to_string()) || self.hosts.contains_key(host) {
-            return;
+            return false;
         }
         if files.has_expired(host, SystemTime::now()) {
-            return;
+            return false;
         }
         match files.load(host) {
             Ok(Some(facts)) => {
                 self.hosts.insert(host.to_string(), Arc::new(facts));
+                return true;
             }
             Ok(None) => {}
             Err(err) => {
@@ -149,6 +157,7 @@ impl FactCache {
                 self.warnings.push(err.to_string());
             }
         }
+        false
     }
 
     /// Merges `facts` into the host's facts and writes them to its cache file.
@@ -334,4 +343,199 @@ fn accessible(dir: &Path) -> bool {
 #[cfg(not(unix))]
 fn accessible(_: &Path) -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn settings(dir: &Path, prefix: Option<&str>, timeout: i64) -> CacheSettings {
+        CacheSettings {
+            plugin: "jsonfile".to_string(),
+            connection: Some(dir.to_path_buf()),
+            prefix: prefix.map(str::to_string),
+            timeout,
+        }
+    }
+
+    fn facts(pairs: &[(&str, Value)]) -> Map {
+        pairs
+            .iter()
+            .map(|(key, value)| (Value::from(*key), value.clone()))
+            .collect()
+    }
+
+    fn set_mtime(path: &Path, age: Duration) {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    #[test]
+    fn jsonfile_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = JsonFileCache::open(&settings(dir.path(), None, 86400)).unwrap();
+        let written = facts(&[
+            ("zz_note", Value::from("café ✓ 😀")),
+            ("ansible_count", Value::Int(3)),
+            ("ratio", Value::Float(1.5)),
+            ("_ansible_facts_gathered", Value::Bool(true)),
+            ("nested", Value::map(facts(&[("b", Value::Null), ("a", Value::list(vec![]))]))),
+        ]);
+        cache.store("test-1", &written).unwrap();
+        let read = cache.load("test-1").unwrap().unwrap();
+        assert_eq!(Value::map(read), Value::map(written));
+    }
+
+    #[test]
+    fn jsonfile_text_as_python_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = JsonFileCache::open(&settings(dir.path(), None, 86400)).unwrap();
+        let written = facts(&[
+            ("zz_note", Value::from("café ✓ 😀")),
+            ("ansible_list", Value::list(vec![Value::Int(1), Value::Float(2.0)])),
+            ("empty", Value::empty_map()),
+        ]);
+        cache.store("test-1", &written).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("test-1")).unwrap();
+        let expected = "{\n    \"ansible_list\": [\n        1,\n        2.0\n    ],\n    \"empty\": {},\n    \"zz_note\": \"caf\\u00e9 \\u2713 \\ud83d\\ude00\"\n}";
+        assert_eq!(text, expected);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn jsonfile_mode_0644() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cache = JsonFileCache::open(&settings(dir.path(), None, 0)).unwrap();
+        cache.store("h", &facts(&[("a", Value::Int(1))])).unwrap();
+        let mode = std::fs::metadata(dir.path().join("h")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn jsonfile_prefix_names_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = JsonFileCache::open(&settings(dir.path(), Some("pfx_"), 86400)).unwrap();
+        cache.store("test-1", &facts(&[("a", Value::Int(1))])).unwrap();
+        assert!(dir.path().join("pfx_test-1").is_file());
+        assert!(!dir.path().join("test-1").exists());
+        let unprefixed = JsonFileCache::open(&settings(dir.path(), None, 86400)).unwrap();
+        assert!(unprefixed.load("test-1").unwrap().is_none());
+        assert!(cache.load("test-1").unwrap().is_some());
+    }
+
+    #[test]
+    fn jsonfile_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = JsonFileCache::open(&settings(dir.path(), None, 100)).unwrap();
+        cache.store("old", &facts(&[("a", Value::Int(1))])).unwrap();
+        cache.store("new", &facts(&[("a", Value::Int(2))])).unwrap();
+        set_mtime(&dir.path().join("old"), Duration::from_secs(101));
+        set_mtime(&dir.path().join("new"), Duration::from_secs(99));
+        let now = SystemTime::now();
+        assert!(cache.has_expired("old", now));
+        assert!(!cache.has_expired("new", now));
+        assert!(!cache.has_expired("missing", now));
+
+        let (mut facts_cache, error) = FactCache::open(&settings(dir.path(), None, 100));
+        assert!(error.is_none());
+        assert!(facts_cache.get("old").is_none());
+        assert!(facts_cache.get("new").is_some());
+    }
+
+    #[test]
+    fn jsonfile_timeout_zero_never_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = JsonFileCache::open(&settings(dir.path(), None, 0)).unwrap();
+        cache.store("old", &facts(&[("a", Value::Int(1))])).unwrap();
+        set_mtime(&dir.path().join("old"), Duration::from_secs(10 * 365 * 86400));
+        assert!(!cache.has_expired("old", SystemTime::now()));
+    }
+
+    #[test]
+    fn fact_cache_update_merges_and_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut cache, _) = FactCache::open(&settings(dir.path(), None, 86400));
+        cache.update("h", &facts(&[("a", Value::Int(1))]));
+        cache.update("h", &facts(&[("b", Value::Int(2))]));
+        let (mut later, _) = FactCache::open(&settings(dir.path(), None, 86400));
+        let read = later.get("h").unwrap();
+        assert_eq!(read.get("a"), Some(&Value::Int(1)));
+        assert_eq!(read.get("b"), Some(&Value::Int(2)));
+    }
+
+    #[test]
+    fn fact_cache_update_merges_with_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut first, _) = FactCache::open(&settings(dir.path(), None, 86400));
+        first.update("h", &facts(&[("a", Value::Int(1))]));
+        let (mut second, _) = FactCache::open(&settings(dir.path(), None, 86400));
+        second.update("h", &facts(&[("b", Value::Int(2))]));
+        let (mut third, _) = FactCache::open(&settings(dir.path(), None, 86400));
+        assert_eq!(third.get("h").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn fact_cache_remove_deletes_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut cache, _) = FactCache::open(&settings(dir.path(), None, 86400));
+        cache.update("h", &facts(&[("a", Value::Int(1))]));
+        cache.remove("h");
+        assert!(cache.get("h").is_none());
+        assert!(!dir.path().join("h").exists());
+    }
+
+    #[test]
+    fn fact_cache_corrupt_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("h"), "{bad").unwrap();
+        let (mut cache, _) = FactCache::open(&settings(dir.path(), None, 86400));
+        assert!(cache.get("h").is_none());
+        assert_eq!(cache.take_corrupt(), Some(dir.path().join("h")));
+        assert_eq!(cache.take_warnings().len(), 1);
+        assert!(!dir.path().join("h").exists());
+    }
+
+    #[test]
+    fn open_creates_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("a/b");
+        let (_, error) = FactCache::open(&settings(&nested, None, 86400));
+        assert!(error.is_none());
+        assert!(nested.is_dir());
+    }
+
+    #[test]
+    fn open_unknown_plugin_warns() {
+        let mut unknown = settings(Path::new("/nonexistent"), None, 0);
+        unknown.plugin = "nosuch".to_string();
+        let (_, error) = FactCache::open(&unknown);
+        let message = error.unwrap().to_string();
+        assert_eq!(message, "Unable to load the facts cache plugin (nosuch).");
+    }
+
+    #[test]
+    fn open_jsonfile_without_connection_warns() {
+        let mut missing = settings(Path::new("/"), None, 0);
+        missing.connection = None;
+        let (_, error) = FactCache::open(&missing);
+        assert!(matches!(error, Some(CacheSetupError::MissingConnection)));
+    }
+
+    #[test]
+    fn open_memory_and_fqcn() {
+        let mut memory = settings(Path::new("/nonexistent"), None, 0);
+        memory.plugin = "ansible.builtin.memory".to_string();
+        assert!(FactCache::open(&memory).1.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let mut jsonfile = settings(dir.path(), None, 0);
+        jsonfile.plugin = "ansible.builtin.jsonfile".to_string();
+        let (mut cache, error) = FactCache::open(&jsonfile);
+        assert!(error.is_none());
+        cache.update("h", &facts(&[("a", Value::Int(1))]));
+        assert!(dir.path().join("h").is_file());
+    }
 }

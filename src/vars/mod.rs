@@ -102,6 +102,15 @@ impl VariableManager {
         self.facts.take_corrupt()
     }
 
+    /// Reads the host's cached facts, if the fact cache has a file for it that was not
+    /// read yet. A play reads them for its hosts when it starts, as ansible-core reads
+    /// them when it first computes a host's variables.
+    pub fn load_cached_facts(&mut self, host: &str) {
+        if self.facts.load(host) {
+            self.hostvars = None;
+        }
+    }
+
     /// Reads `group_vars/` and `host_vars/` beside the playbook in `dir` from now on.
     pub fn set_playbook_dir(&mut self, dir: &std::path::Path) {
         let vars_dir = Arc::new(VarsDir::new(dir));
@@ -205,10 +214,14 @@ impl VariableManager {
     }
 
     /// The host-level layers: inventory, facts, `include_vars`, `set_fact`, extra vars.
+    /// The facts are those in memory: a host's cache file is read by
+    /// [`VariableManager::load_cached_facts`] or when its own task variables are built.
+    /// NOTE: ansible-core also reads the cache file of a host outside the current play
+    /// when `hostvars` names it; rplay shows only facts it read earlier in the run.
     fn host_layers(&mut self, host: &str) -> Result<HostLayers, InventoryError> {
         Ok(HostLayers {
             inventory: self.inventory_vars(host)?,
-            facts: self.facts.get(host).unwrap_or_default(),
+            facts: self.facts.peek(host).unwrap_or_default(),
             include_vars: self.include_vars.get(host).cloned().unwrap_or_default(),
             set_facts: self.set_facts.get(host).cloned().unwrap_or_default(),
         })
@@ -248,6 +261,7 @@ impl VariableManager {
         play: Option<&PlayLayers>,
         task: Option<&TaskLayers>,
     ) -> Result<HostVars, InventoryError> {
+        self.load_cached_facts(host);
         let host_layers = self.host_layers(host)?;
         let mut layers = Layers::new();
         if let Some(play) = play {
