@@ -62,15 +62,13 @@ pub enum CacheFileError {
     },
 }
 
-/// An OS error as Python's `bytes(OSError)` shows it in ansible-core's warnings.
+/// Formats an OS error as Python's `bytes(OSError)` shows it in ansible-core's warnings.
+/// Python names the path component that failed, rplay the whole path.
 fn python_os_error(error: &std::io::Error, path: &Path) -> String {
     let text = error.to_string();
     let description = text.split(" (os error").next().unwrap_or(&text);
     match error.raw_os_error() {
-        Some(code) => format!(
-            "b\"[Errno {code}] {description}: '{}'\"",
-            path.display()
-        ),
+        Some(code) => format!("b\"[Errno {code}] {description}: '{}'\"", path.display()),
         None => format!("b'{description}'"),
     }
 }
@@ -131,7 +129,7 @@ impl FactCache {
         self.hosts.get(host).cloned()
     }
 
-    /// Reads the host's cache file unless that was done before; returns whether facts
+    /// Reads the host's cache file unless that was done before. Returns whether facts
     /// were read.
     pub fn load(&mut self, host: &str) -> bool {
         let Some(files) = &self.files else {
@@ -262,7 +260,8 @@ impl JsonFileCache {
         };
         let json: serde_json::Value =
             serde_json::from_slice(&text).map_err(|err| corrupt(err.to_string()))?;
-        // NOTE: ansible-core reads any JSON value back; facts are always a mapping.
+        // NOTE: ansible-core accepts any JSON value here, but rplay treats a file that is
+        // not a mapping as corrupt.
         match Value::from(json) {
             Value::Map(map) => Ok(Some(map.as_ref().clone())),
             other => Err(corrupt(format!(
@@ -380,7 +379,10 @@ mod tests {
             ("ansible_count", Value::Int(3)),
             ("ratio", Value::Float(1.5)),
             ("_ansible_facts_gathered", Value::Bool(true)),
-            ("nested", Value::map(facts(&[("b", Value::Null), ("a", Value::list(vec![]))]))),
+            (
+                "nested",
+                Value::map(facts(&[("b", Value::Null), ("a", Value::list(vec![]))])),
+            ),
         ]);
         cache.store("test-1", &written).unwrap();
         let read = cache.load("test-1").unwrap().unwrap();
@@ -393,7 +395,10 @@ mod tests {
         let cache = JsonFileCache::open(&settings(dir.path(), None, 86400)).unwrap();
         let written = facts(&[
             ("zz_note", Value::from("café ✓ 😀")),
-            ("ansible_list", Value::list(vec![Value::Int(1), Value::Float(2.0)])),
+            (
+                "ansible_list",
+                Value::list(vec![Value::Int(1), Value::Float(2.0)]),
+            ),
             ("empty", Value::empty_map()),
         ]);
         cache.store("test-1", &written).unwrap();
@@ -409,7 +414,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = JsonFileCache::open(&settings(dir.path(), None, 0)).unwrap();
         cache.store("h", &facts(&[("a", Value::Int(1))])).unwrap();
-        let mode = std::fs::metadata(dir.path().join("h")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("h"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o644);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file is left behind");
@@ -419,7 +427,9 @@ mod tests {
     fn jsonfile_prefix_names_file() {
         let dir = tempfile::tempdir().unwrap();
         let cache = JsonFileCache::open(&settings(dir.path(), Some("pfx_"), 86400)).unwrap();
-        cache.store("test-1", &facts(&[("a", Value::Int(1))])).unwrap();
+        cache
+            .store("test-1", &facts(&[("a", Value::Int(1))]))
+            .unwrap();
         assert!(dir.path().join("pfx_test-1").is_file());
         assert!(!dir.path().join("test-1").exists());
         let unprefixed = JsonFileCache::open(&settings(dir.path(), None, 86400)).unwrap();
@@ -451,7 +461,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = JsonFileCache::open(&settings(dir.path(), None, 0)).unwrap();
         cache.store("old", &facts(&[("a", Value::Int(1))])).unwrap();
-        set_mtime(&dir.path().join("old"), Duration::from_secs(10 * 365 * 86400));
+        set_mtime(
+            &dir.path().join("old"),
+            Duration::from_secs(10 * 365 * 86400),
+        );
         assert!(!cache.has_expired("old", SystemTime::now()));
     }
 
