@@ -334,7 +334,9 @@ fn print_preamble(config: &Config, verbosity: u8) {
 fn run_exit_code(err: &RunError) -> i32 {
     match err {
         RunError::Load(err) => load_exit_code(err.kind),
-        RunError::IncludeDepth { .. } | RunError::MissingHandler { .. } => exit::ERROR,
+        RunError::IncludeDepth { .. }
+        | RunError::MissingHandler { .. }
+        | RunError::CorruptFactCache(_) => exit::ERROR,
     }
 }
 

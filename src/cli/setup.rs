@@ -12,7 +12,8 @@ use crate::executor::{ConnectionDefaults, Executor, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
 use crate::template::{Templar, TemplarOptions};
-use crate::vars::VariableManager;
+use crate::vars::fact_cache::CacheSettings;
+use crate::vars::{FactCache, VariableManager};
 use crate::Map;
 use crate::Value;
 
@@ -101,6 +102,10 @@ pub fn prepare(
         callback.on_event(&Event::Warning(warning));
     }
     let extra_vars = super::extra_vars::parse(&args.extra_vars, &cwd)?;
+    let (fact_cache, cache_error) = FactCache::open(&cache_settings(config));
+    if let Some(err) = cache_error {
+        callback.on_event(&Event::Warning(err.to_string()));
+    }
     let limit = match args.limit.last() {
         Some(spec) => Some(Limit::parse(spec, &cwd)?),
         None => None,
@@ -114,7 +119,7 @@ pub fn prepare(
     for warning in warnings {
         callback.on_event(&Event::Warning(warning));
     }
-    checked?;
+    let hosts = checked?;
     let magic = global_magic(
         args,
         config,
@@ -122,10 +127,29 @@ pub fn prepare(
         &only_or_all(&args.tags),
         &args.skip_tags,
     );
-    Ok(RunSetup {
-        variables: VariableManager::new(inventory, extra_vars, magic),
-        limit,
-    })
+    let mut variables = VariableManager::new(inventory, extra_vars, magic);
+    variables.set_fact_cache(fact_cache);
+    if args.flush_cache {
+        for host in &hosts {
+            variables.clear_facts(host);
+        }
+        for warning in variables.take_fact_cache_warnings() {
+            callback.on_event(&Event::Warning(warning));
+        }
+    }
+    Ok(RunSetup { variables, limit })
+}
+
+/// The fact cache settings; the `jsonfile` plugin reads its prefix with no default.
+fn cache_settings(config: &Config) -> CacheSettings {
+    CacheSettings {
+        plugin: config.str("CACHE_PLUGIN").unwrap_or("memory").to_string(),
+        connection: config
+            .path("CACHE_PLUGIN_CONNECTION")
+            .map(std::path::Path::to_path_buf),
+        prefix: config.str("CACHE_PLUGIN_PREFIX").map(str::to_string),
+        timeout: config.int("CACHE_PLUGIN_TIMEOUT").unwrap_or(86400),
+    }
 }
 
 #[allow(clippy::print_stdout)]

@@ -52,7 +52,9 @@ settings! {
     ANY_ERRORS_FATAL: Bool, ini [("defaults", "any_errors_fatal")], env ["ANSIBLE_ANY_ERRORS_FATAL"], default Some("False");
     CACHE_PLUGIN: Str, ini [("defaults", "fact_caching")], env ["ANSIBLE_CACHE_PLUGIN"], default Some("memory");
     CACHE_PLUGIN_CONNECTION: Path, ini [("defaults", "fact_caching_connection")], env ["ANSIBLE_CACHE_PLUGIN_CONNECTION"], default None;
-    CACHE_PLUGIN_PREFIX: Str, ini [("defaults", "fact_caching_prefix")], env ["ANSIBLE_CACHE_PLUGIN_PREFIX"], default Some("ansible_facts");
+    // base.yml's default `ansible_facts` is not used: the jsonfile plugin reads this as its
+    // own `_prefix` option, which has no default, so cache files are named by host alone.
+    CACHE_PLUGIN_PREFIX: Str, ini [("defaults", "fact_caching_prefix")], env ["ANSIBLE_CACHE_PLUGIN_PREFIX"], default None;
     CACHE_PLUGIN_TIMEOUT: Int, ini [("defaults", "fact_caching_timeout")], env ["ANSIBLE_CACHE_PLUGIN_TIMEOUT"], default Some("86400");
     CALLBACK_RESULT_FORMAT: Str, ini [("defaults", "callback_result_format")], env ["ANSIBLE_CALLBACK_RESULT_FORMAT"], default Some("json");
     CALLBACKS_ENABLED: List, ini [("defaults", "callback_whitelist"), ("defaults", "callbacks_enabled")], env ["ANSIBLE_CALLBACK_WHITELIST", "ANSIBLE_CALLBACKS_ENABLED"], default Some("");

@@ -523,7 +523,8 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
 }
 
 /// The `gather_facts` action: the `setup` module on the target, with the empty
-/// `warnings` and `deprecations` lists ansible-core's action adds to its result.
+/// `warnings` and `deprecations` lists ansible-core's action adds to its result, and
+/// the `_ansible_facts_gathered` fact that `gathering = smart` looks for.
 fn gather_facts(
     executor: &mut Executor<'_>,
     context: &TaskContext,
@@ -533,6 +534,7 @@ fn gather_facts(
 ) -> Result<ActionOutcome, String> {
     let mut outcome = module(executor, context, host, "setup", args, vars)?;
     outcome.result.shift_remove("invocation");
+    mark_facts_gathered(&mut outcome);
     for key in ["deprecations", "warnings"] {
         if !outcome.result.contains_key(key) {
             outcome
@@ -541,6 +543,22 @@ fn gather_facts(
         }
     }
     Ok(outcome)
+}
+
+/// Adds `_ansible_facts_gathered` to the returned facts, which become the host's facts,
+/// and hides them from `-v` output through `_ansible_verbose_override`.
+fn mark_facts_gathered(outcome: &mut ActionOutcome) {
+    let Some(Value::Map(facts)) = outcome.result.get("ansible_facts") else {
+        return;
+    };
+    let mut facts = facts.as_ref().clone();
+    facts.insert(Value::from("_ansible_facts_gathered"), Value::Bool(true));
+    outcome
+        .result
+        .insert(Value::from("ansible_facts"), Value::map(facts));
+    outcome
+        .result
+        .insert(Value::from("_ansible_verbose_override"), Value::Bool(true));
 }
 
 /// Checks a role's parameters against its argument spec.

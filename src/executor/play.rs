@@ -248,6 +248,11 @@ impl Executor<'_> {
             if self.failed_hosts.contains(host) {
                 state.failed = true;
             }
+            self.vars.load_cached_facts(host);
+            if setup.is_some() && self.skips_smart_gathering(host) {
+                // The setup task is the first slot: the host moves past it unseen.
+                state.advance();
+            }
             states.insert(host.clone(), state);
         }
         if let Some(pattern) = self
@@ -280,7 +285,12 @@ impl Executor<'_> {
 
     /// The linear strategy: hosts run each task together, in the play's order.
     fn linear(&mut self, run: &mut PlayRun) {
-        while self.abort.is_none() {
+        loop {
+            // Variables read for the previous task may have loaded cached facts.
+            self.emit_fact_cache_warnings();
+            if self.abort.is_some() {
+                break;
+            }
             self.record_block_failures(run);
             let active: Vec<String> = run
                 .hosts
@@ -759,6 +769,7 @@ impl Executor<'_> {
                 self.emit_reserved_warnings(facts.keys().filter_map(Value::as_str));
                 if *cacheable {
                     self.vars.set_host_facts(host, facts);
+                    self.emit_fact_cache_warnings();
                 }
                 self.vars.set_nonpersistent(host, facts);
                 false
@@ -770,6 +781,7 @@ impl Executor<'_> {
             }
             Effect::Facts(facts) => {
                 self.vars.set_host_facts(host, facts);
+                self.emit_fact_cache_warnings();
                 false
             }
             Effect::GroupBy { group, parents } => {
@@ -1280,6 +1292,26 @@ impl Executor<'_> {
             }
         }
         out
+    }
+
+    /// Whether `gathering = smart` skips the implicit `Gathering Facts` task on `host`
+    /// because its facts, cached or from an earlier play, were gathered already.
+    /// ansible-core's play iterator decides this per host when the host starts the play.
+    fn skips_smart_gathering(&mut self, host: &str) -> bool {
+        let skips = self.options.gathering == "smart" && self.vars.facts_gathered(host);
+        self.emit_fact_cache_warnings();
+        skips
+    }
+
+    /// Emits the fact cache's warnings, and stops the run after a corrupt cache file.
+    fn emit_fact_cache_warnings(&mut self) {
+        for warning in self.vars.take_fact_cache_warnings() {
+            self.emit(Event::Warning(warning));
+        }
+        if let Some(path) = self.vars.take_corrupt_fact_cache() {
+            self.abort
+                .get_or_insert(super::RunError::CorruptFactCache(path));
+        }
     }
 
     /// The implicit `Gathering Facts` task, when the `gathering` setting and the play's

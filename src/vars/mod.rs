@@ -7,12 +7,14 @@
 //! include parameters, extra vars and the magic variables. Values stay untemplated here;
 //! the templating layer renders them when they are read.
 
+pub mod fact_cache;
 mod layers;
 pub mod reserved;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use fact_cache::FactCache;
 pub use layers::Layers;
 
 use crate::inventory::{HostId, Inventory, InventoryError, VarsDir};
@@ -28,7 +30,7 @@ pub struct VariableManager {
     global_magic: Arc<Map>,
     /// `group_vars/` and `host_vars/` beside the playbook.
     play_dirs: Vec<Arc<VarsDir>>,
-    facts: HashMap<String, Arc<Map>>,
+    facts: FactCache,
     include_vars: HashMap<String, Arc<Map>>,
     set_facts: HashMap<String, Arc<Map>>,
     /// Each host's inventory variables, merged; cleared when the inventory changes.
@@ -75,12 +77,37 @@ impl VariableManager {
             extra_vars: Arc::new(extra_vars),
             global_magic: Arc::new(global_magic),
             play_dirs: Vec::new(),
-            facts: HashMap::new(),
+            facts: FactCache::memory(),
             include_vars: HashMap::new(),
             set_facts: HashMap::new(),
             inventory_vars: HashMap::new(),
             hostvars: None,
             groups: None,
+        }
+    }
+
+    /// Keeps facts in `cache` from now on, as the `fact_caching` setting chooses it.
+    pub fn set_fact_cache(&mut self, cache: FactCache) {
+        self.facts = cache;
+        self.hostvars = None;
+    }
+
+    /// Warnings about fact cache files since the last call.
+    pub fn take_fact_cache_warnings(&mut self) -> Vec<String> {
+        self.facts.take_warnings()
+    }
+
+    /// The corrupt fact cache file found since the last call, which ends the run.
+    pub fn take_corrupt_fact_cache(&mut self) -> Option<std::path::PathBuf> {
+        self.facts.take_corrupt()
+    }
+
+    /// Reads the host's cached facts, if the fact cache has a file for it that was not
+    /// read yet. A play reads them for its hosts when it starts, as ansible-core reads
+    /// them when it first computes a host's variables.
+    pub fn load_cached_facts(&mut self, host: &str) {
+        if self.facts.load(host) {
+            self.hostvars = None;
         }
     }
 
@@ -144,23 +171,26 @@ impl VariableManager {
 
     /// Sets facts, as `set_fact` with `cacheable` or a module's `ansible_facts` do.
     pub fn set_host_facts(&mut self, host: &str, facts: &Map) {
-        let entry = self.facts.entry(host.to_string()).or_default();
-        let merged = Arc::make_mut(entry);
-        for (key, value) in facts {
-            merged.insert(key.clone(), value.clone());
-        }
+        self.facts.update(host, facts);
         self.hostvars = None;
     }
 
-    /// Forgets a host's facts, as `meta: clear_facts` does.
+    /// Forgets a host's facts and removes them from the fact cache, as `meta:
+    /// clear_facts` and `--flush-cache` do.
     pub fn clear_facts(&mut self, host: &str) {
         self.facts.remove(host);
         self.hostvars = None;
     }
 
-    /// Whether facts were gathered for the host, for `gathering = smart`.
-    pub fn facts_gathered(&self, host: &str) -> bool {
-        self.facts.contains_key(host)
+    /// Whether the `gather_facts` action ran for the host, in this run or in the run that
+    /// wrote its cached facts, as `gathering = smart` asks: the facts hold a true
+    /// `_ansible_facts_gathered`.
+    pub fn facts_gathered(&mut self, host: &str) -> bool {
+        self.facts.get(host).is_some_and(|facts| {
+            facts
+                .get("_ansible_facts_gathered")
+                .is_some_and(Value::is_truthy)
+        })
     }
 
     /// Sets variables that last for the run, as `set_fact` and `register` do.
@@ -184,10 +214,14 @@ impl VariableManager {
     }
 
     /// The host-level layers: inventory, facts, `include_vars`, `set_fact`, extra vars.
+    /// The facts are those in memory: a host's cache file is read by
+    /// [`VariableManager::load_cached_facts`] or when its own task variables are built.
+    /// NOTE: ansible-core also reads the cache file of a host outside the current play
+    /// when `hostvars` names it; rplay shows only facts it read earlier in the run.
     fn host_layers(&mut self, host: &str) -> Result<HostLayers, InventoryError> {
         Ok(HostLayers {
             inventory: self.inventory_vars(host)?,
-            facts: self.facts.get(host).cloned().unwrap_or_default(),
+            facts: self.facts.peek(host).unwrap_or_default(),
             include_vars: self.include_vars.get(host).cloned().unwrap_or_default(),
             set_facts: self.set_facts.get(host).cloned().unwrap_or_default(),
         })
@@ -227,6 +261,7 @@ impl VariableManager {
         play: Option<&PlayLayers>,
         task: Option<&TaskLayers>,
     ) -> Result<HostVars, InventoryError> {
+        self.load_cached_facts(host);
         let host_layers = self.host_layers(host)?;
         let mut layers = Layers::new();
         if let Some(play) = play {
@@ -300,19 +335,28 @@ impl HostLayers {
         if !self.facts.is_empty() {
             let mut facts = Map::new();
             // Facts are stored as modules return them (`ansible_os_family`); the
-            // `ansible_facts` namespace drops the prefix, the injected variables keep it.
+            // `ansible_facts` namespace drops the prefix (but keeps `ansible_local`),
+            // the injected variables keep it.
             let namespaced: Map = self
                 .facts
                 .iter()
                 .map(|(key, value)| {
                     let name = key.as_str().unwrap_or_default();
-                    let short = name.strip_prefix("ansible_").unwrap_or(name);
+                    let short = match name {
+                        "ansible_local" => name,
+                        _ => name.strip_prefix("ansible_").unwrap_or(name),
+                    };
                     (Value::from(short), value.clone())
                 })
                 .collect();
             facts.insert(Value::from("ansible_facts"), Value::map(namespaced));
+            // Internal keys such as `_ansible_facts_gathered` stay inside `ansible_facts`.
+            // NOTE: ansible-core also drops `_ansible_*` keys nested deeper in a fact.
             for (key, value) in self.facts.iter() {
-                facts.insert(key.clone(), value.clone());
+                let internal = key.as_str().is_some_and(|k| k.starts_with("_ansible_"));
+                if !internal {
+                    facts.insert(key.clone(), value.clone());
+                }
             }
             layers.push_map(facts);
         }
