@@ -24,8 +24,11 @@ What legitimately varies between runs is normalised before comparing:
     hosts' lines
   - profile_tasks: timestamp lines are counted, not compared; the summary table is
     compared by its row count only (which tasks are slowest depends on timing)
-  - result fields `start`, `end` (date and time) and `delta` (duration), at any depth,
-    also where an item label prints a result as a Python dict (`'start': '...'`)
+  - result fields `start`, `end`, `stop` (date and time) and `delta` (duration), at any
+    depth, also where an item label prints a result as a Python dict (`'start': '...'`)
+  - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth (also in
+    item labels), and `dev` and `inode` beside an `inode` key (stat results); the `pause`
+    module's `Paused for N seconds`
   - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`,
     Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`) and mktemp's default
     `tmp.XXXXXXXXXX`, module payload directories (`ansible_ping_payload_XXXXXXXX`),
@@ -39,6 +42,9 @@ What legitimately varies between runs is normalised before comparing:
   - layout: blank lines (outside `ERROR!` blocks), colour escape sequences, carriage
     returns, the line wrapping of warnings, and the layout of JSON dumps (one-line or
     indented, key order): dumps are compared as values
+  - the output of `uptime`, and the order of consecutive shell trace lines (`+ cmd`)
+    in a block of unrecognised lines, which `set -x` prints for a pipeline's commands
+    in the order they start
   - each --strip-prefix DIR, replaced by `<prefix>` everywhere";
 
 /// The placeholder that replaces a `--strip-prefix` directory.
@@ -106,6 +112,7 @@ impl Normalizer {
             for line in &mut message.detail {
                 *line = self.text(line);
             }
+            sort_trace_runs(&mut message.detail);
         }
     }
 
@@ -132,9 +139,13 @@ impl Normalizer {
             Value::String(text) => *text = self.text(text),
             Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),
             Value::Object(map) => {
+                let file_identity = map.contains_key("inode");
                 let entries = std::mem::take(map);
                 for (key, mut item) in entries {
-                    if !replace_time(&key, &mut item) {
+                    let replaced = replace_time(&key, &mut item)
+                        || replace_file_time(&key, &mut item)
+                        || (file_identity && replace_file_identity(&key, &mut item));
+                    if !replaced {
                         self.value(&mut item);
                     }
                     map.insert(self.text(&key), item);
@@ -157,7 +168,7 @@ fn replace_time(key: &str, value: &mut Value) -> bool {
         return false;
     };
     let (pattern, placeholder) = match key {
-        "start" | "end" => (&*DATE_TIME, "<date time>"),
+        "start" | "end" | "stop" => (&*DATE_TIME, "<date time>"),
         "delta" => (&*DURATION, "<duration>"),
         _ => return false,
     };
@@ -165,6 +176,45 @@ fn replace_time(key: &str, value: &mut Value) -> bool {
         return false;
     }
     *value = Value::String(placeholder.to_string());
+    true
+}
+
+/// Sorts each run of consecutive shell trace lines (`+ command`, as `set -x` prints
+/// them). The shell traces the commands of a pipeline as each one starts, in an order
+/// that varies from run to run.
+fn sort_trace_runs(lines: &mut [String]) {
+    let mut start = 0;
+    while start < lines.len() {
+        if !lines[start].starts_with("+ ") {
+            start += 1;
+            continue;
+        }
+        let end = lines[start..]
+            .iter()
+            .position(|line| !line.starts_with("+ "))
+            .map_or(lines.len(), |offset| start + offset);
+        lines[start..end].sort();
+        start = end;
+    }
+}
+
+/// Replaces a file time in seconds since the epoch (`atime`, `mtime`, `ctime`); returns
+/// whether it did.
+fn replace_file_time(key: &str, value: &mut Value) -> bool {
+    if !matches!(key, "atime" | "mtime" | "ctime") || !value.is_number() {
+        return false;
+    }
+    *value = Value::String("<file time>".to_string());
+    true
+}
+
+/// Replaces a device or inode number of a stat result, which a fresh host's new root
+/// changes; returns whether it did.
+fn replace_file_identity(key: &str, value: &mut Value) -> bool {
+    if !matches!(key, "dev" | "inode") || !value.is_number() {
+        return false;
+    }
+    *value = Value::String("<file identity>".to_string());
     true
 }
 
@@ -199,6 +249,17 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"'delta': '-?\d+:\d\d:\d\d(?:\.\d+)?'",
             "'delta': '<duration>'",
         ),
+        (r"'(atime|mtime|ctime)': \d+(?:\.\d+)?", "'$1': <file time>"),
+        // uptime's output: the time, how long the machine has run, users and load.
+        (
+            r"^ ?\d\d:\d\d:\d\d up .*, +\d+ users?, +load average: [\d.]+, [\d.]+, [\d.]+$",
+            "<uptime>",
+        ),
+        // The pause module's measured wait.
+        (
+            r"^Paused for \d+(?:\.\d+)? (seconds|minutes)$",
+            "Paused for <duration>",
+        ),
         // Async job ids: j<random>.<pid>.
         (r"\bj\d{5,}\.\d+\b", "j<id>"),
         (
@@ -223,6 +284,68 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn trace_runs_and_uptime() {
+        let mut lines: Vec<String> = [
+            "x",
+            "+ tee out.txt",
+            "+ ansible-playbook a.yml",
+            "y",
+            "+ b",
+            "+ a",
+        ]
+        .iter()
+        .map(|line| line.to_string())
+        .collect();
+        sort_trace_runs(&mut lines);
+        assert_eq!(
+            lines,
+            [
+                "x",
+                "+ ansible-playbook a.yml",
+                "+ tee out.txt",
+                "y",
+                "+ a",
+                "+ b"
+            ]
+        );
+        let normalizer = Normalizer::new(&[]);
+        assert_eq!(
+            normalizer.text(" 01:37:55 up  3:52,  0 user,  load average: 6.70, 3.89, 4.00"),
+            "<uptime>"
+        );
+        assert_eq!(
+            normalizer
+                .text(" 01:43:33 up 2 days,  3:58,  2 users,  load average: 0.00, 0.01, 0.05"),
+            "<uptime>"
+        );
+    }
+
+    #[test]
+    fn stat_times_and_identities() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({
+            "stat": {"atime": 1796434745.29, "mtime": 1796434745, "dev": 45, "inode": 12, "mode": "0644"},
+            "other": {"dev": 3},
+            "stop": "2026-12-05 01:39:44.344288",
+            "stdout": "Paused for 1.01 seconds"
+        });
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "stat": {"atime": "<file time>", "mtime": "<file time>", "dev": "<file identity>", "inode": "<file identity>", "mode": "0644"},
+                "other": {"dev": 3},
+                "stop": "<date time>",
+                "stdout": "Paused for <duration>"
+            })
+        );
+        assert_eq!(
+            normalizer.text("{'state': 'absent', 'mtime': 1796434801.2132652, 'atime': 17}"),
+            "{'state': 'absent', 'mtime': <file time>, 'atime': <file time>}"
+        );
+    }
 
     #[test]
     fn item_label_times_and_run_specific_names() {
