@@ -1,10 +1,22 @@
 //! Native Ansible modules and the data types the engine shares with them.
 
 pub mod agent;
+pub mod blockinfile;
 pub mod command;
+pub mod copy;
 pub mod dispatch;
+pub mod file;
+pub mod find;
+pub mod lineinfile;
+pub mod files;
 pub mod json;
 pub mod pyrepr;
+pub mod pyregex;
+pub mod replace;
+pub mod slurp;
+pub mod stat;
+pub mod textedit;
+pub mod spec;
 pub mod time;
 pub mod value;
 
