@@ -597,9 +597,17 @@ fn module(
         check_mode: executor.check_mode(context, vars),
         diff: executor.options.diff,
         environment: executor.environment(context, vars)?,
+        module_name: Some(context.task.action.clone()),
+    };
+    let args = match action {
+        "copy" => match executor.copy_args(context, args) {
+            Ok(args) => args,
+            Err(message) => return ok(failed_result(message)),
+        },
+        _ => args.clone(),
     };
     let target = executor.target(host, vars);
-    let result = executor.run_module_on(&target, action, args, &options, vars);
+    let result = executor.run_module_on(&target, action, &args, &options, vars);
     ok(result)
 }
 
@@ -709,5 +717,89 @@ impl Executor<'_> {
             .into_iter()
             .find(|candidate| candidate.is_file())
             .ok_or_else(|| format!("Could not find or access '{file}'"))
+    }
+
+    /// Completes `copy`'s arguments as ansible-core's copy action does on the controller:
+    /// `content` given as a list or mapping becomes JSON text, and a `src` on the
+    /// controller is found and its bytes sent along (base64) for the module to write.
+    fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, String> {
+        use base64::Engine as _;
+        use rplay_modules::copy::{SOURCE_DATA, SOURCE_MODE, SOURCE_PATH};
+        use std::os::unix::fs::PermissionsExt;
+
+        let mut args = args.clone();
+        if let Some(content @ (Value::List(_) | Value::Map(_))) = args.get("content").cloned() {
+            let text = rplay_modules::json::dumps(
+                &content,
+                rplay_modules::json::DumpOptions {
+                    indent: None,
+                    sort_keys: false,
+                    ensure_ascii: true,
+                },
+            );
+            args.insert(Value::from("content"), Value::from(text));
+        }
+        let remote_src = args
+            .get("remote_src")
+            .is_some_and(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
+        let Some(src) = args.get("src").map(value_text) else {
+            return Ok(args);
+        };
+        if remote_src || args.contains_key("content") {
+            return Ok(args);
+        }
+        let path = self.find_needle(context, "files", &src).ok_or_else(|| {
+            format!(
+                "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+            )
+        })?;
+        if path.is_dir() {
+            // NOTE: a directory `src` (recursive copy) is not supported yet.
+            return Err(format!(
+                "rplay cannot copy the directory '{src}' yet: only single files are supported"
+            ));
+        }
+        let data = std::fs::read(&path)
+            .map_err(|err| format!("could not read src={}: {err}", path.display()))?;
+        let mode = std::fs::metadata(&path)
+            .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
+            .unwrap_or_default();
+        let basename = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        args.insert(Value::from("_original_basename"), Value::from(basename));
+        args.insert(
+            Value::from(SOURCE_DATA),
+            Value::from(base64::engine::general_purpose::STANDARD.encode(data)),
+        );
+        args.insert(
+            Value::from(SOURCE_PATH),
+            Value::from(path.display().to_string()),
+        );
+        args.insert(Value::from(SOURCE_MODE), Value::from(mode));
+        Ok(args)
+    }
+
+    /// Finds a controller file as ansible-core's `_find_needle`: in the role's `DIR/` and
+    /// the role itself, beside the task file (`DIR/` there, then the directory), then in
+    /// the playbook's `DIR/` and directory. Absolute paths are taken as they are.
+    fn find_needle(&self, context: &TaskContext, dir: &str, file: &str) -> Option<PathBuf> {
+        let path = PathBuf::from(file);
+        if path.is_absolute() {
+            return path.exists().then_some(path);
+        }
+        let mut candidates = Vec::new();
+        if let Some(role) = &context.role {
+            candidates.push(role.definition.path.join(dir).join(file));
+            candidates.push(role.definition.path.join(file));
+        }
+        if let Some(task_dir) = context.task.span.path().parent() {
+            candidates.push(task_dir.join(dir).join(file));
+            candidates.push(task_dir.join(file));
+        }
+        candidates.push(self.playbook_dir.join(dir).join(file));
+        candidates.push(self.playbook_dir.join(file));
+        candidates.into_iter().find(|candidate| candidate.exists())
     }
 }
