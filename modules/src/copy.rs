@@ -36,6 +36,45 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
 )
 .file_common();
 
+impl Source {
+    fn transferred_name(&self) -> String {
+        self.transferred.clone().unwrap_or_else(temporary_name)
+    }
+}
+
+/// A name like those of Python's `tempfile.mkstemp(prefix='.')`: a dot and 8
+/// characters from `[a-z0-9_]`, derived from the clock and process id.
+fn temporary_name() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    let mut seed = nanos ^ (u128::from(std::process::id()) << 64);
+    let mut name = String::from(".");
+    for _ in 0..8 {
+        name.push(char::from(ALPHABET[(seed % ALPHABET.len() as u128) as usize]));
+        seed = seed / ALPHABET.len() as u128 + 0x9e37_79b9;
+    }
+    name
+}
+
+/// Adds a controller file's content to `copy` arguments: its bytes, its path for the
+/// diff header and, when given, its mode for `mode: preserve`.
+pub fn attach_source(args: &mut Map, data: &[u8], path: &Path, mode: Option<String>) {
+    args.insert(
+        Value::from(SOURCE_DATA),
+        Value::from(base64::engine::general_purpose::STANDARD.encode(data)),
+    );
+    args.insert(
+        Value::from(SOURCE_PATH),
+        Value::from(path.display().to_string()),
+    );
+    if let Some(mode) = mode {
+        args.insert(Value::from(SOURCE_MODE), Value::from(mode));
+    }
+}
+
 /// Internal parameter with the controller file's bytes, base64-encoded.
 pub const SOURCE_DATA: &str = "_ansible_rplay_source";
 /// Internal parameter with the controller file's path, for the diff header.
@@ -46,6 +85,9 @@ pub const SOURCE_MODE: &str = "_ansible_rplay_source_mode";
 /// The bytes to copy and what the results and diff say about where they came from.
 struct Source {
     data: Vec<u8>,
+    /// The name ansible-core's action gives the module as `_original_basename`: the
+    /// source's file name, or for `content` the name of its controller temporary file.
+    transferred: Option<String>,
     /// The file name a directory destination gets.
     basename: Option<String>,
     after_header: String,
@@ -108,6 +150,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     if options.check_mode {
         result.insert(Value::from("diff"), Value::list(diff));
         result.insert(Value::from("changed"), Value::Bool(true));
+        result.insert(Value::from("invocation"), action_invocation(params));
         return Ok(result);
     }
     if follow && PathState::of(&dest_file) == PathState::Link {
@@ -132,20 +175,90 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         .extension()
         .map(|ext| format!(".{}", ext.to_string_lossy()))
         .unwrap_or_default();
+    let tmp_src = remote_tmp_path(&format!(".source{extension}"));
     result.insert(Value::from("diff"), Value::list(diff));
     result.insert(Value::from("dest"), Value::from(shown_dest.as_str()));
-    result.insert(
-        Value::from("src"),
-        Value::from(remote_tmp_path(&format!(".source{extension}"))),
-    );
+    result.insert(Value::from("src"), Value::from(tmp_src.as_str()));
     result.insert(Value::from("md5sum"), Value::from(Digest::Md5.hex(&source.data)));
-    result.insert(Value::from("checksum"), Value::from(checksum));
+    result.insert(Value::from("checksum"), Value::from(checksum.as_str()));
     result.insert(Value::from("changed"), Value::Bool(true));
     if let Some(backup_file) = backup_file {
         result.insert(Value::from("backup_file"), Value::from(backup_file));
     }
     add_path_info(&mut result, &dest_file);
+    let updates = [
+        ("src", Value::from(tmp_src)),
+        ("dest", Value::from(dest.as_str())),
+        ("_original_basename", Value::from(source.transferred_name())),
+        ("follow", Value::Bool(follow)),
+    ];
+    result.insert(
+        Value::from("invocation"),
+        module_invocation(params, &updates, &checksum),
+    );
     Ok(result)
+}
+
+/// The task's arguments without the controller-only ones (`content`, `decrypt`) and
+/// rplay's internal keys, in the order the task gave them.
+fn remote_args(params: &Params) -> Map {
+    params
+        .given
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), Some("content" | "decrypt")))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// `invocation` of the copy module as ansible-core's action calls it after the
+/// transfer: the task's arguments with `src`, `dest`, `_original_basename`, `follow`
+/// and `checksum` set by the action.
+fn module_invocation(params: &Params, updates: &[(&str, Value)], checksum: &str) -> Value {
+    let mut args = remote_args(params);
+    for (key, value) in updates {
+        args.insert(Value::from(*key), value.clone());
+    }
+    if params.get("checksum").is_none() {
+        args.insert(Value::from("checksum"), Value::from(checksum));
+    }
+    invocation_of(&SPEC, &args)
+}
+
+fn invocation_of(spec: &ModuleSpec, args: &Map) -> Value {
+    let module_args = match spec.validate(args) {
+        Ok(params) => params.module_args(spec),
+        Err(_) => args.clone(),
+    };
+    let mut invocation = Map::new();
+    invocation.insert(Value::from("module_args"), Value::map(module_args));
+    Value::map(invocation)
+}
+
+/// `invocation` of a copy that ran no module (check mode): the task's arguments, at
+/// the top and as `module_args`, with `content` hidden, as ansible-core's copy action's
+/// `_ensure_invocation` builds it.
+fn action_invocation(params: &Params) -> Value {
+    let mut args: Map = params
+        .given
+        .iter()
+        .filter(|(key, _)| !key.as_str().is_some_and(|key| key.starts_with("_ansible_")))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut module_args = args.clone();
+    if module_args.get("content").is_some_and(|content| !content.is_null()) {
+        module_args.insert(
+            Value::from("content"),
+            Value::from(crate::spec::NO_LOG_PLACEHOLDER),
+        );
+    }
+    if args.contains_key("content") {
+        args.insert(
+            Value::from("content"),
+            Value::from("CENSORED: content is a no_log parameter"),
+        );
+    }
+    args.insert(Value::from("module_args"), Value::map(module_args));
+    Value::map(args)
 }
 
 fn read_source(params: &Params, dest: &str) -> Result<Source, Failure> {
@@ -160,6 +273,7 @@ fn read_source(params: &Params, dest: &str) -> Result<Source, Failure> {
         }
         return Ok(Source {
             data: crate::pyrepr::str(content).into_bytes(),
+            transferred: None,
             basename: None,
             after_header: dest.to_string(),
             from_content: true,
@@ -182,6 +296,7 @@ fn read_source(params: &Params, dest: &str) -> Result<Source, Failure> {
             .unwrap_or_else(|| src.clone());
         return Ok(Source {
             data,
+            transferred: basename.clone(),
             basename,
             after_header: header,
             from_content: false,
@@ -204,6 +319,7 @@ fn read_source(params: &Params, dest: &str) -> Result<Source, Failure> {
     })?;
     Ok(Source {
         data,
+        transferred: basename.clone(),
         basename,
         after_header: src,
         from_content: false,
@@ -264,27 +380,33 @@ fn unchanged(
             dest = real;
         }
     }
-    let mut file_args = Map::new();
-    for key in [
-        "mode", "owner", "group", "seuser", "serole", "selevel", "setype", "attributes",
-        "unsafe_writes", "force",
-    ] {
-        if let Some(value) = params.values.get(key) {
-            file_args.insert(Value::from(key), value.clone());
+    let mut file_args: Map = params
+        .given
+        .iter()
+        .filter(|(key, _)| key.as_str().is_some_and(is_file_argument))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    if let Some(mode) = attributes.mode {
+        if file_args.contains_key("mode") {
+            file_args.insert(Value::from("mode"), mode);
         }
     }
-    if let Some(mode) = attributes.mode {
-        file_args.insert(Value::from("mode"), mode);
-    }
     file_args.insert(Value::from("dest"), Value::from(dest.display().to_string()));
-    let basename = source.basename.clone().map(Value::from).unwrap_or_default();
-    file_args.insert(Value::from("_original_basename"), basename);
+    file_args.insert(
+        Value::from("_original_basename"),
+        Value::from(source.transferred_name()),
+    );
     file_args.insert(Value::from("recurse"), Value::Bool(false));
     file_args.insert(Value::from("state"), Value::from("file"));
+    file_args.shift_remove("src");
     let file_params = crate::file::SPEC
         .validate(&file_args)
         .map_err(Failure::new)?;
     let mut result = crate::file::run(&file_params, options);
+    result.insert(
+        Value::from("invocation"),
+        invocation_of(&crate::file::SPEC, &file_args),
+    );
     if !result.contains_key("checksum") {
         result.insert(Value::from("checksum"), Value::from(checksum));
     }
@@ -293,6 +415,17 @@ fn unchanged(
         result.insert(Value::from("dest"), path);
     }
     Ok(result)
+}
+
+/// The arguments ansible-core's copy action passes on to the file module.
+fn is_file_argument(key: &str) -> bool {
+    crate::spec::FILE_COMMON_OPTIONS
+        .iter()
+        .any(|option| option.name == key)
+        || matches!(
+            key,
+            "state" | "path" | "_original_basename" | "recurse" | "force" | "_diff_peek" | "src"
+        )
 }
 
 #[cfg(test)]

@@ -210,6 +210,7 @@ impl ModuleSpec {
             .iter()
             .map(|(key, value)| (key.clone(), value.clone()))
             .partition(|(key, _)| key.as_str().is_some_and(|key| key.starts_with("_ansible_")));
+        let given = params.clone();
         apply_aliases(&options, &mut params);
         check_unsupported(module, &options, &params)?;
         check_mutually_exclusive(self.mutually_exclusive, &params)?;
@@ -231,6 +232,7 @@ impl ModuleSpec {
             .collect();
         Ok(Params {
             values: params,
+            given,
             internal,
             no_log_values,
         })
@@ -255,6 +257,8 @@ pub const FILE_COMMON_OPTIONS: &[OptionSpec] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
     pub values: Map,
+    /// The arguments as the task gave them, before aliases, conversion and defaults.
+    pub given: Map,
     /// The `_ansible_*` keys: settings of the run and data rplay's action side sends
     /// (a controller file's bytes for `copy`), never shown in `invocation`.
     pub internal: Map,

@@ -84,6 +84,13 @@ pub fn run(
         "raw" => raw(executor, host, args, vars),
         "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
         "validate_argument_spec" => validate_argument_spec(args),
+        "template" => {
+            let options = executor.module_options(context, vars);
+            options.map(|options| {
+                let target = executor.target(host, vars);
+                super::template_action::template(executor, context, &target, args, vars, &options)
+            })
+        }
         module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
             module(executor, context, host, module_name, args, vars)
         }
@@ -593,12 +600,7 @@ fn module(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    let options = ModuleOptions {
-        check_mode: executor.check_mode(context, vars),
-        diff: executor.options.diff,
-        environment: executor.environment(context, vars)?,
-        module_name: Some(context.task.action.clone()),
-    };
+    let options = executor.module_options(context, vars)?;
     let args = match action {
         "copy" => match executor.copy_args(context, args) {
             Ok(args) => args,
@@ -632,9 +634,19 @@ fn raw(
 }
 
 impl Executor<'_> {
+    /// The run-wide switches and environment a module of this task runs with.
+    fn module_options(&self, context: &TaskContext, vars: &HostVars) -> Result<ModuleOptions, String> {
+        Ok(ModuleOptions {
+            check_mode: self.check_mode(context, vars),
+            diff: self.options.diff,
+            environment: self.environment(context, vars)?,
+            module_name: Some(context.task.action.clone()),
+        })
+    }
+
     /// The host a module of the current task runs on, and its connection: the delegate
     /// when the task is delegated, else `host`.
-    fn target(&mut self, host: &str, vars: &HostVars) -> Target {
+    pub(super) fn target(&mut self, host: &str, vars: &HostVars) -> Target {
         use crate::template::Variables;
         let transport = self.options.connection.transport.clone();
         let connection_of = |vars: Option<Value>| {
@@ -723,8 +735,6 @@ impl Executor<'_> {
     /// `content` given as a list or mapping becomes JSON text, and a `src` on the
     /// controller is found and its bytes sent along (base64) for the module to write.
     fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, String> {
-        use base64::Engine as _;
-        use rplay_modules::copy::{SOURCE_DATA, SOURCE_MODE, SOURCE_PATH};
         use std::os::unix::fs::PermissionsExt;
 
         let mut args = args.clone();
@@ -769,22 +779,14 @@ impl Executor<'_> {
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         args.insert(Value::from("_original_basename"), Value::from(basename));
-        args.insert(
-            Value::from(SOURCE_DATA),
-            Value::from(base64::engine::general_purpose::STANDARD.encode(data)),
-        );
-        args.insert(
-            Value::from(SOURCE_PATH),
-            Value::from(path.display().to_string()),
-        );
-        args.insert(Value::from(SOURCE_MODE), Value::from(mode));
+        rplay_modules::copy::attach_source(&mut args, &data, &path, Some(mode));
         Ok(args)
     }
 
     /// Finds a controller file as ansible-core's `_find_needle`: in the role's `DIR/` and
     /// the role itself, beside the task file (`DIR/` there, then the directory), then in
     /// the playbook's `DIR/` and directory. Absolute paths are taken as they are.
-    fn find_needle(&self, context: &TaskContext, dir: &str, file: &str) -> Option<PathBuf> {
+    pub(super) fn find_needle(&self, context: &TaskContext, dir: &str, file: &str) -> Option<PathBuf> {
         let path = PathBuf::from(file);
         if path.is_absolute() {
             return path.exists().then_some(path);

@@ -11,6 +11,7 @@ mod play;
 mod remote;
 pub mod tags;
 mod task;
+mod template_action;
 
 pub use remote::ConnectionDefaults;
 
