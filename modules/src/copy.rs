@@ -42,21 +42,9 @@ impl Source {
     }
 }
 
-/// A name like those of Python's `tempfile.mkstemp(prefix='.')`: a dot and 8
-/// characters from `[a-z0-9_]`, derived from the clock and process id.
+/// A name like those of Python's `tempfile.mkstemp(prefix='.')`.
 fn temporary_name() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default();
-    let mut seed = nanos ^ (u128::from(std::process::id()) << 64);
-    let mut name = String::from(".");
-    for _ in 0..8 {
-        name.push(char::from(ALPHABET[(seed % ALPHABET.len() as u128) as usize]));
-        seed = seed / ALPHABET.len() as u128 + 0x9e37_79b9;
-    }
-    name
+    format!(".{}", crate::files::random_name(8))
 }
 
 /// Adds a controller file's content to `copy` arguments: its bytes, its path for the

@@ -95,7 +95,7 @@ pub fn module_entry(name: &str) -> Option<&'static ModuleEntry> {
 
 /// Runs `module` with `args` and returns its result as ansible-core's module would:
 /// validation errors and other failures are results with `failed: true`, not errors.
-/// The result carries `invocation.module_args` with `no_log` values hidden.
+/// The result carries `invocation.module_args`, and `no_log` values are hidden in it.
 pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     let Some(entry) = module_entry(module) else {
         return failed(format!(
@@ -113,14 +113,18 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         Err(message) => return failed(message),
     };
     let mut result = (entry.run)(&params, options);
-    if !result.contains_key("invocation") {
-        let mut invocation = Map::new();
-        invocation.insert(
-            Value::from("module_args"),
-            Value::map(params.module_args(spec)),
-        );
-        result.insert(Value::from("invocation"), Value::map(invocation));
+    // A module that reports its own invocation stands for an action plugin whose
+    // module never received the `no_log` values (copy's action drops `content`), so
+    // its result is left as it is.
+    if result.contains_key("invocation") {
+        return result;
     }
+    let mut invocation = Map::new();
+    invocation.insert(
+        Value::from("module_args"),
+        Value::map(params.module_args(spec)),
+    );
+    result.insert(Value::from("invocation"), Value::map(invocation));
     match params.hide_no_log_values(Value::map(result)) {
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
         _ => Map::new(),

@@ -630,6 +630,24 @@ pub fn remote_tmp_path(name: &str) -> String {
     )
 }
 
+/// `length` characters from `[a-z0-9_]`, as Python's `tempfile` names use, derived
+/// from the clock and the process id (unique enough for names shown in results, not
+/// for creating files).
+pub fn random_name(length: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    let mut seed = nanos ^ (u128::from(std::process::id()) << 64);
+    let mut name = String::new();
+    for _ in 0..length {
+        name.push(char::from(ALPHABET[(seed % ALPHABET.len() as u128) as usize]));
+        seed = seed / ALPHABET.len() as u128 + 0x9e37_79b9;
+    }
+    name
+}
+
 /// Digest algorithms `stat` and the file modules offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Digest {

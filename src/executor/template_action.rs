@@ -125,9 +125,34 @@ impl Executor<'_> {
         copy_args.insert(Value::from("dest"), Value::from(dest));
         copy_args.insert(Value::from("follow"), Value::Bool(flag("follow", false)));
         copy_args.insert(Value::from("_original_basename"), Value::from(basename));
-        rplay_modules::copy::attach_source(&mut copy_args, rendered.as_bytes(), &path, None);
+        let rendered_path = local_tmp_path(&path);
+        rplay_modules::copy::attach_source(
+            &mut copy_args,
+            rendered.as_bytes(),
+            &rendered_path,
+            None,
+        );
         Ok(copy_args)
     }
+}
+
+/// The path of the file ansible-core writes the rendered template to
+/// (`~/.ansible/tmp/ansible-local-PIDRANDOM/tmpRANDOM/NAME`), which the diff header
+/// shows.
+///
+/// NOTE: rplay renders in memory; no file exists at this path.
+fn local_tmp_path(template: &Path) -> std::path::PathBuf {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
+    let name = template.file_name().unwrap_or_default();
+    Path::new(&home)
+        .join(".ansible/tmp")
+        .join(format!(
+            "ansible-local-{}{}",
+            std::process::id(),
+            rplay_modules::files::random_name(8)
+        ))
+        .join(format!("tmp{}", rplay_modules::files::random_name(8)))
+        .join(name)
 }
 
 /// Runs `template`: renders on the controller, then runs `copy` on the target.
