@@ -66,8 +66,16 @@ const ENTRIES: &[ModuleEntry] = &[
         entry("copy", &crate::copy::SPEC, crate::copy::run),
         "ansible.legacy.copy",
     ),
-    entry("lineinfile", &crate::lineinfile::SPEC, crate::lineinfile::run),
-    entry("blockinfile", &crate::blockinfile::SPEC, crate::blockinfile::run),
+    entry(
+        "lineinfile",
+        &crate::lineinfile::SPEC,
+        crate::lineinfile::run,
+    ),
+    entry(
+        "blockinfile",
+        &crate::blockinfile::SPEC,
+        crate::blockinfile::run,
+    ),
     entry("replace", &crate::replace::SPEC, crate::replace::run),
     entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
     entry("find", &crate::find::SPEC, crate::find::run),
@@ -154,7 +162,9 @@ fn run_command(params: &Params, options: &ModuleOptions) -> Map {
         }
         Err(message) => {
             let mut result = Map::new();
-            for key in ["changed", "stdout", "stderr", "rc", "cmd", "start", "end", "delta", "msg"] {
+            for key in [
+                "changed", "stdout", "stderr", "rc", "cmd", "start", "end", "delta", "msg",
+            ] {
                 result.insert(Value::from(key), Value::Null);
             }
             result.insert(Value::from("changed"), Value::Bool(false));

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::dispatch::ModuleOptions;
 use crate::files::{
-    add_path_info, os_error, set_attributes_if_different, Diff, Failure, FileAttributes,
-    PathState,
+    add_path_info, os_error, set_attributes_if_different, Diff, Failure, FileAttributes, PathState,
 };
 use crate::spec::{Default, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -259,11 +258,8 @@ impl FileTask<'_> {
                 ]));
             }
             fs::File::create(path).map_err(|err| {
-                Failure::new(format!(
-                    "Error, could not touch target: {}",
-                    os_error(&err)
-                ))
-                .with("path", path)
+                Failure::new(format!("Error, could not touch target: {}", os_error(&err)))
+                    .with("path", path)
             })?;
             changed = true;
         }
@@ -343,11 +339,10 @@ impl FileTask<'_> {
                 }
                 Ok(finish(changed, diff))
             }
-            other => Err(Failure::new(format!(
-                "{path} already exists as a {}",
-                other.name()
-            ))
-            .with("path", path.as_str())),
+            other => Err(
+                Failure::new(format!("{path} already exists as a {}", other.name()))
+                    .with("path", path.as_str()),
+            ),
         }
     }
 
@@ -436,7 +431,11 @@ impl FileTask<'_> {
                 ))
                 .with("path", path))
             }
-            PathState::Directory if fs::read_dir(link).map(|mut d| d.next().is_some()).unwrap_or(false) => {
+            PathState::Directory
+                if fs::read_dir(link)
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(false) =>
+            {
                 return Err(Failure::new(format!(
                     "the directory {path} is not empty, refusing to convert it"
                 ))
@@ -471,7 +470,9 @@ impl FileTask<'_> {
         }
         if changed && !self.check_mode {
             let target = src.as_deref().unwrap_or_default();
-            self.replace_with(link, previous, |temp| std::os::unix::fs::symlink(target, temp))?;
+            self.replace_with(link, previous, |temp| {
+                std::os::unix::fs::symlink(target, temp)
+            })?;
         }
         let src_value = src.as_deref().map(Value::from).unwrap_or(Value::Null);
         if self.check_mode && !link.exists() && fs::symlink_metadata(link).is_err() {
@@ -547,16 +548,22 @@ impl FileTask<'_> {
                     .unwrap_or_default();
                 let changed = Some(old.as_str()) != src;
                 if changed {
-                    diff.record("src", Value::from(old), src.map(Value::from).unwrap_or_default());
+                    diff.record(
+                        "src",
+                        Value::from(old),
+                        src.map(Value::from).unwrap_or_default(),
+                    );
                 }
                 changed
             }
             PathState::Hard => {
                 let differs = src.is_some_and(|src| inode(link) != inode(Path::new(src)));
                 if differs && !self.force {
-                    return Err(Failure::new("Cannot link, different hard link exists at destination")
-                        .with("dest", path)
-                        .with("src", src.unwrap_or_default()));
+                    return Err(Failure::new(
+                        "Cannot link, different hard link exists at destination",
+                    )
+                    .with("dest", path)
+                    .with("src", src.unwrap_or_default()));
                 }
                 differs
             }
@@ -576,9 +583,11 @@ impl FileTask<'_> {
                     ]));
                 }
                 if !self.force {
-                    return Err(Failure::new("Cannot link: different hard link exists at destination")
-                        .with("dest", path)
-                        .with("src", src.unwrap_or_default()));
+                    return Err(Failure::new(
+                        "Cannot link: different hard link exists at destination",
+                    )
+                    .with("dest", path)
+                    .with("src", src.unwrap_or_default()));
                 }
                 true
             }
@@ -589,7 +598,7 @@ impl FileTask<'_> {
         }
         let src_value = src.map(Value::from).unwrap_or(Value::Null);
         let mut changed = changed;
-        if !(self.check_mode && !link.exists()) {
+        if !self.check_mode || link.exists() {
             changed |= self.apply(link, Some(&mut diff))?;
         }
         Ok(result_map(&[
@@ -662,7 +671,11 @@ mod tests {
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
         assert_eq!(result.get("mode"), Some(&Value::from("0750")));
         assert_eq!(
-            fs::metadata(dir.path().join("a")).unwrap().permissions().mode() & 0o777,
+            fs::metadata(dir.path().join("a"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o750
         );
         let again = file_module(&args, false);
@@ -680,7 +693,10 @@ mod tests {
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
         assert!(!target.exists());
         let diff = result.get("diff").unwrap();
-        assert_eq!(diff.get("before").unwrap().get("state"), Some(&Value::from("absent")));
+        assert_eq!(
+            diff.get("before").unwrap().get("state"),
+            Some(&Value::from("absent"))
+        );
     }
 
     #[test]
@@ -708,10 +724,16 @@ mod tests {
         );
         assert_eq!(linked.get("state"), Some(&Value::from("link")));
         assert_eq!(fs::read_link(&link).unwrap(), stamp);
-        let removed = file_module(&[("path", text(&link)), ("state", Value::from("absent"))], false);
+        let removed = file_module(
+            &[("path", text(&link)), ("state", Value::from("absent"))],
+            false,
+        );
         assert_eq!(removed.get("changed"), Some(&Value::Bool(true)));
         assert!(fs::symlink_metadata(&link).is_err());
-        let again = file_module(&[("path", text(&link)), ("state", Value::from("absent"))], false);
+        let again = file_module(
+            &[("path", text(&link)), ("state", Value::from("absent"))],
+            false,
+        );
         assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
     }
 

@@ -36,16 +36,26 @@ pub fn read_text(path: &Path) -> Result<String, Failure> {
 /// real path of `dest` (a symlink's target keeps being the link's target).
 pub fn write_changes(params: &Params, dest: &Path, content: &[u8]) -> Result<(), Failure> {
     let real = fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
-    let temp = temp_file_beside(&real, content)
-        .map_err(|err| Failure::new(format!("failed to write {}: {}", real.display(), os_error(&err))))?;
+    let temp = temp_file_beside(&real, content).map_err(|err| {
+        Failure::new(format!(
+            "failed to write {}: {}",
+            real.display(),
+            os_error(&err)
+        ))
+    })?;
     if let Some(validate) = params.str("validate") {
         if let Err(failure) = validate_file(validate, &temp) {
             let _ = fs::remove_file(&temp);
             return Err(failure);
         }
     }
-    atomic_move(&temp, &real)
-        .map_err(|err| Failure::new(format!("failed to write {}: {}", real.display(), os_error(&err))))
+    atomic_move(&temp, &real).map_err(|err| {
+        Failure::new(format!(
+            "failed to write {}: {}",
+            real.display(),
+            os_error(&err)
+        ))
+    })
 }
 
 /// Runs a `validate` command on `path`; these modules report failures as
