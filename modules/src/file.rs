@@ -35,7 +35,7 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
 )
 .file_common();
 
-/// What a time option asks for.
+/// The time a time option requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TimeRequest {
     Preserve,
@@ -124,7 +124,7 @@ fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-/// The time request for a state: unset means preserve, except `touch` means now.
+/// Reads a time option: unset means preserve, except that `touch` means now.
 ///
 /// NOTE: explicit times (`202401011200.00` with a format) are not supported yet.
 fn time_request(value: Option<&str>, state: &str) -> Result<TimeRequest, Failure> {
@@ -157,7 +157,8 @@ fn result_map(entries: &[(&str, Value)]) -> Map {
 }
 
 impl FileTask<'_> {
-    /// The path owner, group and mode apply to: the link target when following links.
+    /// Returns the path that owner, group and mode apply to: the link target when
+    /// following links.
     fn attribute_path(&self, path: &str) -> PathBuf {
         let path = PathBuf::from(path);
         if self.follow && PathState::of(&path) == PathState::Link {
@@ -177,7 +178,7 @@ impl FileTask<'_> {
         Ok(changed)
     }
 
-    /// Sets the times `now` asks for; Ansible reports such a touch as a change.
+    /// Sets the times that `now` requests. Ansible reports such a touch as a change.
     fn update_times(&self, path: &Path) -> Result<bool, Failure> {
         let now = std::time::SystemTime::now();
         let mut times = fs::FileTimes::new();
@@ -401,19 +402,21 @@ impl FileTask<'_> {
         Ok(changed)
     }
 
-    fn ensure_symlink(&self, path: &str, src: Option<&str>) -> Result<Map, Failure> {
+    /// Rejects a link whose source is missing (without `force`) and a path that holds a
+    /// file or a non-empty directory ansible-core would not replace.
+    fn check_symlink_conflicts(
+        &self,
+        path: &str,
+        src: Option<&str>,
+        previous: PathState,
+    ) -> Result<(), Failure> {
         let link = Path::new(path);
-        let previous = PathState::of(link);
-        let mut src = src.map(str::to_string);
-        if src.is_none() && self.follow && link.exists() {
-            src = fs::read_link(link).ok().map(|t| t.display().to_string());
-        }
         let base = if previous != PathState::Link && link.is_dir() {
             PathBuf::from(path)
         } else {
             link.parent().map(Path::to_path_buf).unwrap_or_default()
         };
-        if let Some(src) = &src {
+        if let Some(src) = src {
             let absolute = base.join(src);
             if !self.force && !absolute.exists() {
                 return Err(Failure::new(format!(
@@ -421,7 +424,7 @@ impl FileTask<'_> {
                     absolute.display()
                 ))
                 .with("path", path)
-                .with("src", src.as_str()));
+                .with("src", src));
             }
         }
         match previous {
@@ -450,6 +453,18 @@ impl FileTask<'_> {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    fn ensure_symlink(&self, path: &str, src: Option<&str>) -> Result<Map, Failure> {
+        let link = Path::new(path);
+        let previous = PathState::of(link);
+        let mut src = src.map(str::to_string);
+        if src.is_none() && self.follow && link.exists() {
+            src = fs::read_link(link).ok().map(|t| t.display().to_string());
+        }
+        self.check_symlink_conflicts(path, src.as_deref(), previous)?;
+
         let mut diff = Diff::initial(path, "link", previous);
         let mut changed = false;
         if previous == PathState::Link {

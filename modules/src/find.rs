@@ -276,10 +276,12 @@ fn filters(params: &Params) -> Result<Filters, Failure> {
                 })?;
             Some(parsed & 0o7777)
         }
-        Some(other) => return Err(Failure::new(format!(
+        Some(other) => {
+            return Err(Failure::new(format!(
             "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
             other.type_name()
-        ))),
+        )))
+        }
     };
     let contains = params
         .str("contains")
@@ -409,7 +411,7 @@ impl Walk<'_> {
         false
     }
 
-    /// The result entry for `path` when it passes the filters of the file type.
+    /// Builds the result entry for `path` when it passes the filters of the file type.
     fn select(&self, path: &Path, name: &str, meta: &fs::Metadata) -> Option<Value> {
         let filters = self.filters;
         let kind = meta.file_type();
@@ -522,8 +524,9 @@ fn glob_match(pattern: &[char], name: &[char]) -> bool {
     }
 }
 
-/// Matches a `[...]` class (after the `[`); returns whether `c` matched and how many
-/// pattern characters the class used, or `None` when the class is not closed.
+/// Matches `c` against a `[...]` class, given the pattern after the `[`. Returns whether
+/// it matched and how many pattern characters the class used, or `None` when the class
+/// is not closed (then the `[` is a literal).
 fn class_match(pattern: &[char], c: Option<char>) -> Option<(bool, usize)> {
     let negated = pattern.first() == Some(&'!');
     let mut index = usize::from(negated);
@@ -532,9 +535,7 @@ fn class_match(pattern: &[char], c: Option<char>) -> Option<(bool, usize)> {
     while index < pattern.len() {
         let item = pattern[index];
         if item == ']' && !first {
-            let c = c?;
-            let _ = c;
-            return Some((matched != negated, index + 1));
+            return Some((c.is_some() && matched != negated, index + 1));
         }
         first = false;
         if index + 2 < pattern.len() && pattern[index + 1] == '-' && pattern[index + 2] != ']' {

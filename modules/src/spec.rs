@@ -183,7 +183,7 @@ impl ModuleSpec {
         self
     }
 
-    /// Every option, with the file options appended for `file_common` specs.
+    /// Returns every option, with the file options appended for `file_common` specs.
     pub fn all_options(&self) -> Vec<&'static OptionSpec> {
         let mut options: Vec<&'static OptionSpec> = self.options.iter().collect();
         if self.file_common {
@@ -296,7 +296,8 @@ impl Params {
             .unwrap_or_default()
     }
 
-    /// The parameters as `invocation.module_args` shows them, with `no_log` values hidden.
+    /// Returns the parameters as `invocation.module_args` shows them, with `no_log`
+    /// values hidden.
     pub fn module_args(&self, spec: &ModuleSpec) -> Map {
         let mut args = self.values.clone();
         for option in spec.all_options() {

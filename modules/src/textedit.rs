@@ -1,4 +1,4 @@
-//! What `lineinfile`, `blockinfile` and `replace` share: reading the file as text,
+//! Helpers of `lineinfile`, `blockinfile` and `replace`: reading the file as text,
 //! writing it back through a validated temporary file, the content diff and the
 //! file-attribute step.
 
@@ -81,7 +81,8 @@ fn validate_file(validate: &str, path: &Path) -> Result<(), Failure> {
     }
 }
 
-/// The content diff of these modules: `PATH (content)` headers, texts only in diff mode.
+/// Builds the content diff of these modules: `PATH (content)` headers, and the texts
+/// only in diff mode.
 pub fn content_diff(path: &str, before: &str, after: &str, diff_mode: bool) -> Value {
     let header = format!("{path} (content)");
     let mut diff = Map::new();
@@ -93,7 +94,7 @@ pub fn content_diff(path: &str, before: &str, after: &str, diff_mode: bool) -> V
     Value::map(diff)
 }
 
-/// The file-attribute diff, with `PATH (file attributes)` headers.
+/// Builds the file-attribute diff, with `PATH (file attributes)` headers.
 pub fn attribute_diff(path: &str, diff: Diff) -> Value {
     let header = format!("{path} (file attributes)");
     let mut map = Map::new();

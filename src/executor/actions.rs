@@ -634,7 +634,7 @@ fn raw(
 }
 
 impl Executor<'_> {
-    /// The run-wide switches and environment a module of this task runs with.
+    /// Returns the run-wide switches and environment a module of this task runs with.
     fn module_options(
         &self,
         context: &TaskContext,

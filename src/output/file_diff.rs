@@ -70,7 +70,8 @@ fn render_one(diff: &Map, color: bool, out: &mut String) {
     }
 }
 
-/// A side of the diff as text: mappings as indented, sorted JSON, None as nothing.
+/// Formats a side of the diff as text: mappings as indented, sorted JSON, None as
+/// nothing.
 fn side_text(value: &Value) -> String {
     match value {
         Value::Map(_) => {
@@ -90,7 +91,7 @@ fn side_text(value: &Value) -> String {
     }
 }
 
-/// The lines of a side, with Python's marker for a missing final newline.
+/// Splits a side into lines, with Python's marker for a missing final newline.
 fn diff_lines(text: &str) -> Vec<String> {
     let mut lines = split_lines_keep_ends(text);
     if let Some(last) = lines.last_mut() {
