@@ -121,6 +121,7 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         Err(message) => return failed(message),
     };
     let mut result = (entry.run)(&params, options);
+    add_path_info(&mut result);
     // A module that reports its own invocation stands for an action plugin whose
     // module never received the `no_log` values (copy's action drops `content`), so
     // its result is left as it is.
@@ -136,6 +137,22 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     match params.hide_no_log_values(Value::map(result)) {
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
         _ => Map::new(),
+    }
+}
+
+/// Adds the file information `AnsibleModule` adds to every result, failed or not, that
+/// names a `path` (or else a `dest`).
+fn add_path_info(result: &mut Map) {
+    if result.contains_key("uid") {
+        return;
+    }
+    let path = result
+        .get("path")
+        .or_else(|| result.get("dest"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(path) = path {
+        crate::files::add_path_info(result, std::path::Path::new(&path));
     }
 }
 
