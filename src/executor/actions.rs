@@ -84,6 +84,13 @@ pub fn run(
         "raw" => raw(executor, host, args, vars),
         "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
         "validate_argument_spec" => validate_argument_spec(args),
+        "fetch" => {
+            let options = executor.module_options(context, vars);
+            options.map(|options| {
+                let target = executor.target(host, vars);
+                super::fetch_action::fetch(executor, &target, host, args, vars, &options)
+            })
+        }
         "template" => {
             let options = executor.module_options(context, vars);
             options.map(|options| {
