@@ -13,7 +13,9 @@ and snapshots are stored or compared:
   it is the random name of the controller's temporary file for copy's `content`
   (`.` and 8 characters), becomes `<tmpname>`;
 - in results, any string with Ansible's remote temporary directory
-  (`.ansible/tmp/ansible-tmp-<time>-<pid>-<random>`) gets `ansible-tmp-<id>` there;
+  (`.ansible/tmp/ansible-tmp-<time>-<pid>-<random>`) gets `ansible-tmp-<id>` there, and
+  any with the controller's (`ansible-local-<pid><random>/tmp<random>`, the rendered
+  file of template's diff header) gets `ansible-local-<id>/tmp<id>`;
 - in results, the `status` mapping of systemd_service: timestamps, PIDs, invocation ids,
   resource counters and the `{ ... pid=N ... }` details of `Exec*` become `<varies>`, and
   lists of units (`Requires`, `After`, ...), which systemd prints in no fixed order, are
@@ -318,6 +320,7 @@ TIME_KEYS = {"start", "end", "delta"}
 STAT_VARYING_KEYS = {"atime", "mtime", "ctime", "dev", "inode"}
 TMP_BASENAME = re.compile(r"^\.[a-z0-9_]{8}$")
 ANSIBLE_TMP = re.compile(r"ansible-tmp-[0-9.]+-\d+-\d+")
+ANSIBLE_LOCAL_TMP = re.compile(r"ansible-local-\d+[a-z0-9_]{8}/tmp[a-z0-9_]{8}")
 # Keys of systemd_service's `status` whose values depend on when and where the unit ran.
 SYSTEMD_VARYING = re.compile(
     r"(Timestamp|TimestampMonotonic|PID|InvocationID|^Memory(Current|Peak|Available|SwapCurrent|SwapPeak|ZSwapCurrent)$"
@@ -341,6 +344,7 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
             return "<tmpname>"
         if key in TIME_KEYS:
             return "<time>"
+        value = ANSIBLE_LOCAL_TMP.sub("ansible-local-<id>/tmp<id>", value)
         return ANSIBLE_TMP.sub("ansible-tmp-<id>", value)
     return value
 

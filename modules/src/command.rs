@@ -5,23 +5,27 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
+use crate::spec::{Default, Elements, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
 
-/// Options both modules accept.
-const OPTIONS: &[&str] = &[
-    "_raw_params",
-    "_uses_shell",
-    "argv",
-    "chdir",
-    "cmd",
-    "creates",
-    "executable",
-    "expand_argument_vars",
-    "removes",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-];
+/// `command` and `shell` in ansible-core 2.18's spec order; `shell` is `command` with
+/// `_uses_shell` set by its action.
+pub const SPEC: ModuleSpec = ModuleSpec::new(
+    "command",
+    &[
+        OptionSpec::new("_raw_params", Kind::Str),
+        OptionSpec::new("_uses_shell", Kind::Bool).default(Default::Bool(false)),
+        OptionSpec::new("argv", Kind::List(Elements::Str)),
+        OptionSpec::new("chdir", Kind::Path),
+        OptionSpec::new("executable", Kind::Str),
+        OptionSpec::new("expand_argument_vars", Kind::Bool).default(Default::Bool(true)),
+        OptionSpec::new("creates", Kind::Path),
+        OptionSpec::new("removes", Kind::Path),
+        OptionSpec::new("stdin", Kind::Str),
+        OptionSpec::new("stdin_add_newline", Kind::Bool).default(Default::Bool(true)),
+        OptionSpec::new("strip_empty_ends", Kind::Bool).default(Default::Bool(true)),
+    ],
+);
 
 /// A validated `command`/`shell` invocation.
 #[derive(Debug, Clone)]
@@ -40,37 +44,22 @@ pub struct CommandRequest {
 }
 
 impl CommandRequest {
-    /// Validates the arguments; `shell` runs the text through `/bin/sh -c` (or
-    /// `executable`).
-    pub fn from_args(shell: bool, args: &Map) -> Result<CommandRequest, String> {
-        let module = if shell { "shell" } else { "command" };
-        let unknown: Vec<&str> = args
-            .keys()
-            .filter_map(Value::as_str)
-            .filter(|key| !OPTIONS.contains(key))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(format!(
-                "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
-                unknown.join(", "),
-                OPTIONS.iter().filter(|o| !o.starts_with('_')).copied().collect::<Vec<_>>().join(", ")
-            ));
-        }
-        let text = |key: &str| args.get(key).map(crate::pyrepr::str);
-        let flag =
-            |key: &str, default: bool| args.get(key).map(Value::is_truthy).unwrap_or(default);
-        let raw = text("_raw_params").or_else(|| text("cmd"));
-        let argv_arg = args
-            .get("argv")
-            .and_then(Value::as_list)
-            .map(|items| items.iter().map(crate::pyrepr::str).collect::<Vec<_>>());
+    /// Builds the request from validated parameters; with `_uses_shell` the text runs
+    /// through `/bin/sh -c` (or `executable`). Errors are the module's failure messages.
+    pub fn from_params(params: &Params) -> Result<CommandRequest, String> {
+        let shell = params.flag("_uses_shell");
+        let raw = params
+            .string("_raw_params")
+            .filter(|raw| !raw.trim().is_empty());
+        let argv_arg = params.get("argv").map(|_| params.strings("argv"));
         let (display, argv) = match (raw, argv_arg) {
-            (Some(_), Some(_)) => {
-                return Err("parameters are mutually exclusive: cmd|_raw_params, argv".into())
-            }
             (None, None) => return Err("no command given".into()),
+            (None, Some(argv)) if argv.is_empty() => return Err("no command given".into()),
+            (Some(_), Some(_)) => return Err("only command or argv can be given, not both".into()),
             (Some(raw), None) if shell => {
-                let executable = text("executable").unwrap_or_else(|| "/bin/sh".to_string());
+                let executable = params
+                    .string("executable")
+                    .unwrap_or_else(|| "/bin/sh".to_string());
                 (
                     Value::from(raw.clone()),
                     vec![executable, "-c".to_string(), raw],
@@ -92,12 +81,12 @@ impl CommandRequest {
         Ok(CommandRequest {
             display,
             argv,
-            chdir: text("chdir"),
-            creates: text("creates"),
-            removes: text("removes"),
-            stdin: text("stdin"),
-            stdin_add_newline: flag("stdin_add_newline", true),
-            strip_empty_ends: flag("strip_empty_ends", true),
+            chdir: params.string("chdir"),
+            creates: params.string("creates"),
+            removes: params.string("removes"),
+            stdin: params.string("stdin"),
+            stdin_add_newline: params.flag("stdin_add_newline"),
+            strip_empty_ends: params.flag("strip_empty_ends"),
             environment: Vec::new(),
         })
     }
@@ -403,7 +392,7 @@ mod tests {
     fn command_runs_and_reports() {
         let mut args = Map::new();
         args.insert(Value::from("_raw_params"), Value::from("echo 'hi there'"));
-        let request = CommandRequest::from_args(false, &args).unwrap();
+        let request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
         let result = run(&request, false);
         assert_eq!(result.get("rc"), Some(&Value::Int(0)));
         assert_eq!(result.get("stdout"), Some(&Value::from("hi there")));
@@ -414,7 +403,7 @@ mod tests {
     fn missing_binary_fails_like_ansible() {
         let mut args = Map::new();
         args.insert(Value::from("_raw_params"), Value::from("/nonexistent/bin"));
-        let request = CommandRequest::from_args(false, &args).unwrap();
+        let request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
         let result = run(&request, false);
         assert_eq!(result.get("rc"), Some(&Value::Int(2)));
         assert_eq!(

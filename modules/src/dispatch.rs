@@ -1,6 +1,7 @@
 //! Runs a module by name: the one entry point for the agent on a target and for
 //! in-process runs on the controller.
 
+use crate::spec::{Default, Elements, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
 
 /// Run-wide switches and the task's environment, as a module sees them.
@@ -14,142 +15,214 @@ pub struct ModuleOptions {
     /// task's `environment` keyword), in order; a later entry wins.
     #[serde(default)]
     pub environment: Vec<(String, String)>,
+    /// The action as the task wrote it (`stat`, `ansible.builtin.stat`), which
+    /// ansible-core's validation messages name.
+    #[serde(default)]
+    pub module_name: Option<String>,
+}
+
+/// A module of this crate: its argument spec and the function that runs it.
+pub struct ModuleEntry {
+    pub name: &'static str,
+    pub spec: &'static ModuleSpec,
+    pub run: fn(&Params, &ModuleOptions) -> Map,
+    /// The name in validation messages when it does not depend on how the task wrote
+    /// the action: ansible-core runs these through an action plugin that calls
+    /// `ansible.legacy.NAME`.
+    pub fixed_name: Option<&'static str>,
+}
+
+const fn entry(
+    name: &'static str,
+    spec: &'static ModuleSpec,
+    run: fn(&Params, &ModuleOptions) -> Map,
+) -> ModuleEntry {
+    ModuleEntry {
+        name,
+        spec,
+        run,
+        fixed_name: None,
+    }
+}
+
+const fn through_action(mut module: ModuleEntry, fixed_name: &'static str) -> ModuleEntry {
+    module.fixed_name = Some(fixed_name);
+    module
+}
+
+const ENTRIES: &[ModuleEntry] = &[
+    through_action(
+        entry("command", &crate::command::SPEC, run_command),
+        "ansible.legacy.command",
+    ),
+    through_action(
+        entry("shell", &crate::command::SPEC, run_command),
+        "ansible.legacy.command",
+    ),
+    entry("ping", &PING_SPEC, ping),
+    entry("stat", &crate::stat::SPEC, crate::stat::run),
+    entry("file", &crate::file::SPEC, crate::file::run),
+    through_action(
+        entry("copy", &crate::copy::SPEC, crate::copy::run),
+        "ansible.legacy.copy",
+    ),
+    entry(
+        "lineinfile",
+        &crate::lineinfile::SPEC,
+        crate::lineinfile::run,
+    ),
+    entry(
+        "blockinfile",
+        &crate::blockinfile::SPEC,
+        crate::blockinfile::run,
+    ),
+    entry("replace", &crate::replace::SPEC, crate::replace::run),
+    entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
+    entry("find", &crate::find::SPEC, crate::find::run),
+    entry("setup", &SETUP_SPEC, setup),
+];
+
+/// `setup` in ansible-core 2.18's spec order.
+const SETUP_SPEC: ModuleSpec = ModuleSpec::new(
+    "setup",
+    &[
+        OptionSpec::new("gather_subset", Kind::List(Elements::Str))
+            .default(Default::StrList(&["all"])),
+        OptionSpec::new("gather_timeout", Kind::Int).default(Default::Int(10)),
+        OptionSpec::new("filter", Kind::List(Elements::Str)).default(Default::EmptyList),
+        OptionSpec::new("fact_path", Kind::Path)
+            .default(Default::Str(crate::facts::DEFAULT_FACT_PATH)),
+    ],
+);
+
+/// `setup`: gathers facts with the validated parameters.
+fn setup(params: &Params, _options: &ModuleOptions) -> Map {
+    crate::facts::run(&params.values)
 }
 
 /// Modules this crate implements, by their short names.
-pub const MODULES: &[&str] = &["command", "shell", "ping", "setup"];
+pub const MODULES: &[&str] = &[
+    "command",
+    "shell",
+    "ping",
+    "stat",
+    "file",
+    "copy",
+    "lineinfile",
+    "blockinfile",
+    "replace",
+    "slurp",
+    "find",
+    "setup",
+];
 
-/// Runs `module` with validated `args` and returns its result as ansible-core's module
-/// would (a failed module is a result with `failed: true`, not an error).
+/// Returns the module `name` implements, if this crate has it.
+pub fn module_entry(name: &str) -> Option<&'static ModuleEntry> {
+    ENTRIES.iter().find(|module| module.name == name)
+}
+
+/// Runs `module` with `args` and returns its result as ansible-core's module would:
+/// validation errors and other failures are results with `failed: true`, not errors.
+/// The result carries `invocation.module_args`, and `no_log` values are hidden in it.
 pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
+    let Some(entry) = module_entry(module) else {
+        return failed(format!(
+            "The module {module} was not found in configured module paths"
+        ));
+    };
+    let args = prepare_args(module, args);
+    let spec = entry.spec;
+    let name = entry
+        .fixed_name
+        .or(options.module_name.as_deref())
+        .unwrap_or(entry.name);
+    let params = match spec.validate_as(name, &args) {
+        Ok(params) => params,
+        Err(message) => return failed(message),
+    };
+    let mut result = (entry.run)(&params, options);
+    add_path_info(&mut result);
+    // A module that reports its own invocation stands for an action plugin whose
+    // module never received the `no_log` values (copy's action drops `content`), so
+    // its result is left as it is.
+    if result.contains_key("invocation") {
+        return result;
+    }
+    let mut invocation = Map::new();
+    invocation.insert(
+        Value::from("module_args"),
+        Value::map(params.module_args(spec)),
+    );
+    result.insert(Value::from("invocation"), Value::map(invocation));
+    match params.hide_no_log_values(Value::map(result)) {
+        Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
+        _ => Map::new(),
+    }
+}
+
+/// Adds the file information `AnsibleModule` adds to every result, failed or not, that
+/// names a `path` (or else a `dest`).
+fn add_path_info(result: &mut Map) {
+    if result.contains_key("uid") {
+        return;
+    }
+    let path = result
+        .get("path")
+        .or_else(|| result.get("dest"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(path) = path {
+        crate::files::add_path_info(result, std::path::Path::new(&path));
+    }
+}
+
+/// Applies what ansible-core's action layer does before the module sees the arguments:
+/// `cmd` becomes `_raw_params`, and `shell` sets `_uses_shell`.
+fn prepare_args(module: &str, args: &Map) -> Map {
     let mut args = args.clone();
+    if module == "command" || module == "shell" {
+        if let Some(cmd) = args.shift_remove("cmd") {
+            args.insert(Value::from("_raw_params"), cmd);
+        }
+    }
     if module == "shell" {
-        // ansible-core's shell action runs the command module with this argument.
         args.insert(Value::from("_uses_shell"), Value::Bool(true));
     }
-    let mut result = run_without_invocation(module, &args, options);
-    if let Some(spec) = argument_spec(module) {
-        if !result.contains_key("invocation") {
-            let mut invocation = Map::new();
-            invocation.insert(
-                Value::from("module_args"),
-                Value::map(module_args(spec, &args)),
-            );
-            result.insert(Value::from("invocation"), Value::map(invocation));
-        }
-    }
-    result
+    args
 }
 
-fn run_without_invocation(module: &str, args: &Map, options: &ModuleOptions) -> Map {
-    match module {
-        "command" | "shell" => {
-            match crate::command::CommandRequest::from_args(module == "shell", args) {
-                Ok(mut request) => {
-                    request.environment = options.environment.clone();
-                    crate::command::run(&request, options.check_mode)
-                }
-                Err(message) => failed(message),
+fn run_command(params: &Params, options: &ModuleOptions) -> Map {
+    match crate::command::CommandRequest::from_params(params) {
+        Ok(mut request) => {
+            request.environment = options.environment.clone();
+            crate::command::run(&request, options.check_mode)
+        }
+        Err(message) => {
+            let mut result = Map::new();
+            for key in [
+                "changed", "stdout", "stderr", "rc", "cmd", "start", "end", "delta", "msg",
+            ] {
+                result.insert(Value::from(key), Value::Null);
             }
-        }
-        "ping" => ping(args),
-        "setup" => crate::facts::run(args),
-        other => failed(format!(
-            "The module {other} was not found in configured module paths"
-        )),
-    }
-}
-
-/// One option of a module's argument spec: its name and default.
-pub struct OptionSpec {
-    pub name: &'static str,
-    pub default: fn() -> Value,
-}
-
-const fn option(name: &'static str, default: fn() -> Value) -> OptionSpec {
-    OptionSpec { name, default }
-}
-
-fn none() -> Value {
-    Value::Null
-}
-
-fn yes() -> Value {
-    Value::Bool(true)
-}
-
-fn no() -> Value {
-    Value::Bool(false)
-}
-
-/// `command` and `shell` in ansible-core 2.18's spec order.
-const COMMAND_SPEC: &[OptionSpec] = &[
-    option("_raw_params", none),
-    option("_uses_shell", no),
-    option("argv", none),
-    option("chdir", none),
-    option("executable", none),
-    option("expand_argument_vars", yes),
-    option("creates", none),
-    option("removes", none),
-    option("stdin", none),
-    option("stdin_add_newline", yes),
-    option("strip_empty_ends", yes),
-];
-
-const PING_SPEC: &[OptionSpec] = &[option("data", || Value::from("pong"))];
-
-/// `setup` in ansible-core 2.18's spec order.
-const SETUP_SPEC: &[OptionSpec] = &[
-    option("gather_subset", || Value::list(vec![Value::from("all")])),
-    option("gather_timeout", || Value::Int(10)),
-    option("filter", || Value::list(Vec::new())),
-    option("fact_path", || Value::from(crate::facts::DEFAULT_FACT_PATH)),
-];
-
-fn argument_spec(module: &str) -> Option<&'static [OptionSpec]> {
-    match module {
-        "command" | "shell" => Some(COMMAND_SPEC),
-        "ping" => Some(PING_SPEC),
-        "setup" => Some(SETUP_SPEC),
-        _ => None,
-    }
-}
-
-/// The parameters a module reports in `invocation.module_args`, ordered as Ansible's
-/// module runtime fills them: the given arguments, then the options whose default is
-/// not `None`, then those whose default is `None`, each group in spec order.
-pub fn module_args(spec: &[OptionSpec], args: &Map) -> Map {
-    let mut params = args.clone();
-    for pass_set_values in [true, false] {
-        for option in spec {
-            let default = (option.default)();
-            if default.is_null() == pass_set_values || params.contains_key(option.name) {
-                continue;
-            }
-            params.insert(Value::from(option.name), default);
+            result.insert(Value::from("changed"), Value::Bool(false));
+            result.insert(Value::from("stdout"), Value::from(""));
+            result.insert(Value::from("stderr"), Value::from(""));
+            result.insert(Value::from("rc"), Value::Int(256));
+            result.insert(Value::from("msg"), Value::from(message));
+            result.insert(Value::from("failed"), Value::Bool(true));
+            result
         }
     }
-    params
 }
+
+const PING_SPEC: ModuleSpec = ModuleSpec::new(
+    "ping",
+    &[OptionSpec::new("data", Kind::Str).default(Default::Str("pong"))],
+);
 
 /// `ping`: returns `data` (default `pong`); `data=crash` raises as ansible-core's does.
-fn ping(args: &Map) -> Map {
-    let unknown: Vec<&str> = args
-        .keys()
-        .filter_map(Value::as_str)
-        .filter(|key| *key != "data")
-        .collect();
-    if !unknown.is_empty() {
-        return failed(format!(
-            "Unsupported parameters for (ping) module: {}. Supported parameters include: data.",
-            unknown.join(", ")
-        ));
-    }
-    let data = args
-        .get("data")
-        .map(crate::pyrepr::str)
-        .unwrap_or_else(|| "pong".to_string());
+fn ping(params: &Params, _options: &ModuleOptions) -> Map {
+    let data = params.string("data").unwrap_or_default();
     if data == "crash" {
         let mut result = failed("MODULE FAILURE\nSee stdout/stderr for the exact error".into());
         result.insert(Value::from("rc"), Value::from(1));
@@ -161,7 +234,7 @@ fn ping(args: &Map) -> Map {
     result
 }
 
-fn failed(message: String) -> Map {
+pub(crate) fn failed(message: String) -> Map {
     let mut result = Map::new();
     result.insert(Value::from("failed"), Value::Bool(true));
     result.insert(Value::from("msg"), Value::from(message));
@@ -184,7 +257,8 @@ mod tests {
         let mut args = Map::new();
         args.insert(Value::from("argv"), Value::list(vec![Value::from("echo")]));
         args.insert(Value::from("chdir"), Value::from("/tmp"));
-        let params = module_args(COMMAND_SPEC, &args);
+        let params = crate::command::SPEC.validate(&args).unwrap();
+        let params = params.module_args(&crate::command::SPEC);
         assert_eq!(
             keys(&params),
             [
@@ -202,6 +276,18 @@ mod tests {
             ]
         );
         assert_eq!(params.get("_uses_shell"), Some(&Value::Bool(false)));
+    }
+
+    #[test]
+    fn unsupported_parameter_names_legacy_command() {
+        let mut args = Map::new();
+        args.insert(Value::from("_raw_params"), Value::from("true"));
+        args.insert(Value::from("bogus"), Value::Int(1));
+        let result = run_module("shell", &args, &ModuleOptions::default());
+        assert_eq!(
+            result.get("msg"),
+            Some(&Value::from("Unsupported parameters for (ansible.legacy.command) module: bogus. Supported parameters include: _raw_params, _uses_shell, argv, chdir, creates, executable, expand_argument_vars, removes, stdin, stdin_add_newline, strip_empty_ends."))
+        );
     }
 
     #[test]

@@ -205,6 +205,7 @@ fn default_printer(args: &PlaybookArgs, config: &Config) -> DefaultPrinter {
         columns: DEFAULT_COLUMNS,
         color: use_color(config),
         deprecation_warnings: config.bool("DEPRECATION_WARNINGS"),
+        diff: args.diff,
     };
     let mut printer = DefaultPrinter::new(
         printer_options,

@@ -84,6 +84,18 @@ pub fn run(
         "raw" => raw(executor, context, host, args, vars),
         "gather_facts" => gather_facts(executor, context, host, args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
+        "fetch" => executor.module_options(context, vars).and_then(|options| {
+            let target = executor.target(context, host, vars)?;
+            Ok(super::fetch_action::fetch(
+                executor, &target, host, args, vars, &options,
+            ))
+        }),
+        "template" => executor.module_options(context, vars).and_then(|options| {
+            let target = executor.target(context, host, vars)?;
+            Ok(super::template_action::template(
+                executor, context, &target, args, vars, &options,
+            ))
+        }),
         module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
             module(executor, context, host, module_name, args, vars)
         }
@@ -591,6 +603,8 @@ pub struct Target {
     pub delegated: bool,
     /// The task's `remote_user` keyword, inherited from its block and play.
     pub remote_user: Option<String>,
+    /// The task's privilege escalation, `None` without `become`.
+    pub escalation: Option<crate::connection::Become>,
 }
 
 impl Target {
@@ -611,14 +625,16 @@ fn module(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    let options = ModuleOptions {
-        check_mode: executor.check_mode(context, vars),
-        diff: executor.options.diff,
-        environment: executor.environment(context, vars)?,
+    let options = executor.module_options(context, vars)?;
+    let args = match action {
+        "copy" => match executor.copy_args(context, args) {
+            Ok(args) => args,
+            Err(message) => return ok(failed_result(message)),
+        },
+        _ => args.clone(),
     };
-    let escalation = executor.escalation(context, vars)?;
     let target = executor.target(context, host, vars)?;
-    let result = executor.run_module_on(&target, escalation.as_ref(), action, args, &options, vars);
+    let result = executor.run_module_on(&target, action, &args, &options, vars);
     ok(result)
 }
 
@@ -644,9 +660,23 @@ fn raw(
 }
 
 impl Executor<'_> {
+    /// Returns the run-wide switches and environment a module of this task runs with.
+    fn module_options(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+    ) -> Result<ModuleOptions, String> {
+        Ok(ModuleOptions {
+            check_mode: self.check_mode(context, vars),
+            diff: self.options.diff,
+            environment: self.environment(context, vars)?,
+            module_name: Some(context.task.action.clone()),
+        })
+    }
+
     /// The host a module of the current task runs on, and its connection: the delegate
     /// when the task is delegated, else `host`.
-    fn target(
+    pub(super) fn target(
         &mut self,
         context: &TaskContext,
         host: &str,
@@ -663,6 +693,7 @@ impl Executor<'_> {
             }
             None => None,
         };
+        let escalation = self.escalation(context, vars)?;
         let transport = self.options.connection.transport.clone();
         let connection_of = |vars: Option<Value>| {
             vars.map(|v| value_text(&v))
@@ -680,6 +711,7 @@ impl Executor<'_> {
                     connection: connection_of(connection),
                     delegated: true,
                     remote_user,
+                    escalation,
                 }
             }
             _ => Target {
@@ -687,6 +719,7 @@ impl Executor<'_> {
                 connection: connection_of(vars.get("ansible_connection")),
                 delegated: false,
                 remote_user,
+                escalation,
             },
         })
     }
@@ -746,5 +779,84 @@ impl Executor<'_> {
             .into_iter()
             .find(|candidate| candidate.is_file())
             .ok_or_else(|| format!("Could not find or access '{file}'"))
+    }
+
+    /// Completes `copy`'s arguments as ansible-core's copy action does on the controller:
+    /// `content` given as a list or mapping becomes JSON text, and a `src` on the
+    /// controller is found and its bytes sent along (base64) for the module to write.
+    fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, String> {
+        use std::os::unix::fs::PermissionsExt;
+
+        let mut args = args.clone();
+        if let Some(content @ (Value::List(_) | Value::Map(_))) = args.get("content").cloned() {
+            let text = rplay_modules::json::dumps(
+                &content,
+                rplay_modules::json::DumpOptions {
+                    indent: None,
+                    sort_keys: false,
+                    ensure_ascii: true,
+                },
+            );
+            args.insert(Value::from("content"), Value::from(text));
+        }
+        let remote_src = args
+            .get("remote_src")
+            .is_some_and(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
+        let Some(src) = args.get("src").map(value_text) else {
+            return Ok(args);
+        };
+        if remote_src || args.contains_key("content") {
+            return Ok(args);
+        }
+        let path = self.find_needle(context, "files", &src).ok_or_else(|| {
+            format!(
+                "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+            )
+        })?;
+        if path.is_dir() {
+            // NOTE: a directory `src` (recursive copy) is not supported yet.
+            return Err(format!(
+                "rplay cannot copy the directory '{src}' yet: only single files are supported"
+            ));
+        }
+        let data = std::fs::read(&path)
+            .map_err(|err| format!("could not read src={}: {err}", path.display()))?;
+        let mode = std::fs::metadata(&path)
+            .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
+            .unwrap_or_default();
+        let basename = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        args.insert(Value::from("_original_basename"), Value::from(basename));
+        rplay_modules::copy::attach_source(&mut args, &data, &path, Some(mode));
+        Ok(args)
+    }
+
+    /// Finds a controller file as ansible-core's `_find_needle`: in the role's `DIR/` and
+    /// the role itself, beside the task file (`DIR/` there, then the directory), then in
+    /// the playbook's `DIR/` and directory. Absolute paths are taken as they are.
+    pub(super) fn find_needle(
+        &self,
+        context: &TaskContext,
+        dir: &str,
+        file: &str,
+    ) -> Option<PathBuf> {
+        let path = PathBuf::from(file);
+        if path.is_absolute() {
+            return path.exists().then_some(path);
+        }
+        let mut candidates = Vec::new();
+        if let Some(role) = &context.role {
+            candidates.push(role.definition.path.join(dir).join(file));
+            candidates.push(role.definition.path.join(file));
+        }
+        if let Some(task_dir) = context.task.span.path().parent() {
+            candidates.push(task_dir.join(dir).join(file));
+            candidates.push(task_dir.join(file));
+        }
+        candidates.push(self.playbook_dir.join(dir).join(file));
+        candidates.push(self.playbook_dir.join(file));
+        candidates.into_iter().find(|candidate| candidate.exists())
     }
 }

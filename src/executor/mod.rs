@@ -4,6 +4,7 @@
 mod actions;
 pub mod context;
 pub mod events;
+mod fetch_action;
 mod handlers;
 pub mod iterator;
 mod meta;
@@ -11,6 +12,7 @@ mod play;
 mod remote;
 pub mod tags;
 mod task;
+mod template_action;
 
 pub use remote::ConnectionDefaults;
 

@@ -467,6 +467,12 @@ impl Executor<'_> {
         if !includes.is_empty() && !handler {
             self.process_includes(run, slot, context, includes);
         }
+        // ansible-core warns about a reserved `register` name when it next gathers the
+        // variables, which is after this task's results are shown.
+        if let Some(register) = context.task.keyword("register") {
+            let name = crate::playbook::value_text(&register.value);
+            self.emit_reserved_warnings([name.as_str()]);
+        }
         // A failed `run_once` task ends the play for every host, as `any_errors_fatal`
         // does (ansible-core's linear strategy treats them alike).
         let fatal = run_once

@@ -67,7 +67,6 @@ impl Executor<'_> {
     pub(super) fn run_module_on(
         &mut self,
         target: &Target,
-        escalation: Option<&Become>,
         module: &str,
         args: &Map,
         options: &ModuleOptions,
@@ -84,7 +83,7 @@ impl Executor<'_> {
         };
         match self
             .connections
-            .run_module(&spec, escalation, module, args, options)
+            .run_module(&spec, target.escalation.as_ref(), module, args, options)
         {
             Ok(result) => result,
             Err(err) => connection_failure(&err),

@@ -28,6 +28,8 @@ pub struct DefaultOptions {
     pub color: bool,
     /// `deprecation_warnings`: print deprecations.
     pub deprecation_warnings: bool,
+    /// `--diff`: print the `diff` of changed results.
+    pub diff: bool,
 }
 
 /// ansible-core's default colours (`COLOR_*` settings), as ANSI SGR codes.
@@ -43,6 +45,9 @@ pub enum Color {
     Verbose,
     Included,
     Deprecate,
+    DiffAdd,
+    DiffRemove,
+    DiffLines,
 }
 
 impl Color {
@@ -57,6 +62,9 @@ impl Color {
             Color::Debug => "1;30",
             Color::Verbose => "0;34",
             Color::Deprecate => "0;35",
+            Color::DiffAdd => "0;32",
+            Color::DiffRemove => "0;31",
+            Color::DiffLines => "0;36",
         }
     }
 }
@@ -82,6 +90,7 @@ impl Default for DefaultOptions {
             columns: DEFAULT_COLUMNS,
             color: false,
             deprecation_warnings: true,
+            diff: false,
         }
     }
 }
@@ -354,12 +363,30 @@ impl DefaultPrinter {
         if task.has_loop && data.contains_key("results") {
             return;
         }
+        self.print_file_diff(task, data);
         clean_results(data, &task.action);
         let mut line = format!("{label}: [{}]", Self::host_label(result));
         if self.is_verbose(data) {
             line.push_str(&format!(" => {}", self.dump(data)));
         }
         self.display_in(&line, status_color(label));
+    }
+
+    /// Prints a changed result's `diff` in `--diff` mode, as `v2_on_file_diff` does
+    /// before the result's line.
+    fn print_file_diff(&mut self, task: &TaskInfo, data: &Map) {
+        if !self.options.diff || data.get("changed") != Some(&Value::Bool(true)) {
+            return;
+        }
+        let Some(diff) = data.get("diff").filter(|diff| diff.is_truthy()) else {
+            return;
+        };
+        let text = super::file_diff::render(diff, self.options.color);
+        if text.is_empty() {
+            return;
+        }
+        self.ensure_banner(task);
+        self.display(text.strip_suffix('\n').unwrap_or(&text));
     }
 
     fn on_failed(&mut self, result: &HostResult, data: &mut Map) {
@@ -411,6 +438,7 @@ impl DefaultPrinter {
                     "ok"
                 };
                 self.ensure_banner(&result.task);
+                self.print_file_diff(&result.task, &data);
                 clean_results(&mut data, &result.task.action);
                 let mut line =
                     format!("{status}: [{}] => (item={label})", Self::host_label(result));

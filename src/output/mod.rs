@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod default;
 pub mod display;
+pub mod file_diff;
 pub mod inventory;
 pub mod listing;
 pub mod profile_tasks;

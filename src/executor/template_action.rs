@@ -1,0 +1,238 @@
+//! The controller side of the `template` action: find and render the template with the
+//! task's variables, then hand the text to `copy`, as ansible-core's template action
+//! hands its rendered file to the copy action.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::actions::{ActionOutcome, Target};
+use super::context::TaskContext;
+use super::Executor;
+use crate::playbook::value_text;
+use crate::template::{FileOptions, Variables};
+use crate::vars::HostVars;
+use crate::{Map, Value};
+use rplay_modules::dispatch::ModuleOptions;
+
+/// Options the action consumes; the rest go on to `copy`.
+const TEMPLATE_OPTIONS: &[&str] = &[
+    "newline_sequence",
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "trim_blocks",
+    "lstrip_blocks",
+    "output_encoding",
+];
+
+/// ansible-core's default `ansible_managed` text (the `DEFAULT_MANAGED_STR` setting).
+///
+/// NOTE: the `ansible_managed` setting of `ansible.cfg` is not read yet.
+const MANAGED_TEXT: &str = "Ansible managed";
+
+impl Executor<'_> {
+    /// Renders the task's template and returns the arguments for `copy`, or the
+    /// message of a failure (an `AnsibleActionFail` in ansible-core).
+    pub(super) fn template_copy_args(
+        &self,
+        context: &TaskContext,
+        args: &Map,
+        vars: &HostVars,
+    ) -> Result<Map, String> {
+        let text = |key: &str| args.get(key).map(value_text);
+        let flag = |key: &str, default: bool| {
+            args.get(key)
+                .map(|value| rplay_modules::spec::to_bool(value).unwrap_or(false))
+                .unwrap_or(default)
+        };
+        if args.contains_key("state") {
+            return Err("'state' cannot be specified on a template".into());
+        }
+        let (Some(src), Some(dest)) = (text("src"), text("dest")) else {
+            return Err("src and dest are required".into());
+        };
+        let newline_sequence = match text("newline_sequence").as_deref() {
+            None | Some("\n" | "\\n") => "\n",
+            Some("\r" | "\\r") => "\r",
+            Some("\r\n" | "\\r\\n") => "\r\n",
+            Some(_) => return Err("newline_sequence needs to be one of: \n, \r or \r\n".into()),
+        };
+        let path = self.find_needle(context, "templates", &src).ok_or_else(|| {
+            format!("Could not find or access '{src}'\nSearched in the role's and the playbook's templates directories")
+        })?;
+        let source = std::fs::read_to_string(&path)
+            .map_err(|_| "Template source files must be utf-8 encoded".to_string())?;
+        let defaults = FileOptions::default();
+        let delimiters = |start: &str, end: &str, default: &(String, String)| {
+            (
+                text(start).unwrap_or_else(|| default.0.clone()),
+                text(end).unwrap_or_else(|| default.1.clone()),
+            )
+        };
+        let options = FileOptions {
+            trim_blocks: flag("trim_blocks", true),
+            lstrip_blocks: flag("lstrip_blocks", false),
+            newline_sequence: newline_sequence.to_string(),
+            block: delimiters("block_start_string", "block_end_string", &defaults.block),
+            variable: delimiters(
+                "variable_start_string",
+                "variable_end_string",
+                &defaults.variable,
+            ),
+            comment: delimiters(
+                "comment_start_string",
+                "comment_end_string",
+                &defaults.comment,
+            ),
+        };
+        let overlay = TemplateVars {
+            vars: vars.clone(),
+            extra: template_vars(&src, &path, &dest),
+        };
+        let rendered = self
+            .templar
+            .render_file(&source, &overlay, &options)
+            .map_err(|err| {
+                // ansible-core prefixes the exception's class name.
+                let class = match err.kind {
+                    crate::template::TemplateErrorKind::Undefined => "AnsibleUndefinedVariable",
+                    crate::template::TemplateErrorKind::Syntax => "TemplateSyntaxError",
+                    _ => "AnsibleError",
+                };
+                format!("{class}: {}", err.message)
+            })?;
+
+        let mut copy_args: Map = args
+            .iter()
+            .filter(|(key, _)| {
+                !key.as_str()
+                    .is_some_and(|key| TEMPLATE_OPTIONS.contains(&key))
+            })
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let basename = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if text("mode").as_deref() == Some("preserve") {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
+                .unwrap_or_default();
+            copy_args.insert(Value::from("mode"), Value::from(mode));
+        }
+        copy_args.insert(Value::from("src"), Value::from(basename.as_str()));
+        copy_args.insert(Value::from("dest"), Value::from(dest));
+        copy_args.insert(Value::from("follow"), Value::Bool(flag("follow", false)));
+        copy_args.insert(Value::from("_original_basename"), Value::from(basename));
+        let rendered_path = local_tmp_path(&path);
+        rplay_modules::copy::attach_source(
+            &mut copy_args,
+            rendered.as_bytes(),
+            &rendered_path,
+            None,
+        );
+        Ok(copy_args)
+    }
+}
+
+/// The path of the file ansible-core writes the rendered template to
+/// (`~/.ansible/tmp/ansible-local-PIDRANDOM/tmpRANDOM/NAME`), which the diff header
+/// shows.
+///
+/// NOTE: rplay renders in memory; no file exists at this path.
+fn local_tmp_path(template: &Path) -> std::path::PathBuf {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
+    let name = template.file_name().unwrap_or_default();
+    Path::new(&home)
+        .join(".ansible/tmp")
+        .join(format!(
+            "ansible-local-{}{}",
+            std::process::id(),
+            rplay_modules::files::random_name(8)
+        ))
+        .join(format!("tmp{}", rplay_modules::files::random_name(8)))
+        .join(name)
+}
+
+/// Runs `template`: renders on the controller, then runs `copy` on the target.
+pub(super) fn template(
+    executor: &mut Executor<'_>,
+    context: &TaskContext,
+    target: &Target,
+    args: &Map,
+    vars: &HostVars,
+    options: &ModuleOptions,
+) -> ActionOutcome {
+    let result = match executor.template_copy_args(context, args, vars) {
+        Ok(copy_args) => executor.run_module_on(target, "copy", &copy_args, options, vars),
+        Err(message) => {
+            let mut result = Map::new();
+            result.insert(Value::from("failed"), Value::Bool(true));
+            result.insert(Value::from("msg"), Value::from(message));
+            result
+        }
+    };
+    ActionOutcome {
+        result,
+        effects: Vec::new(),
+    }
+}
+
+/// The variables ansible-core adds for a template: `template_host`, `template_path`,
+/// `template_uid`, `template_fullpath`, `template_destpath` and `ansible_managed`.
+///
+/// NOTE: `template_mtime` and `template_run_date` (Python datetimes) are not provided.
+fn template_vars(src: &str, path: &Path, dest: &str) -> Map {
+    use std::os::unix::fs::MetadataExt;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_default();
+    let uid = std::fs::metadata(path)
+        .map(|meta| rplay_modules::files::user_name(meta.uid()))
+        .unwrap_or_default();
+    let fullpath = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    [
+        ("template_host", host),
+        ("template_path", src.to_string()),
+        ("template_uid", uid),
+        ("template_fullpath", fullpath.display().to_string()),
+        ("template_destpath", dest.to_string()),
+        ("ansible_managed", MANAGED_TEXT.to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (Value::from(key), Value::unsafe_str(value)))
+    .collect()
+}
+
+/// The task's variables with the template variables on top.
+struct TemplateVars {
+    vars: HostVars,
+    extra: Map,
+}
+
+impl Variables for TemplateVars {
+    fn get(&self, name: &str) -> Option<Value> {
+        self.extra
+            .get(name)
+            .cloned()
+            .or_else(|| self.vars.get(name))
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names = self.vars.names();
+        names.extend(self.extra.keys().map(value_text));
+        names
+    }
+
+    fn host(&self, name: &str) -> Option<Arc<dyn Variables>> {
+        self.vars.host(name)
+    }
+
+    fn hosts(&self) -> Vec<String> {
+        self.vars.hosts()
+    }
+}
