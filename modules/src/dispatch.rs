@@ -30,6 +30,9 @@ pub struct ModuleEntry {
     /// the action: ansible-core runs these through an action plugin that calls
     /// `ansible.legacy.NAME`.
     pub fixed_name: Option<&'static str>,
+    /// Changes the validated parameters before the module runs, for modules that
+    /// normalise their own parameters (so `invocation.module_args` shows the result).
+    pub adjust: Option<fn(&mut Params)>,
 }
 
 const fn entry(
@@ -42,7 +45,13 @@ const fn entry(
         spec,
         run,
         fixed_name: None,
+        adjust: None,
     }
+}
+
+const fn adjusted(mut module: ModuleEntry, adjust: fn(&mut Params)) -> ModuleEntry {
+    module.adjust = Some(adjust);
+    module
 }
 
 const fn through_action(mut module: ModuleEntry, fixed_name: &'static str) -> ModuleEntry {
@@ -71,6 +80,16 @@ const ENTRIES: &[ModuleEntry] = &[
     entry("replace", &crate::replace::SPEC, crate::replace::run),
     entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
     entry("find", &crate::find::SPEC, crate::find::run),
+    entry("group", &crate::group::SPEC, crate::group::run),
+    entry("user", &crate::user::SPEC, crate::user::run),
+    adjusted(
+        entry("ansible.posix.sysctl", &crate::sysctl::SPEC, crate::sysctl::run),
+        crate::sysctl::normalise,
+    ),
+    adjusted(
+        entry("sysctl", &crate::sysctl::SPEC, crate::sysctl::run),
+        crate::sysctl::normalise,
+    ),
 ];
 
 /// Modules this crate implements, by their short names.
@@ -86,6 +105,10 @@ pub const MODULES: &[&str] = &[
     "replace",
     "slurp",
     "find",
+    "group",
+    "user",
+    "ansible.posix.sysctl",
+    "sysctl",
 ];
 
 /// Returns the module `name` implements, if this crate has it.
@@ -108,10 +131,13 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         .fixed_name
         .or(options.module_name.as_deref())
         .unwrap_or(entry.name);
-    let params = match spec.validate_as(name, &args) {
+    let mut params = match spec.validate_as(name, &args) {
         Ok(params) => params,
         Err(message) => return failed(message),
     };
+    if let Some(adjust) = entry.adjust {
+        adjust(&mut params);
+    }
     let mut result = (entry.run)(&params, options);
     // A module that reports its own invocation stands for an action plugin whose
     // module never received the `no_log` values (copy's action drops `content`), so
@@ -142,6 +168,9 @@ fn prepare_args(module: &str, args: &Map) -> Map {
     }
     if module == "shell" {
         args.insert(Value::from("_uses_shell"), Value::Bool(true));
+    }
+    if module == "user" {
+        crate::user::default_args(&mut args);
     }
     args
 }

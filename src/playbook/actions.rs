@@ -76,6 +76,7 @@ pub const BUILTIN: &[&str] = &[
     "wait_for_connection",
     "yum_repository",
     // Redirected by ansible-core's own routing table.
+    "sysctl",
     "yum",
 ];
 
