@@ -90,6 +90,12 @@ const ENTRIES: &[ModuleEntry] = &[
         entry("sysctl", &crate::sysctl::SPEC, crate::sysctl::run),
         crate::sysctl::normalise,
     ),
+    entry("systemd_service", &crate::systemd::SPEC, crate::systemd::run),
+    entry("systemd", &crate::systemd::SPEC, crate::systemd::run),
+    through_action(
+        entry("service", &crate::systemd::SPEC, crate::systemd::run),
+        "ansible.legacy.systemd",
+    ),
 ];
 
 /// Modules this crate implements, by their short names.
@@ -109,6 +115,9 @@ pub const MODULES: &[&str] = &[
     "user",
     "ansible.posix.sysctl",
     "sysctl",
+    "systemd_service",
+    "systemd",
+    "service",
 ];
 
 /// Returns the module `name` implements, if this crate has it.
@@ -125,7 +134,16 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
             "The module {module} was not found in configured module paths"
         ));
     };
-    let args = prepare_args(module, args);
+    let mut args = prepare_args(module, args);
+    let mut action_warnings = Vec::new();
+    if module == "service" {
+        if !std::path::Path::new("/run/systemd/system").is_dir() {
+            // NOTE: ansible-core's `service` action runs the init system's own module;
+            // rplay has only the systemd one.
+            return failed("rplay runs the service action only on targets that systemd manages".into());
+        }
+        action_warnings = crate::systemd::service_args(&mut args);
+    }
     let spec = entry.spec;
     let name = entry
         .fixed_name
@@ -139,6 +157,13 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         adjust(&mut params);
     }
     let mut result = (entry.run)(&params, options);
+    if !action_warnings.is_empty() {
+        let mut warnings: Vec<Value> = action_warnings.into_iter().map(Value::from).collect();
+        if let Some(Value::List(more)) = result.get("warnings") {
+            warnings.extend(more.iter().cloned());
+        }
+        result.insert(Value::from("warnings"), Value::list(warnings));
+    }
     // A module that reports its own invocation stands for an action plugin whose
     // module never received the `no_log` values (copy's action drops `content`), so
     // its result is left as it is.

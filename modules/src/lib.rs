@@ -18,6 +18,7 @@ pub mod slurp;
 pub mod stat;
 pub mod sysctl;
 pub mod system;
+pub mod systemd;
 pub mod textedit;
 pub mod spec;
 pub mod time;
