@@ -164,6 +164,7 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         }
         result.insert(Value::from("warnings"), Value::list(warnings));
     }
+    add_output_lines(&mut result);
     // A module that reports its own invocation stands for an action plugin whose
     // module never received the `no_log` values (copy's action drops `content`), so
     // its result is left as it is.
@@ -180,6 +181,53 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
         _ => Map::new(),
     }
+}
+
+/// Splits `stdout` and `stderr` into `stdout_lines` and `stderr_lines` where the module
+/// did not, as ansible-core's action layer does with every module result.
+fn add_output_lines(result: &mut Map) {
+    for (text_key, lines_key) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+        if !result.contains_key(text_key) || result.contains_key(lines_key) {
+            continue;
+        }
+        let text = result
+            .get(text_key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let lines = python_splitlines(&text);
+        result.insert(
+            Value::from(lines_key),
+            Value::list(lines.into_iter().map(Value::from).collect()),
+        );
+    }
+}
+
+/// Splits text at line boundaries as Python's `str.splitlines` does.
+fn python_splitlines(text: &str) -> Vec<String> {
+    let is_break = |c: char| {
+        matches!(
+            c,
+            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        )
+    };
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !is_break(c) {
+            current.push(c);
+            continue;
+        }
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            chars.next();
+        }
+        lines.push(std::mem::take(&mut current));
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
 }
 
 /// Applies what ansible-core's action layer does before the module sees the arguments:
@@ -309,6 +357,13 @@ mod tests {
             .unwrap();
         assert_eq!(params.get("_uses_shell"), Some(&Value::Bool(true)));
         assert_eq!(keys(params)[..2], ["_raw_params", "_uses_shell"]);
+    }
+
+    #[test]
+    fn output_lines_python_rules() {
+        assert_eq!(python_splitlines("a\r\nb\n\nc"), ["a", "b", "", "c"]);
+        assert_eq!(python_splitlines("x\n"), ["x"]);
+        assert!(python_splitlines("").is_empty());
     }
 
     #[test]
