@@ -7,6 +7,8 @@ A case is a directory fixtures/lab/CASE/ with `playbook.yml`, the files it uses 
 What legitimately varies between two runs on fresh hosts, and is normalised before results
 and snapshots are stored or compared:
 - in results, the values of `start`, `end` and `delta` (command timings) become `<time>`;
+- in results, apt's `cache_update_time` becomes `<varies>` (the lab touches the cache's
+  update stamp at every boot);
 - in results, stat's `atime`, `mtime`, `ctime`, `dev` and `inode` become `<varies>` (every
   host's root is a new overlay, so device and inode numbers change from run to run);
 - in results, `_original_basename` in the `module_args` of a loop item's invocation, when
@@ -321,6 +323,8 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
     if isinstance(value, list):
         return [normalise_results(v, key, parent) for v in value]
     if parent == "stat" and key in STAT_VARYING_KEYS:
+        return "<varies>"
+    if key == "cache_update_time" and isinstance(value, int):
         return "<varies>"
     if isinstance(value, str):
         if key == "_original_basename" and parent == "module_args" and TMP_BASENAME.match(value):

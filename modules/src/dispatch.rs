@@ -96,6 +96,13 @@ const ENTRIES: &[ModuleEntry] = &[
         entry("service", &crate::systemd::SPEC, crate::systemd::run),
         "ansible.legacy.systemd",
     ),
+    entry("service_facts", &crate::service_facts::SPEC, crate::service_facts::run),
+    entry("hostname", &crate::hostname::SPEC, crate::hostname::run),
+    entry("apt", &crate::apt::SPEC, crate::apt::run),
+    through_action(
+        entry("package", &crate::apt::SPEC, crate::apt::run),
+        "ansible.legacy.apt",
+    ),
 ];
 
 /// Modules this crate implements, by their short names.
@@ -118,6 +125,10 @@ pub const MODULES: &[&str] = &[
     "systemd_service",
     "systemd",
     "service",
+    "service_facts",
+    "hostname",
+    "apt",
+    "package",
 ];
 
 /// Returns the module `name` implements, if this crate has it.
@@ -143,6 +154,11 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
             return failed("rplay runs the service action only on targets that systemd manages".into());
         }
         action_warnings = crate::systemd::service_args(&mut args);
+    }
+    if module == "package" {
+        if let Err(message) = crate::apt::package_args(&mut args) {
+            return failed(message);
+        }
     }
     let spec = entry.spec;
     let name = entry

@@ -1,6 +1,7 @@
 //! Native Ansible modules and the data types the engine shares with them.
 
 pub mod agent;
+pub mod apt;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
@@ -8,12 +9,14 @@ pub mod dispatch;
 pub mod file;
 pub mod find;
 pub mod group;
+pub mod hostname;
 pub mod lineinfile;
 pub mod files;
 pub mod json;
 pub mod pyrepr;
 pub mod pyregex;
 pub mod replace;
+pub mod service_facts;
 pub mod slurp;
 pub mod stat;
 pub mod sysctl;

@@ -90,6 +90,39 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     crate::files::find_binary(name)
 }
 
+/// Whether systemd manages the host, by the checks of ansible-core's
+/// `is_systemd_managed`: `systemctl` exists, and a systemd runtime directory does or
+/// PID 1 is `systemd`.
+pub fn is_systemd_managed() -> bool {
+    if find_program("systemctl").is_none() {
+        return false;
+    }
+    let booted = ["/run/systemd/system/", "/dev/.run/systemd/", "/dev/.systemd/"]
+        .iter()
+        .any(|canary| std::path::Path::new(canary).exists());
+    booted
+        || std::fs::read_to_string("/proc/1/comm")
+            .is_ok_and(|comm| comm.lines().next().unwrap_or_default().trim() == "systemd")
+}
+
+/// The locale ansible-core's `get_best_parsable_locale` picks from `locale -a`: the first
+/// English one available, else `C`.
+pub fn best_parsable_locale(options: &ModuleOptions) -> String {
+    const PREFERENCES: &[&str] = &["C.utf8", "C.UTF-8", "en_US.utf8", "en_US.UTF-8", "C", "POSIX"];
+    let Some(locale) = find_program("locale") else {
+        return "C".into();
+    };
+    let output = run(&[locale.display().to_string(), "-a".into()], options);
+    if output.rc != 0 {
+        return "C".into();
+    }
+    let available: Vec<&str> = output.stdout.trim().lines().collect();
+    PREFERENCES
+        .iter()
+        .find(|preference| available.contains(preference))
+        .map_or_else(|| "C".into(), |found| found.to_string())
+}
+
 /// One line of `/etc/passwd`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswdEntry {
