@@ -20,7 +20,8 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
         OptionSpec::new("state", Kind::Str)
             .default(Default::Str("present"))
             .choices(STATES),
-        OptionSpec::new("marker", Kind::Str).default(Default::Str("# {mark} ANSIBLE MANAGED BLOCK")),
+        OptionSpec::new("marker", Kind::Str)
+            .default(Default::Str("# {mark} ANSIBLE MANAGED BLOCK")),
         OptionSpec::new("block", Kind::Str)
             .default(Default::Str(""))
             .aliases(&["content"]),
@@ -71,7 +72,10 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     if !present && !exists {
         let mut result = Map::new();
         result.insert(Value::from("changed"), Value::Bool(false));
-        result.insert(Value::from("msg"), Value::from(format!("File {path} not present")));
+        result.insert(
+            Value::from("msg"),
+            Value::from(format!("File {path} not present")),
+        );
         return Ok(result);
     }
     let text = original.clone().unwrap_or_default();
@@ -159,7 +163,12 @@ fn edit(params: &Params, text: &str, present: bool) -> Result<String, Failure> {
             lines.drain(last..=first);
             last
         }
-        _ => insertion_point(&lines, text, insertafter.as_deref(), insertbefore.as_deref())?,
+        _ => insertion_point(
+            &lines,
+            text,
+            insertafter.as_deref(),
+            insertbefore.as_deref(),
+        )?,
     };
     if at > 0 && !lines[at - 1].ends_with('\n') {
         lines[at - 1].push('\n');
@@ -195,9 +204,8 @@ fn insertion_point(
     let Some(pattern) = pattern else {
         return Ok(lines.len());
     };
-    let regex = crate::pyregex::compile(pattern, false).map_err(|err| {
-        Failure::new(format!("invalid regular expression '{pattern}': {err}"))
-    })?;
+    let regex = crate::pyregex::compile(pattern, false)
+        .map_err(|err| Failure::new(format!("invalid regular expression '{pattern}': {err}")))?;
     let mut found = None;
     if pattern.starts_with("(?m") {
         // A multiline pattern is matched against the whole text.

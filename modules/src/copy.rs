@@ -11,8 +11,8 @@ use base64::Engine as _;
 use crate::dispatch::ModuleOptions;
 use crate::files::{
     add_path_info, atomic_move, backup_local, content_diff, os_error, remote_tmp_path,
-    run_validate, set_attributes_if_different, temp_file_beside, Digest, Failure,
-    FileAttributes, PathState,
+    run_validate, set_attributes_if_different, temp_file_beside, Digest, Failure, FileAttributes,
+    PathState,
 };
 use crate::spec::{Default, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -127,10 +127,16 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         ..FileAttributes::from_params(params)
     };
     if dest_checksum.as_deref() == Some(checksum.as_str()) {
-        return unchanged(params, options, &dest_file, follow, &source, attributes, checksum);
+        return unchanged(
+            params, options, &dest_file, follow, &source, attributes, checksum,
+        );
     }
     let diff = if options.diff {
-        vec![Value::map(content_diff(&dest_file, &source.data, &source.after_header))]
+        vec![Value::map(content_diff(
+            &dest_file,
+            &source.data,
+            &source.after_header,
+        ))]
     } else {
         Vec::new()
     };
@@ -167,7 +173,10 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     result.insert(Value::from("diff"), Value::list(diff));
     result.insert(Value::from("dest"), Value::from(shown_dest.as_str()));
     result.insert(Value::from("src"), Value::from(tmp_src.as_str()));
-    result.insert(Value::from("md5sum"), Value::from(Digest::Md5.hex(&source.data)));
+    result.insert(
+        Value::from("md5sum"),
+        Value::from(Digest::Md5.hex(&source.data)),
+    );
     result.insert(Value::from("checksum"), Value::from(checksum.as_str()));
     result.insert(Value::from("changed"), Value::Bool(true));
     if let Some(backup_file) = backup_file {
@@ -233,7 +242,10 @@ fn action_invocation(params: &Params) -> Value {
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     let mut module_args = args.clone();
-    if module_args.get("content").is_some_and(|content| !content.is_null()) {
+    if module_args
+        .get("content")
+        .is_some_and(|content| !content.is_null())
+    {
         module_args.insert(
             Value::from("content"),
             Value::from(crate::spec::NO_LOG_PLACEHOLDER),
@@ -270,9 +282,11 @@ fn read_source(params: &Params, dest: &str) -> Result<Source, Failure> {
     let Some(src) = src else {
         return Err(Failure::new("src (or content) is required"));
     };
-    let basename = params
-        .string("_original_basename")
-        .or_else(|| Path::new(&src).file_name().map(|n| n.to_string_lossy().into_owned()));
+    let basename = params.string("_original_basename").or_else(|| {
+        Path::new(&src)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    });
     if let Some(encoded) = params.internal.get(SOURCE_DATA).and_then(Value::as_str) {
         let data = base64::engine::general_purpose::STANDARD
             .decode(encoded)
@@ -493,7 +507,11 @@ mod tests {
             ],
             &ModuleOptions::default(),
         );
-        assert_eq!(result.get("changed"), Some(&Value::Bool(true)), "{result:?}");
+        assert_eq!(
+            result.get("changed"),
+            Some(&Value::Bool(true)),
+            "{result:?}"
+        );
         assert_eq!(fs::read_to_string(&existing).unwrap(), "v2\n");
         let backup = crate::pyrepr::str(result.get("backup_file").unwrap());
         assert_eq!(fs::read_to_string(backup).unwrap(), "v1\n");

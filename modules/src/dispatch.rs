@@ -75,8 +75,16 @@ const ENTRIES: &[ModuleEntry] = &[
         entry("copy", &crate::copy::SPEC, crate::copy::run),
         "ansible.legacy.copy",
     ),
-    entry("lineinfile", &crate::lineinfile::SPEC, crate::lineinfile::run),
-    entry("blockinfile", &crate::blockinfile::SPEC, crate::blockinfile::run),
+    entry(
+        "lineinfile",
+        &crate::lineinfile::SPEC,
+        crate::lineinfile::run,
+    ),
+    entry(
+        "blockinfile",
+        &crate::blockinfile::SPEC,
+        crate::blockinfile::run,
+    ),
     entry("replace", &crate::replace::SPEC, crate::replace::run),
     entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
     entry("find", &crate::find::SPEC, crate::find::run),
@@ -181,6 +189,7 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         result.insert(Value::from("warnings"), Value::list(warnings));
     }
     add_output_lines(&mut result);
+    add_path_info(&mut result);
     // A module that reports its own invocation stands for an action plugin whose
     // module never received the `no_log` values (copy's action drops `content`), so
     // its result is left as it is.
@@ -246,6 +255,22 @@ fn python_splitlines(text: &str) -> Vec<String> {
     lines
 }
 
+/// Adds the file information `AnsibleModule` adds to every result, failed or not, that
+/// names a `path` (or else a `dest`).
+fn add_path_info(result: &mut Map) {
+    if result.contains_key("uid") {
+        return;
+    }
+    let path = result
+        .get("path")
+        .or_else(|| result.get("dest"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(path) = path {
+        crate::files::add_path_info(result, std::path::Path::new(&path));
+    }
+}
+
 /// Applies what ansible-core's action layer does before the module sees the arguments:
 /// `cmd` becomes `_raw_params`, and `shell` sets `_uses_shell`.
 fn prepare_args(module: &str, args: &Map) -> Map {
@@ -272,7 +297,9 @@ fn run_command(params: &Params, options: &ModuleOptions) -> Map {
         }
         Err(message) => {
             let mut result = Map::new();
-            for key in ["changed", "stdout", "stderr", "rc", "cmd", "start", "end", "delta", "msg"] {
+            for key in [
+                "changed", "stdout", "stderr", "rc", "cmd", "start", "end", "delta", "msg",
+            ] {
                 result.insert(Value::from(key), Value::Null);
             }
             result.insert(Value::from("changed"), Value::Bool(false));

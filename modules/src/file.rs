@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::dispatch::ModuleOptions;
 use crate::files::{
-    add_path_info, os_error, set_attributes_if_different, Diff, Failure, FileAttributes,
-    PathState,
+    add_path_info, os_error, set_attributes_if_different, Diff, Failure, FileAttributes, PathState,
 };
 use crate::spec::{Default, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -36,7 +35,7 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
 )
 .file_common();
 
-/// What a time option asks for.
+/// The time a time option requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TimeRequest {
     Preserve,
@@ -125,7 +124,7 @@ fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-/// The time request for a state: unset means preserve, except `touch` means now.
+/// Reads a time option: unset means preserve, except that `touch` means now.
 ///
 /// NOTE: explicit times (`202401011200.00` with a format) are not supported yet.
 fn time_request(value: Option<&str>, state: &str) -> Result<TimeRequest, Failure> {
@@ -158,7 +157,8 @@ fn result_map(entries: &[(&str, Value)]) -> Map {
 }
 
 impl FileTask<'_> {
-    /// The path owner, group and mode apply to: the link target when following links.
+    /// Returns the path that owner, group and mode apply to: the link target when
+    /// following links.
     fn attribute_path(&self, path: &str) -> PathBuf {
         let path = PathBuf::from(path);
         if self.follow && PathState::of(&path) == PathState::Link {
@@ -178,7 +178,7 @@ impl FileTask<'_> {
         Ok(changed)
     }
 
-    /// Sets the times `now` asks for; Ansible reports such a touch as a change.
+    /// Sets the times that `now` requests. Ansible reports such a touch as a change.
     fn update_times(&self, path: &Path) -> Result<bool, Failure> {
         let now = std::time::SystemTime::now();
         let mut times = fs::FileTimes::new();
@@ -259,11 +259,8 @@ impl FileTask<'_> {
                 ]));
             }
             fs::File::create(path).map_err(|err| {
-                Failure::new(format!(
-                    "Error, could not touch target: {}",
-                    os_error(&err)
-                ))
-                .with("path", path)
+                Failure::new(format!("Error, could not touch target: {}", os_error(&err)))
+                    .with("path", path)
             })?;
             changed = true;
         }
@@ -343,11 +340,10 @@ impl FileTask<'_> {
                 }
                 Ok(finish(changed, diff))
             }
-            other => Err(Failure::new(format!(
-                "{path} already exists as a {}",
-                other.name()
-            ))
-            .with("path", path.as_str())),
+            other => Err(
+                Failure::new(format!("{path} already exists as a {}", other.name()))
+                    .with("path", path.as_str()),
+            ),
         }
     }
 
@@ -406,19 +402,21 @@ impl FileTask<'_> {
         Ok(changed)
     }
 
-    fn ensure_symlink(&self, path: &str, src: Option<&str>) -> Result<Map, Failure> {
+    /// Rejects a link whose source is missing (without `force`) and a path that holds a
+    /// file or a non-empty directory ansible-core would not replace.
+    fn check_symlink_conflicts(
+        &self,
+        path: &str,
+        src: Option<&str>,
+        previous: PathState,
+    ) -> Result<(), Failure> {
         let link = Path::new(path);
-        let previous = PathState::of(link);
-        let mut src = src.map(str::to_string);
-        if src.is_none() && self.follow && link.exists() {
-            src = fs::read_link(link).ok().map(|t| t.display().to_string());
-        }
         let base = if previous != PathState::Link && link.is_dir() {
             PathBuf::from(path)
         } else {
             link.parent().map(Path::to_path_buf).unwrap_or_default()
         };
-        if let Some(src) = &src {
+        if let Some(src) = src {
             let absolute = base.join(src);
             if !self.force && !absolute.exists() {
                 return Err(Failure::new(format!(
@@ -426,7 +424,7 @@ impl FileTask<'_> {
                     absolute.display()
                 ))
                 .with("path", path)
-                .with("src", src.as_str()));
+                .with("src", src));
             }
         }
         match previous {
@@ -436,7 +434,11 @@ impl FileTask<'_> {
                 ))
                 .with("path", path))
             }
-            PathState::Directory if fs::read_dir(link).map(|mut d| d.next().is_some()).unwrap_or(false) => {
+            PathState::Directory
+                if fs::read_dir(link)
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(false) =>
+            {
                 return Err(Failure::new(format!(
                     "the directory {path} is not empty, refusing to convert it"
                 ))
@@ -451,6 +453,18 @@ impl FileTask<'_> {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    fn ensure_symlink(&self, path: &str, src: Option<&str>) -> Result<Map, Failure> {
+        let link = Path::new(path);
+        let previous = PathState::of(link);
+        let mut src = src.map(str::to_string);
+        if src.is_none() && self.follow && link.exists() {
+            src = fs::read_link(link).ok().map(|t| t.display().to_string());
+        }
+        self.check_symlink_conflicts(path, src.as_deref(), previous)?;
+
         let mut diff = Diff::initial(path, "link", previous);
         let mut changed = false;
         if previous == PathState::Link {
@@ -471,7 +485,9 @@ impl FileTask<'_> {
         }
         if changed && !self.check_mode {
             let target = src.as_deref().unwrap_or_default();
-            self.replace_with(link, previous, |temp| std::os::unix::fs::symlink(target, temp))?;
+            self.replace_with(link, previous, |temp| {
+                std::os::unix::fs::symlink(target, temp)
+            })?;
         }
         let src_value = src.as_deref().map(Value::from).unwrap_or(Value::Null);
         if self.check_mode && !link.exists() && fs::symlink_metadata(link).is_err() {
@@ -547,16 +563,22 @@ impl FileTask<'_> {
                     .unwrap_or_default();
                 let changed = Some(old.as_str()) != src;
                 if changed {
-                    diff.record("src", Value::from(old), src.map(Value::from).unwrap_or_default());
+                    diff.record(
+                        "src",
+                        Value::from(old),
+                        src.map(Value::from).unwrap_or_default(),
+                    );
                 }
                 changed
             }
             PathState::Hard => {
                 let differs = src.is_some_and(|src| inode(link) != inode(Path::new(src)));
                 if differs && !self.force {
-                    return Err(Failure::new("Cannot link, different hard link exists at destination")
-                        .with("dest", path)
-                        .with("src", src.unwrap_or_default()));
+                    return Err(Failure::new(
+                        "Cannot link, different hard link exists at destination",
+                    )
+                    .with("dest", path)
+                    .with("src", src.unwrap_or_default()));
                 }
                 differs
             }
@@ -576,9 +598,11 @@ impl FileTask<'_> {
                     ]));
                 }
                 if !self.force {
-                    return Err(Failure::new("Cannot link: different hard link exists at destination")
-                        .with("dest", path)
-                        .with("src", src.unwrap_or_default()));
+                    return Err(Failure::new(
+                        "Cannot link: different hard link exists at destination",
+                    )
+                    .with("dest", path)
+                    .with("src", src.unwrap_or_default()));
                 }
                 true
             }
@@ -589,7 +613,7 @@ impl FileTask<'_> {
         }
         let src_value = src.map(Value::from).unwrap_or(Value::Null);
         let mut changed = changed;
-        if !(self.check_mode && !link.exists()) {
+        if !self.check_mode || link.exists() {
             changed |= self.apply(link, Some(&mut diff))?;
         }
         Ok(result_map(&[
@@ -662,7 +686,11 @@ mod tests {
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
         assert_eq!(result.get("mode"), Some(&Value::from("0750")));
         assert_eq!(
-            fs::metadata(dir.path().join("a")).unwrap().permissions().mode() & 0o777,
+            fs::metadata(dir.path().join("a"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o750
         );
         let again = file_module(&args, false);
@@ -680,7 +708,10 @@ mod tests {
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
         assert!(!target.exists());
         let diff = result.get("diff").unwrap();
-        assert_eq!(diff.get("before").unwrap().get("state"), Some(&Value::from("absent")));
+        assert_eq!(
+            diff.get("before").unwrap().get("state"),
+            Some(&Value::from("absent"))
+        );
     }
 
     #[test]
@@ -708,10 +739,16 @@ mod tests {
         );
         assert_eq!(linked.get("state"), Some(&Value::from("link")));
         assert_eq!(fs::read_link(&link).unwrap(), stamp);
-        let removed = file_module(&[("path", text(&link)), ("state", Value::from("absent"))], false);
+        let removed = file_module(
+            &[("path", text(&link)), ("state", Value::from("absent"))],
+            false,
+        );
         assert_eq!(removed.get("changed"), Some(&Value::Bool(true)));
         assert!(fs::symlink_metadata(&link).is_err());
-        let again = file_module(&[("path", text(&link)), ("state", Value::from("absent"))], false);
+        let again = file_module(
+            &[("path", text(&link)), ("state", Value::from("absent"))],
+            false,
+        );
         assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
     }
 

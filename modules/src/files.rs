@@ -77,15 +77,19 @@ pub fn user_name(uid: u32) -> String {
 
 /// A uid's user name from `/etc/passwd`.
 pub fn passwd_name(uid: u32) -> Option<String> {
-    passwd_entry("/etc/passwd", |fields| fields.get(2) == Some(&uid.to_string()))
-        .map(|fields| fields[0].clone())
+    passwd_entry("/etc/passwd", |fields| {
+        fields.get(2) == Some(&uid.to_string())
+    })
+    .map(|fields| fields[0].clone())
 }
 
 /// A gid's group name, or the number as text when it has no entry.
 pub fn group_name(gid: u32) -> String {
-    passwd_entry("/etc/group", |fields| fields.get(2) == Some(&gid.to_string()))
-        .map(|fields| fields[0].clone())
-        .unwrap_or_else(|| gid.to_string())
+    passwd_entry("/etc/group", |fields| {
+        fields.get(2) == Some(&gid.to_string())
+    })
+    .map(|fields| fields[0].clone())
+    .unwrap_or_else(|| gid.to_string())
 }
 
 /// NOTE: reads the files directly, so users from NSS sources other than files (LDAP,
@@ -125,7 +129,10 @@ pub fn add_path_info(result: &mut Map, path: &Path) {
     result.insert(Value::from("uid"), Value::Int(i64::from(followed.uid())));
     result.insert(Value::from("gid"), Value::Int(i64::from(followed.gid())));
     result.insert(Value::from("owner"), Value::from(user_name(followed.uid())));
-    result.insert(Value::from("group"), Value::from(group_name(followed.gid())));
+    result.insert(
+        Value::from("group"),
+        Value::from(group_name(followed.gid())),
+    );
     result.insert(Value::from("mode"), Value::from(mode_text(meta.mode())));
     result.insert(
         Value::from("state"),
@@ -228,13 +235,17 @@ pub fn set_attributes_if_different(
 ) -> Result<bool, Failure> {
     let shown = path.display().to_string();
     let absent = fs::symlink_metadata(path).is_err();
-    if check_mode && absent && (attributes.owner.is_some() || attributes.group.is_some() || attributes.mode.is_some()) {
+    if check_mode
+        && absent
+        && (attributes.owner.is_some() || attributes.group.is_some() || attributes.mode.is_some())
+    {
         return Ok(true);
     }
     let mut changed = false;
     if let Some(owner) = &attributes.owner {
         let uid = uid_of(owner).ok_or_else(|| {
-            Failure::new(format!("chown failed: failed to look up user {owner}")).with("path", shown.as_str())
+            Failure::new(format!("chown failed: failed to look up user {owner}"))
+                .with("path", shown.as_str())
         })?;
         let current = metadata(path)?.uid();
         if current != uid {
@@ -243,7 +254,8 @@ pub fn set_attributes_if_different(
             }
             if !check_mode {
                 std::os::unix::fs::lchown(path, Some(uid), None).map_err(|err| {
-                    Failure::new(format!("chown failed: {}", os_error(&err))).with("path", shown.as_str())
+                    Failure::new(format!("chown failed: {}", os_error(&err)))
+                        .with("path", shown.as_str())
                 })?;
             }
             changed = true;
@@ -251,7 +263,8 @@ pub fn set_attributes_if_different(
     }
     if let Some(group) = &attributes.group {
         let gid = gid_of(group).ok_or_else(|| {
-            Failure::new(format!("chgrp failed: failed to look up group {group}")).with("path", shown.as_str())
+            Failure::new(format!("chgrp failed: failed to look up group {group}"))
+                .with("path", shown.as_str())
         })?;
         let current = metadata(path)?.gid();
         if current != gid {
@@ -289,9 +302,8 @@ pub fn set_attributes_if_different(
 }
 
 fn metadata(path: &Path) -> Result<fs::Metadata, Failure> {
-    fs::symlink_metadata(path).map_err(|err| {
-        Failure::new(os_error(&err)).with("path", path.display().to_string())
-    })
+    fs::symlink_metadata(path)
+        .map_err(|err| Failure::new(os_error(&err)).with("path", path.display().to_string()))
 }
 
 /// The permission bits `mode` asks for: an int as it is, a string as octal or else as a
@@ -326,7 +338,11 @@ pub fn symbolic_mode(symbolic: &str, current: u32, is_dir: bool) -> Result<u32, 
         let start = clause.find(['+', '-', '=']).ok_or_else(bad)?;
         let who = &clause[..start];
         let use_umask = who.is_empty();
-        let users = if who.is_empty() || who == "a" { "ugo" } else { who };
+        let users = if who.is_empty() || who == "a" {
+            "ugo"
+        } else {
+            who
+        };
         if !users.chars().all(|c| "ugo".contains(c)) {
             return Err(bad());
         }
@@ -459,11 +475,7 @@ pub fn os_error(err: &io::Error) -> String {
     let text = err.to_string();
     match err.raw_os_error() {
         Some(code) => {
-            let message = text
-                .split(" (os error")
-                .next()
-                .unwrap_or(&text)
-                .to_string();
+            let message = text.split(" (os error").next().unwrap_or(&text).to_string();
             format!("[Errno {code}] {message}")
         }
         None => text,
@@ -524,7 +536,10 @@ pub fn backup_local(path: &Path) -> Result<String, Failure> {
         let times = fs::FileTimes::new()
             .set_accessed(meta.accessed()?)
             .set_modified(meta.modified()?);
-        fs::File::options().write(true).open(&backup)?.set_times(times)
+        fs::File::options()
+            .write(true)
+            .open(&backup)?
+            .set_times(times)
     });
     copied.map_err(|err| {
         Failure::new(format!(
@@ -540,12 +555,16 @@ pub fn backup_local(path: &Path) -> Result<String, Failure> {
 /// the command's status and output, as the file modules report it.
 pub fn run_validate(validate: &str, path: &Path) -> Result<(), Failure> {
     if !validate.contains("%s") {
-        return Err(Failure::new(format!("validate must contain %s: {validate}")));
+        return Err(Failure::new(format!(
+            "validate must contain %s: {validate}"
+        )));
     }
     let command = validate.replace("%s", &path.display().to_string());
     let argv = crate::command::split_command(&command).map_err(Failure::new)?;
     let Some((program, args)) = argv.split_first() else {
-        return Err(Failure::new(format!("validate must contain %s: {validate}")));
+        return Err(Failure::new(format!(
+            "validate must contain %s: {validate}"
+        )));
     };
     let output = std::process::Command::new(program)
         .args(args)
@@ -556,9 +575,18 @@ pub fn run_validate(validate: &str, path: &Path) -> Result<(), Failure> {
         return Ok(());
     }
     Err(Failure::new("failed to validate")
-        .with("exit_status", Value::Int(i64::from(output.status.code().unwrap_or(-1))))
-        .with("stdout", String::from_utf8_lossy(&output.stdout).into_owned())
-        .with("stderr", String::from_utf8_lossy(&output.stderr).into_owned()))
+        .with(
+            "exit_status",
+            Value::Int(i64::from(output.status.code().unwrap_or(-1))),
+        )
+        .with(
+            "stdout",
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+        .with(
+            "stderr",
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
 }
 
 /// Largest file ansible-core shows in a diff (`MAX_FILE_SIZE_FOR_DIFF`, 104448 bytes).
@@ -642,7 +670,9 @@ pub fn random_name(length: usize) -> String {
     let mut seed = nanos ^ (u128::from(std::process::id()) << 64);
     let mut name = String::new();
     for _ in 0..length {
-        name.push(char::from(ALPHABET[(seed % ALPHABET.len() as u128) as usize]));
+        name.push(char::from(
+            ALPHABET[(seed % ALPHABET.len() as u128) as usize],
+        ));
         seed = seed / ALPHABET.len() as u128 + 0x9e37_79b9;
     }
     name

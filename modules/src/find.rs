@@ -196,7 +196,13 @@ fn run_checked(params: &Params) -> Result<Map, Failure> {
             skipped.insert(Value::from(root.as_str()), Value::from(reason));
             continue;
         }
-        if walk.walk(&root, Path::new(&root), &mut found, &mut examined, &mut skipped) {
+        if walk.walk(
+            &root,
+            Path::new(&root),
+            &mut found,
+            &mut examined,
+            &mut skipped,
+        ) {
             message = "Limit of matches reached";
             break;
         }
@@ -230,8 +236,17 @@ fn filters(params: &Params) -> Result<Filters, Failure> {
     let age = params
         .str("age")
         .map(|age| {
-            scaled(age, &[("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800)])
-                .ok_or_else(|| Failure::new("failed to process age").with("age", age))
+            scaled(
+                age,
+                &[
+                    ("s", 1),
+                    ("m", 60),
+                    ("h", 3600),
+                    ("d", 86400),
+                    ("w", 604_800),
+                ],
+            )
+            .ok_or_else(|| Failure::new("failed to process age").with("age", age))
         })
         .transpose()?;
     let size = params
@@ -239,7 +254,13 @@ fn filters(params: &Params) -> Result<Filters, Failure> {
         .map(|size| {
             scaled(
                 size,
-                &[("b", 1), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40)],
+                &[
+                    ("b", 1),
+                    ("k", 1 << 10),
+                    ("m", 1 << 20),
+                    ("g", 1 << 30),
+                    ("t", 1 << 40),
+                ],
             )
             .ok_or_else(|| Failure::new("failed to process size").with("size", size))
         })
@@ -257,9 +278,9 @@ fn filters(params: &Params) -> Result<Filters, Failure> {
         }
         Some(other) => {
             return Err(Failure::new(format!(
-                "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
-                other.type_name()
-            )))
+            "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
+            other.type_name()
+        )))
         }
     };
     let contains = params
@@ -290,10 +311,7 @@ fn filters(params: &Params) -> Result<Filters, Failure> {
 /// Reads `-?N` with an optional unit suffix into base units.
 fn scaled(text: &str, units: &[(&str, i64)]) -> Option<i64> {
     let lowered = text.to_lowercase();
-    let (digits, factor) = match units
-        .iter()
-        .find(|(suffix, _)| lowered.ends_with(suffix))
-    {
+    let (digits, factor) = match units.iter().find(|(suffix, _)| lowered.ends_with(suffix)) {
         Some((suffix, factor)) => (&lowered[..lowered.len() - suffix.len()], *factor),
         None => (lowered.as_str(), 1),
     };
@@ -393,13 +411,17 @@ impl Walk<'_> {
         false
     }
 
-    /// The result entry for `path` when it passes the filters of the file type.
+    /// Builds the result entry for `path` when it passes the filters of the file type.
     fn select(&self, path: &Path, name: &str, meta: &fs::Metadata) -> Option<Value> {
         let filters = self.filters;
         let kind = meta.file_type();
         let common = filters.name_matches(name) && filters.age_matches(meta);
         let selected = match self.file_type {
-            "any" => common && filters.mode_matches(meta) && (!kind.is_file() || filters.size_matches(meta)),
+            "any" => {
+                common
+                    && filters.mode_matches(meta)
+                    && (!kind.is_file() || filters.size_matches(meta))
+            }
             "directory" => kind.is_dir() && common && filters.mode_matches(meta),
             "file" => {
                 kind.is_file()
@@ -416,7 +438,10 @@ impl Walk<'_> {
         let mut entry = stat_info(path, meta);
         if kind.is_file() && self.params.flag("get_checksum") && self.file_type != "directory" {
             if let Ok(data) = fs::read(path) {
-                entry.insert(Value::from("checksum"), Value::from(Digest::Sha1.hex(&data)));
+                entry.insert(
+                    Value::from("checksum"),
+                    Value::from(Digest::Sha1.hex(&data)),
+                );
             }
         }
         Some(Value::map(entry))
@@ -448,7 +473,10 @@ fn stat_info(path: &Path, meta: &fs::Metadata) -> Map {
         ("mtime", time(meta.mtime(), meta.mtime_nsec())),
         ("ctime", time(meta.ctime(), meta.ctime_nsec())),
         ("gr_name", Value::from(group_name_or_empty(meta.gid()))),
-        ("pw_name", Value::from(passwd_name(meta.uid()).unwrap_or_default())),
+        (
+            "pw_name",
+            Value::from(passwd_name(meta.uid()).unwrap_or_default()),
+        ),
         ("wusr", bit(0o200)),
         ("rusr", bit(0o400)),
         ("xusr", bit(0o100)),
@@ -496,8 +524,9 @@ fn glob_match(pattern: &[char], name: &[char]) -> bool {
     }
 }
 
-/// Matches a `[...]` class (after the `[`); returns whether `c` matched and how many
-/// pattern characters the class used, or `None` when the class is not closed.
+/// Matches `c` against a `[...]` class, given the pattern after the `[`. Returns whether
+/// it matched and how many pattern characters the class used, or `None` when the class
+/// is not closed (then the `[` is a literal).
 fn class_match(pattern: &[char], c: Option<char>) -> Option<(bool, usize)> {
     let negated = pattern.first() == Some(&'!');
     let mut index = usize::from(negated);
@@ -506,9 +535,7 @@ fn class_match(pattern: &[char], c: Option<char>) -> Option<(bool, usize)> {
     while index < pattern.len() {
         let item = pattern[index];
         if item == ']' && !first {
-            let c = c?;
-            let _ = c;
-            return Some((matched != negated, index + 1));
+            return Some((c.is_some() && matched != negated, index + 1));
         }
         first = false;
         if index + 2 < pattern.len() && pattern[index + 1] == '-' && pattern[index + 2] != ']' {
@@ -562,7 +589,10 @@ mod tests {
             ("patterns", Value::from("ca.pem,node*.pem")),
             ("get_checksum", Value::Bool(true)),
         ]);
-        assert_eq!(paths(&result), [format!("{root}/ca.pem"), format!("{root}/node1.pem")]);
+        assert_eq!(
+            paths(&result),
+            [format!("{root}/ca.pem"), format!("{root}/node1.pem")]
+        );
         assert_eq!(result.get("examined"), Some(&Value::Int(4)));
         let first = &result.get("files").unwrap().as_list().unwrap()[0];
         assert!(first.get("checksum").is_some());
@@ -577,7 +607,10 @@ mod tests {
         let root = dir.path().display().to_string();
         let result = find(&[
             ("paths", Value::list(vec![Value::from(root.as_str())])),
-            ("patterns", Value::list(vec![Value::from("containerd.service$")])),
+            (
+                "patterns",
+                Value::list(vec![Value::from("containerd.service$")]),
+            ),
             ("use_regex", Value::Bool(true)),
             ("recurse", Value::Bool(true)),
         ]);

@@ -80,12 +80,18 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
 }
 
 fn empty_pattern_warning(regexp: bool) -> Value {
-    let name = if regexp { "regular expression" } else { "search string" };
+    let name = if regexp {
+        "regular expression"
+    } else {
+        "search string"
+    };
     let mut text = format!(
         "The {name} is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending."
     );
     if regexp {
-        text.push_str(" If this is desired, use '^' to match every line in the file and avoid this warning.");
+        text.push_str(
+            " If this is desired, use '^' to match every line in the file and avoid this warning.",
+        );
     }
     Value::from(text)
 }
@@ -107,7 +113,7 @@ fn present(params: &Params, options: &ModuleOptions, path: &str) -> Result<Map, 
     } else {
         if !params.flag("create") {
             return Err(
-                Failure::new(format!("Destination {path} does not exist !")).with("rc", 257i64),
+                Failure::new(format!("Destination {path} does not exist !")).with("rc", 257i64)
             );
         }
         if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -221,7 +227,10 @@ fn present(params: &Params, options: &ModuleOptions, path: &str) -> Result<Map, 
         message = "line added";
         changed = true;
     } else if insertafter_text == Some("EOF") || insert_at.is_none() {
-        if lines.last().is_some_and(|last| !last.ends_with(['\n', '\r'])) {
+        if lines
+            .last()
+            .is_some_and(|last| !last.ends_with(['\n', '\r']))
+        {
             lines.push("\n".to_string());
         }
         lines.push(with_newline(&line));
@@ -397,7 +406,10 @@ mod tests {
         ];
         let result = lineinfile(&args, false);
         assert_eq!(result.get("msg"), Some(&Value::from("line replaced")));
-        assert_eq!(fs::read_to_string(&path).unwrap(), "a=1\nno_proxy=new\nb=2\n");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "a=1\nno_proxy=new\nb=2\n"
+        );
         let again = lineinfile(&args, false);
         assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
     }

@@ -146,7 +146,8 @@ mod tests {
     #[test]
     fn substitute_with_python_groups() {
         let regex = compile(r"^(ENABLED\w*)=no$", true).unwrap();
-        let (text, count) = substitute(&regex, r"\1=yes", "ENABLED=no\nX=no\nENABLED_TOO=no\n").unwrap();
+        let (text, count) =
+            substitute(&regex, r"\1=yes", "ENABLED=no\nX=no\nENABLED_TOO=no\n").unwrap();
         assert_eq!(text, "ENABLED=yes\nX=no\nENABLED_TOO=yes\n");
         assert_eq!(count, 2);
         let named = compile(r"(?P<key>\w+)=(\d)", false).unwrap();

@@ -56,8 +56,10 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     let (start, end) = match &section_pattern {
         None => (0, contents.len()),
         Some(pattern) => {
-            let regex = crate::pyregex::compile(&format!("(?s){pattern}"), false)
-                .map_err(|err| Failure::new(format!("Unable to process replace due to error: {err}")))?;
+            let regex =
+                crate::pyregex::compile(&format!("(?s){pattern}"), false).map_err(|err| {
+                    Failure::new(format!("Unable to process replace due to error: {err}"))
+                })?;
             let section = regex
                 .captures(&contents)
                 .ok()

@@ -183,7 +183,7 @@ impl ModuleSpec {
         self
     }
 
-    /// Every option, with the file options appended for `file_common` specs.
+    /// Returns every option, with the file options appended for `file_common` specs.
     pub fn all_options(&self) -> Vec<&'static OptionSpec> {
         let mut options: Vec<&'static OptionSpec> = self.options.iter().collect();
         if self.file_common {
@@ -296,7 +296,8 @@ impl Params {
             .unwrap_or_default()
     }
 
-    /// The parameters as `invocation.module_args` shows them, with `no_log` values hidden.
+    /// Returns the parameters as `invocation.module_args` shows them, with `no_log`
+    /// values hidden.
     pub fn module_args(&self, spec: &ModuleSpec) -> Map {
         let mut args = self.values.clone();
         for option in spec.all_options() {
@@ -365,8 +366,8 @@ fn apply_aliases(options: &[&OptionSpec], params: &mut Map) {
 fn check_unsupported(module: &str, options: &[&OptionSpec], params: &Map) -> Result<(), String> {
     let legal = |key: &str| {
         options
-                .iter()
-                .any(|option| option.name == key || option.aliases.contains(&key))
+            .iter()
+            .any(|option| option.name == key || option.aliases.contains(&key))
     };
     let mut unsupported: Vec<String> = params
         .keys()
@@ -438,7 +439,10 @@ fn check_required(options: &[&OptionSpec], params: &Map) -> Result<(), String> {
         return Ok(());
     }
     missing.sort_unstable();
-    Err(format!("missing required arguments: {}", missing.join(", ")))
+    Err(format!(
+        "missing required arguments: {}",
+        missing.join(", ")
+    ))
 }
 
 fn convert_types(options: &[&OptionSpec], params: &mut Map) -> Result<(), String> {
@@ -539,7 +543,10 @@ pub fn to_bool(value: &Value) -> Result<bool, String> {
             "The value '{}' is not a valid boolean.  Valid booleans include: {BOOLEANS_TEXT}",
             crate::pyrepr::str(value)
         )),
-        other => Err(format!("{} cannot be converted to a bool", python_type(other))),
+        other => Err(format!(
+            "{} cannot be converted to a bool",
+            python_type(other)
+        )),
     }
 }
 
@@ -597,7 +604,10 @@ fn to_list(value: &Value) -> Result<Value, String> {
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
             Ok(Value::list(vec![Value::from(crate::pyrepr::str(value))]))
         }
-        other => Err(format!("{} cannot be converted to a list", python_type(other))),
+        other => Err(format!(
+            "{} cannot be converted to a list",
+            python_type(other)
+        )),
     }
 }
 
@@ -605,7 +615,12 @@ fn to_dict(value: &Value) -> Result<Value, String> {
     let text = match value {
         Value::Map(_) => return Ok(value.clone()),
         Value::Str(_) | Value::Unsafe(_) => value.as_str().unwrap_or_default(),
-        other => return Err(format!("{} cannot be converted to a dict", python_type(other))),
+        other => {
+            return Err(format!(
+                "{} cannot be converted to a dict",
+                python_type(other)
+            ))
+        }
     };
     if text.starts_with('{') {
         // NOTE: ansible-core also tries Python's literal_eval here; rplay reads JSON only.
@@ -921,7 +936,10 @@ mod tests {
             "parameters are mutually exclusive: before|after"
         );
         assert_eq!(
-            error(&[("path", Value::from("/x")), ("state", Value::from("absent"))]),
+            error(&[
+                ("path", Value::from("/x")),
+                ("state", Value::from("absent"))
+            ]),
             "state is absent but all of the following are missing: count"
         );
     }

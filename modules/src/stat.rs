@@ -258,7 +258,11 @@ fn effective_ids() -> (u32, Vec<u32>) {
         status
             .lines()
             .find_map(|line| line.strip_prefix(name))
-            .map(|rest| rest.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+            .map(|rest| {
+                rest.split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let uid = field("Uid:").get(1).copied().unwrap_or(u32::MAX);

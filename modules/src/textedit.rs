@@ -1,4 +1,4 @@
-//! What `lineinfile`, `blockinfile` and `replace` share: reading the file as text,
+//! Helpers of `lineinfile`, `blockinfile` and `replace`: reading the file as text,
 //! writing it back through a validated temporary file, the content diff and the
 //! file-attribute step.
 
@@ -36,16 +36,26 @@ pub fn read_text(path: &Path) -> Result<String, Failure> {
 /// real path of `dest` (a symlink's target keeps being the link's target).
 pub fn write_changes(params: &Params, dest: &Path, content: &[u8]) -> Result<(), Failure> {
     let real = fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf());
-    let temp = temp_file_beside(&real, content)
-        .map_err(|err| Failure::new(format!("failed to write {}: {}", real.display(), os_error(&err))))?;
+    let temp = temp_file_beside(&real, content).map_err(|err| {
+        Failure::new(format!(
+            "failed to write {}: {}",
+            real.display(),
+            os_error(&err)
+        ))
+    })?;
     if let Some(validate) = params.str("validate") {
         if let Err(failure) = validate_file(validate, &temp) {
             let _ = fs::remove_file(&temp);
             return Err(failure);
         }
     }
-    atomic_move(&temp, &real)
-        .map_err(|err| Failure::new(format!("failed to write {}: {}", real.display(), os_error(&err))))
+    atomic_move(&temp, &real).map_err(|err| {
+        Failure::new(format!(
+            "failed to write {}: {}",
+            real.display(),
+            os_error(&err)
+        ))
+    })
 }
 
 /// Runs a `validate` command on `path`; these modules report failures as
@@ -71,7 +81,8 @@ fn validate_file(validate: &str, path: &Path) -> Result<(), Failure> {
     }
 }
 
-/// The content diff of these modules: `PATH (content)` headers, texts only in diff mode.
+/// Builds the content diff of these modules: `PATH (content)` headers, and the texts
+/// only in diff mode.
 pub fn content_diff(path: &str, before: &str, after: &str, diff_mode: bool) -> Value {
     let header = format!("{path} (content)");
     let mut diff = Map::new();
@@ -83,7 +94,7 @@ pub fn content_diff(path: &str, before: &str, after: &str, diff_mode: bool) -> V
     Value::map(diff)
 }
 
-/// The file-attribute diff, with `PATH (file attributes)` headers.
+/// Builds the file-attribute diff, with `PATH (file attributes)` headers.
 pub fn attribute_diff(path: &str, diff: Diff) -> Value {
     let header = format!("{path} (file attributes)");
     let mut map = Map::new();

@@ -84,6 +84,13 @@ pub fn run(
         "raw" => raw(executor, host, args, vars),
         "gather_facts" | "setup" => gather_facts(&executor.target(host, vars)),
         "validate_argument_spec" => validate_argument_spec(args),
+        "fetch" => {
+            let options = executor.module_options(context, vars);
+            options.map(|options| {
+                let target = executor.target(host, vars);
+                super::fetch_action::fetch(executor, &target, host, args, vars, &options)
+            })
+        }
         "template" => {
             let options = executor.module_options(context, vars);
             options.map(|options| {
@@ -634,8 +641,12 @@ fn raw(
 }
 
 impl Executor<'_> {
-    /// The run-wide switches and environment a module of this task runs with.
-    fn module_options(&self, context: &TaskContext, vars: &HostVars) -> Result<ModuleOptions, String> {
+    /// Returns the run-wide switches and environment a module of this task runs with.
+    fn module_options(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+    ) -> Result<ModuleOptions, String> {
         Ok(ModuleOptions {
             check_mode: self.check_mode(context, vars),
             diff: self.options.diff,
@@ -786,7 +797,12 @@ impl Executor<'_> {
     /// Finds a controller file as ansible-core's `_find_needle`: in the role's `DIR/` and
     /// the role itself, beside the task file (`DIR/` there, then the directory), then in
     /// the playbook's `DIR/` and directory. Absolute paths are taken as they are.
-    pub(super) fn find_needle(&self, context: &TaskContext, dir: &str, file: &str) -> Option<PathBuf> {
+    pub(super) fn find_needle(
+        &self,
+        context: &TaskContext,
+        dir: &str,
+        file: &str,
+    ) -> Option<PathBuf> {
         let path = PathBuf::from(file);
         if path.is_absolute() {
             return path.exists().then_some(path);

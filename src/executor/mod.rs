@@ -4,6 +4,7 @@
 mod actions;
 pub mod context;
 pub mod events;
+mod fetch_action;
 mod handlers;
 pub mod iterator;
 mod meta;

@@ -107,7 +107,10 @@ impl Executor<'_> {
 
         let mut copy_args: Map = args
             .iter()
-            .filter(|(key, _)| !key.as_str().is_some_and(|key| TEMPLATE_OPTIONS.contains(&key)))
+            .filter(|(key, _)| {
+                !key.as_str()
+                    .is_some_and(|key| TEMPLATE_OPTIONS.contains(&key))
+            })
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let basename = path

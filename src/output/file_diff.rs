@@ -70,7 +70,8 @@ fn render_one(diff: &Map, color: bool, out: &mut String) {
     }
 }
 
-/// A side of the diff as text: mappings as indented, sorted JSON, None as nothing.
+/// Formats a side of the diff as text: mappings as indented, sorted JSON, None as
+/// nothing.
 fn side_text(value: &Value) -> String {
     match value {
         Value::Map(_) => {
@@ -90,7 +91,7 @@ fn side_text(value: &Value) -> String {
     }
 }
 
-/// The lines of a side, with Python's marker for a missing final newline.
+/// Splits a side into lines, with Python's marker for a missing final newline.
 fn diff_lines(text: &str) -> Vec<String> {
     let mut lines = split_lines_keep_ends(text);
     if let Some(last) = lines.last_mut() {
@@ -110,7 +111,15 @@ fn split_lines_keep_ends(text: &str) -> Vec<String> {
         current.push(c);
         let is_break = matches!(
             c,
-            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
         );
         if c == '\r' && chars.peek() == Some(&'\n') {
             current.push('\n');
@@ -185,7 +194,13 @@ fn grouped_opcodes(a: &[String], b: &[String], context: usize) -> Vec<Vec<Opcode
     if let Some(first) = codes.first_mut() {
         if first.0 == Tag::Equal {
             let (tag, i1, i2, j1, j2) = *first;
-            *first = (tag, i1.max(i2.saturating_sub(context)), i2, j1.max(j2.saturating_sub(context)), j2);
+            *first = (
+                tag,
+                i1.max(i2.saturating_sub(context)),
+                i2,
+                j1.max(j2.saturating_sub(context)),
+                j2,
+            );
         }
     }
     if let Some(last) = codes.last_mut() {
@@ -205,7 +220,8 @@ fn grouped_opcodes(a: &[String], b: &[String], context: usize) -> Vec<Vec<Opcode
         }
         group.push((tag, i1, i2, j1, j2));
     }
-    if !group.is_empty() && !(group.len() == 1 && group[0].0 == Tag::Equal) {
+    let only_equal = group.len() == 1 && group[0].0 == Tag::Equal;
+    if !group.is_empty() && !only_equal {
         groups.push(group);
     }
     groups
