@@ -111,6 +111,12 @@ const ENTRIES: &[ModuleEntry] = &[
         entry("package", &crate::apt::SPEC, crate::apt::run),
         "ansible.legacy.apt",
     ),
+    entry("community.general.modprobe", &crate::modprobe::SPEC, crate::modprobe::run),
+    entry("modprobe", &crate::modprobe::SPEC, crate::modprobe::run),
+    entry("community.general.ini_file", &crate::ini_file::SPEC, crate::ini_file::run),
+    entry("ini_file", &crate::ini_file::SPEC, crate::ini_file::run),
+    entry("ansible.posix.selinux", &crate::selinux::SPEC, crate::selinux::run),
+    entry("selinux", &crate::selinux::SPEC, crate::selinux::run),
 ];
 
 /// Modules this crate implements, by their short names.
@@ -137,6 +143,12 @@ pub const MODULES: &[&str] = &[
     "hostname",
     "apt",
     "package",
+    "community.general.modprobe",
+    "modprobe",
+    "community.general.ini_file",
+    "ini_file",
+    "ansible.posix.selinux",
+    "selinux",
 ];
 
 /// Returns the module `name` implements, if this crate has it.
