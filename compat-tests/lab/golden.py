@@ -7,6 +7,8 @@ A case is a directory fixtures/lab/CASE/ with `playbook.yml`, the files it uses 
 What legitimately varies between two runs on fresh hosts, and is normalised before results
 and snapshots are stored or compared:
 - in results, the values of `start`, `end` and `delta` (command timings) become `<time>`;
+- in results, an `exception` that is a Python traceback keeps only its last line (the
+  frames name the module's temporary payload directory, which is random);
 - in results, apt's `cache_update_time` becomes `<varies>` (the lab touches the cache's
   update stamp at every boot);
 - in results, stat's `atime`, `mtime`, `ctime`, `dev` and `inode` become `<varies>` (every
@@ -326,6 +328,9 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
         return "<varies>"
     if key == "cache_update_time" and isinstance(value, int):
         return "<varies>"
+    if key == "exception" and isinstance(value, str) and value.startswith("Traceback"):
+        lines = value.strip().splitlines()
+        return lines[-1] if lines else value
     if isinstance(value, str):
         if key == "_original_basename" and parent == "module_args" and TMP_BASENAME.match(value):
             return "<tmpname>"
