@@ -117,6 +117,8 @@ const ENTRIES: &[ModuleEntry] = &[
     entry("ini_file", &crate::ini_file::SPEC, crate::ini_file::run),
     entry("ansible.posix.selinux", &crate::selinux::SPEC, crate::selinux::run),
     entry("selinux", &crate::selinux::SPEC, crate::selinux::run),
+    entry("ansible.posix.mount", &crate::mount::SPEC, crate::mount::run),
+    entry("mount", &crate::mount::SPEC, crate::mount::run),
 ];
 
 /// Modules this crate implements, by their short names.
@@ -149,6 +151,8 @@ pub const MODULES: &[&str] = &[
     "ini_file",
     "ansible.posix.selinux",
     "selinux",
+    "ansible.posix.mount",
+    "mount",
 ];
 
 /// Returns the module `name` implements, if this crate has it.

@@ -15,6 +15,7 @@ pub mod ini_file;
 pub mod json;
 pub mod lineinfile;
 pub mod modprobe;
+pub mod mount;
 pub mod pyregex;
 pub mod pyrepr;
 pub mod replace;
