@@ -103,15 +103,22 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         ("clean", params.flag("clean")),
         ("autoremove", params.flag("autoremove")),
         ("autoclean", params.flag("autoclean")),
-        ("upgrade", params.str("upgrade").is_some_and(|upgrade| upgrade != "no")),
+        (
+            "upgrade",
+            params.str("upgrade").is_some_and(|upgrade| upgrade != "no"),
+        ),
         ("default_release", params.get("default_release").is_some()),
     ];
     if let Some((option, _)) = unsupported.iter().find(|(_, used)| *used) {
-        return Err(Failure::new(format!("rplay's apt module does not implement '{option}' yet")));
+        return Err(Failure::new(format!(
+            "rplay's apt module does not implement '{option}' yet"
+        )));
     }
     let state = params.string("state").unwrap_or_default();
     if !matches!(state.as_str(), "present" | "latest") {
-        return Err(Failure::new(format!("rplay's apt module does not implement state={state} yet")));
+        return Err(Failure::new(format!(
+            "rplay's apt module does not implement state={state} yet"
+        )));
     }
     let locale = system::best_parsable_locale(options);
     let mut environment = vec![
@@ -140,10 +147,19 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         result.insert(Value::from("cache_update_time"), Value::Int(update_time));
         return Ok(result);
     }
-    if params.strings("package").iter().any(|package| package == "*") {
-        return Err(Failure::new("rplay's apt module does not implement name='*' yet"));
+    if params
+        .strings("package")
+        .iter()
+        .any(|package| package == "*")
+    {
+        return Err(Failure::new(
+            "rplay's apt module does not implement name='*' yet",
+        ));
     }
-    if let Some(package) = packages.iter().find(|package| package.matches('=').count() > 1) {
+    if let Some(package) = packages
+        .iter()
+        .find(|package| package.matches('=').count() > 1)
+    {
         return Err(Failure::new(format!("invalid package spec: {package}")));
     }
     let (success, mut result) = install(&apt, &packages, state == "latest")?;
@@ -206,9 +222,7 @@ fn update_cache(apt: &Apt) -> Result<(bool, i64), Failure> {
 
 /// A package's state in dpkg: installed or not, and the installed version.
 fn installed_version(apt: &Apt, name: &str) -> Option<String> {
-    let Some(dpkg_query) = system::find_program("dpkg-query") else {
-        return None;
-    };
+    let dpkg_query = system::find_program("dpkg-query")?;
     let output = apt.run(vec![
         dpkg_query.display().to_string(),
         "-W".into(),
@@ -240,15 +254,23 @@ fn install(apt: &Apt, packages: &[String], latest: bool) -> Result<(bool, Map), 
     let mut names = Vec::new();
     for package in packages {
         let (name, version) = match package.split_once('=') {
-            Some((name, version)) if !name.ends_with('>') => (name.to_string(), Some(version.to_string())),
-            Some(_) => return Err(Failure::new("rplay's apt module does not implement '>=' versions yet")),
+            Some((name, version)) if !name.ends_with('>') => {
+                (name.to_string(), Some(version.to_string()))
+            }
+            Some(_) => {
+                return Err(Failure::new(
+                    "rplay's apt module does not implement '>=' versions yet",
+                ))
+            }
             None => (package.clone(), None),
         };
         names.push(name.clone());
         let installed = installed_version(apt, &name);
         let candidate = candidate_version(apt, &name)?;
         if installed.is_none() && candidate.is_none() {
-            return Err(Failure::new(format!("No package matching '{name}' is available")));
+            return Err(Failure::new(format!(
+                "No package matching '{name}' is available"
+            )));
         }
         let needed = match (&installed, &version) {
             (None, _) => true,
@@ -272,7 +294,11 @@ fn install(apt: &Apt, packages: &[String], latest: bool) -> Result<(bool, Map), 
             success = false;
             result.insert(
                 Value::from("msg"),
-                Value::from(format!("'apt-get install {}' failed: {}", to_install.join(" "), output.stderr)),
+                Value::from(format!(
+                    "'apt-get install {}' failed: {}",
+                    to_install.join(" "),
+                    output.stderr
+                )),
             );
             result.insert(Value::from("stdout"), Value::from(output.stdout.as_str()));
             result.insert(Value::from("stderr"), Value::from(output.stderr.as_str()));
@@ -341,10 +367,12 @@ fn mark_manual(apt: &Apt, names: &[String]) -> Result<(), Failure> {
     argv.extend(names.iter().cloned());
     let output = apt.run(argv.clone());
     if output.rc != 0 {
-        return Err(Failure::new(format!("'{}' failed: {}", argv.join(" "), output.stderr))
-            .with("stdout", output.stdout.as_str())
-            .with("stderr", output.stderr.as_str())
-            .with("rc", Value::Int(output.rc)));
+        return Err(
+            Failure::new(format!("'{}' failed: {}", argv.join(" "), output.stderr))
+                .with("stdout", output.stdout.as_str())
+                .with("stderr", output.stderr.as_str())
+                .with("rc", Value::Int(output.rc)),
+        );
     }
     Ok(())
 }

@@ -91,33 +91,61 @@ const ENTRIES: &[ModuleEntry] = &[
     entry("group", &crate::group::SPEC, crate::group::run),
     entry("user", &crate::user::SPEC, crate::user::run),
     adjusted(
-        entry("ansible.posix.sysctl", &crate::sysctl::SPEC, crate::sysctl::run),
+        entry(
+            "ansible.posix.sysctl",
+            &crate::sysctl::SPEC,
+            crate::sysctl::run,
+        ),
         crate::sysctl::normalise,
     ),
     adjusted(
         entry("sysctl", &crate::sysctl::SPEC, crate::sysctl::run),
         crate::sysctl::normalise,
     ),
-    entry("systemd_service", &crate::systemd::SPEC, crate::systemd::run),
+    entry(
+        "systemd_service",
+        &crate::systemd::SPEC,
+        crate::systemd::run,
+    ),
     entry("systemd", &crate::systemd::SPEC, crate::systemd::run),
     through_action(
         entry("service", &crate::systemd::SPEC, crate::systemd::run),
         "ansible.legacy.systemd",
     ),
-    entry("service_facts", &crate::service_facts::SPEC, crate::service_facts::run),
+    entry(
+        "service_facts",
+        &crate::service_facts::SPEC,
+        crate::service_facts::run,
+    ),
     entry("hostname", &crate::hostname::SPEC, crate::hostname::run),
     entry("apt", &crate::apt::SPEC, crate::apt::run),
     through_action(
         entry("package", &crate::apt::SPEC, crate::apt::run),
         "ansible.legacy.apt",
     ),
-    entry("community.general.modprobe", &crate::modprobe::SPEC, crate::modprobe::run),
+    entry(
+        "community.general.modprobe",
+        &crate::modprobe::SPEC,
+        crate::modprobe::run,
+    ),
     entry("modprobe", &crate::modprobe::SPEC, crate::modprobe::run),
-    entry("community.general.ini_file", &crate::ini_file::SPEC, crate::ini_file::run),
+    entry(
+        "community.general.ini_file",
+        &crate::ini_file::SPEC,
+        crate::ini_file::run,
+    ),
     entry("ini_file", &crate::ini_file::SPEC, crate::ini_file::run),
-    entry("ansible.posix.selinux", &crate::selinux::SPEC, crate::selinux::run),
+    entry(
+        "ansible.posix.selinux",
+        &crate::selinux::SPEC,
+        crate::selinux::run,
+    ),
     entry("selinux", &crate::selinux::SPEC, crate::selinux::run),
-    entry("ansible.posix.mount", &crate::mount::SPEC, crate::mount::run),
+    entry(
+        "ansible.posix.mount",
+        &crate::mount::SPEC,
+        crate::mount::run,
+    ),
     entry("mount", &crate::mount::SPEC, crate::mount::run),
 ];
 
@@ -175,7 +203,9 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         if !std::path::Path::new("/run/systemd/system").is_dir() {
             // NOTE: ansible-core's `service` action runs the init system's own module;
             // rplay has only the systemd one.
-            return failed("rplay runs the service action only on targets that systemd manages".into());
+            return failed(
+                "rplay runs the service action only on targets that systemd manages".into(),
+            );
         }
         action_warnings = crate::systemd::service_args(&mut args);
     }
@@ -249,7 +279,15 @@ fn python_splitlines(text: &str) -> Vec<String> {
     let is_break = |c: char| {
         matches!(
             c,
-            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
         )
     };
     let mut lines = Vec::new();

@@ -37,7 +37,11 @@ pub fn run(params: &Params, options: &ModuleOptions) -> Map {
     }
 }
 
-fn run_checked(params: &Params, options: &ModuleOptions, accounts: &Accounts) -> Result<Map, Failure> {
+fn run_checked(
+    params: &Params,
+    options: &ModuleOptions,
+    accounts: &Accounts,
+) -> Result<Map, Failure> {
     let local = params.flag("local");
     if params.flag("force") && local {
         return Err(Failure::new(
@@ -226,7 +230,10 @@ mod tests {
         let regid = params(&[("name", Value::from("kube")), ("gid", Value::Int(3000))]);
         let result = run_checked(&regid, &options, &accounts).unwrap();
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
-        let absent = params(&[("name", Value::from("gone")), ("state", Value::from("absent"))]);
+        let absent = params(&[
+            ("name", Value::from("gone")),
+            ("state", Value::from("absent")),
+        ]);
         let result = run_checked(&absent, &options, &accounts).unwrap();
         assert_eq!(result.get("changed"), Some(&Value::Bool(false)));
         assert!(result.get("gid").is_none());
@@ -238,6 +245,9 @@ mod tests {
         args.insert(Value::from("name"), Value::from("x"));
         args.insert(Value::from("non_unique"), Value::Bool(true));
         let message = SPEC.validate(&args).unwrap_err();
-        assert_eq!(message, "non_unique is True but all of the following are missing: gid");
+        assert_eq!(
+            message,
+            "non_unique is True but all of the following are missing: gid"
+        );
     }
 }

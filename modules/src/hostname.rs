@@ -176,8 +176,14 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     result.insert(Value::from("ansible_facts"), Value::map(facts));
     if changed {
         let mut diff = Map::new();
-        diff.insert(Value::from("after"), Value::from(format!("hostname = {name}\n")));
-        diff.insert(Value::from("before"), Value::from(format!("hostname = {before}\n")));
+        diff.insert(
+            Value::from("after"),
+            Value::from(format!("hostname = {name}\n")),
+        );
+        diff.insert(
+            Value::from("before"),
+            Value::from(format!("hostname = {before}\n")),
+        );
         result.insert(Value::from("diff"), Value::map(diff));
     }
     Ok(result)

@@ -4,14 +4,16 @@
 use std::path::Path;
 
 use crate::dispatch::ModuleOptions;
-use crate::files::{FileAttributes, Failure};
+use crate::files::{Failure, FileAttributes};
 use crate::spec::{Default, Elements, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
 
 pub const SPEC: ModuleSpec = ModuleSpec::new(
     "ini_file",
     &[
-        OptionSpec::new("path", Kind::Path).required().aliases(&["dest"]),
+        OptionSpec::new("path", Kind::Path)
+            .required()
+            .aliases(&["dest"]),
         OptionSpec::new("section", Kind::Str),
         // NOTE: its suboptions (`option`, `value`, `values`) are checked by `run`, and
         // `invocation` shows the entries as given, without the suboptions' defaults.
@@ -101,13 +103,18 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     };
     let exists = Path::new(&target).exists();
     if !exists && !params.flag("create") {
-        return Err(Failure::new(format!("Destination {target} does not exist!")).with("rc", Value::Int(257)));
+        return Err(
+            Failure::new(format!("Destination {target} does not exist!"))
+                .with("rc", Value::Int(257)),
+        );
     }
     let before = if exists {
-        let bytes = std::fs::read(&target)
-            .map_err(|err| Failure::new(crate::files::os_error(&err)))?;
+        let bytes =
+            std::fs::read(&target).map_err(|err| Failure::new(crate::files::os_error(&err)))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text)
+        text.strip_prefix('\u{feff}')
+            .map(str::to_string)
+            .unwrap_or(text)
     } else {
         String::new()
     };
@@ -115,8 +122,12 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     let mut backup_file = None;
     if changed && !options.check_mode {
         if !exists {
-            if let Some(dir) = Path::new(&target).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|err| Failure::new(crate::files::os_error(&err)))?;
+            if let Some(dir) = Path::new(&target)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|err| Failure::new(crate::files::os_error(&err)))?;
             }
         }
         if params.flag("backup") && exists {
@@ -132,7 +143,12 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     }
     if !options.check_mode && Path::new(&path).exists() {
         let attributes = FileAttributes::from_params(params);
-        changed |= crate::files::set_attributes_if_different(Path::new(&path), &attributes, false, &mut None)?;
+        changed |= crate::files::set_attributes_if_different(
+            Path::new(&path),
+            &attributes,
+            false,
+            &mut None,
+        )?;
     }
     let mut diff = Map::new();
     let (shown_before, shown_after) = if options.diff {
@@ -142,8 +158,14 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     };
     diff.insert(Value::from("before"), Value::from(shown_before));
     diff.insert(Value::from("after"), Value::from(shown_after));
-    diff.insert(Value::from("before_header"), Value::from(format!("{path} (content)")));
-    diff.insert(Value::from("after_header"), Value::from(format!("{path} (content)")));
+    diff.insert(
+        Value::from("before_header"),
+        Value::from(format!("{path} (content)")),
+    );
+    diff.insert(
+        Value::from("after_header"),
+        Value::from(format!("{path} (content)")),
+    );
     let mut result = Map::new();
     result.insert(Value::from("changed"), Value::Bool(changed));
     result.insert(Value::from("diff"), Value::map(diff));
@@ -162,9 +184,15 @@ fn conditions(params: &Params) -> Result<Option<Vec<Condition>>, Failure> {
     let mut conditions = Vec::new();
     for entry in entries {
         let Some(map) = entry.as_map() else {
-            return Err(Failure::new("section_has_values entries must be dictionaries"));
+            return Err(Failure::new(
+                "section_has_values entries must be dictionaries",
+            ));
         };
-        let Some(option) = map.get("option").filter(|v| !v.is_null()).map(crate::pyrepr::str) else {
+        let Some(option) = map
+            .get("option")
+            .filter(|v| !v.is_null())
+            .map(crate::pyrepr::str)
+        else {
             return Err(Failure::new(
                 "missing required arguments: option found in section_has_values",
             ));
@@ -218,7 +246,11 @@ fn match_option(option: &str, line: &str, active_only: bool) -> Option<OptionLin
         return None;
     };
     let value_part = &value_part[value_part.len() - spaces(value_part)..];
-    let value = value_part.split('\n').next().unwrap_or_default().to_string();
+    let value = value_part
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     Some(OptionLine { comment, value })
 }
 
@@ -308,7 +340,12 @@ fn edit(text: &str, request: &Request) -> (String, bool, &'static str) {
     let active_only = !request.modify_inactive_option;
     let mut touched = vec![false; section_lines.len()];
     let mut no_value_present = false;
-    let update = |section_lines: &mut Vec<String>, touched: &mut Vec<bool>, index: usize, new: String, changed: &mut bool, msg: &mut &'static str| {
+    let update = |section_lines: &mut Vec<String>,
+                  touched: &mut Vec<bool>,
+                  index: usize,
+                  new: String,
+                  changed: &mut bool,
+                  msg: &mut &'static str| {
         let option = request.option.as_deref().unwrap_or_default();
         let mut option_changed = None;
         if request.ignore_spaces {
@@ -339,10 +376,24 @@ fn edit(text: &str, request: &Request) -> (String, bool, &'static str) {
                 } else {
                     format_line(option, &found.value)
                 };
-                update(&mut section_lines, &mut touched, index, new, &mut changed, &mut msg);
+                update(
+                    &mut section_lines,
+                    &mut touched,
+                    index,
+                    new,
+                    &mut changed,
+                    &mut msg,
+                );
                 values.retain(|value| *value != found.value);
             } else if values.is_empty() && request.allow_no_value {
-                update(&mut section_lines, &mut touched, index, format!("{option}\n"), &mut changed, &mut msg);
+                update(
+                    &mut section_lines,
+                    &mut touched,
+                    index,
+                    format!("{option}\n"),
+                    &mut changed,
+                    &mut msg,
+                );
                 no_value_present = true;
                 break;
             }
@@ -352,9 +403,18 @@ fn edit(text: &str, request: &Request) -> (String, bool, &'static str) {
         let option = request.option.clone().unwrap_or_default();
         if !values.is_empty() {
             for index in 0..section_lines.len() {
-                if !touched[index] && match_option(&option, &section_lines[index], active_only).is_some() {
+                if !touched[index]
+                    && match_option(&option, &section_lines[index], active_only).is_some()
+                {
                     let value = values.remove(0);
-                    update(&mut section_lines, &mut touched, index, format_line(&option, &value), &mut changed, &mut msg);
+                    update(
+                        &mut section_lines,
+                        &mut touched,
+                        index,
+                        format_line(&option, &value),
+                        &mut changed,
+                        &mut msg,
+                    );
                     if values.is_empty() {
                         break;
                     }
@@ -362,7 +422,9 @@ fn edit(text: &str, request: &Request) -> (String, bool, &'static str) {
             }
         }
         for index in (1..section_lines.len()).rev() {
-            if !touched[index] && match_option(&option, &section_lines[index], active_only).is_some() {
+            if !touched[index]
+                && match_option(&option, &section_lines[index], active_only).is_some()
+            {
                 section_lines.remove(index);
                 touched.remove(index);
                 changed = true;
@@ -408,7 +470,8 @@ fn edit(text: &str, request: &Request) -> (String, bool, &'static str) {
                 let kept: Vec<String> = section_lines
                     .iter()
                     .filter(|line| {
-                        !match_option(option, line, true).is_some_and(|found| values.contains(&found.value))
+                        !match_option(option, line, true)
+                            .is_some_and(|found| values.contains(&found.value))
                     })
                     .cloned()
                     .collect();

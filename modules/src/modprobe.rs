@@ -57,7 +57,11 @@ pub fn run(params: &Params, options: &ModuleOptions) -> Map {
         }
     };
     if !modprobe.warnings.is_empty() {
-        let warnings = modprobe.warnings.iter().map(|w| Value::from(w.as_str())).collect();
+        let warnings = modprobe
+            .warnings
+            .iter()
+            .map(|w| Value::from(w.as_str()))
+            .collect();
         result.insert(Value::from("warnings"), Value::list(warnings));
     }
     result
@@ -104,7 +108,10 @@ impl<'a> Modprobe<'a> {
         let params_set = self.desired_params() == permanent;
         if persistent == "present" && !(persistently && params_set) {
             if !persistently {
-                self.write_if_live(&Path::new(MODULES_LOAD_DIR).join(format!("{}.conf", self.name)), &format!("{}\n", self.name));
+                self.write_if_live(
+                    &Path::new(MODULES_LOAD_DIR).join(format!("{}.conf", self.name)),
+                    &format!("{}\n", self.name),
+                );
                 self.changed = true;
             }
             if !params_set {
@@ -157,7 +164,12 @@ impl<'a> Modprobe<'a> {
             self.changed = true;
             return Ok(());
         }
-        let mut probe = vec![self.command.clone(), "-n".into(), "--first-time".into(), self.name.clone()];
+        let mut probe = vec![
+            self.command.clone(),
+            "-n".into(),
+            "--first-time".into(),
+            self.name.clone(),
+        ];
         probe.extend(self.params_words()?);
         let output = system::run(&probe, self.options);
         if output.rc != 0 {
@@ -251,7 +263,11 @@ fn read_text(path: &str) -> Result<String, Failure> {
     std::fs::read_to_string(path).map_err(|err| {
         let code = err.raw_os_error().unwrap_or(0);
         let message = format!("{}: '{path}'", crate::files::os_error(&err));
-        let class = if code == 2 { "FileNotFoundError" } else { "OSError" };
+        let class = if code == 2 {
+            "FileNotFoundError"
+        } else {
+            "OSError"
+        };
         Failure::new(message.clone()).with(
             "exception",
             format!("Traceback (most recent call last):\n{class}: {message}\n"),
@@ -290,8 +306,12 @@ mod tests {
             command: "modprobe".into(),
             params: params.into(),
             state: "present".into(),
-            module_line: fancy_regex::Regex::new(&format!(r"^ *{escaped} *(?:[#;].*)?\n?\z")).unwrap(),
-            options_line: fancy_regex::Regex::new(&format!(r"^options {escaped} (\w+=\S+) *(?:[#;].*)?\n?\z")).unwrap(),
+            module_line: fancy_regex::Regex::new(&format!(r"^ *{escaped} *(?:[#;].*)?\n?\z"))
+                .unwrap(),
+            options_line: fancy_regex::Regex::new(&format!(
+                r"^options {escaped} (\w+=\S+) *(?:[#;].*)?\n?\z"
+            ))
+            .unwrap(),
             name,
             changed: false,
             warnings: Vec::new(),
@@ -302,9 +322,16 @@ mod tests {
     fn line_patterns() {
         let probe = modprobe("a=1");
         assert!(probe.module_line.is_match("br_netfilter\n").unwrap());
-        assert!(probe.module_line.is_match("  br_netfilter # kube\n").unwrap());
+        assert!(probe
+            .module_line
+            .is_match("  br_netfilter # kube\n")
+            .unwrap());
         assert!(!probe.module_line.is_match("#br_netfilter\n").unwrap());
-        let captures = probe.options_line.captures("options br_netfilter a=1\n").unwrap().unwrap();
+        let captures = probe
+            .options_line
+            .captures("options br_netfilter a=1\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(captures.get(1).unwrap().as_str(), "a=1");
     }
 
@@ -315,6 +342,9 @@ mod tests {
         std::fs::write(&file, "overlay\nbr_netfilter\n").unwrap();
         let probe = modprobe("");
         probe.comment_out(&probe.module_line.clone(), std::slice::from_ref(&file));
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "overlay\n\n#br_netfilter\n");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "overlay\n\n#br_netfilter\n"
+        );
     }
 }

@@ -18,7 +18,9 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
         OptionSpec::new("dump", Kind::Str).default(Default::Str("0")),
         OptionSpec::new("fstab", Kind::Str),
         OptionSpec::new("fstype", Kind::Str),
-        OptionSpec::new("path", Kind::Path).required().aliases(&["name"]),
+        OptionSpec::new("path", Kind::Path)
+            .required()
+            .aliases(&["name"]),
         OptionSpec::new("opts", Kind::Str),
         OptionSpec::new("opts_no_log", Kind::Bool).default(Default::Bool(false)),
         OptionSpec::new("passno", Kind::Str).default(Default::Str("0")),
@@ -91,10 +93,17 @@ impl Args {
             if *key == "boot" && !warnings_placed {
                 // An empty list is dropped on the way to the controller.
                 if !self.warnings.is_empty() {
-                    let warnings = self.warnings.iter().map(|w| Value::from(w.as_str())).collect();
+                    let warnings = self
+                        .warnings
+                        .iter()
+                        .map(|w| Value::from(w.as_str()))
+                        .collect();
                     result.insert(Value::from("warnings"), Value::list(warnings));
                 }
-                result.insert(Value::from("backup_file"), Value::from(self.backup_file.as_str()));
+                result.insert(
+                    Value::from("backup_file"),
+                    Value::from(self.backup_file.as_str()),
+                );
                 warnings_placed = true;
             }
         }
@@ -124,8 +133,9 @@ fn build_args(params: &Params) -> Args {
         backup_file: String::new(),
     };
     if !Path::new("/proc/self/mountinfo").exists() {
-        args.warnings
-            .push("Cannot open file /proc/self/mountinfo. Bind mounts might be misinterpreted.".into());
+        args.warnings.push(
+            "Cannot open file /proc/self/mountinfo. Bind mounts might be misinterpreted.".into(),
+        );
     }
     for key in ["src", "fstype", "passno", "opts", "dump", "fstab"] {
         if let Some(value) = params.string(key) {
@@ -134,7 +144,8 @@ fn build_args(params: &Params) -> Args {
     }
     let mut opts: Vec<String> = args.field("opts").split(',').map(str::to_string).collect();
     if params.flag("boot") && opts.iter().any(|opt| opt == "noauto") {
-        args.warnings.push("Ignore the 'boot' due to 'opts' contains 'noauto'.".into());
+        args.warnings
+            .push("Ignore the 'boot' due to 'opts' contains 'noauto'.".into());
     } else if !params.flag("boot") {
         args.set("boot", "no".into());
         opts.push("noauto".into());
@@ -146,12 +157,15 @@ fn build_args(params: &Params) -> Args {
 fn run_checked(params: &Params, options: &ModuleOptions, args: &mut Args) -> Result<bool, Failure> {
     let state = params.string("state").unwrap_or_default();
     if state == "ephemeral" {
-        return Err(Failure::new("rplay's mount module does not implement state=ephemeral yet"));
+        return Err(Failure::new(
+            "rplay's mount module does not implement state=ephemeral yet",
+        ));
     }
     let fstab = args.field("fstab");
     if !Path::new(&fstab).exists() {
         if let Some(dir) = Path::new(&fstab).parent().filter(|dir| !dir.exists()) {
-            std::fs::create_dir_all(dir).map_err(|err| Failure::new(crate::files::os_error(&err)))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|err| Failure::new(crate::files::os_error(&err)))?;
         }
         std::fs::OpenOptions::new()
             .create(true)
@@ -161,7 +175,10 @@ fn run_checked(params: &Params, options: &ModuleOptions, args: &mut Args) -> Res
                 std::io::ErrorKind::PermissionDenied => {
                     Failure::new(format!("Failed to open {fstab} due to permission issue"))
                 }
-                _ => Failure::new(format!("Failed to open {fstab} due to {}", crate::files::os_error(&err))),
+                _ => Failure::new(format!(
+                    "Failed to open {fstab} due to {}",
+                    crate::files::os_error(&err)
+                )),
             })?;
     }
     let name = args.field("name");
@@ -179,7 +196,10 @@ fn run_checked(params: &Params, options: &ModuleOptions, args: &mut Args) -> Res
                 }
                 if Path::new(&name).exists() {
                     std::fs::remove_dir(&name).map_err(|err| {
-                        Failure::new(format!("Error rmdir {name}: {}: '{name}'", crate::files::os_error(&err)))
+                        Failure::new(format!(
+                            "Error rmdir {name}: {}: '{name}'",
+                            crate::files::os_error(&err)
+                        ))
                     })?;
                 }
             }
@@ -226,7 +246,11 @@ fn mount_state(
             current.push(part);
             if !current.exists() {
                 std::fs::create_dir(&current).map_err(|err| {
-                    Failure::new(format!("Error making dir {name}: {}: '{}'", crate::files::os_error(&err), current.display()))
+                    Failure::new(format!(
+                        "Error making dir {name}: {}: '{}'",
+                        crate::files::os_error(&err),
+                        current.display()
+                    ))
                 })?;
                 created.push(current.clone());
             }
@@ -264,9 +288,8 @@ fn escape(value: &str) -> String {
 }
 
 fn read_lines(path: &str) -> Result<Vec<String>, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        Failure::new(format!("{}: '{path}'", crate::files::os_error(&err)))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Failure::new(format!("{}: '{path}'", crate::files::os_error(&err))))?;
     Ok(text.split_inclusive('\n').map(str::to_string).collect())
 }
 
@@ -276,21 +299,34 @@ fn write_fstab(params: &Params, lines: &[String], path: &str) -> Result<String, 
     } else {
         String::new()
     };
-    std::fs::write(path, lines.concat()).map_err(|err| Failure::new(crate::files::os_error(&err)))?;
+    std::fs::write(path, lines.concat())
+        .map_err(|err| Failure::new(crate::files::os_error(&err)))?;
     Ok(backup)
 }
 
 /// Whether an fstab line is the entry for `name` (a swap line `none` also needs `src`).
 fn is_entry(fields: &[&str; 4], name: &str, src: Option<&str>) -> bool {
     let [line_src, line_name, fstype, _] = *fields;
-    line_name == name && !(src.is_some() && line_name == "none" && fstype == "swap" && Some(line_src) != src)
+    line_name == name
+        && !(src.is_some() && line_name == "none" && fstype == "swap" && Some(line_src) != src)
 }
 
 /// Adds or updates the entry; returns the old lines and whether anything changed.
-fn set_mount(params: &Params, options: &ModuleOptions, args: &mut Args) -> Result<(Vec<String>, bool), Failure> {
+fn set_mount(
+    params: &Params,
+    options: &ModuleOptions,
+    args: &mut Args,
+) -> Result<(Vec<String>, bool), Failure> {
     let fstab = args.field("fstab");
     let escaped = |key: &str| escape(args.get(key).unwrap_or_default());
-    let wanted = [escaped("src"), escaped("name"), escaped("fstype"), escaped("opts"), escaped("dump"), escaped("passno")];
+    let wanted = [
+        escaped("src"),
+        escaped("name"),
+        escaped("fstype"),
+        escaped("opts"),
+        escaped("dump"),
+        escaped("passno"),
+    ];
     let mut old_lines = Vec::new();
     let mut to_write = Vec::new();
     let (mut exists, mut changed) = (false, false);
@@ -355,7 +391,11 @@ fn unset_mount(params: &Params, options: &ModuleOptions, args: &mut Args) -> Res
             to_write.push(line);
             continue;
         }
-        if !is_entry(&[fields[0], fields[1], fields[2], fields[3]], &name, args.get("src")) {
+        if !is_entry(
+            &[fields[0], fields[1], fields[2], fields[3]],
+            &name,
+            args.get("src"),
+        ) {
             to_write.push(line);
             continue;
         }
@@ -521,8 +561,16 @@ mod tests {
     #[test]
     fn swap_entries_need_matching_source() {
         assert!(is_entry(&["/swapfile", "none", "swap", "sw"], "none", None));
-        assert!(!is_entry(&["/swapfile", "none", "swap", "sw"], "none", Some("/other")));
-        assert!(is_entry(&["UUID=1", "/data", "ext4", "defaults"], "/data", Some("/dev/x")));
+        assert!(!is_entry(
+            &["/swapfile", "none", "swap", "sw"],
+            "none",
+            Some("/other")
+        ));
+        assert!(is_entry(
+            &["UUID=1", "/data", "ext4", "defaults"],
+            "/data",
+            Some("/dev/x")
+        ));
     }
 
     #[test]
@@ -531,7 +579,11 @@ mod tests {
         let mounts = parse_mountinfo(text);
         assert_eq!(mounts[0].src, "/dev/sda1");
         assert_eq!(mounts[1].src, "/srv/data");
-        assert!(is_bind_mounted(&Some(mounts.clone()), "/mnt/data", Some("/srv/data")));
+        assert!(is_bind_mounted(
+            &Some(mounts.clone()),
+            "/mnt/data",
+            Some("/srv/data")
+        ));
         assert!(!is_bind_mounted(&Some(mounts), "/mnt/other", None));
     }
 }

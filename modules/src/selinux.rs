@@ -17,9 +17,11 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
     "selinux",
     &[
         OptionSpec::new("policy", Kind::Str),
-        OptionSpec::new("state", Kind::Str)
-            .required()
-            .choices(&["enforcing", "permissive", "disabled"]),
+        OptionSpec::new("state", Kind::Str).required().choices(&[
+            "enforcing",
+            "permissive",
+            "disabled",
+        ]),
         OptionSpec::new("configfile", Kind::Str)
             .default(Default::Str("/etc/selinux/config"))
             .aliases(&["conf", "file"]),
@@ -66,7 +68,13 @@ fn config_value(lines: &[String], key: &str) -> Option<String> {
     lines
         .iter()
         .find(|line| line.starts_with(&prefix))
-        .map(|line| line.split('=').nth(1).unwrap_or_default().trim().to_string())
+        .map(|line| {
+            line.split('=')
+                .nth(1)
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
 }
 
 /// The config file with `KEY=value` replacing the first such line (or appended).
@@ -102,13 +110,19 @@ fn write_config(path: &str, text: &str) -> Result<(), Failure> {
         .map_err(|err| Failure::new(crate::files::os_error(&err)))
 }
 
-fn run_checked(params: &Params, options: &ModuleOptions, warnings: &mut Vec<String>) -> Result<Map, Failure> {
+fn run_checked(
+    params: &Params,
+    options: &ModuleOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Map, Failure> {
     if !Path::new(PYTHON_BINDINGS).exists() {
         return Err(missing_bindings());
     }
     if params.flag("update_kernel_param") {
         // NOTE: grubby handling is not implemented.
-        return Err(Failure::new("rplay's selinux module does not implement update_kernel_param yet"));
+        return Err(Failure::new(
+            "rplay's selinux module does not implement update_kernel_param yet",
+        ));
     }
     let configfile = params.string("configfile").unwrap_or_default();
     let state = params.string("state").unwrap_or_default();
@@ -132,7 +146,11 @@ fn run_checked(params: &Params, options: &ModuleOptions, warnings: &mut Vec<Stri
     let policy = match params.string("policy") {
         Some(policy) => Some(policy),
         None if state == "disabled" => config_policy.clone(),
-        None => return Err(Failure::new("Policy is required if state is not 'disabled'")),
+        None => {
+            return Err(Failure::new(
+                "Policy is required if state is not 'disabled'",
+            ))
+        }
     };
     let mut changed = false;
     let mut messages = Vec::new();
@@ -142,7 +160,11 @@ fn run_checked(params: &Params, options: &ModuleOptions, warnings: &mut Vec<Stri
         if options.check_mode {
             return Ok(changed_only());
         }
-        messages.push(format!("Running SELinux policy changed from '{}' to '{}'", shown(&runtime_policy), shown(&policy)));
+        messages.push(format!(
+            "Running SELinux policy changed from '{}' to '{}'",
+            shown(&runtime_policy),
+            shown(&policy)
+        ));
         changed = true;
     }
     if policy != config_policy {
@@ -151,15 +173,25 @@ fn run_checked(params: &Params, options: &ModuleOptions, warnings: &mut Vec<Stri
         }
         let name = shown(&policy);
         if !Path::new(&format!("/etc/selinux/{name}/policy")).exists() {
-            return Err(Failure::new(format!("Policy {name} does not exist in /etc/selinux/")));
+            return Err(Failure::new(format!(
+                "Policy {name} does not exist in /etc/selinux/"
+            )));
         }
-        write_config(&configfile, &set_config_value(&read_lines(&configfile), "SELINUXTYPE", &name))?;
-        messages.push(format!("SELinux policy configuration in '{configfile}' changed from '{}' to '{name}'", shown(&config_policy)));
+        write_config(
+            &configfile,
+            &set_config_value(&read_lines(&configfile), "SELINUXTYPE", &name),
+        )?;
+        messages.push(format!(
+            "SELinux policy configuration in '{configfile}' changed from '{}' to '{name}'",
+            shown(&config_policy)
+        ));
         changed = true;
     }
     if state != runtime_state {
         if !runtime_enabled {
-            warnings.push(format!("Reboot is required to set SELinux state to '{state}'"));
+            warnings.push(format!(
+                "Reboot is required to set SELinux state to '{state}'"
+            ));
             reboot_required = true;
         } else if state == "disabled" {
             if runtime_state != "permissive" {
@@ -176,22 +208,33 @@ fn run_checked(params: &Params, options: &ModuleOptions, warnings: &mut Vec<Stri
             if !options.check_mode {
                 set_enforce(state == "enforcing")?;
             }
-            messages.push(format!("SELinux state changed from '{runtime_state}' to '{state}'"));
+            messages.push(format!(
+                "SELinux state changed from '{runtime_state}' to '{state}'"
+            ));
             changed = true;
         }
     }
     if Some(&state) != config_state.as_ref() {
         if !options.check_mode {
-            write_config(&configfile, &set_config_value(&read_lines(&configfile), "SELINUX", &state))?;
+            write_config(
+                &configfile,
+                &set_config_value(&read_lines(&configfile), "SELINUX", &state),
+            )?;
         }
-        messages.push(format!("Config SELinux state changed from '{}' to '{state}'", shown(&config_state)));
+        messages.push(format!(
+            "Config SELinux state changed from '{}' to '{state}'",
+            shown(&config_state)
+        ));
         changed = true;
     }
     let mut result = Map::new();
     result.insert(Value::from("changed"), Value::Bool(changed));
     result.insert(Value::from("msg"), Value::from(messages.join(", ")));
     result.insert(Value::from("configfile"), Value::from(configfile));
-    result.insert(Value::from("policy"), policy.map(Value::from).unwrap_or(Value::Null));
+    result.insert(
+        Value::from("policy"),
+        policy.map(Value::from).unwrap_or(Value::Null),
+    );
     result.insert(Value::from("state"), Value::from(state));
     result.insert(Value::from("reboot_required"), Value::Bool(reboot_required));
     Ok(result)
@@ -224,6 +267,9 @@ mod tests {
             set_config_value(&lines, "SELINUX", "disabled"),
             "# c\nSELINUX=disabled\nSELINUXTYPE=targeted\n"
         );
-        assert_eq!(set_config_value(&[], "SELINUX", "disabled"), "SELINUX=disabled\n");
+        assert_eq!(
+            set_config_value(&[], "SELINUX", "disabled"),
+            "SELINUX=disabled\n"
+        );
     }
 }

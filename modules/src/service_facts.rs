@@ -101,7 +101,11 @@ fn systemctl_path() -> Option<String> {
 /// `service --status-all`, where `service` exists and neither chkconfig nor OpenRC does.
 ///
 /// NOTE: the upstart, chkconfig and OpenRC listings of ansible-core are not implemented.
-fn list_sysv(run: &dyn Fn(Vec<String>) -> Output, services: &mut Services, warnings: &mut Vec<String>) {
+fn list_sysv(
+    run: &dyn Fn(Vec<String>) -> Output,
+    services: &mut Services,
+    warnings: &mut Vec<String>,
+) {
     let Some(service) = system::find_program("service") else {
         return;
     };
@@ -160,12 +164,22 @@ fn list_units(
     services: &mut Services,
     warnings: &mut Vec<String>,
 ) {
-    let args = ["list-units", "--no-pager", "--type", "service", "--all", "--plain"];
+    let args = [
+        "list-units",
+        "--no-pager",
+        "--type",
+        "service",
+        "--all",
+        "--plain",
+    ];
     let mut argv = vec![systemctl.to_string()];
     argv.extend(args.iter().map(|arg| arg.to_string()));
     let output = run(argv);
     if output.rc != 0 {
-        warnings.push(format!("Could not list units from systemd: {}", output.stderr));
+        warnings.push(format!(
+            "Could not list units from systemd: {}",
+            output.stderr
+        ));
         return;
     }
     for service in parse_units(&output.stdout) {
@@ -187,7 +201,12 @@ fn parse_units(text: &str) -> Vec<Service> {
             .map_or(fields[2], |bad| *bad);
         found.push(Service {
             name: fields[0].to_string(),
-            state: if fields[3] == "running" { "running" } else { "stopped" }.into(),
+            state: if fields[3] == "running" {
+                "running"
+            } else {
+                "stopped"
+            }
+            .into(),
             status: Some(status.to_string()),
             source: "systemd",
         });
@@ -201,22 +220,39 @@ fn list_unit_files(
     services: &mut Services,
     warnings: &mut Vec<String>,
 ) {
-    let args = ["list-unit-files", "--no-pager", "--type", "service", "--all"];
+    let args = [
+        "list-unit-files",
+        "--no-pager",
+        "--type",
+        "service",
+        "--all",
+    ];
     let mut argv = vec![systemctl.to_string()];
     argv.extend(args.iter().map(|arg| arg.to_string()));
     let output = run(argv);
     if output.rc != 0 {
-        warnings.push(format!("Could not get unit files data from systemd: {}", output.stderr));
+        warnings.push(format!(
+            "Could not get unit files data from systemd: {}",
+            output.stderr
+        ));
         return;
     }
-    for line in output.stdout.split('\n').filter(|line| line.contains(".service")) {
+    for line in output
+        .stdout
+        .split('\n')
+        .filter(|line| line.contains(".service"))
+    {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let (Some(name), Some(status)) = (fields.first(), fields.get(1)) else {
             continue;
         };
         match services.get_mut(name) {
             Some(known) => {
-                if !known.status.as_deref().is_some_and(|s| BAD_STATES.contains(&s)) {
+                if !known
+                    .status
+                    .as_deref()
+                    .is_some_and(|s| BAD_STATES.contains(&s))
+                {
                     known.status = Some(status.to_string());
                 }
             }
@@ -228,7 +264,11 @@ fn list_unit_files(
                     "--property=ActiveState".into(),
                 ]);
                 let state = if shown.rc == 0 && !shown.stdout.is_empty() {
-                    shown.stdout.replace("ActiveState=", "").trim_end().to_string()
+                    shown
+                        .stdout
+                        .replace("ActiveState=", "")
+                        .trim_end()
+                        .to_string()
                 } else {
                     "unknown".into()
                 };

@@ -12,7 +12,9 @@ use crate::{Map, Value};
 pub const SPEC: ModuleSpec = ModuleSpec::new(
     "sysctl",
     &[
-        OptionSpec::new("name", Kind::Str).required().aliases(&["key"]),
+        OptionSpec::new("name", Kind::Str)
+            .required()
+            .aliases(&["key"]),
         OptionSpec::new("value", Kind::Str).aliases(&["val"]),
         OptionSpec::new("state", Kind::Str)
             .default(Default::Str("present"))
@@ -45,7 +47,9 @@ pub fn normalise(params: &mut Params) {
     let blank = params.str("value") == Some("");
     if params.get("value").is_some() && !blank {
         let value = parse_value(params.str("value").unwrap_or_default());
-        params.values.insert(Value::from("value"), Value::from(value));
+        params
+            .values
+            .insert(Value::from("value"), Value::from(value));
     }
 }
 
@@ -140,7 +144,11 @@ impl Sysctl<'_> {
             self.set_running_value()?;
         }
         if write_file {
-            self.write_file(&fixed_lines(&lines, &self.name, self.present.then_some(&self.value)))?;
+            self.write_file(&fixed_lines(
+                &lines,
+                &self.name,
+                self.present.then_some(&self.value),
+            ))?;
         }
         if changed && self.params.flag("reload") {
             self.reload()?;
@@ -252,9 +260,9 @@ fn setting(line: &str) -> Option<(&str, &str)> {
 fn file_value(lines: &[String], name: &str) -> Option<String> {
     lines
         .iter()
+        .rev()
         .filter_map(|line| setting(line))
-        .filter(|(key, _)| *key == name)
-        .last()
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
 }
 
@@ -295,11 +303,13 @@ fn values_equal(running: Option<&str>, wanted: &str) -> bool {
 /// sysctl can exit 0 after failing to set a key; these stderr lines mean it did.
 fn stderr_failed(stderr: &str) -> bool {
     stderr.lines().any(|line| {
-        line.strip_prefix("sysctl: setting key \"").is_some_and(|rest| {
-            rest.split_once("\": ").is_some_and(|(key, reason)| {
-                !key.contains('"') && matches!(reason, "Invalid argument" | "Read-only file system")
+        line.strip_prefix("sysctl: setting key \"")
+            .is_some_and(|rest| {
+                rest.split_once("\": ").is_some_and(|(key, reason)| {
+                    !key.contains('"')
+                        && matches!(reason, "Invalid argument" | "Read-only file system")
+                })
             })
-        })
     })
 }
 
@@ -320,8 +330,12 @@ mod tests {
 
     #[test]
     fn file_lines_fixed() {
-        let current = lines("# comment\nnet.ipv4.ip_forward = 0\nvm.swappiness=10\nnet.ipv4.ip_forward=1\n");
-        assert_eq!(file_value(&current, "net.ipv4.ip_forward"), Some("1".into()));
+        let current =
+            lines("# comment\nnet.ipv4.ip_forward = 0\nvm.swappiness=10\nnet.ipv4.ip_forward=1\n");
+        assert_eq!(
+            file_value(&current, "net.ipv4.ip_forward"),
+            Some("1".into())
+        );
         let value = "1".to_string();
         assert_eq!(
             fixed_lines(&current, "net.ipv4.ip_forward", Some(&value)),
@@ -332,22 +346,31 @@ mod tests {
             ["# comment", "net.ipv4.ip_forward=0"]
         );
         assert_eq!(
-            fixed_lines(&current, "kernel.pid_max", Some(&value)).last().unwrap(),
+            fixed_lines(&current, "kernel.pid_max", Some(&value))
+                .last()
+                .unwrap(),
             "kernel.pid_max=1"
         );
     }
 
     #[test]
     fn word_comparison() {
-        assert!(values_equal(Some("4096\t87380\t6291456\n"), "4096 87380 6291456"));
+        assert!(values_equal(
+            Some("4096\t87380\t6291456\n"),
+            "4096 87380 6291456"
+        ));
         assert!(!values_equal(Some("1\n"), "0"));
         assert!(!values_equal(None, "0"));
     }
 
     #[test]
     fn stderr_errors_detected() {
-        assert!(stderr_failed("sysctl: setting key \"vm.x\": Invalid argument\n"));
-        assert!(!stderr_failed("sysctl: cannot stat /proc/sys/x: No such file or directory\n"));
+        assert!(stderr_failed(
+            "sysctl: setting key \"vm.x\": Invalid argument\n"
+        ));
+        assert!(!stderr_failed(
+            "sysctl: cannot stat /proc/sys/x: No such file or directory\n"
+        ));
     }
 
     #[test]
@@ -359,7 +382,10 @@ mod tests {
         args.insert(Value::from("name"), Value::from("net.ipv4.ip_forward"));
         args.insert(Value::from("value"), Value::from("yes"));
         args.insert(Value::from("reload"), Value::Bool(false));
-        args.insert(Value::from("sysctl_file"), Value::from(file.display().to_string()));
+        args.insert(
+            Value::from("sysctl_file"),
+            Value::from(file.display().to_string()),
+        );
         let mut params = SPEC.validate(&args).unwrap();
         normalise(&mut params);
         assert_eq!(params.str("value"), Some("1"));
@@ -370,6 +396,9 @@ mod tests {
         assert!(!run_checked(&params, &options).unwrap());
         params.values.insert(Value::from("value"), Value::from("0"));
         assert!(run_checked(&params, &options).unwrap());
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "net.ipv4.ip_forward=1\n");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "net.ipv4.ip_forward=1\n"
+        );
     }
 }

@@ -97,9 +97,13 @@ pub fn is_systemd_managed() -> bool {
     if find_program("systemctl").is_none() {
         return false;
     }
-    let booted = ["/run/systemd/system/", "/dev/.run/systemd/", "/dev/.systemd/"]
-        .iter()
-        .any(|canary| std::path::Path::new(canary).exists());
+    let booted = [
+        "/run/systemd/system/",
+        "/dev/.run/systemd/",
+        "/dev/.systemd/",
+    ]
+    .iter()
+    .any(|canary| std::path::Path::new(canary).exists());
     booted
         || std::fs::read_to_string("/proc/1/comm")
             .is_ok_and(|comm| comm.lines().next().unwrap_or_default().trim() == "systemd")
@@ -108,7 +112,14 @@ pub fn is_systemd_managed() -> bool {
 /// The locale ansible-core's `get_best_parsable_locale` picks from `locale -a`: the first
 /// English one available, else `C`.
 pub fn best_parsable_locale(options: &ModuleOptions) -> String {
-    const PREFERENCES: &[&str] = &["C.utf8", "C.UTF-8", "en_US.utf8", "en_US.UTF-8", "C", "POSIX"];
+    const PREFERENCES: &[&str] = &[
+        "C.utf8",
+        "C.UTF-8",
+        "en_US.utf8",
+        "en_US.UTF-8",
+        "C",
+        "POSIX",
+    ];
     let Some(locale) = find_program("locale") else {
         return "C".into();
     };
@@ -256,7 +267,11 @@ mod tests {
             "root:x:0:0:root:/root:/bin/bash\ndeploy:x:2001:2001:Deploy:/home/deploy:/bin/sh\n",
         )
         .unwrap();
-        std::fs::write(dir.path().join("etc/group"), "root:x:0:\nkube:x:2001:deploy,ops\n").unwrap();
+        std::fs::write(
+            dir.path().join("etc/group"),
+            "root:x:0:\nkube:x:2001:deploy,ops\n",
+        )
+        .unwrap();
         let accounts = Accounts {
             root: dir.path().to_path_buf(),
         };
@@ -272,7 +287,11 @@ mod tests {
     #[test]
     fn run_reports_status() {
         let output = run(
-            &["/bin/sh".into(), "-c".into(), "echo out; echo err >&2; exit 3".into()],
+            &[
+                "/bin/sh".into(),
+                "-c".into(),
+                "echo out; echo err >&2; exit 3".into(),
+            ],
             &ModuleOptions::default(),
         );
         assert_eq!(output.rc, 3);

@@ -14,7 +14,12 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
     "systemd_service",
     &[
         OptionSpec::new("name", Kind::Str).aliases(&["service", "unit"]),
-        OptionSpec::new("state", Kind::Str).choices(&["reloaded", "restarted", "started", "stopped"]),
+        OptionSpec::new("state", Kind::Str).choices(&[
+            "reloaded",
+            "restarted",
+            "started",
+            "stopped",
+        ]),
         OptionSpec::new("enabled", Kind::Bool),
         OptionSpec::new("force", Kind::Bool),
         OptionSpec::new("masked", Kind::Bool),
@@ -30,7 +35,13 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
         OptionSpec::new("no_block", Kind::Bool).default(Default::Bool(false)),
     ],
 )
-.required_one_of(&[&["state", "enabled", "masked", "daemon_reload", "daemon_reexec"]])
+.required_one_of(&[&[
+    "state",
+    "enabled",
+    "masked",
+    "daemon_reload",
+    "daemon_reexec",
+]])
 .required_by(&[
     ("state", &["name"]),
     ("enabled", &["name"]),
@@ -47,7 +58,9 @@ pub fn service_args(args: &mut Map) -> Vec<String> {
     let mut warnings = Vec::new();
     for option in SERVICE_ONLY_OPTIONS {
         if args.shift_remove(*option).is_some() {
-            warnings.push(format!("Ignoring \"{option}\" as it is not used in \"systemd\""));
+            warnings.push(format!(
+                "Ignoring \"{option}\" as it is not used in \"systemd\""
+            ));
         }
     }
     warnings
@@ -103,7 +116,11 @@ impl Systemctl<'_> {
     }
 }
 
-fn run_checked(params: &Params, options: &ModuleOptions, warnings: &mut Vec<String>) -> Result<Map, Failure> {
+fn run_checked(
+    params: &Params,
+    options: &ModuleOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Map, Failure> {
     let unit = params.string("name");
     if let Some(unit) = &unit {
         for pattern in ["*", "?", "["] {
@@ -122,7 +139,10 @@ fn run_checked(params: &Params, options: &ModuleOptions, warnings: &mut Vec<Stri
     );
     result.insert(Value::from("changed"), Value::Bool(false));
     result.insert(Value::from("status"), Value::empty_map());
-    for (option, command) in [("daemon_reload", "daemon-reload"), ("daemon_reexec", "daemon-reexec")] {
+    for (option, command) in [
+        ("daemon_reload", "daemon-reload"),
+        ("daemon_reexec", "daemon-reexec"),
+    ] {
         if params.flag(option) && !options.check_mode {
             let output = systemctl.run(&[command]);
             if output.rc != 0 {
@@ -224,18 +244,28 @@ fn manage_unit(
         set_masked(options, systemctl, unit, found, masked, result)?;
     }
     if let Some(enabled) = params.get("enabled").and_then(Value::as_bool) {
-        set_enabled(params, options, systemctl, unit, found, is_initd, enabled, result)?;
+        set_enabled(
+            params, options, systemctl, unit, found, is_initd, enabled, result,
+        )?;
     }
     if let Some(state) = params.string("state") {
-        set_state(options, systemctl, unit, found, &state, &status, result, warnings)?;
+        set_state(
+            options, systemctl, unit, found, &state, &status, result, warnings,
+        )?;
     }
     Ok(())
 }
 
 /// `systemctl show` parsed, and whether systemd knows the unit.
-fn unit_status(systemctl: &Systemctl, unit: &str) -> Result<(Vec<(String, String)>, bool), Failure> {
+fn unit_status(
+    systemctl: &Systemctl,
+    unit: &str,
+) -> Result<(Vec<(String, String)>, bool), Failure> {
     let output = systemctl.run(&["show", unit]);
-    if output.rc == 0 && !request_was_ignored(&output.stdout) && !request_was_ignored(&output.stderr) {
+    if output.rc == 0
+        && !request_was_ignored(&output.stdout)
+        && !request_was_ignored(&output.stderr)
+    {
         let mut status = Vec::new();
         let mut is_systemd = false;
         if !output.stdout.is_empty() {
@@ -244,7 +274,9 @@ fn unit_status(systemctl: &Systemctl, unit: &str) -> Result<(Vec<(String, String
             is_systemd = load_state.is_some_and(|state| state != "not-found");
             let masked = load_state == Some("masked");
             if let (true, false, Some(error)) = (is_systemd, masked, lookup(&status, "LoadError")) {
-                return Err(Failure::new(format!("Error loading unit file '{unit}': {error}")));
+                return Err(Failure::new(format!(
+                    "Error loading unit file '{unit}': {error}"
+                )));
             }
         }
         return Ok((status, is_systemd));
@@ -301,7 +333,8 @@ fn status_value(status: &[(String, String)]) -> Value {
 }
 
 fn request_was_ignored(output: &str) -> bool {
-    !output.contains('=') && (output.contains("ignoring request") || output.contains("ignoring command"))
+    !output.contains('=')
+        && (output.contains("ignoring request") || output.contains("ignoring command"))
 }
 
 /// Parses `systemctl show`: `Key=value` lines, where only `Exec*` values in braces may
@@ -414,7 +447,10 @@ fn set_enabled(
     let action = if wanted { "enable" } else { "disable" };
     let output = systemctl.run(&["is-enabled", unit, "-l"]);
     let enabled = match output.rc {
-        0 => !matches!(output.stdout.trim_end(), "enabled-runtime" | "indirect" | "alias"),
+        0 => !matches!(
+            output.stdout.trim_end(),
+            "enabled-runtime" | "indirect" | "alias"
+        ),
         1 => {
             params.str("scope") == Some("system")
                 && is_initd
@@ -461,7 +497,9 @@ fn set_state(
             warnings.push("Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.".into());
             return Ok(());
         }
-        return Err(Failure::new("Service is in unknown state").with("status", status_value(status)));
+        return Err(
+            Failure::new("Service is in unknown state").with("status", status_value(status))
+        );
     };
     let running = matches!(active, "active" | "activating");
     let action = match state {
@@ -512,7 +550,9 @@ mod tests {
 
     #[test]
     fn ignored_requests_detected() {
-        assert!(request_was_ignored("Running in chroot, ignoring request.\n"));
+        assert!(request_was_ignored(
+            "Running in chroot, ignoring request.\n"
+        ));
         assert!(!request_was_ignored("Id=x\n"));
     }
 
@@ -523,7 +563,10 @@ mod tests {
         args.insert(Value::from("use"), Value::from("auto"));
         args.insert(Value::from("sleep"), Value::Int(1));
         let warnings = service_args(&mut args);
-        assert_eq!(warnings, ["Ignoring \"sleep\" as it is not used in \"systemd\""]);
+        assert_eq!(
+            warnings,
+            ["Ignoring \"sleep\" as it is not used in \"systemd\""]
+        );
         assert_eq!(args.len(), 1);
     }
 

@@ -16,7 +16,9 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
         OptionSpec::new("state", Kind::Str)
             .default(Default::Str("present"))
             .choices(&["absent", "present"]),
-        OptionSpec::new("name", Kind::Str).required().aliases(&["user"]),
+        OptionSpec::new("name", Kind::Str)
+            .required()
+            .aliases(&["user"]),
         OptionSpec::new("uid", Kind::Int),
         OptionSpec::new("non_unique", Kind::Bool).default(Default::Bool(false)),
         OptionSpec::new("group", Kind::Str),
@@ -123,7 +125,9 @@ fn run_checked(
     let local = params.flag("local");
     for option in ["umask", "uid_min", "uid_max"] {
         if local && params.get(option).is_some() {
-            return Err(Failure::new(format!("'{option}' can not be used with 'local'")));
+            return Err(Failure::new(format!(
+                "'{option}' can not be used with 'local'"
+            )));
         }
     }
     if params.get("groups").is_none() && params.flag("append") {
@@ -131,7 +135,9 @@ fn run_checked(
     }
     if params.flag("generate_ssh_key") {
         // NOTE: key generation (ssh-keygen, fingerprint, public key) is not implemented.
-        return Err(Failure::new("rplay's user module cannot generate SSH keys yet"));
+        return Err(Failure::new(
+            "rplay's user module cannot generate SSH keys yet",
+        ));
     }
     if let Some(password) = params.str("password") {
         if password_looks_unhashed(password) {
@@ -141,7 +147,9 @@ fn run_checked(
     let request = Request {
         params,
         name: params.string("name").unwrap_or_default(),
-        groups: params.get("groups").map(|_| params.strings("groups").join(",")),
+        groups: params
+            .get("groups")
+            .map(|_| params.strings("groups").join(",")),
         home: params.string("home"),
         local,
     };
@@ -211,8 +219,14 @@ fn remove(
     if output.rc != 0 {
         return Ok(Some(output));
     }
-    result.insert(Value::from("force"), Value::Bool(request.params.flag("force")));
-    result.insert(Value::from("remove"), Value::Bool(request.params.flag("remove")));
+    result.insert(
+        Value::from("force"),
+        Value::Bool(request.params.flag("force")),
+    );
+    result.insert(
+        Value::from("remove"),
+        Value::Bool(request.params.flag("remove")),
+    );
     Ok(Some(output))
 }
 
@@ -242,13 +256,19 @@ fn present(
                     chown_tree(Path::new(home), info.uid, info.gid)?;
                 }
             }
-            result.insert(Value::from("system"), Value::Bool(request.params.flag("system")));
+            result.insert(
+                Value::from("system"),
+                Value::Bool(request.params.flag("system")),
+            );
             result.insert(Value::from("create_home"), Value::Bool(create_home));
             Some(output)
         }
         Some(info) => {
             let output = modify(request, options, accounts, &info)?;
-            result.insert(Value::from("append"), Value::Bool(request.params.flag("append")));
+            result.insert(
+                Value::from("append"),
+                Value::Bool(request.params.flag("append")),
+            );
             result.insert(
                 Value::from("move_home"),
                 Value::Bool(request.params.flag("move_home")),
@@ -308,7 +328,11 @@ fn report_account(
     Ok(())
 }
 
-fn create(request: &Request, options: &ModuleOptions, accounts: &Accounts) -> Result<Output, Failure> {
+fn create(
+    request: &Request,
+    options: &ModuleOptions,
+    accounts: &Accounts,
+) -> Result<Output, Failure> {
     let params = request.params;
     let mut argv = vec![request.tool("useradd")?];
     if let Some(uid) = params.int("uid") {
@@ -355,7 +379,11 @@ fn create(request: &Request, options: &ModuleOptions, accounts: &Accounts) -> Re
     let expires = params.get("expires").and_then(float_value);
     if let (Some(expires), false) = (expires, request.local) {
         argv.push("-e".into());
-        argv.push(if expires < 0.0 { String::new() } else { date_text(expires) });
+        argv.push(if expires < 0.0 {
+            String::new()
+        } else {
+            date_text(expires)
+        });
     }
     if let Some(inactive) = params.int("password_expire_account_disable") {
         argv.extend(["-f".into(), inactive.to_string()]);
@@ -401,7 +429,10 @@ fn create(request: &Request, options: &ModuleOptions, accounts: &Accounts) -> Re
             (expires.floor() as i64).div_euclid(86_400)
         };
         let chage = system::bin_path("lchage")?;
-        let step = system::run(&[chage, "-E".into(), days.to_string(), request.name.clone()], options);
+        let step = system::run(
+            &[chage, "-E".into(), days.to_string(), request.name.clone()],
+            options,
+        );
         if append_output(&mut output, step) {
             return Ok(output);
         }
@@ -455,7 +486,10 @@ fn requested_groups(
 }
 
 /// The requested groups by name (`get_groups_set(remove_existing=False, names_only=True)`).
-fn requested_group_names(request: &Request, accounts: &Accounts) -> Result<BTreeSet<String>, Failure> {
+fn requested_group_names(
+    request: &Request,
+    accounts: &Accounts,
+) -> Result<BTreeSet<String>, Failure> {
     let mut names = BTreeSet::new();
     for group in requested_groups(request, accounts, None)? {
         if let Some(entry) = accounts.group_by_id_or_name(&group) {
@@ -525,7 +559,11 @@ fn modify(
         if always && password.trim_start_matches('!') != new.trim_start_matches('!') {
             argv.retain(|arg| arg != "-U" && arg != "-L");
             argv.push("-p".into());
-            argv.push(if lock == Some(true) { format!("!{new}") } else { new });
+            argv.push(if lock == Some(true) {
+                format!("!{new}")
+            } else {
+                new
+            });
         }
     }
     let mut output = None;
@@ -563,7 +601,12 @@ fn local_modify_steps(
     let lgroupmod = system::bin_path("lgroupmod")?;
     for (flag, groups) in [("-M", changes.local_add), ("-m", changes.local_remove)] {
         for group in groups {
-            steps.push(vec![lgroupmod.clone(), flag.into(), request.name.clone(), group]);
+            steps.push(vec![
+                lgroupmod.clone(),
+                flag.into(),
+                request.name.clone(),
+                group,
+            ]);
         }
     }
     for step in steps {
@@ -588,7 +631,11 @@ struct GroupChanges {
     local_remove: BTreeSet<String>,
 }
 
-fn group_changes_for(request: &Request, accounts: &Accounts, groups: &str) -> Result<GroupChanges, Failure> {
+fn group_changes_for(
+    request: &Request,
+    accounts: &Accounts,
+    groups: &str,
+) -> Result<GroupChanges, Failure> {
     let append = request.params.flag("append");
     let current: BTreeSet<String> = accounts
         .groups()
@@ -673,7 +720,8 @@ fn float_value(value: &Value) -> Option<f64> {
 }
 
 fn date_text(seconds: f64) -> String {
-    let (year, month, day) = crate::time::civil_from_days((seconds.floor() as i64).div_euclid(86_400));
+    let (year, month, day) =
+        crate::time::civil_from_days((seconds.floor() as i64).div_euclid(86_400));
     format!("{year:04}-{month:02}-{day:02}")
 }
 
@@ -712,7 +760,9 @@ fn set_password_expire(
 /// The minimum, maximum and warning days of the shadow entry, -1 where empty.
 fn shadow_ageing(accounts: &Accounts, name: &str) -> Option<[i64; 3]> {
     let text = std::fs::read_to_string(accounts.root.join("etc/shadow")).ok()?;
-    let line = text.lines().find(|line| line.split(':').next() == Some(name))?;
+    let line = text
+        .lines()
+        .find(|line| line.split(':').next() == Some(name))?;
     let fields: Vec<&str> = line.split(':').collect();
     let day = |index: usize| fields.get(index).and_then(|f| f.parse().ok()).unwrap_or(-1);
     Some([day(3), day(4), day(5)])
@@ -723,7 +773,11 @@ fn create_homedir(request: &Request, path: &Path) -> Result<(), Failure> {
     if path.exists() {
         return Ok(());
     }
-    let skeleton = PathBuf::from(request.str("skeleton").unwrap_or_else(|| "/etc/skel".into()));
+    let skeleton = PathBuf::from(
+        request
+            .str("skeleton")
+            .unwrap_or_else(|| "/etc/skel".into()),
+    );
     let created = if skeleton.exists() && skeleton != Path::new("/dev/null") {
         copy_tree(&skeleton, path)
     } else {
@@ -841,7 +895,10 @@ mod tests {
         let home = dir.path().join("home");
         std::fs::write(
             dir.path().join("etc/passwd"),
-            format!("deploy:x:2001:2001:Deploy user:{}:/bin/bash\n", home.display()),
+            format!(
+                "deploy:x:2001:2001:Deploy user:{}:/bin/bash\n",
+                home.display()
+            ),
         )
         .unwrap();
         std::fs::write(
@@ -849,7 +906,11 @@ mod tests {
             "kube:x:2001:\netcd:x:990:deploy\ndocker:x:991:\n",
         )
         .unwrap();
-        std::fs::write(dir.path().join("etc/shadow"), "deploy:!:19000:0:99999:7:::\n").unwrap();
+        std::fs::write(
+            dir.path().join("etc/shadow"),
+            "deploy:!:19000:0:99999:7:::\n",
+        )
+        .unwrap();
         std::fs::create_dir(&home).unwrap();
         let accounts = Accounts {
             root: dir.path().to_path_buf(),
@@ -921,7 +982,10 @@ mod tests {
         let (_dir, accounts) = temp_accounts();
         let create = params(&[("name", Value::from("new"))]);
         assert_eq!(run_on(&accounts, &create, &check_mode()), changed_only());
-        let remove = params(&[("name", Value::from("deploy")), ("state", Value::from("absent"))]);
+        let remove = params(&[
+            ("name", Value::from("deploy")),
+            ("state", Value::from("absent")),
+        ]);
         let result = run_on(&accounts, &remove, &check_mode());
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
     }
