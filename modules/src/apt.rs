@@ -2,7 +2,7 @@
 //! preinstall run reaches: cache updates with `cache_valid_time`, and `state: present`
 //! or `latest` of named packages through `dpkg-query`, `apt-cache` and `apt-get`.
 //!
-//! NOTE: ansible-core reads the package cache through python-apt; rplay asks the apt
+//! NOTE: ansible-core reads the package cache through python-apt; rplay runs the apt
 //! tools instead. `deb`, `upgrade`, `autoremove`, `autoclean`, `clean`, `build-dep`,
 //! `fixed`, `absent`, wildcards and `>=` version specs are not implemented and fail.
 
@@ -171,7 +171,8 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     Ok(result)
 }
 
-/// The cache's modification time: the update stamp's, else the lists directory's, else 0.
+/// Returns the cache's modification time: the update stamp's, else the lists directory's,
+/// else 0.
 fn cache_mtime() -> i64 {
     [UPDATE_STAMP, LISTS_DIR]
         .iter()
@@ -181,7 +182,7 @@ fn cache_mtime() -> i64 {
         .map_or(0, |age| age.as_secs() as i64)
 }
 
-/// Runs `apt-get update` when `update_cache` or `cache_valid_time` asks and the cache is
+/// Runs `apt-get update` when `update_cache` or `cache_valid_time` is set and the cache is
 /// older than `cache_valid_time` seconds. Returns whether it was updated, and its time.
 fn update_cache(apt: &Apt) -> Result<(bool, i64), Failure> {
     let before = cache_mtime();
@@ -220,7 +221,7 @@ fn update_cache(apt: &Apt) -> Result<(bool, i64), Failure> {
     )))
 }
 
-/// A package's state in dpkg: installed or not, and the installed version.
+/// Returns the installed version of a package, or `None` when dpkg has it not installed.
 fn installed_version(apt: &Apt, name: &str) -> Option<String> {
     let dpkg_query = system::find_program("dpkg-query")?;
     let output = apt.run(vec![
@@ -236,7 +237,8 @@ fn installed_version(apt: &Apt, name: &str) -> Option<String> {
     status.starts_with("ii").then(|| version.to_string())
 }
 
-/// The candidate version `apt-cache policy` reports; `None` when apt knows no such package.
+/// Returns the candidate version `apt-cache policy` reports, or `None` when apt has no
+/// such package.
 fn candidate_version(apt: &Apt, name: &str) -> Result<Option<String>, Failure> {
     let apt_cache = system::bin_path("apt-cache")?;
     let output = apt.run(vec![apt_cache, "policy".into(), name.into()]);

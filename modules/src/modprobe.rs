@@ -1,5 +1,5 @@
 //! The `community.general.modprobe` module: loads or unloads a kernel module and keeps it
-//! in `/etc/modules-load.d` and its options in `/etc/modprobe.d` when `persistent` asks.
+//! in `/etc/modules-load.d` and its options in `/etc/modprobe.d` when `persistent` is set.
 
 use std::path::{Path, PathBuf};
 
@@ -191,7 +191,7 @@ impl<'a> Modprobe<'a> {
         Ok(())
     }
 
-    /// Whether `/proc/modules` lists the module, or the kernel has it built in.
+    /// Returns whether `/proc/modules` lists the module, or the kernel has it built in.
     fn loaded(&self) -> Result<bool, Failure> {
         let loaded_name = format!("{} ", self.name.replace('-', "_"));
         let modules = read_text("/proc/modules")?;

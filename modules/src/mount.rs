@@ -304,7 +304,7 @@ fn write_fstab(params: &Params, lines: &[String], path: &str) -> Result<String, 
     Ok(backup)
 }
 
-/// Whether an fstab line is the entry for `name` (a swap line `none` also needs `src`).
+/// Returns whether an fstab line is the entry for `name` (a swap line `none` also needs `src`).
 fn is_entry(fields: &[&str; 4], name: &str, src: Option<&str>) -> bool {
     let [line_src, line_name, fstype, _] = *fields;
     line_name == name

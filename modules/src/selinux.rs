@@ -29,7 +29,7 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
     ],
 );
 
-/// Where Debian's python3-selinux installs the bindings the Python module imports.
+/// Path of the bindings Debian's python3-selinux installs for the Python module.
 const PYTHON_BINDINGS: &str = "/usr/lib/python3/dist-packages/selinux/__init__.py";
 const ENFORCE: &str = "/sys/fs/selinux/enforce";
 
@@ -62,7 +62,7 @@ fn missing_bindings() -> Failure {
     )
 }
 
-/// The value of the first `KEY=` line of the config file.
+/// Returns the value of the first `KEY=` line of the config file.
 fn config_value(lines: &[String], key: &str) -> Option<String> {
     let prefix = format!("{key}=");
     lines
@@ -77,7 +77,7 @@ fn config_value(lines: &[String], key: &str) -> Option<String> {
         })
 }
 
-/// The config file with `KEY=value` replacing the first such line (or appended).
+/// Rewrites the config file with `KEY=value` replacing the first such line (or appended).
 fn set_config_value(lines: &[String], key: &str, value: &str) -> String {
     let prefix = format!("{key}=");
     let mut found = false;
@@ -188,31 +188,11 @@ fn run_checked(
         changed = true;
     }
     if state != runtime_state {
-        if !runtime_enabled {
-            warnings.push(format!(
-                "Reboot is required to set SELinux state to '{state}'"
-            ));
-            reboot_required = true;
-        } else if state == "disabled" {
-            if runtime_state != "permissive" {
-                if !options.check_mode {
-                    set_enforce(false)?;
-                }
-                warnings.push(format!("SELinux state temporarily changed from '{runtime_state}' to 'permissive'. State change will take effect next reboot."));
-                changed = true;
-            } else {
-                warnings.push("SELinux state change will take effect next reboot".into());
-            }
-            reboot_required = true;
-        } else {
-            if !options.check_mode {
-                set_enforce(state == "enforcing")?;
-            }
-            messages.push(format!(
-                "SELinux state changed from '{runtime_state}' to '{state}'"
-            ));
-            changed = true;
-        }
+        let outcome =
+            change_runtime_state(options, &state, runtime_state, runtime_enabled, warnings)?;
+        changed |= outcome.changed;
+        reboot_required |= outcome.reboot_required;
+        messages.extend(outcome.message);
     }
     if Some(&state) != config_state.as_ref() {
         if !options.check_mode {
@@ -238,6 +218,55 @@ fn run_checked(
     result.insert(Value::from("state"), Value::from(state));
     result.insert(Value::from("reboot_required"), Value::Bool(reboot_required));
     Ok(result)
+}
+
+/// What changing the running SELinux state did.
+struct StateChange {
+    changed: bool,
+    reboot_required: bool,
+    message: Option<String>,
+}
+
+/// Sets the enforcing mode where SELinux runs; a change to or from `disabled` only takes
+/// effect at the next boot.
+fn change_runtime_state(
+    options: &ModuleOptions,
+    state: &str,
+    runtime_state: &str,
+    runtime_enabled: bool,
+    warnings: &mut Vec<String>,
+) -> Result<StateChange, Failure> {
+    let mut outcome = StateChange {
+        changed: false,
+        reboot_required: false,
+        message: None,
+    };
+    if !runtime_enabled {
+        warnings.push(format!(
+            "Reboot is required to set SELinux state to '{state}'"
+        ));
+        outcome.reboot_required = true;
+    } else if state == "disabled" {
+        if runtime_state != "permissive" {
+            if !options.check_mode {
+                set_enforce(false)?;
+            }
+            warnings.push(format!("SELinux state temporarily changed from '{runtime_state}' to 'permissive'. State change will take effect next reboot."));
+            outcome.changed = true;
+        } else {
+            warnings.push("SELinux state change will take effect next reboot".into());
+        }
+        outcome.reboot_required = true;
+    } else {
+        if !options.check_mode {
+            set_enforce(state == "enforcing")?;
+        }
+        outcome.message = Some(format!(
+            "SELinux state changed from '{runtime_state}' to '{state}'"
+        ));
+        outcome.changed = true;
+    }
+    Ok(outcome)
 }
 
 fn changed_only() -> Map {

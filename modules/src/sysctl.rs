@@ -160,7 +160,7 @@ impl Sysctl<'_> {
         system::run_with(&argv, self.options, C_LOCALE)
     }
 
-    /// The value `sysctl -e -n` prints, or `None` when it fails.
+    /// Returns the value `sysctl -e -n` prints, or `None` when it fails.
     fn running_value(&self) -> Option<String> {
         let output = self.run(vec![
             self.command.clone(),
@@ -209,7 +209,7 @@ impl Sysctl<'_> {
         Ok(())
     }
 
-    /// The file's lines, stripped; none when it is not a regular file.
+    /// Reads the file's lines, stripped, or none when it is not a regular file.
     fn read_file(&self) -> Result<Vec<String>, Failure> {
         if !Path::new(&self.file).is_file() {
             return Ok(Vec::new());
@@ -256,7 +256,7 @@ fn setting(line: &str) -> Option<(&str, &str)> {
     Some((key.trim(), value.trim()))
 }
 
-/// The last value the file gives `name`.
+/// Returns the last value the file gives `name`.
 fn file_value(lines: &[String], name: &str) -> Option<String> {
     lines
         .iter()
@@ -266,8 +266,8 @@ fn file_value(lines: &[String], name: &str) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-/// The file with `name` set to `value` (or removed when `None`): each key keeps its first
-/// line only, normalised to `key=value`, and a new key goes at the end.
+/// Rewrites the file's lines with `name` set to `value` (or removed when `None`). Each
+/// key keeps its first line only, normalised to `key=value`, and a new key goes at the end.
 fn fixed_lines(lines: &[String], name: &str, value: Option<&String>) -> Vec<String> {
     let mut seen: Vec<&str> = Vec::new();
     let mut fixed = Vec::new();

@@ -1,4 +1,4 @@
-//! What the system modules share: running a program as `AnsibleModule.run_command` does,
+//! Helpers of the system modules: running a program as `AnsibleModule.run_command` does,
 //! finding it as `get_bin_path` does, and reading the local account databases.
 
 use std::path::PathBuf;
@@ -85,12 +85,12 @@ pub fn bin_path(name: &str) -> Result<String, Failure> {
     }
 }
 
-/// An optional program, as `get_bin_path(name)`.
+/// Finds an optional program, as `get_bin_path(name)`.
 pub fn find_program(name: &str) -> Option<PathBuf> {
     crate::files::find_binary(name)
 }
 
-/// Whether systemd manages the host, by the checks of ansible-core's
+/// Returns whether systemd manages the host, by the checks of ansible-core's
 /// `is_systemd_managed`: `systemctl` exists, and a systemd runtime directory does or
 /// PID 1 is `systemd`.
 pub fn is_systemd_managed() -> bool {
@@ -109,7 +109,7 @@ pub fn is_systemd_managed() -> bool {
             .is_ok_and(|comm| comm.lines().next().unwrap_or_default().trim() == "systemd")
 }
 
-/// The locale ansible-core's `get_best_parsable_locale` picks from `locale -a`: the first
+/// Returns the locale ansible-core's `get_best_parsable_locale` picks from `locale -a`: the first
 /// English one available, else `C`.
 pub fn best_parsable_locale(options: &ModuleOptions) -> String {
     const PREFERENCES: &[&str] = &[
@@ -157,7 +157,7 @@ pub struct GroupEntry {
 /// The local account files, under a root directory so tests can use a temporary one.
 ///
 /// NOTE: only the files are read, so accounts from other NSS sources (LDAP, sssd,
-/// systemd-homed) are not seen; ansible-core asks `pwd`/`grp`, which see them.
+/// systemd-homed) are not seen; ansible-core calls `pwd`/`grp`, which see them.
 #[derive(Debug, Clone)]
 pub struct Accounts {
     pub root: PathBuf,
@@ -229,7 +229,7 @@ impl Accounts {
         self.groups().into_iter().find(|group| group.name == name)
     }
 
-    /// A group by number first, then by name, as the user module looks groups up.
+    /// Finds a group by number first, then by name, as the user module looks groups up.
     pub fn group_by_id_or_name(&self, group: &str) -> Option<GroupEntry> {
         let by_id = group
             .parse::<i64>()
@@ -238,8 +238,8 @@ impl Accounts {
         by_id.or_else(|| self.group(group))
     }
 
-    /// The password hash and the account expiry (days since the epoch, -1 when unset)
-    /// from `/etc/shadow`.
+    /// Reads the password hash and the account expiry (days since the epoch, -1 when
+    /// unset) from `/etc/shadow`.
     pub fn shadow(&self, name: &str) -> Option<(String, i64)> {
         self.lines("etc/shadow")
             .into_iter()

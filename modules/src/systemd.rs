@@ -66,7 +66,7 @@ pub fn service_args(args: &mut Map) -> Vec<String> {
     warnings
 }
 
-/// Unit states `systemctl is-enabled` prints for a unit systemd knows (systemd 244).
+/// Unit states `systemctl is-enabled` prints for a unit systemd has loaded (systemd 244).
 const ENABLED_STATES: &[&str] = &[
     "enabled",
     "enabled-runtime",
@@ -190,7 +190,7 @@ fn systemctl<'a>(params: &Params, options: &'a ModuleOptions) -> Result<Systemct
     })
 }
 
-/// The effective uid, from `/proc/self/status` (0 when it cannot be read).
+/// Returns the effective uid from `/proc/self/status` (0 when it cannot be read).
 fn effective_uid() -> u32 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -203,7 +203,8 @@ fn effective_uid() -> u32 {
         .unwrap_or(0)
 }
 
-/// A chroot (the root differs from PID 1's) or `SYSTEMD_OFFLINE=1`.
+/// Returns whether the target is a chroot (its root differs from PID 1's) or has
+/// `SYSTEMD_OFFLINE=1`.
 fn is_offline(options: &ModuleOptions) -> bool {
     let offline = options
         .environment
@@ -256,7 +257,7 @@ fn manage_unit(
     Ok(())
 }
 
-/// `systemctl show` parsed, and whether systemd knows the unit.
+/// Returns `systemctl show` parsed, and whether systemd has the unit.
 fn unit_status(
     systemctl: &Systemctl,
     unit: &str,
@@ -378,7 +379,7 @@ fn sysv_exists(unit: &str) -> bool {
     std::path::Path::new("/etc/init.d").join(unit).exists()
 }
 
-/// Whether a SysV start link for the unit exists in any runlevel.
+/// Returns whether a SysV start link for the unit exists in any runlevel.
 fn sysv_is_enabled(unit: &str) -> bool {
     let Ok(entries) = std::fs::read_dir("/etc") else {
         return false;

@@ -328,11 +328,12 @@ fn report_account(
     Ok(())
 }
 
-fn create(
+/// Builds the `useradd` command line; also returns the supplementary groups, which
+/// `local: true` adds with `lgroupmod` instead.
+fn useradd_command(
     request: &Request,
-    options: &ModuleOptions,
     accounts: &Accounts,
-) -> Result<Output, Failure> {
+) -> Result<(Vec<String>, BTreeSet<String>), Failure> {
     let params = request.params;
     let mut argv = vec![request.tool("useradd")?];
     if let Some(uid) = params.int("uid") {
@@ -418,11 +419,20 @@ fn create(
         }
     }
     argv.push(request.name.clone());
+    Ok((argv, groups))
+}
+
+fn create(
+    request: &Request,
+    options: &ModuleOptions,
+    accounts: &Accounts,
+) -> Result<Output, Failure> {
+    let (argv, groups) = useradd_command(request, accounts)?;
     let mut output = system::run(&argv, options);
     if !request.local || output.rc != 0 {
         return Ok(output);
     }
-    if let Some(expires) = expires {
+    if let Some(expires) = request.params.get("expires").and_then(float_value) {
         let days = if expires < 0.0 {
             -1
         } else {
@@ -462,7 +472,7 @@ fn join(groups: &BTreeSet<String>) -> String {
     groups.iter().cloned().collect::<Vec<_>>().join(",")
 }
 
-/// The requested supplementary groups as given, each checked to exist. With `primary`,
+/// Returns the requested supplementary groups as given, each checked to exist. With `primary`,
 /// the group whose gid it is is dropped (`get_groups_set(remove_existing=True)`).
 fn requested_groups(
     request: &Request,
@@ -485,7 +495,8 @@ fn requested_groups(
     Ok(groups)
 }
 
-/// The requested groups by name (`get_groups_set(remove_existing=False, names_only=True)`).
+/// Returns the requested groups by name, as
+/// `get_groups_set(remove_existing=False, names_only=True)`.
 fn requested_group_names(
     request: &Request,
     accounts: &Accounts,
@@ -499,7 +510,8 @@ fn requested_group_names(
     Ok(names)
 }
 
-/// The `usermod` call that brings the account to the request; `None` when it matches.
+/// Runs the `usermod` call that brings the account to the request, or returns `None` when
+/// the account matches.
 fn modify(
     request: &Request,
     options: &ModuleOptions,
@@ -581,7 +593,7 @@ fn modify(
     local_modify_steps(request, options, lexpires, group_changes, output)
 }
 
-/// The `lchage` and `lgroupmod` calls of `local: true`.
+/// Runs the `lchage` and `lgroupmod` calls of `local: true`.
 fn local_modify_steps(
     request: &Request,
     options: &ModuleOptions,
@@ -675,7 +687,7 @@ fn group_changes_for(
     Ok(changes)
 }
 
-/// The password field (from shadow when passwd holds a placeholder) and the expiry.
+/// Returns the password field (from shadow when passwd has a placeholder) and the expiry.
 fn current_password(accounts: &Accounts, info: &PasswdEntry) -> (String, i64) {
     let shadow = accounts.shadow(&info.name);
     let expires = shadow.as_ref().map_or(-1, |(_, expires)| *expires);
@@ -757,7 +769,7 @@ fn set_password_expire(
     Ok(Some(system::run(&command, options)))
 }
 
-/// The minimum, maximum and warning days of the shadow entry, -1 where empty.
+/// Reads the minimum, maximum and warning days of the shadow entry, -1 where empty.
 fn shadow_ageing(accounts: &Accounts, name: &str) -> Option<[i64; 3]> {
     let text = std::fs::read_to_string(accounts.root.join("etc/shadow")).ok()?;
     let line = text
