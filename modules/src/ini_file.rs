@@ -592,6 +592,39 @@ mod tests {
     }
 
     #[test]
+    fn file_written_with_diff() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conf.d/nm.conf");
+        let mut args = Map::new();
+        args.insert(Value::from("path"), Value::from(path.display().to_string()));
+        args.insert(Value::from("section"), Value::from("main"));
+        args.insert(Value::from("option"), Value::from("dns"));
+        args.insert(Value::from("value"), Value::from("none"));
+        let params = SPEC.validate(&args).unwrap();
+        let options = ModuleOptions {
+            diff: true,
+            ..ModuleOptions::default()
+        };
+        let result = run(&params, &options);
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+        assert_eq!(
+            result.get("msg"),
+            Some(&Value::from("section and option added"))
+        );
+        let diff = result.get("diff").and_then(Value::as_map).unwrap();
+        assert_eq!(
+            diff.get("after"),
+            Some(&Value::from("\n[main]\ndns = none\n"))
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "\n[main]\ndns = none\n"
+        );
+        let again = run(&params, &options);
+        assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
+    }
+
+    #[test]
     fn option_pattern() {
         let found = match_option("dns", "  ; dns = x y\n", false).unwrap();
         assert_eq!(found.comment, ";");

@@ -573,6 +573,48 @@ mod tests {
         ));
     }
 
+    fn fstab_params(fstab: &Path, state: &str, extra: &[(&str, &str)]) -> Params {
+        let mut args = Map::new();
+        args.insert(
+            Value::from("fstab"),
+            Value::from(fstab.display().to_string()),
+        );
+        args.insert(Value::from("state"), Value::from(state));
+        for (key, value) in extra {
+            args.insert(Value::from(*key), Value::from(*value));
+        }
+        SPEC.validate(&args).unwrap()
+    }
+
+    #[test]
+    fn fstab_entries_edited() {
+        let dir = tempfile::tempdir().unwrap();
+        let fstab = dir.path().join("fstab");
+        std::fs::write(
+            &fstab,
+            "# static\n/swapfile none swap sw 0 0\n/dev/sdb1 /data ext4 defaults\n",
+        )
+        .unwrap();
+        let options = ModuleOptions::default();
+        let swap = fstab_params(
+            &fstab,
+            "absent_from_fstab",
+            &[("path", "none"), ("fstype", "swap")],
+        );
+        let result = run(&swap, &options);
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+        let data = [("path", "/data"), ("src", "/dev/sdb1"), ("fstype", "ext4")];
+        let result = run(&fstab_params(&fstab, "present", &data), &options);
+        // The 4-field line lacks dump and passno, which the module always rewrites.
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+        let result = run(&fstab_params(&fstab, "present", &data), &options);
+        assert_eq!(result.get("changed"), Some(&Value::Bool(false)));
+        assert_eq!(
+            std::fs::read_to_string(&fstab).unwrap(),
+            "# static\n/dev/sdb1 /data ext4 defaults 0 0\n"
+        );
+    }
+
     #[test]
     fn mountinfo_sources() {
         let text = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n30 22 8:1 /srv/data /mnt/data rw - ext4 /dev/sda1 rw\n";

@@ -220,7 +220,7 @@ fn run_checked(
     Ok(result)
 }
 
-/// What changing the running SELinux state did.
+/// Outcome of changing the running SELinux state.
 struct StateChange {
     changed: bool,
     reboot_required: bool,
