@@ -7,6 +7,10 @@ A case is a directory fixtures/lab/CASE/ with `playbook.yml`, the files it uses 
 What legitimately varies between two runs on fresh hosts, and is normalised before results
 and snapshots are stored or compared:
 - in results, the values of `start`, `end` and `delta` (command timings) become `<time>`;
+- in results, an `exception` that is a Python traceback keeps only its last line (the
+  frames name the module's temporary payload directory, which is random);
+- in results, apt's `cache_update_time` becomes `<varies>` (the lab touches the cache's
+  update stamp at every boot);
 - in results, stat's `atime`, `mtime`, `ctime`, `dev` and `inode` become `<varies>` (every
   host's root is a new overlay, so device and inode numbers change from run to run);
 - in results, `_original_basename` in the `module_args` of a loop item's invocation, when
@@ -339,6 +343,11 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
         return [normalise_results(v, key, parent) for v in value]
     if parent == "stat" and key in STAT_VARYING_KEYS:
         return "<varies>"
+    if key == "cache_update_time" and isinstance(value, int):
+        return "<varies>"
+    if key == "exception" and isinstance(value, str) and value.startswith("Traceback"):
+        lines = value.strip().splitlines()
+        return lines[-1] if lines else value
     if isinstance(value, str):
         if key == "_original_basename" and parent == "module_args" and TMP_BASENAME.match(value):
             return "<tmpname>"

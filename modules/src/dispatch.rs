@@ -30,6 +30,9 @@ pub struct ModuleEntry {
     /// the action: ansible-core runs these through an action plugin that calls
     /// `ansible.legacy.NAME`.
     pub fixed_name: Option<&'static str>,
+    /// Changes the validated parameters before the module runs, for modules that
+    /// normalise their own parameters (so `invocation.module_args` shows the result).
+    pub adjust: Option<fn(&mut Params)>,
 }
 
 const fn entry(
@@ -42,7 +45,13 @@ const fn entry(
         spec,
         run,
         fixed_name: None,
+        adjust: None,
     }
+}
+
+const fn adjusted(mut module: ModuleEntry, adjust: fn(&mut Params)) -> ModuleEntry {
+    module.adjust = Some(adjust);
+    module
 }
 
 const fn through_action(mut module: ModuleEntry, fixed_name: &'static str) -> ModuleEntry {
@@ -80,6 +89,65 @@ const ENTRIES: &[ModuleEntry] = &[
     entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
     entry("find", &crate::find::SPEC, crate::find::run),
     entry("setup", &SETUP_SPEC, setup),
+    entry("group", &crate::group::SPEC, crate::group::run),
+    entry("user", &crate::user::SPEC, crate::user::run),
+    adjusted(
+        entry(
+            "ansible.posix.sysctl",
+            &crate::sysctl::SPEC,
+            crate::sysctl::run,
+        ),
+        crate::sysctl::normalise,
+    ),
+    adjusted(
+        entry("sysctl", &crate::sysctl::SPEC, crate::sysctl::run),
+        crate::sysctl::normalise,
+    ),
+    entry(
+        "systemd_service",
+        &crate::systemd::SPEC,
+        crate::systemd::run,
+    ),
+    entry("systemd", &crate::systemd::SPEC, crate::systemd::run),
+    through_action(
+        entry("service", &crate::systemd::SPEC, crate::systemd::run),
+        "ansible.legacy.systemd",
+    ),
+    entry(
+        "service_facts",
+        &crate::service_facts::SPEC,
+        crate::service_facts::run,
+    ),
+    entry("hostname", &crate::hostname::SPEC, crate::hostname::run),
+    entry("apt", &crate::apt::SPEC, crate::apt::run),
+    through_action(
+        entry("package", &crate::apt::SPEC, crate::apt::run),
+        "ansible.legacy.apt",
+    ),
+    entry(
+        "community.general.modprobe",
+        &crate::modprobe::SPEC,
+        crate::modprobe::run,
+    ),
+    entry("modprobe", &crate::modprobe::SPEC, crate::modprobe::run),
+    entry(
+        "community.general.ini_file",
+        &crate::ini_file::SPEC,
+        crate::ini_file::run,
+    ),
+    entry("ini_file", &crate::ini_file::SPEC, crate::ini_file::run),
+    entry(
+        "ansible.posix.selinux",
+        &crate::selinux::SPEC,
+        crate::selinux::run,
+    ),
+    entry("selinux", &crate::selinux::SPEC, crate::selinux::run),
+    entry(
+        "ansible.posix.mount",
+        &crate::mount::SPEC,
+        crate::mount::run,
+    ),
+    entry("mount", &crate::mount::SPEC, crate::mount::run),
 ];
 
 /// `setup` in ansible-core 2.18's spec order.
@@ -114,6 +182,25 @@ pub const MODULES: &[&str] = &[
     "slurp",
     "find",
     "setup",
+    "group",
+    "user",
+    "ansible.posix.sysctl",
+    "sysctl",
+    "systemd_service",
+    "systemd",
+    "service",
+    "service_facts",
+    "hostname",
+    "apt",
+    "package",
+    "community.general.modprobe",
+    "modprobe",
+    "community.general.ini_file",
+    "ini_file",
+    "ansible.posix.selinux",
+    "selinux",
+    "ansible.posix.mount",
+    "mount",
 ];
 
 /// Returns the module `name` implements, if this crate has it.
@@ -130,17 +217,44 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
             "The module {module} was not found in configured module paths"
         ));
     };
-    let args = prepare_args(module, args);
+    let mut args = prepare_args(module, args);
+    let mut action_warnings = Vec::new();
+    if module == "service" {
+        if !std::path::Path::new("/run/systemd/system").is_dir() {
+            // NOTE: ansible-core's `service` action runs the init system's own module;
+            // rplay has only the systemd one.
+            return failed(
+                "rplay runs the service action only on targets that systemd manages".into(),
+            );
+        }
+        action_warnings = crate::systemd::service_args(&mut args);
+    }
+    if module == "package" {
+        if let Err(message) = crate::apt::package_args(&mut args) {
+            return failed(message);
+        }
+    }
     let spec = entry.spec;
     let name = entry
         .fixed_name
         .or(options.module_name.as_deref())
         .unwrap_or(entry.name);
-    let params = match spec.validate_as(name, &args) {
+    let mut params = match spec.validate_as(name, &args) {
         Ok(params) => params,
         Err(message) => return failed(message),
     };
+    if let Some(adjust) = entry.adjust {
+        adjust(&mut params);
+    }
     let mut result = (entry.run)(&params, options);
+    if !action_warnings.is_empty() {
+        let mut warnings: Vec<Value> = action_warnings.into_iter().map(Value::from).collect();
+        if let Some(Value::List(more)) = result.get("warnings") {
+            warnings.extend(more.iter().cloned());
+        }
+        result.insert(Value::from("warnings"), Value::list(warnings));
+    }
+    add_output_lines(&mut result);
     add_path_info(&mut result);
     // A module that reports its own invocation stands for an action plugin whose
     // module never received the `no_log` values (copy's action drops `content`), so
@@ -158,6 +272,61 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
         _ => Map::new(),
     }
+}
+
+/// Splits `stdout` and `stderr` into `stdout_lines` and `stderr_lines` where the module
+/// did not, as ansible-core's action layer does with every module result.
+fn add_output_lines(result: &mut Map) {
+    for (text_key, lines_key) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+        if !result.contains_key(text_key) || result.contains_key(lines_key) {
+            continue;
+        }
+        let text = result
+            .get(text_key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let lines = python_splitlines(&text);
+        result.insert(
+            Value::from(lines_key),
+            Value::list(lines.into_iter().map(Value::from).collect()),
+        );
+    }
+}
+
+/// Splits text at line boundaries as Python's `str.splitlines` does.
+fn python_splitlines(text: &str) -> Vec<String> {
+    let is_break = |c: char| {
+        matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+    };
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !is_break(c) {
+            current.push(c);
+            continue;
+        }
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            chars.next();
+        }
+        lines.push(std::mem::take(&mut current));
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
 }
 
 /// Adds the file information `AnsibleModule` adds to every result, failed or not, that
@@ -187,6 +356,9 @@ fn prepare_args(module: &str, args: &Map) -> Map {
     }
     if module == "shell" {
         args.insert(Value::from("_uses_shell"), Value::Bool(true));
+    }
+    if module == "user" {
+        crate::user::default_args(&mut args);
     }
     args
 }
@@ -302,6 +474,13 @@ mod tests {
             .unwrap();
         assert_eq!(params.get("_uses_shell"), Some(&Value::Bool(true)));
         assert_eq!(keys(params)[..2], ["_raw_params", "_uses_shell"]);
+    }
+
+    #[test]
+    fn output_lines_python_rules() {
+        assert_eq!(python_splitlines("a\r\nb\n\nc"), ["a", "b", "", "c"]);
+        assert_eq!(python_splitlines("x\n"), ["x"]);
+        assert!(python_splitlines("").is_empty());
     }
 
     #[test]

@@ -804,7 +804,8 @@ fn check_required_if(rules: &[RequiredIf], params: &Map) -> Result<(), String> {
         let Some(value) = params.get(rule.key) else {
             continue;
         };
-        if *value != Value::from(rule.value) {
+        // A rule on a bool option names its value as Python prints it (`True`).
+        if *value != Value::from(rule.value) && crate::pyrepr::str(value) != rule.value {
             continue;
         }
         let missing: Vec<&str> = rule

@@ -76,6 +76,11 @@ pub const BUILTIN: &[&str] = &[
     "wait_for_connection",
     "yum_repository",
     // Redirected by ansible-core's own routing table.
+    "ini_file",
+    "modprobe",
+    "mount",
+    "selinux",
+    "sysctl",
     "yum",
 ];
 
