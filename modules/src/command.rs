@@ -176,8 +176,34 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\"'\"'"))
 }
 
-/// Runs the command on this machine and returns the module result.
+/// The keys ansible-core's command module starts its result with, in that order; keys
+/// added later follow them. Item labels print results as Python dicts, in this order.
+const RESULT_ORDER: &[&str] = &[
+    "changed", "stdout", "stderr", "rc", "cmd", "start", "end", "delta", "msg",
+];
+
+/// Runs the command on this machine and returns the module result, its keys in
+/// ansible-core's order.
 pub fn run(request: &CommandRequest, check_mode: bool) -> Map {
+    let result = run_unordered(request, check_mode);
+    let mut ordered = Map::new();
+    for key in RESULT_ORDER {
+        if let Some(value) = result.get(*key) {
+            ordered.insert(Value::from(*key), value.clone());
+        }
+    }
+    // The line lists come from ansible-core's action layer, after `invocation`; the
+    // dispatch adds them there.
+    for (key, value) in result.iter() {
+        let lines = matches!(key.as_str(), Some("stdout_lines" | "stderr_lines"));
+        if !ordered.contains_key(key) && !lines {
+            ordered.insert(key.clone(), value.clone());
+        }
+    }
+    ordered
+}
+
+fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
     let mut result = Map::new();
     result.insert(Value::from("cmd"), request.display.clone());
     if let Some(skip) = skip_reason(request) {

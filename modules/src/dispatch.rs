@@ -19,7 +19,25 @@ pub struct ModuleOptions {
     /// ansible-core's validation messages name.
     #[serde(default)]
     pub module_name: Option<String>,
+    /// The remote temporary directory (`remote_tmp`, `~/.ansible/tmp` by default), as
+    /// ansible-core's modules and actions create it on the target; `None` leaves it alone.
+    #[serde(default)]
+    pub remote_tmp: Option<String>,
+    /// `pipelining`: ansible-core then sends modules without a temporary directory of the
+    /// action's, so a module that needs one creates `remote_tmp` itself, with a warning.
+    #[serde(default)]
+    pub pipelining: bool,
 }
+
+/// Modules whose ansible-core version writes through `AnsibleModule.tmpdir` when it
+/// changes a file (lineinfile, blockinfile, replace, ini_file).
+const TMPDIR_MODULES: &[&str] = &[
+    "lineinfile",
+    "blockinfile",
+    "replace",
+    "ini_file",
+    "community.general.ini_file",
+];
 
 /// A module of this crate: its argument spec and the function that runs it.
 pub struct ModuleEntry {
@@ -254,24 +272,75 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
         }
         result.insert(Value::from("warnings"), Value::list(warnings));
     }
-    add_output_lines(&mut result);
     add_path_info(&mut result);
     // A module that reports its own invocation stands for an action plugin whose
     // module never received the `no_log` values (copy's action drops `content`), so
     // its result is left as it is.
-    if result.contains_key("invocation") {
-        return result;
+    let mut result = if result.contains_key("invocation") {
+        result
+    } else {
+        let mut invocation = Map::new();
+        invocation.insert(
+            Value::from("module_args"),
+            Value::map(params.module_args(spec)),
+        );
+        result.insert(Value::from("invocation"), Value::map(invocation));
+        match params.hide_no_log_values(Value::map(result)) {
+            Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
+            _ => Map::new(),
+        }
+    };
+    // ansible-core's action layer adds the line lists after the module returned, so
+    // they follow `invocation` in the result's key order.
+    add_output_lines(&mut result);
+    prepare_remote_tmp(module, &mut result, options);
+    result
+}
+
+/// Creates `remote_tmp` when ansible-core would have: before every module without
+/// pipelining (the action makes its temporary directory inside it), and with pipelining
+/// when a module that writes through its tmpdir changed a file, which warns when the
+/// directory was missing.
+fn prepare_remote_tmp(module: &str, result: &mut Map, options: &ModuleOptions) {
+    let Some(remote_tmp) = &options.remote_tmp else {
+        return;
+    };
+    let wrote = TMPDIR_MODULES.contains(&module)
+        && !options.check_mode
+        && result.get("changed").is_some_and(Value::is_truthy);
+    if options.pipelining && !wrote {
+        return;
     }
-    let mut invocation = Map::new();
-    invocation.insert(
-        Value::from("module_args"),
-        Value::map(params.module_args(spec)),
-    );
-    result.insert(Value::from("invocation"), Value::map(invocation));
-    match params.hide_no_log_values(Value::map(result)) {
-        Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
-        _ => Map::new(),
+    let home = std::env::var("HOME").unwrap_or_default();
+    let path = match remote_tmp.strip_prefix("~/") {
+        Some(rest) => format!("{}/{rest}", home.trim_end_matches('/')),
+        None => remote_tmp.clone(),
+    };
+    if std::path::Path::new(&path).exists() {
+        return;
     }
+    use std::os::unix::fs::DirBuilderExt;
+    let created = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&path);
+    if !options.pipelining {
+        return;
+    }
+    let warning = match created {
+        Ok(()) => format!(
+            "Module remote_tmp {path} did not exist and was created with a mode of 0700, this may cause issues when running as another user. To avoid this, create the remote_tmp dir with the correct permissions manually"
+        ),
+        Err(err) => format!(
+            "Unable to use {path} as temporary directory, failing back to system: {err}"
+        ),
+    };
+    let mut warnings = match result.get("warnings") {
+        Some(Value::List(items)) => items.to_vec(),
+        _ => Vec::new(),
+    };
+    warnings.push(Value::from(warning));
+    result.insert(Value::from("warnings"), Value::list(warnings));
 }
 
 /// Splits `stdout` and `stderr` into `stdout_lines` and `stderr_lines` where the module

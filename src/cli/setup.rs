@@ -205,6 +205,11 @@ pub fn build_executor<'a>(
         agent_binary: config
             .path("RPLAY_AGENT_BINARY")
             .map(std::path::Path::to_path_buf),
+        remote_tmp: config
+            .str("DEFAULT_REMOTE_TMP")
+            .unwrap_or("~/.ansible/tmp")
+            .to_string(),
+        pipelining: config.bool("ANSIBLE_PIPELINING"),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }

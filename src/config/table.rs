@@ -78,6 +78,7 @@ settings! {
     DEFAULT_PRIVATE_KEY_FILE: Path, ini [("defaults", "private_key_file")], env ["ANSIBLE_PRIVATE_KEY_FILE"], default None;
     DEFAULT_PRIVATE_ROLE_VARS: Bool, ini [("defaults", "private_role_vars")], env ["ANSIBLE_PRIVATE_ROLE_VARS"], default Some("False");
     DEFAULT_REMOTE_PORT: Int, ini [("defaults", "remote_port")], env ["ANSIBLE_REMOTE_PORT"], default None;
+    DEFAULT_REMOTE_TMP: Str, ini [("defaults", "remote_tmp")], env ["ANSIBLE_REMOTE_TEMP", "ANSIBLE_REMOTE_TMP"], default Some("~/.ansible/tmp");
     DEFAULT_REMOTE_USER: Str, ini [("defaults", "remote_user")], env ["ANSIBLE_REMOTE_USER"], default None;
     DEFAULT_ROLES_PATH: PathList, ini [("defaults", "roles_path")], env ["ANSIBLE_ROLES_PATH"], default Some("~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles");
     DEFAULT_STDOUT_CALLBACK: Str, ini [("defaults", "stdout_callback")], env ["ANSIBLE_STDOUT_CALLBACK"], default Some("default");

@@ -671,7 +671,21 @@ impl Executor<'_> {
             diff: self.options.diff,
             environment: self.environment(context, vars)?,
             module_name: Some(context.task.action.clone()),
+            remote_tmp: Some(self.options.remote_tmp.clone()),
+            pipelining: self.pipelining(vars),
         })
+    }
+
+    /// `pipelining` for the task's host: `ansible_pipelining` (or
+    /// `ansible_ssh_pipelining`) over the setting.
+    fn pipelining(&self, vars: &HostVars) -> bool {
+        use crate::template::Variables;
+        ["ansible_pipelining", "ansible_ssh_pipelining"]
+            .iter()
+            .find_map(|name| vars.get(name))
+            .and_then(|raw| self.templar.template(&raw, vars).ok())
+            .map(|value| super::task::truthy_keyword(&value))
+            .unwrap_or(self.options.pipelining)
     }
 
     /// The host a module of the current task runs on, and its connection: the delegate

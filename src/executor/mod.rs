@@ -47,6 +47,10 @@ pub struct RunOptions {
     pub connection: ConnectionDefaults,
     /// `RPLAY_AGENT_BINARY`: the rplay binary to run on targets.
     pub agent_binary: Option<PathBuf>,
+    /// `remote_tmp`, with `~` left for the target to expand.
+    pub remote_tmp: String,
+    /// The `pipelining` setting.
+    pub pipelining: bool,
 }
 
 /// ansible-playbook's exit codes for a run.

@@ -947,13 +947,22 @@ fn censored(result: &Map) -> Map {
     out
 }
 
-/// Returns the result without `_ansible_*` keys, as it is registered.
+/// Returns the result without `_ansible_*` keys at any depth, as ansible-core's
+/// `strip_internal_keys` leaves it for `register`.
 pub fn strip_internal(result: &Map) -> Map {
     result
         .iter()
         .filter(|(key, _)| !key.as_str().is_some_and(|k| k.starts_with("_ansible_")))
-        .map(|(key, value)| (key.clone(), value.clone()))
+        .map(|(key, value)| (key.clone(), strip_internal_value(value)))
         .collect()
+}
+
+fn strip_internal_value(value: &Value) -> Value {
+    match value {
+        Value::Map(map) => Value::map(strip_internal(map)),
+        Value::List(items) => Value::list(items.iter().map(strip_internal_value).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Ansible's boolean conversion for keywords such as `ignore_errors` and `run_once`.
