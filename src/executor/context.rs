@@ -92,7 +92,33 @@ impl TaskContext {
             environment,
         };
         context.layers = context.build_layers(task_vars, include_params);
+        let search_path = context.search_path(play);
         context
+            .layers
+            .magic
+            .insert(Value::from("ansible_search_path"), Value::list(search_path));
+        context
+    }
+
+    /// `ansible_search_path`, as ansible-core builds it for a task: the role's path and
+    /// those of the roles that pulled it in (innermost first), the task file's
+    /// directory, then the playbook's directory. Lookups search these in order.
+    fn search_path(&self, play: &Play) -> Vec<Value> {
+        let mut paths: Vec<String> = Vec::new();
+        if let Some(role) = &self.role {
+            paths.push(role.definition.path.display().to_string());
+            for parent in self.dep_chain.iter().rev() {
+                paths.push(parent.definition.path.display().to_string());
+            }
+        }
+        let directories = [self.task.span.path().parent(), play.span.path().parent()];
+        for directory in directories.into_iter().flatten() {
+            let directory = directory.display().to_string();
+            if !paths.contains(&directory) {
+                paths.push(directory);
+            }
+        }
+        paths.into_iter().map(Value::from).collect()
     }
 
     fn build_layers(&self, task_vars: Layers, include_params: Layers) -> TaskLayers {
