@@ -107,6 +107,7 @@ const ENTRIES: &[ModuleEntry] = &[
     entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
     entry("find", &crate::find::SPEC, crate::find::run),
     entry("setup", &SETUP_SPEC, setup),
+    entry("tempfile", &crate::tempfile::SPEC, crate::tempfile::run),
     entry("group", &crate::group::SPEC, crate::group::run),
     entry("user", &crate::user::SPEC, crate::user::run),
     adjusted(
@@ -200,6 +201,7 @@ pub const MODULES: &[&str] = &[
     "slurp",
     "find",
     "setup",
+    "tempfile",
     "group",
     "user",
     "ansible.posix.sysctl",

@@ -28,6 +28,7 @@ pub mod stat;
 pub mod sysctl;
 pub mod system;
 pub mod systemd;
+pub mod tempfile;
 pub mod textedit;
 pub mod time;
 pub mod user;
