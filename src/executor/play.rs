@@ -1482,6 +1482,9 @@ pub(super) fn play_roles(play: &Play) -> Vec<Arc<RoleInstance>> {
         for item in items {
             if let Item::Block(block) = item {
                 if let BlockKind::Role(role) = &block.kind {
+                    // A role's block holds those of its meta dependencies, whose
+                    // handlers come first, as ansible-core's get_handler_blocks orders them.
+                    collect(&block.block, out, seen);
                     if seen.insert(Arc::as_ptr(role)) {
                         out.push(role.clone());
                     }
