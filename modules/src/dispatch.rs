@@ -4,7 +4,7 @@
 use crate::spec::{Default, Elements, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
 
-/// Run-wide switches and the task's environment, as a module sees them.
+/// Run-wide switches and the task's environment, as a module receives them.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModuleOptions {
     #[serde(default)]

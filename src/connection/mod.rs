@@ -23,7 +23,7 @@ use stream::CommandStream;
 /// rplay sends a fixed type so that runs do not depend on the terminal they start from.
 const RAW_TERMINAL: &str = "xterm";
 
-/// Where and how to reach one target.
+/// The address, credentials and options of one target's connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConnectionSpec {
     /// The inventory name, for messages.
@@ -84,7 +84,7 @@ impl Session {
 }
 
 /// Privilege escalation for a task: who the agent runs as and how it gets there.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Become {
     /// `sudo` is the only method so far.
     pub method: String,
@@ -94,6 +94,20 @@ pub struct Become {
     /// `become_flags`; sudo's default is `-H -S -n`.
     pub flags: String,
     pub password: Option<String>,
+}
+
+/// Prints everything but the password, which must never reach a log.
+impl std::fmt::Debug for Become {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Become")
+            .field("method", &self.method)
+            .field("user", &self.user)
+            .field("exe", &self.exe)
+            .field("flags", &self.flags)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .finish()
+    }
 }
 
 impl Become {
@@ -127,7 +141,7 @@ impl Become {
     }
 }
 
-/// A random-looking key that makes the password prompt unique to this run.
+/// Returns a random-looking key that makes the password prompt unique to this run.
 fn prompt_key() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -156,7 +170,7 @@ pub enum ConnectionError {
 }
 
 impl ConnectionError {
-    /// The `msg` of the unreachable result, as ansible-core words it.
+    /// Returns the `msg` of the unreachable result, in ansible-core's words.
     pub fn message(&self) -> String {
         match self {
             ConnectionError::Unreachable(detail) => {
@@ -166,7 +180,7 @@ impl ConnectionError {
         }
     }
 
-    /// Whether another connection attempt may succeed.
+    /// Returns whether another connection attempt may succeed.
     fn is_retryable(&self) -> bool {
         match self {
             ConnectionError::Unreachable(detail) => {
@@ -186,9 +200,9 @@ struct HostConnection {
 /// The identity of a connection: every setting of its spec except the inventory name.
 /// Inventory hosts that reach the same place the same way share one connection.
 ///
-/// NOTE: ansible-core's OpenSSH control socket is named after the address, port and user
-/// only, so a host can reuse a master another host opened in an earlier run (while
-/// ControlPersist lasts) even with other keys or proxies; rplay never shares a
+/// NOTE: ansible-core names its OpenSSH control socket after the address, port and user
+/// only. A host can therefore reuse a master that another host opened in an earlier run
+/// (while ControlPersist lasts), even with other keys or proxies. rplay never shares a
 /// connection between different settings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ConnectionKey(ConnectionSpec);
@@ -252,8 +266,8 @@ impl Connections {
             .expect("connected above");
         if let Some(escalation) = escalation {
             // NOTE: ansible-core gives an unprivileged become user access to its files
-            // with setfacl, chown or chmod; rplay's agent lives in the login user's
-            // private directory, which only root can use.
+            // with setfacl, chown or chmod. rplay's agent lives in the login user's
+            // private directory, so only root can run it.
             if escalation.user != "root" && escalation.user != spec.user {
                 return Err(ConnectionError::Become(format!(
                     "rplay cannot become the unprivileged user '{}' yet; only root or the login user '{}'",
