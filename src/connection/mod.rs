@@ -74,6 +74,15 @@ impl Session {
         }
     }
 
+    /// Tells whether the session has ended since it was opened. An OpenSSH session makes
+    /// a new client process for each command, so it never counts as ended.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Session::Russh(session) => session.is_closed(),
+            Session::OpenSsh(_) => false,
+        }
+    }
+
     /// Starts `command` and returns it as a stream.
     pub async fn open_command(&self, command: &str) -> Result<CommandStream, ConnectionError> {
         match self {
@@ -318,9 +327,14 @@ impl Connections {
         }
     }
 
+    /// Connects to the target unless a live connection exists. A connection the target
+    /// closed since the last task (a reboot, a crash) is replaced by a new one, as the
+    /// OpenSSH client of ansible-core connects again when its control master is gone.
     fn ensure_connected(&mut self, spec: &ConnectionSpec) -> Result<(), ConnectionError> {
-        if self.hosts.contains_key(&ConnectionKey::of(spec)) {
-            return Ok(());
+        match self.hosts.get(&ConnectionKey::of(spec)) {
+            Some(connection) if connection.session.is_closed() => self.disconnect(spec),
+            Some(_) => return Ok(()),
+            None => {}
         }
         if self.runtime.is_none() {
             let runtime = tokio::runtime::Builder::new_multi_thread()

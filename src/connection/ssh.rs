@@ -131,6 +131,11 @@ impl SshSession {
         Ok(SshSession { handle })
     }
 
+    /// Tells whether the server or the network has ended the session.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
     /// Runs `command` through the remote user's shell, feeding it `stdin`, and collects
     /// its output. With `terminal`, the command runs on a pseudo-terminal as ansible-core's
     /// `ssh -tt` runs it: output lines end in CRLF and standard error joins standard

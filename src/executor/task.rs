@@ -318,7 +318,8 @@ impl Executor<'_> {
             if let (false, Some(Value::Map(facts))) = (own_facts, result.get("ansible_facts")) {
                 effects.push(actions::Effect::Facts(facts.as_ref().clone()));
             }
-            if !result.contains_key("failed") {
+            let unreachable = result.get("unreachable") == Some(&Value::Bool(true));
+            if !result.contains_key("failed") && !unreachable {
                 let rc_failed = result
                     .get("rc")
                     .is_some_and(|rc| rc != &Value::Int(0) && rc != &Value::from("0"));
