@@ -282,17 +282,17 @@ def snapshot(case: Case) -> dict:
     for index in range(1, case.hosts + 1):
         host = f"test-{index}"
         root = lab_dir() / "run" / host / "root"
-        if (lab_dir() / "run" / host / "pid").exists():
-            # The remote shell splits the command line again.
-            command = ["ssh", "-F", str(ssh_config), host, "bash", "-s", "--", str(MAX_CONTENT_BYTES),
-                       *[shlex.quote(p) for p in case.paths]]
-        else:
+        # The remote shell splits the command line again.
+        proc = subprocess.run(
+            ["ssh", "-F", str(ssh_config), host, "bash", "-s", "--", str(MAX_CONTENT_BYTES),
+             *[shlex.quote(p) for p in case.paths]],
+            input=SNAPSHOT_SCRIPT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if proc.returncode == 255 and root.is_dir():
             # A host the case crashed (`lab kill`) has no sshd left; its files are
             # still mounted on the controller.
-            command = ["chroot", str(root), "bash", "-s", "--", str(MAX_CONTENT_BYTES), *case.paths]
-        proc = subprocess.run(
-            command,
-            input=SNAPSHOT_SCRIPT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.run(
+                ["chroot", str(root), "bash", "-s", "--", str(MAX_CONTENT_BYTES), *case.paths],
+                input=SNAPSHOT_SCRIPT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise LabError(f"snapshot of {host} failed (exit {proc.returncode}): {proc.stderr.strip()}")
         hosts[host] = parse_snapshot(proc.stdout)

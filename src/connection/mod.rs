@@ -176,6 +176,15 @@ pub enum ConnectionError {
     /// Privilege escalation failed, in ansible-core's words ("Missing sudo password").
     #[error("{0}")]
     Become(String),
+    /// A connection that broke while a task's request was sent or running. The text is
+    /// the host's address.
+    #[error("connection to {0} lost during the task")]
+    Lost(String),
+    /// A connection that broke during a task, followed by a failed new connection. Without
+    /// pipelining, ansible-core connects again to remove its temporary directory and
+    /// reports that failure as a failed task. The text is that attempt's `msg`.
+    #[error("{0}")]
+    LostAndCleanupFailed(String),
 }
 
 impl ConnectionError {
@@ -185,7 +194,14 @@ impl ConnectionError {
             ConnectionError::Unreachable(detail) => {
                 format!("Failed to connect to the host via ssh: {detail}")
             }
-            ConnectionError::Agent(detail) | ConnectionError::Become(detail) => detail.clone(),
+            ConnectionError::Agent(detail)
+            | ConnectionError::Become(detail)
+            | ConnectionError::LostAndCleanupFailed(detail) => detail.clone(),
+            // ansible-core's words when a pipelined module's connection breaks. They end
+            // with the OpenSSH client's standard error, which is empty when the host is gone.
+            ConnectionError::Lost(address) => format!(
+                "Data could not be sent to remote host \"{address}\". Make sure this host can be reached over ssh: "
+            ),
         }
     }
 
@@ -195,7 +211,10 @@ impl ConnectionError {
             ConnectionError::Unreachable(detail) => {
                 !detail.contains("Permission denied") && !detail.contains("Host key verification")
             }
-            ConnectionError::Agent(_) | ConnectionError::Become(_) => false,
+            ConnectionError::Agent(_)
+            | ConnectionError::Become(_)
+            | ConnectionError::Lost(_)
+            | ConnectionError::LostAndCleanupFailed(_) => false,
         }
     }
 }
@@ -293,10 +312,19 @@ impl Connections {
             let agent = connection.agents.get_mut(&identity).expect("started above");
             agent.call(module, args, options).await
         });
-        if matches!(result, Err(ConnectionError::Unreachable(_))) {
-            self.disconnect(spec);
+        match result {
+            Err(ConnectionError::Unreachable(detail)) => {
+                tracing::debug!(host = %spec.host, %detail, "connection lost during a task");
+                self.disconnect(spec);
+                if !options.pipelining {
+                    if let Err(err) = self.ensure_connected(spec) {
+                        return Err(ConnectionError::LostAndCleanupFailed(err.message()));
+                    }
+                }
+                Err(ConnectionError::Lost(spec.address.clone()))
+            }
+            result => result,
         }
-        result
     }
 
     /// Runs a command through the remote user's shell on a pseudo-terminal, without the
