@@ -41,6 +41,9 @@ pub struct CommandRequest {
     pub strip_empty_ends: bool,
     /// Variables added to the process environment (the task's `environment`).
     pub environment: Vec<(String, String)>,
+    /// Warnings for the result's `warnings`, such as an `executable` that `command`
+    /// ignores.
+    pub warnings: Vec<String>,
 }
 
 impl CommandRequest {
@@ -52,6 +55,12 @@ impl CommandRequest {
             .string("_raw_params")
             .filter(|raw| !raw.trim().is_empty());
         let argv_arg = params.get("argv").map(|_| params.strings("argv"));
+        let mut warnings = Vec::new();
+        if let Some(executable) = params.string("executable").filter(|_| !shell) {
+            warnings.push(format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{executable}'."
+            ));
+        }
         let (display, argv) = match (raw, argv_arg) {
             (None, None) => return Err("no command given".into()),
             (None, Some(argv)) if argv.is_empty() => return Err("no command given".into()),
@@ -88,6 +97,7 @@ impl CommandRequest {
             stdin_add_newline: params.flag("stdin_add_newline"),
             strip_empty_ends: params.flag("strip_empty_ends"),
             environment: Vec::new(),
+            warnings,
         })
     }
 }
@@ -205,6 +215,10 @@ pub fn run(request: &CommandRequest, check_mode: bool) -> Map {
 
 fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
     let mut result = Map::new();
+    if !request.warnings.is_empty() {
+        let warnings = request.warnings.iter().map(|w| Value::from(w.as_str()));
+        result.insert(Value::from("warnings"), Value::list(warnings.collect()));
+    }
     result.insert(Value::from("cmd"), request.display.clone());
     if let Some(skip) = skip_reason(request) {
         return skipped(result, &skip.0, &skip.1);
@@ -423,6 +437,22 @@ mod tests {
         assert_eq!(result.get("rc"), Some(&Value::Int(0)));
         assert_eq!(result.get("stdout"), Some(&Value::from("hi there")));
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn command_warns_about_executable() {
+        let mut args = Map::new();
+        args.insert(Value::from("_raw_params"), Value::from("true"));
+        args.insert(Value::from("executable"), Value::from("/bogus"));
+        let request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let result = run(&request, false);
+        assert_eq!(result.get("rc"), Some(&Value::Int(0)));
+        assert_eq!(
+            result.get("warnings"),
+            Some(&Value::list(vec![Value::from(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bogus'."
+            )]))
+        );
     }
 
     #[test]
