@@ -245,11 +245,7 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
 /// Parses `k=v` text. Words that are not `k=v` are joined into `_raw_params`. With
 /// `command_line`, `k=v` words are options only for the command-like actions' own
 /// options and otherwise stay in `_raw_params`.
-fn parse_kv(
-    text: &str,
-    command_line: bool,
-    span: &crate::source::Span,
-) -> Result<Map, LoadError> {
+fn parse_kv(text: &str, command_line: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
     let words = split_args(text).ok_or_else(|| {
         LoadError::new(
             format!("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"),

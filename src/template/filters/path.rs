@@ -219,7 +219,10 @@ fn relpath(_: &mut State, args: &Args) -> Result<JValue, Error> {
     if start.is_empty() {
         return Err(filter_error("no path specified"));
     }
-    Ok(JValue::from(relative(&absolute(&text)?, &absolute(&start)?)))
+    Ok(JValue::from(relative(
+        &absolute(&text)?,
+        &absolute(&start)?,
+    )))
 }
 
 /// Python's `os.path.relpath` of two absolute, normalised paths.
@@ -287,7 +290,10 @@ mod tests {
         };
         assert_eq!(expand_vars("$A/${A}x", lookup), "1/1x");
         assert_eq!(expand_vars("$B_2", lookup), "$A");
-        assert_eq!(expand_vars("$NOPE ${NOPE} $ ${A", lookup), "$NOPE ${NOPE} $ ${A");
+        assert_eq!(
+            expand_vars("$NOPE ${NOPE} $ ${A", lookup),
+            "$NOPE ${NOPE} $ ${A"
+        );
         assert_eq!(expand_vars("a$-b$", lookup), "a$-b$");
     }
 
@@ -300,10 +306,19 @@ mod tests {
         std::os::unix::fs::symlink(base.join("real"), base.join("abs")).expect("symlink");
         std::os::unix::fs::symlink("loop", base.join("loop")).expect("symlink");
         let base = base.to_string_lossy();
-        assert_eq!(real_path(&format!("{base}/rel/x")), format!("{base}/real/x"));
+        assert_eq!(
+            real_path(&format!("{base}/rel/x")),
+            format!("{base}/real/x")
+        );
         assert_eq!(real_path(&format!("{base}/abs/../y")), format!("{base}/y"));
-        assert_eq!(real_path(&format!("{base}/missing/z")), format!("{base}/missing/z"));
-        assert_eq!(real_path(&format!("{base}/loop/z")), format!("{base}/loop/z"));
+        assert_eq!(
+            real_path(&format!("{base}/missing/z")),
+            format!("{base}/missing/z")
+        );
+        assert_eq!(
+            real_path(&format!("{base}/loop/z")),
+            format!("{base}/loop/z")
+        );
     }
 
     #[test]
