@@ -220,14 +220,6 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
         result.insert(Value::from("warnings"), Value::list(warnings.collect()));
     }
     result.insert(Value::from("cmd"), request.display.clone());
-    if let Some(skip) = skip_reason(request) {
-        return skipped(result, &skip.0, &skip.1);
-    }
-    if check_mode {
-        let mut result = skipped(result, "Command would have run if not in check mode", "");
-        result.insert(Value::from("skipped"), Value::Bool(true));
-        return result;
-    }
     if let Some(dir) = &request.chdir {
         if let Err(err) = std::fs::metadata(dir).and_then(|meta| {
             if meta.is_dir() {
@@ -249,6 +241,20 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
             result.insert(Value::from("failed"), Value::Bool(true));
             return result;
         }
+    }
+    if let Some(skip) = skip_reason(request, check_mode) {
+        return skipped(result, &skip.0, &skip.1);
+    }
+    if check_mode {
+        // Without `creates` or `removes` the check cannot tell whether the command
+        // would change anything, so the task is skipped; with them it would run.
+        let guarded = request.creates.is_some() || request.removes.is_some();
+        let mut result = skipped(result, "Command would have run if not in check mode", "");
+        result.insert(Value::from("changed"), Value::Bool(guarded));
+        if !guarded {
+            result.insert(Value::from("skipped"), Value::Bool(true));
+        }
+        return result;
     }
     let started = Instant::now();
     let start_text = timestamp();
@@ -321,19 +327,21 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
     result
 }
 
-fn skip_reason(request: &CommandRequest) -> Option<(String, String)> {
+fn skip_reason(request: &CommandRequest, check_mode: bool) -> Option<(String, String)> {
+    let verb = if check_mode { "Would" } else { "Did" };
+    let chdir = request.chdir.as_deref().map(Path::new);
     if let Some(creates) = &request.creates {
-        if glob_exists(creates, request.chdir.as_deref()) {
+        if glob_exists(creates, chdir) {
             return Some((
-                format!("Did not run command since '{creates}' exists"),
+                format!("{verb} not run command since '{creates}' exists"),
                 format!("skipped, since {creates} exists"),
             ));
         }
     }
     if let Some(removes) = &request.removes {
-        if !glob_exists(removes, request.chdir.as_deref()) {
+        if !glob_exists(removes, chdir) {
             return Some((
-                format!("Did not run command since '{removes}' does not exist"),
+                format!("{verb} not run command since '{removes}' does not exist"),
                 format!("skipped, since {removes} does not exist"),
             ));
         }
@@ -352,13 +360,84 @@ fn skipped(mut result: Map, message: &str, stdout: &str) -> Map {
     result
 }
 
-/// NOTE: `creates`/`removes` check the literal path; glob patterns are not expanded yet.
-fn glob_exists(pattern: &str, chdir: Option<&str>) -> bool {
-    let path = Path::new(pattern);
-    match chdir {
-        Some(dir) if path.is_relative() => Path::new(dir).join(path).exists(),
-        _ => path.exists(),
+/// Whether Python's `glob.glob(pattern)` finds anything, with relative paths taken
+/// from `base` (the module's working directory after `chdir`).
+fn glob_exists(pattern: &str, base: Option<&Path>) -> bool {
+    !glob(pattern, base).is_empty()
+}
+
+/// Python's `glob.glob` without `recursive`: `*`, `?` and `[...]` match within one path
+/// component, and a wildcard does not match a leading `.` unless the pattern has one.
+fn glob(pattern: &str, base: Option<&Path>) -> Vec<String> {
+    let resolve = |path: &str| match base {
+        Some(base) if !path.starts_with('/') => base.join(if path.is_empty() { "." } else { path }),
+        _ => Path::new(if path.is_empty() { "." } else { path }).to_path_buf(),
+    };
+    if !has_magic(pattern) {
+        let exists = if pattern.ends_with('/') {
+            resolve(pattern).is_dir()
+        } else {
+            std::fs::symlink_metadata(resolve(pattern)).is_ok()
+        };
+        return if exists {
+            vec![pattern.to_string()]
+        } else {
+            Vec::new()
+        };
     }
+    let (dir, name) = split_path(pattern);
+    let dirs = if dir.is_empty() {
+        vec![String::new()]
+    } else if dir != pattern && has_magic(&dir) {
+        glob(&dir, base)
+    } else {
+        vec![dir]
+    };
+    let mut found = Vec::new();
+    for dir in dirs {
+        let join = |entry: &str| match dir.as_str() {
+            "" => entry.to_string(),
+            d if d.ends_with('/') => format!("{d}{entry}"),
+            d => format!("{d}/{entry}"),
+        };
+        if !has_magic(name) {
+            let path = join(name);
+            let exists = if name.is_empty() {
+                resolve(&dir).is_dir()
+            } else {
+                std::fs::symlink_metadata(resolve(&path)).is_ok()
+            };
+            if exists {
+                found.push(path);
+            }
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(resolve(&dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let entry = entry.file_name().to_string_lossy().into_owned();
+            let hidden = entry.starts_with('.') && !name.starts_with('.');
+            if !hidden && crate::find::fnmatch(name, &entry) {
+                found.push(join(&entry));
+            }
+        }
+    }
+    found
+}
+
+fn has_magic(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+/// Python's `os.path.split`: the directory (trailing slashes removed unless it is all
+/// slashes) and the last component.
+fn split_path(path: &str) -> (String, &str) {
+    let index = path.rfind('/').map_or(0, |i| i + 1);
+    let (head, tail) = path.split_at(index);
+    let trimmed = head.trim_end_matches('/');
+    let head = if trimmed.is_empty() { head } else { trimmed };
+    (head.to_string(), tail)
 }
 
 fn insert_output(result: &mut Map, stdout: &str, stderr: &str, strip: bool) {
@@ -453,6 +532,44 @@ mod tests {
                 "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bogus'."
             )]))
         );
+    }
+
+    #[test]
+    fn glob_like_python() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/afile.txt"), "").unwrap();
+        std::fs::write(dir.path().join("sub/.hidden"), "").unwrap();
+        let base = Some(dir.path());
+        assert_eq!(glob("sub/afile.*", base), ["sub/afile.txt"]);
+        assert_eq!(glob("s?b/*.txt", base), ["sub/afile.txt"]);
+        assert_eq!(glob("sub/[ab]file.txt", base), ["sub/afile.txt"]);
+        assert!(glob("sub/*hidden", base).is_empty());
+        assert_eq!(glob("sub/.h*", base), ["sub/.hidden"]);
+        assert_eq!(glob("sub/", base), ["sub/"]);
+        assert!(glob("sub/afile.txt/", base).is_empty());
+        assert!(glob("nope/*", base).is_empty());
+        let absolute = format!("{}/sub/*.txt", dir.path().display());
+        assert_eq!(glob(&absolute, None).len(), 1);
+    }
+
+    #[test]
+    fn check_mode_runs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("marker");
+        let mut args = Map::new();
+        let command = format!("touch {}", marker.display());
+        args.insert(Value::from("_raw_params"), Value::from(command));
+        let unguarded = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let result = run(&unguarded, true);
+        assert_eq!(result.get("skipped"), Some(&Value::Bool(true)));
+        assert_eq!(result.get("changed"), Some(&Value::Bool(false)));
+        args.insert(Value::from("creates"), Value::from("/nonexistent/*"));
+        let guarded = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let result = run(&guarded, true);
+        assert_eq!(result.get("skipped"), None);
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+        assert!(!marker.exists());
     }
 
     #[test]
