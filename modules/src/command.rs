@@ -44,6 +44,9 @@ pub struct CommandRequest {
     /// Warnings for the result's `warnings`, such as an `executable` that `command`
     /// ignores.
     pub warnings: Vec<String>,
+    /// Whether `~` and `$VAR` in each argument are expanded before the command runs
+    /// (`expand_argument_vars`; never for `shell`, whose shell expands them).
+    pub expand_arguments: bool,
 }
 
 impl CommandRequest {
@@ -98,11 +101,40 @@ impl CommandRequest {
             strip_empty_ends: params.flag("strip_empty_ends"),
             environment: Vec::new(),
             warnings,
+            expand_arguments: !shell && params.flag("expand_argument_vars"),
         })
     }
 }
 
-/// Splits a command line as Python's `shlex.split` (POSIX mode).
+impl CommandRequest {
+    /// The arguments the process gets: with `expand_arguments`, each one passes through
+    /// `expandvars` and then `expanduser`, as ansible-core's `run_command` does, with
+    /// the variables the process will see.
+    fn expanded_argv(&self) -> Vec<String> {
+        if !self.expand_arguments {
+            return self.argv.clone();
+        }
+        let lookup = |name: &str| {
+            self.environment
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| std::env::var(name).ok())
+        };
+        let home = lookup("HOME");
+        self.argv
+            .iter()
+            .map(|arg| {
+                let expanded = crate::ospath::expand_vars(arg, lookup);
+                crate::ospath::expand_user(&expanded, home.as_deref(), crate::ospath::home_of)
+            })
+            .collect()
+    }
+}
+
+/// Splits a command line as Python's `shlex.split` (POSIX mode, no comments): inside
+/// double quotes a backslash escapes only `"` and `\\`.
 pub fn split_command(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut current = String::new();
@@ -126,8 +158,7 @@ pub fn split_command(text: &str) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => current.push(c),
-                            Some('\n') => {}
+                            Some(c @ ('"' | '\\')) => current.push(c),
                             Some(c) => {
                                 current.push('\\');
                                 current.push(c);
@@ -142,17 +173,8 @@ pub fn split_command(text: &str) -> Result<Vec<String>, String> {
             '\\' => {
                 in_word = true;
                 match chars.next() {
-                    Some('\n') => {}
                     Some(c) => current.push(c),
                     None => return Err("No escaped character".into()),
-                }
-            }
-            '#' if !in_word => {
-                // A comment runs to the end of the line.
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
                 }
             }
             c if c.is_whitespace() => {
@@ -256,11 +278,12 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
         }
         return result;
     }
+    let argv = request.expanded_argv();
     let started = Instant::now();
     let start_text = timestamp();
-    let mut process = Command::new(&request.argv[0]);
+    let mut process = Command::new(&argv[0]);
     process
-        .args(&request.argv[1..])
+        .args(&argv[1..])
         .stdin(if request.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -286,7 +309,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
         Ok(output) => output,
         Err(err) => {
             let code = err.raw_os_error().unwrap_or(2);
-            result.insert(Value::from("cmd"), Value::from(request.argv[0].as_str()));
+            result.insert(Value::from("cmd"), Value::from(argv[0].as_str()));
             result.insert(Value::from("changed"), Value::Bool(false));
             result.insert(Value::from("failed"), Value::Bool(true));
             result.insert(
@@ -294,7 +317,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
                 Value::from(format!(
                     "[Errno {code}] {}: b'{}'",
                     os_error_text(&err),
-                    request.argv[0]
+                    argv[0]
                 )),
             );
             result.insert(Value::from("rc"), Value::Int(i64::from(code)));
@@ -505,6 +528,10 @@ mod tests {
             ["echo", "hi there", "a b", "c d"]
         );
         assert!(split_command("echo 'open").is_err());
+        assert_eq!(
+            split_command("a \"\\$X\" \"\\\"\" \"a\\\nb\" c\\\nd # e").unwrap(),
+            ["a", "\\$X", "\"", "a\\\nb", "c\nd", "#", "e"]
+        );
     }
 
     #[test]
@@ -531,6 +558,25 @@ mod tests {
             Some(&Value::list(vec![Value::from(
                 "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bogus'."
             )]))
+        );
+    }
+
+    #[test]
+    fn command_expands_argument_vars() {
+        let mut args = Map::new();
+        let command = r#"printf %s "\$RPLAY_TEST_X" ~root"#;
+        args.insert(Value::from("_raw_params"), Value::from(command));
+        let mut request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        request.environment = vec![("RPLAY_TEST_X".to_string(), "z".to_string())];
+        let result = run(&request, false);
+        assert_eq!(result.get("stdout"), Some(&Value::from("\\z/root")));
+        args.insert(Value::from("expand_argument_vars"), Value::Bool(false));
+        let mut request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        request.environment = vec![("RPLAY_TEST_X".to_string(), "z".to_string())];
+        let result = run(&request, false);
+        assert_eq!(
+            result.get("stdout"),
+            Some(&Value::from("\\$RPLAY_TEST_X~root"))
         );
     }
 

@@ -298,9 +298,8 @@ pub fn set_attributes_if_different(
                 changed |= check_mode;
             } else {
                 if !check_mode {
-                    fs::set_permissions(path, fs::Permissions::from_mode(wanted)).map_err(
-                        |err| Failure::new(os_error(&err)).with("path", shown.as_str()),
-                    )?;
+                    fs::set_permissions(path, fs::Permissions::from_mode(wanted))
+                        .map_err(|err| Failure::new(os_error(&err)).with("path", shown.as_str()))?;
                 }
                 changed = true;
             }
