@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use crate::spec::{Default, Elements, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -280,7 +280,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
     }
     let argv = request.expanded_argv();
     let started = Instant::now();
-    let start_text = timestamp();
+    let start_text = crate::time::now_text();
     let mut process = Command::new(&argv[0]);
     process
         .args(&argv[1..])
@@ -334,7 +334,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
         Value::from("delta"),
         Value::from(duration_text(started.elapsed().as_secs_f64())),
     );
-    result.insert(Value::from("end"), Value::from(timestamp()));
+    result.insert(Value::from("end"), Value::from(crate::time::now_text()));
     result.insert(
         Value::from("msg"),
         Value::from(if rc == 0 { "" } else { "non-zero return code" }),
@@ -494,26 +494,6 @@ fn duration_text(seconds: f64) -> String {
         micros / 60_000_000 % 60,
         micros / 1_000_000 % 60,
         micros % 1_000_000
-    )
-}
-
-/// The local time as Python's `str(datetime.now())`.
-///
-/// NOTE: printed in UTC; ansible-core prints the target's local time.
-fn timestamp() -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = now.as_secs() as i64;
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = crate::time::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        now.subsec_micros()
     )
 }
 

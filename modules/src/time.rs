@@ -1,4 +1,46 @@
-//! Calendar arithmetic for the timestamps Ansible prints, without a time-zone database.
+//! Calendar arithmetic for the timestamps Ansible prints, and the local time.
+
+use std::time::SystemTime;
+
+/// The local time as Python's `str(datetime.datetime.now())`:
+/// `YYYY-MM-DD HH:MM:SS.ffffff`, in the time zone of the process (`TZ`, else
+/// `/etc/localtime`).
+pub fn now_text() -> String {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = now.as_secs() as libc::time_t;
+    // SAFETY: `tm` is plain data that localtime_r fills, or leaves zeroed on failure.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&seconds, &mut tm).is_null() {
+            return utc_text(now.as_secs() as i64, now.subsec_micros());
+        }
+        tm
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        i64::from(tm.tm_year) + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        now.subsec_micros()
+    )
+}
+
+/// `seconds` since the epoch in UTC, formatted as `now_text` formats local time.
+fn utc_text(seconds: i64, micros: u32) -> String {
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let of_day = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{micros:06}",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+    )
+}
 
 /// Converts days since 1970-01-01 to a proleptic Gregorian `(year, month, day)`.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -23,5 +65,11 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_791), (2026, 12, 4));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn utc_text_like_python() {
+        assert_eq!(utc_text(86_400 + 3_723, 42), "1970-01-02 01:02:03.000042");
+        assert_eq!(now_text().len(), "1970-01-02 01:02:03.000042".len());
     }
 }
