@@ -30,6 +30,43 @@ pub fn now_text() -> String {
     )
 }
 
+/// Python's `time.mktime(time.strptime(text, format))`: `text` read with `format` as a
+/// local time, in seconds since the epoch. Errors are Python's `ValueError` messages.
+pub fn parse_local_time(text: &str, format: &str) -> Result<f64, String> {
+    let mismatch = || {
+        format!(
+            "time data {} does not match format {}",
+            crate::pyrepr::str_repr(text),
+            crate::pyrepr::str_repr(format)
+        )
+    };
+    let (Ok(c_text), Ok(c_format)) = (std::ffi::CString::new(text), std::ffi::CString::new(format))
+    else {
+        return Err(mismatch());
+    };
+    // SAFETY: both strings are NUL-terminated and outlive the calls; strptime returns
+    // NULL or a pointer into `c_text`, and mktime reads only `tm`.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        // Python's struct_time defaults: 1900-01-01 00:00:00.
+        tm.tm_mday = 1;
+        let rest = libc::strptime(c_text.as_ptr(), c_format.as_ptr(), &mut tm);
+        if rest.is_null() {
+            return Err(mismatch());
+        }
+        let rest = std::ffi::CStr::from_ptr(rest).to_string_lossy();
+        if !rest.is_empty() {
+            return Err(format!("unconverted data remains: {rest}"));
+        }
+        tm.tm_isdst = -1;
+        let seconds = libc::mktime(&mut tm);
+        if seconds == -1 && !(tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31) {
+            return Err("mktime argument out of range".to_string());
+        }
+        Ok(seconds as f64)
+    }
+}
+
 /// `seconds` since the epoch in UTC, formatted as `now_text` formats local time.
 fn utc_text(seconds: i64, micros: u32) -> String {
     let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
@@ -71,5 +108,22 @@ mod tests {
     fn utc_text_like_python() {
         assert_eq!(utc_text(86_400 + 3_723, 42), "1970-01-02 01:02:03.000042");
         assert_eq!(now_text().len(), "1970-01-02 01:02:03.000042".len());
+    }
+
+    #[test]
+    fn parse_local_time_like_python() {
+        let parsed = parse_local_time("202202081414.00", "%Y%m%d%H%M.%S").unwrap();
+        let (year, month, day) = civil_from_days((parsed as i64).div_euclid(86_400));
+        // Whatever the local zone, the date is within a day of the one written.
+        assert_eq!((year, month), (2022, 2));
+        assert!((7..=9).contains(&day), "day {day}");
+        assert_eq!(
+            parse_local_time("2022-02", "%Y%m").unwrap_err(),
+            "time data '2022-02' does not match format '%Y%m'"
+        );
+        assert_eq!(
+            parse_local_time("20220208x", "%Y%m%d").unwrap_err(),
+            "unconverted data remains: x"
+        );
     }
 }

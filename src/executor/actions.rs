@@ -156,6 +156,12 @@ fn validate_args(action: &str, written: &str, args: &Map) -> Result<(), String> 
             }
             return Ok(());
         }
+        // The shell action runs the command module but rejects its `command`-only option.
+        "shell" if args.contains_key("expand_argument_vars") => {
+            return Err(format!(
+                "Unsupported parameters for ({written}) module: expand_argument_vars"
+            ));
+        }
         "fail" => &["msg"],
         "assert" => &["that", "msg", "fail_msg", "success_msg", "quiet"],
         "group_by" => &["key", "parents"],
