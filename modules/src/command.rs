@@ -1,9 +1,10 @@
 //! The `command` and `shell` modules, with ansible-core 2.18's result keys.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::spec::{Default, Elements, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -303,7 +304,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
             }
             let _ = stdin.write_all(data.as_bytes());
         }
-        child.wait_with_output()
+        collect_output(child)
     });
     let output = match output {
         Ok(output) => output,
@@ -348,6 +349,75 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
         result.insert(Value::from("failed"), Value::Bool(true));
     }
     result
+}
+
+/// How long the output pipes may stay silent after the process exited before the
+/// result is returned without their end, as ansible-core's `run_command` waits.
+const SILENCE_AFTER_EXIT: Duration = Duration::from_secs(1);
+
+/// Waits for `child` and reads its output. A background process that inherited the
+/// pipes can keep them open after the command exited: as ansible-core does, the output
+/// is complete once the process exited and the pipes stayed silent for a second.
+fn collect_output(mut child: Child) -> std::io::Result<Output> {
+    let (sender, receiver) = mpsc::channel::<(usize, Option<Vec<u8>>)>();
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    ];
+    let mut open = 0;
+    for (index, pipe) in pipes.into_iter().enumerate() {
+        let Some(mut pipe) = pipe else { continue };
+        open += 1;
+        let sender = sender.clone();
+        // A reader blocked on a pipe that a background process holds ends when that
+        // process closes it; nothing waits for it.
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => {
+                        if sender.send((index, Some(buffer[..read].to_vec()))).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = sender.send((index, None));
+        });
+    }
+    drop(sender);
+    let mut outputs = [Vec::new(), Vec::new()];
+    let mut status = None;
+    while open > 0 {
+        match receiver.recv_timeout(SILENCE_AFTER_EXIT) {
+            Ok((index, Some(chunk))) => outputs[index].extend_from_slice(&chunk),
+            Ok((_, None)) => open -= 1,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                status = child.try_wait()?;
+                if status.is_some() {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let status = match status {
+        Some(status) => status,
+        None => child.wait()?,
+    };
+    let [stdout, stderr] = outputs;
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 fn skip_reason(request: &CommandRequest, check_mode: bool) -> Option<(String, String)> {
@@ -558,6 +628,21 @@ mod tests {
             result.get("stdout"),
             Some(&Value::from("\\$RPLAY_TEST_X~root"))
         );
+    }
+
+    #[test]
+    fn background_process_does_not_hold_the_result() {
+        let mut args = Map::new();
+        args.insert(
+            Value::from("_raw_params"),
+            Value::from("echo hi; sleep 5 &"),
+        );
+        args.insert(Value::from("_uses_shell"), Value::Bool(true));
+        let request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let started = Instant::now();
+        let result = run(&request, false);
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert_eq!(result.get("stdout"), Some(&Value::from("hi")));
     }
 
     #[test]
