@@ -453,7 +453,7 @@ fn skipped(mut result: Map, message: &str, stdout: &str) -> Map {
     result
 }
 
-/// Whether Python's `glob.glob(pattern)` finds anything, with relative paths taken
+/// Reports whether Python's `glob.glob(pattern)` finds anything, with relative paths taken
 /// from `base` (the module's working directory after `chdir`).
 fn glob_exists(pattern: &str, base: Option<&Path>) -> bool {
     !glob(pattern, base).is_empty()

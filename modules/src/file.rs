@@ -159,7 +159,7 @@ fn time_request(
     }
 }
 
-/// A file time as Python's `st_mtime`: seconds since the epoch as a float.
+/// Converts a file time to Python's `st_mtime`: seconds since the epoch as a float.
 fn file_time(seconds: i64, nanoseconds: i64) -> f64 {
     seconds as f64 + nanoseconds as f64 / 1e9
 }

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-/// The local time as Python's `str(datetime.datetime.now())`:
+/// Formats the local time as Python's `str(datetime.datetime.now())`:
 /// `YYYY-MM-DD HH:MM:SS.ffffff`, in the time zone of the process (`TZ`, else
 /// `/etc/localtime`).
 pub fn now_text() -> String {

@@ -37,36 +37,10 @@ pub(super) fn pause(executor: &mut Executor<'_>, args: &Map) -> ActionOutcome {
             }
         }
     };
-    let hidden = if parsed.echo {
-        ""
-    } else {
-        " (output is hidden)"
-    };
     let started = Instant::now();
     let start = rplay_modules::time::now_text();
-    let unit = match parsed.wait {
-        Some((seconds, unit)) => {
-            let seconds = seconds.max(1);
-            executor.emit(Event::Display(format!(
-                "Pausing for {seconds} seconds{hidden}"
-            )));
-            if parsed.prompt.is_some() {
-                executor.emit(Event::Display(
-                    "(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r".into(),
-                ));
-            }
-            std::thread::sleep(Duration::from_secs(seconds.unsigned_abs()));
-            unit
-        }
-        None => {
-            // NOTE: rplay never reads the terminal, so a pause without a duration
-            // returns at once, as ansible-core does when stdin is not interactive.
-            executor.emit(Event::Warning(
-                "Not waiting for response to prompt as stdin is not interactive".into(),
-            ));
-            Unit::Minutes
-        }
-    };
+    let unit = wait(executor, &parsed);
+
     let elapsed = started.elapsed().as_secs_f64();
     let (amount, unit_name) = match unit {
         Unit::Seconds => (elapsed, "seconds"),
@@ -92,6 +66,34 @@ pub(super) fn pause(executor: &mut Executor<'_>, args: &Map) -> ActionOutcome {
         result,
         effects: Vec::new(),
     }
+}
+
+/// Prints the notices and waits, returning the unit the result reports the wait in.
+fn wait(executor: &mut Executor<'_>, parsed: &PauseArgs) -> Unit {
+    let Some((seconds, unit)) = parsed.wait else {
+        // NOTE: rplay never reads the terminal, so a pause without a duration
+        // returns at once, as ansible-core does when stdin is not interactive.
+        executor.emit(Event::Warning(
+            "Not waiting for response to prompt as stdin is not interactive".into(),
+        ));
+        return Unit::Minutes;
+    };
+    let hidden = if parsed.echo {
+        ""
+    } else {
+        " (output is hidden)"
+    };
+    let seconds = seconds.max(1);
+    executor.emit(Event::Display(format!(
+        "Pausing for {seconds} seconds{hidden}"
+    )));
+    if parsed.prompt.is_some() {
+        executor.emit(Event::Display(
+            "(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r".into(),
+        ));
+    }
+    std::thread::sleep(Duration::from_secs(seconds.unsigned_abs()));
+    unit
 }
 
 /// Python's `str(round(value, 2))` for a non-negative float.
