@@ -2,6 +2,7 @@
 //! with owner, group, mode, `recurse` and ansible-core 2.18's results and diffs.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::dispatch::ModuleOptions;
@@ -36,10 +37,12 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
 .file_common();
 
 /// The time a time option requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum TimeRequest {
     Preserve,
     Now,
+    /// Seconds since the epoch.
+    At(f64),
 }
 
 /// One run of the module: its parameters and run-wide switches.
@@ -96,8 +99,16 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         follow: params.flag("follow"),
         force: params.flag("force"),
         attributes: FileAttributes::from_params(params),
-        modification_time: time_request(params.str("modification_time"), &state)?,
-        access_time: time_request(params.str("access_time"), &state)?,
+        modification_time: time_request(
+            params.str("modification_time"),
+            params.str("modification_time_format"),
+            &state,
+        )?,
+        access_time: time_request(
+            params.str("access_time"),
+            params.str("access_time_format"),
+            &state,
+        )?,
     };
     if params.get("_diff_peek").is_some() {
         return Ok(diff_peek(&path));
@@ -124,17 +135,56 @@ fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-/// Reads a time option: unset means preserve, except that `touch` means now.
-///
-/// NOTE: explicit times (`202401011200.00` with a format) are not supported yet.
-fn time_request(value: Option<&str>, state: &str) -> Result<TimeRequest, Failure> {
+/// Reads a time option: unset means preserve, except that `touch` means now; other
+/// text is a local time written in `format`.
+fn time_request(
+    value: Option<&str>,
+    format: Option<&str>,
+    state: &str,
+) -> Result<TimeRequest, Failure> {
     match value {
         None if state == "touch" => Ok(TimeRequest::Now),
         None | Some("preserve") => Ok(TimeRequest::Preserve),
         Some("now") => Ok(TimeRequest::Now),
-        Some(other) => Err(Failure::new(format!(
-            "rplay supports only 'now' and 'preserve' for modification_time and access_time, got: {other}"
-        ))),
+        Some(text) => {
+            let format = format.unwrap_or("%Y%m%d%H%M.%S");
+            crate::time::parse_local_time(text, format)
+                .map(TimeRequest::At)
+                .map_err(|err| {
+                    Failure::new(format!(
+                        "Error while obtaining timestamp for time {text} using format {format}: {err}"
+                    ))
+                })
+        }
+    }
+}
+
+/// Converts a file time to Python's `st_mtime`: seconds since the epoch as a float.
+fn file_time(seconds: i64, nanoseconds: i64) -> f64 {
+    seconds as f64 + nanoseconds as f64 / 1e9
+}
+
+/// Python's `os.utime(path, times)`: `(atime, mtime)` in seconds, or `None` for the
+/// current time; a link is followed.
+fn set_file_times(path: &Path, times: Option<(f64, f64)>) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let timespec = |seconds: f64| libc::timespec {
+        tv_sec: seconds.floor() as libc::time_t,
+        tv_nsec: ((seconds - seconds.floor()) * 1e9) as libc::c_long,
+    };
+    let values = times.map(|(atime, mtime)| [timespec(atime), timespec(mtime)]);
+    let pointer = values
+        .as_ref()
+        .map_or(std::ptr::null(), |pair| pair.as_ptr());
+    // SAFETY: `c_path` is NUL-terminated, and `pointer` is NULL or points at two
+    // timespecs that outlive the call.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c_path.as_ptr(), pointer, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -174,39 +224,55 @@ impl FileTask<'_> {
         let mut diff = diff;
         let mut changed =
             set_attributes_if_different(path, &self.attributes, self.check_mode, &mut diff)?;
-        changed |= self.update_times(path)?;
+        changed |= self.update_times(path, diff)?;
         Ok(changed)
     }
 
-    /// Sets the times that `now` requests. Ansible reports such a touch as a change.
-    fn update_times(&self, path: &Path) -> Result<bool, Failure> {
-        let now = std::time::SystemTime::now();
-        let mut times = fs::FileTimes::new();
-        let mut any = false;
-        if self.modification_time == TimeRequest::Now {
-            times = times.set_modified(now);
-            any = true;
+    /// Sets the requested access and modification times of `path` (following a link)
+    /// where they differ, as ansible-core's `update_timestamp_for_file`: `now` for both
+    /// always counts as a change, since the clock has moved.
+    fn update_times(&self, path: &Path, diff: Option<&mut Diff>) -> Result<bool, Failure> {
+        let requests = (self.modification_time, self.access_time);
+        if requests == (TimeRequest::Preserve, TimeRequest::Preserve) {
+            return Ok(false);
         }
-        if self.access_time == TimeRequest::Now {
-            times = times.set_accessed(now);
-            any = true;
-        }
-        if !any {
+        let time_error = |err: &std::io::Error| {
+            Failure::new(format!(
+                "Error while updating modification or access time: {}",
+                os_error(err)
+            ))
+            .with("path", path.display().to_string())
+        };
+        let meta = fs::metadata(path).map_err(|err| time_error(&err))?;
+        let previous = (
+            file_time(meta.mtime(), meta.mtime_nsec()),
+            file_time(meta.atime(), meta.atime_nsec()),
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |elapsed| elapsed.as_secs_f64());
+        let both_now = requests == (TimeRequest::Now, TimeRequest::Now);
+        let wanted = |request: TimeRequest, previous: f64| match request {
+            TimeRequest::Preserve => previous,
+            TimeRequest::Now => now,
+            TimeRequest::At(time) => time,
+        };
+        let mtime = wanted(self.modification_time, previous.0);
+        let atime = wanted(self.access_time, previous.1);
+        if !both_now && (mtime, atime) == previous {
             return Ok(false);
         }
         if !self.check_mode {
-            fs::File::options()
-                .write(true)
-                .open(path)
-                .or_else(|_| fs::File::open(path))
-                .and_then(|file| file.set_times(times))
-                .map_err(|err| {
-                    Failure::new(format!(
-                        "Error while updating modification or access time: {}",
-                        os_error(&err)
-                    ))
-                    .with("path", path.display().to_string())
-                })?;
+            let times = (!both_now).then_some((atime, mtime));
+            set_file_times(path, times).map_err(|err| time_error(&err))?;
+        }
+        if let Some(diff) = diff {
+            if mtime != previous.0 {
+                diff.record("mtime", Value::Float(previous.0), Value::Float(mtime));
+            }
+            if atime != previous.1 {
+                diff.record("atime", Value::Float(previous.1), Value::Float(atime));
+            }
         }
         Ok(true)
     }
@@ -711,6 +777,39 @@ mod tests {
         assert_eq!(
             diff.get("before").unwrap().get("state"),
             Some(&Value::from("absent"))
+        );
+    }
+
+    #[test]
+    fn modification_time_set_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        fs::write(&target, "x").unwrap();
+        let args = [
+            ("path", text(&target)),
+            ("modification_time", Value::from("202202081414.00")),
+        ];
+        let checked = file_module(&args, true);
+        assert_eq!(checked.get("changed"), Some(&Value::Bool(true)));
+        let after = checked
+            .get("diff")
+            .and_then(|diff| diff.get("after"))
+            .unwrap();
+        assert!(after.get("mtime").is_some());
+        let set = file_module(&args, false);
+        assert_eq!(set.get("changed"), Some(&Value::Bool(true)));
+        let mtime = fs::metadata(&target).unwrap().mtime();
+        let expected = crate::time::parse_local_time("202202081414.00", "%Y%m%d%H%M.%S");
+        assert_eq!(mtime as f64, expected.unwrap());
+        let again = file_module(&args, false);
+        assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
+        let bad = file_module(
+            &[args[0].clone(), ("modification_time", Value::from("x"))],
+            false,
+        );
+        assert_eq!(
+            bad.get("msg"),
+            Some(&Value::from("Error while obtaining timestamp for time x using format %Y%m%d%H%M.%S: time data 'x' does not match format '%Y%m%d%H%M.%S'"))
         );
     }
 

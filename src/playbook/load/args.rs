@@ -30,8 +30,21 @@ const RAW_PARAM_ACTIONS: &[&str] = &[
     "script",
 ];
 
-/// Options that `k=v` text may set on the command-like actions; other `k=v` words stay
-/// in the command line.
+/// Actions whose free-form text is a command line (ansible-core's `MODULE_REQUIRE_ARGS`):
+/// only their own options are taken from `k=v` words, other `k=v` words stay in the
+/// command line.
+const COMMAND_ACTIONS: &[&str] = &[
+    "command",
+    "raw",
+    "script",
+    "shell",
+    "win_command",
+    "win_shell",
+    "ansible.windows.win_command",
+    "ansible.windows.win_shell",
+];
+
+/// Options that `k=v` text may set on the command-like actions.
 const COMMAND_OPTIONS: &[&str] = &[
     "creates",
     "removes",
@@ -190,10 +203,11 @@ fn split_old_style(value: &Node) -> Result<(String, Node), LoadError> {
 fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     let short = short_action(action);
     let raw_params = RAW_PARAM_ACTIONS.contains(&short);
+    let command_line = COMMAND_ACTIONS.contains(&short);
     let args = match value.to_value() {
         Value::Null => Map::new(),
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
-        Value::Str(text) | Value::Unsafe(text) => parse_kv(&text, raw_params, &value.span)?,
+        Value::Str(text) | Value::Unsafe(text) => parse_kv(&text, command_line, &value.span)?,
         other @ (Value::Int(_) | Value::Float(_) | Value::Bool(_)) if raw_params => {
             let mut args = Map::new();
             args.insert(
@@ -228,9 +242,10 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     Ok(args)
 }
 
-/// Parses `k=v` text. With `raw_params`, words that are not options are joined into
-/// `_raw_params`, and for command-like actions only their own options are taken as `k=v`.
-fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
+/// Parses `k=v` text. Words that are not `k=v` are joined into `_raw_params`. With
+/// `command_line`, `k=v` words are options only for the command-like actions' own
+/// options and otherwise stay in `_raw_params`.
+fn parse_kv(text: &str, command_line: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
     let words = split_args(text).ok_or_else(|| {
         LoadError::new(
             format!("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"),
@@ -251,7 +266,7 @@ fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<
         };
         let key = &decoded[..position];
         let value = &decoded[position + 1..];
-        if raw_params && !COMMAND_OPTIONS.contains(&key) {
+        if command_line && !COMMAND_OPTIONS.contains(&key) {
             raw.push(word);
         } else {
             options.insert(Value::from(key.trim()), Value::from(unquote(value.trim())));
@@ -496,6 +511,19 @@ mod tests {
         let args = parse_kv("echo a=b chdir=/tmp", true, &span).unwrap();
         assert_eq!(args.get("_raw_params"), Some(&Value::from("echo a=b")));
         assert_eq!(args.get("chdir"), Some(&Value::from("/tmp")));
+    }
+
+    #[test]
+    fn set_fact_kv_becomes_variables() {
+        let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
+        let node = Node {
+            kind: NodeKind::Scalar(Value::from("a={{ x }}/y b='c d' free")),
+            span,
+        };
+        let args = normalize_args("ansible.builtin.set_fact", &node).unwrap();
+        assert_eq!(args.get("a"), Some(&Value::from("{{ x }}/y")));
+        assert_eq!(args.get("b"), Some(&Value::from("c d")));
+        assert_eq!(args.get("_raw_params"), Some(&Value::from("free")));
     }
 
     #[test]

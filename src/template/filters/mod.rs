@@ -7,6 +7,7 @@
 mod collections;
 mod core;
 mod net;
+mod path;
 mod query;
 pub(crate) mod random;
 mod serialize;
@@ -177,6 +178,7 @@ pub fn register(env: &mut Environment<'static>) {
     core::register(env);
     collections::register(env);
     text::register(env);
+    path::register(env);
     serialize::register(env);
     net::register(env);
     url::register(env);
