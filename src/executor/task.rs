@@ -137,6 +137,9 @@ impl Executor<'_> {
         // Facts and the registered result of earlier items, which later items see.
         let mut carried = Map::new();
         for (index, item) in items.iter().enumerate() {
+            if index > 0 && control.pause > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(control.pause));
+            }
             let mut overlay = carried.clone();
             overlay.extend(control.overlay(item, index, &items));
             let item_vars = vars.with_overlay(overlay);
@@ -461,11 +464,7 @@ impl Executor<'_> {
             .task
             .keyword("delay")
             .and_then(|d| self.templar.template(&d.value, vars).ok())
-            .and_then(|v| match v {
-                Value::Int(i) => Some(i as f64),
-                Value::Float(f) => Some(f),
-                other => other.as_str().and_then(|s| s.trim().parse().ok()),
-            })
+            .and_then(|v| seconds(&v))
             .unwrap_or(5.0)
     }
 
@@ -556,6 +555,15 @@ fn args_error(err: &TemplateError, task_span: &Span) -> String {
     err.message.clone()
 }
 
+/// A number of seconds given as an integer, a float or their text.
+fn seconds(value: &Value) -> Option<f64> {
+    match value {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        other => other.as_str().and_then(|s| s.trim().parse().ok()),
+    }
+}
+
 /// `loop_control` settings, templated.
 struct LoopControl {
     loop_var: String,
@@ -564,6 +572,8 @@ struct LoopControl {
     extended: bool,
     /// `extended_allitems`: whether `ansible_loop.allitems` is set (default true).
     extended_allitems: bool,
+    /// `pause`: seconds to wait between two items.
+    pause: f64,
 }
 
 impl LoopControl {
@@ -590,6 +600,7 @@ impl LoopControl {
             extended_allitems: control
                 .get("extended_allitems")
                 .is_none_or(Value::is_truthy),
+            pause: control.get("pause").and_then(seconds).unwrap_or(0.0),
         }
     }
 

@@ -7,6 +7,7 @@
 mod collections;
 mod core;
 mod net;
+mod paths;
 mod query;
 pub(crate) mod random;
 mod serialize;
@@ -179,6 +180,7 @@ pub fn register(env: &mut Environment<'static>) {
     text::register(env);
     serialize::register(env);
     net::register(env);
+    paths::register(env);
     url::register(env);
     query::register(env);
     random::register(env);
