@@ -73,7 +73,7 @@ pub fn run(
     }
     let outcome = match action {
         "debug" => debug(executor, args, vars),
-        "set_fact" => set_fact(args),
+        "set_fact" => set_fact(executor, args, vars),
         "assert" => assert(executor, context, args, vars),
         "fail" => fail(args),
         "group_by" => group_by(args),
@@ -255,10 +255,21 @@ fn debug(
     ok(result)
 }
 
-fn set_fact(args: &Map) -> Result<ActionOutcome, String> {
+fn set_fact(
+    executor: &mut Executor<'_>,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
     let mut facts = Map::new();
     let mut cacheable = false;
     for (key, value) in args {
+        // Task arguments are templated without their keys, so the action templates
+        // the variable names itself, as ansible-core's set_fact does.
+        let name = executor
+            .templar
+            .template(key, vars)
+            .map_err(|err| err.to_string())?;
+        let key = &Value::from(rplay_modules::pyrepr::str(&name));
         let name = key.as_str().unwrap_or_default();
         if name == "cacheable" {
             cacheable = super::task::truthy_keyword(value);

@@ -115,7 +115,16 @@ impl Executor<'_> {
     ) -> TaskOutcome {
         let items = match self.loop_items(context, vars, loop_value) {
             Ok(items) => items,
-            Err(message) => return failure(message),
+            Err(error) => {
+                // ansible-core evaluates `when` before it reports an undefined variable in
+                // the loop, so a false condition skips the task.
+                if error.undefined {
+                    if let Ok(Some(false_condition)) = self.evaluate_when(context, vars) {
+                        return skipped_by(false_condition);
+                    }
+                }
+                return failure(error.message);
+            }
         };
         if items.is_empty() {
             let mut result = Map::new();
@@ -159,13 +168,31 @@ impl Executor<'_> {
                 );
             }
             // Without `label`, ansible-core labels the item with `{{ <loop_var> }}`,
-            // which is the item itself.
+            // which is the item itself. A label is templated with this item's result
+            // registered.
             let label = match &control.label {
-                Some(label) => self.templar.template(label, &item_vars).ok(),
-                None => Some(item.clone()),
+                Some(label) => {
+                    let mut overlay = carried.clone();
+                    overlay.extend(control.overlay(item, index, &items));
+                    self.templar.template(label, &vars.with_overlay(overlay))
+                }
+                None => Ok(item.clone()),
             };
-            if let Some(label) = label {
-                result.insert(Value::from("_ansible_item_label"), label);
+            match label {
+                Ok(label) => {
+                    result.insert(Value::from("_ansible_item_label"), label);
+                }
+                Err(error) if error.is_undefined() => {
+                    result.insert(Value::from("failed"), Value::Bool(true));
+                    result.insert(
+                        Value::from("msg"),
+                        Value::from(format!(
+                            "Failed to template loop_control.label: {}",
+                            error.message
+                        )),
+                    );
+                }
+                Err(_) => {}
             }
             if !result.contains_key("changed") && status_of(result) != Status::Skipped {
                 result.insert(Value::from("changed"), Value::Bool(false));
@@ -215,20 +242,34 @@ impl Executor<'_> {
         context: &TaskContext,
         vars: &HostVars,
         loop_value: &Spanned<Value>,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, LoopError> {
         let templated = self
             .templar
             .template(&loop_value.value, vars)
-            .map_err(|err| err.to_string())?;
-        match context.task.loop_lookup.as_deref() {
-            None | Some("list") => flatten_loop(&templated, false),
+            .map_err(|err| LoopError {
+                undefined: err.is_undefined(),
+                message: err.to_string(),
+            })?;
+        let items = match context.task.loop_lookup.as_deref() {
+            None => flatten_loop(&templated, false),
+            Some("list") => with_list(templated),
             Some("items") => flatten_loop(&templated, true),
             Some(
                 lookup @ ("dict" | "indexed_items" | "nested" | "together" | "sequence"
                 | "subelements"),
             ) => loop_lookup(lookup, &templated),
             Some(lookup) => self.query_lookup(lookup, &templated, vars),
-        }
+        };
+        let items = items.map_err(|message| LoopError {
+            message,
+            undefined: false,
+        })?;
+        // ansible-core marks what a `with_<lookup>` loop returns as unsafe, so items
+        // are never templated again; `loop:` items stay as they are.
+        Ok(match context.task.loop_lookup {
+            Some(_) => items.into_iter().map(Value::into_unsafe).collect(),
+            None => items,
+        })
     }
 
     /// Runs a `with_<lookup>` loop through the templating layer's lookup plugins, as
@@ -280,20 +321,7 @@ impl Executor<'_> {
     fn execute_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         match self.evaluate_when(context, vars) {
             Ok(None) => {}
-            Ok(Some(false_condition)) => {
-                let mut result = Map::new();
-                result.insert(Value::from("changed"), Value::Bool(false));
-                result.insert(Value::from("false_condition"), false_condition);
-                result.insert(
-                    Value::from("skip_reason"),
-                    Value::from("Conditional result was False"),
-                );
-                result.insert(Value::from("skipped"), Value::Bool(true));
-                return TaskOutcome {
-                    result,
-                    ..TaskOutcome::default()
-                };
-            }
+            Ok(Some(false_condition)) => return skipped_by(false_condition),
             Err(message) => return failure(message),
         }
         let args = match self.template_args(context, vars) {
@@ -555,6 +583,29 @@ fn args_error(err: &TemplateError, task_span: &Span) -> String {
     err.message.clone()
 }
 
+/// The result of a task skipped because the condition `false_condition` is false.
+fn skipped_by(false_condition: Value) -> TaskOutcome {
+    let mut result = Map::new();
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("false_condition"), false_condition);
+    result.insert(
+        Value::from("skip_reason"),
+        Value::from("Conditional result was False"),
+    );
+    result.insert(Value::from("skipped"), Value::Bool(true));
+    TaskOutcome {
+        result,
+        ..TaskOutcome::default()
+    }
+}
+
+/// A failure to compute a task's loop items.
+struct LoopError {
+    message: String,
+    /// Whether templating the loop met an undefined variable.
+    undefined: bool,
+}
+
 /// A number of seconds given as an integer, a float or their text.
 fn seconds(value: &Value) -> Option<f64> {
     match value {
@@ -694,6 +745,15 @@ fn flatten_loop(value: &Value, flatten_once: bool) -> Result<Vec<Value>, String>
             "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
             rplay_modules::pyrepr::str(other)
         )),
+    }
+}
+
+/// `with_list`: a list as it is; any other value but a mapping is one item.
+fn with_list(terms: Value) -> Result<Vec<Value>, String> {
+    match terms {
+        Value::List(items) => Ok(items.to_vec()),
+        Value::Map(_) => Err("with_list expects a list".to_owned()),
+        other => Ok(vec![other]),
     }
 }
 
@@ -1015,12 +1075,9 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     };
     match lookup {
         "dict" => {
-            let map = terms.as_map().ok_or_else(|| {
-                format!(
-                    "with_dict expects a dict, got {}",
-                    rplay_modules::pyrepr::str(terms)
-                )
-            })?;
+            let map = terms
+                .as_map()
+                .ok_or_else(|| "with_dict expects a dict".to_owned())?;
             Ok(map
                 .iter()
                 .map(|(key, value)| {

@@ -30,6 +30,10 @@ const RAW_PARAM_ACTIONS: &[&str] = &[
     "script",
 ];
 
+/// Actions whose free-form text is a command line: there `k=v` words other than
+/// [`COMMAND_OPTIONS`] stay in `_raw_params`.
+const FREEFORM_ACTIONS: &[&str] = &["command", "win_command", "shell", "win_shell", "raw", "script"];
+
 /// Options that `k=v` text may set on the command-like actions; other `k=v` words stay
 /// in the command line.
 const COMMAND_OPTIONS: &[&str] = &[
@@ -193,7 +197,9 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     let args = match value.to_value() {
         Value::Null => Map::new(),
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
-        Value::Str(text) | Value::Unsafe(text) => parse_kv(&text, raw_params, &value.span)?,
+        Value::Str(text) | Value::Unsafe(text) => {
+            parse_kv(&text, FREEFORM_ACTIONS.contains(&short), &value.span)?
+        }
         other @ (Value::Int(_) | Value::Float(_) | Value::Bool(_)) if raw_params => {
             let mut args = Map::new();
             args.insert(
@@ -228,9 +234,13 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     Ok(args)
 }
 
-/// Parses `k=v` text. With `raw_params`, words that are not options are joined into
-/// `_raw_params`, and for command-like actions only their own options are taken as `k=v`.
-fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
+/// Parses `k=v` text. Words that are not `k=v` are joined into `_raw_params`. With
+/// `command_line` (the command-like actions), only their own options are taken as `k=v`.
+fn parse_kv(
+    text: &str,
+    command_line: bool,
+    span: &crate::source::Span,
+) -> Result<Map, LoadError> {
     let words = split_args(text).ok_or_else(|| {
         LoadError::new(
             format!("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"),
@@ -251,7 +261,7 @@ fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<
         };
         let key = &decoded[..position];
         let value = &decoded[position + 1..];
-        if raw_params && !COMMAND_OPTIONS.contains(&key) {
+        if command_line && !COMMAND_OPTIONS.contains(&key) {
             raw.push(word);
         } else {
             options.insert(Value::from(key.trim()), Value::from(unquote(value.trim())));
@@ -504,5 +514,17 @@ mod tests {
         let args = parse_kv("msg='hello world' var=x", false, &span).unwrap();
         assert_eq!(args.get("msg"), Some(&Value::from("hello world")));
         assert_eq!(args.get("var"), Some(&Value::from("x")));
+    }
+
+    #[test]
+    fn set_fact_kv_becomes_options() {
+        let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
+        let node = Node {
+            kind: NodeKind::Scalar(Value::from("dir={{ base }}/sub")),
+            span,
+        };
+        let args = normalize_args("set_fact", &node).unwrap();
+        assert_eq!(args.get("dir"), Some(&Value::from("{{ base }}/sub")));
+        assert!(args.get("_raw_params").is_none());
     }
 }

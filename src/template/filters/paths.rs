@@ -1,4 +1,5 @@
-//! Path filters that read the controller's filesystem: `realpath`.
+//! Path filters that read the controller's filesystem and user database: `realpath`
+//! and `expanduser`.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,36 @@ const MAX_LINKS: usize = 40;
 
 pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("realpath"), Undefined::Reject, realpath);
+    add(env, ansible("expanduser"), Undefined::Reject, expanduser);
+}
+
+/// Python's `os.path.expanduser` on the controller: a leading `~` is `$HOME`, and
+/// `~NAME` the home directory of the user NAME; an unknown user leaves the text as it is.
+fn expanduser(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    let text = py_str(&args.value).map_err(|_| undefined_error())?;
+    Ok(JValue::from(expand_user(&text)))
+}
+
+fn expand_user(text: &str) -> String {
+    let Some(rest) = text.strip_prefix('~') else {
+        return text.to_owned();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (name, tail) = rest.split_at(end);
+    let home = if name.is_empty() {
+        std::env::var("HOME").ok()
+    } else {
+        rplay_modules::files::user_home(name)
+    };
+    let Some(home) = home else {
+        return text.to_owned();
+    };
+    let joined = format!("{}{tail}", home.trim_end_matches('/'));
+    if joined.is_empty() {
+        "/".to_owned()
+    } else {
+        joined
+    }
 }
 
 /// Python's `os.path.realpath` on the controller: made absolute against the current
@@ -89,6 +120,13 @@ mod tests {
             resolve_links(Path::new("/nonexistent/a/./b/../c")),
             PathBuf::from("/nonexistent/a/c")
         );
+    }
+
+    #[test]
+    fn expand_user_forms() {
+        assert_eq!(expand_user("~root/x"), "/root/x");
+        assert_eq!(expand_user("~no-such-user-here/x"), "~no-such-user-here/x");
+        assert_eq!(expand_user("a/~"), "a/~");
     }
 
     #[test]
