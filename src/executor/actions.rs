@@ -645,7 +645,11 @@ fn module(
         _ => args.clone(),
     };
     let target = executor.target(context, host, vars)?;
-    let result = executor.run_module_on(&target, action, &args, &options, vars);
+    let mut result = executor.run_module_on(&target, action, &args, &options, vars);
+    // ansible-core's normal action hides a setup result from `-v` output.
+    if action == "setup" {
+        result.insert(Value::from("_ansible_verbose_override"), Value::Bool(true));
+    }
     ok(result)
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::context::TaskContext;
 use super::events::TaskKind;
-use super::iterator::{Node, PlayProgram};
-use super::play::PlayEnd;
+use super::iterator::{IncludeScope, Node, PlayProgram, Scope, ScopeKind, SlotId};
+use super::play::{group_includes, IncludeFailure, PendingInclude, PlayEnd, PlayRun};
 use super::task::TaskOutcome;
 use super::Executor;
 use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play, RoleInstance};
@@ -234,5 +234,89 @@ impl Executor<'_> {
             self.run_task_for_hosts(run, slot, &context, &notified, TaskKind::Handler, true);
         }
         PlayEnd::Continue
+    }
+}
+
+impl Executor<'_> {
+    /// Runs the tasks that `include_tasks` or `include_role` handlers included, right
+    /// after the include, each as a handler of the hosts that included it.
+    ///
+    /// NOTE: blocks in an included handler file run their `block` and `always` tasks;
+    /// a failure there does not run `rescue`, and tags do not filter the tasks.
+    pub(super) fn run_handler_includes(
+        &mut self,
+        run: &mut PlayRun,
+        slot: SlotId,
+        context: &Arc<TaskContext>,
+        includes: Vec<PendingInclude>,
+    ) {
+        for (request, hosts) in group_includes(includes) {
+            let (path, items, role) = match self.load_include(run, context, &request) {
+                Ok(loaded) => loaded,
+                Err(IncludeFailure::Run(error)) => {
+                    self.abort = Some(error);
+                    return;
+                }
+                Err(IncludeFailure::Hosts(reason)) => {
+                    self.fail_include(run, hosts, &reason);
+                    continue;
+                }
+            };
+            if let Some(role) = &role {
+                run.handlers.add_included_role(role);
+            }
+            let hosts: Vec<String> = hosts.into_iter().map(|(host, _)| host).collect();
+            let task_scope = run.handlers.program.slot(slot).scope.clone();
+            let scope = Arc::new(Scope {
+                kind: ScopeKind::Include(Arc::new(IncludeScope {
+                    task: context.task.clone(),
+                    task_scope: task_scope.clone(),
+                    vars: request.item_vars.clone(),
+                    role,
+                })),
+                parent: task_scope,
+            });
+            let nodes = run.handlers.program.compile_included(&items, &scope, slot);
+            for host in &hosts {
+                self.stats_for(host).ok += 1;
+            }
+            self.emit(super::events::Event::Included {
+                file: path,
+                hosts: hosts.clone(),
+                item_label: request.item_label.clone(),
+            });
+            let mut slots = Vec::new();
+            handler_slots(&nodes, &mut slots);
+            for included in slots {
+                if self.abort.is_some() {
+                    return;
+                }
+                let hosts: Vec<String> = hosts
+                    .iter()
+                    .filter(|h| !run.states.get(*h).is_some_and(|s| s.failed))
+                    .cloned()
+                    .collect();
+                if hosts.is_empty() {
+                    return;
+                }
+                let task_slot = run.handlers.program.slot(included).clone();
+                let context = Arc::new(TaskContext::new(&run.play, &task_slot));
+                self.run_task_for_hosts(run, included, &context, &hosts, TaskKind::Handler, true);
+            }
+        }
+    }
+}
+
+/// The task slots of an included handler file in run order: each block's `block`,
+/// then its `always` tasks.
+fn handler_slots(nodes: &[Node], slots: &mut Vec<SlotId>) {
+    for node in nodes {
+        match node {
+            Node::Task(slot) => slots.push(*slot),
+            Node::Block(block) => {
+                handler_slots(&block.body, slots);
+                handler_slots(&block.always, slots);
+            }
+        }
     }
 }

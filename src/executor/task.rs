@@ -149,8 +149,9 @@ impl Executor<'_> {
             if index > 0 && control.pause > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(control.pause));
             }
+            let loop_vars = control.overlay(item, index, &items);
             let mut overlay = carried.clone();
-            overlay.extend(control.overlay(item, index, &items));
+            overlay.extend(loop_vars.clone());
             let item_vars = vars.with_overlay(overlay);
             let mut outcome = self.run_once(context, host, &item_vars);
             carry_item_result(context, &outcome.result, &mut carried);
@@ -167,16 +168,18 @@ impl Executor<'_> {
                     Value::from(index_var.clone()),
                 );
             }
+            if let Some(info) = loop_vars.get("ansible_loop") {
+                result.insert(Value::from("ansible_loop"), info.clone());
+            }
             // Without `label`, ansible-core labels the item with `{{ <loop_var> }}`,
-            // which is the item itself. A label is templated with this item's result
-            // registered.
+            // which is the item templated once more (a no-op for unsafe items). A label
+            // is templated with this item's result registered.
+            let mut overlay = carried.clone();
+            overlay.extend(loop_vars.clone());
+            let label_vars = vars.with_overlay(overlay);
             let label = match &control.label {
-                Some(label) => {
-                    let mut overlay = carried.clone();
-                    overlay.extend(control.overlay(item, index, &items));
-                    self.templar.template(label, &vars.with_overlay(overlay))
-                }
-                None => Ok(item.clone()),
+                Some(label) => self.templar.template(label, &label_vars),
+                None => self.templar.template(item, &label_vars),
             };
             match label {
                 Ok(label) => {
@@ -218,7 +221,7 @@ impl Executor<'_> {
             }
             for effect in &mut outcome.effects {
                 if let actions::Effect::Include(request) = effect {
-                    request.item_vars = control.overlay(item, index, &items);
+                    request.item_vars = loop_vars.clone();
                     request.item_label = Some(
                         result
                             .get("_ansible_item_label")

@@ -23,7 +23,9 @@ pub fn register(env: &mut Environment<'static>) {
 fn now(args: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
     let utc = match args.0.first() {
         Some(value) => value.is_true(),
-        None => kwargs.get::<Option<JValue>>("utc")?.is_some_and(|v| v.is_true()),
+        None => kwargs
+            .get::<Option<JValue>>("utc")?
+            .is_some_and(|v| v.is_true()),
     };
     let format = match args.0.get(1) {
         Some(value) => Some(value.clone()),
@@ -91,9 +93,8 @@ fn strftime_filter(_: &mut State, args: &Args) -> Result<JValue, Error> {
                     .ok()
                     .or_else(|| text.trim().parse::<f64>().ok()),
             };
-            parsed.ok_or_else(|| {
-                filter_error(format!("Invalid value for epoch value ({text})"))
-            })? as libc::time_t
+            parsed.ok_or_else(|| filter_error(format!("Invalid value for epoch value ({text})")))?
+                as libc::time_t
         }
         None => SystemTime::now()
             .duration_since(UNIX_EPOCH)

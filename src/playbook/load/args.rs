@@ -32,7 +32,14 @@ const RAW_PARAM_ACTIONS: &[&str] = &[
 
 /// Actions whose free-form text is a command line: there `k=v` words other than
 /// [`COMMAND_OPTIONS`] stay in `_raw_params`.
-const FREEFORM_ACTIONS: &[&str] = &["command", "win_command", "shell", "win_shell", "raw", "script"];
+const FREEFORM_ACTIONS: &[&str] = &[
+    "command",
+    "win_command",
+    "shell",
+    "win_shell",
+    "raw",
+    "script",
+];
 
 /// Options that `k=v` text may set on the command-like actions; other `k=v` words stay
 /// in the command line.
@@ -236,11 +243,7 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
 
 /// Parses `k=v` text. Words that are not `k=v` are joined into `_raw_params`. With
 /// `command_line` (the command-like actions), only their own options are taken as `k=v`.
-fn parse_kv(
-    text: &str,
-    command_line: bool,
-    span: &crate::source::Span,
-) -> Result<Map, LoadError> {
+fn parse_kv(text: &str, command_line: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
     let words = split_args(text).ok_or_else(|| {
         LoadError::new(
             format!("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"),

@@ -55,7 +55,9 @@ fn realpath(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = py_str(&args.value).map_err(|_| undefined_error())?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     Ok(JValue::from(
-        resolve_links(&cwd.join(text)).to_string_lossy().into_owned(),
+        resolve_links(&cwd.join(text))
+            .to_string_lossy()
+            .into_owned(),
     ))
 }
 

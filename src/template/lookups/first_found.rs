@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
-use crate::template::convert::from_jinja;
 use super::{failure, find_file, Request};
+use crate::template::convert::from_jinja;
 use crate::template::error::TemplateError;
 use crate::template::vars::Context;
 use crate::Value;
@@ -55,7 +55,11 @@ pub fn first_found(
         .map(|term| from_jinja(term).unwrap_or_default())
         .collect();
     if terms.is_empty() {
-        terms = options.files.iter().map(|f| Value::from(f.as_str())).collect();
+        terms = options
+            .files
+            .iter()
+            .map(|f| Value::from(f.as_str()))
+            .collect();
     }
     let mut search = Vec::new();
     collect_candidates(&terms, &mut options, &mut search)?;
@@ -118,7 +122,10 @@ fn collect_candidates(
 }
 
 /// Templates a candidate name; `None` when it uses an undefined variable.
-fn template_candidate(context: &std::sync::Arc<Context>, name: &str) -> Result<Option<String>, TemplateError> {
+fn template_candidate(
+    context: &std::sync::Arc<Context>,
+    name: &str,
+) -> Result<Option<String>, TemplateError> {
     match context
         .templar()
         .template_in(context, &Value::from(name), true)
@@ -149,7 +156,9 @@ fn string_list(value: &Value) -> Vec<String> {
         other if other.as_str().is_some() => other
             .as_str()
             .unwrap_or_default()
-            .split(',').map(|part| part.trim().to_owned()).collect(),
+            .split(',')
+            .map(|part| part.trim().to_owned())
+            .collect(),
         Value::Null => Vec::new(),
         other => vec![rplay_modules::pyrepr::str(other)],
     }
@@ -160,9 +169,7 @@ fn is_true(value: &Value) -> bool {
     match value {
         Value::Bool(flag) => *flag,
         Value::Int(number) => *number == 1,
-        other => other
-            .as_str()
-            .is_some_and(crate::config::parse_bool),
+        other => other.as_str().is_some_and(crate::config::parse_bool),
     }
 }
 
