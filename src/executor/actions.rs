@@ -321,10 +321,25 @@ fn assert(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    let that = arg(args, "that").ok_or("conditional required in \"that\" string")?;
+    // As ansible-core, `that` is read as written: a string is templated once, and list
+    // items are evaluated as conditionals, so a `{{ }}` inside one is warned about.
+    let that = match context.task.args.get("that") {
+        Some(raw @ (Value::Str(_) | Value::Unsafe(_))) => executor
+            .templar
+            .template(raw, vars)
+            .map_err(|err| assert_error(executor, context, 0, &err.message)),
+        Some(raw) => Ok(raw.clone()),
+        None => arg(args, "that")
+            .cloned()
+            .ok_or_else(|| "conditional required in \"that\" string".to_owned()),
+    };
+    let that = match that {
+        Ok(that) => that,
+        Err(message) => return Ok(raised(message)),
+    };
     let conditions = match that {
         Value::List(items) => items.to_vec(),
-        other => vec![other.clone()],
+        other => vec![other],
     };
     let quiet = arg(args, "quiet").is_some_and(super::task::truthy_keyword);
     let mut result = Map::new();
@@ -332,13 +347,13 @@ fn assert(
         result.insert(Value::from("_ansible_verbose_always"), Value::Bool(true));
     }
     for (index, condition) in conditions.iter().enumerate() {
-        let holds = executor
-            .templar
-            .evaluate_conditional(condition, vars)
-            .map_err(|err| assert_error(executor, context, index, &err.message));
-        let holds = match holds {
-            Ok(holds) => holds,
-            Err(message) => return Ok(raised(message)),
+        let checked = executor.templar.check_conditional(condition, vars, None);
+        let holds = match checked {
+            Ok(outcome) => {
+                executor.emit_conditional_warnings(&outcome.warnings);
+                outcome.result
+            }
+            Err(err) => return Ok(raised(assert_error(executor, context, index, &err.message))),
         };
         if !holds {
             let message = arg(args, "fail_msg")

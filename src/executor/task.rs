@@ -409,6 +409,22 @@ impl Executor<'_> {
         }));
     }
 
+    /// Emits the warnings and deprecations that evaluating a conditional produced.
+    pub(super) fn emit_conditional_warnings(&mut self, warnings: &[crate::template::Warning]) {
+        for warning in warnings {
+            let event = if warning.deprecation {
+                // ansible-core 2.18 removes non-boolean conditionals in 2.19.
+                Event::Deprecation {
+                    message: warning.message.clone(),
+                    version: Some("2.19".to_string()),
+                }
+            } else {
+                Event::Warning(warning.message.clone())
+            };
+            self.emit(event);
+        }
+    }
+
     /// Returns `None` when every condition holds, else the first false condition as
     /// written (Ansible's `false_condition`).
     pub(super) fn evaluate_when(
@@ -427,18 +443,7 @@ impl Executor<'_> {
                 .templar
                 .check_conditional(&condition.value, vars, Some(&location));
             let checked = checked.map(|outcome| {
-                for warning in &outcome.warnings {
-                    let event = if warning.deprecation {
-                        // ansible-core 2.18 removes non-boolean conditionals in 2.19.
-                        Event::Deprecation {
-                            message: warning.message.clone(),
-                            version: Some("2.19".to_string()),
-                        }
-                    } else {
-                        Event::Warning(warning.message.clone())
-                    };
-                    self.emit(event);
-                }
+                self.emit_conditional_warnings(&outcome.warnings);
                 outcome.result
             });
             match checked {
