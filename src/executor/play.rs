@@ -470,12 +470,13 @@ impl Executor<'_> {
                 });
                 return;
             }
-            self.report(run, &info, &host, &outcome);
+            // ansible-core records notifications before the callback shows the result.
             for target in &targets {
                 if !outcome.failed() && outcome.status != Some(Status::Skipped) {
                     self.notify(run, context, target, &outcome);
                 }
             }
+            self.report(run, &info, &host, &outcome);
             if outcome.status == Some(Status::Unreachable) && !outcome.ignored {
                 // ansible-core drops an unreachable host from the rest of the play; it
                 // is neither failed nor rescued.

@@ -591,7 +591,7 @@ fn args_error(err: &TemplateError, task_span: &Span) -> String {
     err.message.clone()
 }
 
-/// The result of a task skipped because the condition `false_condition` is false.
+/// Builds the result of a task skipped because the condition `false_condition` is false.
 fn skipped_by(false_condition: Value) -> TaskOutcome {
     let mut result = Map::new();
     result.insert(Value::from("changed"), Value::Bool(false));
@@ -614,7 +614,7 @@ struct LoopError {
     undefined: bool,
 }
 
-/// A number of seconds given as an integer, a float or their text.
+/// Reads a number of seconds given as an integer, a float or their text.
 fn seconds(value: &Value) -> Option<f64> {
     match value {
         Value::Int(i) => Some(*i as f64),

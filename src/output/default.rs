@@ -598,6 +598,22 @@ impl Callback for DefaultPrinter {
                 }
                 self.display(&line);
             }
+            Event::NotificationSaved(name) => {
+                if self.options.verbosity > 1 {
+                    self.display_in(
+                        &format!("Notification for handler {name} has been saved."),
+                        Color::Verbose,
+                    );
+                }
+            }
+            Event::HandlerNotified { handler, host } => {
+                if self.options.verbosity > 1 {
+                    self.display_in(
+                        &format!("NOTIFIED HANDLER {handler} for {host}"),
+                        Color::Verbose,
+                    );
+                }
+            }
             Event::Stats(stats) => {
                 self.on_stats(stats);
                 if let Some(profile) = &mut self.profile {

@@ -121,7 +121,7 @@ fn collect_candidates(
     Ok(())
 }
 
-/// Templates a candidate name; `None` when it uses an undefined variable.
+/// Templates a candidate name. Returns `None` when it uses an undefined variable.
 fn template_candidate(
     context: &std::sync::Arc<Context>,
     name: &str,
@@ -141,8 +141,8 @@ fn template_candidate(
     }
 }
 
-/// A list option's value as text: a string is one element, split on commas as
-/// Ansible's `list` option type does.
+/// Converts a list option's value to text. A string is split on commas, as Ansible's
+/// `list` option type does.
 fn string_list(value: &Value) -> Vec<String> {
     match value {
         Value::List(items) => items
@@ -164,7 +164,7 @@ fn string_list(value: &Value) -> Vec<String> {
     }
 }
 
-/// A boolean option's value, as Ansible's `boolean` option type converts it.
+/// Converts a boolean option's value as Ansible's `boolean` option type does.
 fn is_true(value: &Value) -> bool {
     match value {
         Value::Bool(flag) => *flag,

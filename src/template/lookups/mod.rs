@@ -223,10 +223,10 @@ fn search_dirs(context: &Context, subdir: &str) -> Vec<PathBuf> {
     dirs
 }
 
-/// Finds `source` as Ansible's `path_dwim_relative_stack` does: an absolute path as it
-/// is; otherwise, for each entry of `ansible_search_path` (or the templar's base
-/// directory), `ENTRY/SUBDIR/SOURCE` then `ENTRY/SOURCE`, with the base directory
-/// last. `SUBDIR` is not added again when `source` already starts with it.
+/// Finds `source` as Ansible's `path_dwim_relative_stack` does. An absolute path is
+/// taken as it is. A relative one is tried as `ENTRY/SUBDIR/SOURCE`, then
+/// `ENTRY/SOURCE`, for each entry of `ansible_search_path` and last for the templar's
+/// base directory. `SUBDIR` is not added again when `source` already starts with it.
 fn find_file(context: &Context, subdir: &str, source: &str) -> Option<PathBuf> {
     let path = Path::new(source);
     if path.is_absolute() {
