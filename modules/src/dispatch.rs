@@ -29,6 +29,10 @@ pub struct ModuleOptions {
     pub pipelining: bool,
 }
 
+/// Modules rplay has whose ansible-core action plugin transfers files (`TRANSFERS_FILES`),
+/// and so creates `remote_tmp` before the module runs.
+const TRANSFER_MODULES: &[&str] = &["copy"];
+
 /// Modules whose ansible-core version writes through `AnsibleModule.tmpdir` when it
 /// changes a file (lineinfile, blockinfile, replace, ini_file).
 const TMPDIR_MODULES: &[&str] = &[
@@ -300,9 +304,9 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
 }
 
 /// Creates `remote_tmp` when ansible-core would have: before every module without
-/// pipelining (the action makes its temporary directory inside it), and with pipelining
-/// when a module that writes through its tmpdir changed a file, which warns when the
-/// directory was missing.
+/// pipelining and for the file-transferring `copy` (the action makes its temporary
+/// directory inside it), and with pipelining when a module that writes through its
+/// tmpdir changed a file, which warns when the directory was missing.
 fn prepare_remote_tmp(module: &str, result: &mut Map, options: &ModuleOptions) {
     let Some(remote_tmp) = &options.remote_tmp else {
         return;
@@ -310,7 +314,11 @@ fn prepare_remote_tmp(module: &str, result: &mut Map, options: &ModuleOptions) {
     let wrote = TMPDIR_MODULES.contains(&module)
         && !options.check_mode
         && result.get("changed").is_some_and(Value::is_truthy);
-    if options.pipelining && !wrote {
+    // The actions that transfer files (copy, and template through it) make their
+    // temporary directory before anything else, also with pipelining, so the
+    // directory is created without a warning.
+    let transfers = TRANSFER_MODULES.contains(&module);
+    if options.pipelining && !wrote && !transfers {
         return;
     }
     let home = std::env::var("HOME").unwrap_or_default();
@@ -326,7 +334,7 @@ fn prepare_remote_tmp(module: &str, result: &mut Map, options: &ModuleOptions) {
         .recursive(true)
         .mode(0o700)
         .create(&path);
-    if !options.pipelining {
+    if !options.pipelining || transfers {
         return;
     }
     let warning = match created {

@@ -1,4 +1,4 @@
-//! Calendar arithmetic for the timestamps Ansible prints, and the local time.
+//! Calendar arithmetic for the timestamps Ansible prints, the local time and `strftime(3)`.
 
 use std::time::SystemTime;
 
@@ -91,6 +91,32 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// Formats `time` (seconds since the epoch) with `strftime(3)` in local time (`utc`
+/// false) or UTC. The result is empty when it would exceed 511 bytes.
+pub fn strftime(format: &str, time: libc::time_t, utc: bool) -> String {
+    let Ok(format) = std::ffi::CString::new(format) else {
+        return String::new();
+    };
+    let mut buffer = [0 as libc::c_char; 512];
+    // SAFETY: `tm` is filled by localtime_r/gmtime_r before strftime reads it, and
+    // strftime writes at most `buffer.len()` bytes including the NUL.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if utc {
+            libc::gmtime_r(&time, &mut tm);
+        } else {
+            libc::localtime_r(&time, &mut tm);
+        }
+        let written = libc::strftime(buffer.as_mut_ptr(), buffer.len(), format.as_ptr(), &tm);
+        if written == 0 {
+            return String::new();
+        }
+        std::ffi::CStr::from_ptr(buffer.as_ptr())
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ pub fn run(
     }
     let outcome = match action {
         "debug" => debug(executor, args, vars),
-        "set_fact" => set_fact(args),
+        "set_fact" => set_fact(executor, args, vars),
         "assert" => assert(executor, context, args, vars),
         "fail" => fail(args),
         "group_by" => group_by(args),
@@ -262,10 +262,21 @@ fn debug(
     ok(result)
 }
 
-fn set_fact(args: &Map) -> Result<ActionOutcome, String> {
+fn set_fact(
+    executor: &mut Executor<'_>,
+    args: &Map,
+    vars: &HostVars,
+) -> Result<ActionOutcome, String> {
     let mut facts = Map::new();
     let mut cacheable = false;
     for (key, value) in args {
+        // Task arguments are templated without their keys, so the action templates
+        // the variable names itself, as ansible-core's set_fact does.
+        let name = executor
+            .templar
+            .template(key, vars)
+            .map_err(|err| err.to_string())?;
+        let key = &Value::from(rplay_modules::pyrepr::str(&name));
         let name = key.as_str().unwrap_or_default();
         if name == "cacheable" {
             cacheable = super::task::truthy_keyword(value);
@@ -317,10 +328,25 @@ fn assert(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    let that = arg(args, "that").ok_or("conditional required in \"that\" string")?;
+    // As ansible-core, `that` is read as written: a string is templated once, and list
+    // items are evaluated as conditionals, so a `{{ }}` inside one is warned about.
+    let that = match context.task.args.get("that") {
+        Some(raw @ (Value::Str(_) | Value::Unsafe(_))) => executor
+            .templar
+            .template(raw, vars)
+            .map_err(|err| assert_error(executor, context, 0, &err.message)),
+        Some(raw) => Ok(raw.clone()),
+        None => arg(args, "that")
+            .cloned()
+            .ok_or_else(|| "conditional required in \"that\" string".to_owned()),
+    };
+    let that = match that {
+        Ok(that) => that,
+        Err(message) => return Ok(raised(message)),
+    };
     let conditions = match that {
         Value::List(items) => items.to_vec(),
-        other => vec![other.clone()],
+        other => vec![other],
     };
     let quiet = arg(args, "quiet").is_some_and(super::task::truthy_keyword);
     let mut result = Map::new();
@@ -328,13 +354,13 @@ fn assert(
         result.insert(Value::from("_ansible_verbose_always"), Value::Bool(true));
     }
     for (index, condition) in conditions.iter().enumerate() {
-        let holds = executor
-            .templar
-            .evaluate_conditional(condition, vars)
-            .map_err(|err| assert_error(executor, context, index, &err.message));
-        let holds = match holds {
-            Ok(holds) => holds,
-            Err(message) => return Ok(raised(message)),
+        let checked = executor.templar.check_conditional(condition, vars, None);
+        let holds = match checked {
+            Ok(outcome) => {
+                executor.emit_conditional_warnings(&outcome.warnings);
+                outcome.result
+            }
+            Err(err) => return Ok(raised(assert_error(executor, context, index, &err.message))),
         };
         if !holds {
             let message = arg(args, "fail_msg")
@@ -641,7 +667,11 @@ fn module(
         _ => args.clone(),
     };
     let target = executor.target(context, host, vars)?;
-    let result = executor.run_module_on(&target, action, &args, &options, vars);
+    let mut result = executor.run_module_on(&target, action, &args, &options, vars);
+    // ansible-core's normal action hides a setup result from `-v` output.
+    if action == "setup" {
+        result.insert(Value::from("_ansible_verbose_override"), Value::Bool(true));
+    }
     ok(result)
 }
 

@@ -104,6 +104,14 @@ pub enum Event {
         hosts: Vec<String>,
         item_label: Option<Value>,
     },
+    /// A notification kept until the next handler flush (shown at `-vv`).
+    NotificationSaved(String),
+    /// A handler notified for a host when the handlers are flushed, or while they run
+    /// (shown at `-vv`): the handler's display name.
+    HandlerNotified {
+        handler: String,
+        host: String,
+    },
     /// The recap, hosts sorted by name.
     Stats(Vec<(String, HostStats)>),
     Warning(String),

@@ -1,11 +1,12 @@
 //! Handlers: notification by name or `listen` topic, and running them at flush points.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::context::TaskContext;
-use super::events::TaskKind;
-use super::iterator::{Node, PlayProgram};
-use super::play::PlayEnd;
+use super::events::{Event, TaskKind};
+use super::iterator::{IncludeScope, Node, PlayProgram, Scope, ScopeKind, SlotId};
+use super::play::{group_includes, IncludeFailure, PendingInclude, PlayEnd, PlayRun};
 use super::task::TaskOutcome;
 use super::Executor;
 use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play, RoleInstance};
@@ -17,12 +18,24 @@ pub struct Handlers {
     entries: Vec<HandlerEntry>,
     /// Identities of the roles whose handlers `include_role` added.
     included_roles: Vec<String>,
+    /// Per host, the notifications made since the last flush, in order and without
+    /// repeats, as ansible-core keeps them until the handlers are flushed.
+    saved: HashMap<String, Vec<String>>,
+    /// Set while handlers run: a handler's notification then applies at once.
+    running: bool,
+    /// The number of handler blocks loaded so far.
+    groups: usize,
 }
 
 struct HandlerEntry {
     slot: super::iterator::SlotId,
     /// Names a `notify` may use: the handler's name and `role : name`.
     names: Vec<String>,
+    /// The name ansible-core shows for the handler, as for a task.
+    display_name: String,
+    /// The handler block it belongs to, numbered in load order: a role's handlers,
+    /// a `block`, or a run of plain handlers of the play.
+    group: usize,
     listen: Vec<String>,
     notified: Vec<String>,
 }
@@ -38,13 +51,16 @@ impl Handlers {
         items.extend(play.handlers.iter().cloned());
         let mut program = PlayProgram::default();
         let nodes = program.compile_items(&items, None);
-        let mut entries = Vec::new();
-        collect_entries(&program, &nodes, &mut entries);
-        Handlers {
+        let mut handlers = Handlers {
             program,
-            entries,
+            entries: Vec::new(),
             included_roles: Vec::new(),
-        }
+            saved: HashMap::new(),
+            running: false,
+            groups: 0,
+        };
+        handlers.add_entries(&nodes);
+        handlers
     }
 
     /// Adds the handlers of a role that `include_role` loaded, after the play's, with
@@ -62,7 +78,34 @@ impl Handlers {
         roles.push(role.clone());
         let items: Vec<Item> = roles.iter().filter_map(role_handlers).collect();
         let nodes = self.program.compile_items(&items, None);
-        collect_entries(&self.program, &nodes, &mut self.entries);
+        self.add_entries(&nodes);
+    }
+
+    /// Adds the handlers of `nodes`, each top-level node a block of its own except
+    /// that consecutive plain handlers share one, as ansible-core groups them.
+    fn add_entries(&mut self, nodes: &[Node]) {
+        let mut previous_task = false;
+        for node in nodes {
+            let is_task = matches!(node, Node::Task(_));
+            if !(is_task && previous_task) {
+                self.groups += 1;
+            }
+            previous_task = is_task;
+            collect_entries(
+                &self.program,
+                std::slice::from_ref(node),
+                self.groups,
+                &mut self.entries,
+            );
+        }
+    }
+
+    /// Entry indices in ansible-core's search order: the last loaded block first,
+    /// and the handlers of one block in order.
+    fn search_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_by_key(|&index| (std::cmp::Reverse(self.entries[index].group), index));
+        order
     }
 
     /// Tells whether a handler answers to `name`, by name or `listen` topic.
@@ -72,18 +115,62 @@ impl Handlers {
         })
     }
 
-    /// Records that `host` notified `name`; returns false when no handler matches.
-    pub fn notify(&mut self, name: &str, host: &str) -> bool {
-        let mut found = false;
-        for entry in &mut self.entries {
-            if entry.names.iter().any(|n| n == name) || entry.listen.iter().any(|l| l == name) {
-                found = true;
-                if !entry.notified.iter().any(|h| h == host) {
-                    entry.notified.push(host.to_string());
+    /// Notifies for `host` the handlers that match `name`. Returns the display names of
+    /// those that were not notified for it yet.
+    ///
+    /// As ansible-core's `search_handlers_by_notification`, the handlers are searched
+    /// in [`Handlers::search_order`]: by name only the first found answers, and of the
+    /// handlers listening to `name` only the first found of each name.
+    fn notify(&mut self, name: &str, host: &str) -> Vec<String> {
+        let order = self.search_order();
+        let mut answering = Vec::new();
+        if let Some(&index) = order
+            .iter()
+            .find(|&&index| self.entries[index].names.iter().any(|n| n == name))
+        {
+            answering.push(index);
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for &index in &order {
+            let entry = &self.entries[index];
+            if !entry.listen.iter().any(|l| l == name) {
+                continue;
+            }
+            if let Some(handler_name) = entry.names.first() {
+                if seen.contains(&handler_name.as_str()) {
+                    continue;
                 }
+                seen.push(handler_name);
+            }
+            answering.push(index);
+        }
+        let mut notified = Vec::new();
+        for index in answering {
+            let entry = &mut self.entries[index];
+            if !entry.notified.iter().any(|h| h == host) {
+                entry.notified.push(host.to_string());
+                notified.push(entry.display_name.clone());
             }
         }
-        found
+        notified
+    }
+
+    /// Keeps `name` for `host` until the next flush.
+    fn save(&mut self, name: &str, host: &str) {
+        let saved = self.saved.entry(host.to_string()).or_default();
+        if !saved.iter().any(|n| n == name) {
+            saved.push(name.to_string());
+        }
+    }
+
+    /// Notifies the handlers of `host`'s saved notifications, in the order they were
+    /// made; returns the display names of the handlers newly notified.
+    fn apply_saved(&mut self, host: &str) -> Vec<String> {
+        let saved = self.saved.remove(host).unwrap_or_default();
+        saved
+            .iter()
+            .flat_map(|name| self.notify(name, host))
+            .collect()
     }
 }
 
@@ -101,19 +188,30 @@ fn role_handlers(role: &Arc<RoleInstance>) -> Option<Item> {
     })))
 }
 
-fn collect_entries(program: &PlayProgram, nodes: &[Node], entries: &mut Vec<HandlerEntry>) {
+fn collect_entries(
+    program: &PlayProgram,
+    nodes: &[Node],
+    group: usize,
+    entries: &mut Vec<HandlerEntry>,
+) {
     for node in nodes {
         match node {
             Node::Task(slot) => {
                 let task_slot = program.slot(*slot);
                 let task = &task_slot.task;
                 let mut names = Vec::new();
+                let role = role_of(task_slot);
                 if let Some(name) = &task.name {
                     names.push(name.clone());
-                    if let Some(role) = role_of(task_slot) {
+                    if let Some(role) = &role {
                         names.push(format!("{role} : {name}"));
                     }
                 }
+                let shown = task.name.clone().unwrap_or_else(|| task.action.clone());
+                let display_name = match &role {
+                    Some(role) => format!("{role} : {shown}"),
+                    None => shown,
+                };
                 let listen = task
                     .keyword("listen")
                     .map(|l| match &l.value {
@@ -124,14 +222,16 @@ fn collect_entries(program: &PlayProgram, nodes: &[Node], entries: &mut Vec<Hand
                 entries.push(HandlerEntry {
                     slot: *slot,
                     names,
+                    display_name,
+                    group,
                     listen,
                     notified: Vec::new(),
                 });
             }
             Node::Block(block) => {
-                collect_entries(program, &block.body, entries);
-                collect_entries(program, &block.rescue, entries);
-                collect_entries(program, &block.always, entries);
+                collect_entries(program, &block.body, group, entries);
+                collect_entries(program, &block.rescue, group, entries);
+                collect_entries(program, &block.always, group, entries);
             }
         }
     }
@@ -173,10 +273,20 @@ impl Executor<'_> {
         };
         // NOTE: notify names are used as written; templated names are not rendered yet.
         for name in names {
-            if !run.handlers.notify(&name, host) {
-                self.emit(super::events::Event::Warning(format!(
+            if !run.handlers.exists(&name) {
+                self.emit(Event::Warning(format!(
                     "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
                 )));
+            } else if run.handlers.running {
+                for handler in run.handlers.notify(&name, host) {
+                    self.emit(Event::HandlerNotified {
+                        handler,
+                        host: host.to_string(),
+                    });
+                }
+            } else {
+                run.handlers.save(&name, host);
+                self.emit(Event::NotificationSaved(name));
             }
         }
     }
@@ -209,6 +319,25 @@ impl Executor<'_> {
         run: &mut super::play::PlayRun,
         hosts: &[String],
     ) -> PlayEnd {
+        for host in hosts {
+            if run.states.get(host).is_some_and(|s| s.failed) {
+                continue;
+            }
+            for handler in run.handlers.apply_saved(host) {
+                self.emit(Event::HandlerNotified {
+                    handler,
+                    host: host.clone(),
+                });
+            }
+        }
+        run.handlers.running = true;
+        self.run_notified_handlers(run, hosts);
+        run.handlers.running = false;
+        PlayEnd::Continue
+    }
+
+    /// Runs the handlers notified for `hosts`, each once, in handler order.
+    fn run_notified_handlers(&mut self, run: &mut PlayRun, hosts: &[String]) {
         let count = run.handlers.entries.len();
         for index in 0..count {
             let (slot, notified) = {
@@ -233,6 +362,89 @@ impl Executor<'_> {
             let context = Arc::new(TaskContext::new(&run.play, &task_slot));
             self.run_task_for_hosts(run, slot, &context, &notified, TaskKind::Handler, true);
         }
-        PlayEnd::Continue
+    }
+}
+
+impl Executor<'_> {
+    /// Runs the tasks that `include_tasks` or `include_role` handlers included, right
+    /// after the include, each as a handler of the hosts that included it.
+    ///
+    /// NOTE: blocks in an included handler file run their `block` and `always` tasks.
+    /// A failure there does not run `rescue`, and tags do not filter the tasks.
+    pub(super) fn run_handler_includes(
+        &mut self,
+        run: &mut PlayRun,
+        slot: SlotId,
+        context: &Arc<TaskContext>,
+        includes: Vec<PendingInclude>,
+    ) {
+        for (request, hosts) in group_includes(includes) {
+            let (path, items, role) = match self.load_include(run, context, &request) {
+                Ok(loaded) => loaded,
+                Err(IncludeFailure::Run(error)) => {
+                    self.abort = Some(error);
+                    return;
+                }
+                Err(IncludeFailure::Hosts(reason)) => {
+                    self.fail_include(run, hosts, &reason);
+                    continue;
+                }
+            };
+            if let Some(role) = &role {
+                run.handlers.add_included_role(role);
+            }
+            let hosts: Vec<String> = hosts.into_iter().map(|(host, _)| host).collect();
+            let task_scope = run.handlers.program.slot(slot).scope.clone();
+            let scope = Arc::new(Scope {
+                kind: ScopeKind::Include(Arc::new(IncludeScope {
+                    task: context.task.clone(),
+                    task_scope: task_scope.clone(),
+                    vars: request.item_vars.clone(),
+                    role,
+                })),
+                parent: task_scope,
+            });
+            let nodes = run.handlers.program.compile_included(&items, &scope, slot);
+            for host in &hosts {
+                self.stats_for(host).ok += 1;
+            }
+            self.emit(super::events::Event::Included {
+                file: path,
+                hosts: hosts.clone(),
+                item_label: request.item_label.clone(),
+            });
+            let mut slots = Vec::new();
+            handler_slots(&nodes, &mut slots);
+            for included in slots {
+                if self.abort.is_some() {
+                    return;
+                }
+                let hosts: Vec<String> = hosts
+                    .iter()
+                    .filter(|h| !run.states.get(*h).is_some_and(|s| s.failed))
+                    .cloned()
+                    .collect();
+                if hosts.is_empty() {
+                    return;
+                }
+                let task_slot = run.handlers.program.slot(included).clone();
+                let context = Arc::new(TaskContext::new(&run.play, &task_slot));
+                self.run_task_for_hosts(run, included, &context, &hosts, TaskKind::Handler, true);
+            }
+        }
+    }
+}
+
+/// The task slots of an included handler file in run order: each block's `block`,
+/// then its `always` tasks.
+fn handler_slots(nodes: &[Node], slots: &mut Vec<SlotId>) {
+    for node in nodes {
+        match node {
+            Node::Task(slot) => slots.push(*slot),
+            Node::Block(block) => {
+                handler_slots(&block.body, slots);
+                handler_slots(&block.always, slots);
+            }
+        }
     }
 }

@@ -20,17 +20,43 @@ use crate::vars::{Layers, PlayLayers};
 use crate::{Map, Value};
 
 /// An included file's path (or role name), its tasks, and the role for `include_role`.
-type LoadedInclude = (String, Vec<Item>, Option<Arc<RoleInstance>>);
+pub(super) type LoadedInclude = (String, Vec<Item>, Option<Arc<RoleInstance>>);
 
 /// An include one host asked for, with the include task's result on that host.
-struct PendingInclude {
+pub(super) struct PendingInclude {
     host: String,
     request: IncludeRequest,
     result: Map,
 }
 
+/// Includes grouped by request: hosts that included the same target with the same
+/// arguments share one copy. Each host comes with its include result.
+pub(super) type IncludeGroups = Vec<(IncludeRequest, Vec<(String, Map)>)>;
+
+/// Groups `includes` by request, in the order of their first host.
+pub(super) fn group_includes(includes: Vec<PendingInclude>) -> IncludeGroups {
+    let mut groups: IncludeGroups = Vec::new();
+    for PendingInclude {
+        host,
+        request,
+        result,
+    } in includes
+    {
+        match groups.iter_mut().find(|(r, _)| {
+            r.target == request.target
+                && r.args == request.args
+                && r.role == request.role
+                && r.item_vars == request.item_vars
+        }) {
+            Some((_, hosts)) => hosts.push((host, result)),
+            None => groups.push((request, vec![(host, result)])),
+        }
+    }
+    groups
+}
+
 /// The reason an included file or role could not be loaded.
-enum IncludeFailure {
+pub(super) enum IncludeFailure {
     /// A missing file or role: the including hosts fail with this reason.
     Hosts(String),
     /// A malformed file: the run stops, as for ansible-core's parser errors.
@@ -445,12 +471,13 @@ impl Executor<'_> {
                 });
                 return;
             }
-            self.report(run, &info, &host, &outcome);
+            // ansible-core records notifications before the callback shows the result.
             for target in &targets {
                 if !outcome.failed() && outcome.status != Some(Status::Skipped) {
                     self.notify(run, context, target, &outcome);
                 }
             }
+            self.report(run, &info, &host, &outcome);
             if outcome.status == Some(Status::Unreachable) && !outcome.ignored {
                 // ansible-core drops an unreachable host from the rest of the play; it
                 // is neither failed nor rescued.
@@ -465,8 +492,12 @@ impl Executor<'_> {
                 self.host_failed(run, &host);
             }
         }
-        if !includes.is_empty() && !handler {
-            self.process_includes(run, slot, context, includes);
+        if !includes.is_empty() {
+            if handler {
+                self.run_handler_includes(run, slot, context, includes);
+            } else {
+                self.process_includes(run, slot, context, includes);
+            }
         }
         // ansible-core warns about a reserved `register` name when it next gathers the
         // variables, which is after this task's results are shown.
@@ -873,24 +904,7 @@ impl Executor<'_> {
         context: &Arc<TaskContext>,
         includes: Vec<PendingInclude>,
     ) {
-        // Hosts that included the same target with the same arguments share one copy.
-        let mut groups: Vec<(IncludeRequest, Vec<(String, Map)>)> = Vec::new();
-        for PendingInclude {
-            host,
-            request,
-            result,
-        } in includes
-        {
-            match groups.iter_mut().find(|(r, _)| {
-                r.target == request.target
-                    && r.args == request.args
-                    && r.role == request.role
-                    && r.item_vars == request.item_vars
-            }) {
-                Some((_, hosts)) => hosts.push((host, result)),
-                None => groups.push((request, vec![(host, result)])),
-            }
-        }
+        let groups = group_includes(includes);
         let depth = include_depth(run.program.slot(slot).scope.as_ref()) + 1;
         // Each host runs its included files in the order they were included.
         let mut per_host: HashMap<String, Vec<super::iterator::Node>> = HashMap::new();
@@ -981,7 +995,12 @@ impl Executor<'_> {
     /// Fails the hosts of an include whose file or role could not be found, as
     /// ansible-core's linear strategy does: the error is shown once, then each host's
     /// include result is reported as failed with the error as `reason`.
-    fn fail_include(&mut self, run: &mut PlayRun, hosts: Vec<(String, Map)>, reason: &str) {
+    pub(super) fn fail_include(
+        &mut self,
+        run: &mut PlayRun,
+        hosts: Vec<(String, Map)>,
+        reason: &str,
+    ) {
         self.emit(Event::Error(reason.to_string()));
         let Some(info) = self.current_task.clone() else {
             return;
@@ -1005,7 +1024,7 @@ impl Executor<'_> {
         }
     }
 
-    fn load_include(
+    pub(super) fn load_include(
         &mut self,
         run: &PlayRun,
         context: &TaskContext,

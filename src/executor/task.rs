@@ -115,13 +115,15 @@ impl Executor<'_> {
     ) -> TaskOutcome {
         let items = match self.loop_items(context, vars, loop_value) {
             Ok(items) => items,
-            // ansible-core evaluates `when` without the loop first: when it is false the
-            // task is skipped, and the loop's error counts only when it is true.
-            Err(message) => {
-                return match self.evaluate_when(context, vars) {
-                    Ok(Some(false_condition)) => skipped(false_condition),
-                    _ => raised_failure(message),
+            Err(error) => {
+                // ansible-core evaluates `when` before it reports an undefined variable in
+                // the loop, so a false condition skips the task.
+                if error.undefined {
+                    if let Ok(Some(false_condition)) = self.evaluate_when(context, vars) {
+                        return skipped_by(false_condition);
+                    }
                 }
+                return raised_failure(error.message);
             }
         };
         if items.is_empty() {
@@ -144,8 +146,12 @@ impl Executor<'_> {
         // Facts and the registered result of earlier items, which later items see.
         let mut carried = Map::new();
         for (index, item) in items.iter().enumerate() {
+            if index > 0 && control.pause > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(control.pause));
+            }
+            let loop_vars = control.overlay(item, index, &items);
             let mut overlay = carried.clone();
-            overlay.extend(control.overlay(item, index, &items));
+            overlay.extend(loop_vars.clone());
             let item_vars = vars.with_overlay(overlay);
             let mut outcome = self.run_once(context, host, &item_vars);
             if outcome.raised {
@@ -167,14 +173,34 @@ impl Executor<'_> {
                     Value::from(index_var.clone()),
                 );
             }
+            if let Some(info) = loop_vars.get("ansible_loop") {
+                result.insert(Value::from("ansible_loop"), info.clone());
+            }
             // Without `label`, ansible-core labels the item with `{{ <loop_var> }}`,
-            // which is the item itself.
+            // which is the item templated once more (a no-op for unsafe items). A label
+            // is templated with this item's result registered.
+            let mut overlay = carried.clone();
+            overlay.extend(loop_vars.clone());
+            let label_vars = vars.with_overlay(overlay);
             let label = match &control.label {
-                Some(label) => self.templar.template(label, &item_vars).ok(),
-                None => Some(item.clone()),
+                Some(label) => self.templar.template(label, &label_vars),
+                None => self.templar.template(item, &label_vars),
             };
-            if let Some(label) = label {
-                result.insert(Value::from("_ansible_item_label"), label);
+            match label {
+                Ok(label) => {
+                    result.insert(Value::from("_ansible_item_label"), label);
+                }
+                Err(error) if error.is_undefined() => {
+                    result.insert(Value::from("failed"), Value::Bool(true));
+                    result.insert(
+                        Value::from("msg"),
+                        Value::from(format!(
+                            "Failed to template loop_control.label: {}",
+                            error.message
+                        )),
+                    );
+                }
+                Err(_) => {}
             }
             if !result.contains_key("changed") && status_of(result) != Status::Skipped {
                 result.insert(Value::from("changed"), Value::Bool(false));
@@ -200,7 +226,7 @@ impl Executor<'_> {
             }
             for effect in &mut outcome.effects {
                 if let actions::Effect::Include(request) = effect {
-                    request.item_vars = control.overlay(item, index, &items);
+                    request.item_vars = loop_vars.clone();
                     request.item_label = Some(
                         result
                             .get("_ansible_item_label")
@@ -224,20 +250,34 @@ impl Executor<'_> {
         context: &TaskContext,
         vars: &HostVars,
         loop_value: &Spanned<Value>,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, LoopError> {
         let templated = self
             .templar
             .template(&loop_value.value, vars)
-            .map_err(|err| err.to_string())?;
-        match context.task.loop_lookup.as_deref() {
-            None | Some("list") => flatten_loop(&templated, false),
+            .map_err(|err| LoopError {
+                undefined: err.is_undefined(),
+                message: err.to_string(),
+            })?;
+        let items = match context.task.loop_lookup.as_deref() {
+            None => flatten_loop(&templated, false),
+            Some("list") => with_list(templated),
             Some("items") => flatten_loop(&templated, true),
             Some(
                 lookup @ ("dict" | "indexed_items" | "nested" | "together" | "sequence"
                 | "subelements"),
             ) => loop_lookup(lookup, &templated),
             Some(lookup) => self.query_lookup(lookup, &templated, vars),
-        }
+        };
+        let items = items.map_err(|message| LoopError {
+            message,
+            undefined: false,
+        })?;
+        // ansible-core marks what a `with_<lookup>` loop returns as unsafe, so items
+        // are never templated again; `loop:` items stay as they are.
+        Ok(match context.task.loop_lookup {
+            Some(_) => items.into_iter().map(Value::into_unsafe).collect(),
+            None => items,
+        })
     }
 
     /// Runs a `with_<lookup>` loop through the templating layer's lookup plugins, as
@@ -289,7 +329,7 @@ impl Executor<'_> {
     fn execute_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         match self.evaluate_when(context, vars) {
             Ok(None) => {}
-            Ok(Some(false_condition)) => return skipped(false_condition),
+            Ok(Some(false_condition)) => return skipped_by(false_condition),
             Err(message) => return raised_failure(message),
         }
         let args = match self.template_args(context, vars) {
@@ -375,6 +415,22 @@ impl Executor<'_> {
         }));
     }
 
+    /// Emits the warnings and deprecations that evaluating a conditional produced.
+    pub(super) fn emit_conditional_warnings(&mut self, warnings: &[crate::template::Warning]) {
+        for warning in warnings {
+            let event = if warning.deprecation {
+                // ansible-core 2.18 removes non-boolean conditionals in 2.19.
+                Event::Deprecation {
+                    message: warning.message.clone(),
+                    version: Some("2.19".to_string()),
+                }
+            } else {
+                Event::Warning(warning.message.clone())
+            };
+            self.emit(event);
+        }
+    }
+
     /// Returns `None` when every condition holds, else the first false condition as
     /// written (Ansible's `false_condition`).
     pub(super) fn evaluate_when(
@@ -393,18 +449,7 @@ impl Executor<'_> {
                 .templar
                 .check_conditional(&condition.value, vars, Some(&location));
             let checked = checked.map(|outcome| {
-                for warning in &outcome.warnings {
-                    let event = if warning.deprecation {
-                        // ansible-core 2.18 removes non-boolean conditionals in 2.19.
-                        Event::Deprecation {
-                            message: warning.message.clone(),
-                            version: Some("2.19".to_string()),
-                        }
-                    } else {
-                        Event::Warning(warning.message.clone())
-                    };
-                    self.emit(event);
-                }
+                self.emit_conditional_warnings(&outcome.warnings);
                 outcome.result
             });
             match checked {
@@ -461,11 +506,7 @@ impl Executor<'_> {
             .task
             .keyword("delay")
             .and_then(|d| self.templar.template(&d.value, vars).ok())
-            .and_then(|v| match v {
-                Value::Int(i) => Some(i as f64),
-                Value::Float(f) => Some(f),
-                other => other.as_str().and_then(|s| s.trim().parse().ok()),
-            })
+            .and_then(|v| seconds(&v))
             .unwrap_or(5.0)
     }
 
@@ -556,6 +597,38 @@ fn args_error(err: &TemplateError, task_span: &Span) -> String {
     err.message.clone()
 }
 
+/// Builds the result of a task skipped because the condition `false_condition` is false.
+fn skipped_by(false_condition: Value) -> TaskOutcome {
+    let mut result = Map::new();
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("false_condition"), false_condition);
+    result.insert(
+        Value::from("skip_reason"),
+        Value::from("Conditional result was False"),
+    );
+    result.insert(Value::from("skipped"), Value::Bool(true));
+    TaskOutcome {
+        result,
+        ..TaskOutcome::default()
+    }
+}
+
+/// A failure to compute a task's loop items.
+struct LoopError {
+    message: String,
+    /// Whether templating the loop met an undefined variable.
+    undefined: bool,
+}
+
+/// Reads a number of seconds given as an integer, a float or their text.
+fn seconds(value: &Value) -> Option<f64> {
+    match value {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        other => other.as_str().and_then(|s| s.trim().parse().ok()),
+    }
+}
+
 /// `loop_control` settings, templated.
 struct LoopControl {
     loop_var: String,
@@ -564,6 +637,8 @@ struct LoopControl {
     extended: bool,
     /// `extended_allitems`: whether `ansible_loop.allitems` is set (default true).
     extended_allitems: bool,
+    /// `pause`: seconds to wait between two items.
+    pause: f64,
 }
 
 impl LoopControl {
@@ -590,6 +665,7 @@ impl LoopControl {
             extended_allitems: control
                 .get("extended_allitems")
                 .is_none_or(Value::is_truthy),
+            pause: control.get("pause").and_then(seconds).unwrap_or(0.0),
         }
     }
 
@@ -683,6 +759,15 @@ fn flatten_loop(value: &Value, flatten_once: bool) -> Result<Vec<Value>, String>
             "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
             rplay_modules::pyrepr::str(other)
         )),
+    }
+}
+
+/// `with_list`: a list as it is; any other value but a mapping is one item.
+fn with_list(terms: Value) -> Result<Vec<Value>, String> {
+    match terms {
+        Value::List(items) => Ok(items.to_vec()),
+        Value::Map(_) => Err("with_list expects a list".to_owned()),
+        other => Ok(vec![other]),
     }
 }
 
@@ -897,22 +982,6 @@ pub fn status_of(result: &Map) -> Status {
 }
 
 /// Builds a failed result with a message.
-/// The result of a task whose `when` is false.
-fn skipped(false_condition: Value) -> TaskOutcome {
-    let mut result = Map::new();
-    result.insert(Value::from("changed"), Value::Bool(false));
-    result.insert(Value::from("false_condition"), false_condition);
-    result.insert(
-        Value::from("skip_reason"),
-        Value::from("Conditional result was False"),
-    );
-    result.insert(Value::from("skipped"), Value::Bool(true));
-    TaskOutcome {
-        result,
-        ..TaskOutcome::default()
-    }
-}
-
 /// A failure ansible-core raises as an exception (a templating error in the arguments,
 /// the condition or the loop): its result has no `changed`, and it ends a loop.
 fn raised_failure(message: String) -> TaskOutcome {
@@ -1029,12 +1098,9 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     };
     match lookup {
         "dict" => {
-            let map = terms.as_map().ok_or_else(|| {
-                format!(
-                    "with_dict expects a dict, got {}",
-                    rplay_modules::pyrepr::str(terms)
-                )
-            })?;
+            let map = terms
+                .as_map()
+                .ok_or_else(|| "with_dict expects a dict".to_owned())?;
             Ok(map
                 .iter()
                 .map(|(key, value)| {

@@ -414,6 +414,10 @@ impl DefaultPrinter {
         }
         clean_results(data, &result.task.action);
         self.ensure_banner(&result.task);
+        // The items were reported one by one, so the loop's `results` list is dropped.
+        if result.task.has_loop {
+            data.shift_remove("results");
+        }
         let mut line = format!("skipping: [{}]", result.host);
         if self.is_verbose(data) {
             line.push_str(&format!(" => {}", self.dump(data)));
@@ -450,6 +454,9 @@ impl DefaultPrinter {
             Status::Failed | Status::Unreachable => {
                 self.ensure_banner(&result.task);
                 clean_results(&mut data, &result.task.action);
+                // As ansible-core, the label of a failed or skipped item is read after
+                // the cleaning, which can remove `item` from a debug result.
+                let label = item_label(&data);
                 self.handle_exception(&mut data);
                 self.handle_warnings(&mut data);
                 let line = format!(
@@ -465,6 +472,7 @@ impl DefaultPrinter {
                 }
                 self.ensure_banner(&result.task);
                 clean_results(&mut data, &result.task.action);
+                let label = item_label(&data);
                 let mut line = format!("skipping: [{}] => (item={label}) ", result.host);
                 if self.is_verbose(&data) {
                     line.push_str(&format!(" => {}", self.dump(&data)));
@@ -589,6 +597,22 @@ impl Callback for DefaultPrinter {
                     line.push_str(&format!(" => (item={})", pyrepr::str(label)));
                 }
                 self.display(&line);
+            }
+            Event::NotificationSaved(name) => {
+                if self.options.verbosity > 1 {
+                    self.display_in(
+                        &format!("Notification for handler {name} has been saved."),
+                        Color::Verbose,
+                    );
+                }
+            }
+            Event::HandlerNotified { handler, host } => {
+                if self.options.verbosity > 1 {
+                    self.display_in(
+                        &format!("NOTIFIED HANDLER {handler} for {host}"),
+                        Color::Verbose,
+                    );
+                }
             }
             Event::Stats(stats) => {
                 self.on_stats(stats);

@@ -6,7 +6,7 @@ use minijinja::{Environment, Error, ErrorKind, Output, State, UndefinedBehavior}
 
 use super::pyrepr::py_str;
 use super::render::{self, undefined_error};
-use super::{filters, lookups, methods, mutable, tests};
+use super::{datetime, filters, lookups, methods, mutable, tests};
 
 /// Names the environment provides as functions; a variable of the same name wins.
 const GLOBALS: &[&str] = &[
@@ -40,6 +40,7 @@ pub fn build() -> Environment<'static> {
     env.add_function("undef", undef);
     env.add_function(mutable::MAKE_MUTABLE, mutable::mutable_function);
     filters::register(&mut env);
+    datetime::register(&mut env);
     tests::register(&mut env);
     env
 }

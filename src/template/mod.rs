@@ -12,6 +12,7 @@
 mod compile;
 mod conditional;
 mod convert;
+mod datetime;
 mod environment;
 mod error;
 mod filters;

@@ -332,7 +332,13 @@ impl HostLayers {
     /// Inventory variables, then facts (as `ansible_facts` and injected `ansible_*`).
     fn push_lower(&self, layers: &mut Layers) {
         layers.push(&self.inventory);
-        if !self.facts.is_empty() {
+        // `ansible_facts` is defined for every host, as an empty mapping before facts
+        // are gathered.
+        if self.facts.is_empty() {
+            let mut facts = Map::new();
+            facts.insert(Value::from("ansible_facts"), Value::map(Map::new()));
+            layers.push_map(facts);
+        } else {
             let mut facts = Map::new();
             // Facts are stored as modules return them (`ansible_os_family`); the
             // `ansible_facts` namespace drops the prefix (but keeps `ansible_local`),

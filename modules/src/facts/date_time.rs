@@ -1,34 +1,8 @@
 //! `date_time`: the target's clock, in its local time zone and in UTC.
 
-use std::ffi::CStr;
-
 use super::util::set;
+use crate::time::strftime;
 use crate::{Map, Value};
-
-/// Formats `time` with `strftime(3)` in local time (`utc` false) or UTC.
-fn strftime(format: &str, time: libc::time_t, utc: bool) -> String {
-    let Ok(format) = std::ffi::CString::new(format) else {
-        return String::new();
-    };
-    let mut buffer = [0 as libc::c_char; 128];
-    // SAFETY: `tm` is filled by localtime_r/gmtime_r before strftime reads it, and
-    // strftime writes at most `buffer.len()` bytes including the NUL.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if utc {
-            libc::gmtime_r(&time, &mut tm);
-        } else {
-            libc::localtime_r(&time, &mut tm);
-        }
-        let written = libc::strftime(buffer.as_mut_ptr(), buffer.len(), format.as_ptr(), &tm);
-        if written == 0 {
-            return String::new();
-        }
-        CStr::from_ptr(buffer.as_ptr())
-            .to_string_lossy()
-            .into_owned()
-    }
-}
 
 /// The daylight-saving name of the local zone, Python's `time.tzname[1]`.
 fn dst_name(now: libc::time_t) -> String {

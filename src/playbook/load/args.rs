@@ -533,4 +533,16 @@ mod tests {
         assert_eq!(args.get("msg"), Some(&Value::from("hello world")));
         assert_eq!(args.get("var"), Some(&Value::from("x")));
     }
+
+    #[test]
+    fn set_fact_kv_becomes_options() {
+        let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
+        let node = Node {
+            kind: NodeKind::Scalar(Value::from("dir={{ base }}/sub")),
+            span,
+        };
+        let args = normalize_args("set_fact", &node).unwrap();
+        assert_eq!(args.get("dir"), Some(&Value::from("{{ base }}/sub")));
+        assert!(args.get("_raw_params").is_none());
+    }
 }

@@ -2,6 +2,7 @@
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
 //! `password`.
 
+mod first_found;
 mod password;
 
 use std::path::{Path, PathBuf};
@@ -180,7 +181,7 @@ fn run_plugin(
         "items" | "list" | "flattened" => Ok(list(request, name != "list")),
         "dict" => dict(request),
         "fileglob" => fileglob(context, request),
-        "first_found" => first_found(context, request),
+        "first_found" => first_found::first_found(context, request),
         "pipe" => pipe(request),
         "password" => password::password(context, request),
         _ => Err(TemplateError::new(
@@ -267,15 +268,49 @@ fn search_dirs(context: &Context, subdir: &str) -> Vec<PathBuf> {
     dirs
 }
 
-fn find_file(context: &Context, subdir: &str, term: &str) -> Option<PathBuf> {
-    let path = Path::new(term);
+/// Finds `source` as Ansible's `path_dwim_relative_stack` does. An absolute path is
+/// taken as it is. A relative one is tried as `ENTRY/SUBDIR/SOURCE`, then
+/// `ENTRY/SOURCE`, for each entry of `ansible_search_path` and last for the templar's
+/// base directory. `SUBDIR` is not added again when `source` already starts with it.
+fn find_file(context: &Context, subdir: &str, source: &str) -> Option<PathBuf> {
+    let path = Path::new(source);
     if path.is_absolute() {
-        return path.exists().then(|| path.to_path_buf());
+        return path.exists().then(|| crate::config::normalize(path));
     }
-    search_dirs(context, subdir)
+    search_candidates(context, subdir, source)
         .into_iter()
-        .map(|dir| dir.join(term))
         .find(|candidate| candidate.exists())
+}
+
+fn search_candidates(context: &Context, subdir: &str, source: &str) -> Vec<PathBuf> {
+    let in_role = context.raw("role_path").is_some();
+    let adds_subdir = source.split('/').next() != Some(subdir);
+    let mut candidates = Vec::new();
+    let push_entry = |entry: &Path, candidates: &mut Vec<PathBuf>| {
+        if adds_subdir {
+            candidates.push(entry.join(subdir).join(source));
+        }
+        candidates.push(entry.join(source));
+    };
+    if let Some(Value::List(paths)) = context.raw("ansible_search_path") {
+        for entry in paths.iter().filter_map(Value::as_str) {
+            let entry = crate::config::normalize(Path::new(entry));
+            // A task file below a role's `tasks/` directory also searches the role's
+            // SUBDIR and the `tasks/` directory itself.
+            if let Some(parent) = entry.parent().filter(|p| in_role && p.ends_with("tasks")) {
+                if let Some(role) = parent.parent() {
+                    candidates.push(role.join(subdir).join(source));
+                }
+                candidates.push(parent.join(source));
+            }
+            push_entry(&entry, &mut candidates);
+        }
+    }
+    push_entry(context.templar().base_dir(), &mut candidates);
+    candidates
+        .into_iter()
+        .map(|candidate| crate::config::normalize(&candidate))
+        .collect()
 }
 
 fn read(path: &Path) -> Result<String, TemplateError> {
@@ -394,38 +429,6 @@ fn fileglob(
         }
     }
     Ok(values)
-}
-
-fn first_found(
-    context: &std::sync::Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
-    let mut candidates = Vec::new();
-    for term in &request.terms {
-        match from_jinja(term).unwrap_or_default() {
-            Value::List(items) => {
-                candidates.extend(items.iter().filter_map(|v| v.as_str().map(str::to_owned)))
-            }
-            Value::Map(map) => {
-                if let Some(Value::List(files)) = map.get("files") {
-                    candidates.extend(files.iter().filter_map(|v| v.as_str().map(str::to_owned)));
-                }
-            }
-            other => candidates.extend(other.as_str().map(str::to_owned)),
-        }
-    }
-    let skip = request.option("skip").is_some_and(JValue::is_true);
-    for candidate in &candidates {
-        if let Some(path) = find_file(context, "files", candidate) {
-            return Ok(vec![Value::from(path.to_string_lossy().into_owned())]);
-        }
-    }
-    if skip {
-        return Ok(Vec::new());
-    }
-    Err(failure(
-        "No file was found when using first_found. Use errors='ignore' to allow this task to be skipped if no files are found",
-    ))
 }
 
 /// `pipe`: runs each term with `/bin/sh -c` on the controller and returns its output
