@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rplay_modules::agent::{self as protocol, Hello, Request, Response};
 use rplay_modules::command::shell_quote;
@@ -207,6 +208,12 @@ impl AgentChannel {
             )));
         }
         Ok(agent)
+    }
+
+    /// Stops the agent: it exits when its input ends. Waits for that, at most five
+    /// seconds, so that no process of the become user outlives the task.
+    pub async fn stop(mut self) {
+        self.channel.finish(Duration::from_secs(5)).await;
     }
 
     /// Runs one module on the target and returns its result.

@@ -197,6 +197,10 @@ impl Connections {
             .get_mut(&ConnectionKey::of(spec))
             .expect("connected above");
         let identity = escalation.cloned();
+        // ansible-core starts a process per module. An agent for an unprivileged become
+        // user is stopped after its module too, so that no process of that user lives on
+        // between tasks (`userdel` refuses to remove a user with running processes).
+        let keep = !escalation.is_some_and(|escalation| escalation.is_unprivileged(&spec.user));
         let result = runtime.block_on(async {
             if !connection.agents.contains_key(&identity) {
                 let agent =
@@ -205,7 +209,13 @@ impl Connections {
                 connection.agents.insert(identity.clone(), agent);
             }
             let agent = connection.agents.get_mut(&identity).expect("started above");
-            agent.call(module, args, options).await
+            let result = agent.call(module, args, options).await;
+            if !keep {
+                if let Some(agent) = connection.agents.remove(&identity) {
+                    agent.stop().await;
+                }
+            }
+            result
         });
         if matches!(result, Err(ConnectionError::Unreachable(_))) {
             self.disconnect(spec);

@@ -30,6 +30,16 @@ const RAW_PARAM_ACTIONS: &[&str] = &[
     "script",
 ];
 
+/// Actions whose free-form text is a command line (`MODULE_REQUIRE_ARGS`).
+const FREEFORM_ACTIONS: &[&str] = &[
+    "command",
+    "win_command",
+    "shell",
+    "win_shell",
+    "raw",
+    "script",
+];
+
 /// Options that `k=v` text may set on the command-like actions; other `k=v` words stay
 /// in the command line.
 const COMMAND_OPTIONS: &[&str] = &[
@@ -190,10 +200,13 @@ fn split_old_style(value: &Node) -> Result<(String, Node), LoadError> {
 fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     let short = short_action(action);
     let raw_params = RAW_PARAM_ACTIONS.contains(&short);
+    // Only command-like actions keep `k=v` words that are not their own options in the
+    // command line; `set_fact: a=1` sets `a` (ansible-core's `FREEFORM_ACTIONS`).
+    let command_line = FREEFORM_ACTIONS.contains(&short);
     let args = match value.to_value() {
         Value::Null => Map::new(),
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
-        Value::Str(text) | Value::Unsafe(text) => parse_kv(&text, raw_params, &value.span)?,
+        Value::Str(text) | Value::Unsafe(text) => parse_kv(&text, command_line, &value.span)?,
         other @ (Value::Int(_) | Value::Float(_) | Value::Bool(_)) if raw_params => {
             let mut args = Map::new();
             args.insert(
@@ -228,9 +241,9 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     Ok(args)
 }
 
-/// Parses `k=v` text. With `raw_params`, words that are not options are joined into
-/// `_raw_params`, and for command-like actions only their own options are taken as `k=v`.
-fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
+/// Parses `k=v` text. Words that are not `k=v` are joined into `_raw_params`; with
+/// `command_line`, so are `k=v` words other than the command options.
+fn parse_kv(text: &str, command_line: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
     let words = split_args(text).ok_or_else(|| {
         LoadError::new(
             format!("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"),
@@ -251,7 +264,7 @@ fn parse_kv(text: &str, raw_params: bool, span: &crate::source::Span) -> Result<
         };
         let key = &decoded[..position];
         let value = &decoded[position + 1..];
-        if raw_params && !COMMAND_OPTIONS.contains(&key) {
+        if command_line && !COMMAND_OPTIONS.contains(&key) {
             raw.push(word);
         } else {
             options.insert(Value::from(key.trim()), Value::from(unquote(value.trim())));
@@ -496,6 +509,18 @@ mod tests {
         let args = parse_kv("echo a=b chdir=/tmp", true, &span).unwrap();
         assert_eq!(args.get("_raw_params"), Some(&Value::from("echo a=b")));
         assert_eq!(args.get("chdir"), Some(&Value::from("/tmp")));
+    }
+
+    #[test]
+    fn set_fact_kv_sets_variables() {
+        let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
+        let node = Node {
+            kind: NodeKind::Scalar(Value::from("dir={{ base }}/test_find")),
+            span,
+        };
+        let args = normalize_args("set_fact", &node).unwrap();
+        assert_eq!(args.get("dir"), Some(&Value::from("{{ base }}/test_find")));
+        assert_eq!(args.get("_raw_params"), None);
     }
 
     #[test]
