@@ -2,6 +2,7 @@
 //! with owner, group, mode, `recurse` and ansible-core 2.18's results and diffs.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::dispatch::ModuleOptions;
@@ -36,10 +37,12 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
 .file_common();
 
 /// The time a time option requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum TimeRequest {
     Preserve,
     Now,
+    /// Seconds since the epoch, parsed from the option with its format.
+    At(f64),
 }
 
 /// One run of the module: its parameters and run-wide switches.
@@ -96,8 +99,16 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         follow: params.flag("follow"),
         force: params.flag("force"),
         attributes: FileAttributes::from_params(params),
-        modification_time: time_request(params.str("modification_time"), &state)?,
-        access_time: time_request(params.str("access_time"), &state)?,
+        modification_time: time_request(
+            params.str("modification_time"),
+            params.str("modification_time_format"),
+            &state,
+        )?,
+        access_time: time_request(
+            params.str("access_time"),
+            params.str("access_time_format"),
+            &state,
+        )?,
     };
     if params.get("_diff_peek").is_some() {
         return Ok(diff_peek(&path));
@@ -124,17 +135,37 @@ fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-/// Reads a time option: unset means preserve, except that `touch` means now.
-///
-/// NOTE: explicit times (`202401011200.00` with a format) are not supported yet.
-fn time_request(value: Option<&str>, state: &str) -> Result<TimeRequest, Failure> {
+/// Reads a time option: unset means preserve, except that `touch` means now. Other
+/// text is a local time in `format` (`strptime(3)` directives).
+fn time_request(
+    value: Option<&str>,
+    format: Option<&str>,
+    state: &str,
+) -> Result<TimeRequest, Failure> {
     match value {
         None if state == "touch" => Ok(TimeRequest::Now),
         None | Some("preserve") => Ok(TimeRequest::Preserve),
         Some("now") => Ok(TimeRequest::Now),
-        Some(other) => Err(Failure::new(format!(
-            "rplay supports only 'now' and 'preserve' for modification_time and access_time, got: {other}"
-        ))),
+        Some(text) => {
+            let format = format.unwrap_or("%Y%m%d%H%M.%S");
+            crate::time::parse_local_time(text, format)
+                .map(TimeRequest::At)
+                .map_err(|reason| {
+                    Failure::new(format!(
+                        "Error while obtaining timestamp for time {text} using format {format}: {reason}"
+                    ))
+                })
+        }
+    }
+}
+
+/// The `SystemTime` of `seconds` since the epoch, which may be negative.
+fn system_time(seconds: f64) -> std::time::SystemTime {
+    let offset = std::time::Duration::from_secs_f64(seconds.abs());
+    if seconds >= 0.0 {
+        std::time::UNIX_EPOCH + offset
+    } else {
+        std::time::UNIX_EPOCH - offset
     }
 }
 
@@ -178,21 +209,46 @@ impl FileTask<'_> {
         Ok(changed)
     }
 
-    /// Sets the times that `now` requests. Ansible reports such a touch as a change.
+    /// Sets the requested times. As in Ansible, `now` is always a change and an
+    /// explicit time only when it differs from the file's.
     fn update_times(&self, path: &Path) -> Result<bool, Failure> {
-        let now = std::time::SystemTime::now();
-        let mut times = fs::FileTimes::new();
-        let mut any = false;
-        if self.modification_time == TimeRequest::Now {
-            times = times.set_modified(now);
-            any = true;
-        }
-        if self.access_time == TimeRequest::Now {
-            times = times.set_accessed(now);
-            any = true;
-        }
-        if !any {
+        let (modification, access) = (self.modification_time, self.access_time);
+        if modification == TimeRequest::Preserve && access == TimeRequest::Preserve {
             return Ok(false);
+        }
+        let now = std::time::SystemTime::now();
+        let explicit = |request: TimeRequest| matches!(request, TimeRequest::At(_));
+        if explicit(modification) || explicit(access) {
+            let meta = fs::metadata(path).map_err(|err| {
+                Failure::new(format!(
+                    "Error while updating modification or access time: {}",
+                    os_error(&err)
+                ))
+                .with("path", path.display().to_string())
+            })?;
+            let seconds = |stamp: i64, nanos: i64| stamp as f64 + nanos as f64 / 1e9;
+            let previous_modification = seconds(meta.mtime(), meta.mtime_nsec());
+            let previous_access = seconds(meta.atime(), meta.atime_nsec());
+            let same = |request: TimeRequest, previous: f64| match request {
+                TimeRequest::Preserve => true,
+                TimeRequest::At(at) => at == previous,
+                TimeRequest::Now => false,
+            };
+            if same(modification, previous_modification) && same(access, previous_access) {
+                return Ok(false);
+            }
+        }
+        let resolve = |request: TimeRequest| match request {
+            TimeRequest::Preserve => None,
+            TimeRequest::Now => Some(now),
+            TimeRequest::At(at) => Some(system_time(at)),
+        };
+        let mut times = fs::FileTimes::new();
+        if let Some(time) = resolve(modification) {
+            times = times.set_modified(time);
+        }
+        if let Some(time) = resolve(access) {
+            times = times.set_accessed(time);
         }
         if !self.check_mode {
             fs::File::options()
@@ -711,6 +767,38 @@ mod tests {
         assert_eq!(
             diff.get("before").unwrap().get("state"),
             Some(&Value::from("absent"))
+        );
+    }
+
+    #[test]
+    fn explicit_modification_time_is_set_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.txt");
+        let args = [
+            ("path", text(&old)),
+            ("state", Value::from("file")),
+            ("modification_time", Value::from("202001011200.0")),
+        ];
+        fs::write(&old, "").unwrap();
+        let first = file_module(&args, false);
+        assert_eq!(first.get("changed"), Some(&Value::Bool(true)));
+        let expected = crate::time::parse_local_time("202001011200.0", "%Y%m%d%H%M.%S").unwrap();
+        assert_eq!(fs::metadata(&old).unwrap().mtime() as f64, expected);
+        let again = file_module(&args, false);
+        assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
+
+        let bad = file_module(
+            &[
+                ("path", text(&old)),
+                ("modification_time", Value::from("yesterday")),
+            ],
+            false,
+        );
+        assert_eq!(
+            bad.get("msg"),
+            Some(&Value::from(
+                "Error while obtaining timestamp for time yesterday using format %Y%m%d%H%M.%S: time data 'yesterday' does not match format '%Y%m%d%H%M.%S'"
+            ))
         );
     }
 

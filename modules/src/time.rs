@@ -14,9 +14,58 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Parses `text` as a local time in `format` and returns seconds since the epoch, as
+/// Python's `time.mktime(time.strptime(text, format))` does. Errors carry Python's
+/// `ValueError` text.
+///
+/// NOTE: the directives are C's `strptime(3)`, which agree with Python's for the
+/// numeric ones (`%Y %m %d %H %M %S`...); names of months and days follow the C locale.
+pub fn parse_local_time(text: &str, format: &str) -> Result<f64, String> {
+    let mismatch = || format!("time data '{text}' does not match format '{format}'");
+    let (Ok(c_text), Ok(c_format)) = (std::ffi::CString::new(text), std::ffi::CString::new(format))
+    else {
+        return Err(mismatch());
+    };
+    // SAFETY: both strings are NUL-terminated and outlive the calls; `tm` is zeroed
+    // before strptime fills it, and the returned pointer points into `c_text`.
+    let (rest, seconds) = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        let end = libc::strptime(c_text.as_ptr(), c_format.as_ptr(), &mut tm);
+        if end.is_null() {
+            return Err(mismatch());
+        }
+        tm.tm_isdst = -1;
+        let rest = std::ffi::CStr::from_ptr(end).to_string_lossy().into_owned();
+        (rest, libc::mktime(&mut tm))
+    };
+    if !rest.is_empty() {
+        return Err(format!("unconverted data remains: {rest}"));
+    }
+    if seconds == -1 {
+        return Err("mktime argument out of range".to_string());
+    }
+    Ok(seconds as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_time_parses_whole_text() {
+        let parsed = parse_local_time("202001011200.0", "%Y%m%d%H%M.%S").unwrap();
+        let utc_noon = 1_577_880_000.0;
+        // The local zone moves the result by at most a day.
+        assert!((parsed - utc_noon).abs() <= 86_400.0);
+        assert_eq!(
+            parse_local_time("2020", "%Y%m%d"),
+            Err("time data '2020' does not match format '%Y%m%d'".to_string())
+        );
+        assert_eq!(
+            parse_local_time("20200101x", "%Y%m%d"),
+            Err("unconverted data remains: x".to_string())
+        );
+    }
 
     #[test]
     fn civil_dates() {
