@@ -420,10 +420,13 @@ impl Walk<'_> {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
-                skipped.insert(
-                    Value::from(dir.display().to_string()),
-                    Value::from(crate::files::os_error(&err)),
+                // Python's OSError text ends with the path's repr.
+                let reason = format!(
+                    "{}: {}",
+                    crate::files::os_error(&err),
+                    crate::pyrepr::str_repr(&dir.display().to_string())
                 );
+                skipped.insert(Value::from(dir.display().to_string()), Value::from(reason));
                 return Ok(false);
             }
         };
