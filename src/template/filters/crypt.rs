@@ -1,14 +1,27 @@
 //! The crypt(3) password hashes that `password_hash` produces: SHA-crypt (`$5$`, `$6$`)
-//! as Ulrich Drepper's specification defines it, and FreeBSD's MD5-crypt (`$1$`).
+//! as Ulrich Drepper's specification defines it, FreeBSD's MD5-crypt (`$1$`) and
+//! OpenBSD's bcrypt (`$2b$`).
 //!
-//! Each function returns only the checksum part, in crypt's own base64 alphabet; the
-//! caller assembles the `$id$[rounds=N$]salt$checksum` string.
+//! Each function returns only the checksum part, in the scheme's own base64 alphabet;
+//! the caller assembles the whole string.
 
+use base64::Engine;
+use blowfish::Blowfish;
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 
 /// crypt's base64 alphabet (`hash64`), in digit order.
 pub const HASH64: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// bcrypt's base64 alphabet: standard base64's bit order with another alphabet, and
+/// no padding.
+pub const BCRYPT64: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// The text bcrypt encrypts 64 times with its key schedule.
+const BCRYPT_TEXT: &[u8; 24] = b"OrpheanBeholderScryDoubt";
+
+/// The longest key bcrypt uses, terminating NUL included.
+const BCRYPT_MAX_KEY: usize = 72;
 
 /// The fixed number of rounds of MD5-crypt.
 const MD5_ROUNDS: usize = 1000;
@@ -130,6 +143,65 @@ pub fn md5_crypt(password: &[u8], salt: &[u8]) -> String {
         digest = context.finalize();
     }
     encode(&digest, &MD5_ORDER)
+}
+
+/// Computes the bcrypt checksum (31 characters) of `password` with a cost of
+/// `2^cost` rounds (4 to 31). The `$2a$`, `$2y$` and `$2b$` variants end the key with a
+/// NUL byte (`nul_terminated`); the original `$2$` does not.
+pub fn bcrypt(password: &[u8], salt: &[u8; 16], cost: u32, nul_terminated: bool) -> String {
+    let mut key = password.to_vec();
+    if nul_terminated {
+        key.push(0);
+    }
+    key.truncate(BCRYPT_MAX_KEY);
+    if key.is_empty() {
+        key.push(0);
+    }
+
+    let mut state = Blowfish::bc_init_state();
+    state.salted_expand_key(salt, &key);
+    for _ in 0..1u64 << cost {
+        state.bc_expand_key(&key);
+        state.bc_expand_key(salt);
+    }
+
+    let mut words: Vec<u32> = BCRYPT_TEXT
+        .chunks(4)
+        .map(|chunk| u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+        .collect();
+    for pair in words.chunks_mut(2) {
+        let mut block = [pair[0], pair[1]];
+        for _ in 0..64 {
+            block = state.bc_encrypt(block);
+        }
+        pair.copy_from_slice(&block);
+    }
+    let bytes: Vec<u8> = words.iter().flat_map(|word| word.to_be_bytes()).collect();
+    // bcrypt drops the last byte of its 24-byte result.
+    bcrypt64().encode(&bytes[..23])
+}
+
+/// Decodes a 22-character bcrypt salt into its 16 bytes, ignoring the four unused
+/// bits of the last character as passlib does. `None` for other lengths or characters.
+pub fn bcrypt_salt(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 22 {
+        return None;
+    }
+    let bytes = bcrypt64().decode(text).ok()?;
+    bytes.try_into().ok()
+}
+
+/// Encodes bytes in bcrypt's base64, as a salt is written in the hash string.
+pub fn bcrypt64_text(bytes: &[u8]) -> String {
+    bcrypt64().encode(bytes)
+}
+
+fn bcrypt64() -> base64::engine::GeneralPurpose {
+    let config = base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true);
+    base64::engine::GeneralPurpose::new(&base64::alphabet::BCRYPT, config)
 }
 
 /// The SHA-crypt digest, steps 1 to 21 of the specification, for either hash.
@@ -317,6 +389,45 @@ mod tests {
         ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "$5$rounds=1234$x$ysgTe8RVrqdjy92228OJgih5G1t0mAB7dHzIeBIzGz9"),
         ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "$1$x$7shOckpDJA24n044ecG39/"),
     ];
+
+    /// Vectors made with passlib 1.7.4 (os_crypt backend):
+    /// `bcrypt.using(ident=IDENT, rounds=4, salt="abcdefghijklmnopqrstuu").hash(PASSWORD)`.
+    const BCRYPT_VECTORS: &[(&str, &str, &str)] = &[
+        ("2", "", "byCG3zY1GIXMyxfivm.ClDiInHzxjiq"),
+        ("2", "pw", "ow0Hojwm/Kj2YLbT8FWYVxz2Lh32ITG"),
+        ("2", "pässwörd", "3EIilE7Xjwa.QSG9G9Ugz6f7vGhHFgu"),
+        ("2b", "", "byCG3zY1GIXMyxfivm.ClDiInHzxjiq"),
+        ("2b", "pw", "yvPXIbu7xe6/CED2DzX8z6Si09MlzlW"),
+        ("2b", "pässwörd", "yx2n0Zzopyr9QuYTMCfOJJOj526QVoC"),
+    ];
+
+    #[test]
+    fn bcrypt_matches_passlib_vectors() {
+        let salt = bcrypt_salt("abcdefghijklmnopqrstuu").unwrap();
+        for (ident, password, expected) in BCRYPT_VECTORS {
+            let actual = bcrypt(password.as_bytes(), &salt, 4, *ident != "2");
+            assert_eq!(actual, *expected, "ident {ident}, password {password:?}");
+        }
+        let long = |length| "x".repeat(length);
+        assert_eq!(
+            bcrypt(long(71).as_bytes(), &salt, 4, true),
+            ".gc7UY/21CSNJGJg21jJzx9QiOpJ9bO"
+        );
+        for length in [72, 73] {
+            assert_eq!(
+                bcrypt(long(length).as_bytes(), &salt, 4, true),
+                "bzadhGtS2zEF.gu0yd0opP6cVzb.e0i"
+            );
+        }
+    }
+
+    #[test]
+    fn bcrypt_salt_ignores_unused_bits() {
+        let salt = bcrypt_salt("abcdefghijklmnopqrstuv").unwrap();
+        assert_eq!(bcrypt64_text(&salt), "abcdefghijklmnopqrstuu");
+        assert_eq!(bcrypt_salt("abc"), None);
+        assert_eq!(bcrypt_salt("aaaaaaaaaaaaaaaaaaaaa!"), None);
+    }
 
     #[test]
     fn crypt_matches_glibc_vectors() {
