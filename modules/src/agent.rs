@@ -112,25 +112,6 @@ pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> io::Result<Opti
 
 /// Serves requests from `input` until it ends, writing the hello and each response to
 /// `output`.
-/// Moves to a readable working directory when the inherited one is not readable, as
-/// ansible-core's `AnsibleModule` does: `$HOME`, else the temporary directory. An
-/// agent started through sudo or su for an unprivileged user inherits the login user's
-/// home directory, which that user usually cannot read.
-pub fn enter_readable_directory() {
-    // Opening the directory checks read permission the way the kernel decides it,
-    // ACLs included.
-    let readable = |path: &std::path::Path| std::fs::read_dir(path).is_ok();
-    if std::env::current_dir().is_ok_and(|dir| readable(&dir)) {
-        return;
-    }
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    for candidate in home.into_iter().chain([std::env::temp_dir()]) {
-        if readable(&candidate) && std::env::set_current_dir(&candidate).is_ok() {
-            return;
-        }
-    }
-}
-
 pub fn serve(input: &mut impl Read, output: &mut impl Write) -> io::Result<()> {
     output.write_all(&encode_frame(&Hello::current())?)?;
     output.flush()?;

@@ -205,64 +205,69 @@ impl FileTask<'_> {
         let mut diff = diff;
         let mut changed =
             set_attributes_if_different(path, &self.attributes, self.check_mode, &mut diff)?;
-        changed |= self.update_times(path)?;
+        changed |= self.update_times(path, &mut diff)?;
         Ok(changed)
     }
 
-    /// Sets the requested times. As in Ansible, `now` is always a change and an
-    /// explicit time only when it differs from the file's.
-    fn update_times(&self, path: &Path) -> Result<bool, Failure> {
+    /// Sets the requested times and records changed ones in the diff. As in Ansible,
+    /// `now` is always a change and an explicit time only when it differs from the
+    /// file's.
+    fn update_times(&self, path: &Path, diff: &mut Option<&mut Diff>) -> Result<bool, Failure> {
         let (modification, access) = (self.modification_time, self.access_time);
         if modification == TimeRequest::Preserve && access == TimeRequest::Preserve {
             return Ok(false);
         }
-        let now = std::time::SystemTime::now();
-        let explicit = |request: TimeRequest| matches!(request, TimeRequest::At(_));
-        if explicit(modification) || explicit(access) {
-            let meta = fs::metadata(path).map_err(|err| {
-                Failure::new(format!(
-                    "Error while updating modification or access time: {}",
-                    os_error(&err)
-                ))
-                .with("path", path.display().to_string())
-            })?;
-            let seconds = |stamp: i64, nanos: i64| stamp as f64 + nanos as f64 / 1e9;
-            let previous_modification = seconds(meta.mtime(), meta.mtime_nsec());
-            let previous_access = seconds(meta.atime(), meta.atime_nsec());
-            let same = |request: TimeRequest, previous: f64| match request {
-                TimeRequest::Preserve => true,
-                TimeRequest::At(at) => at == previous,
-                TimeRequest::Now => false,
-            };
-            if same(modification, previous_modification) && same(access, previous_access) {
-                return Ok(false);
-            }
-        }
-        let resolve = |request: TimeRequest| match request {
-            TimeRequest::Preserve => None,
-            TimeRequest::Now => Some(now),
-            TimeRequest::At(at) => Some(system_time(at)),
+        let failure = |err: std::io::Error| {
+            Failure::new(format!(
+                "Error while updating modification or access time: {}",
+                os_error(&err)
+            ))
+            .with("path", path.display().to_string())
         };
-        let mut times = fs::FileTimes::new();
-        if let Some(time) = resolve(modification) {
-            times = times.set_modified(time);
-        }
-        if let Some(time) = resolve(access) {
-            times = times.set_accessed(time);
+        let meta = fs::metadata(path).map_err(failure)?;
+        let seconds = |stamp: i64, nanos: i64| stamp as f64 + nanos as f64 / 1e9;
+        let previous_modification = seconds(meta.mtime(), meta.mtime_nsec());
+        let previous_access = seconds(meta.atime(), meta.atime_nsec());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |elapsed| elapsed.as_secs_f64());
+        let resolve = |request: TimeRequest, previous: f64| match request {
+            TimeRequest::Preserve => previous,
+            TimeRequest::Now => now,
+            TimeRequest::At(at) => at,
+        };
+        let new_modification = resolve(modification, previous_modification);
+        let new_access = resolve(access, previous_access);
+        let both_now = modification == TimeRequest::Now && access == TimeRequest::Now;
+        if !both_now && new_modification == previous_modification && new_access == previous_access {
+            return Ok(false);
         }
         if !self.check_mode {
+            let times = fs::FileTimes::new()
+                .set_modified(system_time(new_modification))
+                .set_accessed(system_time(new_access));
             fs::File::options()
                 .write(true)
                 .open(path)
                 .or_else(|_| fs::File::open(path))
                 .and_then(|file| file.set_times(times))
-                .map_err(|err| {
-                    Failure::new(format!(
-                        "Error while updating modification or access time: {}",
-                        os_error(&err)
-                    ))
-                    .with("path", path.display().to_string())
-                })?;
+                .map_err(failure)?;
+        }
+        if let Some(diff) = diff.as_deref_mut() {
+            if new_modification != previous_modification {
+                let (before, after) = (
+                    Value::Float(previous_modification),
+                    Value::Float(new_modification),
+                );
+                diff.record("mtime", before, after);
+            }
+            if new_access != previous_access {
+                diff.record(
+                    "atime",
+                    Value::Float(previous_access),
+                    Value::Float(new_access),
+                );
+            }
         }
         Ok(true)
     }

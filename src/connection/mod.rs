@@ -201,6 +201,10 @@ impl Connections {
         // user is stopped after its module too, so that no process of that user lives on
         // between tasks (`userdel` refuses to remove a user with running processes).
         let keep = !escalation.is_some_and(|escalation| escalation.is_unprivileged(&spec.user));
+        let options = &ModuleOptions {
+            system_tmp: !keep,
+            ..options.clone()
+        };
         let result = runtime.block_on(async {
             if !connection.agents.contains_key(&identity) {
                 let agent =
