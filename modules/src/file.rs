@@ -159,7 +159,7 @@ fn time_request(
     }
 }
 
-/// The `SystemTime` of `seconds` since the epoch, which may be negative.
+/// Converts `seconds` since the epoch, which may be negative, to a `SystemTime`.
 fn system_time(seconds: f64) -> std::time::SystemTime {
     let offset = std::time::Duration::from_secs_f64(seconds.abs());
     if seconds >= 0.0 {

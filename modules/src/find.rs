@@ -142,7 +142,7 @@ impl Filters {
         }
     }
 
-    /// Whether the file's text matches `contains`: anywhere in the whole text with
+    /// Checks whether the file's text matches `contains`: anywhere in the whole text with
     /// `read_whole_file`, else at the start of a line. A file that cannot be read does
     /// not match. An unknown encoding or text that does not decode is an error, which
     /// ends the search of the current path as in ansible-core.
@@ -179,7 +179,7 @@ impl Filters {
     }
 }
 
-/// Why a file's bytes could not be turned into text.
+/// The reason a file's bytes could not be turned into text.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 enum DecodeError {
     /// Python's `LookupError` for an encoding name it does not know.

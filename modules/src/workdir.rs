@@ -44,7 +44,8 @@ pub struct ModuleWorkdir {
 
 impl ModuleWorkdir {
     /// Enters a new module directory when the agent started in an unreadable one and
-    /// `remote_tmp` is set; returns it with the warning about a created `remote_tmp`.
+    /// `remote_tmp` is set. Returns the directory and the warning about a created
+    /// `remote_tmp`.
     pub fn enter(options: &ModuleOptions) -> (Option<ModuleWorkdir>, Option<String>) {
         if !STARTED_UNREADABLE.load(Ordering::Relaxed) {
             return (None, None);
@@ -58,6 +59,7 @@ impl ModuleWorkdir {
             None => remote_tmp.clone(),
         };
         let warning = create_base(&base);
+
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -68,6 +70,7 @@ impl ModuleWorkdir {
             crate::files::random_name(8)
         );
         let path = Path::new(&base).join(name);
+
         let previous = std::env::current_dir().ok();
         use std::os::unix::fs::DirBuilderExt;
         let created = std::fs::DirBuilder::new().mode(0o700).create(&path);

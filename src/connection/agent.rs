@@ -140,8 +140,9 @@ impl AgentChannel {
     /// starts it, through `escalation` when given, and reads its hello.
     ///
     /// An unprivileged become user cannot read the login user's private copy, so it
-    /// gets a copy of its own in a temporary directory (see [`share_with`]), which is
-    /// removed as soon as the agent has started: the running process keeps its file.
+    /// gets a copy of its own in a temporary directory (see [`share_with`]). The copy is
+    /// removed as soon as the agent has started, because the running process keeps its
+    /// file.
     pub async fn start(
         session: &Session,
         binary: &AgentBinary,
@@ -334,7 +335,7 @@ impl AgentChannel {
     }
 }
 
-/// The error for an agent that ended before its hello, from what it printed: sudo's and
+/// Builds the error for an agent that ended before its hello, from what it printed: sudo's and
 /// su's refusals in ansible-core's words, else the text itself.
 fn start_failure(stderr: &str, escalation: Option<&Become>) -> ConnectionError {
     if let Some(escalation) = escalation {
@@ -414,13 +415,13 @@ async fn install(session: &Session, binary: &AgentBinary) -> Result<String, Conn
 }
 
 /// Copies the agent at `installed` into a new temporary directory that `user` can
-/// read, as ansible-core's `_fixup_perms2` shares its temporary files with an
-/// unprivileged become user: a POSIX ACL entry for the user, else (when the login user
-/// may change owners, as root may) the user as owner. Returns the directory.
+/// read, and returns the directory. As ansible-core's `_fixup_perms2` shares its
+/// temporary files with an unprivileged become user, it adds a POSIX ACL entry for the
+/// user, else makes the user the owner (which works when the login user is root).
 ///
 /// NOTE: ansible-core falls back further to macOS and Solaris ACLs, to
 /// `ansible_common_remote_group` and to world-readable files when
-/// `allow_world_readable_tmpfiles` is set; rplay stops after chown.
+/// `allow_world_readable_tmpfiles` is set. rplay stops after chown.
 async fn share_with(
     session: &Session,
     installed: &str,

@@ -156,7 +156,7 @@ impl Executor<'_> {
         }))
     }
 
-    /// The task's escalation unless it would become the login user itself, which
+    /// Returns the task's escalation unless it would become the login user itself, which
     /// ansible-core skips unless `become_allow_same_user` is set.
     fn applied_escalation<'t>(
         &self,

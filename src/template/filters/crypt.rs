@@ -27,7 +27,7 @@ const BCRYPT_MAX_KEY: usize = 72;
 const MD5_ROUNDS: usize = 1000;
 
 /// The order in which SHA-512-crypt encodes its 64 digest bytes, three at a time. The
-/// last group holds one byte and encodes to two characters.
+/// last group contains one byte and encodes to two characters.
 const SHA512_ORDER: [[usize; 3]; 22] = [
     [0, 21, 42],
     [22, 43, 1],
@@ -53,8 +53,8 @@ const SHA512_ORDER: [[usize; 3]; 22] = [
     [usize::MAX, usize::MAX, 63],
 ];
 
-/// The same for SHA-256-crypt's 32 bytes. The last group holds two bytes and encodes to
-/// three characters.
+/// The same for SHA-256-crypt's 32 bytes. The last group contains two bytes and encodes
+/// to three characters.
 const SHA256_ORDER: [[usize; 3]; 11] = [
     [0, 10, 20],
     [21, 1, 11],
@@ -69,7 +69,7 @@ const SHA256_ORDER: [[usize; 3]; 11] = [
     [usize::MAX, 31, 30],
 ];
 
-/// The same for MD5-crypt's 16 bytes. The last group holds one byte.
+/// The same for MD5-crypt's 16 bytes. The last group contains one byte.
 const MD5_ORDER: [[usize; 3]; 6] = [
     [0, 6, 12],
     [1, 7, 13],
@@ -204,7 +204,7 @@ fn bcrypt64() -> base64::engine::GeneralPurpose {
     base64::engine::GeneralPurpose::new(&base64::alphabet::BCRYPT, config)
 }
 
-/// The SHA-crypt digest, steps 1 to 21 of the specification, for either hash.
+/// Computes the SHA-crypt digest, steps 1 to 21 of the specification, for either hash.
 fn sha_crypt<D: Digest + Clone>(password: &[u8], salt: &[u8], rounds: u32) -> Vec<u8> {
     let alternate = D::new()
         .chain_update(password)
@@ -280,7 +280,7 @@ fn repeat_to_length(block: &[u8], length: usize) -> Vec<u8> {
 
 /// Encodes `digest` in crypt's base64, three bytes at a time in the order `groups`
 /// gives. Each group is read as a 24-bit number, first byte highest, and written
-/// lowest six bits first; `usize::MAX` marks a missing byte of the last group, which
+/// lowest six bits first. `usize::MAX` marks a missing byte of the last group, which
 /// then writes one character more than it has bytes.
 fn encode(digest: &[u8], groups: &[[usize; 3]]) -> String {
     let mut text = String::with_capacity(groups.len() * 4);

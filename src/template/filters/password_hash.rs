@@ -53,7 +53,8 @@ impl Scheme {
         }
     }
 
-    /// The identifier between the first two `$`; bcrypt's is chosen per call.
+    /// Returns the identifier between the first two `$`. For bcrypt it is the default,
+    /// which `ident` may replace.
     fn ident(self) -> &'static str {
         match self {
             Scheme::Md5Crypt => "1",
@@ -80,7 +81,7 @@ impl Scheme {
         }
     }
 
-    /// The rounds when none are given: ansible-core passes glibc's defaults to passlib
+    /// Returns the rounds when none are given: ansible-core passes glibc's defaults to passlib
     /// (535,000 and 656,000 rounds, a cost of 12 for bcrypt), so that the hash is the
     /// same with either library. MD5-crypt has a fixed count.
     fn implicit_rounds(self) -> Option<u64> {
@@ -92,7 +93,8 @@ impl Scheme {
         }
     }
 
-    /// The accepted range of `rounds` (bcrypt's is the base-2 logarithm of its rounds).
+    /// Returns the accepted range of `rounds` (bcrypt's is the base-2 logarithm of its
+    /// rounds).
     fn rounds_range(self) -> (i64, i64) {
         match self {
             Scheme::Bcrypt => (BCRYPT_MIN_COST, BCRYPT_MAX_COST),
@@ -112,7 +114,7 @@ const BCRYPT_MAX_COST: i64 = 31;
 /// ever verified, never produced.
 const BCRYPT_IDENTS: &[&str] = &["2", "2a", "2y", "2b"];
 
-/// A failure of passlib's `hash`, which ansible-core wraps as "Could not hash the
+/// Builds the error for a failure of passlib's `hash`, which ansible-core wraps as "Could not hash the
 /// secret." and then again in a filter error, so the message appears twice.
 fn hash_error(passlib_message: &str) -> Error {
     let message = format!("Could not hash the secret.. {passlib_message}");
@@ -183,7 +185,7 @@ fn bcrypt_ident(value: Option<&JValue>) -> Result<String, Error> {
     }
 }
 
-/// The argument unless it is missing or false in Python's sense (`None`, `''`, `0`),
+/// Returns the argument unless it is missing or false in Python's sense (`None`, `''`, `0`),
 /// which ansible-core and passlib treat as not given.
 fn present(value: Option<&JValue>) -> Option<&JValue> {
     value.filter(|value| value.is_true())
@@ -223,7 +225,7 @@ fn check_salt(scheme: Scheme, salt: String) -> Result<String, Error> {
     Ok(salt)
 }
 
-/// An integer option as passlib reads it: an integer, or text that Python's `int()`
+/// Reads an integer option as passlib does: an integer, or text that Python's `int()`
 /// parses.
 fn integer_option(value: &JValue, name: &str) -> Result<i64, Error> {
     if value.kind() == ValueKind::Bool {
@@ -271,8 +273,8 @@ fn rounds_option(scheme: Scheme, value: &JValue) -> Result<u64, Error> {
     Ok(rounds as u64)
 }
 
-/// A salt of `size` random characters of crypt's base64, the scheme's maximum by
-/// default, from the operating system's random source. bcrypt's is 16 random bytes.
+/// Generates a salt of `size` random characters of crypt's base64, the scheme's maximum
+/// by default, from the operating system's random source. bcrypt's is 16 random bytes.
 fn random_salt(scheme: Scheme, size: Option<i64>) -> Result<String, Error> {
     let max = scheme.max_salt_size();
     if scheme == Scheme::Bcrypt {
@@ -312,7 +314,7 @@ fn random_salt(scheme: Scheme, size: Option<i64>) -> Result<String, Error> {
         .collect())
 }
 
-/// The full crypt string, in the form passlib writes it: SHA-crypt names its rounds
+/// Builds the full crypt string in the form passlib writes it: SHA-crypt names its rounds
 /// unless they are the specification's default of 5,000, and bcrypt always writes its
 /// cost as two digits.
 fn format_hash(
