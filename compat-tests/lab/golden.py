@@ -179,6 +179,8 @@ def engine_env(results_path: Path, control_dir: Path) -> dict[str, str]:
         "RPLAY_RESULTS_PATH": str(results_path),
         # A private dir for the SSH masters of ControlPersist, closed after the run.
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
+        # For cases that act on the lab itself, such as crashing a host mid-run.
+        "RPLAY_LAB_COMMAND": str(LAB),
     })
     return env
 
@@ -279,10 +281,18 @@ def snapshot(case: Case) -> dict:
     ssh_config = lab_dir() / "ssh_config"
     for index in range(1, case.hosts + 1):
         host = f"test-{index}"
+        root = lab_dir() / "run" / host / "root"
+        # The remote shell splits the command line again.
         proc = subprocess.run(
             ["ssh", "-F", str(ssh_config), host, "bash", "-s", "--", str(MAX_CONTENT_BYTES),
              *[shlex.quote(p) for p in case.paths]],
             input=SNAPSHOT_SCRIPT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if proc.returncode == 255 and root.is_dir():
+            # A host the case crashed (`lab kill`) has no sshd left; its files are
+            # still mounted on the controller.
+            proc = subprocess.run(
+                ["chroot", str(root), "bash", "-s", "--", str(MAX_CONTENT_BYTES), *case.paths],
+                input=SNAPSHOT_SCRIPT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise LabError(f"snapshot of {host} failed (exit {proc.returncode}): {proc.stderr.strip()}")
         hosts[host] = parse_snapshot(proc.stdout)

@@ -1,9 +1,10 @@
 //! The `command` and `shell` modules, with ansible-core 2.18's result keys.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Instant, SystemTime};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::spec::{Default, Elements, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -41,6 +42,12 @@ pub struct CommandRequest {
     pub strip_empty_ends: bool,
     /// Variables added to the process environment (the task's `environment`).
     pub environment: Vec<(String, String)>,
+    /// Warnings for the result's `warnings`, such as an `executable` that `command`
+    /// ignores.
+    pub warnings: Vec<String>,
+    /// Whether `~` and `$VAR` in each argument are expanded before the command runs
+    /// (`expand_argument_vars`; never for `shell`, whose shell expands them).
+    pub expand_arguments: bool,
 }
 
 impl CommandRequest {
@@ -52,6 +59,12 @@ impl CommandRequest {
             .string("_raw_params")
             .filter(|raw| !raw.trim().is_empty());
         let argv_arg = params.get("argv").map(|_| params.strings("argv"));
+        let mut warnings = Vec::new();
+        if let Some(executable) = params.string("executable").filter(|_| !shell) {
+            warnings.push(format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{executable}'."
+            ));
+        }
         let (display, argv) = match (raw, argv_arg) {
             (None, None) => return Err("no command given".into()),
             (None, Some(argv)) if argv.is_empty() => return Err("no command given".into()),
@@ -88,11 +101,41 @@ impl CommandRequest {
             stdin_add_newline: params.flag("stdin_add_newline"),
             strip_empty_ends: params.flag("strip_empty_ends"),
             environment: Vec::new(),
+            warnings,
+            expand_arguments: !shell && params.flag("expand_argument_vars"),
         })
     }
 }
 
-/// Splits a command line as Python's `shlex.split` (POSIX mode).
+impl CommandRequest {
+    /// The arguments the process gets: with `expand_arguments`, each one passes through
+    /// `expandvars` and then `expanduser`, as ansible-core's `run_command` does, with
+    /// the variables the process will see.
+    fn expanded_argv(&self) -> Vec<String> {
+        if !self.expand_arguments {
+            return self.argv.clone();
+        }
+        let lookup = |name: &str| {
+            self.environment
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| std::env::var(name).ok())
+        };
+        let home = lookup("HOME");
+        self.argv
+            .iter()
+            .map(|arg| {
+                let expanded = crate::ospath::expand_vars(arg, lookup);
+                crate::ospath::expand_user(&expanded, home.as_deref(), crate::ospath::home_of)
+            })
+            .collect()
+    }
+}
+
+/// Splits a command line as Python's `shlex.split` (POSIX mode, no comments): inside
+/// double quotes a backslash escapes only `"` and `\\`.
 pub fn split_command(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut current = String::new();
@@ -116,8 +159,7 @@ pub fn split_command(text: &str) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => current.push(c),
-                            Some('\n') => {}
+                            Some(c @ ('"' | '\\')) => current.push(c),
                             Some(c) => {
                                 current.push('\\');
                                 current.push(c);
@@ -132,17 +174,8 @@ pub fn split_command(text: &str) -> Result<Vec<String>, String> {
             '\\' => {
                 in_word = true;
                 match chars.next() {
-                    Some('\n') => {}
                     Some(c) => current.push(c),
                     None => return Err("No escaped character".into()),
-                }
-            }
-            '#' if !in_word => {
-                // A comment runs to the end of the line.
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
                 }
             }
             c if c.is_whitespace() => {
@@ -205,15 +238,11 @@ pub fn run(request: &CommandRequest, check_mode: bool) -> Map {
 
 fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
     let mut result = Map::new();
+    if !request.warnings.is_empty() {
+        let warnings = request.warnings.iter().map(|w| Value::from(w.as_str()));
+        result.insert(Value::from("warnings"), Value::list(warnings.collect()));
+    }
     result.insert(Value::from("cmd"), request.display.clone());
-    if let Some(skip) = skip_reason(request) {
-        return skipped(result, &skip.0, &skip.1);
-    }
-    if check_mode {
-        let mut result = skipped(result, "Command would have run if not in check mode", "");
-        result.insert(Value::from("skipped"), Value::Bool(true));
-        return result;
-    }
     if let Some(dir) = &request.chdir {
         if let Err(err) = std::fs::metadata(dir).and_then(|meta| {
             if meta.is_dir() {
@@ -236,11 +265,26 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
             return result;
         }
     }
+    if let Some(skip) = skip_reason(request, check_mode) {
+        return skipped(result, &skip.0, &skip.1);
+    }
+    if check_mode {
+        // Without `creates` or `removes` the check cannot tell whether the command
+        // would change anything, so the task is skipped; with them it would run.
+        let guarded = request.creates.is_some() || request.removes.is_some();
+        let mut result = skipped(result, "Command would have run if not in check mode", "");
+        result.insert(Value::from("changed"), Value::Bool(guarded));
+        if !guarded {
+            result.insert(Value::from("skipped"), Value::Bool(true));
+        }
+        return result;
+    }
+    let argv = request.expanded_argv();
     let started = Instant::now();
-    let start_text = timestamp();
-    let mut process = Command::new(&request.argv[0]);
+    let start_text = crate::time::now_text();
+    let mut process = Command::new(&argv[0]);
     process
-        .args(&request.argv[1..])
+        .args(&argv[1..])
         .stdin(if request.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -260,13 +304,13 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
             }
             let _ = stdin.write_all(data.as_bytes());
         }
-        child.wait_with_output()
+        collect_output(child)
     });
     let output = match output {
         Ok(output) => output,
         Err(err) => {
             let code = err.raw_os_error().unwrap_or(2);
-            result.insert(Value::from("cmd"), Value::from(request.argv[0].as_str()));
+            result.insert(Value::from("cmd"), Value::from(argv[0].as_str()));
             result.insert(Value::from("changed"), Value::Bool(false));
             result.insert(Value::from("failed"), Value::Bool(true));
             result.insert(
@@ -274,7 +318,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
                 Value::from(format!(
                     "[Errno {code}] {}: b'{}'",
                     os_error_text(&err),
-                    request.argv[0]
+                    argv[0]
                 )),
             );
             result.insert(Value::from("rc"), Value::Int(i64::from(code)));
@@ -291,7 +335,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
         Value::from("delta"),
         Value::from(duration_text(started.elapsed().as_secs_f64())),
     );
-    result.insert(Value::from("end"), Value::from(timestamp()));
+    result.insert(Value::from("end"), Value::from(crate::time::now_text()));
     result.insert(
         Value::from("msg"),
         Value::from(if rc == 0 { "" } else { "non-zero return code" }),
@@ -307,19 +351,90 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
     result
 }
 
-fn skip_reason(request: &CommandRequest) -> Option<(String, String)> {
+/// How long the output pipes may stay silent after the process exited before the
+/// result is returned without their end, as ansible-core's `run_command` waits.
+const SILENCE_AFTER_EXIT: Duration = Duration::from_secs(1);
+
+/// Waits for `child` and reads its output. A background process that inherited the
+/// pipes can keep them open after the command exited: as ansible-core does, the output
+/// is complete once the process exited and the pipes stayed silent for a second.
+fn collect_output(mut child: Child) -> std::io::Result<Output> {
+    let (sender, receiver) = mpsc::channel::<(usize, Option<Vec<u8>>)>();
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    ];
+    let mut open = 0;
+    for (index, pipe) in pipes.into_iter().enumerate() {
+        let Some(mut pipe) = pipe else { continue };
+        open += 1;
+        let sender = sender.clone();
+        // A reader blocked on a pipe that a background process holds ends when that
+        // process closes it; nothing waits for it.
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => {
+                        if sender.send((index, Some(buffer[..read].to_vec()))).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = sender.send((index, None));
+        });
+    }
+    drop(sender);
+    let mut outputs = [Vec::new(), Vec::new()];
+    let mut status = None;
+    while open > 0 {
+        match receiver.recv_timeout(SILENCE_AFTER_EXIT) {
+            Ok((index, Some(chunk))) => outputs[index].extend_from_slice(&chunk),
+            Ok((_, None)) => open -= 1,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                status = child.try_wait()?;
+                if status.is_some() {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let status = match status {
+        Some(status) => status,
+        None => child.wait()?,
+    };
+    let [stdout, stderr] = outputs;
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+fn skip_reason(request: &CommandRequest, check_mode: bool) -> Option<(String, String)> {
+    let verb = if check_mode { "Would" } else { "Did" };
+    let chdir = request.chdir.as_deref().map(Path::new);
     if let Some(creates) = &request.creates {
-        if glob_exists(creates, request.chdir.as_deref()) {
+        if glob_exists(creates, chdir) {
             return Some((
-                format!("Did not run command since '{creates}' exists"),
+                format!("{verb} not run command since '{creates}' exists"),
                 format!("skipped, since {creates} exists"),
             ));
         }
     }
     if let Some(removes) = &request.removes {
-        if !glob_exists(removes, request.chdir.as_deref()) {
+        if !glob_exists(removes, chdir) {
             return Some((
-                format!("Did not run command since '{removes}' does not exist"),
+                format!("{verb} not run command since '{removes}' does not exist"),
                 format!("skipped, since {removes} does not exist"),
             ));
         }
@@ -338,13 +453,84 @@ fn skipped(mut result: Map, message: &str, stdout: &str) -> Map {
     result
 }
 
-/// NOTE: `creates`/`removes` check the literal path; glob patterns are not expanded yet.
-fn glob_exists(pattern: &str, chdir: Option<&str>) -> bool {
-    let path = Path::new(pattern);
-    match chdir {
-        Some(dir) if path.is_relative() => Path::new(dir).join(path).exists(),
-        _ => path.exists(),
+/// Reports whether Python's `glob.glob(pattern)` finds anything, with relative paths taken
+/// from `base` (the module's working directory after `chdir`).
+fn glob_exists(pattern: &str, base: Option<&Path>) -> bool {
+    !glob(pattern, base).is_empty()
+}
+
+/// Python's `glob.glob` without `recursive`: `*`, `?` and `[...]` match within one path
+/// component, and a wildcard does not match a leading `.` unless the pattern has one.
+fn glob(pattern: &str, base: Option<&Path>) -> Vec<String> {
+    let resolve = |path: &str| match base {
+        Some(base) if !path.starts_with('/') => base.join(if path.is_empty() { "." } else { path }),
+        _ => Path::new(if path.is_empty() { "." } else { path }).to_path_buf(),
+    };
+    if !has_magic(pattern) {
+        let exists = if pattern.ends_with('/') {
+            resolve(pattern).is_dir()
+        } else {
+            std::fs::symlink_metadata(resolve(pattern)).is_ok()
+        };
+        return if exists {
+            vec![pattern.to_string()]
+        } else {
+            Vec::new()
+        };
     }
+    let (dir, name) = split_path(pattern);
+    let dirs = if dir.is_empty() {
+        vec![String::new()]
+    } else if dir != pattern && has_magic(&dir) {
+        glob(&dir, base)
+    } else {
+        vec![dir]
+    };
+    let mut found = Vec::new();
+    for dir in dirs {
+        let join = |entry: &str| match dir.as_str() {
+            "" => entry.to_string(),
+            d if d.ends_with('/') => format!("{d}{entry}"),
+            d => format!("{d}/{entry}"),
+        };
+        if !has_magic(name) {
+            let path = join(name);
+            let exists = if name.is_empty() {
+                resolve(&dir).is_dir()
+            } else {
+                std::fs::symlink_metadata(resolve(&path)).is_ok()
+            };
+            if exists {
+                found.push(path);
+            }
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(resolve(&dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let entry = entry.file_name().to_string_lossy().into_owned();
+            let hidden = entry.starts_with('.') && !name.starts_with('.');
+            if !hidden && crate::find::fnmatch(name, &entry) {
+                found.push(join(&entry));
+            }
+        }
+    }
+    found
+}
+
+fn has_magic(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+/// Python's `os.path.split`: the directory (trailing slashes removed unless it is all
+/// slashes) and the last component.
+fn split_path(path: &str) -> (String, &str) {
+    let index = path.rfind('/').map_or(0, |i| i + 1);
+    let (head, tail) = path.split_at(index);
+    let trimmed = head.trim_end_matches('/');
+    let head = if trimmed.is_empty() { head } else { trimmed };
+    (head.to_string(), tail)
 }
 
 fn insert_output(result: &mut Map, stdout: &str, stderr: &str, strip: bool) {
@@ -381,26 +567,6 @@ fn duration_text(seconds: f64) -> String {
     )
 }
 
-/// The local time as Python's `str(datetime.now())`.
-///
-/// NOTE: printed in UTC; ansible-core prints the target's local time.
-fn timestamp() -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = now.as_secs() as i64;
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = crate::time::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        now.subsec_micros()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +578,10 @@ mod tests {
             ["echo", "hi there", "a b", "c d"]
         );
         assert!(split_command("echo 'open").is_err());
+        assert_eq!(
+            split_command("a \"\\$X\" \"\\\"\" \"a\\\nb\" c\\\nd # e").unwrap(),
+            ["a", "\\$X", "\"", "a\\\nb", "c\nd", "#", "e"]
+        );
     }
 
     #[test]
@@ -423,6 +593,94 @@ mod tests {
         assert_eq!(result.get("rc"), Some(&Value::Int(0)));
         assert_eq!(result.get("stdout"), Some(&Value::from("hi there")));
         assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn command_warns_about_executable() {
+        let mut args = Map::new();
+        args.insert(Value::from("_raw_params"), Value::from("true"));
+        args.insert(Value::from("executable"), Value::from("/bogus"));
+        let request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let result = run(&request, false);
+        assert_eq!(result.get("rc"), Some(&Value::Int(0)));
+        assert_eq!(
+            result.get("warnings"),
+            Some(&Value::list(vec![Value::from(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '/bogus'."
+            )]))
+        );
+    }
+
+    #[test]
+    fn command_expands_argument_vars() {
+        let mut args = Map::new();
+        let command = r#"printf %s "\$RPLAY_TEST_X" ~root"#;
+        args.insert(Value::from("_raw_params"), Value::from(command));
+        let mut request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        request.environment = vec![("RPLAY_TEST_X".to_string(), "z".to_string())];
+        let result = run(&request, false);
+        assert_eq!(result.get("stdout"), Some(&Value::from("\\z/root")));
+        args.insert(Value::from("expand_argument_vars"), Value::Bool(false));
+        let mut request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        request.environment = vec![("RPLAY_TEST_X".to_string(), "z".to_string())];
+        let result = run(&request, false);
+        assert_eq!(
+            result.get("stdout"),
+            Some(&Value::from("\\$RPLAY_TEST_X~root"))
+        );
+    }
+
+    #[test]
+    fn background_process_does_not_hold_the_result() {
+        let mut args = Map::new();
+        args.insert(
+            Value::from("_raw_params"),
+            Value::from("echo hi; sleep 5 &"),
+        );
+        args.insert(Value::from("_uses_shell"), Value::Bool(true));
+        let request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let started = Instant::now();
+        let result = run(&request, false);
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert_eq!(result.get("stdout"), Some(&Value::from("hi")));
+    }
+
+    #[test]
+    fn glob_like_python() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/afile.txt"), "").unwrap();
+        std::fs::write(dir.path().join("sub/.hidden"), "").unwrap();
+        let base = Some(dir.path());
+        assert_eq!(glob("sub/afile.*", base), ["sub/afile.txt"]);
+        assert_eq!(glob("s?b/*.txt", base), ["sub/afile.txt"]);
+        assert_eq!(glob("sub/[ab]file.txt", base), ["sub/afile.txt"]);
+        assert!(glob("sub/*hidden", base).is_empty());
+        assert_eq!(glob("sub/.h*", base), ["sub/.hidden"]);
+        assert_eq!(glob("sub/", base), ["sub/"]);
+        assert!(glob("sub/afile.txt/", base).is_empty());
+        assert!(glob("nope/*", base).is_empty());
+        let absolute = format!("{}/sub/*.txt", dir.path().display());
+        assert_eq!(glob(&absolute, None).len(), 1);
+    }
+
+    #[test]
+    fn check_mode_runs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("marker");
+        let mut args = Map::new();
+        let command = format!("touch {}", marker.display());
+        args.insert(Value::from("_raw_params"), Value::from(command));
+        let unguarded = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let result = run(&unguarded, true);
+        assert_eq!(result.get("skipped"), Some(&Value::Bool(true)));
+        assert_eq!(result.get("changed"), Some(&Value::Bool(false)));
+        args.insert(Value::from("creates"), Value::from("/nonexistent/*"));
+        let guarded = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
+        let result = run(&guarded, true);
+        assert_eq!(result.get("skipped"), None);
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+        assert!(!marker.exists());
     }
 
     #[test]

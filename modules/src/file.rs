@@ -41,7 +41,7 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
 enum TimeRequest {
     Preserve,
     Now,
-    /// Seconds since the epoch, parsed from the option with its format.
+    /// Seconds since the epoch.
     At(f64),
 }
 
@@ -135,8 +135,8 @@ fn base_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-/// Reads a time option: unset means preserve, except that `touch` means now. Other
-/// text is a local time in `format` (`strptime(3)` directives).
+/// Reads a time option: unset means preserve, except that `touch` means now; other
+/// text is a local time written in `format`.
 fn time_request(
     value: Option<&str>,
     format: Option<&str>,
@@ -150,22 +150,41 @@ fn time_request(
             let format = format.unwrap_or("%Y%m%d%H%M.%S");
             crate::time::parse_local_time(text, format)
                 .map(TimeRequest::At)
-                .map_err(|reason| {
+                .map_err(|err| {
                     Failure::new(format!(
-                        "Error while obtaining timestamp for time {text} using format {format}: {reason}"
+                        "Error while obtaining timestamp for time {text} using format {format}: {err}"
                     ))
                 })
         }
     }
 }
 
-/// Converts `seconds` since the epoch, which may be negative, to a `SystemTime`.
-fn system_time(seconds: f64) -> std::time::SystemTime {
-    let offset = std::time::Duration::from_secs_f64(seconds.abs());
-    if seconds >= 0.0 {
-        std::time::UNIX_EPOCH + offset
+/// Converts a file time to Python's `st_mtime`: seconds since the epoch as a float.
+fn file_time(seconds: i64, nanoseconds: i64) -> f64 {
+    seconds as f64 + nanoseconds as f64 / 1e9
+}
+
+/// Python's `os.utime(path, times)`: `(atime, mtime)` in seconds, or `None` for the
+/// current time; a link is followed.
+fn set_file_times(path: &Path, times: Option<(f64, f64)>) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let timespec = |seconds: f64| libc::timespec {
+        tv_sec: seconds.floor() as libc::time_t,
+        tv_nsec: ((seconds - seconds.floor()) * 1e9) as libc::c_long,
+    };
+    let values = times.map(|(atime, mtime)| [timespec(atime), timespec(mtime)]);
+    let pointer = values
+        .as_ref()
+        .map_or(std::ptr::null(), |pair| pair.as_ptr());
+    // SAFETY: `c_path` is NUL-terminated, and `pointer` is NULL or points at two
+    // timespecs that outlive the call.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c_path.as_ptr(), pointer, 0) };
+    if rc == 0 {
+        Ok(())
     } else {
-        std::time::UNIX_EPOCH - offset
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -205,68 +224,54 @@ impl FileTask<'_> {
         let mut diff = diff;
         let mut changed =
             set_attributes_if_different(path, &self.attributes, self.check_mode, &mut diff)?;
-        changed |= self.update_times(path, &mut diff)?;
+        changed |= self.update_times(path, diff)?;
         Ok(changed)
     }
 
-    /// Sets the requested times and records changed ones in the diff. As in Ansible,
-    /// `now` is always a change and an explicit time only when it differs from the
-    /// file's.
-    fn update_times(&self, path: &Path, diff: &mut Option<&mut Diff>) -> Result<bool, Failure> {
-        let (modification, access) = (self.modification_time, self.access_time);
-        if modification == TimeRequest::Preserve && access == TimeRequest::Preserve {
+    /// Sets the requested access and modification times of `path` (following a link)
+    /// where they differ, as ansible-core's `update_timestamp_for_file`: `now` for both
+    /// always counts as a change, since the clock has moved.
+    fn update_times(&self, path: &Path, diff: Option<&mut Diff>) -> Result<bool, Failure> {
+        let requests = (self.modification_time, self.access_time);
+        if requests == (TimeRequest::Preserve, TimeRequest::Preserve) {
             return Ok(false);
         }
-        let failure = |err: std::io::Error| {
+        let time_error = |err: &std::io::Error| {
             Failure::new(format!(
                 "Error while updating modification or access time: {}",
-                os_error(&err)
+                os_error(err)
             ))
             .with("path", path.display().to_string())
         };
-        let meta = fs::metadata(path).map_err(failure)?;
-        let seconds = |stamp: i64, nanos: i64| stamp as f64 + nanos as f64 / 1e9;
-        let previous_modification = seconds(meta.mtime(), meta.mtime_nsec());
-        let previous_access = seconds(meta.atime(), meta.atime_nsec());
+        let meta = fs::metadata(path).map_err(|err| time_error(&err))?;
+        let previous = (
+            file_time(meta.mtime(), meta.mtime_nsec()),
+            file_time(meta.atime(), meta.atime_nsec()),
+        );
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |elapsed| elapsed.as_secs_f64());
-        let resolve = |request: TimeRequest, previous: f64| match request {
+        let both_now = requests == (TimeRequest::Now, TimeRequest::Now);
+        let wanted = |request: TimeRequest, previous: f64| match request {
             TimeRequest::Preserve => previous,
             TimeRequest::Now => now,
-            TimeRequest::At(at) => at,
+            TimeRequest::At(time) => time,
         };
-        let new_modification = resolve(modification, previous_modification);
-        let new_access = resolve(access, previous_access);
-        let both_now = modification == TimeRequest::Now && access == TimeRequest::Now;
-        if !both_now && new_modification == previous_modification && new_access == previous_access {
+        let mtime = wanted(self.modification_time, previous.0);
+        let atime = wanted(self.access_time, previous.1);
+        if !both_now && (mtime, atime) == previous {
             return Ok(false);
         }
         if !self.check_mode {
-            let times = fs::FileTimes::new()
-                .set_modified(system_time(new_modification))
-                .set_accessed(system_time(new_access));
-            fs::File::options()
-                .write(true)
-                .open(path)
-                .or_else(|_| fs::File::open(path))
-                .and_then(|file| file.set_times(times))
-                .map_err(failure)?;
+            let times = (!both_now).then_some((atime, mtime));
+            set_file_times(path, times).map_err(|err| time_error(&err))?;
         }
-        if let Some(diff) = diff.as_deref_mut() {
-            if new_modification != previous_modification {
-                let (before, after) = (
-                    Value::Float(previous_modification),
-                    Value::Float(new_modification),
-                );
-                diff.record("mtime", before, after);
+        if let Some(diff) = diff {
+            if mtime != previous.0 {
+                diff.record("mtime", Value::Float(previous.0), Value::Float(mtime));
             }
-            if new_access != previous_access {
-                diff.record(
-                    "atime",
-                    Value::Float(previous_access),
-                    Value::Float(new_access),
-                );
+            if atime != previous.1 {
+                diff.record("atime", Value::Float(previous.1), Value::Float(atime));
             }
         }
         Ok(true)
@@ -776,34 +781,35 @@ mod tests {
     }
 
     #[test]
-    fn explicit_modification_time_is_set_once() {
+    fn modification_time_set_once() {
         let dir = tempfile::tempdir().unwrap();
-        let old = dir.path().join("old.txt");
+        let target = dir.path().join("f");
+        fs::write(&target, "x").unwrap();
         let args = [
-            ("path", text(&old)),
-            ("state", Value::from("file")),
-            ("modification_time", Value::from("202001011200.0")),
+            ("path", text(&target)),
+            ("modification_time", Value::from("202202081414.00")),
         ];
-        fs::write(&old, "").unwrap();
-        let first = file_module(&args, false);
-        assert_eq!(first.get("changed"), Some(&Value::Bool(true)));
-        let expected = crate::time::parse_local_time("202001011200.0", "%Y%m%d%H%M.%S").unwrap();
-        assert_eq!(fs::metadata(&old).unwrap().mtime() as f64, expected);
+        let checked = file_module(&args, true);
+        assert_eq!(checked.get("changed"), Some(&Value::Bool(true)));
+        let after = checked
+            .get("diff")
+            .and_then(|diff| diff.get("after"))
+            .unwrap();
+        assert!(after.get("mtime").is_some());
+        let set = file_module(&args, false);
+        assert_eq!(set.get("changed"), Some(&Value::Bool(true)));
+        let mtime = fs::metadata(&target).unwrap().mtime();
+        let expected = crate::time::parse_local_time("202202081414.00", "%Y%m%d%H%M.%S");
+        assert_eq!(mtime as f64, expected.unwrap());
         let again = file_module(&args, false);
         assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
-
         let bad = file_module(
-            &[
-                ("path", text(&old)),
-                ("modification_time", Value::from("yesterday")),
-            ],
+            &[args[0].clone(), ("modification_time", Value::from("x"))],
             false,
         );
         assert_eq!(
             bad.get("msg"),
-            Some(&Value::from(
-                "Error while obtaining timestamp for time yesterday using format %Y%m%d%H%M.%S: time data 'yesterday' does not match format '%Y%m%d%H%M.%S'"
-            ))
+            Some(&Value::from("Error while obtaining timestamp for time x using format %Y%m%d%H%M.%S: time data 'x' does not match format '%Y%m%d%H%M.%S'"))
         );
     }
 

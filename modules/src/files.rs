@@ -120,19 +120,19 @@ pub fn mode_text(mode: u32) -> String {
 }
 
 /// Adds ansible-core's path information for `path` to `result`: uid, gid, owner, group,
-/// mode, state and size, when the path exists.
+/// mode, state and size of the path itself (not of a link's target). As in
+/// ansible-core, nothing is added when the path, or the target of a link, is missing.
 pub fn add_path_info(result: &mut Map, path: &Path) {
+    if fs::metadata(path).is_err() {
+        return;
+    }
     let Ok(meta) = fs::symlink_metadata(path) else {
         return;
     };
-    let followed = fs::metadata(path).unwrap_or_else(|_| meta.clone());
-    result.insert(Value::from("uid"), Value::Int(i64::from(followed.uid())));
-    result.insert(Value::from("gid"), Value::Int(i64::from(followed.gid())));
-    result.insert(Value::from("owner"), Value::from(user_name(followed.uid())));
-    result.insert(
-        Value::from("group"),
-        Value::from(group_name(followed.gid())),
-    );
+    result.insert(Value::from("uid"), Value::Int(i64::from(meta.uid())));
+    result.insert(Value::from("gid"), Value::Int(i64::from(meta.gid())));
+    result.insert(Value::from("owner"), Value::from(user_name(meta.uid())));
+    result.insert(Value::from("group"), Value::from(group_name(meta.gid())));
     result.insert(Value::from("mode"), Value::from(mode_text(meta.mode())));
     result.insert(
         Value::from("state"),
@@ -291,11 +291,18 @@ pub fn set_attributes_if_different(
                     Value::from(mode_text(wanted)),
                 );
             }
-            if !check_mode && !meta.file_type().is_symlink() {
-                fs::set_permissions(path, fs::Permissions::from_mode(wanted))
-                    .map_err(|err| Failure::new(os_error(&err)).with("path", shown.as_str()))?;
+            // Linux has no lchmod, and ansible-core leaves the target of a link as it
+            // was, so the link's own mode stays 0777: outside check mode, a mode on a
+            // link changes nothing and is not reported as a change.
+            if meta.file_type().is_symlink() {
+                changed |= check_mode;
+            } else {
+                if !check_mode {
+                    fs::set_permissions(path, fs::Permissions::from_mode(wanted))
+                        .map_err(|err| Failure::new(os_error(&err)).with("path", shown.as_str()))?;
+                }
+                changed = true;
             }
-            changed = true;
         }
     }
     Ok(changed)

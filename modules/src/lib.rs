@@ -17,6 +17,7 @@ pub mod json;
 pub mod lineinfile;
 pub mod modprobe;
 pub mod mount;
+pub mod ospath;
 pub mod pyregex;
 pub mod pyrepr;
 pub mod replace;

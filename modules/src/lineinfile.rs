@@ -208,7 +208,7 @@ fn present(params: &Params, options: &ModuleOptions, path: &str) -> Result<Map, 
                     .ok()
                     .flatten()
                     .ok_or_else(|| Failure::new("regexp no longer matches"))?;
-                crate::pyregex::expand(&line, &captures).map_err(Failure::new)?
+                crate::pyregex::expand(&line, regex, &captures).map_err(Failure::new)?
             }
             _ => line.clone(),
         };

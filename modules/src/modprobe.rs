@@ -235,7 +235,8 @@ impl<'a> Modprobe<'a> {
     fn write_if_live(&self, path: &Path, content: &str) {
         if !self.options.check_mode {
             // NOTE: write errors are ignored here; the Python module raises on them.
-            let _ = std::fs::write(path, content);
+            // It also writes in place, where rplay replaces the file atomically.
+            let _ = crate::files::atomic_write(path, content.as_bytes());
         }
     }
 
@@ -252,7 +253,7 @@ impl<'a> Modprobe<'a> {
                 }
             }
             if changed && !self.options.check_mode {
-                let _ = std::fs::write(file, lines.join("\n"));
+                let _ = crate::files::atomic_write(file, lines.join("\n").as_bytes());
             }
         }
     }

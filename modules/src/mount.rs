@@ -270,7 +270,10 @@ fn mount_state(
         }
     }
     if let Err(message) = outcome {
-        let _ = std::fs::write(args.field("fstab"), backup_lines.concat());
+        let _ = crate::files::atomic_write(
+            Path::new(&args.field("fstab")),
+            backup_lines.concat().as_bytes(),
+        );
         for dir in created.iter().rev() {
             let _ = std::fs::remove_dir(dir);
         }
@@ -299,7 +302,9 @@ fn write_fstab(params: &Params, lines: &[String], path: &str) -> Result<String, 
     } else {
         String::new()
     };
-    std::fs::write(path, lines.concat())
+    // The Python module rewrites fstab in place; rplay replaces it atomically, so a
+    // crash never leaves half a file.
+    crate::files::atomic_write(Path::new(path), lines.concat().as_bytes())
         .map_err(|err| Failure::new(crate::files::os_error(&err)))?;
     Ok(backup)
 }

@@ -85,7 +85,12 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     let template = params.string("replace").unwrap_or_default();
     let substituted = crate::pyregex::compile(&regexp, true)
         .and_then(|regex| crate::pyregex::substitute(&regex, &template, section))
-        .map_err(|err| Failure::new(format!("Unable to process replace due to error: {err}")))?;
+        .map_err(|err| {
+            // NOTE: ansible-core sends Python's whole traceback; rplay sends its last
+            // line, which is what the default callback prints below -vvv.
+            Failure::new(format!("Unable to process replace due to error: {err}"))
+                .with("exception", format!("re.error: {err}\n"))
+        })?;
     let (new_section, count) = substituted;
     let mut message = String::new();
     let mut changed = false;

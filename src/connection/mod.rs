@@ -76,6 +76,15 @@ impl Session {
         }
     }
 
+    /// Tells whether the session has ended since it was opened. An OpenSSH session makes
+    /// a new client process for each command, so it never counts as ended.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Session::Russh(session) => session.is_closed(),
+            Session::OpenSsh(_) => false,
+        }
+    }
+
     /// Starts `command` and returns it as a stream.
     pub async fn open_command(&self, command: &str) -> Result<CommandStream, ConnectionError> {
         match self {
@@ -99,6 +108,15 @@ pub enum ConnectionError {
     /// Privilege escalation failed, in ansible-core's words ("Missing sudo password").
     #[error("{0}")]
     Become(String),
+    /// A connection that broke while a task's request was sent or running. The text is
+    /// the host's address.
+    #[error("connection to {0} lost during the task")]
+    Lost(String),
+    /// A connection that broke during a task, followed by a failed new connection. Without
+    /// pipelining, ansible-core connects again to remove its temporary directory and
+    /// reports that failure as a failed task. The text is that attempt's `msg`.
+    #[error("{0}")]
+    LostAndCleanupFailed(String),
 }
 
 impl ConnectionError {
@@ -108,7 +126,14 @@ impl ConnectionError {
             ConnectionError::Unreachable(detail) => {
                 format!("Failed to connect to the host via ssh: {detail}")
             }
-            ConnectionError::Agent(detail) | ConnectionError::Become(detail) => detail.clone(),
+            ConnectionError::Agent(detail)
+            | ConnectionError::Become(detail)
+            | ConnectionError::LostAndCleanupFailed(detail) => detail.clone(),
+            // ansible-core's words when a pipelined module's connection breaks. They end
+            // with the OpenSSH client's standard error, which is empty when the host is gone.
+            ConnectionError::Lost(address) => format!(
+                "Data could not be sent to remote host \"{address}\". Make sure this host can be reached over ssh: "
+            ),
         }
     }
 
@@ -118,7 +143,10 @@ impl ConnectionError {
             ConnectionError::Unreachable(detail) => {
                 !detail.contains("Permission denied") && !detail.contains("Host key verification")
             }
-            ConnectionError::Agent(_) | ConnectionError::Become(_) => false,
+            ConnectionError::Agent(_)
+            | ConnectionError::Become(_)
+            | ConnectionError::Lost(_)
+            | ConnectionError::LostAndCleanupFailed(_) => false,
         }
     }
 }
@@ -221,10 +249,19 @@ impl Connections {
             }
             result
         });
-        if matches!(result, Err(ConnectionError::Unreachable(_))) {
-            self.disconnect(spec);
+        match result {
+            Err(ConnectionError::Unreachable(detail)) => {
+                tracing::debug!(host = %spec.host, %detail, "connection lost during a task");
+                self.disconnect(spec);
+                if !options.pipelining {
+                    if let Err(err) = self.ensure_connected(spec) {
+                        return Err(ConnectionError::LostAndCleanupFailed(err.message()));
+                    }
+                }
+                Err(ConnectionError::Lost(spec.address.clone()))
+            }
+            result => result,
         }
-        result
     }
 
     /// Runs a command through the remote user's shell on a pseudo-terminal, without the
@@ -255,9 +292,14 @@ impl Connections {
         }
     }
 
+    /// Connects to the target unless a live connection exists. A connection the target
+    /// closed since the last task (a reboot, a crash) is replaced by a new one, as the
+    /// OpenSSH client of ansible-core connects again when its control master is gone.
     fn ensure_connected(&mut self, spec: &ConnectionSpec) -> Result<(), ConnectionError> {
-        if self.hosts.contains_key(&ConnectionKey::of(spec)) {
-            return Ok(());
+        match self.hosts.get(&ConnectionKey::of(spec)) {
+            Some(connection) if connection.session.is_closed() => self.disconnect(spec),
+            Some(_) => return Ok(()),
+            None => {}
         }
         if self.runtime.is_none() {
             let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -17,6 +17,10 @@ use super::{ConnectionError, ConnectionSpec};
 /// One authenticated SSH connection to a target.
 pub struct SshSession {
     handle: Handle<HostKeyPolicy>,
+    /// Becomes true, or loses its sender, when the session ends. A channel's receiver
+    /// is not woken when the connection drops, so every wait on a channel also watches
+    /// this.
+    ended: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A command's exit status and output.
@@ -35,6 +39,8 @@ struct HostKeyPolicy {
     address: String,
     port: u16,
     known_hosts: Option<PathBuf>,
+    /// The session's end signal: set to true when the session ends, and dropped with it.
+    ended: tokio::sync::watch::Sender<bool>,
 }
 
 impl client::Handler for HostKeyPolicy {
@@ -55,6 +61,18 @@ impl client::Handler for HostKeyPolicy {
             None => keys::check_known_hosts(&self.address, self.port, key),
         };
         Ok(known.unwrap_or(false))
+    }
+
+    async fn disconnected(
+        &mut self,
+        reason: client::DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        tracing::debug!(address = %self.address, ?reason, "SSH session ended");
+        self.ended.send_replace(true);
+        match reason {
+            client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
+            client::DisconnectReason::Error(err) => Err(err),
+        }
     }
 }
 
@@ -109,11 +127,13 @@ impl SshSession {
             keepalive_interval: Some(Duration::from_secs(30)),
             ..client::Config::default()
         });
+        let (ended_sender, ended) = tokio::sync::watch::channel(false);
         let policy = HostKeyPolicy {
             check: spec.host_key_checking,
             address: spec.address.clone(),
             port: spec.port,
             known_hosts: spec.known_hosts.clone(),
+            ended: ended_sender,
         };
         let mut handle =
             tokio::time::timeout(spec.timeout, client::connect_stream(config, socket, policy))
@@ -128,7 +148,12 @@ impl SshSession {
                     other => unreachable(format!("kex_exchange_identification: {other}")),
                 })?;
         authenticate(&mut handle, spec).await?;
-        Ok(SshSession { handle })
+        Ok(SshSession { handle, ended })
+    }
+
+    /// Tells whether the server or the network has ended the session.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
     }
 
     /// Runs `command` through the remote user's shell, feeding it `stdin`, and collects
@@ -136,6 +161,23 @@ impl SshSession {
     /// `ssh -tt` runs it: output lines end in CRLF and standard error joins standard
     /// output.
     pub async fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        terminal: Option<&str>,
+    ) -> Result<ExecOutput, ConnectionError> {
+        // Sending waits for the server's window and receiving for its messages; neither
+        // wakes up when the connection drops, so the whole exchange races the session's end.
+        let mut ended = self.ended.clone();
+        tokio::select! {
+            output = self.exec_on_channel(command, stdin, terminal) => output,
+            _ = ended.wait_for(|ended| *ended) => {
+                Err(ConnectionError::Unreachable("Connection lost".to_string()))
+            }
+        }
+    }
+
+    async fn exec_on_channel(
         &self,
         command: &str,
         stdin: Option<&[u8]>,
@@ -177,7 +219,7 @@ impl SshSession {
             .await
             .map_err(lost_connection)?;
         channel.exec(true, command).await.map_err(lost_connection)?;
-        Ok(CommandStream::Channel(channel))
+        Ok(CommandStream::Channel(channel, self.ended.clone()))
     }
 }
 

@@ -17,7 +17,8 @@ pub enum StreamEvent {
 /// A command on the target: an SSH channel of rplay's own client, or an OpenSSH client
 /// process.
 pub enum CommandStream {
-    Channel(Channel<client::Msg>),
+    /// The receiver tells when the SSH session has ended (see `SshSession`).
+    Channel(Channel<client::Msg>, tokio::sync::watch::Receiver<bool>),
     Process(Box<ProcessStream>),
 }
 
@@ -44,9 +45,10 @@ impl CommandStream {
     /// Writes `data` to the command's standard input.
     pub async fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
         match self {
-            CommandStream::Channel(channel) => {
-                channel.data(data).await.map_err(std::io::Error::other)
-            }
+            CommandStream::Channel(channel, ended) => tokio::select! {
+                sent = channel.data(data) => sent.map_err(std::io::Error::other),
+                _ = ended.wait_for(|ended| *ended) => Err(std::io::ErrorKind::BrokenPipe.into()),
+            },
             CommandStream::Process(process) => match process.stdin.as_mut() {
                 Some(stdin) => {
                     stdin.write_all(data).await?;
@@ -60,8 +62,12 @@ impl CommandStream {
     /// Waits for the next output of the command.
     pub async fn next_event(&mut self) -> StreamEvent {
         match self {
-            CommandStream::Channel(channel) => loop {
-                match channel.wait().await {
+            CommandStream::Channel(channel, ended) => loop {
+                let message = tokio::select! {
+                    message = channel.wait() => message,
+                    _ = ended.wait_for(|ended| *ended) => return StreamEvent::Closed,
+                };
+                match message {
                     Some(ChannelMsg::Data { data }) => return StreamEvent::Stdout(data.to_vec()),
                     Some(ChannelMsg::ExtendedData { data, .. }) => {
                         return StreamEvent::Stderr(data.to_vec())
@@ -79,7 +85,7 @@ impl CommandStream {
     /// closes it as [`close`](CommandStream::close) does.
     pub async fn finish(&mut self, limit: std::time::Duration) {
         match self {
-            CommandStream::Channel(channel) => {
+            CommandStream::Channel(channel, _) => {
                 let _ = channel.eof().await;
             }
             CommandStream::Process(process) => process.stdin = None,
@@ -93,7 +99,7 @@ impl CommandStream {
     /// killed.
     pub async fn close(&mut self) {
         match self {
-            CommandStream::Channel(channel) => {
+            CommandStream::Channel(channel, _) => {
                 let _ = channel.eof().await;
                 let _ = channel.close().await;
             }

@@ -84,6 +84,7 @@ pub fn run(
         "raw" => raw(executor, context, host, args, vars),
         "gather_facts" => gather_facts(executor, context, host, args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
+        "pause" => Ok(super::pause_action::pause(executor, args)),
         "fetch" => executor.module_options(context, vars).and_then(|options| {
             let target = executor.target(context, host, vars)?;
             Ok(super::fetch_action::fetch(
@@ -137,7 +138,7 @@ fn failed_result(message: String) -> Map {
 /// The result of an action plugin that raised `AnsibleActionFail`: ansible-core adds
 /// the traceback of no exception, which the default callback prints as
 /// `An exception occurred during task execution. ... The error was: NoneType: None`.
-fn action_fail_result(message: String) -> Map {
+pub(super) fn action_fail_result(message: String) -> Map {
     let mut result = failed_result(message);
     result.insert(Value::from("exception"), Value::from("NoneType: None\n"));
     result
@@ -154,6 +155,12 @@ fn validate_args(action: &str, written: &str, args: &Map) -> Result<(), String> 
                 return Err("parameters are mutually exclusive: msg|var".into());
             }
             return Ok(());
+        }
+        // The shell action runs the command module but rejects its `command`-only option.
+        "shell" if args.contains_key("expand_argument_vars") => {
+            return Err(format!(
+                "Unsupported parameters for ({written}) module: expand_argument_vars"
+            ));
         }
         "fail" => &["msg"],
         "assert" => &["that", "msg", "fail_msg", "success_msg", "quiet"],

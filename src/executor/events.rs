@@ -107,6 +107,9 @@ pub enum Event {
     /// The recap, hosts sorted by name.
     Stats(Vec<(String, HostStats)>),
     Warning(String),
+    /// A message printed as it is, as ansible-core's `display.display` prints `pause`'s
+    /// notice.
+    Display(String),
     /// An error shown as `ERROR!` that does not stop the run, as ansible-core's
     /// `display.error` for an include that failed.
     Error(String),

@@ -8,6 +8,7 @@ mod fetch_action;
 mod handlers;
 pub mod iterator;
 mod meta;
+mod pause_action;
 mod play;
 mod remote;
 pub mod tags;

@@ -386,7 +386,8 @@ impl Executor<'_> {
                 _ => None,
             };
             results.push((host.clone(), outcome));
-            if run_once {
+            // `pause` bypasses the host loop: it runs for the first host only.
+            if run_once || context.task.short_action() == "pause" {
                 break;
             }
         }

@@ -370,7 +370,7 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
 /// ansible-core's result for a host it cannot reach or talk to, or a failed task for a
 /// failed privilege escalation.
 fn connection_failure(err: &ConnectionError) -> Map {
-    if let ConnectionError::Become(message) = err {
+    if let ConnectionError::Become(message) | ConnectionError::LostAndCleanupFailed(message) = err {
         let mut result = failed(message.clone());
         result.insert(Value::from(super::actions::RAISED), Value::Bool(true));
         return result;

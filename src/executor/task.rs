@@ -115,7 +115,14 @@ impl Executor<'_> {
     ) -> TaskOutcome {
         let items = match self.loop_items(context, vars, loop_value) {
             Ok(items) => items,
-            Err(message) => return failure(message),
+            // ansible-core evaluates `when` without the loop first: when it is false the
+            // task is skipped, and the loop's error counts only when it is true.
+            Err(message) => {
+                return match self.evaluate_when(context, vars) {
+                    Ok(Some(false_condition)) => skipped(false_condition),
+                    _ => raised_failure(message),
+                }
+            }
         };
         if items.is_empty() {
             let mut result = Map::new();
@@ -141,6 +148,11 @@ impl Executor<'_> {
             overlay.extend(control.overlay(item, index, &items));
             let item_vars = vars.with_overlay(overlay);
             let mut outcome = self.run_once(context, host, &item_vars);
+            if outcome.raised {
+                // An exception ends the loop: ansible-core reports it as the task's
+                // result, after the results of the items before.
+                return outcome;
+            }
             carry_item_result(context, &outcome.result, &mut carried);
             let result = &mut outcome.result;
             result.insert(Value::from(control.loop_var.clone()), item.clone());
@@ -277,25 +289,12 @@ impl Executor<'_> {
     fn execute_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         match self.evaluate_when(context, vars) {
             Ok(None) => {}
-            Ok(Some(false_condition)) => {
-                let mut result = Map::new();
-                result.insert(Value::from("changed"), Value::Bool(false));
-                result.insert(Value::from("false_condition"), false_condition);
-                result.insert(
-                    Value::from("skip_reason"),
-                    Value::from("Conditional result was False"),
-                );
-                result.insert(Value::from("skipped"), Value::Bool(true));
-                return TaskOutcome {
-                    result,
-                    ..TaskOutcome::default()
-                };
-            }
-            Err(message) => return failure(message),
+            Ok(Some(false_condition)) => return skipped(false_condition),
+            Err(message) => return raised_failure(message),
         }
         let args = match self.template_args(context, vars) {
             Ok(args) => args,
-            Err(message) => return failure(message),
+            Err(message) => return raised_failure(message),
         };
         let retries = self.retries(context, vars);
         let mut attempt = 1;
@@ -318,7 +317,8 @@ impl Executor<'_> {
             if let (false, Some(Value::Map(facts))) = (own_facts, result.get("ansible_facts")) {
                 effects.push(actions::Effect::Facts(facts.as_ref().clone()));
             }
-            if !result.contains_key("failed") {
+            let unreachable = result.get("unreachable") == Some(&Value::Bool(true));
+            if !result.contains_key("failed") && !unreachable {
                 let rc_failed = result
                     .get("rc")
                     .is_some_and(|rc| rc != &Value::Int(0) && rc != &Value::from("0"));
@@ -909,6 +909,31 @@ pub fn status_of(result: &Map) -> Status {
 }
 
 /// Builds a failed result with a message.
+/// The result of a task whose `when` is false.
+fn skipped(false_condition: Value) -> TaskOutcome {
+    let mut result = Map::new();
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("false_condition"), false_condition);
+    result.insert(
+        Value::from("skip_reason"),
+        Value::from("Conditional result was False"),
+    );
+    result.insert(Value::from("skipped"), Value::Bool(true));
+    TaskOutcome {
+        result,
+        ..TaskOutcome::default()
+    }
+}
+
+/// A failure ansible-core raises as an exception (a templating error in the arguments,
+/// the condition or the loop): its result has no `changed`, and it ends a loop.
+fn raised_failure(message: String) -> TaskOutcome {
+    TaskOutcome {
+        raised: true,
+        ..failure(message)
+    }
+}
+
 fn failure(message: String) -> TaskOutcome {
     let mut result = Map::new();
     result.insert(Value::from("failed"), Value::Bool(true));

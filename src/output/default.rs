@@ -598,6 +598,9 @@ impl Callback for DefaultPrinter {
                 }
             }
             Event::Warning(message) => self.warning(message),
+            Event::Display(message) => {
+                let _ = writeln!(self.stdout, "{message}");
+            }
             Event::Error(message) => {
                 let _ = self.stdout.flush();
                 let _ = writeln!(self.stderr, "ERROR! {message}");

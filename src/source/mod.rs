@@ -7,6 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod hints;
+
 /// A file read by one of the loaders, kept whole so diagnostics can quote it.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -129,9 +131,8 @@ pub fn render_snippet(message: &str, span: &Span, hint: Option<&str>) -> String 
 /// ansible-core points at its `=` instead and adds a sentence about it, and so does
 /// this function.
 ///
-/// NOTE: ansible-core also appends paragraphs of advice when the quoted line looks like
-/// a common YAML mistake (tabs, unquoted `{{`, stray colons, unbalanced quotes); rplay
-/// leaves them out.
+/// When the quoted line looks like a common YAML mistake (a tab, unquoted `{{`, a stray
+/// colon, unbalanced quotes), ansible-core's paragraphs of advice follow.
 pub fn ansible_position_details(span: &Span) -> String {
     let path = span.path().display();
     let position = |line: u32, column: u32| {
@@ -149,10 +150,11 @@ pub fn ansible_position_details(span: &Span) -> String {
     }
     let target = lines[index].trim_end();
     let previous = if index > 0 { lines[index - 1] } else { "" };
+    let advice = mistake_advice(&format!("{}\n", lines[index]), span.column as usize);
     if let Some(equals) = shorthand_equals(previous) {
         let arrow = format!("{}^ here", " ".repeat(equals));
         return format!(
-            "{}\nThe offending line appears to be:\n\n{}\n{arrow}\n\nThere appears to be both 'k=v' shorthand syntax and YAML in this task. Only one syntax may be used.\n",
+            "{}\nThe offending line appears to be:\n\n{}\n{arrow}\n\nThere appears to be both 'k=v' shorthand syntax and YAML in this task. Only one syntax may be used.\n{advice}",
             position(span.line.saturating_sub(1), u32::try_from(equals + 1).unwrap_or(u32::MAX)),
             previous.trim_end()
         );
@@ -162,10 +164,48 @@ pub fn ansible_position_details(span: &Span) -> String {
         " ".repeat(span.column.saturating_sub(1) as usize)
     );
     format!(
-        "{}\nThe offending line appears to be:\n\n{}\n{target}\n{arrow}\n",
+        "{}\nThe offending line appears to be:\n\n{}\n{target}\n{arrow}\n{advice}",
         position(span.line, span.column),
         previous.trim_end()
     )
+}
+
+/// Returns ansible-core's advice for the quoted `line` (with its newline), or nothing.
+/// `column` is the error's column, counted from 1. The tests are ansible-core's, quirks
+/// included: a line with `{{ }}` gets the advice on quoting unless it contains both
+/// `"{{` and `'{{`.
+fn mistake_advice(line: &str, column: usize) -> String {
+    let mut advice = String::new();
+    if line.contains('\t') {
+        advice.push_str(hints::LEADING_TAB);
+    }
+    let chars: Vec<char> = line.chars().collect();
+    if line.contains("{{")
+        && line.contains("}}")
+        && !(line.contains("\"{{") && line.contains("'{{"))
+    {
+        advice.push_str(hints::UNQUOTED_VARIABLE);
+    } else if line.replace(' ', "").contains(":{{") && line.contains("}}") {
+        advice.push_str(hints::DICT);
+    } else if chars.len() > 1 && chars.get(column) == Some(&':') && line.matches(':').count() > 1 {
+        advice.push_str(hints::UNQUOTED_COLON);
+    } else if let Some(middle) = line.split(':').nth(1).map(str::trim) {
+        let starts = |quote| middle.starts_with(quote);
+        let ends = |quote| middle.ends_with(quote);
+        if (starts('\'') && !ends('\'')) || (starts('"') && !ends('"')) {
+            advice.push_str(hints::PARTIALLY_QUOTED);
+        }
+        let quoted = |c: Option<char>| matches!(c, Some('"' | '\''));
+        // ansible-core's test reads `a and b and c and d or e`.
+        if (quoted(middle.chars().next())
+            && quoted(middle.chars().last())
+            && line.matches('\'').count() > 2)
+            || line.matches('"').count() > 2
+        {
+            advice.push_str(hints::UNBALANCED_QUOTES);
+        }
+    }
+    advice
 }
 
 /// Returns the character index of the first `=` in `line` when the line contains
@@ -209,6 +249,30 @@ fn strsim_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn advice_follows_ansible_core_tests() {
+        let advice = |line: &str, column| mistake_advice(&format!("{line}\n"), column);
+        assert_eq!(
+            advice("  - command: \"echo {{ x }}\"", 5),
+            hints::UNQUOTED_VARIABLE
+        );
+        // Both kinds of quoted `{{`: no advice on quoting, but the colon test matches.
+        assert_eq!(
+            advice("  a: \"{{ x }}\" b: '{{ y }}'", 3),
+            hints::UNQUOTED_COLON
+        );
+        assert_eq!(advice("  app: {{ base }}/foo", 3), hints::UNQUOTED_VARIABLE);
+        assert_eq!(advice("  app:{x: 1}", 3), "");
+        assert_eq!(advice("\tname: x", 1), hints::LEADING_TAB);
+        assert_eq!(advice("  copy: dest=/a:b", 6), hints::UNQUOTED_COLON);
+        assert_eq!(advice("  when: \"ok\" in out", 3), hints::PARTIALLY_QUOTED);
+        assert_eq!(
+            advice("  foo: \"bad\" \"wolf\"", 3),
+            hints::UNBALANCED_QUOTES
+        );
+        assert_eq!(advice("  name: plain", 3), "");
+    }
 
     #[test]
     fn snippet_points_at_column() {

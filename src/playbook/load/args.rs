@@ -30,18 +30,21 @@ const RAW_PARAM_ACTIONS: &[&str] = &[
     "script",
 ];
 
-/// Actions whose free-form text is a command line (`MODULE_REQUIRE_ARGS`).
-const FREEFORM_ACTIONS: &[&str] = &[
+/// Actions whose free-form text is a command line (ansible-core's `MODULE_REQUIRE_ARGS`):
+/// only their own options are taken from `k=v` words, other `k=v` words stay in the
+/// command line.
+const COMMAND_ACTIONS: &[&str] = &[
     "command",
-    "win_command",
-    "shell",
-    "win_shell",
     "raw",
     "script",
+    "shell",
+    "win_command",
+    "win_shell",
+    "ansible.windows.win_command",
+    "ansible.windows.win_shell",
 ];
 
-/// Options that `k=v` text may set on the command-like actions; other `k=v` words stay
-/// in the command line.
+/// Options that `k=v` text may set on the command-like actions.
 const COMMAND_OPTIONS: &[&str] = &[
     "creates",
     "removes",
@@ -200,9 +203,7 @@ fn split_old_style(value: &Node) -> Result<(String, Node), LoadError> {
 fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     let short = short_action(action);
     let raw_params = RAW_PARAM_ACTIONS.contains(&short);
-    // Only command-like actions keep `k=v` words that are not their own options in the
-    // command line; `set_fact: a=1` sets `a` (ansible-core's `FREEFORM_ACTIONS`).
-    let command_line = FREEFORM_ACTIONS.contains(&short);
+    let command_line = COMMAND_ACTIONS.contains(&short);
     let args = match value.to_value() {
         Value::Null => Map::new(),
         Value::Map(map) => std::sync::Arc::unwrap_or_clone(map),
@@ -241,8 +242,9 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
     Ok(args)
 }
 
-/// Parses `k=v` text. Words that are not `k=v` are joined into `_raw_params`; with
-/// `command_line`, so are `k=v` words other than the command options.
+/// Parses `k=v` text. Words that are not `k=v` are joined into `_raw_params`. With
+/// `command_line`, `k=v` words are options only for the command-like actions' own
+/// options and otherwise stay in `_raw_params`.
 fn parse_kv(text: &str, command_line: bool, span: &crate::source::Span) -> Result<Map, LoadError> {
     let words = split_args(text).ok_or_else(|| {
         LoadError::new(
@@ -512,15 +514,16 @@ mod tests {
     }
 
     #[test]
-    fn set_fact_kv_sets_variables() {
+    fn set_fact_kv_becomes_variables() {
         let span = crate::source::Span::new(crate::source::SourceFile::new("t.yml", ""), 1, 1);
         let node = Node {
-            kind: NodeKind::Scalar(Value::from("dir={{ base }}/test_find")),
+            kind: NodeKind::Scalar(Value::from("a={{ x }}/y b='c d' free")),
             span,
         };
-        let args = normalize_args("set_fact", &node).unwrap();
-        assert_eq!(args.get("dir"), Some(&Value::from("{{ base }}/test_find")));
-        assert_eq!(args.get("_raw_params"), None);
+        let args = normalize_args("ansible.builtin.set_fact", &node).unwrap();
+        assert_eq!(args.get("a"), Some(&Value::from("{{ x }}/y")));
+        assert_eq!(args.get("b"), Some(&Value::from("c d")));
+        assert_eq!(args.get("_raw_params"), Some(&Value::from("free")));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod core;
 mod crypt;
 mod net;
 mod password_hash;
+mod path;
 mod query;
 pub(crate) mod random;
 mod serialize;
@@ -179,6 +180,7 @@ pub fn register(env: &mut Environment<'static>) {
     core::register(env);
     collections::register(env);
     text::register(env);
+    path::register(env);
     serialize::register(env);
     net::register(env);
     url::register(env);

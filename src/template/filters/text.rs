@@ -603,11 +603,14 @@ fn path_join(_: &mut State, args: &Args) -> Result<JValue, Error> {
     Ok(JValue::from(path))
 }
 
-/// Python's `os.path.normpath`.
 fn normpath(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    let text = input(args)?;
+    Ok(JValue::from(normpath_of(&input(args)?)))
+}
+
+/// Python's `os.path.normpath`.
+pub fn normpath_of(text: &str) -> String {
     if text.is_empty() {
-        return Ok(JValue::from("."));
+        return ".".to_owned();
     }
     let leading = if text.starts_with("//") && !text.starts_with("///") {
         2
@@ -630,11 +633,11 @@ fn normpath(_: &mut State, args: &Args) -> Result<JValue, Error> {
         }
     }
     let joined = format!("{}{}", "/".repeat(leading), parts.join("/"));
-    Ok(JValue::from(if joined.is_empty() {
+    if joined.is_empty() {
         ".".to_owned()
     } else {
         joined
-    }))
+    }
 }
 
 fn b64encode(_: &mut State, args: &Args) -> Result<JValue, Error> {

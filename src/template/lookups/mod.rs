@@ -123,6 +123,45 @@ fn lookup_error(name: &str, message: impl std::fmt::Display) -> Error {
     ))
 }
 
+/// An `AnsibleError` a lookup plugin raises, as ansible-core's templar rewords it.
+fn plugin_error(name: &str, message: &str) -> TemplateError {
+    failure(format!(
+        "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class 'ansible.errors.AnsibleError'>, original message: {message}. {message}"
+    ))
+}
+
+/// Rejects a term that is not a string, as the `vars` and `varnames` lookups do; their
+/// messages differ by one word.
+fn string_term(name: &str, term: &JValue, verb: &str) -> Result<String, TemplateError> {
+    match term.as_str() {
+        Some(text) => Ok(text.to_owned()),
+        None => Err(plugin_error(
+            name,
+            &format!(
+                "Invalid setting identifier, \"{}\" is not a string, {verb} a <class '{}'>",
+                py_str(term).unwrap_or_default(),
+                super::methods::python_type_name(term),
+            ),
+        )),
+    }
+}
+
+/// Words a regular expression error as Python's `re` module does where the two agree on
+/// the cause.
+fn python_regex_error(err: &fancy_regex::Error) -> String {
+    let text = err.to_string();
+    let Some(rest) = text.strip_prefix("Parsing error at position ") else {
+        return text;
+    };
+    let (position, cause) = rest.split_once(": ").unwrap_or((rest, ""));
+    match cause {
+        "Target of repeat operator is invalid" => {
+            format!("nothing to repeat at position {position}")
+        }
+        _ => text,
+    }
+}
+
 fn failure(message: impl Into<String>) -> TemplateError {
     TemplateError::new(TemplateErrorKind::Lookup, message)
 }
@@ -169,7 +208,8 @@ fn env(request: &Request) -> Result<Vec<Value>, TemplateError> {
 fn vars(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
     let default = request.option("default");
     let mut values = Vec::new();
-    for term in request.term_texts() {
+    for term in &request.terms {
+        let term = string_term("vars", term, "its")?;
         let found = context.lookup(&term).filter(|v| !v.is_undefined());
         match (found, default) {
             (Some(value), _) => values.push(from_jinja(&value).unwrap_or_default()),
@@ -191,11 +231,16 @@ fn varnames(
 ) -> Result<Vec<Value>, TemplateError> {
     let names = context.names();
     let mut found = Vec::new();
-    for term in request.term_texts() {
+    for term in &request.terms {
+        let term = string_term("varnames", term, "it is")?;
         let regex = fancy_regex::Regex::new(&term).map_err(|err| {
-            failure(format!(
-                "Unable to use \"{term}\" as a search parameter: {err}"
-            ))
+            plugin_error(
+                "varnames",
+                &format!(
+                    "Unable to use \"{term}\" as a search parameter: {}",
+                    python_regex_error(&err)
+                ),
+            )
         })?;
         for name in &names {
             if regex.is_match(name).unwrap_or(false) {
