@@ -169,7 +169,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         .extension()
         .map(|ext| format!(".{}", ext.to_string_lossy()))
         .unwrap_or_default();
-    let tmp_src = remote_tmp_path(&format!(".source{extension}"));
+    let tmp_src = remote_tmp_path(&format!(".source{extension}"), options.system_tmp);
     result.insert(Value::from("diff"), Value::list(diff));
     result.insert(Value::from("dest"), Value::from(shown_dest.as_str()));
     result.insert(Value::from("src"), Value::from(tmp_src.as_str()));

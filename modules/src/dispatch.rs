@@ -27,6 +27,10 @@ pub struct ModuleOptions {
     /// action's, so a module that needs one creates `remote_tmp` itself, with a warning.
     #[serde(default)]
     pub pipelining: bool,
+    /// The action's temporary directory is in the system's (`/var/tmp`), as ansible-core
+    /// makes it for an unprivileged become user, instead of in `remote_tmp`.
+    #[serde(default)]
+    pub system_tmp: bool,
 }
 
 /// Modules rplay has whose ansible-core action plugin transfers files (`TRANSFERS_FILES`),
@@ -270,7 +274,17 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     if let Some(adjust) = entry.adjust {
         adjust(&mut params);
     }
+    let (workdir, workdir_warning) = crate::workdir::ModuleWorkdir::enter(options);
     let mut result = (entry.run)(&params, options);
+    drop(workdir);
+    if let Some(warning) = workdir_warning {
+        // ansible-core warns while the module starts, before its own warnings.
+        let mut warnings = vec![Value::from(warning)];
+        if let Some(Value::List(more)) = result.get("warnings") {
+            warnings.extend(more.iter().cloned());
+        }
+        result.insert(Value::from("warnings"), Value::list(warnings));
+    }
     if !action_warnings.is_empty() {
         let mut warnings: Vec<Value> = action_warnings.into_iter().map(Value::from).collect();
         if let Some(Value::List(more)) = result.get("warnings") {
@@ -329,12 +343,20 @@ fn prepare_remote_tmp(module: &str, result: &mut Map, options: &ModuleOptions) {
     if std::path::Path::new(&path).exists() {
         return;
     }
-    use std::os::unix::fs::DirBuilderExt;
-    let created = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&path);
-    if !options.pipelining || transfers {
+    // The action's shell command (`umask 77 && mkdir -p`), which runs without pipelining
+    // and for actions that transfer files, makes every new directory 0700; a module's
+    // `os.makedirs` only the last one.
+    let made_by_action = !options.pipelining || transfers;
+    let created = if made_by_action {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+    } else {
+        crate::workdir::make_dirs(std::path::Path::new(&path), 0o700)
+    };
+    if made_by_action {
         return;
     }
     let warning = match created {

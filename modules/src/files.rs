@@ -646,18 +646,23 @@ pub fn content_diff(dest: &Path, after: &[u8], after_header: &str) -> Map {
 }
 
 /// A path in the form of ansible-core's remote temporary directory
-/// (`~/.ansible/tmp/ansible-tmp-TIME-PID-RANDOM/NAME`), for the `src` key of results of
-/// modules whose input ansible-core transfers as a file.
+/// (`~/.ansible/tmp/ansible-tmp-TIME-PID-RANDOM/NAME`, or under `/var/tmp` with
+/// `system_tmp`), for the `src` key of results of modules whose input ansible-core
+/// transfers as a file.
 ///
 /// NOTE: rplay sends the data in the request, so no file exists at this path.
-pub fn remote_tmp_path(name: &str) -> String {
+pub fn remote_tmp_path(name: &str, system_tmp: bool) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
+    let base = if system_tmp {
+        "/var/tmp".to_string()
+    } else {
+        let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
+        format!("{}/.ansible/tmp", home.trim_end_matches('/'))
+    };
     format!(
-        "{}/.ansible/tmp/ansible-tmp-{}.{:07}-{}-{}/{name}",
-        home.trim_end_matches('/'),
+        "{base}/ansible-tmp-{}.{:07}-{}-{}/{name}",
         now.as_secs(),
         now.subsec_nanos() / 100,
         std::process::id(),

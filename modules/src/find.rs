@@ -86,6 +86,8 @@ struct Filters {
     age_stamp: String,
     size: Option<i64>,
     contains: Option<fancy_regex::Regex>,
+    /// `encoding` of the files that `contains` searches; UTF-8 when unset.
+    encoding: Option<String>,
     read_whole_file: bool,
     mode: Option<u32>,
     exact_mode: bool,
@@ -140,23 +142,86 @@ impl Filters {
         }
     }
 
-    fn content_matches(&self, path: &Path) -> bool {
+    /// Checks whether the file's text matches `contains`: anywhere in the whole text with
+    /// `read_whole_file`, else at the start of a line. A file that cannot be read does
+    /// not match. An unknown encoding or text that does not decode is an error, which
+    /// ends the search of the current path as in ansible-core.
+    fn content_matches(&self, path: &Path) -> Result<bool, String> {
         let Some(regex) = &self.contains else {
-            return true;
+            return Ok(true);
         };
-        let Ok(text) = fs::read_to_string(path) else {
-            return false;
+        let encoding = self.encoding.as_deref();
+        let Ok(bytes) = fs::read(path) else {
+            return Ok(false);
         };
+        let text = decode(&bytes, encoding).map_err(|err| match err {
+            DecodeError::Invalid => format!(
+                "Failed to read the file {} due to an encoding error. current encoding: {}",
+                path.display(),
+                encoding.unwrap_or(
+                    "None (default determined by the Python built-in function \"open\")"
+                )
+            ),
+            unknown => unknown.to_string(),
+        })?;
+        // Python reads text files with universal newlines.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
         if self.read_whole_file {
-            return regex.is_match(&text).unwrap_or(false);
+            return Ok(regex.is_match(&text).unwrap_or(false));
         }
-        text.split_inclusive('\n').any(|line| {
+        Ok(text.split_inclusive('\n').any(|line| {
             regex
                 .find(line)
                 .ok()
                 .flatten()
                 .is_some_and(|found| found.start() == 0)
-        })
+        }))
+    }
+}
+
+/// The reason a file's bytes could not be turned into text.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum DecodeError {
+    /// Python's `LookupError` for an encoding name it does not know.
+    #[error("unknown encoding: {0}")]
+    Unknown(String),
+    /// The bytes are not valid in the encoding.
+    #[error("invalid data for the encoding")]
+    Invalid,
+}
+
+/// Decodes `bytes` strictly, as Python's `open(path, encoding=...)` reads them. `None`
+/// is UTF-8, the locale encoding of the targets rplay supports.
+///
+/// NOTE: UTF-8, ASCII and Latin-1 are decoded as Python's codecs do. Other names are
+/// looked up as WHATWG encoding labels, which cover Python's common codecs (`gbk`,
+/// `shift_jis`, `euc-kr`, `cp1252`, ...) but not all of its aliases.
+fn decode(bytes: &[u8], encoding: Option<&str>) -> Result<String, DecodeError> {
+    let label = encoding.unwrap_or("utf-8");
+    let normalized = label.trim().to_lowercase().replace(['-', ' '], "_");
+    match normalized.as_str() {
+        "utf_8" | "utf8" | "u8" | "utf" | "cp65001" => {
+            String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid)
+        }
+        "ascii" | "us_ascii" | "646" => match bytes.is_ascii() {
+            true => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            false => Err(DecodeError::Invalid),
+        },
+        "latin_1" | "latin1" | "latin" | "l1" | "iso_8859_1" | "iso8859_1" | "8859" | "cp819" => {
+            Ok(bytes.iter().map(|&byte| char::from(byte)).collect())
+        }
+        _ => {
+            let found = encoding_rs::Encoding::for_label(label.trim().as_bytes()).or_else(|| {
+                encoding_rs::Encoding::for_label(label.trim().replace('_', "-").as_bytes())
+            });
+            let Some(found) = found else {
+                return Err(DecodeError::Unknown(label.to_string()));
+            };
+            found
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .map(std::borrow::Cow::into_owned)
+                .ok_or(DecodeError::Invalid)
+        }
     }
 }
 
@@ -196,15 +261,24 @@ fn run_checked(params: &Params) -> Result<Map, Failure> {
             skipped.insert(Value::from(root.as_str()), Value::from(reason));
             continue;
         }
-        if walk.walk(
+        match walk.walk(
             &root,
             Path::new(&root),
             &mut found,
             &mut examined,
             &mut skipped,
         ) {
-            message = "Limit of matches reached";
-            break;
+            Ok(true) => {
+                message = "Limit of matches reached";
+                break;
+            }
+            Ok(false) => {}
+            Err(reason) => {
+                warnings.push(Value::from(format!(
+                    "Skipped '{root}' path due to this access issue: {reason}\n"
+                )));
+                skipped.insert(Value::from(root.as_str()), Value::from(reason));
+            }
         }
     }
     if !warnings.is_empty() {
@@ -298,6 +372,7 @@ fn filters(params: &Params) -> Result<Filters, Failure> {
         age_stamp: params.string("age_stamp").unwrap_or_default(),
         size,
         contains,
+        encoding: params.string("encoding"),
         read_whole_file: params.flag("read_whole_file"),
         mode,
         exact_mode: params.flag("exact_mode"),
@@ -332,7 +407,8 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    /// Walks `dir`; returns true when the limit of matches is reached.
+    /// Walks `dir`; returns true when the limit of matches is reached, and an error
+    /// that ends the search of `root`.
     fn walk(
         &self,
         root: &str,
@@ -340,15 +416,18 @@ impl Walk<'_> {
         found: &mut Vec<Value>,
         examined: &mut usize,
         skipped: &mut Map,
-    ) -> bool {
+    ) -> Result<bool, String> {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
-                skipped.insert(
-                    Value::from(dir.display().to_string()),
-                    Value::from(crate::files::os_error(&err)),
+                // Python's OSError text ends with the path's repr.
+                let reason = format!(
+                    "{}: {}",
+                    crate::files::os_error(&err),
+                    crate::pyrepr::str_repr(&dir.display().to_string())
                 );
-                return false;
+                skipped.insert(Value::from(dir.display().to_string()), Value::from(reason));
+                return Ok(false);
             }
         };
         let mut files = Vec::new();
@@ -387,15 +466,15 @@ impl Walk<'_> {
             let Ok(meta) = fs::symlink_metadata(path) else {
                 continue;
             };
-            if let Some(entry) = self.select(path, &name, &meta) {
+            if let Some(entry) = self.select(path, &name, &meta)? {
                 found.push(entry);
             }
             if self.limit == Some(found.len()) {
-                return true;
+                return Ok(true);
             }
         }
         if !self.params.flag("recurse") {
-            return false;
+            return Ok(false);
         }
         for sub in descend {
             let is_link = fs::symlink_metadata(&sub)
@@ -404,15 +483,20 @@ impl Walk<'_> {
             if is_link && !self.params.flag("follow") {
                 continue;
             }
-            if self.walk(root, &sub, found, examined, skipped) {
-                return true;
+            if self.walk(root, &sub, found, examined, skipped)? {
+                return Ok(true);
             }
         }
-        false
+        Ok(false)
     }
 
     /// Builds the result entry for `path` when it passes the filters of the file type.
-    fn select(&self, path: &Path, name: &str, meta: &fs::Metadata) -> Option<Value> {
+    fn select(
+        &self,
+        path: &Path,
+        name: &str,
+        meta: &fs::Metadata,
+    ) -> Result<Option<Value>, String> {
         let filters = self.filters;
         let kind = meta.file_type();
         let common = filters.name_matches(name) && filters.age_matches(meta);
@@ -427,13 +511,13 @@ impl Walk<'_> {
                 kind.is_file()
                     && common
                     && filters.size_matches(meta)
-                    && filters.content_matches(path)
+                    && filters.content_matches(path)?
                     && filters.mode_matches(meta)
             }
             _ => kind.is_symlink() && common && filters.mode_matches(meta),
         };
         if !selected {
-            return None;
+            return Ok(None);
         }
         let mut entry = stat_info(path, meta);
         if kind.is_file() && self.params.flag("get_checksum") && self.file_type != "directory" {
@@ -444,7 +528,7 @@ impl Walk<'_> {
                 );
             }
         }
-        Some(Value::map(entry))
+        Ok(Some(Value::map(entry)))
     }
 }
 
@@ -575,6 +659,57 @@ mod tests {
             .collect();
         paths.sort();
         paths
+    }
+
+    #[test]
+    fn decode_follows_python_codecs() {
+        // "你好" in GBK.
+        let gbk = [0xc4, 0xe3, 0xba, 0xc3];
+        assert_eq!(decode(&gbk, Some("gbk")).unwrap(), "你好");
+        assert_eq!(decode(&gbk, Some("utf-8")), Err(DecodeError::Invalid));
+        assert_eq!(decode(&gbk, None), Err(DecodeError::Invalid));
+        assert_eq!(decode(&[0xe9], Some("latin-1")).unwrap(), "é");
+        assert_eq!(decode(&[0xe9], Some("ascii")), Err(DecodeError::Invalid));
+        assert_eq!(
+            decode(b"x", Some("idontexist")),
+            Err(DecodeError::Unknown("idontexist".into()))
+        );
+    }
+
+    #[test]
+    fn encoding_errors_skip_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("hello.gbk"), [0xc4, 0xe3, 0xba, 0xc3]).unwrap();
+        let root = dir.path().display().to_string();
+        let search = |encoding: &str| {
+            find(&[
+                ("paths", Value::from(root.as_str())),
+                ("patterns", Value::from("*.gbk")),
+                ("contains", Value::from("你好")),
+                ("encoding", Value::from(encoding)),
+            ])
+        };
+        assert_eq!(search("gbk").get("matched"), Some(&Value::Int(1)));
+
+        let wrong = search("utf-8");
+        assert_eq!(
+            wrong.get("msg"),
+            Some(&Value::from(
+                "Not all paths examined, check warnings for details"
+            ))
+        );
+        let reason = format!(
+            "Failed to read the file {root}/hello.gbk due to an encoding error. current encoding: utf-8"
+        );
+        let skipped = wrong.get("skipped_paths").unwrap();
+        assert_eq!(skipped.get(root.as_str()), Some(&Value::from(reason)));
+
+        let unknown = search("idontexist");
+        let skipped = unknown.get("skipped_paths").unwrap();
+        assert_eq!(
+            skipped.get(root.as_str()),
+            Some(&Value::from("unknown encoding: idontexist"))
+        );
     }
 
     #[test]

@@ -34,5 +34,6 @@ pub mod textedit;
 pub mod time;
 pub mod user;
 pub mod value;
+pub mod workdir;
 
 pub use value::{Map, Value};

@@ -23,7 +23,12 @@ pub fn run(params: &Params, _options: &ModuleOptions) -> Map {
                 Some(2) => format!("file not found: {source}"),
                 Some(13) => format!("file is not readable: {source}"),
                 Some(21) => format!("source is a directory and must be a file: {source}"),
-                _ => format!("unable to slurp file: {}", crate::files::os_error(&err)),
+                // Python's OSError text names the file: `[Errno 20] Not a directory: 'path'`.
+                _ => format!(
+                    "unable to slurp file: {}: {}",
+                    crate::files::os_error(&err),
+                    crate::pyrepr::str_repr(&source)
+                ),
             };
             return Failure::new(message).into_result();
         }
@@ -60,5 +65,20 @@ mod tests {
         let directory = slurp(dir.path().display().to_string());
         assert!(crate::pyrepr::str(directory.get("msg").unwrap())
             .starts_with("source is a directory and must be a file: "));
+    }
+
+    #[test]
+    fn other_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "hi\n").unwrap();
+        let below_file = file.join("x").display().to_string();
+        let result = slurp(below_file.clone());
+        assert_eq!(
+            result.get("msg"),
+            Some(&Value::from(format!(
+                "unable to slurp file: [Errno 20] Not a directory: '{below_file}'"
+            )))
+        );
     }
 }

@@ -12,6 +12,7 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("usage: rplay agent   (started by rplay on targets; takes no arguments)");
         return exit::BAD_OPTIONS;
     }
+    rplay_modules::workdir::enter_readable_directory();
     let mut input = BufReader::new(io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());
     match rplay_modules::agent::serve(&mut input, &mut output) {

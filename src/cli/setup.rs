@@ -271,6 +271,7 @@ fn connection_defaults(args: &PlaybookArgs, config: &Config) -> ConnectionDefaul
             .become_user
             .clone()
             .unwrap_or_else(|| text("DEFAULT_BECOME_USER")),
+        become_allow_same_user: config.bool("BECOME_ALLOW_SAME_USER"),
         become_exe: config.str("DEFAULT_BECOME_EXE").map(str::to_string),
         become_flags: text("DEFAULT_BECOME_FLAGS"),
         become_password: args

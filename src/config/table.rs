@@ -54,6 +54,7 @@ settings! {
     CACHE_PLUGIN_CONNECTION: Path, ini [("defaults", "fact_caching_connection")], env ["ANSIBLE_CACHE_PLUGIN_CONNECTION"], default None;
     // base.yml's default `ansible_facts` is not used: the jsonfile plugin reads this as its
     // own `_prefix` option, which has no default, so cache files are named by host alone.
+    BECOME_ALLOW_SAME_USER: Bool, ini [("privilege_escalation", "become_allow_same_user")], env ["ANSIBLE_BECOME_ALLOW_SAME_USER"], default Some("False");
     CACHE_PLUGIN_PREFIX: Str, ini [("defaults", "fact_caching_prefix")], env ["ANSIBLE_CACHE_PLUGIN_PREFIX"], default None;
     CACHE_PLUGIN_TIMEOUT: Int, ini [("defaults", "fact_caching_timeout")], env ["ANSIBLE_CACHE_PLUGIN_TIMEOUT"], default Some("86400");
     CALLBACK_RESULT_FORMAT: Str, ini [("defaults", "callback_result_format")], env ["ANSIBLE_CALLBACK_RESULT_FORMAT"], default Some("json");

@@ -3,13 +3,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rplay_modules::agent::{self as protocol, Hello, Request, Response};
+use rplay_modules::command::shell_quote;
 use rplay_modules::dispatch::ModuleOptions;
 use sha2::{Digest, Sha256};
 
 use super::stream::{CommandStream, StreamEvent};
-use super::{Become, ConnectionError, Session};
+use super::{Become, ConnectionError, PasswordPrompt, Session};
 use crate::{Map, Value};
 
 /// The rplay executable copied to targets, with its digest and CPU architecture.
@@ -72,9 +74,10 @@ impl AgentBinary {
         })
     }
 
-    /// Returns the agent's path on targets, relative to the login user's home directory.
-    fn remote_path(&self) -> String {
-        format!("$HOME/.rplay/agents/{}/rplay", self.sha256)
+    /// Returns the agent's directory on targets, relative to the login user's home
+    /// directory.
+    fn remote_dir(&self) -> String {
+        format!(".rplay/agents/{}", self.sha256)
     }
 }
 
@@ -135,13 +138,47 @@ pub struct AgentChannel {
 impl AgentChannel {
     /// Installs the agent on the target unless the same binary is there already, then
     /// starts it, through `escalation` when given, and reads its hello.
+    ///
+    /// An unprivileged become user cannot read the login user's private copy, so it
+    /// gets a copy of its own in a temporary directory (see [`share_with`]). The copy is
+    /// removed as soon as the agent has started, because the running process keeps its
+    /// file.
     pub async fn start(
         session: &Session,
         binary: &AgentBinary,
         escalation: Option<&Become>,
+        login_user: &str,
     ) -> Result<AgentChannel, ConnectionError> {
-        install(session, binary).await?;
-        let agent = format!("\"{}\" agent", binary.remote_path());
+        let installed = install(session, binary).await?;
+        let shared = match escalation {
+            Some(escalation) if escalation.is_unprivileged(login_user) => {
+                Some(share_with(session, &installed, &escalation.user).await?)
+            }
+            _ => None,
+        };
+        let result = match &shared {
+            Some(directory) => {
+                let path = format!("{directory}/rplay");
+                AgentChannel::launch(session, &path, escalation).await
+            }
+            None => AgentChannel::launch(session, &installed, escalation).await,
+        };
+        if let Some(directory) = shared {
+            let removal = format!("rm -rf {}", shell_quote(&directory));
+            if let Err(err) = session.exec(&removal, None, None).await {
+                tracing::warn!(%directory, %err, "cannot remove the become user's agent copy");
+            }
+        }
+        result
+    }
+
+    /// Starts the agent at `path` and reads its hello.
+    async fn launch(
+        session: &Session,
+        path: &str,
+        escalation: Option<&Become>,
+    ) -> Result<AgentChannel, ConnectionError> {
+        let agent = format!("{} agent", shell_quote(path));
         let (command, prompt) = match escalation {
             Some(escalation) => {
                 let (command, prompt) = escalation.wrap(&agent)?;
@@ -155,8 +192,7 @@ impl AgentChannel {
             buffer: Vec::new(),
             next_id: 0,
         };
-        let password = escalation.and_then(|escalation| escalation.password.as_deref());
-        let hello: Hello = match agent.read_hello(prompt.as_deref(), password).await {
+        let hello: Hello = match agent.read_hello(prompt.as_ref(), escalation).await {
             Ok(hello) => hello,
             Err(err) => {
                 // A sudo still waiting at its prompt holds the user's timestamp lock,
@@ -173,6 +209,12 @@ impl AgentChannel {
             )));
         }
         Ok(agent)
+    }
+
+    /// Stops the agent: it exits when its input ends. Waits for that, at most five
+    /// seconds, so that no process of the become user outlives the task.
+    pub async fn stop(mut self) {
+        self.channel.finish(Duration::from_secs(5)).await;
     }
 
     /// Runs one module on the target and returns its result.
@@ -217,8 +259,8 @@ impl AgentChannel {
     /// prompt means it was wrong.
     async fn read_hello(
         &mut self,
-        prompt: Option<&str>,
-        password: Option<&str>,
+        prompt: Option<&PasswordPrompt>,
+        escalation: Option<&Become>,
     ) -> Result<Hello, ConnectionError> {
         let mut stderr = String::new();
         let mut answered = false;
@@ -231,13 +273,18 @@ impl AgentChannel {
                 StreamEvent::Stderr(data) => {
                     stderr.push_str(&String::from_utf8_lossy(&data));
                     tracing::debug!(stderr = %stderr, "agent start: standard error");
-                    let Some(prompt) = prompt else { continue };
-                    let prompts = stderr.matches(prompt).count();
-                    if prompts > 1 || (prompts == 1 && answered && stderr.ends_with(prompt)) {
-                        return Err(ConnectionError::Become("Incorrect sudo password".into()));
+                    let (Some(prompt), Some(escalation)) = (prompt, escalation) else {
+                        continue;
+                    };
+                    let prompts = prompt.count(&stderr);
+                    if prompts > 1 || (prompts == 1 && answered && prompt.is_waiting(&stderr)) {
+                        return Err(escalation.incorrect_password());
                     }
-                    if prompts == 1 && !answered {
-                        let line = format!("{}\n", password.unwrap_or_default());
+                    if prompts == 1 && !answered && prompt.is_waiting(&stderr) {
+                        let Some(password) = &escalation.password else {
+                            return Err(escalation.missing_password());
+                        };
+                        let line = format!("{password}\n");
                         self.channel
                             .send(line.as_bytes())
                             .await
@@ -245,7 +292,7 @@ impl AgentChannel {
                         answered = true;
                     }
                 }
-                StreamEvent::Closed => return Err(start_failure(&stderr)),
+                StreamEvent::Closed => return Err(start_failure(&stderr, escalation)),
             }
         }
     }
@@ -288,14 +335,19 @@ impl AgentChannel {
     }
 }
 
-/// The error for an agent that ended before its hello, from what it printed: sudo's
-/// refusals in ansible-core's words, else the text itself.
-fn start_failure(stderr: &str) -> ConnectionError {
-    if stderr.contains("a password is required") {
-        return ConnectionError::Become("Missing sudo password".into());
-    }
-    if stderr.contains("incorrect password attempt") || stderr.contains("Sorry, try again") {
-        return ConnectionError::Become("Incorrect sudo password".into());
+/// Builds the error for an agent that ended before its hello, from what it printed: sudo's and
+/// su's refusals in ansible-core's words, else the text itself.
+fn start_failure(stderr: &str, escalation: Option<&Become>) -> ConnectionError {
+    if let Some(escalation) = escalation {
+        if stderr.contains("a password is required") {
+            return escalation.missing_password();
+        }
+        if stderr.contains("incorrect password attempt")
+            || stderr.contains("Sorry, try again")
+            || stderr.contains("Authentication failure")
+        {
+            return escalation.incorrect_password();
+        }
     }
     ConnectionError::Agent(format!(
         "the rplay agent did not start: {}",
@@ -317,17 +369,21 @@ fn agent_lost(detail: &str, stderr: &str) -> ConnectionError {
 }
 
 /// Checks the target's architecture and copies the agent there unless the same binary
-/// is present. The copy is written to a temporary name, verified with `sha256sum` and
-/// renamed, so a broken transfer never leaves a binary under the final name.
-async fn install(session: &Session, binary: &AgentBinary) -> Result<(), ConnectionError> {
+/// is present, and returns its absolute path. The copy is written to a temporary name,
+/// verified with `sha256sum` and renamed, so a broken transfer never leaves a binary
+/// under the final name.
+async fn install(session: &Session, binary: &AgentBinary) -> Result<String, ConnectionError> {
     let probe = format!(
-        "uname -m; if [ -x \"{path}\" ]; then echo present; else echo missing; fi",
-        path = binary.remote_path()
+        "uname -m; if [ -x \"$HOME/{dir}/rplay\" ]; then echo present; else echo missing; fi; printf '%s\\n' \"$HOME\"",
+        dir = binary.remote_dir()
     );
     let output = session.exec(&probe, None, None).await?;
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines = text.lines();
     let architecture = lines.next().unwrap_or("").trim().to_string();
+    let state = lines.next();
+    let home = lines.next().unwrap_or_default().trim_end_matches('/');
+    let path = format!("{home}/{}/rplay", binary.remote_dir());
     if architecture != binary.architecture {
         return Err(ConnectionError::Agent(format!(
             "no rplay agent for the target's architecture '{architecture}': the agent binary {} is built for {}",
@@ -335,10 +391,10 @@ async fn install(session: &Session, binary: &AgentBinary) -> Result<(), Connecti
             binary.architecture
         )));
     }
-    if lines.next() == Some("present") {
-        return Ok(());
+    if state == Some("present") {
+        return Ok(path);
     }
-    let directory = format!("$HOME/.rplay/agents/{}", binary.sha256);
+    let directory = format!("$HOME/{}", binary.remote_dir());
     let upload = format!(
         "set -e; umask 077; mkdir -p \"{directory}\"; chmod 700 \"$HOME/.rplay\" \"$HOME/.rplay/agents\" \"{directory}\"; \
          t=\"{directory}/.rplay.$$\"; trap 'rm -f \"$t\"' EXIT; cat >\"$t\"; \
@@ -355,7 +411,38 @@ async fn install(session: &Session, binary: &AgentBinary) -> Result<(), Connecti
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    Ok(())
+    Ok(path)
+}
+
+/// Copies the agent at `installed` into a new temporary directory that `user` can
+/// read, and returns the directory. As ansible-core's `_fixup_perms2` shares its
+/// temporary files with an unprivileged become user, it adds a POSIX ACL entry for the
+/// user, else makes the user the owner (which works when the login user is root).
+///
+/// NOTE: ansible-core falls back further to macOS and Solaris ACLs, to
+/// `ansible_common_remote_group` and to world-readable files when
+/// `allow_world_readable_tmpfiles` is set. rplay stops after chown.
+async fn share_with(
+    session: &Session,
+    installed: &str,
+    user: &str,
+) -> Result<String, ConnectionError> {
+    let script = format!(
+        "umask 077; d=$(mktemp -d /var/tmp/rplay-agent-XXXXXXXXXX 2>/dev/null || mktemp -d /tmp/rplay-agent-XXXXXXXXXX) || exit 1; \
+         if cp {installed} \"$d/rplay\" && {{ setfacl -m u:{user}:r-x \"$d\" \"$d/rplay\" 2>/dev/null || chown {user} \"$d\" \"$d/rplay\"; }}; \
+         then printf '%s\\n' \"$d\"; else rm -rf \"$d\"; exit 1; fi",
+        installed = shell_quote(installed),
+        user = shell_quote(user),
+    );
+    let output = session.exec(&script, None, None).await?;
+    let directory = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if output.status != Some(0) || directory.is_empty() {
+        return Err(ConnectionError::Become(format!(
+            "Failed to give the unprivileged become user '{user}' access to the rplay agent: neither setfacl nor chown succeeded: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(directory)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the whole run; modules run in the agent, one round trip per task.
 
 pub mod agent;
+pub mod escalation;
 pub mod openssh;
 pub mod options;
 pub mod ssh;
@@ -15,6 +16,7 @@ use rplay_modules::dispatch::ModuleOptions;
 
 use crate::Map;
 use agent::{AgentBinary, AgentChannel};
+pub use escalation::{Become, PasswordPrompt};
 use openssh::OpenSshSession;
 use ssh::{ExecOutput, SshSession};
 use stream::CommandStream;
@@ -90,76 +92,6 @@ impl Session {
             Session::OpenSsh(session) => session.open_command(command),
         }
     }
-}
-
-/// Privilege escalation for a task: who the agent runs as and how it gets there.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Become {
-    /// `sudo` is the only method so far.
-    pub method: String,
-    pub user: String,
-    /// `become_exe`; the method's own name when unset.
-    pub exe: Option<String>,
-    /// `become_flags`; sudo's default is `-H -S -n`.
-    pub flags: String,
-    pub password: Option<String>,
-}
-
-/// Prints everything but the password, which must never reach a log.
-impl std::fmt::Debug for Become {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("Become")
-            .field("method", &self.method)
-            .field("user", &self.user)
-            .field("exe", &self.exe)
-            .field("flags", &self.flags)
-            .field("password", &self.password.as_ref().map(|_| "********"))
-            .finish()
-    }
-}
-
-impl Become {
-    /// Wraps `command` so that it runs as the become user, and returns the password
-    /// prompt to watch for on standard error when a password is set. As ansible-core
-    /// does, a password drops `-n` from sudo's flags and sets a prompt of its own.
-    pub fn wrap(&self, command: &str) -> Result<(String, Option<String>), ConnectionError> {
-        if self.method != "sudo" {
-            return Err(ConnectionError::Become(format!(
-                "the become method '{}' is not supported by rplay yet; use sudo",
-                self.method
-            )));
-        }
-        let exe = self.exe.as_deref().unwrap_or("sudo");
-        let user = rplay_modules::command::shell_quote(&self.user);
-        let Some(_) = &self.password else {
-            return Ok((format!("{exe} {} -u {user} {command}", self.flags), None));
-        };
-        let flags: Vec<&str> = self
-            .flags
-            .split_whitespace()
-            .filter(|flag| *flag != "-n" && *flag != "--non-interactive")
-            .collect();
-        let prompt = format!("[sudo via rplay, key={}] password:", prompt_key());
-        let command = format!(
-            "{exe} {} -p {} -u {user} {command}",
-            flags.join(" "),
-            rplay_modules::command::shell_quote(&prompt)
-        );
-        Ok((command, Some(prompt)))
-    }
-}
-
-/// Returns a random-looking key that makes the password prompt unique to this run.
-fn prompt_key() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos()),
-    );
-    format!("{:016x}", hasher.finish())
 }
 
 /// A failure to reach a target, to talk to its agent, or to become another user.
@@ -292,25 +224,30 @@ impl Connections {
             .hosts
             .get_mut(&ConnectionKey::of(spec))
             .expect("connected above");
-        if let Some(escalation) = escalation {
-            // NOTE: ansible-core gives an unprivileged become user access to its files
-            // with setfacl, chown or chmod. rplay's agent lives in the login user's
-            // private directory, so only root can run it.
-            if escalation.user != "root" && escalation.user != spec.user {
-                return Err(ConnectionError::Become(format!(
-                    "rplay cannot become the unprivileged user '{}' yet; only root or the login user '{}'",
-                    escalation.user, spec.user
-                )));
-            }
-        }
         let identity = escalation.cloned();
+        // ansible-core starts a process per module. An agent for an unprivileged become
+        // user is stopped after its module too, so that no process of that user lives on
+        // between tasks (`userdel` refuses to remove a user with running processes).
+        let keep = !escalation.is_some_and(|escalation| escalation.is_unprivileged(&spec.user));
+        let options = &ModuleOptions {
+            system_tmp: !keep,
+            ..options.clone()
+        };
         let result = runtime.block_on(async {
             if !connection.agents.contains_key(&identity) {
-                let agent = AgentChannel::start(&connection.session, binary, escalation).await?;
+                let agent =
+                    AgentChannel::start(&connection.session, binary, escalation, &spec.user)
+                        .await?;
                 connection.agents.insert(identity.clone(), agent);
             }
             let agent = connection.agents.get_mut(&identity).expect("started above");
-            agent.call(module, args, options).await
+            let result = agent.call(module, args, options).await;
+            if !keep {
+                if let Some(agent) = connection.agents.remove(&identity) {
+                    agent.stop().await;
+                }
+            }
+            result
         });
         match result {
             Err(ConnectionError::Unreachable(detail)) => {

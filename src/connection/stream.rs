@@ -81,6 +81,20 @@ impl CommandStream {
         }
     }
 
+    /// Ends the command's input and waits until the command ends, at most `limit`; then
+    /// closes it as [`close`](CommandStream::close) does.
+    pub async fn finish(&mut self, limit: std::time::Duration) {
+        match self {
+            CommandStream::Channel(channel, _) => {
+                let _ = channel.eof().await;
+            }
+            CommandStream::Process(process) => process.stdin = None,
+        }
+        let drain = async { while !matches!(self.next_event().await, StreamEvent::Closed) {} };
+        let _ = tokio::time::timeout(limit, drain).await;
+        self.close().await;
+    }
+
     /// Ends the command's input and lets it go: the channel is closed, the process
     /// killed.
     pub async fn close(&mut self) {

@@ -710,6 +710,8 @@ impl Executor<'_> {
             module_name: Some(context.task.action.clone()),
             remote_tmp: Some(self.options.remote_tmp.clone()),
             pipelining: self.pipelining(vars),
+            // Set by the connection, which knows the login user.
+            system_tmp: false,
         })
     }
 

@@ -89,6 +89,12 @@ fn fetch_file(
         return Ok(result);
     }
     let remote = stat.get("stat").cloned().unwrap_or_default();
+    // ansible-core expands `~` on the target (as the become user) before it builds the
+    // local destination; stat reports the expanded path.
+    let source = match remote.get("path").map(value_text) {
+        Some(expanded) if source.starts_with('~') && !expanded.is_empty() => expanded,
+        _ => source,
+    };
     if remote.get("isdir") == Some(&Value::Bool(true)) {
         let mut message =
             "remote file is a directory, fetch cannot work on directories".to_string();

@@ -42,6 +42,8 @@ pub struct ConnectionDefaults {
     pub become_enabled: bool,
     pub become_method: String,
     pub become_user: String,
+    /// `become_allow_same_user`: become even when the become user is the login user.
+    pub become_allow_same_user: bool,
     pub become_exe: Option<String>,
     /// `become_flags` from the settings; empty for the method's own default.
     pub become_flags: String,
@@ -81,9 +83,10 @@ impl Executor<'_> {
             Ok(spec) => spec,
             Err(message) => return failed(message),
         };
+        let escalation = self.applied_escalation(target, &spec);
         match self
             .connections
-            .run_module(&spec, target.escalation.as_ref(), module, args, options)
+            .run_module(&spec, escalation, module, args, options)
         {
             Ok(result) => result,
             Err(err) => connection_failure(&err),
@@ -153,6 +156,20 @@ impl Executor<'_> {
         }))
     }
 
+    /// Returns the task's escalation unless it would become the login user itself, which
+    /// ansible-core skips unless `become_allow_same_user` is set.
+    fn applied_escalation<'t>(
+        &self,
+        target: &'t Target,
+        spec: &ConnectionSpec,
+    ) -> Option<&'t Become> {
+        target.escalation.as_ref().filter(|escalation| {
+            self.options.connection.become_allow_same_user
+                || escalation.user != spec.user
+                || (escalation.user.is_empty() && spec.user.is_empty())
+        })
+    }
+
     /// Runs `raw`: the command through the target's login shell, without the agent.
     pub(super) fn run_raw(&mut self, target: &Target, command: &str, vars: &HostVars) -> Map {
         if target.is_local() {
@@ -165,7 +182,14 @@ impl Executor<'_> {
             Ok(spec) => spec,
             Err(message) => return failed(message),
         };
-        match self.connections.exec(&spec, command) {
+        let command = match self.applied_escalation(target, &spec) {
+            Some(escalation) => match raw_become_command(escalation, command) {
+                Ok(command) => command,
+                Err(err) => return connection_failure(&err),
+            },
+            None => command.to_string(),
+        };
+        match self.connections.exec(&spec, &command) {
             Ok(output) => {
                 let mut result = Map::new();
                 let rc = output.status.map_or(-1, i64::from);
@@ -356,6 +380,24 @@ fn connection_failure(err: &ConnectionError) -> Map {
     result.insert(Value::from("msg"), Value::from(err.message()));
     result.insert(Value::from("changed"), Value::Bool(false));
     result
+}
+
+/// `raw`'s command under become: run by `/bin/sh` as the become user, as ansible-core's
+/// `_low_level_execute_command` builds it.
+///
+/// NOTE: raw output is collected without a conversation, so a password prompt is not
+/// answered: sudo keeps `-n` and fails at once, and su's prompt gets no answer.
+fn raw_become_command(escalation: &Become, command: &str) -> Result<String, ConnectionError> {
+    let shell_command = format!(
+        "/bin/sh -c {}",
+        rplay_modules::command::shell_quote(command)
+    );
+    let without_password = Become {
+        password: None,
+        ..escalation.clone()
+    };
+    let (wrapped, _) = without_password.wrap(&shell_command)?;
+    Ok(wrapped)
 }
 
 fn failed(message: String) -> Map {

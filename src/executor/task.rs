@@ -647,12 +647,24 @@ impl LoopControl {
         templar: &crate::template::Templar,
         vars: &HostVars,
     ) -> LoopControl {
-        let control = context
+        // Each setting is templated on its own: `label` refers to the loop variable,
+        // which is undefined here, and is templated per item below.
+        let raw = context
             .task
             .keyword("loop_control")
-            .and_then(|c| templar.template(&c.value, vars).ok())
-            .and_then(|v| v.as_map().cloned())
+            .and_then(|c| match c.value.as_map() {
+                Some(map) => Some(map.clone()),
+                None => templar.template(&c.value, vars).ok()?.as_map().cloned(),
+            })
             .unwrap_or_default();
+        let control: Map = raw
+            .iter()
+            .filter(|(key, _)| key.as_str() != Some("label"))
+            .filter_map(|(key, value)| {
+                let value = templar.template(value, vars).ok()?;
+                Some((key.clone(), value))
+            })
+            .collect();
         let text = |key: &str| control.get(key).map(value_text);
         LoopControl {
             loop_var: text("loop_var").unwrap_or_else(|| "item".to_string()),

@@ -6,7 +6,9 @@
 
 mod collections;
 mod core;
+mod crypt;
 mod net;
+mod password_hash;
 mod path;
 mod query;
 pub(crate) mod random;
@@ -184,6 +186,7 @@ pub fn register(env: &mut Environment<'static>) {
     url::register(env);
     query::register(env);
     random::register(env);
+    password_hash::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected
