@@ -27,11 +27,15 @@ What legitimately varies between runs is normalised before comparing:
   - result fields `start`, `end`, `stop` (date and time) and `delta` (duration), at any
     depth, also where an item label prints a result as a Python dict (`'start': '...'`)
   - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth (also in
-    item labels), and `dev` and `inode` beside an `inode` key (stat results); the `pause`
-    module's `Paused for N seconds`
+    item labels), and `dev`, `inode` and `version` (the inode generation `lsattr -v`
+    prints) beside an `inode` key (stat results); the date column of `ls -l` lines
+    (`Dec  5 00:56`, or `Dec  5  2025` for an older file); the `pause` module's
+    `Paused for N seconds`
   - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`,
     Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`) and mktemp's default
-    `tmp.XXXXXXXXXX`, module payload directories (`ansible_ping_payload_XXXXXXXX`),
+    `tmp.XXXXXXXXXX`, module payload directories (`ansible_ping_payload_XXXXXXXX`,
+    `ansible_ansible.legacy.command_payload_XXXXXXXX`), systemd's private temporary
+    directories (`systemd-private-<boot id>-<unit>-XXXXXX`),
     backup file suffixes (`.<pid>.<date>@<time>~`) and Python object addresses
     (`object at 0x7f...`), in results, item labels, names and unrecognised lines
   - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
@@ -42,6 +46,8 @@ What legitimately varies between runs is normalised before comparing:
   - layout: blank lines (outside `ERROR!` blocks), colour escape sequences, carriage
     returns, the line wrapping of warnings, and the layout of JSON dumps (one-line or
     indented, key order): dumps are compared as values
+  - the order of the lists `ansible_run_tags` and `ansible_skip_tags`, which
+    ansible-core builds from a Python set, so their order changes from run to run
   - the output of `uptime`, and the order of consecutive shell trace lines (`+ cmd`)
     in a block of unrecognised lines, which `set -x` prints for a pipeline's commands
     in the order they start
@@ -142,6 +148,7 @@ impl Normalizer {
                 let file_identity = map.contains_key("inode");
                 let entries = std::mem::take(map);
                 for (key, mut item) in entries {
+                    sort_tag_set(&key, &mut item);
                     let replaced = replace_time(&key, &mut item)
                         || replace_file_time(&key, &mut item)
                         || (file_identity && replace_file_identity(&key, &mut item));
@@ -208,14 +215,35 @@ fn replace_file_time(key: &str, value: &mut Value) -> bool {
     true
 }
 
-/// Replaces a device or inode number of a stat result, which a fresh host's new root
-/// changes; returns whether it did.
+/// Replaces a device, inode or inode generation number of a stat result, which a fresh
+/// host's new root changes; returns whether it did. stat prints the generation
+/// (`version`) as `lsattr -v` does, as a string of digits.
 fn replace_file_identity(key: &str, value: &mut Value) -> bool {
-    if !matches!(key, "dev" | "inode") || !value.is_number() {
+    let number = match value {
+        Value::Number(_) => true,
+        Value::String(text) => {
+            key == "version" && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    };
+    if !matches!(key, "dev" | "inode" | "version") || !number {
         return false;
     }
     *value = Value::String("<file identity>".to_string());
     true
+}
+
+/// Sorts the value of `ansible_run_tags` or `ansible_skip_tags`: ansible-core turns the
+/// tags of the command line into a Python set and then a list, in hash order.
+fn sort_tag_set(key: &str, value: &mut Value) {
+    if !matches!(key, "ansible_run_tags" | "ansible_skip_tags") {
+        return;
+    }
+    if let Value::Array(items) = value {
+        if items.iter().all(Value::is_string) {
+            items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        }
+    }
 }
 
 /// Patterns of temporary names, ids and statistics, with their replacements.
@@ -233,8 +261,18 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"\btmp\.[A-Za-z0-9]{10}\b", "tmp.<random>"),
         // A module's payload directory: ansible_<module>_payload_ + 8 random characters.
         (
-            r"\bansible_(\w+?)_payload_[a-z0-9_]{8}\b",
+            r"\bansible_([\w.]+?)_payload_[a-z0-9_]{8}\b",
             "ansible_${1}_payload_<random>",
+        ),
+        // systemd's PrivateTmp directories: the boot id, the unit, 6 random characters.
+        (
+            r"\bsystemd-private-[0-9a-f]{32}-([\w@.\\-]+)-[A-Za-z0-9]{6}\b",
+            "systemd-private-<id>-${1}-<random>",
+        ),
+        // The date column of `ls -l`: `Mon DD HH:MM`, or `Mon DD  YYYY` for old files.
+        (
+            r"(?m)^([-bcdlps][-rwxsStT]{9}[.+@]?\s+\d+\s+\S+\s+\S+\s+\d+(?:,\s*\d+)?\s+)[A-Z][a-z]{2} [ \d]\d (?:\d\d:\d\d| \d{4}) ",
+            "${1}<date> ",
         ),
         // Backup files of file-editing modules: NAME.<pid>.<date>@<time>~.
         (r"\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~", ".<pid>.<date>~"),
@@ -438,6 +476,52 @@ mod tests {
         assert_eq!(
             normalizer.text("Playbook run took 0 days, 0 hours, 1 minutes, 3 seconds"),
             "Playbook run took <duration>"
+        );
+    }
+
+    #[test]
+    fn listing_dates_and_private_dirs() {
+        let normalizer = Normalizer::new(&[]);
+        let listing = "total 4\ndrwxrwxrwt 8 root root  160 Dec  5 00:56 .\n\
+            -rw-r--r--. 1 root root 12 Jan 30  2025 old\n\
+            crw-rw-rw- 1 root root 1, 3 Dec 15 10:02 null\n\
+            drwx------ 2 root root   60 Dec  5 00:56 ansible_ansible.legacy.command_payload_w2bpqd0u\n\
+            drwx------ 3 root root   60 Dec  5 00:56 systemd-private-7d19987f626640baaa80f582a0af9f6c-systemd-logind.service-dYv8zv";
+        assert_eq!(
+            normalizer.text(listing),
+            "total 4\ndrwxrwxrwt 8 root root  160 <date> .\n\
+            -rw-r--r--. 1 root root 12 <date> old\n\
+            crw-rw-rw- 1 root root 1, 3 <date> null\n\
+            drwx------ 2 root root   60 <date> ansible_ansible.legacy.command_payload_<random>\n\
+            drwx------ 3 root root   60 <date> systemd-private-<id>-systemd-logind.service-<random>"
+        );
+        // A date elsewhere in a line stays.
+        assert_eq!(
+            normalizer.text("backup made Dec  5 00:56 by root"),
+            "backup made Dec  5 00:56 by root"
+        );
+    }
+
+    #[test]
+    fn tag_sets_and_inode_generation() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({
+            "ansible_run_tags": ["tag3", "tag1"],
+            "ansible_skip_tags": ["b", "a"],
+            "other_tags": ["tag3", "tag1"],
+            "stat": {"inode": 5, "version": "3187923442", "attributes": []},
+            "package": {"version": "2.0"},
+        });
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "ansible_run_tags": ["tag1", "tag3"],
+                "ansible_skip_tags": ["a", "b"],
+                "other_tags": ["tag3", "tag1"],
+                "stat": {"inode": "<file identity>", "version": "<file identity>", "attributes": []},
+                "package": {"version": "2.0"},
+            })
         );
     }
 
