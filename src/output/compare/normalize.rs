@@ -27,13 +27,15 @@ What legitimately varies between runs is normalised before comparing:
   - result fields `start`, `end`, `stop` (date and time) and `delta` (duration), at any
     depth, also where an item label prints a result as a Python dict (`'start': '...'`)
   - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth (also in
-    item labels), and `dev`, `inode` and `version` (the inode generation `lsattr -v`
+    item labels), apt's `cache_update_time` (the time of its package lists), and `dev`, `inode` and `version` (the inode generation `lsattr -v`
     prints) beside an `inode` key (stat results); the date column of `ls -l` lines
     (`Dec  5 00:56`, or `Dec  5  2025` for an older file); the `pause` module's
     `Paused for N seconds`
   - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`,
-    Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`) and mktemp's default
-    `tmp.XXXXXXXXXX`, module payload directories (`ansible_ping_payload_XXXXXXXX`,
+    Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`, and
+    `/PREFIX.XXXXXXXX.SUFFIX` with 8 characters of [a-z0-9_]), mktemp's default
+    `tmp.XXXXXXXXXX` and names it makes in /tmp from a template of 9 or 10 X
+    (`/tmp/NAME.XXXXXXXXX`, when they have an uppercase letter or a digit), module payload directories (`ansible_ping_payload_XXXXXXXX`,
     `ansible_ansible.legacy.command_payload_XXXXXXXX`), systemd's private temporary
     directories (`systemd-private-<boot id>-<unit>-XXXXXX`),
     backup file suffixes (`.<pid>.<date>@<time>~`) and Python object addresses
@@ -135,7 +137,7 @@ impl Normalizer {
                 text = replaced;
             }
         }
-        text
+        replace_mktemp_names(&text)
     }
 
     /// Rewrites a result value: times under `start`, `end` and `delta` at any depth,
@@ -205,10 +207,10 @@ fn sort_trace_runs(lines: &mut [String]) {
     }
 }
 
-/// Replaces a file time in seconds since the epoch (`atime`, `mtime`, `ctime`); returns
-/// whether it did.
+/// Replaces a file time in seconds since the epoch (`atime`, `mtime`, `ctime`, and apt's
+/// `cache_update_time`, the time of its package lists); returns whether it did.
 fn replace_file_time(key: &str, value: &mut Value) -> bool {
-    if !matches!(key, "atime" | "mtime" | "ctime") || !value.is_number() {
+    if !matches!(key, "atime" | "mtime" | "ctime" | "cache_update_time") || !value.is_number() {
         return false;
     }
     *value = Value::String("<file time>".to_string());
@@ -231,6 +233,26 @@ fn replace_file_identity(key: &str, value: &mut Value) -> bool {
     }
     *value = Value::String("<file identity>".to_string());
     true
+}
+
+/// Replaces the random part of names that mktemp makes in /tmp from a template of the
+/// caller (`mktemp -d /tmp/ansible_test.XXXXXXXXX`): 9 or 10 letters and digits after
+/// the last dot. A part without an uppercase letter or a digit is kept, as it is more
+/// likely an ordinary extension than mktemp's choice from 62 characters.
+fn replace_mktemp_names(text: &str) -> String {
+    static MKTEMP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(/tmp/[A-Za-z0-9_-]+\.)([A-Za-z0-9]{9,10})\b").expect("valid regex")
+    });
+    MKTEMP
+        .replace_all(text, |captures: &regex::Captures| {
+            let random = &captures[2];
+            if random.bytes().any(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+                format!("{}<random>", &captures[1])
+            } else {
+                captures[0].to_string()
+            }
+        })
+        .into_owned()
 }
 
 /// Sorts the value of `ansible_run_tags` or `ansible_skip_tags`: ansible-core turns the
@@ -257,6 +279,12 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         // and 8 random characters.
         (r"/tmp[a-z0-9_]{8}\b", "/tmp<random>"),
         (r"/ansible\.[a-z0-9_]{8}\b", "/ansible.<random>"),
+        // The same with a prefix and a suffix of the caller (the tempfile module's
+        // `prefix` and `suffix`), recognised only between two dots.
+        (
+            r"(/[A-Za-z0-9_-]+\.)[a-z0-9_]{8}(\.[A-Za-z0-9])",
+            "${1}<random>${2}",
+        ),
         // mktemp's default template tmp.XXXXXXXXXX.
         (r"\btmp\.[A-Za-z0-9]{10}\b", "tmp.<random>"),
         // A module's payload directory: ansible_<module>_payload_ + 8 random characters.
@@ -367,6 +395,7 @@ mod tests {
             "stat": {"atime": 1796434745.29, "mtime": 1796434745, "dev": 45, "inode": 12, "mode": "0644"},
             "other": {"dev": 3},
             "stop": "2026-12-05 01:39:44.344288",
+            "cache_update_time": 1796442143,
             "stdout": "Paused for 1.01 seconds"
         });
         normalizer.value(&mut value);
@@ -376,6 +405,7 @@ mod tests {
                 "stat": {"atime": "<file time>", "mtime": "<file time>", "dev": "<file identity>", "inode": "<file identity>", "mode": "0644"},
                 "other": {"dev": 3},
                 "stop": "<date time>",
+                "cache_update_time": "<file time>",
                 "stdout": "Paused for <duration>"
             })
         );
@@ -422,6 +452,14 @@ mod tests {
             ),
             ("/tmp/tmp.9iz7sn5Xh4", "/tmp/tmp.<random>"),
             ("/tmp/ansible.k2_x9abc", "/tmp/ansible.<random>"),
+            (
+                "/tmp/ansible.s9qiylk7.test/hello._yp1r_u8.goodbye",
+                "/tmp/ansible.<random>.test/hello.<random>.goodbye",
+            ),
+            // Without a suffix, a name of 8 letters is an ordinary extension.
+            ("/inventory.handlers", "/inventory.handlers"),
+            ("/tmp/ansible_test.C66wC1pFs", "/tmp/ansible_test.<random>"),
+            ("/tmp/foo.extension", "/tmp/foo.extension"),
             (
                 "/root/.ansible_async/j583214702463.1234",
                 "/root/.ansible_async/j<id>",
