@@ -27,11 +27,13 @@ What legitimately varies between runs is normalised before comparing:
   - result fields `start`, `end`, `stop` (date and time) and `delta` (duration), at any
     depth, also where an item label prints a result as a Python dict (`'start': '...'`)
   - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth (also in
-    item labels), apt's `cache_update_time` (the time of its package lists), and `dev`, `inode` and `version` (the inode generation `lsattr -v`
+    item labels, where `dev`, `inode` and a `version` after them are replaced too), apt's
+    `cache_update_time` (the time of its package lists), and `dev`, `inode` and `version` (the inode generation `lsattr -v`
     prints) beside an `inode` key (stat results); the date column of `ls -l` lines
     (`Dec  5 00:56`, or `Dec  5  2025` for an older file); the `pause` module's
     `Paused for N seconds`
-  - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`,
+  - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`
+    and `.XXXXXXXX` in it,
     Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`, and
     `/PREFIX.XXXXXXXX.SUFFIX` with 8 characters of [a-z0-9_]), mktemp's default
     `tmp.XXXXXXXXXX` and names it makes in /tmp from a template of 9 or 10 X
@@ -42,12 +44,21 @@ What legitimately varies between runs is normalised before comparing:
     (`object at 0x7f...`), in results, item labels, names and unrecognised lines
   - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
     number depends on timing
-  - OpenSSH transfer statistics in -vvvv output and the `timer` callback's duration
+  - OpenSSH transfer statistics in -vvvv output, the process id of the SSH master
+    (`mux_client_request_alive: done pid = N`), the `ControlPath` of Ansible's SSH
+    connection (`.ansible/cp/` and 10 hex digits, a hash of the host's address, port and
+    user), and the `timer` callback's duration
   - the indented lines after `ansible-playbook [core X]` at -vv and more (config file,
     module paths, Python and Jinja versions of the machine)
   - layout: blank lines (outside `ERROR!` blocks), colour escape sequences, carriage
     returns, the line wrapping of warnings, and the layout of JSON dumps (one-line or
     indented, key order): dumps are compared as values
+  - in the `status` of the systemd modules: times, process ids, invocation ids and
+    resource counters are removed (`*Timestamp*`, `*PID`, `InvocationID`, `Memory*`,
+    `CPUUsageNSec`, `TasksCurrent`, `IP*`, `IO*`, `ControlGroupId`, `NRestarts`,
+    `ExecMainCode`, `ExecMainStatus`; in `Exec*`, the times and pid are replaced), and
+    lists of units (`After`, `Wants`, ...), which systemd prints in no fixed order, are
+    sorted
   - the order of the lists `ansible_run_tags` and `ansible_skip_tags`, which
     ansible-core builds from a Python set, so their order changes from run to run
   - the output of `uptime`, and the order of consecutive shell trace lines (`+ cmd`)
@@ -151,6 +162,9 @@ impl Normalizer {
                 let entries = std::mem::take(map);
                 for (key, mut item) in entries {
                     sort_tag_set(&key, &mut item);
+                    if key == "status" {
+                        normalize_systemd_status(&mut item);
+                    }
                     let replaced = replace_time(&key, &mut item)
                         || replace_file_time(&key, &mut item)
                         || (file_identity && replace_file_identity(&key, &mut item));
@@ -255,6 +269,55 @@ fn replace_mktemp_names(text: &str) -> String {
         .into_owned()
 }
 
+/// Normalises the `status` mapping of the systemd modules (one with an `ActiveState`
+/// key): times, process ids, invocation ids and resource counters depend on when the unit
+/// ran and are removed, and systemd prints its lists of units (`After`, `Wants`, ...) in
+/// no fixed order.
+fn normalize_systemd_status(status: &mut Value) {
+    static VARYING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"Timestamp|PID$|^InvocationID$|^Memory(Current|Peak|Available|SwapCurrent|SwapPeak|ZSwapCurrent)$",
+            r"|^CPUUsageNSec$|^TasksCurrent$|^IP(Ingress|Egress)|^IO(Read|Write)|^ControlGroupId$",
+            r"|^NRestarts$|^ExecMainCode$|^ExecMainStatus$",
+        ))
+        .expect("valid regex")
+    });
+    static EXEC_DETAILS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"start_time=\[[^\]]*\]|stop_time=\[[^\]]*\]|pid=\d+|code=\(null\)|status=\d+/\d+")
+            .expect("valid regex")
+    });
+    static UNIT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[\w@:.\\-]+\.(service|target|slice|socket|mount|path|timer|device|swap|scope|automount)$")
+            .expect("valid regex")
+    });
+    let Value::Object(map) = status else {
+        return;
+    };
+    if !map.contains_key("ActiveState") {
+        return;
+    }
+    // Removed rather than replaced: whether systemd reports a time at all (such as
+    // `ExecMainExitTimestamp`) depends on when the status was read, too.
+    map.retain(|key, value| {
+        // `GuessMainPID` is a setting (yes or no), not a process id.
+        let setting = key.ends_with("PID")
+            && !value.as_str().is_some_and(|text| text.bytes().all(|b| b.is_ascii_digit()));
+        !VARYING.is_match(key) || setting
+    });
+    for (key, value) in map.iter_mut() {
+        let Value::String(text) = value else {
+            continue;
+        };
+        if key.starts_with("Exec") {
+            *text = EXEC_DETAILS.replace_all(text, "<varies>").into_owned();
+        } else if !text.is_empty() && text.split_whitespace().all(|word| UNIT.is_match(word)) {
+            let mut units: Vec<&str> = text.split_whitespace().collect();
+            units.sort_unstable();
+            *text = units.join(" ");
+        }
+    }
+}
+
 /// Sorts the value of `ansible_run_tags` or `ansible_skip_tags`: ansible-core turns the
 /// tags of the command line into a Python set and then a list, in hash order.
 fn sort_tag_set(key: &str, value: &mut Value) {
@@ -275,6 +338,11 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"ansible-tmp-\d+(?:\.\d+)?-\d+-\d+", "ansible-tmp-<random>"),
         // The controller's local temporary directory: ansible-local-PID + mkdtemp suffix.
         (r"ansible-local-\d+[a-z0-9_]{8}", "ansible-local-<random>"),
+        // Python tempfile names in it with the prefix `.` (copy's `content`).
+        (
+            r"(ansible-local-<random>/\.)[a-z0-9_]{8}\b",
+            "${1}<random>",
+        ),
         // Python tempfile names: prefix `tmp` (default) or `ansible.` (tempfile module)
         // and 8 random characters.
         (r"/tmp[a-z0-9_]{8}\b", "/tmp<random>"),
@@ -316,6 +384,12 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "'delta': '<duration>'",
         ),
         (r"'(atime|mtime|ctime)': \d+(?:\.\d+)?", "'$1': <file time>"),
+        // A stat result printed as a Python dict: `'inode': N, 'dev': N, ... 'version': 'N'`.
+        (
+            r"'(inode|dev)': \d+(, .*'version': )'\d+'",
+            "'$1': <file identity>$2'<file identity>'",
+        ),
+        (r"'(inode|dev)': \d+", "'$1': <file identity>"),
         // uptime's output: the time, how long the machine has run, users and load.
         (
             r"^ ?\d\d:\d\d:\d\d up .*, +\d+ users?, +load average: [\d.]+, [\d.]+, [\d.]+$",
@@ -328,6 +402,11 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         ),
         // Async job ids: j<random>.<pid>.
         (r"\bj\d{5,}\.\d+\b", "j<id>"),
+        (r"(\.ansible/cp/)[0-9a-f]{10}\b", "${1}<hash>"),
+        (
+            r"\bmux_client_request_alive: done pid = \d+",
+            "mux_client_request_alive: done pid = <pid>",
+        ),
         (
             r"Transferred: sent \d+, received \d+ bytes, in \d+(?:\.\d+)? seconds",
             "Transferred: <statistics>",
@@ -413,6 +492,10 @@ mod tests {
             normalizer.text("{'state': 'absent', 'mtime': 1796434801.2132652, 'atime': 17}"),
             "{'state': 'absent', 'mtime': <file time>, 'atime': <file time>}"
         );
+        assert_eq!(
+            normalizer.text("{'stat': {'size': 120, 'inode': 219, 'dev': 173, 'version': '31', 'x': 1}}"),
+            "{'stat': {'size': 120, 'inode': <file identity>, 'dev': <file identity>, 'version': '<file identity>', 'x': 1}}"
+        );
     }
 
     #[test]
@@ -451,6 +534,10 @@ mod tests {
                 "PUT /root/.ansible/tmp/ansible-local-<random>/tmp<random> TO y",
             ),
             ("/tmp/tmp.9iz7sn5Xh4", "/tmp/tmp.<random>"),
+            (
+                "/root/.ansible/tmp/ansible-local-2082m3x_xskj/.ycmy8i0_",
+                "/root/.ansible/tmp/ansible-local-<random>/.<random>",
+            ),
             ("/tmp/ansible.k2_x9abc", "/tmp/ansible.<random>"),
             (
                 "/tmp/ansible.s9qiylk7.test/hello._yp1r_u8.goodbye",
@@ -512,6 +599,14 @@ mod tests {
             "Bytes per second: <statistics>"
         );
         assert_eq!(
+            normalizer.text("-o 'ControlPath=\"/root/.ansible/cp/842667720f\"'"),
+            "-o 'ControlPath=\"/root/.ansible/cp/<hash>\"'"
+        );
+        assert_eq!(
+            normalizer.text("debug3: mux_client_request_alive: done pid = 32413"),
+            "debug3: mux_client_request_alive: done pid = <pid>"
+        );
+        assert_eq!(
             normalizer.text("Playbook run took 0 days, 0 hours, 1 minutes, 3 seconds"),
             "Playbook run took <duration>"
         );
@@ -561,6 +656,35 @@ mod tests {
                 "package": {"version": "2.0"},
             })
         );
+    }
+
+    #[test]
+    fn systemd_status() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({"status": {
+            "ActiveState": "active",
+            "ActiveEnterTimestamp": "Sat 2026-12-05 03:44:58 UTC",
+            "MainPID": "331",
+            "GuessMainPID": "yes",
+            "After": "sysinit.target basic.target system.slice",
+            "ExecStart": "{ path=/bin/sleep ; argv[]=/bin/sleep 1 ; start_time=[Sat 2026-12-05] ; pid=331 ; code=(null) ; status=0/0 }",
+            "Description": "Ansible Test Service",
+        }});
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({"status": {
+                "ActiveState": "active",
+                "GuessMainPID": "yes",
+                "After": "basic.target sysinit.target system.slice",
+                "ExecStart": "{ path=/bin/sleep ; argv[]=/bin/sleep 1 ; <varies> ; <varies> ; <varies> ; <varies> }",
+                "Description": "Ansible Test Service",
+            }})
+        );
+        // A `status` without `ActiveState` is not systemd's.
+        let mut other = json!({"status": {"MainPID": "3", "After": "b.target a.target"}});
+        normalizer.value(&mut other);
+        assert_eq!(other, json!({"status": {"MainPID": "3", "After": "b.target a.target"}}));
     }
 
     #[test]
