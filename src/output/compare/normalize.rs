@@ -24,7 +24,8 @@ What legitimately varies between runs is normalised before comparing:
     hosts' lines
   - profile_tasks: timestamp lines are counted, not compared; the summary table is
     compared by its row count only (which tasks are slowest depends on timing)
-  - result fields `start`, `end`, `stop` (date and time) and `delta` (duration), at any
+  - result fields `start`, `end`, `stop` (date and time), `delta` (duration) and
+    `elapsed` (a number of seconds, as wait_for, uri, get_url and reboot report), at any
     depth, also where an item label prints a result as a Python dict (`'start': '...'`)
   - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth (also in
     item labels, where `dev`, `inode` and a `version` after them are replaced too), apt's
@@ -180,13 +181,18 @@ impl Normalizer {
 }
 
 /// Replaces the value of a `start`, `end` or `delta` key when it has the form of a
-/// command module time; returns whether it did.
+/// command module time, and a number under `elapsed` (the seconds that wait_for, uri,
+/// get_url and reboot waited); returns whether it did.
 fn replace_time(key: &str, value: &mut Value) -> bool {
     static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$").expect("valid regex")
     });
     static DURATION: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^-?\d+:\d\d:\d\d(\.\d+)?$").expect("valid regex"));
+    if key == "elapsed" && value.is_number() {
+        *value = Value::String("<duration>".to_string());
+        return true;
+    }
     let Value::String(text) = value else {
         return false;
     };
@@ -569,6 +575,7 @@ mod tests {
             "start": "2026-12-04 22:53:57.473966",
             "end": "2026-12-04 22:53:57.478081",
             "delta": "0:00:00.004115",
+            "elapsed": 3,
             "results": [{"delta": "0:00:01.000000"}],
             "msg": "2026-12-04 22:53:57.473966",
             "other": {"start": "not a time"},
@@ -580,6 +587,7 @@ mod tests {
                 "start": "<date time>",
                 "end": "<date time>",
                 "delta": "<duration>",
+                "elapsed": "<duration>",
                 "results": [{"delta": "<duration>"}],
                 "msg": "2026-12-04 22:53:57.473966",
                 "other": {"start": "not a time"},
