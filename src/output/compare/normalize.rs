@@ -42,7 +42,7 @@ What legitimately varies between runs is normalised before comparing:
     `ansible_ansible.legacy.command_payload_XXXXXXXX`), systemd's private temporary
     directories (`systemd-private-<boot id>-<unit>-XXXXXX`),
     backup file suffixes (`.<pid>.<date>@<time>~`) and Python object addresses
-    (`object at 0x7f...`), in results, item labels, names and unrecognised lines
+    (`<... object at 0x7f...>`, `<frame at 0x7f...`), in results, item labels, names and unrecognised lines
   - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
     number depends on timing
   - OpenSSH transfer statistics in -vvvv output, the process id of the SSH master
@@ -266,7 +266,10 @@ fn replace_mktemp_names(text: &str) -> String {
     MKTEMP
         .replace_all(text, |captures: &regex::Captures| {
             let random = &captures[2];
-            if random.bytes().any(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            if random
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
                 format!("{}<random>", &captures[1])
             } else {
                 captures[0].to_string()
@@ -289,8 +292,10 @@ fn normalize_systemd_status(status: &mut Value) {
         .expect("valid regex")
     });
     static EXEC_DETAILS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"start_time=\[[^\]]*\]|stop_time=\[[^\]]*\]|pid=\d+|code=\(null\)|status=\d+/\d+")
-            .expect("valid regex")
+        Regex::new(
+            r"start_time=\[[^\]]*\]|stop_time=\[[^\]]*\]|pid=\d+|code=\(null\)|status=\d+/\d+",
+        )
+        .expect("valid regex")
     });
     static UNIT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^[\w@:.\\-]+\.(service|target|slice|socket|mount|path|timer|device|swap|scope|automount)$")
@@ -307,7 +312,9 @@ fn normalize_systemd_status(status: &mut Value) {
     map.retain(|key, value| {
         // `GuessMainPID` is a setting (yes or no), not a process id.
         let setting = key.ends_with("PID")
-            && !value.as_str().is_some_and(|text| text.bytes().all(|b| b.is_ascii_digit()));
+            && !value
+                .as_str()
+                .is_some_and(|text| text.bytes().all(|b| b.is_ascii_digit()));
         !VARYING.is_match(key) || setting
     });
     for (key, value) in map.iter_mut() {
@@ -378,8 +385,8 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         ),
         // Backup files of file-editing modules: NAME.<pid>.<date>@<time>~.
         (r"\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~", ".<pid>.<date>~"),
-        // Python object reprs in warnings: `<... object at 0x7f234523bad0>`.
-        (r"\bobject at 0x[0-9a-f]+", "object at 0x<address>"),
+        // Python's default reprs: `<... object at 0x7f234523bad0>`, `<frame at 0x...`.
+        (r"(<[^<>]*? at )0x[0-9a-f]+", "${1}0x<address>"),
         // Command times inside a Python dict repr, as item labels print earlier results.
         (
             r"'(start|end)': '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?'",
@@ -524,6 +531,10 @@ mod tests {
             normalizer
                 .text("(<ansible.plugins.callback.junit.CallbackModule object at 0x7f234523bad0>)"),
             "(<ansible.plugins.callback.junit.CallbackModule object at 0x<address>>)"
+        );
+        assert_eq!(
+            normalizer.text("Interrupted at <frame at 0x7f0ebb3ad840, file 'x.py', line 415>"),
+            "Interrupted at <frame at 0x<address>, file 'x.py', line 415>"
         );
     }
 
@@ -692,7 +703,10 @@ mod tests {
         // A `status` without `ActiveState` is not systemd's.
         let mut other = json!({"status": {"MainPID": "3", "After": "b.target a.target"}});
         normalizer.value(&mut other);
-        assert_eq!(other, json!({"status": {"MainPID": "3", "After": "b.target a.target"}}));
+        assert_eq!(
+            other,
+            json!({"status": {"MainPID": "3", "After": "b.target a.target"}})
+        );
     }
 
     #[test]

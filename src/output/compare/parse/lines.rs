@@ -151,8 +151,11 @@ fn long_word_break(previous: &str, line: &str) -> bool {
     }
     let tail = previous.split_whitespace().last().unwrap_or_default();
     let head = line.split_whitespace().next().unwrap_or_default();
+    // When it cuts a long word, textwrap prefers to cut after a hyphen, so the next line
+    // can also be a single piece ending in `-` (`/tm` / `p/peer3-` / `a/any_errors...`).
+    let hyphen_piece = line.trim_end() == head && head.ends_with('-');
     !line.starts_with(char::is_whitespace)
-        && tail.chars().count() + head.chars().count() > MIN_WRAP_COLUMNS
+        && (hyphen_piece || tail.chars().count() + head.chars().count() > MIN_WRAP_COLUMNS)
 }
 
 /// A result or retry line before its dump is read.
