@@ -279,9 +279,9 @@ fn replace_mktemp_names(text: &str) -> String {
 }
 
 /// Normalises the `status` mapping of the systemd modules (one with an `ActiveState`
-/// key): times, process ids, invocation ids and resource counters depend on when the unit
-/// ran and are removed, and systemd prints its lists of units (`After`, `Wants`, ...) in
-/// no fixed order.
+/// key). Times, process ids, invocation ids and resource counters depend on when the
+/// unit ran, so they are removed. Lists of units (`After`, `Wants`, ...) are sorted,
+/// because systemd prints them in no fixed order.
 fn normalize_systemd_status(status: &mut Value) {
     static VARYING: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(concat!(

@@ -132,7 +132,7 @@ pub(super) fn continues_wrapped(previous: &str, line: &str) -> bool {
 /// Appends a wrapped line to the text. `textwrap` breaks after a hyphen inside a word
 /// (`wt-` / `compare`), so such a break is joined without a space. It also cuts a word
 /// longer than the whole width to fill the line, which is then exactly
-/// [`MIN_WRAP_COLUMNS`] long; the two pieces together are longer than that, whereas two
+/// [`MIN_WRAP_COLUMNS`] long. The two pieces together are longer than that, whereas two
 /// words of a break at a space usually are not.
 pub(super) fn join_wrapped(text: &mut String, previous: &str, line: &str) {
     let mut chars = previous.chars().rev();
