@@ -60,6 +60,11 @@ What legitimately varies between runs is normalised before comparing:
     `ExecMainCode`, `ExecMainStatus`; in `Exec*`, the times and pid are replaced), and
     lists of units (`After`, `Wants`, ...), which systemd prints in no fixed order, are
     sorted
+  - gathered facts that change from moment to moment, with or without the `ansible_`
+    prefix: every field of `date_time`, `uptime_seconds`, `memfree_mb`, `swapfree_mb`,
+    `free` and `used` in `memory_mb`, and `size_available`, `block_available`,
+    `block_used`, `inode_available` and `inode_used` of each of `mounts`
+  - the random token of `omit` (`__omit_place_holder__` and 40 hex digits)
   - the order of the lists `ansible_run_tags` and `ansible_skip_tags`, which
     ansible-core builds from a Python set, so their order changes from run to run
   - the output of `uptime`, and the order of consecutive shell trace lines (`+ cmd`)
@@ -166,6 +171,7 @@ impl Normalizer {
                     if key == "status" {
                         normalize_systemd_status(&mut item);
                     }
+                    normalize_varying_fact(&key, &mut item);
                     let replaced = replace_time(&key, &mut item)
                         || replace_file_time(&key, &mut item)
                         || (file_identity && replace_file_identity(&key, &mut item));
@@ -331,6 +337,57 @@ fn normalize_systemd_status(status: &mut Value) {
     }
 }
 
+/// Replaces the gathered facts that change from one moment to the next: the time
+/// (`date_time`), the uptime, free and used memory, and free and used space and inodes of
+/// each mount. Keys stay, so a missing or extra fact still shows.
+fn normalize_varying_fact(key: &str, value: &mut Value) {
+    let key = key.strip_prefix("ansible_").unwrap_or(key);
+    match (key, value) {
+        ("date_time", Value::Object(fields)) if fields.contains_key("epoch") => {
+            for field in fields.values_mut() {
+                *field = Value::String("<date time>".to_string());
+            }
+        }
+        ("uptime_seconds" | "memfree_mb" | "swapfree_mb", value) if value.is_number() => {
+            *value = Value::String("<varies>".to_string());
+        }
+        ("memory_mb", Value::Object(kinds)) if kinds.contains_key("real") => {
+            for kind in kinds.values_mut() {
+                replace_numbers(kind, &["free", "used"]);
+            }
+        }
+        ("mounts", Value::Array(mounts)) => {
+            for mount in mounts {
+                replace_numbers(
+                    mount,
+                    &[
+                        "size_available",
+                        "block_available",
+                        "block_used",
+                        "inode_available",
+                        "inode_used",
+                    ],
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces the numbers under `keys` in an object with `<varies>`.
+fn replace_numbers(object: &mut Value, keys: &[&str]) {
+    let Value::Object(map) = object else {
+        return;
+    };
+    for key in keys {
+        if let Some(value) = map.get_mut(*key) {
+            if value.is_number() {
+                *value = Value::String("<varies>".to_string());
+            }
+        }
+    }
+}
+
 /// Sorts the value of `ansible_run_tags` or `ansible_skip_tags`: ansible-core turns the
 /// tags of the command line into a Python set and then a list, in hash order.
 fn sort_tag_set(key: &str, value: &mut Value) {
@@ -412,6 +469,11 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (
             r"^Paused for \d+(?:\.\d+)? (seconds|minutes)$",
             "Paused for <duration>",
+        ),
+        // The placeholder of `omit`, made from random bytes by each ansible-playbook.
+        (
+            r"\b__omit_place_holder__[0-9a-f]{40}\b",
+            "__omit_place_holder__<random>",
         ),
         // Async job ids: j<random>.<pid>.
         (r"\bj\d{5,}\.\d+\b", "j<id>"),
@@ -673,6 +735,35 @@ mod tests {
                 "other_tags": ["tag3", "tag1"],
                 "stat": {"inode": "<file identity>", "version": "<file identity>", "attributes": []},
                 "package": {"version": "2.0"},
+            })
+        );
+    }
+
+    #[test]
+    fn facts_that_change_and_omit_token() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({
+            "ansible_date_time": {"epoch": "1796444134", "tz": "UTC"},
+            "ansible_uptime_seconds": 20311,
+            "ansible_facts": {
+                "memory_mb": {"real": {"free": 1, "used": 2, "total": 3}, "swap": {"free": 0}},
+                "mounts": [{"mount": "/", "size_available": 4, "size_total": 5}],
+            },
+            "omit": "__omit_place_holder__8e59a308b5fd5eea50559d0145d4006b6cf90c40",
+            "date_time": "not facts",
+        });
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "ansible_date_time": {"epoch": "<date time>", "tz": "<date time>"},
+                "ansible_uptime_seconds": "<varies>",
+                "ansible_facts": {
+                    "memory_mb": {"real": {"free": "<varies>", "used": "<varies>", "total": 3}, "swap": {"free": "<varies>"}},
+                    "mounts": [{"mount": "/", "size_available": "<varies>", "size_total": 5}],
+                },
+                "omit": "__omit_place_holder__<random>",
+                "date_time": "not facts",
             })
         );
     }
