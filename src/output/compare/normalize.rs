@@ -27,22 +27,22 @@ What legitimately varies between runs is normalised before comparing:
   - result fields `start`, `end`, `stop` (date and time), `delta` (duration) and
     `elapsed` (a number of seconds, as wait_for, uri, get_url and reboot report), at any
     depth, also where an item label prints a result as a Python dict (`'start': '...'`)
-  - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth (also in
-    item labels, where `dev`, `inode` and a `version` after them are replaced too), apt's
-    `cache_update_time` (the time of its package lists), and `dev`, `inode` and `version` (the inode generation `lsattr -v`
-    prints) beside an `inode` key (stat results); the date column of `ls -l` lines
-    (`Dec  5 00:56`, or `Dec  5  2025` for an older file); the `pause` module's
-    `Paused for N seconds`
+  - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth, apt's
+    `cache_update_time` (the time of its package lists), and `dev`, `inode` and
+    `version` (the inode generation that `lsattr -v` prints) beside an `inode` key (stat
+    results); the same in item labels that print a result as a Python dict; the date
+    column of `ls -l` lines (`Dec  5 00:56`, or `Dec  5  2025` for an older file); the
+    `pause` module's `Paused for N seconds`
   - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`
-    and `.XXXXXXXX` in it,
-    Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`, and
-    `/PREFIX.XXXXXXXX.SUFFIX` with 8 characters of [a-z0-9_]), mktemp's default
+    and `.XXXXXXXX` in it, Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`,
+    and `/PREFIX.XXXXXXXX.SUFFIX` with 8 characters of [a-z0-9_]), mktemp's default
     `tmp.XXXXXXXXXX` and names it makes in /tmp from a template of 9 or 10 X
-    (`/tmp/NAME.XXXXXXXXX`, when they have an uppercase letter or a digit), module payload directories (`ansible_ping_payload_XXXXXXXX`,
+    (`/tmp/NAME.XXXXXXXXX`, when they have an uppercase letter or a digit), module
+    payload directories (`ansible_ping_payload_XXXXXXXX`,
     `ansible_ansible.legacy.command_payload_XXXXXXXX`), systemd's private temporary
-    directories (`systemd-private-<boot id>-<unit>-XXXXXX`),
-    backup file suffixes (`.<pid>.<date>@<time>~`) and Python object addresses
-    (`<... object at 0x7f...>`, `<frame at 0x7f...`), in results, item labels, names and unrecognised lines
+    directories (`systemd-private-<boot id>-<unit>-XXXXXX`), backup file suffixes
+    (`.<pid>.<date>@<time>~`) and Python object addresses (`<... object at 0x7f...>`,
+    `<frame at 0x7f...`), in results, item labels, names and unrecognised lines
   - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
     number depends on timing
   - OpenSSH transfer statistics in -vvvv output, the process id of the SSH master
@@ -52,8 +52,9 @@ What legitimately varies between runs is normalised before comparing:
   - the indented lines after `ansible-playbook [core X]` at -vv and more (config file,
     module paths, Python and Jinja versions of the machine)
   - layout: blank lines (outside `ERROR!` blocks), colour escape sequences, carriage
-    returns, the line wrapping of warnings, and the layout of JSON dumps (one-line or
-    indented, key order): dumps are compared as values
+    returns, the line wrapping of warnings (also where a word longer than the line is
+    cut), and the layout of JSON dumps (one-line or indented, key order): dumps are
+    compared as values
   - in the `status` of the systemd modules: times, process ids, invocation ids and
     resource counters are removed (`*Timestamp*`, `*PID`, `InvocationID`, `Memory*`,
     `CPUUsageNSec`, `TasksCurrent`, `IP*`, `IO*`, `ControlGroupId`, `NRestarts`,
