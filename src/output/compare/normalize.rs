@@ -64,7 +64,8 @@ What legitimately varies between runs is normalised before comparing:
   - gathered facts that change from moment to moment, with or without the `ansible_`
     prefix: every field of `date_time`, `uptime_seconds`, `memfree_mb`, `swapfree_mb`,
     `free` and `used` in `memory_mb`, and `size_available`, `block_available`,
-    `block_used`, `inode_available` and `inode_used` of each of `mounts`
+    `block_used`, `inode_available` and `inode_used` of each of `mounts`, and the order
+    of `mounts` (ansible-core lists them as the threads that measure them finish)
   - the random token of `omit` (`__omit_place_holder__` and 40 hex digits)
   - the order of the lists `ansible_run_tags` and `ansible_skip_tags`, which
     ansible-core builds from a Python set, so their order changes from run to run
@@ -340,7 +341,7 @@ fn normalize_systemd_status(status: &mut Value) {
 
 /// Replaces the gathered facts that change from one moment to the next: the time
 /// (`date_time`), the uptime, free and used memory, and free and used space and inodes of
-/// each mount. Keys stay, so a missing or extra fact still shows.
+/// each mount. Keys stay, so a missing or extra fact still shows. Mounts are sorted.
 fn normalize_varying_fact(key: &str, value: &mut Value) {
     let key = key.strip_prefix("ansible_").unwrap_or(key);
     match (key, value) {
@@ -358,7 +359,7 @@ fn normalize_varying_fact(key: &str, value: &mut Value) {
             }
         }
         ("mounts", Value::Array(mounts)) => {
-            for mount in mounts {
+            for mount in mounts.iter_mut() {
                 replace_numbers(
                     mount,
                     &[
@@ -370,9 +371,23 @@ fn normalize_varying_fact(key: &str, value: &mut Value) {
                     ],
                 );
             }
+            // ansible-core lists the mounts as the threads that measure them finish.
+            mounts.sort_by_key(|mount| mount_key(mount));
         }
         _ => {}
     }
+}
+
+/// Returns the mount point and device of a mount fact, which order the list of mounts.
+fn mount_key(mount: &Value) -> (String, String) {
+    let field = |name: &str| {
+        mount
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("mount"), field("device"))
 }
 
 /// Replaces the numbers under `keys` in an object with `<varies>`.
@@ -748,7 +763,10 @@ mod tests {
             "ansible_uptime_seconds": 20311,
             "ansible_facts": {
                 "memory_mb": {"real": {"free": 1, "used": 2, "total": 3}, "swap": {"free": 0}},
-                "mounts": [{"mount": "/", "size_available": 4, "size_total": 5}],
+                "mounts": [
+                    {"mount": "/run/netns", "device": "tmpfs"},
+                    {"mount": "/", "size_available": 4, "size_total": 5},
+                ],
             },
             "omit": "__omit_place_holder__8e59a308b5fd5eea50559d0145d4006b6cf90c40",
             "date_time": "not facts",
@@ -761,7 +779,10 @@ mod tests {
                 "ansible_uptime_seconds": "<varies>",
                 "ansible_facts": {
                     "memory_mb": {"real": {"free": "<varies>", "used": "<varies>", "total": 3}, "swap": {"free": "<varies>"}},
-                    "mounts": [{"mount": "/", "size_available": "<varies>", "size_total": 5}],
+                    "mounts": [
+                        {"mount": "/", "size_available": "<varies>", "size_total": 5},
+                        {"mount": "/run/netns", "device": "tmpfs"},
+                    ],
                 },
                 "omit": "__omit_place_holder__<random>",
                 "date_time": "not facts",
