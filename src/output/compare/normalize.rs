@@ -372,7 +372,7 @@ fn normalize_varying_fact(key: &str, value: &mut Value) {
                 );
             }
             // ansible-core lists the mounts as the threads that measure them finish.
-            mounts.sort_by_key(|mount| mount_key(mount));
+            mounts.sort_by_key(mount_key);
         }
         _ => {}
     }
