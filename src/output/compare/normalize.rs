@@ -24,24 +24,51 @@ What legitimately varies between runs is normalised before comparing:
     hosts' lines
   - profile_tasks: timestamp lines are counted, not compared; the summary table is
     compared by its row count only (which tasks are slowest depends on timing)
-  - result fields `start`, `end`, `stop` (date and time) and `delta` (duration), at any
+  - result fields `start`, `end`, `stop` (date and time), `delta` (duration) and
+    `elapsed` (a number of seconds, as wait_for, uri, get_url and reboot report), at any
     depth, also where an item label prints a result as a Python dict (`'start': '...'`)
-  - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth (also in
-    item labels), and `dev` and `inode` beside an `inode` key (stat results); the `pause`
-    module's `Paused for N seconds`
-  - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`,
-    Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`) and mktemp's default
-    `tmp.XXXXXXXXXX`, module payload directories (`ansible_ping_payload_XXXXXXXX`),
-    backup file suffixes (`.<pid>.<date>@<time>~`) and Python object addresses
-    (`object at 0x7f...`), in results, item labels, names and unrecognised lines
+  - file times and identities: `atime`, `mtime` and `ctime` numbers at any depth, apt's
+    `cache_update_time` (the time of its package lists), and `dev`, `inode` and
+    `version` (the inode generation that `lsattr -v` prints) beside an `inode` key (stat
+    results); the same in item labels that print a result as a Python dict; the date
+    column of `ls -l` lines (`Dec  5 00:56`, or `Dec  5  2025` for an older file); the
+    `pause` module's `Paused for N seconds`
+  - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`
+    and `.XXXXXXXX` in it, Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`,
+    and `/PREFIX.XXXXXXXX.SUFFIX` with 8 characters of [a-z0-9_]), mktemp's default
+    `tmp.XXXXXXXXXX` and names it makes in /tmp from a template of 9 or 10 X
+    (`/tmp/NAME.XXXXXXXXX`, when they have an uppercase letter or a digit), module
+    payload directories (`ansible_ping_payload_XXXXXXXX`,
+    `ansible_ansible.legacy.command_payload_XXXXXXXX`), systemd's private temporary
+    directories (`systemd-private-<boot id>-<unit>-XXXXXX`), backup file suffixes
+    (`.<pid>.<date>@<time>~`) and Python object addresses (`<... object at 0x7f...>`,
+    `<frame at 0x7f...`), in results, item labels, names and unrecognised lines
   - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
     number depends on timing
-  - OpenSSH transfer statistics in -vvvv output and the `timer` callback's duration
+  - OpenSSH transfer statistics in -vvvv output, the process id of the SSH master
+    (`mux_client_request_alive: done pid = N`), the `ControlPath` of Ansible's SSH
+    connection (`.ansible/cp/` and 10 hex digits, a hash of the host's address, port and
+    user), and the `timer` callback's duration
   - the indented lines after `ansible-playbook [core X]` at -vv and more (config file,
     module paths, Python and Jinja versions of the machine)
   - layout: blank lines (outside `ERROR!` blocks), colour escape sequences, carriage
-    returns, the line wrapping of warnings, and the layout of JSON dumps (one-line or
-    indented, key order): dumps are compared as values
+    returns, the line wrapping of warnings (also where a word longer than the line is
+    cut), and the layout of JSON dumps (one-line or indented, key order): dumps are
+    compared as values
+  - in the `status` of the systemd modules: times, process ids, invocation ids and
+    resource counters are removed (`*Timestamp*`, `*PID`, `InvocationID`, `Memory*`,
+    `CPUUsageNSec`, `TasksCurrent`, `IP*`, `IO*`, `ControlGroupId`, `NRestarts`,
+    `ExecMainCode`, `ExecMainStatus`; in `Exec*`, the times and pid are replaced), and
+    lists of units (`After`, `Wants`, ...), which systemd prints in no fixed order, are
+    sorted
+  - gathered facts that change from moment to moment, with or without the `ansible_`
+    prefix: every field of `date_time`, `uptime_seconds`, `memfree_mb`, `swapfree_mb`,
+    `free` and `used` in `memory_mb`, and `size_available`, `block_available`,
+    `block_used`, `inode_available` and `inode_used` of each of `mounts`, and the order
+    of `mounts` (ansible-core lists them as the threads that measure them finish)
+  - the random token of `omit` (`__omit_place_holder__` and 40 hex digits)
+  - the order of the lists `ansible_run_tags` and `ansible_skip_tags`, which
+    ansible-core builds from a Python set, so their order changes from run to run
   - the output of `uptime`, and the order of consecutive shell trace lines (`+ cmd`)
     in a block of unrecognised lines, which `set -x` prints for a pipeline's commands
     in the order they start
@@ -129,7 +156,7 @@ impl Normalizer {
                 text = replaced;
             }
         }
-        text
+        replace_mktemp_names(&text)
     }
 
     /// Rewrites a result value: times under `start`, `end` and `delta` at any depth,
@@ -142,6 +169,11 @@ impl Normalizer {
                 let file_identity = map.contains_key("inode");
                 let entries = std::mem::take(map);
                 for (key, mut item) in entries {
+                    sort_tag_set(&key, &mut item);
+                    if key == "status" {
+                        normalize_systemd_status(&mut item);
+                    }
+                    normalize_varying_fact(&key, &mut item);
                     let replaced = replace_time(&key, &mut item)
                         || replace_file_time(&key, &mut item)
                         || (file_identity && replace_file_identity(&key, &mut item));
@@ -157,13 +189,18 @@ impl Normalizer {
 }
 
 /// Replaces the value of a `start`, `end` or `delta` key when it has the form of a
-/// command module time; returns whether it did.
+/// command module time, and a number under `elapsed` (the seconds that wait_for, uri,
+/// get_url and reboot waited); returns whether it did.
 fn replace_time(key: &str, value: &mut Value) -> bool {
     static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$").expect("valid regex")
     });
     static DURATION: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^-?\d+:\d\d:\d\d(\.\d+)?$").expect("valid regex"));
+    if key == "elapsed" && value.is_number() {
+        *value = Value::String("<duration>".to_string());
+        return true;
+    }
     let Value::String(text) = value else {
         return false;
     };
@@ -198,24 +235,186 @@ fn sort_trace_runs(lines: &mut [String]) {
     }
 }
 
-/// Replaces a file time in seconds since the epoch (`atime`, `mtime`, `ctime`); returns
-/// whether it did.
+/// Replaces a file time in seconds since the epoch (`atime`, `mtime`, `ctime`, and apt's
+/// `cache_update_time`, the time of its package lists); returns whether it did.
 fn replace_file_time(key: &str, value: &mut Value) -> bool {
-    if !matches!(key, "atime" | "mtime" | "ctime") || !value.is_number() {
+    if !matches!(key, "atime" | "mtime" | "ctime" | "cache_update_time") || !value.is_number() {
         return false;
     }
     *value = Value::String("<file time>".to_string());
     true
 }
 
-/// Replaces a device or inode number of a stat result, which a fresh host's new root
-/// changes; returns whether it did.
+/// Replaces a device, inode or inode generation number of a stat result, which a fresh
+/// host's new root changes; returns whether it did. stat prints the generation
+/// (`version`) as `lsattr -v` does, as a string of digits.
 fn replace_file_identity(key: &str, value: &mut Value) -> bool {
-    if !matches!(key, "dev" | "inode") || !value.is_number() {
+    let number = match value {
+        Value::Number(_) => true,
+        Value::String(text) => {
+            key == "version" && !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    };
+    if !matches!(key, "dev" | "inode" | "version") || !number {
         return false;
     }
     *value = Value::String("<file identity>".to_string());
     true
+}
+
+/// Replaces the random part of names that mktemp makes in /tmp from a template of the
+/// caller (`mktemp -d /tmp/ansible_test.XXXXXXXXX`): 9 or 10 letters and digits after
+/// the last dot. A part without an uppercase letter or a digit is kept, as it is more
+/// likely an ordinary extension than mktemp's choice from 62 characters.
+fn replace_mktemp_names(text: &str) -> String {
+    static MKTEMP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(/tmp/[A-Za-z0-9_-]+\.)([A-Za-z0-9]{9,10})\b").expect("valid regex")
+    });
+    MKTEMP
+        .replace_all(text, |captures: &regex::Captures| {
+            let random = &captures[2];
+            if random
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                format!("{}<random>", &captures[1])
+            } else {
+                captures[0].to_string()
+            }
+        })
+        .into_owned()
+}
+
+/// Normalises the `status` mapping of the systemd modules (one with an `ActiveState`
+/// key). Times, process ids, invocation ids and resource counters depend on when the
+/// unit ran, so they are removed. Lists of units (`After`, `Wants`, ...) are sorted,
+/// because systemd prints them in no fixed order.
+fn normalize_systemd_status(status: &mut Value) {
+    static VARYING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"Timestamp|PID$|^InvocationID$|^Memory(Current|Peak|Available|SwapCurrent|SwapPeak|ZSwapCurrent)$",
+            r"|^CPUUsageNSec$|^TasksCurrent$|^IP(Ingress|Egress)|^IO(Read|Write)|^ControlGroupId$",
+            r"|^NRestarts$|^ExecMainCode$|^ExecMainStatus$",
+        ))
+        .expect("valid regex")
+    });
+    static EXEC_DETAILS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"start_time=\[[^\]]*\]|stop_time=\[[^\]]*\]|pid=\d+|code=\(null\)|status=\d+/\d+",
+        )
+        .expect("valid regex")
+    });
+    static UNIT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[\w@:.\\-]+\.(service|target|slice|socket|mount|path|timer|device|swap|scope|automount)$")
+            .expect("valid regex")
+    });
+    let Value::Object(map) = status else {
+        return;
+    };
+    if !map.contains_key("ActiveState") {
+        return;
+    }
+    // Removed rather than replaced: whether systemd reports a time at all (such as
+    // `ExecMainExitTimestamp`) depends on when the status was read, too.
+    map.retain(|key, value| {
+        // `GuessMainPID` is a setting (yes or no), not a process id.
+        let setting = key.ends_with("PID")
+            && !value
+                .as_str()
+                .is_some_and(|text| text.bytes().all(|b| b.is_ascii_digit()));
+        !VARYING.is_match(key) || setting
+    });
+    for (key, value) in map.iter_mut() {
+        let Value::String(text) = value else {
+            continue;
+        };
+        if key.starts_with("Exec") {
+            *text = EXEC_DETAILS.replace_all(text, "<varies>").into_owned();
+        } else if !text.is_empty() && text.split_whitespace().all(|word| UNIT.is_match(word)) {
+            let mut units: Vec<&str> = text.split_whitespace().collect();
+            units.sort_unstable();
+            *text = units.join(" ");
+        }
+    }
+}
+
+/// Replaces the gathered facts that change from one moment to the next: the time
+/// (`date_time`), the uptime, free and used memory, and free and used space and inodes of
+/// each mount. Keys stay, so a missing or extra fact still shows. Mounts are sorted.
+fn normalize_varying_fact(key: &str, value: &mut Value) {
+    let key = key.strip_prefix("ansible_").unwrap_or(key);
+    match (key, value) {
+        ("date_time", Value::Object(fields)) if fields.contains_key("epoch") => {
+            for field in fields.values_mut() {
+                *field = Value::String("<date time>".to_string());
+            }
+        }
+        ("uptime_seconds" | "memfree_mb" | "swapfree_mb", value) if value.is_number() => {
+            *value = Value::String("<varies>".to_string());
+        }
+        ("memory_mb", Value::Object(kinds)) if kinds.contains_key("real") => {
+            for kind in kinds.values_mut() {
+                replace_numbers(kind, &["free", "used"]);
+            }
+        }
+        ("mounts", Value::Array(mounts)) => {
+            for mount in mounts.iter_mut() {
+                replace_numbers(
+                    mount,
+                    &[
+                        "size_available",
+                        "block_available",
+                        "block_used",
+                        "inode_available",
+                        "inode_used",
+                    ],
+                );
+            }
+            // ansible-core lists the mounts as the threads that measure them finish.
+            mounts.sort_by_key(mount_key);
+        }
+        _ => {}
+    }
+}
+
+/// Returns the mount point and device of a mount fact, which order the list of mounts.
+fn mount_key(mount: &Value) -> (String, String) {
+    let field = |name: &str| {
+        mount
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("mount"), field("device"))
+}
+
+/// Replaces the numbers under `keys` in an object with `<varies>`.
+fn replace_numbers(object: &mut Value, keys: &[&str]) {
+    let Value::Object(map) = object else {
+        return;
+    };
+    for key in keys {
+        if let Some(value) = map.get_mut(*key) {
+            if value.is_number() {
+                *value = Value::String("<varies>".to_string());
+            }
+        }
+    }
+}
+
+/// Sorts the value of `ansible_run_tags` or `ansible_skip_tags`: ansible-core turns the
+/// tags of the command line into a Python set and then a list, in hash order.
+fn sort_tag_set(key: &str, value: &mut Value) {
+    if !matches!(key, "ansible_run_tags" | "ansible_skip_tags") {
+        return;
+    }
+    if let Value::Array(items) = value {
+        if items.iter().all(Value::is_string) {
+            items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        }
+    }
 }
 
 /// Patterns of temporary names, ids and statistics, with their replacements.
@@ -225,21 +424,42 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"ansible-tmp-\d+(?:\.\d+)?-\d+-\d+", "ansible-tmp-<random>"),
         // The controller's local temporary directory: ansible-local-PID + mkdtemp suffix.
         (r"ansible-local-\d+[a-z0-9_]{8}", "ansible-local-<random>"),
+        // Python tempfile names in it with the prefix `.` (copy's `content`).
+        (
+            r"(ansible-local-<random>/\.)[a-z0-9_]{8}\b",
+            "${1}<random>",
+        ),
         // Python tempfile names: prefix `tmp` (default) or `ansible.` (tempfile module)
         // and 8 random characters.
         (r"/tmp[a-z0-9_]{8}\b", "/tmp<random>"),
         (r"/ansible\.[a-z0-9_]{8}\b", "/ansible.<random>"),
+        // The same with a prefix and a suffix of the caller (the tempfile module's
+        // `prefix` and `suffix`), recognised only between two dots.
+        (
+            r"(/[A-Za-z0-9_-]+\.)[a-z0-9_]{8}(\.[A-Za-z0-9])",
+            "${1}<random>${2}",
+        ),
         // mktemp's default template tmp.XXXXXXXXXX.
         (r"\btmp\.[A-Za-z0-9]{10}\b", "tmp.<random>"),
         // A module's payload directory: ansible_<module>_payload_ + 8 random characters.
         (
-            r"\bansible_(\w+?)_payload_[a-z0-9_]{8}\b",
+            r"\bansible_([\w.]+?)_payload_[a-z0-9_]{8}\b",
             "ansible_${1}_payload_<random>",
+        ),
+        // systemd's PrivateTmp directories: the boot id, the unit, 6 random characters.
+        (
+            r"\bsystemd-private-[0-9a-f]{32}-([\w@.\\-]+)-[A-Za-z0-9]{6}\b",
+            "systemd-private-<id>-${1}-<random>",
+        ),
+        // The date column of `ls -l`: `Mon DD HH:MM`, or `Mon DD  YYYY` for old files.
+        (
+            r"(?m)^([-bcdlps][-rwxsStT]{9}[.+@]?\s+\d+\s+\S+\s+\S+\s+\d+(?:,\s*\d+)?\s+)[A-Z][a-z]{2} [ \d]\d (?:\d\d:\d\d| \d{4}) ",
+            "${1}<date> ",
         ),
         // Backup files of file-editing modules: NAME.<pid>.<date>@<time>~.
         (r"\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~", ".<pid>.<date>~"),
-        // Python object reprs in warnings: `<... object at 0x7f234523bad0>`.
-        (r"\bobject at 0x[0-9a-f]+", "object at 0x<address>"),
+        // Python's default reprs: `<... object at 0x7f234523bad0>`, `<frame at 0x...`.
+        (r"(<[^<>]*? at )0x[0-9a-f]+", "${1}0x<address>"),
         // Command times inside a Python dict repr, as item labels print earlier results.
         (
             r"'(start|end)': '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?'",
@@ -250,6 +470,12 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "'delta': '<duration>'",
         ),
         (r"'(atime|mtime|ctime)': \d+(?:\.\d+)?", "'$1': <file time>"),
+        // A stat result printed as a Python dict: `'inode': N, 'dev': N, ... 'version': 'N'`.
+        (
+            r"'(inode|dev)': \d+(, .*'version': )'\d+'",
+            "'$1': <file identity>$2'<file identity>'",
+        ),
+        (r"'(inode|dev)': \d+", "'$1': <file identity>"),
         // uptime's output: the time, how long the machine has run, users and load.
         (
             r"^ ?\d\d:\d\d:\d\d up .*, +\d+ users?, +load average: [\d.]+, [\d.]+, [\d.]+$",
@@ -260,8 +486,18 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"^Paused for \d+(?:\.\d+)? (seconds|minutes)$",
             "Paused for <duration>",
         ),
+        // The placeholder of `omit`, made from random bytes by each ansible-playbook.
+        (
+            r"\b__omit_place_holder__[0-9a-f]{40}\b",
+            "__omit_place_holder__<random>",
+        ),
         // Async job ids: j<random>.<pid>.
         (r"\bj\d{5,}\.\d+\b", "j<id>"),
+        (r"(\.ansible/cp/)[0-9a-f]{10}\b", "${1}<hash>"),
+        (
+            r"\bmux_client_request_alive: done pid = \d+",
+            "mux_client_request_alive: done pid = <pid>",
+        ),
         (
             r"Transferred: sent \d+, received \d+ bytes, in \d+(?:\.\d+)? seconds",
             "Transferred: <statistics>",
@@ -329,6 +565,7 @@ mod tests {
             "stat": {"atime": 1796434745.29, "mtime": 1796434745, "dev": 45, "inode": 12, "mode": "0644"},
             "other": {"dev": 3},
             "stop": "2026-12-05 01:39:44.344288",
+            "cache_update_time": 1796442143,
             "stdout": "Paused for 1.01 seconds"
         });
         normalizer.value(&mut value);
@@ -338,12 +575,17 @@ mod tests {
                 "stat": {"atime": "<file time>", "mtime": "<file time>", "dev": "<file identity>", "inode": "<file identity>", "mode": "0644"},
                 "other": {"dev": 3},
                 "stop": "<date time>",
+                "cache_update_time": "<file time>",
                 "stdout": "Paused for <duration>"
             })
         );
         assert_eq!(
             normalizer.text("{'state': 'absent', 'mtime': 1796434801.2132652, 'atime': 17}"),
             "{'state': 'absent', 'mtime': <file time>, 'atime': <file time>}"
+        );
+        assert_eq!(
+            normalizer.text("{'stat': {'size': 120, 'inode': 219, 'dev': 173, 'version': '31', 'x': 1}}"),
+            "{'stat': {'size': 120, 'inode': <file identity>, 'dev': <file identity>, 'version': '<file identity>', 'x': 1}}"
         );
     }
 
@@ -368,6 +610,10 @@ mod tests {
                 .text("(<ansible.plugins.callback.junit.CallbackModule object at 0x7f234523bad0>)"),
             "(<ansible.plugins.callback.junit.CallbackModule object at 0x<address>>)"
         );
+        assert_eq!(
+            normalizer.text("Interrupted at <frame at 0x7f0ebb3ad840, file 'x.py', line 415>"),
+            "Interrupted at <frame at 0x<address>, file 'x.py', line 415>"
+        );
     }
 
     #[test]
@@ -383,7 +629,19 @@ mod tests {
                 "PUT /root/.ansible/tmp/ansible-local-<random>/tmp<random> TO y",
             ),
             ("/tmp/tmp.9iz7sn5Xh4", "/tmp/tmp.<random>"),
+            (
+                "/root/.ansible/tmp/ansible-local-2082m3x_xskj/.ycmy8i0_",
+                "/root/.ansible/tmp/ansible-local-<random>/.<random>",
+            ),
             ("/tmp/ansible.k2_x9abc", "/tmp/ansible.<random>"),
+            (
+                "/tmp/ansible.s9qiylk7.test/hello._yp1r_u8.goodbye",
+                "/tmp/ansible.<random>.test/hello.<random>.goodbye",
+            ),
+            // Without a suffix, a name of 8 letters is an ordinary extension.
+            ("/inventory.handlers", "/inventory.handlers"),
+            ("/tmp/ansible_test.C66wC1pFs", "/tmp/ansible_test.<random>"),
+            ("/tmp/foo.extension", "/tmp/foo.extension"),
             (
                 "/root/.ansible_async/j583214702463.1234",
                 "/root/.ansible_async/j<id>",
@@ -406,6 +664,7 @@ mod tests {
             "start": "2026-12-04 22:53:57.473966",
             "end": "2026-12-04 22:53:57.478081",
             "delta": "0:00:00.004115",
+            "elapsed": 3,
             "results": [{"delta": "0:00:01.000000"}],
             "msg": "2026-12-04 22:53:57.473966",
             "other": {"start": "not a time"},
@@ -417,6 +676,7 @@ mod tests {
                 "start": "<date time>",
                 "end": "<date time>",
                 "delta": "<duration>",
+                "elapsed": "<duration>",
                 "results": [{"delta": "<duration>"}],
                 "msg": "2026-12-04 22:53:57.473966",
                 "other": {"start": "not a time"},
@@ -436,8 +696,129 @@ mod tests {
             "Bytes per second: <statistics>"
         );
         assert_eq!(
+            normalizer.text("-o 'ControlPath=\"/root/.ansible/cp/842667720f\"'"),
+            "-o 'ControlPath=\"/root/.ansible/cp/<hash>\"'"
+        );
+        assert_eq!(
+            normalizer.text("debug3: mux_client_request_alive: done pid = 32413"),
+            "debug3: mux_client_request_alive: done pid = <pid>"
+        );
+        assert_eq!(
             normalizer.text("Playbook run took 0 days, 0 hours, 1 minutes, 3 seconds"),
             "Playbook run took <duration>"
+        );
+    }
+
+    #[test]
+    fn listing_dates_and_private_dirs() {
+        let normalizer = Normalizer::new(&[]);
+        let listing = "total 4\ndrwxrwxrwt 8 root root  160 Dec  5 00:56 .\n\
+            -rw-r--r--. 1 root root 12 Jan 30  2025 old\n\
+            crw-rw-rw- 1 root root 1, 3 Dec 15 10:02 null\n\
+            drwx------ 2 root root   60 Dec  5 00:56 ansible_ansible.legacy.command_payload_w2bpqd0u\n\
+            drwx------ 3 root root   60 Dec  5 00:56 systemd-private-7d19987f626640baaa80f582a0af9f6c-systemd-logind.service-dYv8zv";
+        assert_eq!(
+            normalizer.text(listing),
+            "total 4\ndrwxrwxrwt 8 root root  160 <date> .\n\
+            -rw-r--r--. 1 root root 12 <date> old\n\
+            crw-rw-rw- 1 root root 1, 3 <date> null\n\
+            drwx------ 2 root root   60 <date> ansible_ansible.legacy.command_payload_<random>\n\
+            drwx------ 3 root root   60 <date> systemd-private-<id>-systemd-logind.service-<random>"
+        );
+        // A date elsewhere in a line stays.
+        assert_eq!(
+            normalizer.text("backup made Dec  5 00:56 by root"),
+            "backup made Dec  5 00:56 by root"
+        );
+    }
+
+    #[test]
+    fn tag_sets_and_inode_generation() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({
+            "ansible_run_tags": ["tag3", "tag1"],
+            "ansible_skip_tags": ["b", "a"],
+            "other_tags": ["tag3", "tag1"],
+            "stat": {"inode": 5, "version": "3187923442", "attributes": []},
+            "package": {"version": "2.0"},
+        });
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "ansible_run_tags": ["tag1", "tag3"],
+                "ansible_skip_tags": ["a", "b"],
+                "other_tags": ["tag3", "tag1"],
+                "stat": {"inode": "<file identity>", "version": "<file identity>", "attributes": []},
+                "package": {"version": "2.0"},
+            })
+        );
+    }
+
+    #[test]
+    fn facts_that_change_and_omit_token() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({
+            "ansible_date_time": {"epoch": "1796444134", "tz": "UTC"},
+            "ansible_uptime_seconds": 20311,
+            "ansible_facts": {
+                "memory_mb": {"real": {"free": 1, "used": 2, "total": 3}, "swap": {"free": 0}},
+                "mounts": [
+                    {"mount": "/run/netns", "device": "tmpfs"},
+                    {"mount": "/", "size_available": 4, "size_total": 5},
+                ],
+            },
+            "omit": "__omit_place_holder__8e59a308b5fd5eea50559d0145d4006b6cf90c40",
+            "date_time": "not facts",
+        });
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "ansible_date_time": {"epoch": "<date time>", "tz": "<date time>"},
+                "ansible_uptime_seconds": "<varies>",
+                "ansible_facts": {
+                    "memory_mb": {"real": {"free": "<varies>", "used": "<varies>", "total": 3}, "swap": {"free": "<varies>"}},
+                    "mounts": [
+                        {"mount": "/", "size_available": "<varies>", "size_total": 5},
+                        {"mount": "/run/netns", "device": "tmpfs"},
+                    ],
+                },
+                "omit": "__omit_place_holder__<random>",
+                "date_time": "not facts",
+            })
+        );
+    }
+
+    #[test]
+    fn systemd_status() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({"status": {
+            "ActiveState": "active",
+            "ActiveEnterTimestamp": "Sat 2026-12-05 03:44:58 UTC",
+            "MainPID": "331",
+            "GuessMainPID": "yes",
+            "After": "sysinit.target basic.target system.slice",
+            "ExecStart": "{ path=/bin/sleep ; argv[]=/bin/sleep 1 ; start_time=[Sat 2026-12-05] ; pid=331 ; code=(null) ; status=0/0 }",
+            "Description": "Ansible Test Service",
+        }});
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({"status": {
+                "ActiveState": "active",
+                "GuessMainPID": "yes",
+                "After": "basic.target sysinit.target system.slice",
+                "ExecStart": "{ path=/bin/sleep ; argv[]=/bin/sleep 1 ; <varies> ; <varies> ; <varies> ; <varies> }",
+                "Description": "Ansible Test Service",
+            }})
+        );
+        // A `status` without `ActiveState` is not systemd's.
+        let mut other = json!({"status": {"MainPID": "3", "After": "b.target a.target"}});
+        normalizer.value(&mut other);
+        assert_eq!(
+            other,
+            json!({"status": {"MainPID": "3", "After": "b.target a.target"}})
         );
     }
 

@@ -724,6 +724,46 @@ mod tests {
     }
 
     #[test]
+    fn long_word_broken_at_width_is_joined() {
+        // Recorded from ansible-playbook 2.18.19: a path longer than the width is cut to
+        // fill the line (79 characters, some of them not ASCII).
+        let log = parse_log(concat!(
+            "[WARNING]: Failure using method (v2_runner_on_ok) in callback plugin\n",
+            "(<ansible.plugins.callback.junit.CallbackModule object at 0x7f36aed26110>):\n",
+            "/tmp/rplay-peer-\n",
+            "results/handlers/ansible/root/test/results/.tmp/integration/handlers-peer-ÅÑŚÌβ\n",
+            "ŁÈ/test/integration/targets/handlers/main.yml:1: test listen in roles\n",
+        ));
+        assert_eq!(
+            log.messages[0].text,
+            "Failure using method (v2_runner_on_ok) in callback plugin \
+             (<ansible.plugins.callback.junit.CallbackModule object at 0x7f36aed26110>): \
+             /tmp/rplay-peer-results/handlers/ansible/root/test/results/.tmp/integration/\
+             handlers-peer-ÅÑŚÌβŁÈ/test/integration/targets/handlers/main.yml:1: test listen in roles"
+        );
+    }
+
+    #[test]
+    fn long_word_cut_after_hyphen_is_joined() {
+        // Recorded from ansible-playbook 2.18.19: `/tm` fills the line, and the rest of
+        // the long word is cut after its last hyphen that fits.
+        let log = parse_log(concat!(
+            "[WARNING]: Failure using method (v2_runner_on_failed) in callback plugin\n",
+            "(<ansible.plugins.callback.junit.CallbackModule object at 0x7faef3b7a6d0>): /tm\n",
+            "p/peer3-\n",
+            "a/any_errors_fatal/ansible/root/test/results/.tmp/integration/any_errors_fatal-\n",
+            "peer-ÅÑŚÌβŁÈ/test/integration/targets/any_errors_fatal/50897.yml:5:\n",
+        ));
+        assert_eq!(
+            log.messages[0].text,
+            "Failure using method (v2_runner_on_failed) in callback plugin \
+             (<ansible.plugins.callback.junit.CallbackModule object at 0x7faef3b7a6d0>): \
+             /tmp/peer3-a/any_errors_fatal/ansible/root/test/results/.tmp/integration/\
+             any_errors_fatal-peer-ÅÑŚÌβŁÈ/test/integration/targets/any_errors_fatal/50897.yml:5:"
+        );
+    }
+
+    #[test]
     fn deprecation_with_hyphen_break() {
         // Recorded from ansible-playbook 2.18.19; deprecations keep their spaces at line
         // ends and break after the hyphen of `wt-compare`.

@@ -130,14 +130,32 @@ pub(super) fn continues_wrapped(previous: &str, line: &str) -> bool {
 }
 
 /// Appends a wrapped line to the text. `textwrap` breaks after a hyphen inside a word
-/// (`wt-` / `compare`), so such a break is joined without a space.
+/// (`wt-` / `compare`), so such a break is joined without a space. It also cuts a word
+/// longer than the whole width to fill the line, which is then exactly
+/// [`MIN_WRAP_COLUMNS`] long. The two pieces together are longer than that, whereas two
+/// words of a break at a space usually are not.
 pub(super) fn join_wrapped(text: &mut String, previous: &str, line: &str) {
     let mut chars = previous.chars().rev();
     let hyphen_break = chars.next() == Some('-') && chars.next().is_some_and(char::is_alphanumeric);
-    if !hyphen_break {
+    if !hyphen_break && !long_word_break(previous, line) {
         text.push(' ');
     }
     text.push_str(line.trim());
+}
+
+/// Tells whether a line of exactly the wrap width ends inside a word that goes on at the
+/// start of the next line.
+fn long_word_break(previous: &str, line: &str) -> bool {
+    if previous.chars().count() != MIN_WRAP_COLUMNS || previous.ends_with(char::is_whitespace) {
+        return false;
+    }
+    let tail = previous.split_whitespace().last().unwrap_or_default();
+    let head = line.split_whitespace().next().unwrap_or_default();
+    // When it cuts a long word, textwrap prefers to cut after a hyphen, so the next line
+    // can also be a single piece ending in `-` (`/tm` / `p/peer3-` / `a/any_errors...`).
+    let hyphen_piece = line.trim_end() == head && head.ends_with('-');
+    !line.starts_with(char::is_whitespace)
+        && (hyphen_piece || tail.chars().count() + head.chars().count() > MIN_WRAP_COLUMNS)
 }
 
 /// A result or retry line before its dump is read.
