@@ -6,6 +6,7 @@
 
 mod collections;
 mod core;
+mod fact_diff;
 mod net;
 mod query;
 pub(crate) mod random;
@@ -182,6 +183,7 @@ pub fn register(env: &mut Environment<'static>) {
     url::register(env);
     query::register(env);
     random::register(env);
+    fact_diff::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected
