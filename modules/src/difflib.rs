@@ -251,7 +251,7 @@ fn without_break(line: &str) -> &str {
     }
 }
 
-/// The characters Python's `str.splitlines` breaks at.
+/// Tells whether Python's `str.splitlines` breaks a line at `c`.
 fn is_line_break(c: char) -> bool {
     matches!(
         c,
@@ -286,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn whole_file_context() {
+    fn moved_line_hunk() {
         let a = lines("a\nb\nc\n");
         let b = lines("a\nc\nb\n");
         assert_eq!(

@@ -55,13 +55,13 @@ fn fact_diff(_: &mut State, args: &Args) -> Result<JValue, Error> {
     Ok(JValue::from(text))
 }
 
-/// An error of the collection's argument validation, which reports a list of messages.
+/// Builds an error as the collection's argument validation reports it: a list of messages.
 fn argument_errors(message: &str) -> Error {
     let list = JValue::from(vec![JValue::from(message)]);
     filter_error(py_repr(&list).unwrap_or_else(|_| message.to_owned()))
 }
 
-/// The `plugin` option: the plugin's name and its `vars.skip_lines`, compiled.
+/// Reads the `plugin` option: the plugin's name and its compiled `vars.skip_lines`.
 fn plugin_options(plugin: Option<&JValue>) -> Result<(String, Vec<Regex>), Error> {
     let Some(plugin) = plugin.filter(|value| !value.is_none()) else {
         return Ok((NATIVE_PLUGIN.to_owned(), Vec::new()));
@@ -115,12 +115,12 @@ fn common_option(value: &JValue) -> Result<bool, Error> {
     })
 }
 
-/// Python's `<class 'NAME'>` of a value.
+/// Formats a value's Python type as `<class 'NAME'>`.
 fn python_class(value: &JValue) -> String {
     format!("<class '{}'>", python_type(value))
 }
 
-/// The name of a value's Python type.
+/// Names the Python type of a value.
 fn python_type(value: &JValue) -> &'static str {
     match value.kind() {
         ValueKind::String => "str",
@@ -133,13 +133,13 @@ fn python_type(value: &JValue) -> &'static str {
     }
 }
 
-/// Python's `str(value)`, for values that hold nothing undefined.
+/// Converts a value to text as Python's `str` does. Undefined values inside are an error.
 fn text(value: &JValue) -> Result<String, Error> {
     py_str(value).map_err(|_| filter_error("undefined value in fact_diff"))
 }
 
-/// One side of the diff as text: skipped lines dropped, a list as one line per item,
-/// a mapping as sorted, indented JSON, None as nothing.
+/// Formats one side of the diff as text. Skipped lines are dropped, a list becomes one
+/// line per item, a mapping sorted and indented JSON, and None an empty text.
 fn side_text(value: &JValue, skip_lines: &[Regex]) -> Result<String, Error> {
     let value = if skip_lines.is_empty() {
         value.clone()
@@ -165,8 +165,8 @@ fn side_text(value: &JValue, skip_lines: &[Regex]) -> Result<String, Error> {
     }
 }
 
-/// The lines (a string's lines, a list's items, a mapping's keys) that no pattern of
-/// `skip_lines` matches at their start.
+/// Keeps the lines (a string's lines, a list's items, a mapping's keys) that no pattern
+/// of `skip_lines` matches at their start.
 fn without_skipped(value: &JValue, skip_lines: &[Regex]) -> Result<JValue, Error> {
     let items: Vec<JValue> = match value.kind() {
         ValueKind::String => split_lines(value.as_str().unwrap_or_default())
@@ -194,8 +194,8 @@ fn without_skipped(value: &JValue, skip_lines: &[Regex]) -> Result<JValue, Error
     Ok(JValue::from(kept))
 }
 
-/// The diff's lines, with the whole input as context; with `common`, only the lines
-/// both sides share (and the hunk headers).
+/// Computes the diff's lines with the whole input as context. With `common`, only the
+/// lines both sides share and the hunk headers remain.
 fn diff_lines(before: &str, after: &str, common: bool) -> Vec<String> {
     let before = marked_lines(before);
     let after = marked_lines(after);
@@ -213,7 +213,8 @@ fn diff_lines(before: &str, after: &str, common: bool) -> Vec<String> {
     split_lines(&strip_ansi(&text))
 }
 
-/// Lines with their breaks, the last one with Python's marker when it has none.
+/// Splits text into lines with their breaks, and marks a last line without one as
+/// Python's callback does (`\ No newline at end of file`).
 fn marked_lines(text: &str) -> Vec<String> {
     let mut lines = split_lines_keep_ends(text);
     if let Some(last) = lines.last_mut() {
