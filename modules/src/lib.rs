@@ -5,6 +5,7 @@ pub mod apt;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
+pub mod difflib;
 pub mod dispatch;
 pub mod facts;
 pub mod file;

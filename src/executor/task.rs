@@ -806,6 +806,7 @@ fn sequence(terms: &Value) -> Result<Vec<Value>, String> {
             parsed.map_err(|_| format!("can't parse arg {value:?} as integer"))
         };
         if text.contains('=') {
+            let mut unknown = Vec::new();
             for word in text.split_whitespace() {
                 let (key, value) = word.split_once('=').unwrap_or((word, ""));
                 match key {
@@ -814,10 +815,14 @@ fn sequence(terms: &Value) -> Result<Vec<Value>, String> {
                     "count" => count = Some(number(value)?),
                     "stride" => stride = number(value)?,
                     "format" => format = value.to_string(),
-                    other => {
-                        return Err(format!("unrecognized arguments to with_sequence: {other}"))
-                    }
+                    other => unknown.push(Value::from(other)),
                 }
+            }
+            if !unknown.is_empty() {
+                return Err(format!(
+                    "unrecognized arguments to with_sequence: {}",
+                    rplay_modules::pyrepr::str(&Value::list(unknown))
+                ));
             }
         } else {
             let (range, fmt) = text
@@ -894,35 +899,97 @@ fn format_sequence(format: &str, value: i64) -> String {
     )
 }
 
-/// `with_subelements: [LIST, KEY]`: each element paired with each item of its `KEY`
-/// list, the element shown without `KEY`.
+/// `with_subelements: [LIST, KEY]`: each element paired with each item of the list at
+/// `KEY` (a dotted path into nested mappings), the element shown without that list. The
+/// checks are ansible-core's, quirks included: a key equal to the last one counts as
+/// the last, and with `skip_missing` a missing key only skips that step of the path.
 fn subelements(terms: &Value) -> Result<Vec<Value>, String> {
+    let terms_error = |detail: &str| format!("subelements lookup expects a list of two or three items, {detail}");
     let list = terms.as_list().unwrap_or_default();
-    let (Some(elements), Some(key)) = (list.first(), list.get(1).and_then(Value::as_str)) else {
-        return Err("subelements lookup expects a list of two or three items".into());
+    if !(2..=3).contains(&list.len()) {
+        return Err(terms_error(""));
+    }
+    let Some(path) = list[1].as_str() else {
+        return Err(terms_error("first a dict or a list, second a string pointing to the subkey"));
     };
-    let skip_missing = list
-        .get(2)
-        .and_then(|flags| flags.get("skip_missing"))
-        .is_some_and(Value::is_truthy);
+    let elements: Vec<Value> = match &list[0] {
+        Value::List(items) => items.to_vec(),
+        Value::Map(map) if map.get("skipped").is_some_and(|v| v != &Value::Bool(false)) => {
+            return Ok(Vec::new())
+        }
+        Value::Map(map) => map.values().cloned().collect(),
+        _ => {
+            return Err(terms_error("first a dict or a list, second a string pointing to the subkey"))
+        }
+    };
+    let flags = list.get(2).and_then(Value::as_map).cloned().unwrap_or_default();
+    let skip_missing = flags
+        .get("skip_missing")
+        .is_some_and(|value| truthy_keyword(value));
+    let keys: Vec<&str> = path.split('.').collect();
+    let last = keys.last().copied().unwrap_or_default();
     let mut out = Vec::new();
-    for element in elements.as_list().unwrap_or_default() {
+    for element in elements {
         let Some(map) = element.as_map() else {
-            return Err("subelements lookup expects a dictionary".into());
-        };
-        let Some(children) = map.get(key) else {
-            if skip_missing {
-                continue;
-            }
             return Err(format!(
-                "could not find '{key}' key in iterated item '{}'",
-                rplay_modules::pyrepr::str(element)
+                "subelements lookup expects a dictionary, got '{}'",
+                rplay_modules::pyrepr::str(&element)
             ));
         };
-        let mut parent = map.clone();
-        parent.shift_remove(key);
-        for child in children.as_list().unwrap_or_default() {
-            out.push(Value::list(vec![Value::map(parent.clone()), child.clone()]));
+        if map.get("skipped").is_some_and(|v| v != &Value::Bool(false)) {
+            continue;
+        }
+        // The mappings walked so far, outermost first, with the key taken from each.
+        let mut walked: Vec<(Map, String)> = Vec::new();
+        let mut current = map.clone();
+        let mut sublist: Option<(Map, String, Vec<Value>)> = None;
+        for key in &keys {
+            let Some(child) = current.get(*key).cloned() else {
+                if skip_missing {
+                    continue;
+                }
+                return Err(format!(
+                    "could not find '{key}' key in iterated item '{}'",
+                    rplay_modules::pyrepr::str(&Value::map(current.clone()))
+                ));
+            };
+            if *key != last {
+                match child {
+                    Value::Map(inner) => {
+                        walked.push((current, key.to_string()));
+                        current = (*inner).clone();
+                    }
+                    _ if skip_missing => continue,
+                    other => {
+                        return Err(format!(
+                            "the key {key} should point to a dictionary, got '{}'",
+                            rplay_modules::pyrepr::str(&other)
+                        ))
+                    }
+                }
+            } else {
+                let Value::List(items) = child else {
+                    return Err(format!(
+                        "the key {key} should point to a list, got '{}'",
+                        rplay_modules::pyrepr::str(&child)
+                    ));
+                };
+                sublist = Some((current.clone(), key.to_string(), items.to_vec()));
+            }
+        }
+        let Some((mut holder, key, items)) = sublist else {
+            continue;
+        };
+        // ansible-core pops the list out of the element it yields.
+        holder.shift_remove(key.as_str());
+        let mut parent = holder;
+        while let Some((mut outer, key)) = walked.pop() {
+            outer.insert(Value::from(key), Value::map(parent));
+            parent = outer;
+        }
+        let parent = Value::map(parent);
+        for item in items {
+            out.push(Value::list(vec![parent.clone(), item]));
         }
     }
     Ok(out)
@@ -1123,6 +1190,9 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
                 })
                 .collect())
         }
+        "indexed_items" if terms.as_list().is_none() => {
+            Err("with_indexed_items expects a list".to_owned())
+        }
         "indexed_items" => Ok(flatten_loop(terms, true)?
             .into_iter()
             .enumerate()
@@ -1146,6 +1216,9 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
         }
         "together" => {
             let lists = lists(terms);
+            if lists.is_empty() {
+                return Err("with_together requires at least one element in each list".to_owned());
+            }
             let length = lists.iter().map(Vec::len).max().unwrap_or(0);
             Ok((0..length)
                 .map(|index| {

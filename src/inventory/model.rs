@@ -185,6 +185,12 @@ impl Inventory {
         Some(HostId::IMPLICIT_LOCALHOST)
     }
 
+    /// The implicit localhost, once a lookup of one of [`LOCALHOST_NAMES`] created it
+    /// (`delegate_to: localhost`, a `localhost` pattern, ...); `None` before that.
+    pub fn created_implicit_localhost(&self) -> Option<&Host> {
+        self.implicit_localhost.get()
+    }
+
     /// Warnings gathered while loading and changing the inventory, in `[WARNING]:`
     /// text without the prefix. Draining them leaves the list empty.
     pub fn take_warnings(&mut self) -> Vec<String> {

@@ -227,15 +227,27 @@ impl VariableManager {
         })
     }
 
-    /// The `hostvars` table: every inventory host's variables without play or task.
+    /// The `hostvars` table: every inventory host's variables without play or task,
+    /// and the implicit localhost's once it exists, as ansible-core lists it.
+    /// NOTE: ansible-core also creates the implicit localhost when a template looks up
+    /// `hostvars['localhost']`; in rplay that lookup is undefined until something else
+    /// (`delegate_to: localhost`, a `localhost` pattern) created it.
     pub fn hostvars(&mut self) -> Result<Arc<HostVarsTable>, InventoryError> {
+        let implicit_localhost = self
+            .inventory
+            .created_implicit_localhost()
+            .map(|host| host.name.to_string());
         if let Some(table) = &self.hostvars {
-            return Ok(table.clone());
+            if table.has_implicit_localhost == implicit_localhost.is_some() {
+                return Ok(table.clone());
+            }
         }
+        let has_implicit_localhost = implicit_localhost.is_some();
         let names: Vec<String> = self
             .inventory
             .hosts()
             .map(|(_, host)| host.name.to_string())
+            .chain(implicit_localhost)
             .collect();
         let mut hosts = indexmap::IndexMap::new();
         for name in names {
@@ -249,7 +261,10 @@ impl VariableManager {
             layers.push(&groups);
             hosts.insert(name, layers);
         }
-        let table = Arc::new(HostVarsTable { hosts });
+        let table = Arc::new(HostVarsTable {
+            hosts,
+            has_implicit_localhost,
+        });
         self.hostvars = Some(table.clone());
         Ok(table)
     }
@@ -379,6 +394,8 @@ impl HostLayers {
 #[derive(Debug)]
 pub struct HostVarsTable {
     hosts: indexmap::IndexMap<String, Layers>,
+    /// Whether `hosts` ends with the implicit localhost.
+    has_implicit_localhost: bool,
 }
 
 /// One host's variables in one context, as the templating layer reads them.
@@ -395,6 +412,7 @@ impl HostVars {
             layers: Layers::new(),
             hostvars: Arc::new(HostVarsTable {
                 hosts: indexmap::IndexMap::new(),
+                has_implicit_localhost: false,
             }),
         }
     }

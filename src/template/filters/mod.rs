@@ -7,6 +7,7 @@
 mod collections;
 mod core;
 mod crypt;
+mod fact_diff;
 mod net;
 mod password_hash;
 mod path;
@@ -187,6 +188,7 @@ pub fn register(env: &mut Environment<'static>) {
     query::register(env);
     random::register(env);
     password_hash::register(env);
+    fact_diff::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected

@@ -80,6 +80,21 @@ fn to_nice_json(_: &mut State, args: &Args) -> Result<JValue, Error> {
     dump_json(&args.value, &style)
 }
 
+/// `to_nice_json` with its defaults (indent 4, sorted keys, ASCII only), which is also
+/// how ansible-core serialises a mapping for a diff.
+pub(super) fn nice_json(value: &JValue) -> Result<String, Error> {
+    let style = JsonStyle {
+        indent: Some(" ".repeat(4)),
+        sort_keys: true,
+        ensure_ascii: true,
+        item_separator: ",".into(),
+        key_separator: ": ".into(),
+    };
+    let mut out = String::new();
+    write_json(&mut out, value, &style, 0)?;
+    Ok(out)
+}
+
 fn indent_text(value: &JValue) -> String {
     match value.as_str() {
         Some(text) => text.to_owned(),
