@@ -904,13 +904,16 @@ fn format_sequence(format: &str, value: i64) -> String {
 /// checks are ansible-core's, quirks included: a key equal to the last one counts as
 /// the last, and with `skip_missing` a missing key only skips that step of the path.
 fn subelements(terms: &Value) -> Result<Vec<Value>, String> {
-    let terms_error = |detail: &str| format!("subelements lookup expects a list of two or three items, {detail}");
+    let terms_error =
+        |detail: &str| format!("subelements lookup expects a list of two or three items, {detail}");
     let list = terms.as_list().unwrap_or_default();
     if !(2..=3).contains(&list.len()) {
         return Err(terms_error(""));
     }
     let Some(path) = list[1].as_str() else {
-        return Err(terms_error("first a dict or a list, second a string pointing to the subkey"));
+        return Err(terms_error(
+            "first a dict or a list, second a string pointing to the subkey",
+        ));
     };
     let elements: Vec<Value> = match &list[0] {
         Value::List(items) => items.to_vec(),
@@ -919,10 +922,16 @@ fn subelements(terms: &Value) -> Result<Vec<Value>, String> {
         }
         Value::Map(map) => map.values().cloned().collect(),
         _ => {
-            return Err(terms_error("first a dict or a list, second a string pointing to the subkey"))
+            return Err(terms_error(
+                "first a dict or a list, second a string pointing to the subkey",
+            ))
         }
     };
-    let flags = list.get(2).and_then(Value::as_map).cloned().unwrap_or_default();
+    let flags = list
+        .get(2)
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
     let skip_missing = flags
         .get("skip_missing")
         .is_some_and(|value| truthy_keyword(value));
