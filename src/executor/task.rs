@@ -932,9 +932,7 @@ fn subelements(terms: &Value) -> Result<Vec<Value>, String> {
         .and_then(Value::as_map)
         .cloned()
         .unwrap_or_default();
-    let skip_missing = flags
-        .get("skip_missing")
-        .is_some_and(|value| truthy_keyword(value));
+    let skip_missing = flags.get("skip_missing").is_some_and(truthy_keyword);
     let keys: Vec<&str> = path.split('.').collect();
     let last = keys.last().copied().unwrap_or_default();
     let mut out = Vec::new();
