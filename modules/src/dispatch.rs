@@ -387,47 +387,12 @@ fn add_output_lines(result: &mut Map) {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let lines = python_splitlines(&text);
+        let lines = crate::difflib::split_lines(&text);
         result.insert(
             Value::from(lines_key),
             Value::list(lines.into_iter().map(Value::from).collect()),
         );
     }
-}
-
-/// Splits text at line boundaries as Python's `str.splitlines` does.
-fn python_splitlines(text: &str) -> Vec<String> {
-    let is_break = |c: char| {
-        matches!(
-            c,
-            '\n' | '\r'
-                | '\x0b'
-                | '\x0c'
-                | '\x1c'
-                | '\x1d'
-                | '\x1e'
-                | '\u{85}'
-                | '\u{2028}'
-                | '\u{2029}'
-        )
-    };
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if !is_break(c) {
-            current.push(c);
-            continue;
-        }
-        if c == '\r' && chars.peek() == Some(&'\n') {
-            chars.next();
-        }
-        lines.push(std::mem::take(&mut current));
-    }
-    if !current.is_empty() {
-        lines.push(current);
-    }
-    lines
 }
 
 /// Adds the file information `AnsibleModule` adds to every result, failed or not, that
@@ -579,9 +544,12 @@ mod tests {
 
     #[test]
     fn output_lines_python_rules() {
-        assert_eq!(python_splitlines("a\r\nb\n\nc"), ["a", "b", "", "c"]);
-        assert_eq!(python_splitlines("x\n"), ["x"]);
-        assert!(python_splitlines("").is_empty());
+        assert_eq!(
+            crate::difflib::split_lines("a\r\nb\n\nc"),
+            ["a", "b", "", "c"]
+        );
+        assert_eq!(crate::difflib::split_lines("x\n"), ["x"]);
+        assert!(crate::difflib::split_lines("").is_empty());
     }
 
     #[test]

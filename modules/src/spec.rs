@@ -682,56 +682,7 @@ fn split_key_value_fields(text: &str) -> Vec<String> {
 /// Expands `$VAR`, `${VAR}` and a leading `~` or `~user`, as Python's
 /// `os.path.expanduser(os.path.expandvars(path))`.
 pub fn expand_path(path: &str) -> String {
-    expand_user(&expand_vars(path))
-}
-
-fn expand_vars(path: &str) -> String {
-    if !path.contains('$') {
-        return path.to_string();
-    }
-    let mut out = String::new();
-    let mut rest = path;
-    while let Some(index) = rest.find('$') {
-        out.push_str(&rest[..index]);
-        let after = &rest[index + 1..];
-        let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
-            match braced.find('}') {
-                Some(end) => (&braced[..end], end + 2),
-                None => ("", 0),
-            }
-        } else {
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            (&after[..end], end)
-        };
-        match std::env::var(name) {
-            Ok(value) if !name.is_empty() => out.push_str(&value),
-            _ => out.push_str(&rest[index..index + 1 + consumed]),
-        }
-        rest = &after[consumed..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn expand_user(path: &str) -> String {
-    let Some(rest) = path.strip_prefix('~') else {
-        return path.to_string();
-    };
-    let (user, tail) = match rest.find('/') {
-        Some(index) => (&rest[..index], &rest[index..]),
-        None => (rest, ""),
-    };
-    let home = if user.is_empty() {
-        std::env::var("HOME").ok()
-    } else {
-        crate::files::user_home(user)
-    };
-    match home {
-        Some(home) => format!("{}{tail}", home.trim_end_matches('/')),
-        None => path.to_string(),
-    }
+    crate::ospath::expanduser(&crate::ospath::expandvars(path))
 }
 
 fn check_choices(options: &[&OptionSpec], params: &Map) -> Result<(), String> {
