@@ -26,6 +26,8 @@ and snapshots are stored or compared:
   sorted;
 - in snapshots, no times are recorded at all, and directories have no size (a directory's
   size depends on the filesystem's history, not on what it contains);
+- in results, the path of the lab script, which a case that crashes a host runs, becomes
+  `$RPLAY_LAB_COMMAND`;
 - in logs, results and snapshots, the addresses of lab instance N (`10.253.N.x`) become
   instance 0's (`10.253.0.x`), so a case recorded on one instance checks on another.
 Logs are compared by `rplay compare`, which has its own normalisation (host order within a
@@ -216,7 +218,9 @@ def run_case(case: Case, engine: str, binary: str, work: Path) -> Run:
         shutil.rmtree(control_dir, ignore_errors=True)
     results = None
     if results_path.exists():
-        results = canonical_addresses(normalise_results(json.loads(results_path.read_text())))
+        # A case that acts on the lab runs this checkout's lab script, whose path varies.
+        text = results_path.read_text().replace(json.dumps(str(LAB))[1:-1], "$RPLAY_LAB_COMMAND")
+        results = canonical_addresses(normalise_results(json.loads(text)))
     return Run(
         exit_code=proc.returncode,
         log=canonical_addresses(proc.stdout.decode("utf-8", errors="replace")),

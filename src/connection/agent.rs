@@ -237,7 +237,7 @@ impl AgentChannel {
         self.channel
             .send(&frame)
             .await
-            .map_err(|err| agent_lost(&err.to_string(), ""))?;
+            .map_err(|err| ConnectionError::NotSent(err.to_string()))?;
         let response: Response = self.read_message(&mut String::new()).await?;
         if response.id != request.id {
             return Err(ConnectionError::Agent(format!(

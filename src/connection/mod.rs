@@ -108,6 +108,10 @@ pub enum ConnectionError {
     /// Privilege escalation failed, in ansible-core's words ("Missing sudo password").
     #[error("{0}")]
     Become(String),
+    /// A connection that was found broken before the task's request went out: the agent
+    /// could not start, or the request could not be sent.
+    #[error("the request could not be sent: {0}")]
+    NotSent(String),
     /// A connection that broke while a task's request was sent or running. The text is
     /// the host's address.
     #[error("connection to {0} lost during the task")]
@@ -129,6 +133,9 @@ impl ConnectionError {
             ConnectionError::Agent(detail)
             | ConnectionError::Become(detail)
             | ConnectionError::LostAndCleanupFailed(detail) => detail.clone(),
+            ConnectionError::NotSent(detail) => {
+                format!("Failed to connect to the host via ssh: {detail}")
+            }
             // ansible-core's words when a pipelined module's connection breaks. They end
             // with the OpenSSH client's standard error, which is empty when the host is gone.
             ConnectionError::Lost(address) => format!(
@@ -146,6 +153,7 @@ impl ConnectionError {
             ConnectionError::Agent(_)
             | ConnectionError::Become(_)
             | ConnectionError::Lost(_)
+            | ConnectionError::NotSent(_)
             | ConnectionError::LostAndCleanupFailed(_) => false,
         }
     }
@@ -210,6 +218,26 @@ impl Connections {
         args: &Map,
         options: &ModuleOptions,
     ) -> Result<Map, ConnectionError> {
+        match self.call_agent(spec, escalation, module, args, options) {
+            // The target closed the connection before the request went out, and rplay
+            // had not noticed yet: connect again, as ansible-core's next ssh command does.
+            Err(ConnectionError::NotSent(detail)) => {
+                tracing::debug!(host = %spec.host, %detail, "connection found broken; connecting again");
+                self.disconnect(spec);
+                self.call_agent(spec, escalation, module, args, options)
+            }
+            result => result,
+        }
+    }
+
+    fn call_agent(
+        &mut self,
+        spec: &ConnectionSpec,
+        escalation: Option<&Become>,
+        module: &str,
+        args: &Map,
+        options: &ModuleOptions,
+    ) -> Result<Map, ConnectionError> {
         self.ensure_connected(spec)?;
         if self.agent_binary.is_none() {
             self.agent_binary = Some(AgentBinary::locate(self.agent_setting.as_deref()));
@@ -237,7 +265,13 @@ impl Connections {
             if !connection.agents.contains_key(&identity) {
                 let agent =
                     AgentChannel::start(&connection.session, binary, escalation, &spec.user)
-                        .await?;
+                        .await
+                        .map_err(|err| match err {
+                            ConnectionError::Unreachable(detail) => {
+                                ConnectionError::NotSent(detail)
+                            }
+                            other => other,
+                        })?;
                 connection.agents.insert(identity.clone(), agent);
             }
             let agent = connection.agents.get_mut(&identity).expect("started above");
