@@ -43,8 +43,8 @@ pub fn expand_user(
     }
 }
 
-/// The home directory of the user `name`, or of the current user for `None`, from the
-/// password database (`getpwnam_r(3)`, `getpwuid_r(3)`).
+/// Returns the home directory of the user `name`, or of the current user for `None`,
+/// from the password database (`getpwnam_r(3)`, `getpwuid_r(3)`).
 pub fn home_of(name: Option<&str>) -> Option<String> {
     let name = match name {
         Some(name) => Some(CString::new(name).ok()?),

@@ -79,8 +79,8 @@ impl Template {
         TemplateParser::new(template, regex)?.parse()
     }
 
-    /// The replacement for one match; an unmatched group expands to nothing, as in
-    /// Python 3.5+.
+    /// Returns the replacement for one match. An unmatched group expands to nothing, as
+    /// in Python 3.5+.
     pub fn expand(&self, captures: &Captures<'_, str>) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
@@ -303,7 +303,7 @@ impl<'a> TemplateParser<'a> {
     }
 }
 
-/// The character of a C escape that Python's templates accept (`\n`, `\t`, ...).
+/// Returns the character of a C escape that Python's templates accept (`\n`, `\t`, ...).
 fn c_escape(c: char) -> Option<char> {
     Some(match c {
         'a' => '\x07',

@@ -68,7 +68,7 @@ pub struct Become {
     pub user: String,
     /// `become_exe`; the method's own name when unset.
     pub exe: Option<String>,
-    /// `become_flags`; sudo's default is `-H -S -n`, su's is none.
+    /// `become_flags`. sudo's default is `-H -S -n`, and su has no default flags.
     pub flags: String,
     pub password: Option<String>,
 }

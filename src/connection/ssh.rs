@@ -166,7 +166,7 @@ impl SshSession {
         stdin: Option<&[u8]>,
         terminal: Option<&str>,
     ) -> Result<ExecOutput, ConnectionError> {
-        // Sending waits for the server's window and receiving for its messages; neither
+        // Sending waits for the server's window and receiving for its messages. Neither
         // wakes up when the connection drops, so the whole exchange races the session's end.
         let mut ended = self.ended.clone();
         tokio::select! {

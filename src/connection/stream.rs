@@ -17,7 +17,7 @@ pub enum StreamEvent {
 /// A command on the target: an SSH channel of rplay's own client, or an OpenSSH client
 /// process.
 pub enum CommandStream {
-    /// The receiver tells when the SSH session has ended (see `SshSession`).
+    /// The receiver is the SSH session's end signal (see `SshSession`).
     Channel(Channel<client::Msg>, tokio::sync::watch::Receiver<bool>),
     Process(Box<ProcessStream>),
 }

@@ -710,7 +710,7 @@ impl Executor<'_> {
             module_name: Some(context.task.action.clone()),
             remote_tmp: Some(self.options.remote_tmp.clone()),
             pipelining: self.pipelining(vars),
-            // Set by the connection, which knows the login user.
+            // Set by the connection, which reads the login user from its spec.
             system_tmp: false,
         })
     }

@@ -119,7 +119,7 @@ impl Handlers {
     /// those that were not notified for it yet.
     ///
     /// As ansible-core's `search_handlers_by_notification`, the handlers are searched
-    /// in [`Handlers::search_order`]: by name only the first found answers, and of the
+    /// in [`Handlers::search_order`]: by name only the first match counts, and of the
     /// handlers listening to `name` only the first found of each name.
     fn notify(&mut self, name: &str, host: &str) -> Vec<String> {
         let order = self.search_order();

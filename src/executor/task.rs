@@ -1067,9 +1067,8 @@ pub fn status_of(result: &Map) -> Status {
     }
 }
 
-/// Builds a failed result with a message.
-/// A failure ansible-core raises as an exception (a templating error in the arguments,
-/// the condition or the loop): its result has no `changed`, and it ends a loop.
+/// Builds a failure that ansible-core raises as an exception (a templating error in the
+/// arguments, the condition or the loop). Its result has no `changed`, and it ends a loop.
 fn raised_failure(message: String) -> TaskOutcome {
     TaskOutcome {
         raised: true,
@@ -1077,6 +1076,7 @@ fn raised_failure(message: String) -> TaskOutcome {
     }
 }
 
+/// Builds a failed result with a message.
 fn failure(message: String) -> TaskOutcome {
     let mut result = Map::new();
     result.insert(Value::from("failed"), Value::Bool(true));

@@ -185,8 +185,8 @@ impl Inventory {
         Some(HostId::IMPLICIT_LOCALHOST)
     }
 
-    /// The implicit localhost, once a lookup of one of [`LOCALHOST_NAMES`] created it
-    /// (`delegate_to: localhost`, a `localhost` pattern, ...); `None` before that.
+    /// Returns the implicit localhost once a lookup of one of [`LOCALHOST_NAMES`] has
+    /// created it (`delegate_to: localhost`, a `localhost` pattern, ...), else `None`.
     pub fn created_implicit_localhost(&self) -> Option<&Host> {
         self.implicit_localhost.get()
     }

@@ -230,8 +230,8 @@ impl VariableManager {
     /// The `hostvars` table: every inventory host's variables without play or task,
     /// and the implicit localhost's once it exists, as ansible-core lists it.
     /// NOTE: ansible-core also creates the implicit localhost when a template looks up
-    /// `hostvars['localhost']`; in rplay that lookup is undefined until something else
-    /// (`delegate_to: localhost`, a `localhost` pattern) created it.
+    /// `hostvars['localhost']`. In rplay that lookup is undefined until something else
+    /// (`delegate_to: localhost`, a `localhost` pattern) has created it.
     pub fn hostvars(&mut self) -> Result<Arc<HostVarsTable>, InventoryError> {
         let implicit_localhost = self
             .inventory

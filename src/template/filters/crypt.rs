@@ -20,7 +20,7 @@ pub const BCRYPT64: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 /// The text bcrypt encrypts 64 times with its key schedule.
 const BCRYPT_TEXT: &[u8; 24] = b"OrpheanBeholderScryDoubt";
 
-/// The longest key bcrypt uses, terminating NUL included.
+/// The maximum key length bcrypt uses, terminating NUL included.
 const BCRYPT_MAX_KEY: usize = 72;
 
 /// The fixed number of rounds of MD5-crypt.

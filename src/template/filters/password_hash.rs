@@ -64,8 +64,8 @@ impl Scheme {
         }
     }
 
-    /// The longest salt and the length of a generated one: 8 for MD5-crypt, 16 for
-    /// SHA-crypt, and exactly 22 for bcrypt.
+    /// Returns the maximum salt length, which is also the length of a generated salt: 8
+    /// for MD5-crypt, 16 for SHA-crypt, and exactly 22 for bcrypt.
     fn max_salt_size(self) -> usize {
         match self {
             Scheme::Md5Crypt => 8,

@@ -97,7 +97,7 @@ fn real_path(path: &str) -> String {
     resolved.to_string_lossy().into_owned()
 }
 
-/// The non-empty components of a path, `.` and `..` included.
+/// Returns the non-empty components of a path, `.` and `..` included.
 fn components(path: &str) -> Vec<String> {
     path.split('/')
         .filter(|part| !part.is_empty())

@@ -124,7 +124,8 @@ fn lookup_error(name: &str, message: impl std::fmt::Display) -> Error {
     ))
 }
 
-/// An `AnsibleError` a lookup plugin raises, as ansible-core's templar rewords it.
+/// Builds the error of an `AnsibleError` that a lookup plugin raises, as ansible-core's
+/// templar rewords it.
 fn plugin_error(name: &str, message: &str) -> TemplateError {
     failure(format!(
         "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class 'ansible.errors.AnsibleError'>, original message: {message}. {message}"
