@@ -8,7 +8,7 @@ use super::extra_vars::ExtraVarsError;
 use crate::config::Config;
 use crate::executor::events::{Callback, Event};
 use crate::executor::tags::TagSelection;
-use crate::executor::{ConnectionDefaults, Executor, RunOptions};
+use crate::executor::{ConnectionDefaults, CoreRelease, Executor, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
 use crate::template::{Templar, TemplarOptions};
@@ -210,6 +210,7 @@ pub fn build_executor<'a>(
             .unwrap_or("~/.ansible/tmp")
             .to_string(),
         pipelining: config.bool("ANSIBLE_PIPELINING"),
+        core_release: CoreRelease::parse(config.str("RPLAY_ANSIBLE_VERSION").unwrap_or("2.18.19")),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }

@@ -386,7 +386,7 @@ impl Executor<'_> {
                     return;
                 }
                 Err(IncludeFailure::Hosts(reason)) => {
-                    self.fail_include(run, hosts, &reason);
+                    self.fail_include(run, &request, hosts, &reason);
                     continue;
                 }
             };
@@ -405,14 +405,7 @@ impl Executor<'_> {
                 parent: task_scope,
             });
             let nodes = run.handlers.program.compile_included(&items, &scope, slot);
-            for host in &hosts {
-                self.stats_for(host).ok += 1;
-            }
-            self.emit(super::events::Event::Included {
-                file: path,
-                hosts: hosts.clone(),
-                item_label: request.item_label.clone(),
-            });
+            self.report_included(&request, path, hosts.clone());
             let mut slots = Vec::new();
             handler_slots(&nodes, &mut slots);
             for included in slots {

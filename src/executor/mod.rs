@@ -52,6 +52,37 @@ pub struct RunOptions {
     pub remote_tmp: String,
     /// The `pipelining` setting.
     pub pipelining: bool,
+    /// The ansible-core release whose log rplay reproduces where releases differ.
+    pub core_release: CoreRelease,
+}
+
+/// An ansible-core release as `major.minor`, from the `RPLAY_ANSIBLE_VERSION` setting
+/// (2.18 by default). Kubespray's older commits need 2.16, whose log differs from 2.18's
+/// in how includes are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CoreRelease {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl CoreRelease {
+    /// Parses `2.16.14` or `2.16`; a part that is not a number reads as 0.
+    pub fn parse(version: &str) -> CoreRelease {
+        let mut parts = version.split('.').map(|part| part.parse().unwrap_or(0));
+        CoreRelease {
+            major: parts.next().unwrap_or(0),
+            minor: parts.next().unwrap_or(0),
+        }
+    }
+
+    /// Whether `include_role` prints `included: ROLE for HOSTS`, counts as ok, and
+    /// reports a role that cannot be loaded as a failed result of each host. Before
+    /// ansible-core 2.17, which moved this reporting from the strategy base class into
+    /// the linear strategy, it did none of these: a role that could not be loaded
+    /// printed only the error and failed its hosts silently.
+    pub fn reports_role_includes(self) -> bool {
+        self >= CoreRelease { major: 2, minor: 17 }
+    }
 }
 
 /// ansible-playbook's exit codes for a run.

@@ -686,35 +686,12 @@ impl Executor<'_> {
     ) {
         let status = outcome.status.unwrap_or(Status::Ok);
         let changed = outcome.result.get("changed").is_some_and(Value::is_truthy);
-        let stats = self.stats_for(host);
-        match status {
-            Status::Ok => {
-                stats.ok += 1;
-                if changed {
-                    stats.changed += 1;
-                }
-            }
-            Status::Skipped => stats.skipped += 1,
-            Status::Failed if outcome.ignored => {
-                stats.ok += 1;
-                stats.ignored += 1;
-                // ansible-core counts a change also when the failure is ignored.
-                if changed {
-                    stats.changed += 1;
-                }
-            }
-            Status::Failed => {
-                if run.states.get(host).is_some_and(will_rescue) {
-                    stats.rescued += 1;
-                } else {
-                    stats.failures += 1;
-                }
-            }
-            Status::Unreachable => stats.unreachable += 1,
-        }
-        if info.is_include && status == Status::Ok {
-            // The include is counted when its file is processed.
-            self.stats_for(host).ok -= 1;
+        // The include is counted when its file is processed. Until then the host is not
+        // in the recap: ansible-core 2.16 leaves it out for an `include_role` whose role
+        // cannot be loaded.
+        if !(info.is_include && status == Status::Ok) {
+            let rescued = run.states.get(host).is_some_and(will_rescue);
+            count_in_recap(self.stats_for(host), status, changed, outcome.ignored, rescued);
         }
         self.emit(Event::TaskResult(HostResult {
             host: host.to_string(),
@@ -916,7 +893,7 @@ impl Executor<'_> {
                     return;
                 }
                 Err(IncludeFailure::Hosts(reason)) => {
-                    self.fail_include(run, hosts, &reason);
+                    self.fail_include(run, &request, hosts, &reason);
                     continue;
                 }
             };
@@ -941,13 +918,8 @@ impl Executor<'_> {
                     .entry(host.clone())
                     .or_default()
                     .extend(nodes.iter().cloned());
-                self.stats_for(host).ok += 1;
             }
-            self.emit(Event::Included {
-                file: path,
-                hosts,
-                item_label: request.item_label.clone(),
-            });
+            self.report_included(&request, path, hosts);
         }
         for (host, nodes) in per_host {
             if let Some(state) = run.states.get_mut(&host) {
@@ -961,6 +933,27 @@ impl Executor<'_> {
                 span: context.task.span.clone(),
             });
         }
+    }
+
+    /// Counts a loaded include as ok for its hosts and emits its `included:` line, unless
+    /// it is an `include_role` and the release followed reported none.
+    pub(super) fn report_included(
+        &mut self,
+        request: &IncludeRequest,
+        file: String,
+        hosts: Vec<String>,
+    ) {
+        if request.role && !self.options.core_release.reports_role_includes() {
+            return;
+        }
+        for host in &hosts {
+            self.stats_for(host).ok += 1;
+        }
+        self.emit(Event::Included {
+            file,
+            hosts,
+            item_label: request.item_label.clone(),
+        });
     }
 
     /// Drops included tasks the tag selection excludes, as ansible-core filters included
@@ -998,16 +991,33 @@ impl Executor<'_> {
     pub(super) fn fail_include(
         &mut self,
         run: &mut PlayRun,
+        request: &IncludeRequest,
         hosts: Vec<(String, Map)>,
         reason: &str,
     ) {
-        self.emit(Event::Error(reason.to_string()));
+        let reports_roles = self.options.core_release.reports_role_includes();
+        if request.role && !reports_roles {
+            // ansible-core 2.16 shows only the error and fails the hosts without a result.
+            self.emit(Event::Error(reason.to_string()));
+            for (host, _) in hosts {
+                self.host_failed(run, &host);
+            }
+            return;
+        }
+        if reports_roles {
+            self.emit(Event::Error(reason.to_string()));
+        }
         let Some(info) = self.current_task.clone() else {
             return;
         };
         for (host, mut result) in hosts {
-            // ansible-core takes `include_args` out of the result while processing it.
-            result.shift_remove("include_args");
+            if reports_roles {
+                // ansible-core takes `include_args` out of the result while processing it.
+                result.shift_remove("include_args");
+            } else {
+                // ansible-core 2.16 reports a new result that holds only these two keys.
+                result = Map::new();
+            }
             result.insert(Value::from("failed"), Value::Bool(true));
             result.insert(Value::from("reason"), Value::from(reason));
             self.stats_for(&host).failures += 1;
@@ -1470,6 +1480,36 @@ impl Executor<'_> {
 }
 
 /// Whether a failure now sends the host into a rescue section.
+/// Counts a task-level result in the host's recap line as ansible-core's strategy does.
+fn count_in_recap(
+    stats: &mut super::events::HostStats,
+    status: Status,
+    changed: bool,
+    ignored: bool,
+    rescued: bool,
+) {
+    match status {
+        Status::Ok => {
+            stats.ok += 1;
+            if changed {
+                stats.changed += 1;
+            }
+        }
+        Status::Skipped => stats.skipped += 1,
+        Status::Failed if ignored => {
+            stats.ok += 1;
+            stats.ignored += 1;
+            // ansible-core counts a change also when the failure is ignored.
+            if changed {
+                stats.changed += 1;
+            }
+        }
+        Status::Failed if rescued => stats.rescued += 1,
+        Status::Failed => stats.failures += 1,
+        Status::Unreachable => stats.unreachable += 1,
+    }
+}
+
 fn will_rescue(state: &HostState) -> bool {
     let mut probe = state.clone();
     probe.mark_failed();

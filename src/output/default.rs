@@ -627,7 +627,9 @@ impl Callback for DefaultPrinter {
             }
             Event::Error(message) => {
                 let _ = self.stdout.flush();
-                let _ = writeln!(self.stderr, "ERROR! {message}");
+                // ansible-core's display adds a newline only to a message without one.
+                let newline = if message.ends_with('\n') { "" } else { "\n" };
+                let _ = write!(self.stderr, "ERROR! {message}{newline}");
             }
             Event::Deprecation { message, version } => {
                 self.show_deprecation(message, version.as_deref());

@@ -545,11 +545,18 @@ impl Loader {
             role_dir: from_role.map(Path::to_path_buf),
             role_search_dir: None,
         };
-        let span = self
-            .action_arg(task_span, "name")
-            .map(|node| node.span.clone())
-            .unwrap_or_else(|| task_span.clone());
+        let name_span = self.action_arg(task_span, "name").map(|node| node.span.clone());
+        let written_as_text = name_span.is_none();
+        let span = name_span.unwrap_or_else(|| task_span.clone());
         self.include_role(name, tasks_from.unwrap_or("main"), &origin, span)
+            .map_err(|mut err| {
+                // A name written as `k=v` text has no position of its own, and ansible-core
+                // then shows none.
+                if written_as_text && err.span.as_ref() == Some(task_span) {
+                    err.span = None;
+                }
+                err
+            })
     }
 
     /// Finds argument `arg` of the task that starts at `task_span` in its file, for
