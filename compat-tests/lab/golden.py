@@ -21,7 +21,8 @@ and snapshots are stored or compared:
   any with the controller's (`ansible-local-<pid><random>/tmp<random>`, the rendered
   file of template's diff header) gets `ansible-local-<id>/tmp<id>`;
 - in results, the `status` mapping of systemd_service: timestamps, PIDs, invocation ids,
-  resource counters and the `{ ... pid=N ... }` details of `Exec*` become `<varies>`, and
+  resource counters, the process and signal limits the kernel sizes after the machine's
+  memory, and the `{ ... pid=N ... }` details of `Exec*` become `<varies>`, and
   lists of units (`Requires`, `After`, ...), which systemd prints in no fixed order, are
   sorted;
 - in snapshots, no times are recorded at all, and directories have no size (a directory's
@@ -343,7 +344,9 @@ ANSIBLE_LOCAL_TMP = re.compile(r"ansible-local-\d+[a-z0-9_]{8}/tmp[a-z0-9_]{8}")
 SYSTEMD_VARYING = re.compile(
     r"(Timestamp|TimestampMonotonic|PID|InvocationID|^Memory(Current|Peak|Available|SwapCurrent|SwapPeak|ZSwapCurrent)$"
     r"|^CPUUsageNSec$|^TasksCurrent$|^IP(Ingress|Egress)|^IO(Read|Write)|^ControlGroupId$|^NRestarts$"
-    r"|^StateChangeTimestamp|^ActiveEnterTimestamp|^ExecMainCode$|^ExecMainStatus$)")
+    r"|^StateChangeTimestamp|^ActiveEnterTimestamp|^ExecMainCode$|^ExecMainStatus$"
+    # Limits the kernel sizes after the machine's memory (threads-max).
+    r"|^Limit(NPROC|SIGPENDING)(Soft)?$|^TasksMax$)")
 UNIT_NAME = re.compile(r"^[\w@:.\\-]+\.(service|target|slice|socket|mount|path|timer|device|swap|scope|automount)$")
 EXEC_DETAILS = re.compile(r"start_time=\[[^\]]*\]|stop_time=\[[^\]]*\]|pid=\d+|code=\(null\)|status=\d+/\d+")
 
