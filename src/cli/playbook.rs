@@ -102,7 +102,7 @@ type LoadedPlaybooks = (Loader, Vec<(String, Playbook)>);
 fn prepare(
     args: &PlaybookArgs,
     config: &Config,
-    callback: &mut dyn Callback,
+    callback: &mut (dyn Callback + Send),
 ) -> Result<RunSetup, i32> {
     setup::prepare(args, config, callback).map_err(|err| {
         eprint!("{}", err.render(args));
@@ -116,7 +116,7 @@ fn prepare(
 fn load_playbooks(
     args: &PlaybookArgs,
     config: &Config,
-    callback: &mut dyn Callback,
+    callback: &mut (dyn Callback + Send),
 ) -> Result<LoadedPlaybooks, i32> {
     let mut loader = Loader::new(config);
     let mut playbooks = Vec::new();
@@ -144,7 +144,7 @@ fn list(
     config: &Config,
     selection: TagSelection,
     modes: ListModes,
-    callback: &mut dyn Callback,
+    callback: &mut (dyn Callback + Send),
 ) -> i32 {
     let setup = match prepare(args, config, callback) {
         Ok(setup) => setup,
@@ -226,7 +226,7 @@ fn default_printer(args: &PlaybookArgs, config: &Config) -> DefaultPrinter {
 
 /// Warns about each enabled callback plugin other than profile_tasks and rplay_results,
 /// and about rplay_results without its output path.
-fn warn_unknown_callbacks(config: &Config, callback: &mut dyn Callback) {
+fn warn_unknown_callbacks(config: &Config, callback: &mut (dyn Callback + Send)) {
     for name in config.list("CALLBACKS_ENABLED") {
         if is_results_callback(name) && config.path("RPLAY_RESULTS_PATH").is_none() {
             callback.on_event(&Event::Warning(format!(
@@ -266,7 +266,7 @@ fn execute(
     args: &PlaybookArgs,
     config: &Config,
     selection: TagSelection,
-    printer: &mut dyn Callback,
+    printer: &mut (dyn Callback + Send),
 ) -> i32 {
     let setup = match prepare(args, config, printer) {
         Ok(setup) => setup,

@@ -85,7 +85,7 @@ impl SetupError {
 pub fn prepare(
     args: &PlaybookArgs,
     config: &Config,
-    callback: &mut dyn Callback,
+    callback: &mut (dyn Callback + Send),
 ) -> Result<RunSetup, SetupError> {
     let cwd = std::env::current_dir().map_err(SetupError::CurrentDirectory)?;
     let sources = inventory_sources(args, config);
@@ -176,7 +176,7 @@ pub fn build_executor<'a>(
     config: &Config,
     selection: TagSelection,
     loader: Loader,
-    callback: &'a mut dyn Callback,
+    callback: &'a mut (dyn Callback + Send),
 ) -> Executor<'a> {
     // Relative lookup paths resolve against the first playbook's directory.
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -191,7 +191,7 @@ pub fn build_executor<'a>(
         check: args.check,
         diff: args.diff,
         verbosity: args.verbose,
-        forks: args.forks.unwrap_or(5),
+        forks: forks(args, config),
         tags: selection,
         limit: setup.limit,
         start_at_task: args.start_at_task.clone(),
@@ -213,6 +213,17 @@ pub fn build_executor<'a>(
         core_release: CoreRelease::parse(config.str("RPLAY_ANSIBLE_VERSION").unwrap_or("2.18.19")),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
+}
+
+/// How many hosts a task runs on at once: `--forks` over the `forks` setting.
+fn forks(args: &PlaybookArgs, config: &Config) -> usize {
+    args.forks
+        .or_else(|| {
+            config
+                .int("DEFAULT_FORKS")
+                .and_then(|n| usize::try_from(n).ok())
+        })
+        .unwrap_or(5)
 }
 
 /// Connection settings from the command line over `ansible.cfg` and the environment.
@@ -324,7 +335,7 @@ fn global_magic(
     magic.insert(Value::from("ansible_diff_mode"), Value::Bool(args.diff));
     magic.insert(
         Value::from("ansible_forks"),
-        Value::Int(args.forks.unwrap_or(5) as i64),
+        Value::Int(forks(args, config) as i64),
     );
     magic.insert(Value::from("ansible_inventory_sources"), text_list(sources));
     magic.insert(Value::from("ansible_run_tags"), text_list(run_tags));

@@ -10,6 +10,8 @@ pub mod stream;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use rplay_modules::dispatch::ModuleOptions;
@@ -186,72 +188,85 @@ impl ConnectionKey {
 
 /// Every open connection of a run. The async runtime starts with the first remote task,
 /// so runs that stay on the controller never pay for it.
+///
+/// Tasks of different hosts run at the same time (up to `forks`), so every method takes
+/// `&self`: the map of connections is locked only to find or insert a host's slot, and
+/// each slot is locked while a task uses its connection.
 pub struct Connections {
-    runtime: Option<tokio::runtime::Runtime>,
-    hosts: HashMap<ConnectionKey, HostConnection>,
+    runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
+    hosts: Mutex<HashMap<ConnectionKey, Arc<Mutex<Option<HostConnection>>>>>,
     agent_setting: Option<PathBuf>,
-    agent_binary: Option<Result<AgentBinary, String>>,
+    agent_binary: OnceLock<Result<AgentBinary, String>>,
     /// The directory of the OpenSSH control sockets, made with the first OpenSSH
     /// connection and removed at the end of the run.
-    control_dir: Option<PathBuf>,
+    control_dir: Mutex<Option<PathBuf>>,
+    /// Numbers the OpenSSH control sockets.
+    masters: AtomicUsize,
 }
 
 impl Connections {
     /// `agent_setting` is the `RPLAY_AGENT_BINARY` setting.
     pub fn new(agent_setting: Option<PathBuf>) -> Connections {
         Connections {
-            runtime: None,
-            hosts: HashMap::new(),
+            runtime: OnceLock::new(),
+            hosts: Mutex::new(HashMap::new()),
             agent_setting,
-            agent_binary: None,
-            control_dir: None,
+            agent_binary: OnceLock::new(),
+            control_dir: Mutex::new(None),
+            masters: AtomicUsize::new(0),
         }
     }
 
     /// Runs `module` on the target in its agent, connecting and starting the agent
     /// first when needed. A lost connection is dropped, so the next task reconnects.
     pub fn run_module(
-        &mut self,
+        &self,
         spec: &ConnectionSpec,
         escalation: Option<&Become>,
         module: &str,
         args: &Map,
         options: &ModuleOptions,
     ) -> Result<Map, ConnectionError> {
-        match self.call_agent(spec, escalation, module, args, options) {
+        let slot = self.slot(spec);
+        let mut connection = lock(&slot);
+        match self.call_agent(&mut connection, spec, escalation, module, args, options) {
             // The target closed the connection before the request went out, and rplay
             // had not noticed yet: connect again, as ansible-core's next ssh command does.
             Err(ConnectionError::NotSent(detail)) => {
                 tracing::debug!(host = %spec.host, %detail, "connection found broken; connecting again");
-                self.disconnect(spec);
-                self.call_agent(spec, escalation, module, args, options)
+                self.disconnect(&mut connection);
+                self.call_agent(&mut connection, spec, escalation, module, args, options)
             }
             result => result,
         }
     }
 
+    /// The slot of the connection `spec` names, made empty on first use.
+    fn slot(&self, spec: &ConnectionSpec) -> Arc<Mutex<Option<HostConnection>>> {
+        lock(&self.hosts)
+            .entry(ConnectionKey::of(spec))
+            .or_default()
+            .clone()
+    }
+
     fn call_agent(
-        &mut self,
+        &self,
+        slot: &mut Option<HostConnection>,
         spec: &ConnectionSpec,
         escalation: Option<&Become>,
         module: &str,
         args: &Map,
         options: &ModuleOptions,
     ) -> Result<Map, ConnectionError> {
-        self.ensure_connected(spec)?;
-        if self.agent_binary.is_none() {
-            self.agent_binary = Some(AgentBinary::locate(self.agent_setting.as_deref()));
-        }
-        let binary = match self.agent_binary.as_ref() {
-            Some(Ok(binary)) => binary,
-            Some(Err(message)) => return Err(ConnectionError::Agent(message.clone())),
-            None => unreachable!("located above"),
+        let runtime = self.ensure_connected(slot, spec)?;
+        let binary = match self
+            .agent_binary
+            .get_or_init(|| AgentBinary::locate(self.agent_setting.as_deref()))
+        {
+            Ok(binary) => binary,
+            Err(message) => return Err(ConnectionError::Agent(message.clone())),
         };
-        let runtime = self.runtime.as_ref().expect("started by ensure_connected");
-        let connection = self
-            .hosts
-            .get_mut(&ConnectionKey::of(spec))
-            .expect("connected above");
+        let connection = slot.as_mut().expect("connected above");
         let identity = escalation.cloned();
         // ansible-core starts a process per module. An agent for an unprivileged become
         // user is stopped after its module too, so that no process of that user lives on
@@ -286,9 +301,9 @@ impl Connections {
         match result {
             Err(ConnectionError::Unreachable(detail)) => {
                 tracing::debug!(host = %spec.host, %detail, "connection lost during a task");
-                self.disconnect(spec);
+                self.disconnect(slot);
                 if !options.pipelining {
-                    if let Err(err) = self.ensure_connected(spec) {
+                    if let Err(err) = self.ensure_connected(slot, spec) {
                         return Err(ConnectionError::LostAndCleanupFailed(err.message()));
                     }
                 }
@@ -303,94 +318,118 @@ impl Connections {
     // NOTE: ansible-core's result also carries the OpenSSH client's own messages in
     // `stderr` (debug lines and "Shared connection to ... closed."); rplay's is empty.
     pub fn exec(
-        &mut self,
+        &self,
         spec: &ConnectionSpec,
         command: &str,
     ) -> Result<ExecOutput, ConnectionError> {
-        self.ensure_connected(spec)?;
-        let runtime = self.runtime.as_ref().expect("started by ensure_connected");
-        let connection = &self.hosts[&ConnectionKey::of(spec)];
-        let result = runtime.block_on(connection.session.exec(command, None, Some(RAW_TERMINAL)));
+        let slot = self.slot(spec);
+        let mut connection = lock(&slot);
+        let runtime = self.ensure_connected(&mut connection, spec)?;
+        let session = &connection.as_ref().expect("connected above").session;
+        let result = runtime.block_on(session.exec(command, None, Some(RAW_TERMINAL)));
         if result.is_err() {
-            self.disconnect(spec);
+            self.disconnect(&mut connection);
         }
         result
     }
 
     /// Drops a connection. Its channels close from tasks on the runtime, so they must be
     /// dropped inside it.
-    fn disconnect(&mut self, spec: &ConnectionSpec) {
-        if let Some(runtime) = &self.runtime {
+    fn disconnect(&self, slot: &mut Option<HostConnection>) {
+        if let Some(Ok(runtime)) = self.runtime.get() {
             let _context = runtime.enter();
-            self.hosts.remove(&ConnectionKey::of(spec));
+            slot.take();
         }
     }
 
-    /// Connects to the target unless a live connection exists. A connection the target
-    /// closed since the last task (a reboot, a crash) is replaced by a new one, as the
-    /// OpenSSH client of ansible-core connects again when its control master is gone.
-    fn ensure_connected(&mut self, spec: &ConnectionSpec) -> Result<(), ConnectionError> {
-        match self.hosts.get(&ConnectionKey::of(spec)) {
-            Some(connection) if connection.session.is_closed() => self.disconnect(spec),
-            Some(_) => return Ok(()),
-            None => {}
-        }
-        if self.runtime.is_none() {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
+    /// The async runtime, started on first use.
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, ConnectionError> {
+        let runtime = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("rplay-ssh")
                 .enable_all()
                 .build()
-                .map_err(|err| {
-                    ConnectionError::Agent(format!("cannot start the SSH runtime: {err}"))
-                })?;
-            self.runtime = Some(runtime);
+                .map_err(|err| format!("cannot start the SSH runtime: {err}"))
+        });
+        runtime
+            .as_ref()
+            .map_err(|message| ConnectionError::Agent(message.clone()))
+    }
+
+    /// Connects to the target unless a live connection exists, and returns the runtime
+    /// the connection lives on. A connection the target closed since the last task (a
+    /// reboot, a crash) is replaced by a new one, as the OpenSSH client of ansible-core
+    /// connects again when its control master is gone.
+    fn ensure_connected(
+        &self,
+        slot: &mut Option<HostConnection>,
+        spec: &ConnectionSpec,
+    ) -> Result<&tokio::runtime::Runtime, ConnectionError> {
+        let runtime = self.runtime()?;
+        match slot {
+            Some(connection) if connection.session.is_closed() => self.disconnect(slot),
+            Some(_) => return Ok(runtime),
+            None => {}
         }
-        let runtime = self.runtime.as_ref().expect("started above");
         let session = match &spec.openssh {
             Some(words) => {
-                if self.control_dir.is_none() {
-                    let dir =
-                        std::env::temp_dir().join(format!("rplay-ssh-{}", std::process::id()));
-                    std::fs::create_dir_all(&dir).map_err(|err| {
-                        ConnectionError::Unreachable(format!(
-                            "cannot create the ssh control directory {}: {err}",
-                            dir.display()
-                        ))
-                    })?;
-                    self.control_dir = Some(dir);
-                }
-                let dir = self.control_dir.as_ref().expect("made above");
-                let name = format!("master-{}", self.hosts.len());
-                Session::OpenSsh(OpenSshSession::new(spec, words, dir, &name))
+                let dir = self.control_dir()?;
+                let name = format!("master-{}", self.masters.fetch_add(1, Ordering::Relaxed));
+                Session::OpenSsh(OpenSshSession::new(spec, words, &dir, &name))
             }
             None => Session::Russh(runtime.block_on(SshSession::connect(spec))?),
         };
-        self.hosts.insert(
-            ConnectionKey::of(spec),
-            HostConnection {
-                session,
-                agents: HashMap::new(),
-            },
-        );
-        Ok(())
+        *slot = Some(HostConnection {
+            session,
+            agents: HashMap::new(),
+        });
+        Ok(runtime)
     }
+
+    /// The directory of the OpenSSH control sockets, made on first use.
+    fn control_dir(&self) -> Result<PathBuf, ConnectionError> {
+        let mut control_dir = lock(&self.control_dir);
+        if let Some(dir) = control_dir.as_ref() {
+            return Ok(dir.clone());
+        }
+        let dir = std::env::temp_dir().join(format!("rplay-ssh-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|err| {
+            ConnectionError::Unreachable(format!(
+                "cannot create the ssh control directory {}: {err}",
+                dir.display()
+            ))
+        })?;
+        *control_dir = Some(dir.clone());
+        Ok(dir)
+    }
+}
+
+/// Locks `mutex`, also after a thread panicked while holding it: a connection slot stays
+/// usable, and the panic itself is reported where it happened.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for Connections {
     fn drop(&mut self) {
-        for connection in self.hosts.values() {
-            if let Session::OpenSsh(session) = &connection.session {
+        let hosts = std::mem::take(self.hosts.get_mut().unwrap_or_else(PoisonError::into_inner));
+        for slot in hosts.values() {
+            if let Some(HostConnection {
+                session: Session::OpenSsh(session),
+                ..
+            }) = lock(slot).as_ref()
+            {
                 session.close_master();
             }
         }
-        if let Some(dir) = self.control_dir.take() {
+        if let Some(dir) = lock(&self.control_dir).take() {
             let _ = std::fs::remove_dir_all(dir);
         }
-        if let Some(runtime) = self.runtime.take() {
+        if let Some(Ok(runtime)) = self.runtime.take() {
             {
                 let _context = runtime.enter();
-                self.hosts.clear();
+                drop(hosts);
             }
             runtime.shutdown_timeout(Duration::from_secs(1));
         }

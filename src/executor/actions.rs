@@ -58,7 +58,7 @@ pub struct IncludeRequest {
 
 /// Runs the task's action with templated `args`.
 pub fn run(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     context: &TaskContext,
     host: &str,
     args: &Map,
@@ -112,6 +112,25 @@ pub fn run(
             effects: Vec::new(),
         },
     }
+}
+
+/// Whether the task's action runs on the controller alone and never reaches a target,
+/// so that running it for several hosts at once would gain nothing.
+pub fn stays_on_controller(context: &TaskContext) -> bool {
+    matches!(
+        context.task.short_action(),
+        "debug"
+            | "set_fact"
+            | "assert"
+            | "fail"
+            | "group_by"
+            | "add_host"
+            | "include_vars"
+            | "include_tasks"
+            | "include_role"
+            | "validate_argument_spec"
+            | "pause"
+    )
 }
 
 /// A failure ansible-core reports from an exception the action raised: unlike a failed
@@ -212,11 +231,7 @@ fn check_args(action: &str, args: &Map, allowed: &[&str]) -> Result<(), String> 
     ))
 }
 
-fn debug(
-    executor: &mut Executor<'_>,
-    args: &Map,
-    vars: &HostVars,
-) -> Result<ActionOutcome, String> {
+fn debug(executor: &Executor<'_>, args: &Map, vars: &HostVars) -> Result<ActionOutcome, String> {
     let verbosity = arg(args, "verbosity").and_then(Value::as_i64).unwrap_or(0);
     let mut result = Map::new();
     if verbosity > i64::from(executor.options.verbosity) {
@@ -262,11 +277,7 @@ fn debug(
     ok(result)
 }
 
-fn set_fact(
-    executor: &mut Executor<'_>,
-    args: &Map,
-    vars: &HostVars,
-) -> Result<ActionOutcome, String> {
+fn set_fact(executor: &Executor<'_>, args: &Map, vars: &HostVars) -> Result<ActionOutcome, String> {
     let mut facts = Map::new();
     let mut cacheable = false;
     for (key, value) in args {
@@ -323,7 +334,7 @@ fn is_identifier(name: &str) -> bool {
 }
 
 fn assert(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     context: &TaskContext,
     args: &Map,
     vars: &HostVars,
@@ -484,7 +495,7 @@ fn add_host(args: &Map) -> Result<ActionOutcome, String> {
 }
 
 fn include_vars(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     context: &TaskContext,
     args: &Map,
 ) -> Result<ActionOutcome, String> {
@@ -571,7 +582,7 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
 /// `warnings` and `deprecations` lists ansible-core's action adds to its result, and
 /// the `_ansible_facts_gathered` fact that `gathering = smart` looks for.
 fn gather_facts(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     context: &TaskContext,
     host: &str,
     args: &Map,
@@ -632,8 +643,9 @@ pub struct Target {
     pub name: String,
     /// `ansible_connection` of that host.
     pub connection: String,
-    /// True when `name` is the delegate, not the task's host.
-    pub delegated: bool,
+    /// The delegate's inventory variables when `name` is the delegate, not the task's
+    /// host.
+    pub delegate_vars: Option<std::sync::Arc<Map>>,
     /// The task's `remote_user` keyword, inherited from its block and play.
     pub remote_user: Option<String>,
     /// The task's privilege escalation, `None` without `become`.
@@ -651,7 +663,7 @@ impl Target {
 /// Runs a module implemented in the modules crate, on the controller or in the target's
 /// agent.
 fn module(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     context: &TaskContext,
     host: &str,
     action: &str,
@@ -677,7 +689,7 @@ fn module(
 
 /// `raw`: the free-form command through the target's shell, without a module.
 fn raw(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     context: &TaskContext,
     host: &str,
     args: &Map,
@@ -730,7 +742,7 @@ impl Executor<'_> {
     /// The host a module of the current task runs on, and its connection: the delegate
     /// when the task is delegated, else `host`.
     pub(super) fn target(
-        &mut self,
+        &self,
         context: &TaskContext,
         host: &str,
         vars: &HostVars,
@@ -752,25 +764,24 @@ impl Executor<'_> {
             vars.map(|v| value_text(&v))
                 .unwrap_or_else(|| transport.clone())
         };
-        Ok(match self.delegate.clone() {
-            Some(delegate) if delegate != host => {
-                let connection = self
-                    .vars
-                    .inventory_vars(&delegate)
-                    .ok()
-                    .and_then(|vars| vars.get("ansible_connection").cloned());
-                Target {
-                    name: delegate,
-                    connection: connection_of(connection),
-                    delegated: true,
-                    remote_user,
-                    escalation,
-                }
-            }
-            _ => Target {
+        let delegation = self
+            .delegations
+            .get(host)
+            .filter(|delegation| delegation.name != host);
+        Ok(match delegation {
+            Some(delegation) => Target {
+                name: delegation.name.clone(),
+                connection: connection_of(
+                    delegation.inventory_vars.get("ansible_connection").cloned(),
+                ),
+                delegate_vars: Some(delegation.inventory_vars.clone()),
+                remote_user,
+                escalation,
+            },
+            None => Target {
                 name: host.to_string(),
                 connection: connection_of(vars.get("ansible_connection")),
-                delegated: false,
+                delegate_vars: None,
                 remote_user,
                 escalation,
             },

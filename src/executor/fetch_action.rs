@@ -15,7 +15,7 @@ use rplay_modules::files::Digest;
 
 /// Runs `fetch` for one host.
 pub(super) fn fetch(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     target: &Target,
     host: &str,
     args: &Map,
@@ -57,7 +57,7 @@ fn flag(args: &Map, key: &str, default: bool) -> bool {
 }
 
 fn fetch_file(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     target: &Target,
     host: &str,
     args: &Map,

@@ -5,6 +5,7 @@ mod actions;
 pub mod context;
 pub mod events;
 mod fetch_action;
+mod forks;
 mod handlers;
 pub mod iterator;
 mod meta;
@@ -17,9 +18,9 @@ mod template_action;
 
 pub use remote::ConnectionDefaults;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use events::{Callback, Event, HostStats, TaskInfo};
 use tags::TagSelection;
@@ -81,7 +82,10 @@ impl CoreRelease {
     /// the linear strategy, it did none of these: a role that could not be loaded
     /// printed only the error and failed its hosts silently.
     pub fn reports_role_includes(self) -> bool {
-        self >= CoreRelease { major: 2, minor: 17 }
+        self >= CoreRelease {
+            major: 2,
+            minor: 17,
+        }
     }
 }
 
@@ -109,6 +113,18 @@ impl RunResult {
 /// includes only itself. Larger files stop it earlier. rplay stops where the smallest
 /// case does.
 pub const MAX_INCLUDE_DEPTH: usize = 247;
+
+/// The host a task is delegated to for one of its hosts.
+#[derive(Clone, Debug)]
+pub(crate) struct Delegation {
+    pub name: String,
+    /// How results show the delegation: `delegate`, or `delegate(address)` when the
+    /// delegate's `ansible_host` differs from its name. `None` when a host delegates to
+    /// itself.
+    pub label: Option<String>,
+    /// The delegate's inventory variables, for its connection settings.
+    pub inventory_vars: Arc<crate::Map>,
+}
 
 /// An error that ends the whole run, as an exception escaping ansible-core's strategy
 /// does: no recap is printed.
@@ -155,7 +171,8 @@ pub struct Executor<'a> {
     pub vars: VariableManager,
     pub templar: Templar,
     pub options: RunOptions,
-    callback: &'a mut dyn Callback,
+    /// Behind a lock because tasks of several hosts run at once; see [`forks`].
+    callback: Mutex<&'a mut (dyn Callback + Send)>,
     loader: Loader,
     stats: BTreeMap<String, HostStats>,
     failed_hosts: HashSet<String>,
@@ -165,10 +182,8 @@ pub struct Executor<'a> {
     pub playbook_dir: PathBuf,
     /// The task whose results are being emitted, for retry events.
     current_task: Option<Arc<TaskInfo>>,
-    /// The host the current task is delegated to, while it runs on one host.
-    delegate: Option<String>,
-    /// How results of the current host show the delegation (`delegate(address)`).
-    delegate_label: Option<String>,
+    /// Where the current task runs for each host it is delegated for.
+    delegations: HashMap<String, Delegation>,
     /// `--start-at-task` found its task; later plays run from their start.
     start_at_done: bool,
     /// Set when the run must stop at once; the strategy loop checks it after each task.
@@ -183,7 +198,7 @@ impl<'a> Executor<'a> {
         templar: Templar,
         options: RunOptions,
         loader: Loader,
-        callback: &'a mut dyn Callback,
+        callback: &'a mut (dyn Callback + Send),
     ) -> Executor<'a> {
         let connections = crate::connection::Connections::new(options.agent_binary.clone());
         Executor {
@@ -191,7 +206,7 @@ impl<'a> Executor<'a> {
             vars,
             templar,
             options,
-            callback,
+            callback: Mutex::new(callback),
             loader,
             stats: BTreeMap::new(),
             failed_hosts: HashSet::new(),
@@ -199,15 +214,20 @@ impl<'a> Executor<'a> {
             next_task_id: 0,
             playbook_dir: PathBuf::new(),
             current_task: None,
-            delegate: None,
-            delegate_label: None,
+            delegations: HashMap::new(),
             start_at_done: false,
             abort: None,
         }
     }
 
-    pub(crate) fn emit(&mut self, event: Event) {
-        self.callback.on_event(&event);
+    /// Emits `event`, or buffers it while the task runs for several hosts at once.
+    pub(crate) fn emit(&self, event: Event) {
+        if let Some(event) = forks::buffer(event) {
+            self.callback
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .on_event(&event);
+        }
     }
 
     fn new_task_id(&mut self) -> u64 {

@@ -27,7 +27,7 @@ enum Unit {
     Minutes,
 }
 
-pub(super) fn pause(executor: &mut Executor<'_>, args: &Map) -> ActionOutcome {
+pub(super) fn pause(executor: &Executor<'_>, args: &Map) -> ActionOutcome {
     let parsed = match parse_args(args) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -69,7 +69,7 @@ pub(super) fn pause(executor: &mut Executor<'_>, args: &Map) -> ActionOutcome {
 }
 
 /// Prints the notices and waits, returning the unit the result reports the wait in.
-fn wait(executor: &mut Executor<'_>, parsed: &PauseArgs) -> Unit {
+fn wait(executor: &Executor<'_>, parsed: &PauseArgs) -> Unit {
     let Some((seconds, unit)) = parsed.wait else {
         // NOTE: rplay never reads the terminal, so a pause without a duration
         // returns at once, as ansible-core does when stdin is not interactive.

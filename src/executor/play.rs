@@ -399,24 +399,9 @@ impl Executor<'_> {
             .is_some_and(|v| truthy_keyword(&v));
         let mut includes: Vec<PendingInclude> = Vec::new();
         let mut any_failed = false;
-        let mut results: Vec<(String, TaskOutcome)> = Vec::new();
-        for host in hosts {
-            let Some(vars) = self.host_task_vars(run, context, host) else {
-                continue;
-            };
-            self.set_delegate(context, host, &vars);
-            let mut outcome = self.run_task_on_host(context, &info, host, &vars);
-            outcome.delegated_to = self.delegate_label.take();
-            outcome.facts_host = match self.delegate.take() {
-                Some(delegate) if self.delegate_facts(context, &vars) => Some(delegate),
-                _ => None,
-            };
-            results.push((host.clone(), outcome));
-            // `pause` bypasses the host loop: it runs for the first host only.
-            if run_once || context.task.short_action() == "pause" {
-                break;
-            }
-        }
+        // `pause` bypasses the host loop: it runs for the first host only.
+        let first_only = run_once || context.task.short_action() == "pause";
+        let results = self.run_on_hosts(run, context, &info, hosts, first_only);
         if run_once {
             if let Some((first, outcome)) = results.first() {
                 let shared = outcome.result.clone();
@@ -433,6 +418,7 @@ impl Executor<'_> {
             }
         }
         for (host, mut outcome) in results {
+            self.register(context, &host, &outcome);
             let targets: Vec<String> = if run_once {
                 hosts.to_vec()
             } else {
@@ -520,6 +506,90 @@ impl Executor<'_> {
             }
         }
         self.check_max_fail_percentage(run, &first_vars);
+    }
+
+    /// Runs the task on each host, or on the first only, and returns the outcomes in the
+    /// order of `hosts`. A task that can reach targets runs on up to `forks` hosts at
+    /// once; a task that stays on the controller runs host after host, because starting
+    /// threads would cost more than it saves.
+    fn run_on_hosts(
+        &mut self,
+        run: &PlayRun,
+        context: &TaskContext,
+        info: &Arc<TaskInfo>,
+        hosts: &[String],
+        first_only: bool,
+    ) -> Vec<(String, TaskOutcome)> {
+        let mut jobs: Vec<(String, crate::vars::HostVars)> = Vec::new();
+        self.delegations.clear();
+        for host in hosts {
+            let Some(vars) = self.host_task_vars(run, context, host) else {
+                continue;
+            };
+            if let Some(delegation) = self.delegation(context, host, &vars) {
+                self.delegations.insert(host.clone(), delegation);
+            }
+            jobs.push((host.clone(), vars));
+            if first_only {
+                break;
+            }
+        }
+        let run_job = |(host, vars): &(String, crate::vars::HostVars)| {
+            let mut outcome = self.run_task_on_host(context, info, host, vars);
+            let delegation = self.delegations.get(host);
+            outcome.delegated_to = delegation.and_then(|delegation| delegation.label.clone());
+            outcome.facts_host = delegation
+                .filter(|_| self.delegate_facts(context, vars))
+                .map(|delegation| delegation.name.clone());
+            (host.clone(), outcome)
+        };
+        let forks = self.task_forks(context, &jobs);
+        if jobs.len() < 2 || forks < 2 || super::actions::stays_on_controller(context) {
+            return jobs.iter().map(run_job).collect();
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        for (result, events) in super::forks::run_all(&jobs, forks, run_job) {
+            for event in events {
+                self.emit(event);
+            }
+            results.push(result);
+        }
+        results
+    }
+
+    /// How many hosts the task runs on at once: `forks`, or the task's `throttle` when
+    /// that is lower and not 0, templated with the first host's variables.
+    fn task_forks(&self, context: &TaskContext, jobs: &[(String, crate::vars::HostVars)]) -> usize {
+        let throttle = context
+            .keyword("throttle")
+            .zip(jobs.first())
+            .and_then(|(value, (_, vars))| self.templar.template(&value.value, vars).ok())
+            .and_then(|value| match value {
+                Value::Int(n) => usize::try_from(n).ok(),
+                other => value_text(&other).trim().parse().ok(),
+            })
+            .unwrap_or(0);
+        match throttle {
+            0 => self.options.forks,
+            throttle => throttle.min(self.options.forks),
+        }
+    }
+
+    /// Registers the task's result for `host` under the name its `register` keyword
+    /// gives. ansible-core's strategy drops the task-level `invocation`; loop items keep
+    /// theirs.
+    fn register(&mut self, context: &TaskContext, host: &str, outcome: &TaskOutcome) {
+        let Some(register) = context.task.keyword("register") else {
+            return;
+        };
+        let mut value = super::task::strip_internal(&outcome.result);
+        value.shift_remove("invocation");
+        let mut registered = Map::new();
+        registered.insert(
+            Value::from(value_text(&register.value)),
+            Value::map(value).into_unsafe(),
+        );
+        self.vars.set_nonpersistent(host, &registered);
     }
 
     /// Ends the play when more than `max_fail_percentage` of the batch failed, as
@@ -639,34 +709,36 @@ impl Executor<'_> {
         }
     }
 
-    /// Records where the task runs for `host` when it is delegated: the delegate's name
-    /// and the label results show, `delegate` or `delegate(address)` when the delegate's
-    /// `ansible_host` differs from its name.
-    fn set_delegate(&mut self, context: &TaskContext, host: &str, vars: &crate::vars::HostVars) {
-        self.delegate = None;
-        self.delegate_label = None;
-        let Some(delegate) = context
+    /// Returns where the task runs for `host` when it is delegated: the delegate's name,
+    /// the label results show, and the delegate's inventory variables.
+    fn delegation(
+        &mut self,
+        context: &TaskContext,
+        host: &str,
+        vars: &crate::vars::HostVars,
+    ) -> Option<super::Delegation> {
+        let name = context
             .keyword("delegate_to")
             .and_then(|value| self.templar.template(&value.value, vars).ok())
             .filter(|value| !value.is_null())
-            .map(|value| value_text(&value))
-        else {
-            return;
-        };
-        if delegate != host {
-            let address = self
-                .vars
-                .inventory_vars(&delegate)
-                .ok()
-                .and_then(|vars| vars.get("ansible_host").map(value_text))
-                .unwrap_or_else(|| delegate.clone());
-            self.delegate_label = Some(if address == delegate {
-                delegate.clone()
+            .map(|value| value_text(&value))?;
+        let inventory_vars = self.vars.inventory_vars(&name).unwrap_or_default();
+        let label = (name != host).then(|| {
+            let address = inventory_vars
+                .get("ansible_host")
+                .map(value_text)
+                .unwrap_or_else(|| name.clone());
+            if address == name {
+                name.clone()
             } else {
-                format!("{delegate}({address})")
-            });
-        }
-        self.delegate = Some(delegate);
+                format!("{name}({address})")
+            }
+        });
+        Some(super::Delegation {
+            name,
+            label,
+            inventory_vars,
+        })
     }
 
     fn delegate_facts(&self, context: &TaskContext, vars: &crate::vars::HostVars) -> bool {
@@ -691,7 +763,13 @@ impl Executor<'_> {
         // cannot be loaded.
         if !(info.is_include && status == Status::Ok) {
             let rescued = run.states.get(host).is_some_and(will_rescue);
-            count_in_recap(self.stats_for(host), status, changed, outcome.ignored, rescued);
+            count_in_recap(
+                self.stats_for(host),
+                status,
+                changed,
+                outcome.ignored,
+                rescued,
+            );
         }
         self.emit(Event::TaskResult(HostResult {
             host: host.to_string(),

@@ -67,7 +67,7 @@ impl Executor<'_> {
     /// Runs a module on `target`: in this process for a local connection, else in the
     /// target's agent. Connection failures become unreachable results.
     pub(super) fn run_module_on(
-        &mut self,
+        &self,
         target: &Target,
         module: &str,
         args: &Map,
@@ -171,7 +171,7 @@ impl Executor<'_> {
     }
 
     /// Runs `raw`: the command through the target's login shell, without the agent.
-    pub(super) fn run_raw(&mut self, target: &Target, command: &str, vars: &HostVars) -> Map {
+    pub(super) fn run_raw(&self, target: &Target, command: &str, vars: &HostVars) -> Map {
         if target.is_local() {
             let mut args = Map::new();
             args.insert(Value::from("_raw_params"), Value::from(command));
@@ -207,11 +207,7 @@ impl Executor<'_> {
     /// Resolves the connection settings for `target`: its variables first, then the command
     /// line and settings, then OpenSSH's option words in the order ansible-core passes them
     /// (the first value of an option wins, as in OpenSSH).
-    fn connection_spec(
-        &mut self,
-        target: &Target,
-        vars: &HostVars,
-    ) -> Result<ConnectionSpec, String> {
+    fn connection_spec(&self, target: &Target, vars: &HostVars) -> Result<ConnectionSpec, String> {
         if !matches!(
             target.connection.as_str(),
             "ssh" | "smart" | "paramiko" | "ansible.builtin.ssh"
@@ -334,12 +330,10 @@ impl Executor<'_> {
 
     /// Returns the variables of the host a task's module runs on: the task host's own, or
     /// the delegate's inventory variables.
-    fn target_vars(&mut self, target: &Target, vars: &HostVars) -> Box<dyn Variables> {
-        if target.delegated {
-            let delegate_vars = self.vars.inventory_vars(&target.name).unwrap_or_default();
-            Box::new(MapVariables(delegate_vars))
-        } else {
-            Box::new(vars.clone())
+    fn target_vars(&self, target: &Target, vars: &HostVars) -> Box<dyn Variables> {
+        match &target.delegate_vars {
+            Some(delegate_vars) => Box::new(MapVariables(delegate_vars.clone())),
+            None => Box::new(vars.clone()),
         }
     }
 }

@@ -44,7 +44,7 @@ impl Executor<'_> {
     /// Runs `context`'s task on `host` with the host's variables `vars`, emitting item
     /// results as they complete. The task-level result is returned, not emitted.
     pub(super) fn run_task_on_host(
-        &mut self,
+        &self,
         context: &TaskContext,
         info: &Arc<TaskInfo>,
         host: &str,
@@ -68,15 +68,6 @@ impl Executor<'_> {
         outcome.status = Some(status_of(&outcome.result));
         if outcome.status == Some(Status::Failed) {
             outcome.ignored = self.ignore_errors(context, vars);
-        }
-        if let Some(register) = task.keyword("register").map(|r| value_text(&r.value)) {
-            // ansible-core's strategy drops the task-level `invocation`; loop items keep
-            // theirs.
-            let mut value = strip_internal(&outcome.result);
-            value.shift_remove("invocation");
-            let mut registered = Map::new();
-            registered.insert(Value::from(register), Value::map(value).into_unsafe());
-            self.vars.set_nonpersistent(host, &registered);
         }
         outcome
     }
@@ -106,7 +97,7 @@ impl Executor<'_> {
     }
 
     fn run_loop(
-        &mut self,
+        &self,
         context: &TaskContext,
         info: &Arc<TaskInfo>,
         host: &str,
@@ -221,7 +212,10 @@ impl Executor<'_> {
                     result: callback_copy(result),
                     full_result: result.clone(),
                     ignored: false,
-                    delegated_to: self.delegate_label.clone(),
+                    delegated_to: self
+                        .delegations
+                        .get(host)
+                        .and_then(|delegation| delegation.label.clone()),
                 }));
             }
             for effect in &mut outcome.effects {
@@ -308,7 +302,7 @@ impl Executor<'_> {
 
     /// One execution for a host (or one loop item): `when`, arguments, the action,
     /// retries, `changed_when` and `failed_when`.
-    fn run_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
+    fn run_once(&self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         let mut outcome = self.execute_once(context, host, vars);
         if self.no_log(context, vars) {
             outcome
@@ -326,7 +320,7 @@ impl Executor<'_> {
             .is_some_and(|value| truthy_keyword(&value))
     }
 
-    fn execute_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
+    fn execute_once(&self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         match self.evaluate_when(context, vars) {
             Ok(None) => {}
             Ok(Some(false_condition)) => return skipped_by(false_condition),
@@ -400,7 +394,7 @@ impl Executor<'_> {
         }
     }
 
-    fn emit_retry(&mut self, _context: &TaskContext, host: &str, result: &Map) {
+    fn emit_retry(&self, _context: &TaskContext, host: &str, result: &Map) {
         let Some(info) = self.current_task.clone() else {
             return;
         };
@@ -416,7 +410,7 @@ impl Executor<'_> {
     }
 
     /// Emits the warnings and deprecations that evaluating a conditional produced.
-    pub(super) fn emit_conditional_warnings(&mut self, warnings: &[crate::template::Warning]) {
+    pub(super) fn emit_conditional_warnings(&self, warnings: &[crate::template::Warning]) {
         for warning in warnings {
             let event = if warning.deprecation {
                 // ansible-core 2.18 removes non-boolean conditionals in 2.19.
@@ -434,7 +428,7 @@ impl Executor<'_> {
     /// Returns `None` when every condition holds, else the first false condition as
     /// written (Ansible's `false_condition`).
     pub(super) fn evaluate_when(
-        &mut self,
+        &self,
         context: &TaskContext,
         vars: &HostVars,
     ) -> Result<Option<Value>, String> {

@@ -160,7 +160,7 @@ fn local_tmp_path(template: &Path) -> std::path::PathBuf {
 
 /// Runs `template`: renders on the controller, then runs `copy` on the target.
 pub(super) fn template(
-    executor: &mut Executor<'_>,
+    executor: &Executor<'_>,
     context: &TaskContext,
     target: &Target,
     args: &Map,

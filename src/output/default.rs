@@ -99,8 +99,8 @@ impl Default for DefaultOptions {
 /// `profile_tasks` lines when that callback is enabled.
 pub struct DefaultPrinter {
     options: DefaultOptions,
-    stdout: Box<dyn Write>,
-    stderr: Box<dyn Write>,
+    stdout: Box<dyn Write + Send>,
+    stderr: Box<dyn Write + Send>,
     last_task_banner: Option<u64>,
     /// The name of the task whose banner is pending; `None` under the `free` strategies.
     last_task_name: Option<String>,
@@ -113,8 +113,8 @@ pub struct DefaultPrinter {
 impl DefaultPrinter {
     pub fn new(
         options: DefaultOptions,
-        stdout: Box<dyn Write>,
-        stderr: Box<dyn Write>,
+        stdout: Box<dyn Write + Send>,
+        stderr: Box<dyn Write + Send>,
     ) -> DefaultPrinter {
         DefaultPrinter {
             options,
