@@ -82,14 +82,33 @@ struct Source {
     from_content: bool,
 }
 
+/// What copying one file did.
+pub(crate) enum FileCopy {
+    /// The file was copied, was already up to date, or would be copied in check mode.
+    Done(Map),
+    /// The destination exists and `force` is off: nothing ran. The map is the result a
+    /// copy of this one file reports.
+    Skipped(Map),
+}
+
 pub fn run(params: &Params, options: &ModuleOptions) -> Map {
-    match run_checked(params, options) {
-        Ok(result) => result,
+    if let Some(tree) = params.internal.get(crate::copy_tree::TREE) {
+        return crate::copy_tree::run(params, options, tree);
+    }
+    if params.flag("remote_src") {
+        if let Some(src) = params.string("src").filter(|src| Path::new(src).is_dir()) {
+            return crate::copy_remote_dir::run(params, options, &src);
+        }
+    }
+    match copy_file(params, options) {
+        Ok(FileCopy::Done(result) | FileCopy::Skipped(result)) => result,
         Err(failure) => failure.into_result(),
     }
 }
 
-fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure> {
+/// Copies the one file `params` describe, as ansible-core's copy action and module do
+/// together for each file.
+pub(crate) fn copy_file(params: &Params, options: &ModuleOptions) -> Result<FileCopy, Failure> {
     let mut dest = params.string("dest").unwrap_or_default();
     if !dest.contains('/') {
         dest = format!("./{dest}");
@@ -109,9 +128,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     let follow = params.flag("follow");
     let exists = fs::symlink_metadata(&dest_file).is_ok();
     if exists && !params.flag("force") {
-        let mut result = Map::new();
-        result.insert(Value::from("changed"), Value::Bool(false));
-        return Ok(result);
+        return Ok(FileCopy::Skipped(skipped_result(params, &dest_file)));
     }
     let checksum = Digest::Sha1.hex(&source.data);
     let dest_checksum = fs::read(&dest_file)
@@ -129,7 +146,8 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     if dest_checksum.as_deref() == Some(checksum.as_str()) {
         return unchanged(
             params, options, &dest_file, follow, &source, attributes, checksum,
-        );
+        )
+        .map(FileCopy::Done);
     }
     let diff = if options.diff {
         vec![Value::map(content_diff(
@@ -141,11 +159,12 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         Vec::new()
     };
     let mut result = Map::new();
-    if options.check_mode {
+    let remote_src = params.flag("remote_src");
+    if options.check_mode && !remote_src {
         result.insert(Value::from("diff"), Value::list(diff));
         result.insert(Value::from("changed"), Value::Bool(true));
         result.insert(Value::from("invocation"), action_invocation(params));
-        return Ok(result);
+        return Ok(FileCopy::Done(result));
     }
     if follow && PathState::of(&dest_file) == PathState::Link {
         if let Ok(real) = fs::canonicalize(&dest_file) {
@@ -154,7 +173,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     }
     let parent = dest_file.parent().unwrap_or(Path::new("."));
     if dest.ends_with('/') && !parent.exists() {
-        fs::create_dir_all(parent).map_err(|err| Failure::new(os_error(&err)))?;
+        create_parent_directories(params, parent)?;
     }
     if !parent.exists() {
         return Err(Failure::new(format!(
@@ -162,9 +181,29 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
             parent.display()
         )));
     }
-    let backup_file = write_file(params, &dest_file, &source.data, &attributes)?;
+    let backup_file = match options.check_mode {
+        true => None,
+        false => write_file(params, &dest_file, &source.data, &attributes)?,
+    };
     let shown_dest = dest_file.display().to_string();
-    set_attributes_if_different(&dest_file, &attributes, false, &mut None)?;
+    set_attributes_if_different(&dest_file, &attributes, options.check_mode, &mut None)?;
+    if remote_src {
+        // The module ran with the task's own arguments, and reports no diff.
+        let src = params.string("src").unwrap_or_default();
+        result.insert(Value::from("dest"), Value::from(shown_dest.as_str()));
+        result.insert(Value::from("src"), Value::from(src));
+        result.insert(
+            Value::from("md5sum"),
+            Value::from(Digest::Md5.hex(&source.data)),
+        );
+        result.insert(Value::from("checksum"), Value::from(checksum.as_str()));
+        result.insert(Value::from("changed"), Value::Bool(true));
+        if let Some(backup_file) = backup_file {
+            result.insert(Value::from("backup_file"), Value::from(backup_file));
+        }
+        add_path_info(&mut result, &dest_file);
+        return Ok(FileCopy::Done(result));
+    }
     let extension = Path::new(&shown_dest)
         .extension()
         .map(|ext| format!(".{}", ext.to_string_lossy()))
@@ -193,7 +232,63 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         Value::from("invocation"),
         module_invocation(params, &updates, &checksum),
     );
-    Ok(result)
+    Ok(FileCopy::Done(result))
+}
+
+/// The result of a copy that found the destination present with `force` off. The
+/// module reports it for `remote_src`, with a message. Otherwise ansible-core's action
+/// runs no module and reports the task's `dest` and the controller source (the
+/// temporary file it wrote `content` to).
+fn skipped_result(params: &Params, dest_file: &Path) -> Map {
+    let mut result = Map::new();
+    let src = params.string("src").unwrap_or_default();
+    if params.flag("remote_src") {
+        result.insert(Value::from("msg"), Value::from("file already exists"));
+        result.insert(Value::from("src"), Value::from(src));
+        result.insert(
+            Value::from("dest"),
+            Value::from(dest_file.display().to_string()),
+        );
+        result.insert(Value::from("changed"), Value::Bool(false));
+        return result;
+    }
+    let shown_src = params
+        .internal
+        .get(SOURCE_PATH)
+        .map(crate::pyrepr::str)
+        .unwrap_or(src);
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(
+        Value::from("dest"),
+        Value::from(params.string("dest").unwrap_or_default()),
+    );
+    result.insert(Value::from("src"), Value::from(shown_src));
+    result.insert(Value::from(crate::dispatch::ACTION_RESULT), Value::Bool(true));
+    result
+}
+
+/// Creates the missing directories above a file copied into `dest/`, with the
+/// `directory_mode`, owner and group the task asks for, as the copy module does for a
+/// recursive copy.
+pub(crate) fn create_parent_directories(params: &Params, parent: &Path) -> Result<(), Failure> {
+    let mut missing = Vec::new();
+    let mut existing = parent;
+    while !existing.exists() {
+        missing.push(existing.to_path_buf());
+        match existing.parent() {
+            Some(above) if !above.as_os_str().is_empty() => existing = above,
+            _ => break,
+        }
+    }
+    fs::create_dir_all(parent).map_err(|err| Failure::new(os_error(&err)))?;
+    let attributes = FileAttributes {
+        mode: params.get("directory_mode").cloned(),
+        ..FileAttributes::from_params(params)
+    };
+    for directory in missing.iter().rev() {
+        set_attributes_if_different(directory, &attributes, false, &mut None)?;
+    }
+    Ok(())
 }
 
 /// The task's arguments without the controller-only ones (`content`, `decrypt`) and
@@ -234,7 +329,7 @@ fn invocation_of(spec: &ModuleSpec, args: &Map) -> Value {
 /// `invocation` of a copy that ran no module (check mode): the task's arguments, at
 /// the top and as `module_args`, with `content` hidden, as ansible-core's copy action's
 /// `_ensure_invocation` builds it.
-fn action_invocation(params: &Params) -> Value {
+pub(crate) fn action_invocation(params: &Params) -> Value {
     let mut args: Map = params
         .given
         .iter()
@@ -420,7 +515,7 @@ fn unchanged(
 }
 
 /// The arguments ansible-core's copy action passes on to the file module.
-fn is_file_argument(key: &str) -> bool {
+pub(crate) fn is_file_argument(key: &str) -> bool {
     crate::spec::FILE_COMMON_OPTIONS
         .iter()
         .any(|option| option.name == key)

@@ -852,13 +852,26 @@ impl Executor<'_> {
             );
             args.insert(Value::from("content"), Value::from(text));
         }
+        if args.get("content").is_some_and(|content| !content.is_null()) {
+            args.insert(
+                Value::from(rplay_modules::copy::SOURCE_PATH),
+                Value::from(super::copy_action::content_tmp_path()),
+            );
+        }
         let remote_src = args
             .get("remote_src")
             .is_some_and(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
+        let content_given = args.contains_key("content");
+        if remote_src && !content_given {
+            return Ok(args);
+        }
+        // The action reads `decrypt` itself; the module does not take it, except with
+        // `remote_src`, where ansible-core passes it on and the module rejects it.
+        args.shift_remove("decrypt");
         let Some(src) = args.get("src").map(value_text) else {
             return Ok(args);
         };
-        if remote_src || args.contains_key("content") {
+        if content_given {
             return Ok(args);
         }
         let path = self.find_needle(context, "files", &src).ok_or_else(|| {
@@ -867,10 +880,21 @@ impl Executor<'_> {
             )
         })?;
         if path.is_dir() {
-            // NOTE: a directory `src` (recursive copy) is not supported yet.
-            return Err(format!(
-                "rplay cannot copy the directory '{src}' yet: only single files are supported"
-            ));
+            // As rsync does, a trailing slash copies the directory's contents only.
+            let found = path.display().to_string();
+            let mut source = found.trim_end_matches('/').to_string();
+            if src.ends_with('/') {
+                source.push('/');
+            }
+            let local_follow = args
+                .get("local_follow")
+                .is_none_or(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
+            let tree = super::copy_action::walk_source_tree(&source, local_follow)?;
+            args.insert(
+                Value::from(rplay_modules::copy_tree::TREE),
+                tree.to_value(),
+            );
+            return Ok(args);
         }
         let data = std::fs::read(&path)
             .map_err(|err| format!("could not read src={}: {err}", path.display()))?;

@@ -2,6 +2,7 @@
 //! runner. The executor emits [`events::Event`]s and never prints.
 
 mod actions;
+mod copy_action;
 pub mod context;
 pub mod events;
 mod fetch_action;
