@@ -4,6 +4,7 @@
 //! in `_ansible_rplay_source` (rplay's executor reads it).
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -120,7 +121,8 @@ pub(crate) fn copy_file(params: &Params, options: &ModuleOptions) -> Result<File
     };
     if dest_file.is_dir() {
         if source.from_content {
-            return Err(Failure::new("can not use content with a dir as dest"));
+            return Err(Failure::new("can not use content with a dir as dest")
+                .with("diff", Value::list(Vec::new())));
         }
         let basename = source.basename.clone().unwrap_or_default();
         dest_file = dest_file.join(basename);
@@ -131,13 +133,57 @@ pub(crate) fn copy_file(params: &Params, options: &ModuleOptions) -> Result<File
         return Ok(FileCopy::Skipped(skipped_result(params, &dest_file)));
     }
     let checksum = Digest::Sha1.hex(&source.data);
+    let target = CopyTarget {
+        dest,
+        dest_file,
+        follow,
+    };
+    // ansible-core's action adds the source's checksum to every result, failed ones too.
+    copy_checked(params, options, &source, target, checksum.clone()).map_err(|mut failure| {
+        if !failure.extra.contains_key("checksum") {
+            failure
+                .extra
+                .insert(Value::from("checksum"), Value::from(checksum));
+        }
+        failure
+    })
+}
+
+/// Where a single copy writes: the task's `dest` (`./`-prefixed when it has no slash),
+/// the file it names, and whether a symlink there is followed.
+struct CopyTarget {
+    dest: String,
+    dest_file: PathBuf,
+    follow: bool,
+}
+
+/// Copies `source` to the target's file once its checksum is known.
+fn copy_checked(
+    params: &Params,
+    options: &ModuleOptions,
+    source: &Source,
+    target: CopyTarget,
+    checksum: String,
+) -> Result<FileCopy, Failure> {
+    let CopyTarget {
+        dest,
+        mut dest_file,
+        follow,
+    } = target;
     let dest_checksum = fs::read(&dest_file)
         .ok()
         .filter(|_| dest_file.is_file())
         .map(|data| Digest::Sha1.hex(&data));
     let mut mode = params.get("mode").cloned();
     if mode.as_ref().and_then(Value::as_str) == Some("preserve") {
-        mode = params.internal.get(SOURCE_MODE).cloned();
+        mode = match params.flag("remote_src") {
+            // The module reads the source's mode on the target.
+            true => params
+                .string("src")
+                .and_then(|src| fs::metadata(src).ok())
+                .map(|meta| Value::from(crate::files::mode_text(meta.permissions().mode()))),
+            false => params.internal.get(SOURCE_MODE).cloned(),
+        };
     }
     let attributes = FileAttributes {
         mode,
@@ -471,9 +517,11 @@ fn unchanged(
     attributes: FileAttributes,
     checksum: String,
 ) -> Result<Map, Failure> {
-    let mut dest = dest_file.to_path_buf();
-    if follow && PathState::of(&dest) == PathState::Link {
-        if let Ok(real) = fs::canonicalize(&dest) {
+    // The file module gets the task's `dest` and finds the file inside a directory
+    // itself, or the link's target when a symlink is followed.
+    let mut dest = PathBuf::from(params.string("dest").unwrap_or_default());
+    if follow && PathState::of(dest_file) == PathState::Link {
+        if let Ok(real) = fs::canonicalize(dest_file) {
             dest = real;
         }
     }

@@ -128,7 +128,7 @@ fn raised(message: String) -> ActionOutcome {
 /// The internal result key that marks a failure raised as an exception.
 pub const RAISED: &str = "_ansible_rplay_raised";
 
-fn failed_result(message: String) -> Map {
+pub(super) fn failed_result(message: String) -> Map {
     let mut result = Map::new();
     result.insert(Value::from("failed"), Value::Bool(true));
     result.insert(Value::from("msg"), Value::from(message));
@@ -662,7 +662,7 @@ fn module(
     let args = match action {
         "copy" => match executor.copy_args(context, args) {
             Ok(args) => args,
-            Err(message) => return ok(failed_result(message)),
+            Err(failed) => return ok(failed),
         },
         _ => args.clone(),
     };
@@ -837,9 +837,10 @@ impl Executor<'_> {
     /// Completes `copy`'s arguments as ansible-core's copy action does on the controller:
     /// `content` given as a list or mapping becomes JSON text, and a `src` on the
     /// controller is found and its bytes sent along (base64) for the module to write.
-    fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, String> {
+    fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, Map> {
         use std::os::unix::fs::PermissionsExt;
 
+        super::copy_action::check_args(args)?;
         let mut args = args.clone();
         if let Some(content @ (Value::List(_) | Value::Map(_))) = args.get("content").cloned() {
             let text = rplay_modules::json::dumps(
@@ -867,18 +868,18 @@ impl Executor<'_> {
         }
         // The action reads `decrypt` itself; the module does not take it, except with
         // `remote_src`, where ansible-core passes it on and the module rejects it.
-        args.shift_remove("decrypt");
+        let decrypt = args
+            .shift_remove("decrypt")
+            .is_none_or(|value| rplay_modules::spec::to_bool(&value).unwrap_or(true));
         let Some(src) = args.get("src").map(value_text) else {
             return Ok(args);
         };
         if content_given {
             return Ok(args);
         }
-        let path = self.find_needle(context, "files", &src).ok_or_else(|| {
-            format!(
-                "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
-            )
-        })?;
+        let path = self
+            .find_needle(context, "files", &src)
+            .ok_or_else(|| super::copy_action::not_found_result(&src, &self.needle_candidates(context, "files", &src)))?;
         if path.is_dir() {
             // As rsync does, a trailing slash copies the directory's contents only.
             let found = path.display().to_string();
@@ -889,15 +890,14 @@ impl Executor<'_> {
             let local_follow = args
                 .get("local_follow")
                 .is_none_or(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
-            let tree = super::copy_action::walk_source_tree(&source, local_follow)?;
+            let tree = super::copy_action::walk_source_tree(&source, local_follow, decrypt)?;
             args.insert(
                 Value::from(rplay_modules::copy_tree::TREE),
                 tree.to_value(),
             );
             return Ok(args);
         }
-        let data = std::fs::read(&path)
-            .map_err(|err| format!("could not read src={}: {err}", path.display()))?;
+        let data = super::copy_action::read_source_file(&path, decrypt)?;
         let mode = std::fs::metadata(&path)
             .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
             .unwrap_or_default();
@@ -919,9 +919,21 @@ impl Executor<'_> {
         dir: &str,
         file: &str,
     ) -> Option<PathBuf> {
+        self.needle_candidates(context, dir, file)
+            .into_iter()
+            .find(|candidate| candidate.exists())
+    }
+
+    /// The paths [`Executor::find_needle`] tries, in order.
+    pub(super) fn needle_candidates(
+        &self,
+        context: &TaskContext,
+        dir: &str,
+        file: &str,
+    ) -> Vec<PathBuf> {
         let path = PathBuf::from(file);
         if path.is_absolute() {
-            return path.exists().then_some(path);
+            return vec![path];
         }
         let mut candidates = Vec::new();
         if let Some(role) = &context.role {
@@ -934,6 +946,6 @@ impl Executor<'_> {
         }
         candidates.push(self.playbook_dir.join(dir).join(file));
         candidates.push(self.playbook_dir.join(file));
-        candidates.into_iter().find(|candidate| candidate.exists())
+        candidates
     }
 }

@@ -8,6 +8,79 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use rplay_modules::copy_tree::{SourceTree, TreeFile, TreeLink};
+use rplay_modules::{Map, Value};
+
+use super::actions::{action_fail_result, failed_result, RAISED};
+
+/// Reads a controller file to copy. With `decrypt`, a vault-encrypted file fails as
+/// ansible-core's loader fails without a vault secret.
+///
+/// NOTE: rplay cannot decrypt vault files, so this also fails when vault passwords are
+/// given.
+pub(super) fn read_source_file(path: &Path, decrypt: bool) -> Result<Vec<u8>, Map> {
+    let data = fs::read(path).map_err(|err| {
+        failed_result(format!("could not find src={}, {err}", path.display()))
+    })?;
+    if decrypt && data.starts_with(b"$ANSIBLE_VAULT;") {
+        let mut result = failed_result(format!(
+            "A vault password or secret must be specified to decrypt {}",
+            path.display()
+        ));
+        result.insert(Value::from(RAISED), Value::Bool(true));
+        return Err(result);
+    }
+    Ok(data)
+}
+
+/// Checks `copy`'s arguments as ansible-core's copy action does before it looks for
+/// the source, and returns the failed result it reports.
+pub(super) fn check_args(args: &Map) -> Result<(), Map> {
+    for internal in ["_original_basename", "_diff_peek"] {
+        if args.get(internal).is_some_and(|value| !value.is_null()) {
+            return Err(action_fail_result(format!(
+                "Invalid parameter specified: \"{internal}\""
+            )));
+        }
+    }
+    let given = |key: &str| args.get(key).filter(|value| !value.is_null());
+    let truthy = |key: &str| given(key).is_some_and(Value::is_truthy);
+    let content = given("content");
+    let message = if !truthy("src") && content.is_none() {
+        "src (or content) is required"
+    } else if !truthy("dest") {
+        "dest is required"
+    } else if truthy("src") && content.is_some() {
+        "src and content are mutually exclusive"
+    } else if content.is_some()
+        && given("dest").is_some_and(|dest| rplay_modules::pyrepr::str(dest).ends_with('/'))
+    {
+        "can not use content with a dir as dest"
+    } else {
+        return Ok(());
+    };
+    Err(failed_result(message.to_string()))
+}
+
+/// The failed result of a `src` found nowhere on the controller, listing the paths
+/// searched, with the traceback whose last line the default callback prints.
+pub(super) fn not_found_result(src: &str, searched: &[std::path::PathBuf]) -> Map {
+    let paths: Vec<String> = searched
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    let message = format!(
+        "Could not find or access '{src}'\nSearched in:\n\t{} on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+        paths.join("\n\t")
+    );
+    let mut result = failed_result(message.clone());
+    result.insert(
+        Value::from("exception"),
+        Value::from(format!(
+            "Traceback (most recent call last):\nansible.errors.AnsibleFileNotFound: {message}\n"
+        )),
+    );
+    result
+}
 
 /// The path of the controller temporary file ansible-core's copy action writes
 /// `content` to (`~/.ansible/tmp/ansible-local-PIDRANDOM/.RANDOM`), which a skipped copy
@@ -31,9 +104,18 @@ type DirectoryId = (u64, u64);
 /// Walks the controller directory `top` (its path as the action resolved it, a trailing
 /// slash meaning "its contents only") into the entries to copy. With `local_follow`,
 /// symlinks are followed unless they lead back into a directory being copied.
-pub(super) fn walk_source_tree(top: &str, local_follow: bool) -> Result<SourceTree, String> {
+///
+/// NOTE: the walk reads every file before anything is copied, so a file that cannot be
+/// read fails the task before any copy, where ansible-core has copied the files it
+/// met before that one.
+pub(super) fn walk_source_tree(
+    top: &str,
+    local_follow: bool,
+    decrypt: bool,
+) -> Result<SourceTree, Map> {
     let mut walk = TreeWalk {
         local_follow,
+        decrypt,
         tree: SourceTree {
             source: top.to_string(),
             ..SourceTree::default()
@@ -61,13 +143,14 @@ pub(super) fn walk_source_tree(top: &str, local_follow: bool) -> Result<SourceTr
         return Ok(walk.tree);
     }
     let top_id = directory_id(Path::new(top))
-        .ok_or_else(|| format!("could not read the directory {top}"))?;
+        .ok_or_else(|| failed_result(format!("could not read the directory {top}")))?;
     walk.recurse(top, offset, &HashSet::from([top_id]), "")?;
     Ok(walk.tree)
 }
 
 struct TreeWalk {
     local_follow: bool,
+    decrypt: bool,
     tree: SourceTree,
 }
 
@@ -81,7 +164,7 @@ impl TreeWalk {
         offset: usize,
         parents: &HashSet<DirectoryId>,
         relative_base: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), Map> {
         for level in os_walk(top) {
             for name in &level.files {
                 let path = python_join(&level.base, name);
@@ -97,7 +180,7 @@ impl TreeWalk {
         Ok(())
     }
 
-    fn add_file(&mut self, path: &str, relative: String) -> Result<(), String> {
+    fn add_file(&mut self, path: &str, relative: String) -> Result<(), Map> {
         if !Path::new(path).is_symlink() {
             return self.push_file(path, relative);
         }
@@ -113,8 +196,8 @@ impl TreeWalk {
         }
     }
 
-    fn push_file(&mut self, path: &str, relative: String) -> Result<(), String> {
-        let data = fs::read(path).map_err(|err| format!("could not find src={path}, {err}"))?;
+    fn push_file(&mut self, path: &str, relative: String) -> Result<(), Map> {
+        let data = read_source_file(Path::new(path), self.decrypt)?;
         let mode = fs::metadata(path)
             .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
             .unwrap_or_default();
@@ -132,12 +215,13 @@ impl TreeWalk {
         path: &str,
         relative: String,
         parents: &HashSet<DirectoryId>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Map> {
         if !Path::new(path).is_symlink() {
             self.tree.directories.push(relative);
             return Ok(());
         }
-        let real = fs::canonicalize(path).map_err(|err| format!("{path}: {err}"))?;
+        let real = fs::canonicalize(path)
+            .map_err(|err| failed_result(format!("could not read {path}: {err}")))?;
         let real_id = directory_id(&real);
         if !self.local_follow || real_id.is_some_and(|id| parents.contains(&id)) {
             let target = read_link_text(Path::new(path));
@@ -271,7 +355,7 @@ mod tests {
     fn walk_without_trailing_slash_names_the_directory() {
         let dir = tree_fixture();
         let top = dir.path().join("tree").display().to_string();
-        let tree = walk_source_tree(&top, true).unwrap();
+        let tree = walk_source_tree(&top, true, true).unwrap();
         let files = sorted(tree.files.iter().map(|f| f.relative.clone()).collect());
         assert_eq!(files, ["tree/a.txt", "tree/link", "tree/sub/deep/c.txt"]);
         assert_eq!(
@@ -288,7 +372,7 @@ mod tests {
     fn walk_with_trailing_slash_names_the_contents() {
         let dir = tree_fixture();
         let top = format!("{}/", dir.path().join("tree").display());
-        let tree = walk_source_tree(&top, false).unwrap();
+        let tree = walk_source_tree(&top, false, true).unwrap();
         let files = sorted(tree.files.iter().map(|f| f.relative.clone()).collect());
         assert_eq!(files, ["a.txt", "sub/deep/c.txt"]);
         let links = sorted(tree.symlinks.iter().map(|l| l.relative.clone()).collect());
@@ -302,7 +386,7 @@ mod tests {
         let file = dir.path().join("tree/a.txt");
         fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
         let top = format!("{}/", dir.path().join("tree").display());
-        let tree = walk_source_tree(&top, true).unwrap();
+        let tree = walk_source_tree(&top, true, true).unwrap();
         let entry = tree.files.iter().find(|f| f.relative == "a.txt").unwrap();
         assert_eq!(entry.mode, "0640");
         assert_eq!(entry.data, b"a");
