@@ -138,9 +138,11 @@ pub(crate) fn copy_file(params: &Params, options: &ModuleOptions) -> Result<File
         dest_file,
         follow,
     };
-    // ansible-core's action adds the source's checksum to every result, failed ones too.
+    // ansible-core's action adds the source's checksum to every result, failed ones
+    // too, except with `remote_src`, where it returns the module's result as it is.
+    let remote_src = params.flag("remote_src");
     copy_checked(params, options, &source, target, checksum.clone()).map_err(|mut failure| {
-        if !failure.extra.contains_key("checksum") {
+        if !remote_src && !failure.extra.contains_key("checksum") {
             failure
                 .extra
                 .insert(Value::from("checksum"), Value::from(checksum));
@@ -254,7 +256,11 @@ fn copy_checked(
         .extension()
         .map(|ext| format!(".{}", ext.to_string_lossy()))
         .unwrap_or_default();
-    let tmp_src = remote_tmp_path(&format!(".source{extension}"), options.system_tmp);
+    let tmp_src = remote_tmp_path(
+        &format!(".source{extension}"),
+        options.remote_tmp.as_deref(),
+        options.system_tmp,
+    );
     result.insert(Value::from("diff"), Value::list(diff));
     result.insert(Value::from("dest"), Value::from(shown_dest.as_str()));
     result.insert(Value::from("src"), Value::from(tmp_src.as_str()));

@@ -708,11 +708,21 @@ impl Executor<'_> {
             diff: self.options.diff,
             environment: self.environment(context, vars)?,
             module_name: Some(context.task.action.clone()),
-            remote_tmp: Some(self.options.remote_tmp.clone()),
+            remote_tmp: Some(self.remote_tmp(vars)),
             pipelining: self.pipelining(vars),
             // Set by the connection, which reads the login user from its spec.
             system_tmp: false,
         })
+    }
+
+    /// `remote_tmp` for the task's host: `ansible_remote_tmp` over the setting.
+    fn remote_tmp(&self, vars: &HostVars) -> String {
+        use crate::template::Variables;
+        vars.get("ansible_remote_tmp")
+            .and_then(|raw| self.templar.template(&raw, vars).ok())
+            .filter(|value| !value.is_null())
+            .map(|value| value_text(&value))
+            .unwrap_or_else(|| self.options.remote_tmp.clone())
     }
 
     /// `pipelining` for the task's host: `ansible_pipelining` (or
