@@ -193,7 +193,7 @@ fn copy_checked(
     };
     if dest_checksum.as_deref() == Some(checksum.as_str()) {
         return unchanged(
-            params, options, &dest_file, follow, &source, attributes, checksum,
+            params, options, &dest_file, follow, source, attributes, checksum,
         )
         .map(FileCopy::Done);
     }
@@ -315,7 +315,10 @@ fn skipped_result(params: &Params, dest_file: &Path) -> Map {
         Value::from(params.string("dest").unwrap_or_default()),
     );
     result.insert(Value::from("src"), Value::from(shown_src));
-    result.insert(Value::from(crate::dispatch::ACTION_RESULT), Value::Bool(true));
+    result.insert(
+        Value::from(crate::dispatch::ACTION_RESULT),
+        Value::Bool(true),
+    );
     result
 }
 

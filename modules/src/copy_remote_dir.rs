@@ -93,8 +93,13 @@ fn run_checked(params: &Params, options: &ModuleOptions, src: &str) -> Result<Ma
         group: params.string("group"),
     };
     changed |= copy
-        .copy_directory(src, &given_dest, &mut dest)
-        .map_err(|err| Failure::new(format!("failed to copy: {src} to {dest}: {}", os_error(&err))))?;
+        .copy_directory(src, &given_dest, &dest)
+        .map_err(|err| {
+            Failure::new(format!(
+                "failed to copy: {src} to {dest}: {}",
+                os_error(&err)
+            ))
+        })?;
     let mut result = Map::new();
     result.insert(Value::from("dest"), Value::from(dest.as_str()));
     result.insert(Value::from("src"), Value::from(src));
@@ -104,12 +109,8 @@ fn run_checked(params: &Params, options: &ModuleOptions, src: &str) -> Result<Ma
         mode,
         ..FileAttributes::from_params(params)
     };
-    changed |= set_attributes_if_different(
-        Path::new(&dest),
-        &attributes,
-        options.check_mode,
-        &mut None,
-    )?;
+    changed |=
+        set_attributes_if_different(Path::new(&dest), &attributes, options.check_mode, &mut None)?;
     result.insert(Value::from("changed"), Value::Bool(changed));
     Ok(result)
 }
@@ -133,7 +134,7 @@ fn check_destination(
     src: &str,
     dest: &mut String,
 ) -> Result<Option<Map>, Failure> {
-    let path = Path::new(dest.as_str());
+    let path = Path::new(dest);
     if fs::symlink_metadata(path).is_ok() && path.exists() {
         if path.is_symlink() && params.flag("follow") {
             if let Ok(real) = fs::canonicalize(path) {
@@ -148,7 +149,7 @@ fn check_destination(
             result.insert(Value::from("changed"), Value::Bool(false));
             return Ok(Some(result));
         }
-        if Path::new(dest.as_str()).is_file() || Path::new(dest.as_str()).is_symlink() {
+        if Path::new(dest).is_file() || Path::new(dest).is_symlink() {
             // NOTE: ansible-core 2.18 moves the source directory over a destination
             // file or symlink here; rplay rejects the copy instead.
             return Err(Failure::new(format!(
@@ -182,9 +183,9 @@ fn writable(path: &str) -> bool {
 impl RemoteCopy {
     /// Copies the directory `src` into the task's `dest` (`given_dest`, before the
     /// module joined the source's name to it), as the module's four cases do: with or
-    /// without a trailing slash on `src`, into an existing or a new `dest`. Updates
-    /// `dest` to the path the result reports.
-    fn copy_directory(&self, src: &str, given_dest: &str, dest: &mut String) -> io::Result<bool> {
+    /// without a trailing slash on `src`, into an existing or a new `dest`. `dest` is
+    /// the path the result reports.
+    fn copy_directory(&self, src: &str, given_dest: &str, dest: &str) -> io::Result<bool> {
         let src_path = Path::new(src);
         let given = Path::new(given_dest);
         let contents = PathBuf::from(python_join(src, ""));
@@ -198,7 +199,7 @@ impl RemoteCopy {
             if !self.check_mode {
                 copytree(&contents, &target, self.keep_symlinks())?;
             }
-            self.chown_recursive(Path::new(dest.as_str()))?;
+            self.chown_recursive(Path::new(dest))?;
             changed = true;
         }
         if !src.ends_with('/') && given.is_dir() {
@@ -206,7 +207,7 @@ impl RemoteCopy {
             if !target.exists() {
                 if !self.check_mode {
                     copytree(&contents, &target, self.keep_symlinks())?;
-                    self.chown_recursive(Path::new(dest.as_str()))?;
+                    self.chown_recursive(Path::new(dest))?;
                 }
                 changed = true;
             }
@@ -353,7 +354,7 @@ fn walk_paths(root: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// What `filecmp.dircmp(src, dest)` finds, in its sorted order.
+/// The comparison `filecmp.dircmp(src, dest)` makes, in its sorted order.
 #[derive(Debug, Default, PartialEq)]
 struct DirComparison {
     left_only: Vec<String>,
@@ -371,8 +372,10 @@ impl DirComparison {
                 comparison.left_only.push(name.clone());
                 continue;
             }
-            let (Ok(a), Ok(b)) = (fs::metadata(left.join(name)), fs::metadata(right.join(name)))
-            else {
+            let (Ok(a), Ok(b)) = (
+                fs::metadata(left.join(name)),
+                fs::metadata(right.join(name)),
+            ) else {
                 continue;
             };
             if a.is_dir() && b.is_dir() {
@@ -388,7 +391,7 @@ impl DirComparison {
     }
 }
 
-/// The sorted names of a directory, without the ones `dircmp` ignores.
+/// Lists a directory's names, sorted, without the ones `dircmp` ignores.
 fn listed_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map(|entries| {
@@ -417,7 +420,7 @@ fn files_differ(a: &Path, a_meta: &fs::Metadata, b: &Path, b_meta: &fs::Metadata
     Some(fs::read(a).ok()? != fs::read(b).ok()?)
 }
 
-/// What [`copy_file`] keeps of the source besides its content.
+/// The metadata [`copy_file`] keeps of the source besides its content.
 #[derive(Clone, Copy, PartialEq)]
 enum FileCopyMode {
     /// `shutil.copyfile`: the content only.
@@ -541,5 +544,78 @@ mod tests {
         assert_eq!(python_basename("/a/b"), "b");
         assert_eq!(python_join("/a", ""), "/a/");
         assert_eq!(python_join("/a/", "b"), "/a/b");
+    }
+
+    fn remote_copy(src: &str, dest: &str, check_mode: bool) -> Map {
+        let mut args = Map::new();
+        args.insert(Value::from("src"), Value::from(src));
+        args.insert(Value::from("dest"), Value::from(dest));
+        args.insert(Value::from("remote_src"), Value::Bool(true));
+        let params = crate::copy::SPEC.validate(&args).unwrap();
+        let options = ModuleOptions {
+            check_mode,
+            ..ModuleOptions::default()
+        };
+        crate::copy::run(&params, &options)
+    }
+
+    fn source_tree(root: &Path) -> String {
+        let src = root.join("src");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::write(src.join("a.txt"), "a").unwrap();
+        fs::write(src.join("sub/b.txt"), "b").unwrap();
+        src.display().to_string()
+    }
+
+    #[test]
+    fn remote_directory_copied_into_new_dest() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = source_tree(dir.path());
+        let dest = dir.path().join("dest");
+        let result = remote_copy(&src, &dest.display().to_string(), false);
+        assert_eq!(
+            result.get("changed"),
+            Some(&Value::Bool(true)),
+            "{result:?}"
+        );
+        assert_eq!(result.get("checksum"), Some(&Value::Null));
+        assert_eq!(fs::read_to_string(dest.join("src/sub/b.txt")).unwrap(), "b");
+    }
+
+    #[test]
+    fn remote_contents_synced_then_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = source_tree(dir.path());
+        let dest = dir.path().join("dest").display().to_string();
+        let first = remote_copy(&format!("{src}/"), &dest, false);
+        assert_eq!(first.get("changed"), Some(&Value::Bool(true)), "{first:?}");
+        assert_eq!(fs::read_to_string(format!("{dest}/a.txt")).unwrap(), "a");
+        let second = remote_copy(&format!("{src}/"), &dest, false);
+        assert_eq!(
+            second.get("changed"),
+            Some(&Value::Bool(false)),
+            "{second:?}"
+        );
+        fs::write(format!("{src}/sub/b.txt"), "changed").unwrap();
+        let third = remote_copy(&format!("{src}/"), &dest, false);
+        assert_eq!(third.get("changed"), Some(&Value::Bool(true)), "{third:?}");
+        assert_eq!(
+            fs::read_to_string(format!("{dest}/sub/b.txt")).unwrap(),
+            "changed"
+        );
+    }
+
+    #[test]
+    fn remote_check_mode_copies_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = source_tree(dir.path());
+        let dest = dir.path().join("dest");
+        let result = remote_copy(&src, &dest.display().to_string(), true);
+        assert_eq!(
+            result.get("changed"),
+            Some(&Value::Bool(true)),
+            "{result:?}"
+        );
+        assert!(!dest.exists());
     }
 }

@@ -137,7 +137,7 @@ fn decode(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
-/// What the entries copied so far add up to, as ansible-core's copy action tracks it.
+/// The state ansible-core's copy action tracks over the entries copied so far.
 #[derive(Default)]
 struct Progress {
     changed: bool,
@@ -148,7 +148,7 @@ struct Progress {
 }
 
 impl Progress {
-    /// Records an entry's result; a failed one ends the copy with that result.
+    /// Records an entry's result. A failed result ends the copy and is returned as the error.
     fn record(&mut self, result: Map) -> Result<(), Map> {
         if result.get("failed").is_some_and(Value::is_truthy) {
             return Err(result);
@@ -203,8 +203,8 @@ fn copy_entries(
     Ok(progress)
 }
 
-/// The action's result: with exactly one file, the last module's result, else the
-/// destination, the source and whether anything changed.
+/// Builds the action's result: with exactly one file, the last module's result, else
+/// the destination, the source and whether anything changed.
 fn tree_result(params: &Params, tree: &SourceTree, dest: &str, progress: Progress) -> Map {
     if let (true, 1, Some(mut result)) = (progress.executed, tree.files.len(), progress.last) {
         if !result.contains_key("dest") {
@@ -248,10 +248,7 @@ fn copy_one_file(
         Value::from(file.relative.as_str()),
     );
     args.insert(Value::from("follow"), Value::Bool(follow));
-    args.insert(
-        Value::from(SOURCE_DATA),
-        Value::from(encode(&file.data)),
-    );
+    args.insert(Value::from(SOURCE_DATA), Value::from(encode(&file.data)));
     args.insert(Value::from(SOURCE_PATH), Value::from(file.path.as_str()));
     args.insert(Value::from(SOURCE_MODE), Value::from(file.mode.as_str()));
     let file_params = crate::copy::SPEC
@@ -260,7 +257,7 @@ fn copy_one_file(
     copy_file(&file_params, options).map_err(Failure::into_result)
 }
 
-/// The task's arguments the action passes on to the file module.
+/// Selects the task's arguments that the action passes on to the file module.
 fn file_module_args(params: &Params) -> Map {
     params
         .given
@@ -326,4 +323,125 @@ fn create_symlink(
 /// Python's `os.path.join(dest, relative)` for a relative path.
 fn join(dest: &str, relative: &str) -> String {
     Path::new(dest).join(relative).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn sample_tree() -> SourceTree {
+        SourceTree {
+            source: "/controller/tree".into(),
+            files: vec![
+                TreeFile {
+                    path: "/controller/tree/a.txt".into(),
+                    relative: "tree/a.txt".into(),
+                    data: b"a\n".to_vec(),
+                    mode: "0644".into(),
+                },
+                TreeFile {
+                    path: "/controller/tree/sub/b.txt".into(),
+                    relative: "tree/sub/b.txt".into(),
+                    data: b"b\n".to_vec(),
+                    mode: "0600".into(),
+                },
+            ],
+            directories: vec!["tree/sub".into(), "tree/empty".into()],
+            symlinks: vec![TreeLink {
+                target: "a.txt".into(),
+                relative: "tree/link".into(),
+            }],
+        }
+    }
+
+    fn copy_tree(dest: &Path, extra: &[(&str, Value)], check_mode: bool) -> Map {
+        let mut args = Map::new();
+        args.insert(Value::from("src"), Value::from("tree"));
+        args.insert(Value::from("dest"), Value::from(dest.display().to_string()));
+        for (key, value) in extra {
+            args.insert(Value::from(*key), value.clone());
+        }
+        args.insert(Value::from(TREE), sample_tree().to_value());
+        let params = crate::copy::SPEC.validate(&args).unwrap();
+        let options = ModuleOptions {
+            check_mode,
+            ..ModuleOptions::default()
+        };
+        crate::copy::run(&params, &options)
+    }
+
+    #[test]
+    fn tree_value_round_trip() {
+        let tree = sample_tree();
+        assert_eq!(SourceTree::from_value(&tree.to_value()).unwrap(), tree);
+    }
+
+    #[test]
+    fn tree_copied_then_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        let result = copy_tree(&dest, &[("directory_mode", Value::from("0750"))], false);
+        assert_eq!(
+            result.get("changed"),
+            Some(&Value::Bool(true)),
+            "{result:?}"
+        );
+        let shown_dest = format!("{}/", dest.display());
+        assert_eq!(result.get("dest"), Some(&Value::from(shown_dest)));
+        assert_eq!(result.get("src"), Some(&Value::from("/controller/tree")));
+        assert!(result.contains_key(ACTION_RESULT));
+        assert_eq!(fs::read(dest.join("tree/sub/b.txt")).unwrap(), b"b\n");
+        assert_eq!(
+            fs::read_link(dest.join("tree/link")).unwrap(),
+            Path::new("a.txt")
+        );
+        let mode = |path: &str| fs::metadata(dest.join(path)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("tree/sub"), 0o750);
+        assert_eq!(mode("tree/empty"), 0o750);
+        let again = copy_tree(&dest, &[("directory_mode", Value::from("0750"))], false);
+        assert_eq!(again.get("changed"), Some(&Value::Bool(false)), "{again:?}");
+    }
+
+    #[test]
+    fn tree_check_mode_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        let result = copy_tree(&dest, &[], true);
+        assert_eq!(
+            result.get("changed"),
+            Some(&Value::Bool(true)),
+            "{result:?}"
+        );
+        assert!(!dest.exists());
+    }
+
+    #[test]
+    fn tree_mode_preserve_uses_source_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        let result = copy_tree(&dest, &[("mode", Value::from("preserve"))], false);
+        assert_eq!(
+            result.get("changed"),
+            Some(&Value::Bool(true)),
+            "{result:?}"
+        );
+        let mode = fs::metadata(dest.join("tree/sub/b.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn tree_without_force_keeps_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out");
+        fs::create_dir_all(dest.join("tree")).unwrap();
+        fs::write(dest.join("tree/a.txt"), "kept").unwrap();
+        copy_tree(&dest, &[("force", Value::Bool(false))], false);
+        assert_eq!(fs::read_to_string(dest.join("tree/a.txt")).unwrap(), "kept");
+        assert_eq!(fs::read(dest.join("tree/sub/b.txt")).unwrap(), b"b\n");
+    }
 }

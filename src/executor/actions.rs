@@ -863,7 +863,10 @@ impl Executor<'_> {
             );
             args.insert(Value::from("content"), Value::from(text));
         }
-        if args.get("content").is_some_and(|content| !content.is_null()) {
+        if args
+            .get("content")
+            .is_some_and(|content| !content.is_null())
+        {
             args.insert(
                 Value::from(rplay_modules::copy::SOURCE_PATH),
                 Value::from(super::copy_action::content_tmp_path()),
@@ -887,9 +890,12 @@ impl Executor<'_> {
         if content_given {
             return Ok(args);
         }
-        let path = self
-            .find_needle(context, "files", &src)
-            .ok_or_else(|| super::copy_action::not_found_result(&src, &self.needle_candidates(context, "files", &src)))?;
+        let path = self.find_needle(context, "files", &src).ok_or_else(|| {
+            super::copy_action::not_found_result(
+                &src,
+                &self.needle_candidates(context, "files", &src),
+            )
+        })?;
         if path.is_dir() {
             // As rsync does, a trailing slash copies the directory's contents only.
             let found = path.display().to_string();
@@ -901,10 +907,7 @@ impl Executor<'_> {
                 .get("local_follow")
                 .is_none_or(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
             let tree = super::copy_action::walk_source_tree(&source, local_follow, decrypt)?;
-            args.insert(
-                Value::from(rplay_modules::copy_tree::TREE),
-                tree.to_value(),
-            );
+            args.insert(Value::from(rplay_modules::copy_tree::TREE), tree.to_value());
             return Ok(args);
         }
         let data = super::copy_action::read_source_file(&path, decrypt)?;

@@ -18,9 +18,8 @@ use super::actions::{action_fail_result, failed_result, RAISED};
 /// NOTE: rplay cannot decrypt vault files, so this also fails when vault passwords are
 /// given.
 pub(super) fn read_source_file(path: &Path, decrypt: bool) -> Result<Vec<u8>, Map> {
-    let data = fs::read(path).map_err(|err| {
-        failed_result(format!("could not find src={}, {err}", path.display()))
-    })?;
+    let data = fs::read(path)
+        .map_err(|err| failed_result(format!("could not find src={}, {err}", path.display())))?;
     if decrypt && data.starts_with(b"$ANSIBLE_VAULT;") {
         let mut result = failed_result(format!(
             "A vault password or secret must be specified to decrypt {}",
@@ -82,7 +81,7 @@ pub(super) fn not_found_result(src: &str, searched: &[std::path::PathBuf]) -> Ma
     result
 }
 
-/// The path of the controller temporary file ansible-core's copy action writes
+/// Makes up the path of the controller temporary file ansible-core's copy action writes
 /// `content` to (`~/.ansible/tmp/ansible-local-PIDRANDOM/.RANDOM`), which a skipped copy
 /// reports as `src`.
 ///
@@ -156,7 +155,7 @@ struct TreeWalk {
 
 impl TreeWalk {
     /// Lists the entries below `top`, named by their path after the first `offset`
-    /// bytes, joined to `relative_base`. `parents` holds the directories being copied
+    /// bytes, joined to `relative_base`. `parents` contains the directories being copied
     /// that `top` is inside.
     fn recurse(
         &mut self,

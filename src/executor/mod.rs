@@ -2,8 +2,8 @@
 //! runner. The executor emits [`events::Event`]s and never prints.
 
 mod actions;
-mod copy_action;
 pub mod context;
+mod copy_action;
 pub mod events;
 mod fetch_action;
 mod handlers;
@@ -82,7 +82,10 @@ impl CoreRelease {
     /// the linear strategy, it did none of these: a role that could not be loaded
     /// printed only the error and failed its hosts silently.
     pub fn reports_role_includes(self) -> bool {
-        self >= CoreRelease { major: 2, minor: 17 }
+        self >= CoreRelease {
+            major: 2,
+            minor: 17,
+        }
     }
 }
 
