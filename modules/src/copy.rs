@@ -83,7 +83,7 @@ struct Source {
     from_content: bool,
 }
 
-/// What copying one file did.
+/// The outcome of copying one file.
 pub(crate) enum FileCopy {
     /// The file was copied, was already up to date, or would be copied in check mode.
     Done(Map),
@@ -151,7 +151,7 @@ pub(crate) fn copy_file(params: &Params, options: &ModuleOptions) -> Result<File
     })
 }
 
-/// Where a single copy writes: the task's `dest` (`./`-prefixed when it has no slash),
+/// The destination of a single copy: the task's `dest` (`./`-prefixed when it has no slash),
 /// the file it names, and whether a symlink there is followed.
 struct CopyTarget {
     dest: String,
@@ -287,7 +287,7 @@ fn copy_checked(
     Ok(FileCopy::Done(result))
 }
 
-/// The result of a copy that found the destination present with `force` off. The
+/// Builds the result of a copy that found the destination present with `force` off. The
 /// module reports it for `remote_src`, with a message. Otherwise ansible-core's action
 /// runs no module and reports the task's `dest` and the controller source (the
 /// temporary file it wrote `content` to).
@@ -323,7 +323,7 @@ fn skipped_result(params: &Params, dest_file: &Path) -> Map {
 }
 
 /// Creates the missing directories above a file copied into `dest/`, with the
-/// `directory_mode`, owner and group the task asks for, as the copy module does for a
+/// `directory_mode`, owner and group the task requests, as the copy module does for a
 /// recursive copy.
 pub(crate) fn create_parent_directories(params: &Params, parent: &Path) -> Result<(), Failure> {
     let mut missing = Vec::new();

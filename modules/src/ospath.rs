@@ -230,7 +230,7 @@ fn join_real_path(
     (path, true)
 }
 
-/// The directory above `path` for a `..` component, as `_joinrealpath` computes it.
+/// Returns the directory above `path` for a `..` component, as `_joinrealpath` does.
 fn parent_of(path: &str) -> String {
     if path.is_empty() {
         return "..".to_string();
