@@ -4,6 +4,7 @@
 //! in `_ansible_rplay_source` (rplay's executor reads it).
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -82,14 +83,33 @@ struct Source {
     from_content: bool,
 }
 
+/// The outcome of copying one file.
+pub(crate) enum FileCopy {
+    /// The file was copied, was already up to date, or would be copied in check mode.
+    Done(Map),
+    /// The destination exists and `force` is off: nothing ran. The map is the result a
+    /// copy of this one file reports.
+    Skipped(Map),
+}
+
 pub fn run(params: &Params, options: &ModuleOptions) -> Map {
-    match run_checked(params, options) {
-        Ok(result) => result,
+    if let Some(tree) = params.internal.get(crate::copy_tree::TREE) {
+        return crate::copy_tree::run(params, options, tree);
+    }
+    if params.flag("remote_src") {
+        if let Some(src) = params.string("src").filter(|src| Path::new(src).is_dir()) {
+            return crate::copy_remote_dir::run(params, options, &src);
+        }
+    }
+    match copy_file(params, options) {
+        Ok(FileCopy::Done(result) | FileCopy::Skipped(result)) => result,
         Err(failure) => failure.into_result(),
     }
 }
 
-fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure> {
+/// Copies the one file `params` describe, as ansible-core's copy action and module do
+/// together for each file.
+pub(crate) fn copy_file(params: &Params, options: &ModuleOptions) -> Result<FileCopy, Failure> {
     let mut dest = params.string("dest").unwrap_or_default();
     if !dest.contains('/') {
         dest = format!("./{dest}");
@@ -101,7 +121,8 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     };
     if dest_file.is_dir() {
         if source.from_content {
-            return Err(Failure::new("can not use content with a dir as dest"));
+            return Err(Failure::new("can not use content with a dir as dest")
+                .with("diff", Value::list(Vec::new())));
         }
         let basename = source.basename.clone().unwrap_or_default();
         dest_file = dest_file.join(basename);
@@ -109,18 +130,62 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     let follow = params.flag("follow");
     let exists = fs::symlink_metadata(&dest_file).is_ok();
     if exists && !params.flag("force") {
-        let mut result = Map::new();
-        result.insert(Value::from("changed"), Value::Bool(false));
-        return Ok(result);
+        return Ok(FileCopy::Skipped(skipped_result(params, &dest_file)));
     }
     let checksum = Digest::Sha1.hex(&source.data);
+    let target = CopyTarget {
+        dest,
+        dest_file,
+        follow,
+    };
+    // ansible-core's action adds the source's checksum to every result, failed ones
+    // too, except with `remote_src`, where it returns the module's result as it is.
+    let remote_src = params.flag("remote_src");
+    copy_checked(params, options, &source, target, checksum.clone()).map_err(|mut failure| {
+        if !remote_src && !failure.extra.contains_key("checksum") {
+            failure
+                .extra
+                .insert(Value::from("checksum"), Value::from(checksum));
+        }
+        failure
+    })
+}
+
+/// The destination of a single copy: the task's `dest` (`./`-prefixed when it has no slash),
+/// the file it names, and whether a symlink there is followed.
+struct CopyTarget {
+    dest: String,
+    dest_file: PathBuf,
+    follow: bool,
+}
+
+/// Copies `source` to the target's file once its checksum is known.
+fn copy_checked(
+    params: &Params,
+    options: &ModuleOptions,
+    source: &Source,
+    target: CopyTarget,
+    checksum: String,
+) -> Result<FileCopy, Failure> {
+    let CopyTarget {
+        dest,
+        mut dest_file,
+        follow,
+    } = target;
     let dest_checksum = fs::read(&dest_file)
         .ok()
         .filter(|_| dest_file.is_file())
         .map(|data| Digest::Sha1.hex(&data));
     let mut mode = params.get("mode").cloned();
     if mode.as_ref().and_then(Value::as_str) == Some("preserve") {
-        mode = params.internal.get(SOURCE_MODE).cloned();
+        mode = match params.flag("remote_src") {
+            // The module reads the source's mode on the target.
+            true => params
+                .string("src")
+                .and_then(|src| fs::metadata(src).ok())
+                .map(|meta| Value::from(crate::files::mode_text(meta.permissions().mode()))),
+            false => params.internal.get(SOURCE_MODE).cloned(),
+        };
     }
     let attributes = FileAttributes {
         mode,
@@ -128,8 +193,9 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     };
     if dest_checksum.as_deref() == Some(checksum.as_str()) {
         return unchanged(
-            params, options, &dest_file, follow, &source, attributes, checksum,
-        );
+            params, options, &dest_file, follow, source, attributes, checksum,
+        )
+        .map(FileCopy::Done);
     }
     let diff = if options.diff {
         vec![Value::map(content_diff(
@@ -141,11 +207,12 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         Vec::new()
     };
     let mut result = Map::new();
-    if options.check_mode {
+    let remote_src = params.flag("remote_src");
+    if options.check_mode && !remote_src {
         result.insert(Value::from("diff"), Value::list(diff));
         result.insert(Value::from("changed"), Value::Bool(true));
         result.insert(Value::from("invocation"), action_invocation(params));
-        return Ok(result);
+        return Ok(FileCopy::Done(result));
     }
     if follow && PathState::of(&dest_file) == PathState::Link {
         if let Ok(real) = fs::canonicalize(&dest_file) {
@@ -154,7 +221,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     }
     let parent = dest_file.parent().unwrap_or(Path::new("."));
     if dest.ends_with('/') && !parent.exists() {
-        fs::create_dir_all(parent).map_err(|err| Failure::new(os_error(&err)))?;
+        create_parent_directories(params, parent)?;
     }
     if !parent.exists() {
         return Err(Failure::new(format!(
@@ -162,14 +229,38 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
             parent.display()
         )));
     }
-    let backup_file = write_file(params, &dest_file, &source.data, &attributes)?;
+    let backup_file = match options.check_mode {
+        true => None,
+        false => write_file(params, &dest_file, &source.data, &attributes)?,
+    };
     let shown_dest = dest_file.display().to_string();
-    set_attributes_if_different(&dest_file, &attributes, false, &mut None)?;
+    set_attributes_if_different(&dest_file, &attributes, options.check_mode, &mut None)?;
+    if remote_src {
+        // The module ran with the task's own arguments, and reports no diff.
+        let src = params.string("src").unwrap_or_default();
+        result.insert(Value::from("dest"), Value::from(shown_dest.as_str()));
+        result.insert(Value::from("src"), Value::from(src));
+        result.insert(
+            Value::from("md5sum"),
+            Value::from(Digest::Md5.hex(&source.data)),
+        );
+        result.insert(Value::from("checksum"), Value::from(checksum.as_str()));
+        result.insert(Value::from("changed"), Value::Bool(true));
+        if let Some(backup_file) = backup_file {
+            result.insert(Value::from("backup_file"), Value::from(backup_file));
+        }
+        add_path_info(&mut result, &dest_file);
+        return Ok(FileCopy::Done(result));
+    }
     let extension = Path::new(&shown_dest)
         .extension()
         .map(|ext| format!(".{}", ext.to_string_lossy()))
         .unwrap_or_default();
-    let tmp_src = remote_tmp_path(&format!(".source{extension}"), options.system_tmp);
+    let tmp_src = remote_tmp_path(
+        &format!(".source{extension}"),
+        options.remote_tmp.as_deref(),
+        options.system_tmp,
+    );
     result.insert(Value::from("diff"), Value::list(diff));
     result.insert(Value::from("dest"), Value::from(shown_dest.as_str()));
     result.insert(Value::from("src"), Value::from(tmp_src.as_str()));
@@ -193,7 +284,66 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         Value::from("invocation"),
         module_invocation(params, &updates, &checksum),
     );
-    Ok(result)
+    Ok(FileCopy::Done(result))
+}
+
+/// Builds the result of a copy that found the destination present with `force` off. The
+/// module reports it for `remote_src`, with a message. Otherwise ansible-core's action
+/// runs no module and reports the task's `dest` and the controller source (the
+/// temporary file it wrote `content` to).
+fn skipped_result(params: &Params, dest_file: &Path) -> Map {
+    let mut result = Map::new();
+    let src = params.string("src").unwrap_or_default();
+    if params.flag("remote_src") {
+        result.insert(Value::from("msg"), Value::from("file already exists"));
+        result.insert(Value::from("src"), Value::from(src));
+        result.insert(
+            Value::from("dest"),
+            Value::from(dest_file.display().to_string()),
+        );
+        result.insert(Value::from("changed"), Value::Bool(false));
+        return result;
+    }
+    let shown_src = params
+        .internal
+        .get(SOURCE_PATH)
+        .map(crate::pyrepr::str)
+        .unwrap_or(src);
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(
+        Value::from("dest"),
+        Value::from(params.string("dest").unwrap_or_default()),
+    );
+    result.insert(Value::from("src"), Value::from(shown_src));
+    result.insert(
+        Value::from(crate::dispatch::ACTION_RESULT),
+        Value::Bool(true),
+    );
+    result
+}
+
+/// Creates the missing directories above a file copied into `dest/`, with the
+/// `directory_mode`, owner and group the task requests, as the copy module does for a
+/// recursive copy.
+pub(crate) fn create_parent_directories(params: &Params, parent: &Path) -> Result<(), Failure> {
+    let mut missing = Vec::new();
+    let mut existing = parent;
+    while !existing.exists() {
+        missing.push(existing.to_path_buf());
+        match existing.parent() {
+            Some(above) if !above.as_os_str().is_empty() => existing = above,
+            _ => break,
+        }
+    }
+    fs::create_dir_all(parent).map_err(|err| Failure::new(os_error(&err)))?;
+    let attributes = FileAttributes {
+        mode: params.get("directory_mode").cloned(),
+        ..FileAttributes::from_params(params)
+    };
+    for directory in missing.iter().rev() {
+        set_attributes_if_different(directory, &attributes, false, &mut None)?;
+    }
+    Ok(())
 }
 
 /// The task's arguments without the controller-only ones (`content`, `decrypt`) and
@@ -234,7 +384,7 @@ fn invocation_of(spec: &ModuleSpec, args: &Map) -> Value {
 /// `invocation` of a copy that ran no module (check mode): the task's arguments, at
 /// the top and as `module_args`, with `content` hidden, as ansible-core's copy action's
 /// `_ensure_invocation` builds it.
-fn action_invocation(params: &Params) -> Value {
+pub(crate) fn action_invocation(params: &Params) -> Value {
     let mut args: Map = params
         .given
         .iter()
@@ -376,9 +526,11 @@ fn unchanged(
     attributes: FileAttributes,
     checksum: String,
 ) -> Result<Map, Failure> {
-    let mut dest = dest_file.to_path_buf();
-    if follow && PathState::of(&dest) == PathState::Link {
-        if let Ok(real) = fs::canonicalize(&dest) {
+    // The file module gets the task's `dest` and finds the file inside a directory
+    // itself, or the link's target when a symlink is followed.
+    let mut dest = PathBuf::from(params.string("dest").unwrap_or_default());
+    if follow && PathState::of(dest_file) == PathState::Link {
+        if let Ok(real) = fs::canonicalize(dest_file) {
             dest = real;
         }
     }
@@ -420,7 +572,7 @@ fn unchanged(
 }
 
 /// The arguments ansible-core's copy action passes on to the file module.
-fn is_file_argument(key: &str) -> bool {
+pub(crate) fn is_file_argument(key: &str) -> bool {
     crate::spec::FILE_COMMON_OPTIONS
         .iter()
         .any(|option| option.name == key)

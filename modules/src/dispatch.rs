@@ -395,10 +395,14 @@ fn add_output_lines(result: &mut Map) {
     }
 }
 
+/// Key of a result that rplay built as ansible-core's action plugin builds it, from
+/// several module runs or none: it gets no file information, and the key is removed.
+pub const ACTION_RESULT: &str = "_rplay_action_result";
+
 /// Adds the file information `AnsibleModule` adds to every result, failed or not, that
 /// names a `path` (or else a `dest`).
 fn add_path_info(result: &mut Map) {
-    if result.contains_key("uid") {
+    if result.shift_remove(ACTION_RESULT).is_some() || result.contains_key("uid") {
         return;
     }
     let path = result

@@ -646,12 +646,12 @@ pub fn content_diff(dest: &Path, after: &[u8], after_header: &str) -> Map {
 }
 
 /// A path in the form of ansible-core's remote temporary directory
-/// (`~/.ansible/tmp/ansible-tmp-TIME-PID-RANDOM/NAME`, or under `/var/tmp` with
-/// `system_tmp`), for the `src` key of results of modules whose input ansible-core
-/// transfers as a file.
+/// (`REMOTE_TMP/ansible-tmp-TIME-PID-RANDOM/NAME`, `REMOTE_TMP` being `~/.ansible/tmp`
+/// unless `remote_tmp` says otherwise, or under `/var/tmp` with `system_tmp`), for the
+/// `src` key of results of modules whose input ansible-core transfers as a file.
 ///
 /// NOTE: rplay sends the data in the request, so no file exists at this path.
-pub fn remote_tmp_path(name: &str, system_tmp: bool) -> String {
+pub fn remote_tmp_path(name: &str, remote_tmp: Option<&str>, system_tmp: bool) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -659,7 +659,10 @@ pub fn remote_tmp_path(name: &str, system_tmp: bool) -> String {
         "/var/tmp".to_string()
     } else {
         let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
-        format!("{}/.ansible/tmp", home.trim_end_matches('/'))
+        let remote_tmp = remote_tmp.unwrap_or("~/.ansible/tmp");
+        crate::ospath::expand_user(remote_tmp, Some(&home), |_| None)
+            .trim_end_matches('/')
+            .to_string()
     };
     format!(
         "{base}/ansible-tmp-{}.{:07}-{}-{}/{name}",

@@ -5,6 +5,8 @@ pub mod apt;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
+pub mod copy_remote_dir;
+pub mod copy_tree;
 pub mod difflib;
 pub mod dispatch;
 pub mod facts;

@@ -165,3 +165,153 @@ mod tests {
         assert_eq!(expand_vars("a$-b$", lookup), "a$-b$");
     }
 }
+
+/// Python's `os.path.realpath(path)` (not strict): symlinks are resolved as far as they
+/// exist, and the rest of the path is kept as it is, also for a dangling link or a
+/// link cycle.
+pub fn realpath(path: &str) -> String {
+    let mut seen = std::collections::HashMap::new();
+    let (resolved, _) = join_real_path(String::new(), path, &mut seen);
+    absolute_path(&resolved)
+}
+
+/// Resolves `rest` below `path`, as Python's `_joinrealpath` does. The flag is false
+/// when a link cycle stopped the resolution.
+fn join_real_path(
+    mut path: String,
+    rest: &str,
+    seen: &mut std::collections::HashMap<String, Option<String>>,
+) -> (String, bool) {
+    let mut rest = rest.to_string();
+    if let Some(stripped) = rest.strip_prefix('/') {
+        rest = stripped.to_string();
+        path = "/".to_string();
+    }
+    while !rest.is_empty() {
+        let (name, tail) = match rest.split_once('/') {
+            Some((name, tail)) => (name.to_string(), tail.to_string()),
+            None => (rest.clone(), String::new()),
+        };
+        rest = tail;
+        if name.is_empty() || name == "." {
+            continue;
+        }
+        if name == ".." {
+            path = parent_of(&path);
+            continue;
+        }
+        let new_path = join(&path, &name);
+        let is_link = std::fs::symlink_metadata(&new_path)
+            .map(|meta| meta.file_type().is_symlink())
+            .unwrap_or(false);
+        if !is_link {
+            path = new_path;
+            continue;
+        }
+        match seen.get(&new_path) {
+            Some(Some(resolved)) => {
+                path = resolved.clone();
+                continue;
+            }
+            Some(None) => return (join(&new_path, &rest), false),
+            None => {}
+        }
+        seen.insert(new_path.clone(), None);
+        let target = std::fs::read_link(&new_path)
+            .map(|target| target.display().to_string())
+            .unwrap_or_default();
+        let (resolved, complete) = join_real_path(path, &target, seen);
+        if !complete {
+            return (join(&resolved, &rest), false);
+        }
+        seen.insert(new_path, Some(resolved.clone()));
+        path = resolved;
+    }
+    (path, true)
+}
+
+/// Returns the directory above `path` for a `..` component, as `_joinrealpath` does.
+fn parent_of(path: &str) -> String {
+    if path.is_empty() {
+        return "..".to_string();
+    }
+    let (head, name) = match path.rfind('/') {
+        Some(index) => {
+            let head = &path[..=index];
+            let trimmed = head.trim_end_matches('/');
+            let head = if trimmed.is_empty() { head } else { trimmed };
+            (head.to_string(), &path[index + 1..])
+        }
+        None => (String::new(), path),
+    };
+    if name == ".." {
+        join(&join(&head, ".."), "..")
+    } else {
+        head
+    }
+}
+
+fn join(head: &str, tail: &str) -> String {
+    if tail.starts_with('/') {
+        tail.to_string()
+    } else if head.is_empty() || head.ends_with('/') {
+        format!("{head}{tail}")
+    } else if tail.is_empty() {
+        format!("{head}/")
+    } else {
+        format!("{head}/{tail}")
+    }
+}
+
+/// Python's `os.path.abspath`: joined to the working directory, then normalised.
+fn absolute_path(path: &str) -> String {
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        let cwd = std::env::current_dir()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_else(|_| "/".to_string());
+        join(&cwd, path)
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod realpath_tests {
+    use super::realpath;
+
+    #[test]
+    fn realpath_keeps_dangling_and_cyclic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let root_text = root.display().to_string();
+        std::os::unix::fs::symlink("/nonexistent", root.join("dangling")).unwrap();
+        std::os::unix::fs::symlink("missing/x", root.join("relative")).unwrap();
+        std::os::unix::fs::symlink("cycle", root.join("cycle")).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink("../sub", root.join("sub/up")).unwrap();
+        assert_eq!(realpath(&format!("{root_text}/dangling")), "/nonexistent");
+        assert_eq!(
+            realpath(&format!("{root_text}/relative")),
+            format!("{root_text}/missing/x")
+        );
+        assert_eq!(
+            realpath(&format!("{root_text}/cycle")),
+            format!("{root_text}/cycle")
+        );
+        assert_eq!(
+            realpath(&format!("{root_text}/sub/up")),
+            format!("{root_text}/sub")
+        );
+    }
+}

@@ -83,9 +83,7 @@ pub fn run(params: &Params, _options: &ModuleOptions) -> Map {
         stat.insert(Value::from(key), Value::Bool(access(path, mode)));
     }
     if meta.file_type().is_symlink() {
-        let source = fs::canonicalize(path)
-            .map(|real| real.display().to_string())
-            .unwrap_or_else(|_| path_text.clone());
+        let source = crate::ospath::realpath(&path_text);
         let target = fs::read_link(path)
             .map(|target| target.display().to_string())
             .unwrap_or_default();

@@ -147,7 +147,7 @@ fn raised(message: String) -> ActionOutcome {
 /// The internal result key that marks a failure raised as an exception.
 pub const RAISED: &str = "_ansible_rplay_raised";
 
-fn failed_result(message: String) -> Map {
+pub(super) fn failed_result(message: String) -> Map {
     let mut result = Map::new();
     result.insert(Value::from("failed"), Value::Bool(true));
     result.insert(Value::from("msg"), Value::from(message));
@@ -674,7 +674,7 @@ fn module(
     let args = match action {
         "copy" => match executor.copy_args(context, args) {
             Ok(args) => args,
-            Err(message) => return ok(failed_result(message)),
+            Err(failed) => return ok(failed),
         },
         _ => args.clone(),
     };
@@ -720,11 +720,21 @@ impl Executor<'_> {
             diff: self.options.diff,
             environment: self.environment(context, vars)?,
             module_name: Some(context.task.action.clone()),
-            remote_tmp: Some(self.options.remote_tmp.clone()),
+            remote_tmp: Some(self.remote_tmp(vars)),
             pipelining: self.pipelining(vars),
             // Set by the connection, which reads the login user from its spec.
             system_tmp: false,
         })
+    }
+
+    /// `remote_tmp` for the task's host: `ansible_remote_tmp` over the setting.
+    fn remote_tmp(&self, vars: &HostVars) -> String {
+        use crate::template::Variables;
+        vars.get("ansible_remote_tmp")
+            .and_then(|raw| self.templar.template(&raw, vars).ok())
+            .filter(|value| !value.is_null())
+            .map(|value| value_text(&value))
+            .unwrap_or_else(|| self.options.remote_tmp.clone())
     }
 
     /// `pipelining` for the task's host: `ansible_pipelining` (or
@@ -848,9 +858,10 @@ impl Executor<'_> {
     /// Completes `copy`'s arguments as ansible-core's copy action does on the controller:
     /// `content` given as a list or mapping becomes JSON text, and a `src` on the
     /// controller is found and its bytes sent along (base64) for the module to write.
-    fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, String> {
+    fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, Map> {
         use std::os::unix::fs::PermissionsExt;
 
+        super::copy_action::check_args(args)?;
         let mut args = args.clone();
         if let Some(content @ (Value::List(_) | Value::Map(_))) = args.get("content").cloned() {
             let text = rplay_modules::json::dumps(
@@ -863,28 +874,54 @@ impl Executor<'_> {
             );
             args.insert(Value::from("content"), Value::from(text));
         }
+        if args
+            .get("content")
+            .is_some_and(|content| !content.is_null())
+        {
+            args.insert(
+                Value::from(rplay_modules::copy::SOURCE_PATH),
+                Value::from(super::copy_action::content_tmp_path()),
+            );
+        }
         let remote_src = args
             .get("remote_src")
             .is_some_and(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
+        let content_given = args.contains_key("content");
+        if remote_src && !content_given {
+            return Ok(args);
+        }
+        // The action reads `decrypt` itself; the module does not take it, except with
+        // `remote_src`, where ansible-core passes it on and the module rejects it.
+        let decrypt = args
+            .shift_remove("decrypt")
+            .is_none_or(|value| rplay_modules::spec::to_bool(&value).unwrap_or(true));
         let Some(src) = args.get("src").map(value_text) else {
             return Ok(args);
         };
-        if remote_src || args.contains_key("content") {
+        if content_given {
             return Ok(args);
         }
         let path = self.find_needle(context, "files", &src).ok_or_else(|| {
-            format!(
-                "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+            super::copy_action::not_found_result(
+                &src,
+                &self.needle_candidates(context, "files", &src),
             )
         })?;
         if path.is_dir() {
-            // NOTE: a directory `src` (recursive copy) is not supported yet.
-            return Err(format!(
-                "rplay cannot copy the directory '{src}' yet: only single files are supported"
-            ));
+            // As rsync does, a trailing slash copies the directory's contents only.
+            let found = path.display().to_string();
+            let mut source = found.trim_end_matches('/').to_string();
+            if src.ends_with('/') {
+                source.push('/');
+            }
+            let local_follow = args
+                .get("local_follow")
+                .is_none_or(|value| rplay_modules::spec::to_bool(value).unwrap_or(false));
+            let tree = super::copy_action::walk_source_tree(&source, local_follow, decrypt)?;
+            args.insert(Value::from(rplay_modules::copy_tree::TREE), tree.to_value());
+            return Ok(args);
         }
-        let data = std::fs::read(&path)
-            .map_err(|err| format!("could not read src={}: {err}", path.display()))?;
+        let data = super::copy_action::read_source_file(&path, decrypt)?;
         let mode = std::fs::metadata(&path)
             .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
             .unwrap_or_default();
@@ -906,9 +943,21 @@ impl Executor<'_> {
         dir: &str,
         file: &str,
     ) -> Option<PathBuf> {
+        self.needle_candidates(context, dir, file)
+            .into_iter()
+            .find(|candidate| candidate.exists())
+    }
+
+    /// The paths [`Executor::find_needle`] tries, in order.
+    pub(super) fn needle_candidates(
+        &self,
+        context: &TaskContext,
+        dir: &str,
+        file: &str,
+    ) -> Vec<PathBuf> {
         let path = PathBuf::from(file);
         if path.is_absolute() {
-            return path.exists().then_some(path);
+            return vec![path];
         }
         let mut candidates = Vec::new();
         if let Some(role) = &context.role {
@@ -921,6 +970,6 @@ impl Executor<'_> {
         }
         candidates.push(self.playbook_dir.join(dir).join(file));
         candidates.push(self.playbook_dir.join(file));
-        candidates.into_iter().find(|candidate| candidate.exists())
+        candidates
     }
 }

@@ -3,6 +3,7 @@
 
 mod actions;
 pub mod context;
+mod copy_action;
 pub mod events;
 mod fetch_action;
 mod forks;
