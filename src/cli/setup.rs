@@ -195,7 +195,7 @@ pub fn build_executor<'a>(
         tags: selection,
         limit: setup.limit,
         start_at_task: args.start_at_task.clone(),
-        force_handlers: args.force_handlers,
+        force_handlers: args.force_handlers || config.bool("DEFAULT_FORCE_HANDLERS"),
         gathering: config
             .str("DEFAULT_GATHERING")
             .unwrap_or("implicit")

@@ -66,6 +66,7 @@ settings! {
     DEFAULT_BECOME_METHOD: Str, ini [("privilege_escalation", "become_method")], env ["ANSIBLE_BECOME_METHOD"], default Some("sudo");
     DEFAULT_BECOME_USER: Str, ini [("privilege_escalation", "become_user")], env ["ANSIBLE_BECOME_USER"], default Some("root");
     DEFAULT_FORKS: Int, ini [("defaults", "forks")], env ["ANSIBLE_FORKS"], default Some("5");
+    DEFAULT_FORCE_HANDLERS: Bool, ini [("defaults", "force_handlers")], env ["ANSIBLE_FORCE_HANDLERS"], default Some("False");
     DEFAULT_GATHERING: Str, ini [("defaults", "gathering")], env ["ANSIBLE_GATHERING"], default Some("implicit");
     DEFAULT_GATHER_TIMEOUT: Int, ini [("defaults", "gather_timeout")], env ["ANSIBLE_GATHER_TIMEOUT"], default None;
     DEFAULT_HASH_BEHAVIOUR: Str, ini [("defaults", "hash_behaviour")], env ["ANSIBLE_HASH_BEHAVIOUR"], default Some("replace");

@@ -132,6 +132,14 @@ impl Executor<'_> {
             };
         }
         let control = LoopControl::read(context, &self.templar, vars);
+        if crate::template::Variables::get(vars, &control.loop_var).is_some() {
+            let name =
+                crate::playbook::walk::task_display_name(&context.task, context.role.as_deref());
+            self.emit(Event::Warning(format!(
+                "TASK: {name}: The loop variable '{}' is already in use. You should set the `loop_var` value in the `loop_control` option for the task to something else to avoid variable collisions and unexpected behavior.",
+                control.loop_var
+            )));
+        }
         let mut results = Vec::with_capacity(items.len());
         let mut effects = Vec::new();
         // Facts and the registered result of earlier items, which later items see.
