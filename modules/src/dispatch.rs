@@ -175,6 +175,10 @@ const ENTRIES: &[ModuleEntry] = &[
         crate::mount::run,
     ),
     entry("mount", &crate::mount::SPEC, crate::mount::run),
+    through_action(
+        entry("unarchive", &crate::unarchive::SPEC, crate::unarchive::run),
+        "ansible.legacy.unarchive",
+    ),
 ];
 
 /// `setup` in ansible-core 2.18's spec order.
@@ -229,6 +233,7 @@ pub const MODULES: &[&str] = &[
     "selinux",
     "ansible.posix.mount",
     "mount",
+    "unarchive",
 ];
 
 /// Returns the module `name` implements, if this crate has it.

@@ -33,6 +33,7 @@ pub mod systemd;
 pub mod tempfile;
 pub mod textedit;
 pub mod time;
+pub mod unarchive;
 pub mod user;
 pub mod value;
 pub mod workdir;
