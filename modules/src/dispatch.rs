@@ -175,6 +175,11 @@ const ENTRIES: &[ModuleEntry] = &[
         crate::mount::run,
     ),
     entry("mount", &crate::mount::SPEC, crate::mount::run),
+    entry(
+        "dpkg_selections",
+        &crate::dpkg_selections::SPEC,
+        crate::dpkg_selections::run,
+    ),
     through_action(
         entry("unarchive", &crate::unarchive::SPEC, crate::unarchive::run),
         "ansible.legacy.unarchive",
@@ -234,6 +239,7 @@ pub const MODULES: &[&str] = &[
     "ansible.posix.mount",
     "mount",
     "unarchive",
+    "dpkg_selections",
 ];
 
 /// Returns the module `name` implements, if this crate has it.

@@ -7,6 +7,7 @@ pub mod command;
 pub mod copy;
 pub mod difflib;
 pub mod dispatch;
+pub mod dpkg_selections;
 pub mod facts;
 pub mod file;
 pub mod files;
