@@ -138,14 +138,14 @@ fn read_members(src: &str, handler: Handler, strip: usize) -> io::Result<Vec<Mem
             .ok()
             .flatten()
             .filter(|name| !name.is_empty())
-            .and_then(|name| uid_of(name))
+            .and_then(uid_of)
             .unwrap_or(uid);
         let gid = header
             .groupname()
             .ok()
             .flatten()
             .filter(|name| !name.is_empty())
-            .and_then(|name| gid_of(name))
+            .and_then(gid_of)
             .unwrap_or(gid);
         members.push(Member {
             name: members::strip_components(&members::normalise(&stored), strip),
