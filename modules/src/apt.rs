@@ -1,10 +1,12 @@
-//! The `apt` module (and `package` where apt is the package manager), for the cases a
-//! preinstall run reaches: cache updates with `cache_valid_time`, and `state: present`
-//! or `latest` of named packages through `dpkg-query`, `apt-cache` and `apt-get`.
+//! The `apt` module (and `package` where apt is the package manager): cache updates
+//! with `cache_valid_time`, `state: present`, `latest` and `absent` (with `purge` and
+//! `autoremove`) of named packages, wildcard names, `=` and `>=` version specs, and
+//! `autoremove`/`autoclean` on their own, through `dpkg-query`, `apt-cache` and
+//! `apt-get`.
 //!
 //! NOTE: ansible-core reads the package cache through python-apt; rplay runs the apt
-//! tools instead. `deb`, `upgrade`, `autoremove`, `autoclean`, `clean`, `build-dep`,
-//! `fixed`, `absent`, wildcards and `>=` version specs are not implemented and fail.
+//! tools instead. `deb`, `upgrade`, `clean`, `default_release`, `build-dep`, `fixed`
+//! and `name: '*'` with `state: latest` are not implemented and fail.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -101,8 +103,6 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     let unsupported = [
         ("deb", params.get("deb").is_some()),
         ("clean", params.flag("clean")),
-        ("autoremove", params.flag("autoremove")),
-        ("autoclean", params.flag("autoclean")),
         (
             "upgrade",
             params.str("upgrade").is_some_and(|upgrade| upgrade != "no"),
@@ -115,7 +115,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         )));
     }
     let state = params.string("state").unwrap_or_default();
-    if !matches!(state.as_str(), "present" | "latest") {
+    if !matches!(state.as_str(), "present" | "latest" | "absent") {
         return Err(Failure::new(format!(
             "rplay's apt module does not implement state={state} yet"
         )));
@@ -140,6 +140,30 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         .filter(|package| package != "*")
         .map(|package| package.trim().to_string())
         .collect();
+    let all_installed = params
+        .strings("package")
+        .iter()
+        .any(|package| package == "*");
+    if state == "latest" && all_installed {
+        return Err(Failure::new(if packages.is_empty() {
+            "rplay's apt module does not implement name='*' with state=latest yet"
+        } else {
+            "unable to install additional packages when upgrading all installed packages"
+        }));
+    }
+    if let Some(package) = packages
+        .iter()
+        .find(|package| package.matches('=').count() > 1)
+    {
+        return Err(Failure::new(format!("invalid package spec: {package}")));
+    }
+    if packages.is_empty() {
+        for (option, operation) in [("autoclean", "autoclean"), ("autoremove", "autoremove")] {
+            if params.flag(option) {
+                return cleanup(&apt, operation);
+            }
+        }
+    }
     if params.get("package").is_none() {
         let mut result = Map::new();
         result.insert(Value::from("changed"), Value::Bool(updated));
@@ -147,20 +171,9 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
         result.insert(Value::from("cache_update_time"), Value::Int(update_time));
         return Ok(result);
     }
-    if params
-        .strings("package")
-        .iter()
-        .any(|package| package == "*")
-    {
-        return Err(Failure::new(
-            "rplay's apt module does not implement name='*' yet",
-        ));
-    }
-    if let Some(package) = packages
-        .iter()
-        .find(|package| package.matches('=').count() > 1)
-    {
-        return Err(Failure::new(format!("invalid package spec: {package}")));
+    let packages = expand_wildcards(&apt, &packages)?;
+    if state == "absent" {
+        return remove(&apt, &packages);
     }
     let (success, mut result) = install(&apt, &packages, state == "latest")?;
     result.insert(Value::from("cache_updated"), Value::Bool(updated));
@@ -259,10 +272,13 @@ fn install(apt: &Apt, packages: &[String], latest: bool) -> Result<(bool, Map), 
             Some((name, version)) if !name.ends_with('>') => {
                 (name.to_string(), Some(version.to_string()))
             }
-            Some(_) => {
-                return Err(Failure::new(
-                    "rplay's apt module does not implement '>=' versions yet",
-                ))
+            Some((name, minimum)) => {
+                let name = name.trim_end_matches('>').to_string();
+                names.push(name.clone());
+                if let Some(package) = minimum_version_request(apt, &name, minimum, latest)? {
+                    to_install.push(package);
+                }
+                continue;
             }
             None => (package.clone(), None),
         };
@@ -377,6 +393,266 @@ fn mark_manual(apt: &Apt, names: &[String]) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// dpkg's view of a package: its status abbreviation (`ii`, `rc`, ...) and version.
+fn dpkg_status(apt: &Apt, name: &str) -> Option<(String, String)> {
+    let dpkg_query = system::find_program("dpkg-query")?;
+    let output = apt.run(vec![
+        dpkg_query.display().to_string(),
+        "-W".into(),
+        "-f=${db:Status-Abbrev}\t${Version}\n".into(),
+        name.into(),
+    ]);
+    if output.rc != 0 {
+        return None;
+    }
+    let (status, version) = output.stdout.lines().next()?.split_once('\t')?;
+    Some((status.trim().to_string(), version.to_string()))
+}
+
+/// Whether dpkg still lists files of the package (`/var/lib/dpkg/info/NAME.list`), as
+/// a removed package with configuration files left does; only `purge` removes them.
+fn has_files(name: &str) -> bool {
+    let info = std::path::Path::new("/var/lib/dpkg/info");
+    let arch = std::fs::read_dir(info)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .find(|file| {
+            file.strip_suffix(".list").is_some_and(|stem| {
+                stem == name || stem.split_once(':').is_some_and(|(n, _)| n == name)
+            })
+        });
+    arch.and_then(|file| std::fs::metadata(info.join(file)).ok())
+        .is_some_and(|meta| meta.len() > 0)
+}
+
+/// `dpkg --compare-versions LEFT OP RIGHT`.
+fn version_holds(apt: &Apt, left: &str, op: &str, right: &str) -> bool {
+    let Some(dpkg) = system::find_program("dpkg") else {
+        return false;
+    };
+    let argv = vec![
+        dpkg.display().to_string(),
+        "--compare-versions".into(),
+        left.into(),
+        op.into(),
+        right.into(),
+    ];
+    apt.run(argv).rc == 0
+}
+
+/// The argument `apt-get install` needs for `NAME>=MINIMUM`, or `None` when the
+/// installed version already satisfies it (and, for `latest`, is the candidate).
+fn minimum_version_request(
+    apt: &Apt,
+    name: &str,
+    minimum: &str,
+    latest: bool,
+) -> Result<Option<String>, Failure> {
+    let installed = installed_version(apt, name);
+    let candidate = candidate_version(apt, name)?;
+    if let Some(current) = &installed {
+        let satisfied = version_holds(apt, current, "ge", minimum);
+        let newer = candidate
+            .as_ref()
+            .is_some_and(|candidate| candidate != current);
+        if satisfied && !(latest && newer) {
+            return Ok(None);
+        }
+    }
+    match candidate {
+        Some(candidate) if version_holds(apt, &candidate, "ge", minimum) => {
+            Ok(Some(format!("{name}={candidate}")))
+        }
+        _ => Err(Failure::new(format!(
+            "No package matching '{name}' is available"
+        ))),
+    }
+}
+
+/// Expands shell patterns in package names against the package names apt knows, as
+/// the module does with fnmatch; a pattern without `:` selects native packages only.
+fn expand_wildcards(apt: &Apt, packages: &[String]) -> Result<Vec<String>, Failure> {
+    let mut expanded = Vec::new();
+    let mut known: Option<Vec<String>> = None;
+    for package in packages {
+        let (name, rest) = split_spec(package);
+        if !name.contains(['*', '?', '[', ']', '!']) {
+            expanded.push(package.clone());
+            continue;
+        }
+        let names = match &known {
+            Some(names) => names,
+            None => known.insert(known_packages(apt)?),
+        };
+        let matches: Vec<&String> = names
+            .iter()
+            .filter(|candidate| name.contains(':') || !candidate.contains(':'))
+            .filter(|candidate| crate::find::fnmatch(name, candidate))
+            .collect();
+        if matches.is_empty() {
+            return Err(Failure::new(format!(
+                "No package(s) matching '{name}' available"
+            )));
+        }
+        expanded.extend(
+            matches
+                .into_iter()
+                .map(|matched| format!("{matched}{rest}")),
+        );
+    }
+    Ok(expanded)
+}
+
+/// Splits `NAME=VERSION` or `NAME>=VERSION` into the name and the rest.
+fn split_spec(package: &str) -> (&str, &str) {
+    match package.find('=') {
+        Some(at) if package[..at].ends_with('>') => package.split_at(at - 1),
+        Some(at) => package.split_at(at),
+        None => (package, ""),
+    }
+}
+
+/// Every package name in apt's cache and dpkg's database, sorted.
+fn known_packages(apt: &Apt) -> Result<Vec<String>, Failure> {
+    let apt_cache = system::bin_path("apt-cache")?;
+    let output = apt.run(vec![apt_cache, "pkgnames".into()]);
+    let mut names: Vec<String> = output.stdout.lines().map(str::to_string).collect();
+    if let Some(dpkg_query) = system::find_program("dpkg-query") {
+        let output = apt.run(vec![
+            dpkg_query.display().to_string(),
+            "-W".into(),
+            "-f=${Package}\n".into(),
+        ]);
+        names.extend(output.stdout.lines().map(str::to_string));
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// The dpkg options as the module writes them into its command lines.
+fn dpkg_option_args(apt: &Apt) -> Vec<String> {
+    let options = apt.params.string("dpkg_options").unwrap_or_default();
+    options
+        .split(',')
+        .flat_map(|option| ["-o".to_string(), format!("Dpkg::Options::=--{option}")])
+        .collect()
+}
+
+/// `state: absent`: `apt-get remove` of the installed packages (with `purge`, also of
+/// those only their configuration files are left of).
+fn remove(apt: &Apt, packages: &[String]) -> Result<Map, Failure> {
+    let params = apt.params;
+    let purge = params.flag("purge");
+    let mut to_remove = Vec::new();
+    for package in packages {
+        let (name, rest) = split_spec(package);
+        let Some((status, version)) = dpkg_status(apt, name) else {
+            continue;
+        };
+        // The second letter is the current state: `n` not installed, `c` only its
+        // configuration files left.
+        let installed = !matches!(status.get(1..2), None | Some("n" | "c"));
+        let version_matches = match rest.strip_prefix(">=") {
+            Some(minimum) => version_holds(apt, &version, "ge", minimum),
+            None => match rest.strip_prefix('=') {
+                Some(wanted) => glob_match(wanted, &version),
+                None => true,
+            },
+        };
+        let installed_version = installed && version_matches;
+        if installed_version || (purge && has_files(name)) {
+            to_remove.push(package.clone());
+        }
+    }
+    let mut result = Map::new();
+    if to_remove.is_empty() {
+        result.insert(Value::from("changed"), Value::Bool(false));
+        return Ok(result);
+    }
+    let mut argv = vec![system::bin_path("apt-get")?, "-q".into(), "-y".into()];
+    argv.extend(dpkg_option_args(apt));
+    for (used, flag) in [
+        (purge, "--purge"),
+        (params.flag("force"), "--force-yes"),
+        (params.flag("autoremove"), "--auto-remove"),
+        (apt.options.check_mode, "--simulate"),
+        (
+            params.flag("allow_change_held_packages"),
+            "--allow-change-held-packages",
+        ),
+    ] {
+        if used {
+            argv.push(flag.into());
+        }
+    }
+    argv.push("remove".into());
+    argv.extend(to_remove.iter().cloned());
+    let output = apt.run(argv);
+    if output.rc != 0 {
+        let quoted: Vec<String> = to_remove.iter().map(|name| format!("'{name}'")).collect();
+        return Err(Failure::new(format!(
+            "'apt-get remove {}' failed: {}",
+            quoted.join(" "),
+            output.stderr
+        ))
+        .with("stdout", output.stdout.as_str())
+        .with("stderr", output.stderr.as_str())
+        .with("rc", Value::Int(output.rc)));
+    }
+    result.insert(Value::from("changed"), Value::Bool(true));
+    result.insert(Value::from("stdout"), Value::from(output.stdout.as_str()));
+    result.insert(Value::from("stderr"), Value::from(output.stderr.as_str()));
+    // NOTE: ansible-core parses the simulated transaction into `diff` in diff mode;
+    // rplay returns an empty one.
+    result.insert(Value::from("diff"), Value::empty_map());
+    Ok(result)
+}
+
+/// `autoremove` or `autoclean` without packages: `apt-get OPERATION`, changed when apt
+/// removed or deleted something.
+fn cleanup(apt: &Apt, operation: &str) -> Result<Map, Failure> {
+    let params = apt.params;
+    let mut argv = vec![system::bin_path("apt-get")?, "-y".into()];
+    argv.extend(dpkg_option_args(apt));
+    if params.flag("purge") {
+        argv.push("--purge".into());
+    }
+    if params.flag("force") {
+        argv.push("--force-yes".into());
+    }
+    argv.push(operation.into());
+    if apt.options.check_mode {
+        argv.push("--simulate".into());
+    }
+    let output = apt.run(argv);
+    if output.rc != 0 {
+        return Err(
+            Failure::new(format!("'apt-get {operation}' failed: {}", output.stderr))
+                .with("stdout", output.stdout.as_str())
+                .with("stderr", output.stderr.as_str())
+                .with("rc", Value::Int(output.rc)),
+        );
+    }
+    let marker = if operation == "autoremove" {
+        "The following packages will be REMOVED"
+    } else {
+        "Del "
+    };
+    let mut result = Map::new();
+    result.insert(
+        Value::from("changed"),
+        Value::Bool(output.stdout.contains(marker)),
+    );
+    result.insert(Value::from("stdout"), Value::from(output.stdout.as_str()));
+    result.insert(Value::from("stderr"), Value::from(output.stderr.as_str()));
+    result.insert(Value::from("diff"), Value::empty_map());
+    Ok(result)
 }
 
 /// `fnmatch` with `*` and `?`, for version specs such as `1.2*`.

@@ -175,6 +175,15 @@ const ENTRIES: &[ModuleEntry] = &[
         crate::mount::run,
     ),
     entry("mount", &crate::mount::SPEC, crate::mount::run),
+    entry(
+        "dpkg_selections",
+        &crate::dpkg_selections::SPEC,
+        crate::dpkg_selections::run,
+    ),
+    through_action(
+        entry("unarchive", &crate::unarchive::SPEC, crate::unarchive::run),
+        "ansible.legacy.unarchive",
+    ),
 ];
 
 /// `setup` in ansible-core 2.18's spec order.
@@ -229,6 +238,8 @@ pub const MODULES: &[&str] = &[
     "selinux",
     "ansible.posix.mount",
     "mount",
+    "unarchive",
+    "dpkg_selections",
 ];
 
 /// Returns the module `name` implements, if this crate has it.

@@ -92,6 +92,14 @@ pub fn group_name(gid: u32) -> String {
     .unwrap_or_else(|| gid.to_string())
 }
 
+/// A gid's group name, or `None` when it has no entry.
+pub fn group_entry_name(gid: u32) -> Option<String> {
+    passwd_entry("/etc/group", |fields| {
+        fields.get(2) == Some(&gid.to_string())
+    })
+    .map(|fields| fields[0].clone())
+}
+
 /// NOTE: reads the files directly, so users from NSS sources other than files (LDAP,
 /// systemd-homed) are not found.
 fn passwd_entry(file: &str, matches: impl Fn(&[String]) -> bool) -> Option<Vec<String>> {

@@ -676,6 +676,16 @@ fn module(
             Ok(args) => args,
             Err(failed) => return ok(failed),
         },
+        "unarchive" => {
+            let mut args = args.clone();
+            let found = rplay_modules::unarchive::action_args(&mut args, |src| {
+                executor.find_needle(context, "files", src)
+            });
+            match found {
+                Ok(()) => args,
+                Err(message) => return ok(action_fail_result(message)),
+            }
+        }
         _ => args.clone(),
     };
     let target = executor.target(context, host, vars)?;
