@@ -170,7 +170,11 @@ impl TransferredSource {
         let data = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .map_err(|err| Failure::new(format!("invalid transferred archive: {err}")))?;
-        let path = PathBuf::from(crate::files::remote_tmp_path("source", options.system_tmp));
+        let path = PathBuf::from(crate::files::remote_tmp_path(
+            "source",
+            options.remote_tmp.as_deref(),
+            options.system_tmp,
+        ));
         if let Some(dir) = path.parent() {
             use std::os::unix::fs::DirBuilderExt;
             fs::DirBuilder::new()
