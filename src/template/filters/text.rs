@@ -4,11 +4,12 @@
 use base64::Engine;
 use fancy_regex::Regex;
 use md5::Md5;
-use minijinja::value::Value as JValue;
+use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use sha1::{Digest, Sha1};
 
-use super::{add, ansible, filter_error, jinja, Args, Undefined};
+use super::{add, ansible, filter_error, jinja, python_type_error, Args, Undefined};
+use crate::template::methods::python_type_name;
 use crate::template::pyformat::{check_width, percent_format};
 use crate::template::pyrepr::py_str;
 use crate::template::render::undefined_error;
@@ -724,27 +725,73 @@ fn urldecode(_: &mut State, args: &Args) -> Result<JValue, Error> {
     Ok(JValue::from(decoded.into_owned()))
 }
 
-/// Jinja2's `urlencode`: `quote` with `/` kept for strings, `key=value&...` for dicts.
+/// Jinja2's `urlencode`: `quote` with `/` kept for a string or a scalar, and a query
+/// string `k=v&...` for a dict or for a list of key-value pairs.
 fn urlencode(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'-')
-        .remove(b'~')
-        .remove(b'/');
-    let encode = |text: &str| percent_encoding::utf8_percent_encode(text, SET).to_string();
-    if args.value.kind() == minijinja::value::ValueKind::Map {
-        let mut parts = Vec::new();
-        for key in super::collections::values(&args.value)? {
-            let item = args.value.get_item(&key).unwrap_or_default();
-            let query = |text: String| encode(&text).replace('/', "%2F").replace("%20", "+");
-            parts.push(format!(
-                "{}={}",
-                query(py_str(&key).unwrap_or_default()),
-                query(py_str(&item).unwrap_or_default())
-            ));
+    let value = &args.value;
+    let pairs = match value.kind() {
+        ValueKind::Map => super::collections::values(value)?
+            .into_iter()
+            .map(|key| {
+                let item = value.get_item(&key).unwrap_or_default();
+                (key, item)
+            })
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => super::collections::values(value)?
+            .iter()
+            .map(unpack_pair)
+            .collect::<Result<Vec<_>, Error>>()?,
+        _ => return Ok(JValue::from(url_quote(&input(args)?, QUOTE_PATH))),
+    };
+    let query = |value: &JValue| {
+        url_quote(&py_str(value).unwrap_or_default(), QUOTE_ALL).replace("%20", "+")
+    };
+    let parts: Vec<String> = pairs
+        .iter()
+        .map(|(key, item)| format!("{}={}", query(key), query(item)))
+        .collect();
+    Ok(JValue::from(parts.join("&")))
+}
+
+/// Python's `urllib.parse.quote` with `safe=""`: only letters, digits and `_.-~` stay.
+const QUOTE_ALL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~');
+
+/// Python's `urllib.parse.quote` with its default `safe="/"`.
+const QUOTE_PATH: &percent_encoding::AsciiSet = &QUOTE_ALL.remove(b'/');
+
+fn url_quote(text: &str, set: &'static percent_encoding::AsciiSet) -> String {
+    percent_encoding::utf8_percent_encode(text, set).to_string()
+}
+
+/// Unpacks one item of a list into a key and a value, as Python's `for k, v in items`.
+fn unpack_pair(item: &JValue) -> Result<(JValue, JValue), Error> {
+    let parts: Vec<JValue> = match item.kind() {
+        ValueKind::String => item
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .map(|c| JValue::from(c.to_string()))
+            .collect(),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => super::collections::values(item)?,
+        _ => {
+            return Err(python_type_error(format!(
+                "cannot unpack non-iterable {} object",
+                python_type_name(item)
+            )))
         }
-        return Ok(JValue::from(parts.join("&")));
+    };
+    match <[JValue; 2]>::try_from(parts) {
+        Ok([key, value]) => Ok((key, value)),
+        Err(parts) if parts.len() > 2 => {
+            Err(filter_error("too many values to unpack (expected 2)"))
+        }
+        Err(parts) => Err(filter_error(format!(
+            "not enough values to unpack (expected 2, got {})",
+            parts.len()
+        ))),
     }
-    Ok(JValue::from(encode(&input(args)?)))
 }
