@@ -222,20 +222,48 @@ fn attribute_of(item: &JValue, attribute: Option<&JValue>) -> JValue {
 }
 
 /// Ansible's `unique`, which calls Jinja2's: case-insensitive unless `case_sensitive`
-/// is true, keeping the first of equal items.
+/// is true, keeping the first of equal items. Jinja2's version puts the keys in a set, so
+/// a dict or list key fails. Ansible then falls back to comparing whole items with `==`,
+/// unless `case_sensitive=False` or `attribute` was given.
 fn unique(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    let case_sensitive = args.bool_arg(0, "case_sensitive", false);
-    let attribute = args.get(1, "attribute");
+    let case_sensitive = args.get(0, "case_sensitive");
+    let attribute = args.get(1, "attribute").filter(|value| value.is_true());
+    let items = args
+        .value
+        .try_iter()
+        .map_err(|_| not_iterable(&args.value))?
+        .collect::<Vec<_>>();
+    let fold_case = !case_sensitive.is_some_and(JValue::is_true);
     let mut seen = Vec::new();
     let mut result = Vec::new();
-    for item in values(&args.value)? {
-        let key = fold(&attribute_of(&item, attribute), case_sensitive);
+    for item in &items {
+        let key = fold(&attribute_of(item, attribute), !fold_case);
+        if matches!(key.kind(), ValueKind::Map | ValueKind::Seq) {
+            let explicit_false = case_sensitive
+                .is_some_and(|value| value.kind() == ValueKind::Bool && !value.is_true());
+            if explicit_false || attribute.is_some() {
+                return Err(filter_error(format!(
+                    "Jinja2's unique filter failed and we cannot fall back to Ansible's version \
+                     as it does not support the parameters supplied. unhashable type: '{}'",
+                    python_type_name(&key)
+                )));
+            }
+            return Ok(JValue::from(dedup(items)));
+        }
         if !seen.contains(&key) {
             seen.push(key);
-            result.push(item);
+            result.push(item.clone());
         }
     }
     Ok(JValue::from(result))
+}
+
+/// Python's `TypeError` for iterating over a value that is not iterable.
+fn not_iterable(value: &JValue) -> Error {
+    python_type_error(format!(
+        "'{}' object is not iterable",
+        python_type_name(value)
+    ))
 }
 
 fn dedup(items: Vec<JValue>) -> Vec<JValue> {

@@ -8,6 +8,7 @@ mod collections;
 mod core;
 mod crypt;
 mod fact_diff;
+mod mathstuff;
 mod net;
 mod password_hash;
 mod path;
@@ -184,6 +185,7 @@ pub fn register(env: &mut Environment<'static>) {
     path::register(env);
     serialize::register(env);
     net::register(env);
+    mathstuff::register(env);
     url::register(env);
     query::register(env);
     random::register(env);
