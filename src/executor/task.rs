@@ -9,7 +9,7 @@ use super::events::{Event, HostResult, Status, TaskInfo};
 use super::Executor;
 use crate::playbook::{value_text, Spanned};
 use crate::source::{ansible_position_details, Span};
-use crate::template::TemplateError;
+use crate::template::{TemplateError, TemplateErrorKind};
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
@@ -334,7 +334,7 @@ impl Executor<'_> {
         }
         let args = match self.template_args(context, vars) {
             Ok(args) => args,
-            Err(message) => return raised_failure(message),
+            Err(failure) => return failure,
         };
         let retries = self.retries(context, vars);
         let mut attempt = 1;
@@ -463,12 +463,15 @@ impl Executor<'_> {
         Ok(None)
     }
 
-    fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, String> {
+    fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, TaskOutcome> {
         let raw = Value::map(context.task.args.clone());
-        let templated = self
-            .templar
-            .template(&raw, vars)
-            .map_err(|err| args_error(&err, &context.task.span))?;
+        let templated = self.templar.template(&raw, vars).map_err(|err| {
+            if err.kind == TemplateErrorKind::RuntimeSyntax {
+                let text = err.exception_text();
+                return raised_exception("jinja2.exceptions.TemplateSyntaxError", &text);
+            }
+            raised_failure(args_error(&err, &context.task.span))
+        })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
         Ok(args)
@@ -1073,6 +1076,24 @@ fn raised_failure(message: String) -> TaskOutcome {
     TaskOutcome {
         raised: true,
         ..failure(message)
+    }
+}
+
+/// Builds the result of a Python exception that ansible-core's task executor caught
+/// without wording it: no message, and the exception as the traceback.
+fn raised_exception(class: &str, message: &str) -> TaskOutcome {
+    let mut result = Map::new();
+    result.insert(Value::from("failed"), Value::Bool(true));
+    result.insert(
+        Value::from("exception"),
+        Value::from(format!(
+            "Traceback (most recent call last):\n{class}: {message}\n"
+        )),
+    );
+    TaskOutcome {
+        result,
+        raised: true,
+        ..TaskOutcome::default()
     }
 }
 

@@ -16,6 +16,7 @@ mod datetime;
 mod environment;
 mod error;
 mod filters;
+mod keywords;
 mod lookups;
 mod methods;
 mod mutable;

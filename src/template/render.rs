@@ -226,21 +226,46 @@ fn unknown_plugin_message(err: &minijinja::Error) -> String {
     // minijinja words the detail `filter NAME is unknown` (or `test NAME is unknown`).
     let name = err
         .detail()
-        .and_then(|detail| {
-            detail
-                .strip_suffix(" is unknown")
-                .and_then(|rest| rest.split_once(' '))
-                .map(|(_, name)| name)
-                .or_else(|| detail.split('"').nth(1))
-                .or_else(|| detail.split('\'').nth(1))
-        })
-        .unwrap_or("?");
-    let kind = if err.kind() == ErrorKind::UnknownFilter {
-        "filter"
+        .and_then(|detail| detail.strip_suffix(" is unknown"))
+        .and_then(|rest| rest.split_once(' '))
+        .map_or("?", |(_, name)| name);
+    could_not_load(name)
+}
+
+/// Ansible's message for a filter or test `name` that its plugin loader cannot load.
+///
+/// The loader reads a name without a dot as `ansible.builtin.NAME` and rejects a name
+/// that is not of the form `namespace.collection.resource` with word characters only.
+/// NOTE: a well-formed name of a collection that is not installed gets the name as its
+/// reason here, where ansible-core reports `Invalid plugin FQCN (...): unable to locate
+/// collection ...`.
+pub fn could_not_load(name: &str) -> String {
+    let fqcr = if name.contains('.') {
+        name.to_owned()
     } else {
-        "test"
+        format!("ansible.builtin.{name}")
     };
-    format!("Could not load \"{name}\": '{name}' ({kind} not found)")
+    let reason = if is_valid_fqcr(&fqcr) {
+        name.to_owned()
+    } else {
+        format!("invalid plugin name: {fqcr}")
+    };
+    let quoted = super::pyrepr::py_repr(&JValue::from(reason)).unwrap_or_default();
+    format!("Could not load \"{name}\": {quoted}")
+}
+
+/// Checks whether `fqcr` is a well-formed `namespace.collection.resource` reference, as
+/// ansible-core's `AnsibleCollectionRef.try_parse_fqcr` decides for a plugin.
+fn is_valid_fqcr(fqcr: &str) -> bool {
+    let is_word =
+        |part: &str| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let is_identifier =
+        |part: &str| is_word(part) && !part.starts_with(|c: char| c.is_ascii_digit());
+    let parts: Vec<&str> = fqcr.split('.').collect();
+    parts.len() >= 3
+        && parts.iter().all(|part| is_word(part))
+        && is_identifier(parts[0])
+        && is_identifier(parts[1])
 }
 
 fn describe(err: &minijinja::Error) -> String {

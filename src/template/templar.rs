@@ -252,16 +252,11 @@ impl Templar {
         syntax: &Syntax,
         original: &str,
     ) -> Result<Rendered, TemplateError> {
-        let compiled = self.inner.cache.get(data, syntax).map_err(|error| {
-            TemplateError::new(
-                TemplateErrorKind::Syntax,
-                format!(
-                    "template error while templating string: {}. String: {original}",
-                    error.message
-                ),
-            )
-            .in_template(original)
-        })?;
+        let compiled = self
+            .inner
+            .cache
+            .get(data, syntax)
+            .map_err(|error| syntax_error(&error.message, original))?;
         let root = JValue::from_object(Root {
             context: context.clone(),
         });
@@ -275,9 +270,23 @@ impl Templar {
                 return TemplateError::new(TemplateErrorKind::Render, message)
                     .in_template(original);
             }
+            if error.kind == TemplateErrorKind::Syntax && error.template.is_none() {
+                // Jinja2 finds unknown filters and tests when it compiles the template.
+                return syntax_error(&error.message, original);
+            }
             error.in_template(original)
         })
     }
+}
+
+/// Ansible's error for a template that Jinja2 could not compile: the message, the
+/// template text, and the message again from the wrapped exception.
+fn syntax_error(message: &str, original: &str) -> TemplateError {
+    TemplateError::new(
+        TemplateErrorKind::Syntax,
+        format!("template error while templating string: {message}. String: {original}. {message}"),
+    )
+    .in_template(original)
 }
 
 /// Converts an evaluation's output as `ansible_eval_concat` does.

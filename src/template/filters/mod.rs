@@ -23,7 +23,7 @@ use minijinja::value::{Kwargs, Rest, Value as JValue};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::error::{TemplateError, TemplateErrorKind};
-use super::render::{raise, undefined_error};
+use super::render::{could_not_load, raise, undefined_error};
 
 /// Arguments of a filter call: the input value, then positional and keyword arguments.
 pub struct Args {
@@ -140,6 +140,7 @@ pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefi
 pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: JValue) {
     for name in names {
         let builtin = builtin.clone();
+        let filter = name.clone();
         env.add_filter(
             name,
             move |state: &mut State,
@@ -151,9 +152,38 @@ pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: 
                 if args.has_undefined() {
                     return Err(undefined_error());
                 }
-                builtin.call(state, &args.all())
+                builtin
+                    .call(state, &args.all())
+                    .map_err(|err| name_unknown_plugin(err, &filter, &args))
             },
         );
+    }
+}
+
+/// Names the test or filter that `select`, `map` and their kin could not find.
+///
+/// minijinja reports such a name-by-string lookup without the name. Jinja2 raises a
+/// `TemplateSyntaxError` at that point, which ansible-core does not wrap.
+fn name_unknown_plugin(err: Error, filter: &str, args: &Args) -> Error {
+    if err.detail().is_some()
+        || !matches!(
+            err.kind(),
+            ErrorKind::UnknownTest | ErrorKind::UnknownFilter
+        )
+    {
+        return err;
+    }
+    // `selectattr` and `rejectattr` take the attribute first, the others the name.
+    let index = match filter {
+        "selectattr" | "rejectattr" => 1,
+        _ => 0,
+    };
+    match args.positional.get(index).and_then(JValue::as_str) {
+        Some(name) => raise(TemplateError::new(
+            TemplateErrorKind::RuntimeSyntax,
+            could_not_load(name),
+        )),
+        None => err,
     }
 }
 
