@@ -2,14 +2,16 @@
 //! task's variables, then hand the text to `copy`, as ansible-core's template action
 //! hands its rendered file to the copy action.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::actions::{ActionOutcome, Target};
 use super::context::TaskContext;
 use super::Executor;
 use crate::playbook::value_text;
-use crate::template::{FileOptions, TemplateError, TemplateErrorKind, Variables};
+use crate::template::{
+    with_templates_dirs, FileOptions, IncludeScope, TemplateError, TemplateErrorKind, Variables,
+};
 use crate::vars::HostVars;
 use crate::{Map, Value};
 use rplay_modules::dispatch::ModuleOptions;
@@ -92,6 +94,7 @@ impl Executor<'_> {
             vars: vars.clone(),
             extra: template_vars(&src, &path, &dest),
         };
+        let _includes = IncludeScope::enter(self.include_dirs(context, &path));
         let rendered = self
             .templar
             .render_file(&source, &overlay, &options)
@@ -150,6 +153,25 @@ fn local_tmp_path(template: &Path) -> std::path::PathBuf {
         .join(name)
 }
 
+impl Executor<'_> {
+    /// Builds the include search path of ansible-core's `template` action: `DIR/templates` and
+    /// `DIR` for each entry of `ansible_search_path`, the playbook's directory and the
+    /// template's own directory.
+    fn include_dirs(&self, context: &TaskContext, template: &Path) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = match context.layers.magic.get("ansible_search_path") {
+            Some(Value::List(paths)) => paths
+                .iter()
+                .filter_map(Value::as_str)
+                .map(PathBuf::from)
+                .collect(),
+            _ => Vec::new(),
+        };
+        dirs.push(self.playbook_dir.clone());
+        dirs.extend(template.parent().map(Path::to_path_buf));
+        with_templates_dirs(dirs)
+    }
+}
+
 /// The message of a failed `template` task, and the traceback ansible-core adds when
 /// the failure was an exception raised while rendering.
 pub(super) struct TemplateActionFailure {
@@ -178,6 +200,7 @@ fn render_failure(error: TemplateError) -> TemplateActionFailure {
     let (module, class) = match error.kind {
         TemplateErrorKind::Undefined => ("ansible.errors", "AnsibleUndefinedVariable"),
         TemplateErrorKind::RuntimeSyntax => ("jinja2.exceptions", "TemplateSyntaxError"),
+        TemplateErrorKind::TemplateNotFound => ("jinja2.exceptions", "TemplateNotFound"),
         _ => ("ansible.errors", "AnsibleError"),
     };
     // NOTE: only the exception's own line of the traceback is reproduced, which is the

@@ -18,6 +18,8 @@ pub enum TemplateErrorKind {
     Filter,
     /// A Python `TypeError`, reported as an unexpected templating type error.
     Type,
+    /// `{% include %}` or its kin named a file that the search path does not contain.
+    TemplateNotFound,
     /// A lookup plugin failed.
     Lookup,
     /// A conditional did not evaluate to a usable result.

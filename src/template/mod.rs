@@ -16,6 +16,7 @@ mod datetime;
 mod environment;
 mod error;
 mod filters;
+mod include;
 mod keywords;
 mod lookups;
 mod methods;
@@ -32,6 +33,7 @@ mod version;
 
 pub use conditional::{ConditionalOutcome, Warning};
 pub use error::{TemplateError, TemplateErrorKind};
+pub use include::{with_templates_dirs, IncludeScope};
 pub use templar::{FileOptions, Templar, TemplarOptions};
 pub use vars::Variables;
 

@@ -179,7 +179,7 @@ pub fn evaluate(
     if let Some(error) = state.poison.take() {
         return Err(error);
     }
-    result.map_err(|err| map_error(err, &state))?;
+    result.map_err(|err| map_error(&err, &state))?;
     Ok(Rendered {
         text,
         emit_count: state.emit_count,
@@ -190,12 +190,29 @@ pub fn evaluate(
 }
 
 /// Words a minijinja error as Ansible does.
-fn map_error(err: minijinja::Error, state: &RenderState) -> TemplateError {
-    if let Some(error) = find_template_error(&err) {
+fn map_error(err: &minijinja::Error, state: &RenderState) -> TemplateError {
+    if let Some(error) = find_template_error(err) {
         return error;
     }
     let detail = err.detail().unwrap_or_default();
     match err.kind() {
+        // minijinja wraps a failure inside an included file; Jinja2 reports it as it is.
+        ErrorKind::BadInclude => match std::error::Error::source(err)
+            .and_then(|source| source.downcast_ref::<minijinja::Error>())
+        {
+            Some(inner) => map_error(inner, state),
+            None => TemplateError::new(TemplateErrorKind::Render, describe(err)),
+        },
+        ErrorKind::TemplateNotFound => {
+            // minijinja words the detail `tried to include non-existing template 'NAME'`.
+            let name = detail
+                .strip_prefix("tried to include non-existing template ")
+                .map_or(detail, |quoted| quoted.trim_matches(['\'', '"']));
+            TemplateError::new(
+                TemplateErrorKind::TemplateNotFound,
+                super::include::not_found_message(name),
+            )
+        }
         ErrorKind::UndefinedError => {
             let message = match err.detail() {
                 Some(detail) => detail.to_owned(),
@@ -208,9 +225,9 @@ fn map_error(err: minijinja::Error, state: &RenderState) -> TemplateError {
         }
         ErrorKind::SyntaxError => TemplateError::new(TemplateErrorKind::Syntax, detail),
         ErrorKind::UnknownFilter | ErrorKind::UnknownTest => {
-            TemplateError::new(TemplateErrorKind::Syntax, unknown_plugin_message(&err))
+            TemplateError::new(TemplateErrorKind::Syntax, unknown_plugin_message(err))
         }
-        _ => TemplateError::new(TemplateErrorKind::Render, describe(&err)),
+        _ => TemplateError::new(TemplateErrorKind::Render, describe(err)),
     }
 }
 
