@@ -251,13 +251,18 @@ impl Executor<'_> {
         vars: &HostVars,
         loop_value: &Spanned<Value>,
     ) -> Result<Vec<Value>, LoopError> {
-        let templated = self
-            .templar
-            .template(&loop_value.value, vars)
-            .map_err(|err| LoopError {
-                undefined: err.is_undefined(),
-                message: err.to_string(),
-            })?;
+        // `first_found` templates each candidate itself and passes over those that read an
+        // undefined variable, so ansible-core leaves such terms untemplated for it.
+        let templated = if context.task.loop_lookup.as_deref() == Some("first_found") {
+            self.templar
+                .template_keeping_undefined(&loop_value.value, vars)
+        } else {
+            self.templar.template(&loop_value.value, vars)
+        };
+        let templated = templated.map_err(|err| LoopError {
+            undefined: err.is_undefined(),
+            message: err.to_string(),
+        })?;
         let items = match context.task.loop_lookup.as_deref() {
             None => flatten_loop(&templated, false),
             Some("list") => with_list(templated),
@@ -288,10 +293,16 @@ impl Executor<'_> {
         terms: &Value,
         vars: &HostVars,
     ) -> Result<Vec<Value>, String> {
-        let terms = match terms {
+        let mut terms = match terms {
             Value::List(_) => terms.clone(),
             other => Value::list(vec![other.clone()]),
         };
+        if lookup == "first_found" {
+            // The terms were templated already, keeping those that read an undefined
+            // variable. Reading the overlay would template them again and fail on those,
+            // which the lookup passes over (a literal `{{ ... }}` names no file).
+            terms = terms.into_unsafe();
+        }
         let mut overlay = Map::new();
         overlay.insert(Value::from("__rplay_loop_terms"), terms);
         let vars = vars.with_overlay(overlay);

@@ -106,6 +106,18 @@ impl Templar {
         self.template_in(&guard.0, value, true)
     }
 
+    /// Templates a value as [`Templar::template`] does, but leaves a string whose
+    /// template reads an undefined variable as it is, as Ansible's
+    /// `fail_on_undefined=False` does.
+    pub fn template_keeping_undefined(
+        &self,
+        value: &Value,
+        vars: &dyn Variables,
+    ) -> Result<Value, TemplateError> {
+        let guard = Context::borrowed(self, vars);
+        self.template_in(&guard.0, value, false)
+    }
+
     pub fn template_str(&self, text: &str, vars: &dyn Variables) -> Result<Value, TemplateError> {
         self.template(&Value::from(text), vars)
     }
@@ -279,7 +291,7 @@ impl Templar {
     }
 }
 
-/// Ansible's error for a template that Jinja2 could not compile: the message, the
+/// Builds Ansible's error for a template that Jinja2 could not compile: the message, the
 /// template text, and the message again from the wrapped exception.
 fn syntax_error(message: &str, original: &str) -> TemplateError {
     TemplateError::new(
