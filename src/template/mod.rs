@@ -13,6 +13,7 @@ mod compile;
 mod conditional;
 mod convert;
 mod datetime;
+mod datetime_object;
 mod environment;
 mod error;
 mod filters;

@@ -2,7 +2,7 @@
 //! `flatten`, `zip`, `subelements`, and Jinja2's `map`/`select` family.
 
 use indexmap::IndexMap;
-use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::value::{Tuple, Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
 use super::{add, add_builtin, ansible, filter_error, jinja, python_type_error, Args, Undefined};
@@ -43,7 +43,9 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("zip_longest"), Undefined::Reject, zip_longest);
     add(env, ansible("product"), Undefined::Reject, product);
     add(env, ansible("subelements"), Undefined::Reject, subelements);
-    add(env, ansible("extract"), Undefined::Reject, extract);
+    // Jinja2's `getitem` on an undefined container gives an undefined value, which
+    // `default` can replace.
+    add(env, ansible("extract"), Undefined::Accept, extract);
     add(env, jinja("items"), Undefined::Reject, items);
     add(env, jinja("sort"), Undefined::Reject, sort);
     add(env, jinja("min"), Undefined::Reject, min);
@@ -374,35 +376,39 @@ fn combine(_: &mut State, args: &Args) -> Result<JValue, Error> {
     }
     let mut terms = vec![args.value.clone()];
     terms.extend(args.positional.iter().cloned());
+    // Ansible flattens the terms one level with `flatten`, which drops nulls.
+    let is_null =
+        |value: &JValue| value.is_none() || matches!(value.as_str(), Some("None" | "null"));
     let mut dicts = Vec::new();
-    for term in terms {
+    for term in terms.into_iter().filter(|term| !is_null(term)) {
         if term.kind() == ValueKind::Seq {
-            dicts.extend(values(&term)?);
+            dicts.extend(values(&term)?.into_iter().filter(|item| !is_null(item)));
         } else {
             dicts.push(term);
         }
     }
-    let mut maps = Vec::new();
-    for dict in &dicts {
-        match to_map(dict) {
-            Some(map) => maps.push(map),
-            None => {
-                return Err(filter_error(format!(
-                    "failed to combine variables, expected dicts but got a '{}' and a 'dict': \n{}\n{{}}",
-                    python_type_name(dict),
-                    py_repr(dict).unwrap_or_default()
-                )))
-            }
-        }
+    if let [single] = dicts.as_slice() {
+        return Ok(single.clone());
     }
-    let mut result = match maps.pop() {
-        Some(map) => map,
-        None => return Ok(from_map(Map::new())),
+    // Merged from the highest priority (the last) down, as ansible-core does, so a
+    // value that is not a dict is named with the merge result it met.
+    let mut remaining = dicts.into_iter().rev();
+    let Some(highest) = remaining.next() else {
+        return Ok(from_map(Map::new()));
     };
-    while let Some(lower) = maps.pop() {
-        result = merge_hash(lower, result, recursive, &list_merge);
+    let mut result_type = python_type_name(&highest);
+    let mut result = to_map(&highest);
+    for lower in remaining {
+        let (Some(lower_map), Some(higher_map)) = (to_map(&lower), result.take()) else {
+            return Err(filter_error(format!(
+                "failed to combine variables, expected dicts but got a '{}' and a '{result_type}'.",
+                python_type_name(&lower)
+            )));
+        };
+        result = Some(merge_hash(lower_map, higher_map, recursive, &list_merge));
+        result_type = "dict";
     }
-    Ok(from_map(result))
+    Ok(from_map(result.unwrap_or_default()))
 }
 
 /// Ansible's `merge_hash(x, y)`: `y`'s keys win over `x`'s.
@@ -490,6 +496,13 @@ fn items2dict(_: &mut State, args: &Args) -> Result<JValue, Error> {
     }
     let mut map = Map::new();
     for item in values(&args.value)? {
+        // Python's `item['key']` fails with a TypeError on anything but a mapping.
+        if item.kind() != ValueKind::Map {
+            return Err(python_type_error(format!(
+                "items2dict requires a list of dictionaries, got {} instead.",
+                py_repr(&args.value).unwrap_or_default()
+            )));
+        }
         let key = item
             .get_item(&JValue::from(key_name.as_str()))
             .unwrap_or(JValue::UNDEFINED);
@@ -497,7 +510,7 @@ fn items2dict(_: &mut State, args: &Args) -> Result<JValue, Error> {
             .get_item(&JValue::from(value_name.as_str()))
             .unwrap_or(JValue::UNDEFINED);
         if key.is_undefined() || value.is_undefined() {
-            return Err(filter_error(format!(
+            return Err(python_type_error(format!(
                 "items2dict requires each dictionary in the list to contain the keys '{key_name}' and '{value_name}', got {} instead.",
                 py_repr(&args.value).unwrap_or_default()
             )));
@@ -585,7 +598,7 @@ fn subelements(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let keys: Vec<JValue> = match path.as_str() {
         Some(text) => text.split('.').map(JValue::from).collect(),
         None if path.kind() == ValueKind::Seq => values(&path)?,
-        None => return Err(filter_error("subelements must be a list or a string")),
+        None => return Err(python_type_error("subelements must be a list or a string")),
     };
     let skip_missing = args.bool_arg(1, "skip_missing", false);
     let mut rows = Vec::new();
@@ -594,7 +607,7 @@ fn subelements(_: &mut State, args: &Args) -> Result<JValue, Error> {
         let mut missing = false;
         for key in &keys {
             if current.kind() != ValueKind::Map {
-                return Err(filter_error(format!(
+                return Err(python_type_error(format!(
                     "the key {} should point to a dictionary, got '{}'",
                     py_str(key).unwrap_or_default(),
                     py_str(&current).unwrap_or_default()
@@ -619,14 +632,15 @@ fn subelements(_: &mut State, args: &Args) -> Result<JValue, Error> {
             continue;
         }
         if current.kind() != ValueKind::Seq {
-            return Err(filter_error(format!(
+            return Err(python_type_error(format!(
                 "the key {} should point to a list, got {}",
                 py_repr(keys.last().unwrap_or(&JValue::from(""))).unwrap_or_default(),
                 py_repr(&current).unwrap_or_default()
             )));
         }
         for value in values(&current)? {
-            rows.push(JValue::from(vec![element.clone(), value]));
+            // Ansible's rows are `(element, value)` tuples, which compare unequal to lists.
+            rows.push(JValue::from(Tuple::from([element.clone(), value])));
         }
     }
     Ok(JValue::from(rows))
@@ -648,6 +662,9 @@ fn extract(_: &mut State, args: &Args) -> Result<JValue, Error> {
     }
     let mut current = container;
     for key in keys {
+        if current.is_undefined() {
+            break;
+        }
         current = current.get_item(&key).unwrap_or(JValue::UNDEFINED);
     }
     Ok(current)

@@ -75,6 +75,7 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("to_uuid"), Undefined::Reject, to_uuid);
     add(env, ansible("urldecode"), Undefined::Reject, urldecode);
     add(env, jinja("urlencode"), Undefined::Reject, urlencode);
+    add(env, ansible("comment"), Undefined::Reject, comment);
 }
 
 /// The input as text, as Jinja2's `soft_str` gives it.
@@ -583,6 +584,13 @@ fn splitext(_: &mut State, args: &Args) -> Result<JValue, Error> {
 }
 
 fn path_join(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    let is_sequence = matches!(args.value.kind(), ValueKind::Seq | ValueKind::Iterable);
+    if args.value.as_str().is_none() && !is_sequence {
+        return Err(python_type_error(format!(
+            "|path_join expects string or sequence, got <class '{}'> instead.",
+            python_type_name(&args.value)
+        )));
+    }
     let parts: Vec<String> = match args.value.as_str() {
         Some(text) => vec![text.to_owned()],
         None => super::collections::values(&args.value)?
@@ -641,19 +649,122 @@ pub fn normpath_of(text: &str) -> String {
     }
 }
 
+/// Ansible's `b64encode(string, encoding='utf-8')`.
 fn b64encode(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = input(args)?;
+    let encoding = args
+        .str_arg(0, "encoding")
+        .unwrap_or_else(|| "utf-8".into());
+    let bytes = encode_text(&text, &encoding)?;
     Ok(JValue::from(
-        base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+        base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
 }
 
+/// Ansible's `b64decode(string, encoding='utf-8')`.
 fn b64decode(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = input(args)?;
+    let encoding = args
+        .str_arg(0, "encoding")
+        .unwrap_or_else(|| "utf-8".into());
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim().as_bytes())
         .map_err(|err| filter_error(format!("Invalid base64-encoded string: {err}")))?;
-    Ok(JValue::from(String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(JValue::from(decode_bytes(&bytes, &encoding)?))
+}
+
+/// The text encodings of Python's codecs that the base64 filters support, by any of
+/// their common names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextEncoding {
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+    /// UTF-16 with a byte order mark, little-endian when writing, as Python's `utf-16`.
+    Utf16,
+    Latin1,
+    Ascii,
+}
+
+fn text_encoding(name: &str) -> Result<TextEncoding, Error> {
+    let normalized = name.to_ascii_lowercase().replace('_', "-");
+    Ok(match normalized.as_str() {
+        "utf-8" | "utf8" => TextEncoding::Utf8,
+        "utf-16-le" | "utf-16le" => TextEncoding::Utf16Le,
+        "utf-16-be" | "utf-16be" => TextEncoding::Utf16Be,
+        "utf-16" | "utf16" => TextEncoding::Utf16,
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" => TextEncoding::Latin1,
+        "ascii" | "us-ascii" => TextEncoding::Ascii,
+        // NOTE: Python has many more codecs; rplay fails on them as on unknown ones.
+        _ => return Err(filter_error(format!("unknown encoding: {name}"))),
+    })
+}
+
+fn encode_text(text: &str, encoding: &str) -> Result<Vec<u8>, Error> {
+    let units = |big_endian: bool| -> Vec<u8> {
+        text.encode_utf16()
+            .flat_map(|unit| {
+                if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    let narrow = |limit: u32, name: &str| -> Result<Vec<u8>, Error> {
+        text.chars()
+            .map(|c| {
+                u8::try_from(u32::from(c))
+                    .ok()
+                    .filter(|byte| u32::from(*byte) <= limit)
+                    .ok_or_else(|| {
+                        filter_error(format!(
+                            "'{name}' codec can't encode character '\\u{:04x}'",
+                            u32::from(c)
+                        ))
+                    })
+            })
+            .collect()
+    };
+    match text_encoding(encoding)? {
+        TextEncoding::Utf8 => Ok(text.as_bytes().to_vec()),
+        TextEncoding::Utf16Le => Ok(units(false)),
+        TextEncoding::Utf16Be => Ok(units(true)),
+        TextEncoding::Utf16 => Ok([vec![0xff, 0xfe], units(false)].concat()),
+        TextEncoding::Latin1 => narrow(0xff, "latin-1"),
+        TextEncoding::Ascii => narrow(0x7f, "ascii"),
+    }
+}
+
+fn decode_bytes(bytes: &[u8], encoding: &str) -> Result<String, Error> {
+    let from_units = |big_endian: bool, bytes: &[u8]| -> String {
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|pair| {
+                let pair = [pair[0], pair[1]];
+                if big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    Ok(match text_encoding(encoding)? {
+        TextEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+        TextEncoding::Utf16Le => from_units(false, bytes),
+        TextEncoding::Utf16Be => from_units(true, bytes),
+        TextEncoding::Utf16 => match bytes {
+            [0xfe, 0xff, rest @ ..] => from_units(true, rest),
+            [0xff, 0xfe, rest @ ..] => from_units(false, rest),
+            _ => from_units(false, bytes),
+        },
+        TextEncoding::Latin1 | TextEncoding::Ascii => {
+            bytes.iter().map(|b| char::from(*b)).collect()
+        }
+    })
 }
 
 fn hex_digest<D: Digest>(data: &[u8]) -> String {
@@ -689,6 +800,17 @@ fn md5(_: &mut State, args: &Args) -> Result<JValue, Error> {
 /// `361E6D51-FAEC-444A-9079-341386DA8E2E` unless another is given.
 fn to_uuid(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let name = input(args)?;
+    if let Some(namespace) = args
+        .get(0, "namespace")
+        .filter(|value| value.as_str().is_none())
+    {
+        // Python's `uuid.UUID` calls `replace` on what it is given.
+        return Err(filter_error(format!(
+            "Invalid value '{}' for 'namespace': '{}' object has no attribute 'replace'",
+            py_str(namespace).unwrap_or_default(),
+            python_type_name(namespace)
+        )));
+    }
     let namespace = args
         .str_arg(0, "namespace")
         .unwrap_or_else(|| "361e6d51-faec-444a-9079-341386da8e2e".into());
@@ -716,6 +838,81 @@ fn to_uuid(_: &mut State, args: &Args) -> Result<JValue, Error> {
         &hex[16..20],
         &hex[20..]
     )))
+}
+
+/// Ansible's `comment(text, style='plain', **kw)`: `text` as a comment block, with the
+/// `beginning`, `prefix`, `decoration`, `postfix` and `end` of the style, each of which
+/// a keyword argument can replace.
+fn comment(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    let text = input(args)?;
+    let style = args.str_arg(0, "style").unwrap_or_else(|| "plain".into());
+    let (beginning, style_decoration, end) = match style.as_str() {
+        "plain" => ("", "# ", ""),
+        "erlang" => ("", "% ", ""),
+        "c" => ("", "// ", ""),
+        "cblock" => ("/*", " * ", " */"),
+        "xml" => ("<!--", " - ", "-->"),
+        _ => return Err(filter_error(format!("'{style}'"))),
+    };
+    let keyword = |name: &str| {
+        args.keyword(name)
+            .map(|value| py_str(value).unwrap_or_default())
+    };
+    let prepostfix = keyword("decoration").unwrap_or_else(|| style_decoration.to_owned());
+    let newline = keyword("newline").unwrap_or_else(|| "\n".to_owned());
+    let beginning = keyword("beginning").unwrap_or_else(|| beginning.to_owned());
+    let prefix = keyword("prefix").unwrap_or_else(|| prepostfix.trim_end().to_owned());
+    let postfix = keyword("postfix").unwrap_or_else(|| prepostfix.trim_end().to_owned());
+    let decoration = keyword("decoration").unwrap_or_else(|| style_decoration.to_owned());
+    let end = keyword("end").unwrap_or_else(|| end.to_owned());
+    let count = |name: &str| repeat_count(args.keyword(name));
+
+    let mut out = String::new();
+    if !beginning.is_empty() {
+        out.push_str(&beginning);
+        out.push_str(&newline);
+    }
+
+    if !prefix.is_empty() {
+        let unit = if prefix == newline {
+            newline.clone()
+        } else {
+            format!("{prefix}{newline}")
+        };
+        out.push_str(&unit.repeat(count("prefix_count")?));
+    }
+
+    let decorated = format!(
+        "{decoration}{}",
+        text.replace(&newline, &format!("{newline}{decoration}"))
+    );
+    // A line holding only the decoration loses its trailing spaces.
+    out.push_str(&decorated.replace(
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    ));
+
+    for _ in 0..count("postfix_count")? {
+        out.push_str(&newline);
+        out.push_str(&postfix);
+    }
+    if !end.is_empty() {
+        out.push_str(&newline);
+        out.push_str(&end);
+    }
+    Ok(JValue::from(out))
+}
+
+/// Reads `prefix_count` or `postfix_count` of `comment` as Python's `int()`: 1 when absent.
+fn repeat_count(value: Option<&JValue>) -> Result<usize, Error> {
+    let Some(value) = value else {
+        return Ok(1);
+    };
+    let text = py_str(value).unwrap_or_default();
+    text.trim()
+        .parse::<i64>()
+        .map(|count| usize::try_from(count).unwrap_or(0))
+        .map_err(|_| filter_error(format!("invalid literal for int() with base 10: '{text}'")))
 }
 
 /// Python's `urllib.parse.unquote_plus`.
