@@ -345,7 +345,7 @@ impl Executor<'_> {
         }
         let args = match self.template_args(context, vars) {
             Ok(args) => args,
-            Err(failure) => return failure,
+            Err(failure) => return *failure,
         };
         let retries = self.retries(context, vars);
         let mut attempt = 1;
@@ -474,14 +474,21 @@ impl Executor<'_> {
         Ok(None)
     }
 
-    fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, TaskOutcome> {
+    fn template_args(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+    ) -> Result<Map, Box<TaskOutcome>> {
         let raw = Value::map(context.task.args.clone());
         let templated = self.templar.template(&raw, vars).map_err(|err| {
             if err.kind == TemplateErrorKind::RuntimeSyntax {
                 let text = err.exception_text();
-                return raised_exception("jinja2.exceptions.TemplateSyntaxError", &text);
+                return Box::new(raised_exception(
+                    "jinja2.exceptions.TemplateSyntaxError",
+                    &text,
+                ));
             }
-            raised_failure(args_error(&err, &context.task.span))
+            Box::new(raised_failure(args_error(&err, &context.task.span)))
         })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
