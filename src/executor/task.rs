@@ -488,7 +488,7 @@ impl Executor<'_> {
                     &text,
                 ));
             }
-            Box::new(raised_failure(args_error(&err, &context.task.span)))
+            Box::new(raised_failure(args_error(&err, context)))
         })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
@@ -605,9 +605,19 @@ fn located_message(message: &str, span: &Span) -> String {
 }
 
 /// Builds the failure message for task arguments that could not be templated. ansible-core
-/// prefixes undefined-variable errors and locates them at the task; other templating
-/// errors keep their own message.
-fn args_error(err: &TemplateError, task_span: &Span) -> String {
+/// prefixes undefined-variable errors and Python `ValueError`s and locates them at the
+/// task; other templating errors keep their own message.
+fn args_error(err: &TemplateError, context: &TaskContext) -> String {
+    let task_span = &context.task.span;
+    if err.kind == TemplateErrorKind::Value {
+        // `FieldAttributeBase.post_validate` quotes the arguments as they were written.
+        let written = rplay_modules::pyrepr::repr(&Value::map(context.task.args.clone()));
+        let message = format!(
+            "the field 'args' has an invalid value ({written}), and could not be converted to dict.. {}",
+            err.message
+        );
+        return located_message(&message, task_span);
+    }
     if err.is_undefined() {
         let message = format!(
             "The task includes an option with an undefined variable.. {}",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use minijinja::value::{DynObject, Object, ObjectRepr, Value as JValue};
 use minijinja::{Error, ErrorKind, State};
 
-use super::filters::{filter_error, python_type_error, Args};
+use super::filters::{python_type_error, python_value_error, Args};
 use super::methods::python_type_name;
 use super::pyrepr::py_str;
 
@@ -123,7 +123,7 @@ pub fn to_datetime(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .str_arg(0, "format")
         .unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".to_owned());
     let parsed = strptime(text, &format).ok_or_else(|| {
-        filter_error(format!(
+        python_value_error(format!(
             "time data '{text}' does not match format '{format}'"
         ))
     })?;

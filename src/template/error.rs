@@ -18,6 +18,9 @@ pub enum TemplateErrorKind {
     Filter,
     /// A Python `TypeError`, reported as an unexpected templating type error.
     Type,
+    /// A Python `ValueError` raised by a filter, which ansible-core's templar passes on
+    /// unwrapped.
+    Value,
     /// `{% include %}` or its kin named a file that the search path does not contain.
     TemplateNotFound,
     /// A lookup plugin failed.

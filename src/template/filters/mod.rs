@@ -229,6 +229,11 @@ pub fn python_type_error(message: impl Into<String>) -> Error {
     raise(TemplateError::new(TemplateErrorKind::Type, message))
 }
 
+/// A Python `ValueError` raised in a filter, which ansible-core does not word.
+pub fn python_value_error(message: impl Into<String>) -> Error {
+    raise(TemplateError::new(TemplateErrorKind::Value, message))
+}
+
 /// The error for a value of the wrong type.
 pub fn type_error(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())

@@ -8,7 +8,9 @@ use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use sha1::{Digest, Sha1};
 
-use super::{add, ansible, filter_error, jinja, python_type_error, Args, Undefined};
+use super::{
+    add, ansible, filter_error, jinja, python_type_error, python_value_error, Args, Undefined,
+};
 use crate::template::methods::python_type_name;
 use crate::template::pyformat::{check_width, percent_format};
 use crate::template::pyrepr::py_str;
@@ -984,9 +986,9 @@ fn unpack_pair(item: &JValue) -> Result<(JValue, JValue), Error> {
     match <[JValue; 2]>::try_from(parts) {
         Ok([key, value]) => Ok((key, value)),
         Err(parts) if parts.len() > 2 => {
-            Err(filter_error("too many values to unpack (expected 2)"))
+            Err(python_value_error("too many values to unpack (expected 2)"))
         }
-        Err(parts) => Err(filter_error(format!(
+        Err(parts) => Err(python_value_error(format!(
             "not enough values to unpack (expected 2, got {})",
             parts.len()
         ))),
