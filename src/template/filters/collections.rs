@@ -50,8 +50,8 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, jinja("sort"), Undefined::Reject, sort);
     add(env, jinja("min"), Undefined::Reject, min);
     add(env, jinja("max"), Undefined::Reject, max);
-    let builtins: [(&str, JValue); 11] = [
-        ("map", JValue::from_function(minijinja::filters::map)),
+    add(env, jinja("map"), Undefined::Reject, map);
+    let builtins: [(&str, JValue); 10] = [
         ("select", JValue::from_function(minijinja::filters::select)),
         ("reject", JValue::from_function(minijinja::filters::reject)),
         (
@@ -78,6 +78,37 @@ pub fn register(env: &mut Environment<'static>) {
     for (name, builtin) in builtins {
         add_builtin(env, jinja(name), builtin);
     }
+}
+
+/// Jinja2's `map`: each item through the filter named by the first argument, with the
+/// other arguments and the keyword arguments, or each item's `attribute`.
+///
+/// minijinja's own `map` does the attribute form but drops the keyword arguments of the
+/// filter form (`map('sort', reverse=true)`), so that form runs here.
+fn map(state: &mut State, args: &Args) -> Result<JValue, Error> {
+    let filter = args.positional.first().and_then(JValue::as_str);
+    let Some(filter) = filter.filter(|_| args.keyword("attribute").is_none()) else {
+        let builtin = JValue::from_function(minijinja::filters::map);
+        return builtin.call(state, &args.all());
+    };
+    let mut extra: Vec<JValue> = args.positional[1..].to_vec();
+    if !args.keywords.is_empty() {
+        extra.push(JValue::from(minijinja::value::Kwargs::from_iter(
+            args.keywords.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        )));
+    }
+    let mut mapped = Vec::new();
+    for item in values(&args.value)? {
+        let call_args: Vec<JValue> = std::iter::once(item).chain(extra.iter().cloned()).collect();
+        let result = state.apply_filter(filter, &call_args).map_err(|err| {
+            if err.kind() == minijinja::ErrorKind::UnknownFilter && err.detail().is_none() {
+                return super::unknown_filter_error(filter);
+            }
+            err
+        })?;
+        mapped.push(result);
+    }
+    Ok(JValue::from(mapped))
 }
 
 /// The items of a list (or the keys of a dict, the characters of a string).

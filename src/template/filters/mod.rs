@@ -71,7 +71,7 @@ impl Args {
 
     /// The input followed by the positional arguments, and the keywords as a kwargs
     /// value, for calling a minijinja built-in.
-    fn all(&self) -> Vec<JValue> {
+    pub(crate) fn all(&self) -> Vec<JValue> {
         let mut all = Vec::with_capacity(self.positional.len() + 2);
         all.push(self.value.clone());
         all.extend(self.positional.iter().cloned());
@@ -227,6 +227,15 @@ pub fn register(env: &mut Environment<'static>) {
 /// templating type error.
 pub fn python_type_error(message: impl Into<String>) -> Error {
     raise(TemplateError::new(TemplateErrorKind::Type, message))
+}
+
+/// Jinja2's `TemplateSyntaxError` for a filter that `map` names as a string and that does
+/// not exist.
+pub fn unknown_filter_error(name: &str) -> Error {
+    raise(TemplateError::new(
+        TemplateErrorKind::RuntimeSyntax,
+        could_not_load(name),
+    ))
 }
 
 /// A Python `ValueError` raised in a filter, which ansible-core does not word.
