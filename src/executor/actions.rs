@@ -539,7 +539,10 @@ fn include_vars(
 
 fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
     let key = if role { "name" } else { "file" };
+    // `include_role` also takes the role as `role`, when `name` is not given.
+    let alias = if role { "role" } else { "_raw_params" };
     let target = arg(args, key)
+        .or_else(|| arg(args, alias))
         .or_else(|| arg(args, "_raw_params"))
         .map(value_text)
         .ok_or_else(|| {
@@ -556,7 +559,7 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
         .iter()
         .filter(|(k, _)| {
             let consumed = matches!(k.as_str(), Some("file" | "_raw_params"))
-                || (role && k.as_str() == Some("name"));
+                || (role && matches!(k.as_str(), Some("name" | "role")));
             !consumed
         })
         .map(|(k, v)| (k.clone(), v.clone()))

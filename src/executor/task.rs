@@ -9,7 +9,7 @@ use super::events::{Event, HostResult, Status, TaskInfo};
 use super::Executor;
 use crate::playbook::{value_text, Spanned};
 use crate::source::{ansible_position_details, Span};
-use crate::template::TemplateError;
+use crate::template::{TemplateError, TemplateErrorKind};
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
@@ -253,13 +253,18 @@ impl Executor<'_> {
         vars: &HostVars,
         loop_value: &Spanned<Value>,
     ) -> Result<Vec<Value>, LoopError> {
-        let templated = self
-            .templar
-            .template(&loop_value.value, vars)
-            .map_err(|err| LoopError {
-                undefined: err.is_undefined(),
-                message: err.to_string(),
-            })?;
+        // `first_found` templates each candidate itself and passes over those that read an
+        // undefined variable, so ansible-core leaves such terms untemplated for it.
+        let templated = if context.task.loop_lookup.as_deref() == Some("first_found") {
+            self.templar
+                .template_keeping_undefined(&loop_value.value, vars)
+        } else {
+            self.templar.template(&loop_value.value, vars)
+        };
+        let templated = templated.map_err(|err| LoopError {
+            undefined: err.is_undefined(),
+            message: err.to_string(),
+        })?;
         let items = match context.task.loop_lookup.as_deref() {
             None => flatten_loop(&templated, false),
             Some("list") => with_list(templated),
@@ -290,10 +295,16 @@ impl Executor<'_> {
         terms: &Value,
         vars: &HostVars,
     ) -> Result<Vec<Value>, String> {
-        let terms = match terms {
+        let mut terms = match terms {
             Value::List(_) => terms.clone(),
             other => Value::list(vec![other.clone()]),
         };
+        if lookup == "first_found" {
+            // The terms were templated already, keeping those that read an undefined
+            // variable. Reading the overlay would template them again and fail on those,
+            // which the lookup passes over (a literal `{{ ... }}` names no file).
+            terms = terms.into_unsafe();
+        }
         let mut overlay = Map::new();
         overlay.insert(Value::from("__rplay_loop_terms"), terms);
         let vars = vars.with_overlay(overlay);
@@ -336,7 +347,7 @@ impl Executor<'_> {
         }
         let args = match self.template_args(context, vars) {
             Ok(args) => args,
-            Err(message) => return raised_failure(message),
+            Err(failure) => return *failure,
         };
         let retries = self.retries(context, vars);
         let mut attempt = 1;
@@ -465,12 +476,22 @@ impl Executor<'_> {
         Ok(None)
     }
 
-    fn template_args(&self, context: &TaskContext, vars: &HostVars) -> Result<Map, String> {
+    fn template_args(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+    ) -> Result<Map, Box<TaskOutcome>> {
         let raw = Value::map(context.task.args.clone());
-        let templated = self
-            .templar
-            .template(&raw, vars)
-            .map_err(|err| args_error(&err, &context.task.span))?;
+        let templated = self.templar.template(&raw, vars).map_err(|err| {
+            if err.kind == TemplateErrorKind::RuntimeSyntax {
+                let text = err.exception_text();
+                return Box::new(raised_exception(
+                    "jinja2.exceptions.TemplateSyntaxError",
+                    &text,
+                ));
+            }
+            Box::new(raised_failure(args_error(&err, context)))
+        })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
         Ok(args)
@@ -586,9 +607,19 @@ fn located_message(message: &str, span: &Span) -> String {
 }
 
 /// Builds the failure message for task arguments that could not be templated. ansible-core
-/// prefixes undefined-variable errors and locates them at the task; other templating
-/// errors keep their own message.
-fn args_error(err: &TemplateError, task_span: &Span) -> String {
+/// prefixes undefined-variable errors and Python `ValueError`s and locates them at the
+/// task; other templating errors keep their own message.
+fn args_error(err: &TemplateError, context: &TaskContext) -> String {
+    let task_span = &context.task.span;
+    if err.kind == TemplateErrorKind::Value {
+        // `FieldAttributeBase.post_validate` quotes the arguments as they were written.
+        let written = rplay_modules::pyrepr::repr(&Value::map(context.task.args.clone()));
+        let message = format!(
+            "the field 'args' has an invalid value ({written}), and could not be converted to dict.. {}",
+            err.message
+        );
+        return located_message(&message, task_span);
+    }
     if err.is_undefined() {
         let message = format!(
             "The task includes an option with an undefined variable.. {}",
@@ -1075,6 +1106,24 @@ fn raised_failure(message: String) -> TaskOutcome {
     TaskOutcome {
         raised: true,
         ..failure(message)
+    }
+}
+
+/// Builds the result of a Python exception that ansible-core's task executor caught
+/// without wording it: no message, and the exception as the traceback.
+fn raised_exception(class: &str, message: &str) -> TaskOutcome {
+    let mut result = Map::new();
+    result.insert(Value::from("failed"), Value::Bool(true));
+    result.insert(
+        Value::from("exception"),
+        Value::from(format!(
+            "Traceback (most recent call last):\n{class}: {message}\n"
+        )),
+    );
+    TaskOutcome {
+        result,
+        raised: true,
+        ..TaskOutcome::default()
     }
 }
 

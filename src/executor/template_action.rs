@@ -2,14 +2,16 @@
 //! task's variables, then hand the text to `copy`, as ansible-core's template action
 //! hands its rendered file to the copy action.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::actions::{ActionOutcome, Target};
 use super::context::TaskContext;
 use super::Executor;
 use crate::playbook::value_text;
-use crate::template::{FileOptions, Variables};
+use crate::template::{
+    with_templates_dirs, FileOptions, IncludeScope, TemplateError, TemplateErrorKind, Variables,
+};
 use crate::vars::HostVars;
 use crate::{Map, Value};
 use rplay_modules::dispatch::ModuleOptions;
@@ -41,7 +43,7 @@ impl Executor<'_> {
         context: &TaskContext,
         args: &Map,
         vars: &HostVars,
-    ) -> Result<Map, String> {
+    ) -> Result<Map, TemplateActionFailure> {
         let text = |key: &str| args.get(key).map(value_text);
         let flag = |key: &str, default: bool| {
             args.get(key)
@@ -92,18 +94,11 @@ impl Executor<'_> {
             vars: vars.clone(),
             extra: template_vars(&src, &path, &dest),
         };
+        let _includes = IncludeScope::enter(self.include_dirs(context, &path));
         let rendered = self
             .templar
             .render_file(&source, &overlay, &options)
-            .map_err(|err| {
-                // ansible-core prefixes the exception's class name.
-                let class = match err.kind {
-                    crate::template::TemplateErrorKind::Undefined => "AnsibleUndefinedVariable",
-                    crate::template::TemplateErrorKind::Syntax => "TemplateSyntaxError",
-                    _ => "AnsibleError",
-                };
-                format!("{class}: {}", err.message)
-            })?;
+            .map_err(render_failure)?;
 
         let mut copy_args: Map = args
             .iter()
@@ -158,6 +153,67 @@ fn local_tmp_path(template: &Path) -> std::path::PathBuf {
         .join(name)
 }
 
+impl Executor<'_> {
+    /// Builds the include search path of ansible-core's `template` action: `DIR/templates` and
+    /// `DIR` for each entry of `ansible_search_path`, the playbook's directory and the
+    /// template's own directory.
+    fn include_dirs(&self, context: &TaskContext, template: &Path) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = match context.layers.magic.get("ansible_search_path") {
+            Some(Value::List(paths)) => paths
+                .iter()
+                .filter_map(Value::as_str)
+                .map(PathBuf::from)
+                .collect(),
+            _ => Vec::new(),
+        };
+        dirs.push(self.playbook_dir.clone());
+        dirs.extend(template.parent().map(Path::to_path_buf));
+        with_templates_dirs(dirs)
+    }
+}
+
+/// The message of a failed `template` task, and the traceback ansible-core adds when
+/// the failure was an exception raised while rendering.
+pub(super) struct TemplateActionFailure {
+    message: String,
+    exception: Option<String>,
+}
+
+impl From<String> for TemplateActionFailure {
+    fn from(message: String) -> Self {
+        TemplateActionFailure {
+            message,
+            exception: None,
+        }
+    }
+}
+
+impl From<&str> for TemplateActionFailure {
+    fn from(message: &str) -> Self {
+        TemplateActionFailure::from(message.to_owned())
+    }
+}
+
+/// Words a rendering failure as ansible-core's `template` action does: the exception's
+/// class name before its message, and the exception as the result's traceback.
+fn render_failure(error: TemplateError) -> TemplateActionFailure {
+    let (module, class) = match error.kind {
+        TemplateErrorKind::Undefined => ("ansible.errors", "AnsibleUndefinedVariable"),
+        TemplateErrorKind::RuntimeSyntax => ("jinja2.exceptions", "TemplateSyntaxError"),
+        TemplateErrorKind::TemplateNotFound => ("jinja2.exceptions", "TemplateNotFound"),
+        _ => ("ansible.errors", "AnsibleError"),
+    };
+    // NOTE: only the exception's own line of the traceback is reproduced, which is the
+    // line the default callback shows below `-vvv`.
+    let text = error.exception_text();
+    TemplateActionFailure {
+        message: format!("{class}: {text}"),
+        exception: Some(format!(
+            "Traceback (most recent call last):\n{module}.{class}: {text}\n"
+        )),
+    }
+}
+
 /// Runs `template`: renders on the controller, then runs `copy` on the target.
 pub(super) fn template(
     executor: &Executor<'_>,
@@ -169,10 +225,13 @@ pub(super) fn template(
 ) -> ActionOutcome {
     let result = match executor.template_copy_args(context, args, vars) {
         Ok(copy_args) => executor.run_module_on(target, "copy", &copy_args, options, vars),
-        Err(message) => {
+        Err(failure) => {
             let mut result = Map::new();
             result.insert(Value::from("failed"), Value::Bool(true));
-            result.insert(Value::from("msg"), Value::from(message));
+            result.insert(Value::from("msg"), Value::from(failure.message));
+            if let Some(exception) = failure.exception {
+                result.insert(Value::from("exception"), Value::from(exception));
+            }
             result
         }
     };

@@ -644,15 +644,34 @@ impl Inventory {
 
 fn implicit_localhost(name: &str) -> Host {
     let mut vars = Map::new();
-    // NOTE: Ansible also sets `ansible_python_interpreter` to the controller's own
-    // Python (`sys.executable`); rplay has no Python and leaves it unset.
     vars.insert(Value::str("ansible_connection"), Value::str("local"));
+    // Ansible sets the controller's own Python (`sys.executable`) here. rplay has none of
+    // its own, so it names the `python3` that `PATH` finds, and leaves the variable unset
+    // when there is none.
+    if let Some(python) = controller_python() {
+        vars.insert(Value::str("ansible_python_interpreter"), Value::str(python));
+    }
     Host {
         name: name.into(),
         vars,
         groups: Vec::new(),
         implicit: true,
     }
+}
+
+/// Finds the first `python3` on the controller's `PATH` and resolves its directory.
+///
+/// A virtualenv's `bin/python3` is a symlink to the base interpreter, and Python's
+/// `sys.executable` keeps the virtualenv's name for it, so only the directory is resolved.
+/// NOTE: `sys.executable` is the path in `ansible-playbook`'s shebang line, which this
+/// matches when the virtualenv was created at its real path and is first on `PATH`.
+fn controller_python() -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    let python = std::env::split_paths(&path)
+        .map(|dir| dir.join("python3"))
+        .find(|candidate| candidate.is_file())?;
+    let dir = python.parent()?.canonicalize().ok()?;
+    Some(dir.join("python3").to_string_lossy().into_owned())
 }
 
 /// Ansible's `basedir(source)` for `inventory_dir`: the source's directory, or the

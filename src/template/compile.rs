@@ -22,6 +22,7 @@ use minijinja::AutoEscape;
 use self_cell::self_cell;
 
 use super::error::{TemplateError, TemplateErrorKind};
+use super::keywords::repeated_keyword_message;
 use super::mutable::{MAKE_MUTABLE, MUTATING_METHODS};
 
 /// Method name standing in for `GetItem`; the receiver is the container.
@@ -100,6 +101,10 @@ impl Compiled {
 /// method is compiled again with its `{% set %}` values made mutable.
 pub fn compile(source: Arc<str>, syntax: &Syntax) -> Result<Compiled, TemplateError> {
     let compiled = compile_tolerant(source, syntax)?;
+    let compiled_source: &str = compiled.cell.borrow_owner();
+    if let Some(message) = repeated_keyword_message(compiled_source, syntax.config()?) {
+        return Err(TemplateError::new(TemplateErrorKind::Syntax, message));
+    }
     if !compiled.mutates {
         return Ok(compiled);
     }

@@ -112,8 +112,12 @@ impl Templar {
             escape_backslashes: false,
             ..Rendering::default()
         };
+        // Error messages quote the template that ansible-core 2.18 renders for a conditional.
+        let ansible_wrapper = format!(
+            "{{% set __cres = {text} %}}{{{{ [true if __cres else false, __cres.__class__.__name__] }}}}"
+        );
         let rendered = self
-            .evaluate(context, &wrapper, &rendering.syntax, &wrapper)
+            .evaluate(context, &wrapper, &rendering.syntax, &ansible_wrapper)
             .map_err(|error| undefined_context(&original, error))?;
         let Some(value) = rendered.single_value().cloned() else {
             // `__cres` printed as nothing: `None`.

@@ -13,6 +13,12 @@ use rplay_modules::time::strftime;
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("now", now);
     add(env, ansible("strftime"), Undefined::Reject, strftime_filter);
+    add(
+        env,
+        ansible("to_datetime"),
+        Undefined::Reject,
+        super::datetime_object::to_datetime,
+    );
 }
 
 /// Ansible's `now(utc=False, fmt=None)`: the current time formatted with Python's
@@ -69,6 +75,12 @@ fn datetime_strftime(format: &str, seconds: libc::time_t, micros: u32, utc: bool
         }
     }
     strftime(&expanded, seconds, utc)
+}
+
+/// Python's `datetime.strftime` of a naive datetime given as the seconds since the epoch
+/// of its fields read as UTC.
+pub fn naive_strftime(format: &str, seconds: libc::time_t, micros: u32) -> String {
+    datetime_strftime(format, seconds, micros, true)
 }
 
 /// Python's `str()` of a naive `datetime`: microseconds only when not zero.

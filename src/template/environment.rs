@@ -6,7 +6,7 @@ use minijinja::{Environment, Error, ErrorKind, Output, State, UndefinedBehavior}
 
 use super::pyrepr::py_str;
 use super::render::{self, undefined_error};
-use super::{datetime, filters, lookups, methods, mutable, tests};
+use super::{datetime, filters, include, lookups, methods, mutable, tests};
 
 /// Names the environment provides as functions; a variable of the same name wins.
 const GLOBALS: &[&str] = &[
@@ -31,6 +31,14 @@ pub fn build() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_formatter(format_value);
     env.set_unknown_method_callback(methods::call_method);
+    // Only files that `{% include %}` and its kin load are compiled by minijinja itself.
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env.set_loader(include::load);
     env.add_function("lookup", lookups::lookup);
     env.add_function("query", lookups::query);
     env.add_function("q", lookups::query);

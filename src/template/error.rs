@@ -7,14 +7,22 @@ use std::fmt;
 pub enum TemplateErrorKind {
     /// A variable or attribute was undefined (Ansible's `AnsibleUndefinedVariable`).
     Undefined,
-    /// The template text could not be parsed.
+    /// The template text could not be parsed, or it names an unknown filter or test.
     Syntax,
+    /// Jinja2's `TemplateSyntaxError` raised while rendering, which ansible-core passes
+    /// on unwrapped: a test or filter that `select` or `map` names as a string is unknown.
+    RuntimeSyntax,
     /// A variable refers to itself through its own template.
     Recursion,
     /// A filter, test, method or operator failed on its input.
     Filter,
     /// A Python `TypeError`, reported as an unexpected templating type error.
     Type,
+    /// A Python `ValueError` raised by a filter, which ansible-core's templar passes on
+    /// unwrapped.
+    Value,
+    /// `{% include %}` or its kin named a file that the search path does not contain.
+    TemplateNotFound,
     /// A lookup plugin failed.
     Lookup,
     /// A conditional did not evaluate to a usable result.
@@ -58,6 +66,17 @@ impl TemplateError {
             self.template = Some(text.to_owned());
         }
         self
+    }
+}
+
+impl TemplateError {
+    /// Returns the exception's text as Python's `str()` gives it: Jinja2 adds the line of
+    /// a `TemplateSyntaxError`, which is 0 for one raised while rendering.
+    pub fn exception_text(&self) -> String {
+        match self.kind {
+            TemplateErrorKind::RuntimeSyntax => format!("{}\n  line 0", self.message),
+            _ => self.message.clone(),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! reserved method name, so all of them arrive here with the receiver as the first
 //! operand.
 
+use super::datetime_object::DateTime;
 use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
@@ -123,6 +124,7 @@ pub fn python_type_name(value: &JValue) -> &'static str {
         ValueKind::Bytes => "bytes",
         ValueKind::Seq | ValueKind::Iterable => "list",
         ValueKind::Map => "dict",
+        _ if value.downcast_object_ref::<DateTime>().is_some() => "datetime",
         _ => "object",
     }
 }

@@ -13,9 +13,12 @@ mod compile;
 mod conditional;
 mod convert;
 mod datetime;
+mod datetime_object;
 mod environment;
 mod error;
 mod filters;
+mod include;
+mod keywords;
 mod lookups;
 mod methods;
 mod mutable;
@@ -31,6 +34,7 @@ mod version;
 
 pub use conditional::{ConditionalOutcome, Warning};
 pub use error::{TemplateError, TemplateErrorKind};
+pub use include::{with_templates_dirs, IncludeScope};
 pub use templar::{FileOptions, Templar, TemplarOptions};
 pub use vars::Variables;
 

@@ -179,7 +179,7 @@ pub fn evaluate(
     if let Some(error) = state.poison.take() {
         return Err(error);
     }
-    result.map_err(|err| map_error(err, &state))?;
+    result.map_err(|err| map_error(&err, &state))?;
     Ok(Rendered {
         text,
         emit_count: state.emit_count,
@@ -190,12 +190,29 @@ pub fn evaluate(
 }
 
 /// Words a minijinja error as Ansible does.
-fn map_error(err: minijinja::Error, state: &RenderState) -> TemplateError {
-    if let Some(error) = find_template_error(&err) {
+fn map_error(err: &minijinja::Error, state: &RenderState) -> TemplateError {
+    if let Some(error) = find_template_error(err) {
         return error;
     }
     let detail = err.detail().unwrap_or_default();
     match err.kind() {
+        // minijinja wraps a failure inside an included file; Jinja2 reports it as it is.
+        ErrorKind::BadInclude => match std::error::Error::source(err)
+            .and_then(|source| source.downcast_ref::<minijinja::Error>())
+        {
+            Some(inner) => map_error(inner, state),
+            None => TemplateError::new(TemplateErrorKind::Render, describe(err)),
+        },
+        ErrorKind::TemplateNotFound => {
+            // minijinja words the detail `tried to include non-existing template 'NAME'`.
+            let name = detail
+                .strip_prefix("tried to include non-existing template ")
+                .map_or(detail, |quoted| quoted.trim_matches(['\'', '"']));
+            TemplateError::new(
+                TemplateErrorKind::TemplateNotFound,
+                super::include::not_found_message(name),
+            )
+        }
         ErrorKind::UndefinedError => {
             let message = match err.detail() {
                 Some(detail) => detail.to_owned(),
@@ -208,9 +225,9 @@ fn map_error(err: minijinja::Error, state: &RenderState) -> TemplateError {
         }
         ErrorKind::SyntaxError => TemplateError::new(TemplateErrorKind::Syntax, detail),
         ErrorKind::UnknownFilter | ErrorKind::UnknownTest => {
-            TemplateError::new(TemplateErrorKind::Syntax, unknown_plugin_message(&err))
+            TemplateError::new(TemplateErrorKind::Syntax, unknown_plugin_message(err))
         }
-        _ => TemplateError::new(TemplateErrorKind::Render, describe(&err)),
+        _ => TemplateError::new(TemplateErrorKind::Render, describe(err)),
     }
 }
 
@@ -226,21 +243,46 @@ fn unknown_plugin_message(err: &minijinja::Error) -> String {
     // minijinja words the detail `filter NAME is unknown` (or `test NAME is unknown`).
     let name = err
         .detail()
-        .and_then(|detail| {
-            detail
-                .strip_suffix(" is unknown")
-                .and_then(|rest| rest.split_once(' '))
-                .map(|(_, name)| name)
-                .or_else(|| detail.split('"').nth(1))
-                .or_else(|| detail.split('\'').nth(1))
-        })
-        .unwrap_or("?");
-    let kind = if err.kind() == ErrorKind::UnknownFilter {
-        "filter"
+        .and_then(|detail| detail.strip_suffix(" is unknown"))
+        .and_then(|rest| rest.split_once(' '))
+        .map_or("?", |(_, name)| name);
+    could_not_load(name)
+}
+
+/// Ansible's message for a filter or test `name` that its plugin loader cannot load.
+///
+/// The loader reads a name without a dot as `ansible.builtin.NAME` and rejects a name
+/// that is not of the form `namespace.collection.resource` with word characters only.
+/// NOTE: a well-formed name of a collection that is not installed gets the name as its
+/// reason here, where ansible-core reports `Invalid plugin FQCN (...): unable to locate
+/// collection ...`.
+pub fn could_not_load(name: &str) -> String {
+    let fqcr = if name.contains('.') {
+        name.to_owned()
     } else {
-        "test"
+        format!("ansible.builtin.{name}")
     };
-    format!("Could not load \"{name}\": '{name}' ({kind} not found)")
+    let reason = if is_valid_fqcr(&fqcr) {
+        name.to_owned()
+    } else {
+        format!("invalid plugin name: {fqcr}")
+    };
+    let quoted = super::pyrepr::py_repr(&JValue::from(reason)).unwrap_or_default();
+    format!("Could not load \"{name}\": {quoted}")
+}
+
+/// Checks whether `fqcr` is a well-formed `namespace.collection.resource` reference, as
+/// ansible-core's `AnsibleCollectionRef.try_parse_fqcr` decides for a plugin.
+fn is_valid_fqcr(fqcr: &str) -> bool {
+    let is_word =
+        |part: &str| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let is_identifier =
+        |part: &str| is_word(part) && !part.starts_with(|c: char| c.is_ascii_digit());
+    let parts: Vec<&str> = fqcr.split('.').collect();
+    parts.len() >= 3
+        && parts.iter().all(|part| is_word(part))
+        && is_identifier(parts[0])
+        && is_identifier(parts[1])
 }
 
 fn describe(err: &minijinja::Error) -> String {

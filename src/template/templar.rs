@@ -106,6 +106,18 @@ impl Templar {
         self.template_in(&guard.0, value, true)
     }
 
+    /// Templates a value as [`Templar::template`] does, but leaves a string whose
+    /// template reads an undefined variable as it is, as Ansible's
+    /// `fail_on_undefined=False` does.
+    pub fn template_keeping_undefined(
+        &self,
+        value: &Value,
+        vars: &dyn Variables,
+    ) -> Result<Value, TemplateError> {
+        let guard = Context::borrowed(self, vars);
+        self.template_in(&guard.0, value, false)
+    }
+
     pub fn template_str(&self, text: &str, vars: &dyn Variables) -> Result<Value, TemplateError> {
         self.template(&Value::from(text), vars)
     }
@@ -252,16 +264,11 @@ impl Templar {
         syntax: &Syntax,
         original: &str,
     ) -> Result<Rendered, TemplateError> {
-        let compiled = self.inner.cache.get(data, syntax).map_err(|error| {
-            TemplateError::new(
-                TemplateErrorKind::Syntax,
-                format!(
-                    "template error while templating string: {}. String: {original}",
-                    error.message
-                ),
-            )
-            .in_template(original)
-        })?;
+        let compiled = self
+            .inner
+            .cache
+            .get(data, syntax)
+            .map_err(|error| syntax_error(&error.message, original))?;
         let root = JValue::from_object(Root {
             context: context.clone(),
         });
@@ -275,9 +282,23 @@ impl Templar {
                 return TemplateError::new(TemplateErrorKind::Render, message)
                     .in_template(original);
             }
+            if error.kind == TemplateErrorKind::Syntax && error.template.is_none() {
+                // Jinja2 finds unknown filters and tests when it compiles the template.
+                return syntax_error(&error.message, original);
+            }
             error.in_template(original)
         })
     }
+}
+
+/// Builds Ansible's error for a template that Jinja2 could not compile: the message, the
+/// template text, and the message again from the wrapped exception.
+fn syntax_error(message: &str, original: &str) -> TemplateError {
+    TemplateError::new(
+        TemplateErrorKind::Syntax,
+        format!("template error while templating string: {message}. String: {original}. {message}"),
+    )
+    .in_template(original)
 }
 
 /// Converts an evaluation's output as `ansible_eval_concat` does.

@@ -288,15 +288,36 @@ pub fn register(env: &mut Environment<'static>) {
             Ok(finished.is_undefined() || finished == JValue::from(1))
         },
     );
-    add(env, ansible("abs"), Undefined::Reject, |_, v, _| {
-        Ok(py_str(v).unwrap_or_default().starts_with('/'))
-    });
+    add(
+        env,
+        [ansible("abs"), ansible("is_abs")].concat(),
+        Undefined::Reject,
+        |_, v, _| Ok(py_str(v).unwrap_or_default().starts_with('/')),
+    );
     add(env, ansible("exists"), Undefined::Reject, |_, v, _| {
         Ok(std::path::Path::new(&py_str(v).unwrap_or_default()).exists())
     });
-    add(env, ansible("file"), Undefined::Reject, |_, v, _| {
-        Ok(std::path::Path::new(&py_str(v).unwrap_or_default()).is_file())
+    add(env, ansible("link_exists"), Undefined::Reject, |_, v, _| {
+        Ok(std::fs::symlink_metadata(py_str(v).unwrap_or_default()).is_ok())
     });
+    add(
+        env,
+        [ansible("file"), ansible("is_file")].concat(),
+        Undefined::Reject,
+        |_, v, _| Ok(std::path::Path::new(&py_str(v).unwrap_or_default()).is_file()),
+    );
+    add(
+        env,
+        [ansible("same_file"), ansible("is_same_file")].concat(),
+        Undefined::Reject,
+        |_, v, args| same_file(v, args.first().unwrap_or(&JValue::UNDEFINED)),
+    );
+    add(
+        env,
+        [ansible("mount"), ansible("is_mount")].concat(),
+        Undefined::Reject,
+        |_, v, _| Ok(is_mount(&py_str(v).unwrap_or_default())),
+    );
     add(
         env,
         [ansible("directory"), ansible("is_dir")].concat(),
@@ -309,6 +330,38 @@ pub fn register(env: &mut Environment<'static>) {
         Undefined::Reject,
         |_, v, _| Ok(std::path::Path::new(&py_str(v).unwrap_or_default()).is_symlink()),
     );
+}
+
+/// Checks as Python's `os.path.samefile` whether both paths name the same file (device and inode).
+fn same_file(first: &JValue, second: &JValue) -> Result<bool, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let stat = |value: &JValue| {
+        let path = py_str(value).unwrap_or_default();
+        std::fs::metadata(&path).map_err(|err| {
+            let code = err.raw_os_error().unwrap_or_default();
+            let reason = err.to_string();
+            let reason = reason.split(" (os error").next().unwrap_or_default();
+            filter_error(format!("[Errno {code}] {reason}: '{path}'"))
+        })
+    };
+    let (first, second) = (stat(first)?, stat(second)?);
+    Ok(first.dev() == second.dev() && first.ino() == second.ino())
+}
+
+/// Checks as Python's `os.path.ismount` for a directory on another device than its parent, or the
+/// root, whose parent is itself. A symbolic link is never a mount point.
+fn is_mount(path: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if meta.file_type().is_symlink() {
+        return false;
+    }
+    let Ok(parent) = std::fs::symlink_metadata(std::path::Path::new(path).join("..")) else {
+        return false;
+    };
+    meta.dev() != parent.dev() || meta.ino() == parent.ino()
 }
 
 fn order(

@@ -103,6 +103,12 @@ impl<'t> ParseInput<'t> {
             "invalid indentation in quoted scalar" => {
                 indent_quoted_continuation(text, problem.mark)
             }
+            // A line inside a flow collection indented no deeper than the block around
+            // it, such as the closing `}` of `key: {` at column 1. libyaml does not check
+            // indentation inside flow collections.
+            "invalid indentation" if problem.in_flow || continues_flow(text, problem.mark) => {
+                indent_flow_line(text, problem.mark)
+            }
             // `[-]` or `{a: -}`: libyaml reads the `-` as a plain scalar.
             "plain scalar cannot start with '-' followed by ,[]{}" => {
                 return self.substitute_dash(problem.mark);
@@ -167,6 +173,23 @@ impl<'t> ParseInput<'t> {
         }
     }
 }
+
+/// Checks whether the text before the line of `mark` ends with `{`, `[` or `,`, so that
+/// the line continues a flow collection. saphyr can report the first line of a flow
+/// collection before the composer has seen the collection start.
+fn continues_flow(text: &str, mark: Mark) -> bool {
+    let starts = line_starts(text);
+    let Some(&line_start) = (mark.line as usize)
+        .checked_sub(1)
+        .and_then(|index| starts.get(index))
+    else {
+        return false;
+    };
+    text[..line_start].trim_end().ends_with(['{', '[', ','])
+}
+
+/// The deepest indentation that [`indent_flow_line`] gives a line.
+const MAX_FLOW_INDENT: usize = 200;
 
 const COLON_TAB: &str = "':' must be followed by a valid YAML whitespace";
 
@@ -350,6 +373,42 @@ fn indent_quoted_continuation(text: &str, mark: Mark) -> Option<String> {
     }
     rewritten.push_str(&text[position..]);
     changed.then_some(rewritten)
+}
+
+/// Indents the line of `mark` one column deeper than the last line above it that has
+/// content, or one column deeper than it is, when `mark` is at the first character of
+/// its line. saphyr reports the line again while it is not deep enough, so each rewrite
+/// moves it further, up to [`MAX_FLOW_INDENT`]. Leading white space inside a flow
+/// collection carries no content.
+fn indent_flow_line(text: &str, mark: Mark) -> Option<String> {
+    let starts = line_starts(text);
+    let index = (mark.line as usize).checked_sub(1)?;
+    let line_start = *starts.get(index)?;
+    let mark_offset = line_start + byte_offset(&text[line_start..], mark.column);
+    if !text[line_start..mark_offset].chars().all(|c| c == ' ') {
+        return None;
+    }
+    let indentation = |start: usize| {
+        let line = text[start..].lines().next().unwrap_or_default();
+        let content = line.trim_start_matches(' ');
+        let blank = content.is_empty() || content.starts_with('#');
+        (!blank).then(|| line.len() - content.len())
+    };
+    let above = starts[..index]
+        .iter()
+        .rev()
+        .find_map(|&start| indentation(start))?;
+    let current = mark_offset - line_start;
+    let target = (above + 1).max(current + 1);
+    if target > MAX_FLOW_INDENT {
+        return None;
+    }
+    let padding = " ".repeat(target - current);
+    Some(format!(
+        "{}{padding}{}",
+        &text[..line_start],
+        &text[line_start..]
+    ))
 }
 
 /// Returns the byte offset of the closing quote of the quoted scalar at the start of

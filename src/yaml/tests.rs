@@ -183,3 +183,18 @@ fn alias_expansion_is_bounded() {
     }
     assert!(load(SourceFile::new("laughs.yml", text)).is_err());
 }
+
+#[test]
+fn flow_lines_at_block_indentation_load() {
+    // PyYAML 6 reads each of these; saphyr rejects the lines at column 1.
+    let node = root("a: {\n  x: 1\n}\nb: {\nx: 2}\nc:\n  d: [\n1, 2\n]\n");
+    let a = node.get("a").unwrap();
+    assert_eq!(a.get("x").unwrap().to_value(), Value::Int(1));
+    let b = node.get("b").unwrap();
+    assert_eq!(b.get("x").unwrap().to_value(), Value::Int(2));
+    let d = node.get("c").unwrap().get("d").unwrap();
+    assert_eq!(
+        d.to_value(),
+        Value::list(vec![Value::Int(1), Value::Int(2)])
+    );
+}

@@ -16,6 +16,10 @@ pub const FIXTURE_DIRS: &[(&str, Mode)] = &[
 /// requires them to differ, so this list stays true.
 pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
+        "fixtures/yaml/edge/flow_at_block_indent.yml",
+        "flow lines at block indentation load, but the spaces rplay inserts move their columns",
+    ),
+    (
         "fixtures/yaml/edge/recursive_map.yml",
         "a mapping that contains itself through an alias: Value cannot hold a cycle",
     ),

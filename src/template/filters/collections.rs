@@ -2,7 +2,7 @@
 //! `flatten`, `zip`, `subelements`, and Jinja2's `map`/`select` family.
 
 use indexmap::IndexMap;
-use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::value::{Tuple, Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
 use super::{add, add_builtin, ansible, filter_error, jinja, python_type_error, Args, Undefined};
@@ -43,13 +43,15 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("zip_longest"), Undefined::Reject, zip_longest);
     add(env, ansible("product"), Undefined::Reject, product);
     add(env, ansible("subelements"), Undefined::Reject, subelements);
-    add(env, ansible("extract"), Undefined::Reject, extract);
+    // Jinja2's `getitem` on an undefined container gives an undefined value, which
+    // `default` can replace.
+    add(env, ansible("extract"), Undefined::Accept, extract);
     add(env, jinja("items"), Undefined::Reject, items);
     add(env, jinja("sort"), Undefined::Reject, sort);
     add(env, jinja("min"), Undefined::Reject, min);
     add(env, jinja("max"), Undefined::Reject, max);
-    let builtins: [(&str, JValue); 11] = [
-        ("map", JValue::from_function(minijinja::filters::map)),
+    add(env, jinja("map"), Undefined::Reject, map);
+    let builtins: [(&str, JValue); 10] = [
         ("select", JValue::from_function(minijinja::filters::select)),
         ("reject", JValue::from_function(minijinja::filters::reject)),
         (
@@ -76,6 +78,37 @@ pub fn register(env: &mut Environment<'static>) {
     for (name, builtin) in builtins {
         add_builtin(env, jinja(name), builtin);
     }
+}
+
+/// Jinja2's `map`: each item through the filter named by the first argument, with the
+/// other arguments and the keyword arguments, or each item's `attribute`.
+///
+/// minijinja's own `map` does the attribute form but drops the keyword arguments of the
+/// filter form (`map('sort', reverse=true)`), so that form runs here.
+fn map(state: &mut State, args: &Args) -> Result<JValue, Error> {
+    let filter = args.positional.first().and_then(JValue::as_str);
+    let Some(filter) = filter.filter(|_| args.keyword("attribute").is_none()) else {
+        let builtin = JValue::from_function(minijinja::filters::map);
+        return builtin.call(state, &args.all());
+    };
+    let mut extra: Vec<JValue> = args.positional[1..].to_vec();
+    if !args.keywords.is_empty() {
+        extra.push(JValue::from(minijinja::value::Kwargs::from_iter(
+            args.keywords.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        )));
+    }
+    let mut mapped = Vec::new();
+    for item in values(&args.value)? {
+        let call_args: Vec<JValue> = std::iter::once(item).chain(extra.iter().cloned()).collect();
+        let result = state.apply_filter(filter, &call_args).map_err(|err| {
+            if err.kind() == minijinja::ErrorKind::UnknownFilter && err.detail().is_none() {
+                return super::unknown_filter_error(filter);
+            }
+            err
+        })?;
+        mapped.push(result);
+    }
+    Ok(JValue::from(mapped))
 }
 
 /// The items of a list (or the keys of a dict, the characters of a string).
@@ -222,20 +255,48 @@ fn attribute_of(item: &JValue, attribute: Option<&JValue>) -> JValue {
 }
 
 /// Ansible's `unique`, which calls Jinja2's: case-insensitive unless `case_sensitive`
-/// is true, keeping the first of equal items.
+/// is true, keeping the first of equal items. Jinja2's version puts the keys in a set, so
+/// a dict or list key fails. Ansible then falls back to comparing whole items with `==`,
+/// unless `case_sensitive=False` or `attribute` was given.
 fn unique(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    let case_sensitive = args.bool_arg(0, "case_sensitive", false);
-    let attribute = args.get(1, "attribute");
+    let case_sensitive = args.get(0, "case_sensitive");
+    let attribute = args.get(1, "attribute").filter(|value| value.is_true());
+    let items = args
+        .value
+        .try_iter()
+        .map_err(|_| not_iterable(&args.value))?
+        .collect::<Vec<_>>();
+    let fold_case = !case_sensitive.is_some_and(JValue::is_true);
     let mut seen = Vec::new();
     let mut result = Vec::new();
-    for item in values(&args.value)? {
-        let key = fold(&attribute_of(&item, attribute), case_sensitive);
+    for item in &items {
+        let key = fold(&attribute_of(item, attribute), !fold_case);
+        if matches!(key.kind(), ValueKind::Map | ValueKind::Seq) {
+            let explicit_false = case_sensitive
+                .is_some_and(|value| value.kind() == ValueKind::Bool && !value.is_true());
+            if explicit_false || attribute.is_some() {
+                return Err(filter_error(format!(
+                    "Jinja2's unique filter failed and we cannot fall back to Ansible's version \
+                     as it does not support the parameters supplied. unhashable type: '{}'",
+                    python_type_name(&key)
+                )));
+            }
+            return Ok(JValue::from(dedup(items)));
+        }
         if !seen.contains(&key) {
             seen.push(key);
-            result.push(item);
+            result.push(item.clone());
         }
     }
     Ok(JValue::from(result))
+}
+
+/// Python's `TypeError` for iterating over a value that is not iterable.
+fn not_iterable(value: &JValue) -> Error {
+    python_type_error(format!(
+        "'{}' object is not iterable",
+        python_type_name(value)
+    ))
 }
 
 fn dedup(items: Vec<JValue>) -> Vec<JValue> {
@@ -346,35 +407,39 @@ fn combine(_: &mut State, args: &Args) -> Result<JValue, Error> {
     }
     let mut terms = vec![args.value.clone()];
     terms.extend(args.positional.iter().cloned());
+    // Ansible flattens the terms one level with `flatten`, which drops nulls.
+    let is_null =
+        |value: &JValue| value.is_none() || matches!(value.as_str(), Some("None" | "null"));
     let mut dicts = Vec::new();
-    for term in terms {
+    for term in terms.into_iter().filter(|term| !is_null(term)) {
         if term.kind() == ValueKind::Seq {
-            dicts.extend(values(&term)?);
+            dicts.extend(values(&term)?.into_iter().filter(|item| !is_null(item)));
         } else {
             dicts.push(term);
         }
     }
-    let mut maps = Vec::new();
-    for dict in &dicts {
-        match to_map(dict) {
-            Some(map) => maps.push(map),
-            None => {
-                return Err(filter_error(format!(
-                    "failed to combine variables, expected dicts but got a '{}' and a 'dict': \n{}\n{{}}",
-                    python_type_name(dict),
-                    py_repr(dict).unwrap_or_default()
-                )))
-            }
-        }
+    if let [single] = dicts.as_slice() {
+        return Ok(single.clone());
     }
-    let mut result = match maps.pop() {
-        Some(map) => map,
-        None => return Ok(from_map(Map::new())),
+    // Merged from the highest priority (the last) down, as ansible-core does, so a
+    // value that is not a dict is named with the merge result it met.
+    let mut remaining = dicts.into_iter().rev();
+    let Some(highest) = remaining.next() else {
+        return Ok(from_map(Map::new()));
     };
-    while let Some(lower) = maps.pop() {
-        result = merge_hash(lower, result, recursive, &list_merge);
+    let mut result_type = python_type_name(&highest);
+    let mut result = to_map(&highest);
+    for lower in remaining {
+        let (Some(lower_map), Some(higher_map)) = (to_map(&lower), result.take()) else {
+            return Err(filter_error(format!(
+                "failed to combine variables, expected dicts but got a '{}' and a '{result_type}'.",
+                python_type_name(&lower)
+            )));
+        };
+        result = Some(merge_hash(lower_map, higher_map, recursive, &list_merge));
+        result_type = "dict";
     }
-    Ok(from_map(result))
+    Ok(from_map(result.unwrap_or_default()))
 }
 
 /// Ansible's `merge_hash(x, y)`: `y`'s keys win over `x`'s.
@@ -462,6 +527,13 @@ fn items2dict(_: &mut State, args: &Args) -> Result<JValue, Error> {
     }
     let mut map = Map::new();
     for item in values(&args.value)? {
+        // Python's `item['key']` fails with a TypeError on anything but a mapping.
+        if item.kind() != ValueKind::Map {
+            return Err(python_type_error(format!(
+                "items2dict requires a list of dictionaries, got {} instead.",
+                py_repr(&args.value).unwrap_or_default()
+            )));
+        }
         let key = item
             .get_item(&JValue::from(key_name.as_str()))
             .unwrap_or(JValue::UNDEFINED);
@@ -469,7 +541,7 @@ fn items2dict(_: &mut State, args: &Args) -> Result<JValue, Error> {
             .get_item(&JValue::from(value_name.as_str()))
             .unwrap_or(JValue::UNDEFINED);
         if key.is_undefined() || value.is_undefined() {
-            return Err(filter_error(format!(
+            return Err(python_type_error(format!(
                 "items2dict requires each dictionary in the list to contain the keys '{key_name}' and '{value_name}', got {} instead.",
                 py_repr(&args.value).unwrap_or_default()
             )));
@@ -557,7 +629,7 @@ fn subelements(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let keys: Vec<JValue> = match path.as_str() {
         Some(text) => text.split('.').map(JValue::from).collect(),
         None if path.kind() == ValueKind::Seq => values(&path)?,
-        None => return Err(filter_error("subelements must be a list or a string")),
+        None => return Err(python_type_error("subelements must be a list or a string")),
     };
     let skip_missing = args.bool_arg(1, "skip_missing", false);
     let mut rows = Vec::new();
@@ -566,7 +638,7 @@ fn subelements(_: &mut State, args: &Args) -> Result<JValue, Error> {
         let mut missing = false;
         for key in &keys {
             if current.kind() != ValueKind::Map {
-                return Err(filter_error(format!(
+                return Err(python_type_error(format!(
                     "the key {} should point to a dictionary, got '{}'",
                     py_str(key).unwrap_or_default(),
                     py_str(&current).unwrap_or_default()
@@ -591,14 +663,15 @@ fn subelements(_: &mut State, args: &Args) -> Result<JValue, Error> {
             continue;
         }
         if current.kind() != ValueKind::Seq {
-            return Err(filter_error(format!(
+            return Err(python_type_error(format!(
                 "the key {} should point to a list, got {}",
                 py_repr(keys.last().unwrap_or(&JValue::from(""))).unwrap_or_default(),
                 py_repr(&current).unwrap_or_default()
             )));
         }
         for value in values(&current)? {
-            rows.push(JValue::from(vec![element.clone(), value]));
+            // Ansible's rows are `(element, value)` tuples, which compare unequal to lists.
+            rows.push(JValue::from(Tuple::from([element.clone(), value])));
         }
     }
     Ok(JValue::from(rows))
@@ -620,6 +693,9 @@ fn extract(_: &mut State, args: &Args) -> Result<JValue, Error> {
     }
     let mut current = container;
     for key in keys {
+        if current.is_undefined() {
+            break;
+        }
         current = current.get_item(&key).unwrap_or(JValue::UNDEFINED);
     }
     Ok(current)

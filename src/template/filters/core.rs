@@ -3,7 +3,7 @@
 use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
-use super::{add, ansible, filter_error, jinja, Args, Undefined};
+use super::{add, ansible, filter_error, jinja, python_type_error, Args, Undefined};
 use crate::template::methods::python_type_name;
 use crate::template::pyrepr::py_str;
 use crate::template::render::{consume_hint, latest_hint, undefined_error};
@@ -209,7 +209,7 @@ fn number(value: &JValue, filter: &str) -> Result<f64, Error> {
     if value.is_number() || value.kind() == ValueKind::Bool {
         return f64::try_from(value.clone()).or_else(|_| Ok(f64::from(u8::from(value.is_true()))));
     }
-    Err(filter_error(format!(
+    Err(python_type_error(format!(
         "{filter}() can only be used on numbers: must be real number, not {}",
         python_type_name(value)
     )))

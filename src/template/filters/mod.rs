@@ -8,6 +8,7 @@ mod collections;
 mod core;
 mod crypt;
 mod fact_diff;
+mod mathstuff;
 mod net;
 mod password_hash;
 mod path;
@@ -22,7 +23,7 @@ use minijinja::value::{Kwargs, Rest, Value as JValue};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::error::{TemplateError, TemplateErrorKind};
-use super::render::{raise, undefined_error};
+use super::render::{could_not_load, raise, undefined_error};
 
 /// Arguments of a filter call: the input value, then positional and keyword arguments.
 pub struct Args {
@@ -70,7 +71,7 @@ impl Args {
 
     /// The input followed by the positional arguments, and the keywords as a kwargs
     /// value, for calling a minijinja built-in.
-    fn all(&self) -> Vec<JValue> {
+    pub(crate) fn all(&self) -> Vec<JValue> {
         let mut all = Vec::with_capacity(self.positional.len() + 2);
         all.push(self.value.clone());
         all.extend(self.positional.iter().cloned());
@@ -139,6 +140,7 @@ pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefi
 pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: JValue) {
     for name in names {
         let builtin = builtin.clone();
+        let filter = name.clone();
         env.add_filter(
             name,
             move |state: &mut State,
@@ -150,9 +152,38 @@ pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: 
                 if args.has_undefined() {
                     return Err(undefined_error());
                 }
-                builtin.call(state, &args.all())
+                builtin
+                    .call(state, &args.all())
+                    .map_err(|err| name_unknown_plugin(err, &filter, &args))
             },
         );
+    }
+}
+
+/// Names the test or filter that `select`, `map` and their kin could not find.
+///
+/// minijinja reports such a name-by-string lookup without the name. Jinja2 raises a
+/// `TemplateSyntaxError` at that point, which ansible-core does not wrap.
+fn name_unknown_plugin(err: Error, filter: &str, args: &Args) -> Error {
+    if err.detail().is_some()
+        || !matches!(
+            err.kind(),
+            ErrorKind::UnknownTest | ErrorKind::UnknownFilter
+        )
+    {
+        return err;
+    }
+    // `selectattr` and `rejectattr` take the attribute first, the others the name.
+    let index = match filter {
+        "selectattr" | "rejectattr" => 1,
+        _ => 0,
+    };
+    match args.positional.get(index).and_then(JValue::as_str) {
+        Some(name) => raise(TemplateError::new(
+            TemplateErrorKind::RuntimeSyntax,
+            could_not_load(name),
+        )),
+        None => err,
     }
 }
 
@@ -184,6 +215,7 @@ pub fn register(env: &mut Environment<'static>) {
     path::register(env);
     serialize::register(env);
     net::register(env);
+    mathstuff::register(env);
     url::register(env);
     query::register(env);
     random::register(env);
@@ -195,6 +227,20 @@ pub fn register(env: &mut Environment<'static>) {
 /// templating type error.
 pub fn python_type_error(message: impl Into<String>) -> Error {
     raise(TemplateError::new(TemplateErrorKind::Type, message))
+}
+
+/// Jinja2's `TemplateSyntaxError` for a filter that `map` names as a string and that does
+/// not exist.
+pub fn unknown_filter_error(name: &str) -> Error {
+    raise(TemplateError::new(
+        TemplateErrorKind::RuntimeSyntax,
+        could_not_load(name),
+    ))
+}
+
+/// A Python `ValueError` raised in a filter, which ansible-core does not word.
+pub fn python_value_error(message: impl Into<String>) -> Error {
+    raise(TemplateError::new(TemplateErrorKind::Value, message))
 }
 
 /// The error for a value of the wrong type.

@@ -121,6 +121,84 @@ fn hash_error(passlib_message: &str) -> Error {
     filter_error(format!("{message}. {message}"))
 }
 
+/// The other hash schemes of passlib 1.7 (`dir(passlib.hash)`), which ansible-core
+/// hands to passlib although it does not document them.
+const PASSLIB_SCHEMES: &[&str] = &[
+    "apr_md5_crypt",
+    "argon2",
+    "atlassian_pbkdf2_sha1",
+    "bcrypt_sha256",
+    "bigcrypt",
+    "bsd_nthash",
+    "bsdi_crypt",
+    "cisco_asa",
+    "cisco_pix",
+    "cisco_type7",
+    "crypt16",
+    "cta_pbkdf2_sha1",
+    "des_crypt",
+    "django_argon2",
+    "django_bcrypt",
+    "django_bcrypt_sha256",
+    "django_des_crypt",
+    "django_disabled",
+    "django_pbkdf2_sha1",
+    "django_pbkdf2_sha256",
+    "django_salted_md5",
+    "django_salted_sha1",
+    "dlitz_pbkdf2_sha1",
+    "fshp",
+    "grub_pbkdf2_sha512",
+    "hex_md4",
+    "hex_md5",
+    "hex_sha1",
+    "hex_sha256",
+    "hex_sha512",
+    "htdigest",
+    "ldap_bcrypt",
+    "ldap_bsdi_crypt",
+    "ldap_des_crypt",
+    "ldap_hex_md5",
+    "ldap_hex_sha1",
+    "ldap_md5",
+    "ldap_md5_crypt",
+    "ldap_pbkdf2_sha1",
+    "ldap_pbkdf2_sha256",
+    "ldap_pbkdf2_sha512",
+    "ldap_plaintext",
+    "ldap_salted_md5",
+    "ldap_salted_sha1",
+    "ldap_salted_sha256",
+    "ldap_salted_sha512",
+    "ldap_sha1",
+    "ldap_sha1_crypt",
+    "ldap_sha256_crypt",
+    "ldap_sha512_crypt",
+    "lmhash",
+    "msdcc",
+    "msdcc2",
+    "mssql2000",
+    "mssql2005",
+    "mysql323",
+    "mysql41",
+    "nthash",
+    "oracle10",
+    "oracle11",
+    "pbkdf2_sha1",
+    "pbkdf2_sha256",
+    "pbkdf2_sha512",
+    "phpass",
+    "plaintext",
+    "postgres_md5",
+    "roundup_plaintext",
+    "scram",
+    "scrypt",
+    "sha1_crypt",
+    "sun_md5_crypt",
+    "unix_disabled",
+    "unix_fallback",
+];
+
 /// `password | password_hash(hashtype='sha512', salt=None, salt_size=None,
 /// rounds=None, ident=None)`: the crypt string of `password`.
 ///
@@ -133,6 +211,13 @@ fn password_hash(_: &mut State, args: &Args) -> Result<JValue, Error> {
         None => "sha512".to_owned(),
     };
     let Some(scheme) = Scheme::from_hashtype(&hashtype) else {
+        if PASSLIB_SCHEMES.contains(&hashtype.as_str()) {
+            // NOTE: ansible-core hashes with those of these schemes that need no other
+            // arguments, and warns that it will stop doing so in 2.19.
+            return Err(filter_error(format!(
+                "{hashtype} is not in the list of supported passlib algorithms: md5, blowfish, sha256, sha512"
+            )));
+        }
         let message = format!("passlib does not support '{hashtype}' algorithm");
         return Err(filter_error(format!("{message}. {message}")));
     };
@@ -141,7 +226,7 @@ fn password_hash(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .map(|salt| check_salt(scheme, salt))
         .transpose()?;
     let salt_size = present(args.get(2, "salt_size"))
-        .map(|value| integer_option(value, "salt_size"))
+        .map(salt_size_option)
         .transpose()?;
     let rounds = present(args.get(3, "rounds"))
         .map(|value| rounds_option(scheme, value))
@@ -249,6 +334,18 @@ fn integer_option(value: &JValue, name: &str) -> Result<i64, Error> {
     )))
 }
 
+/// `salt_size`, which ansible-core compares with the scheme's limits before passlib
+/// reads it, so a list or dict fails that comparison.
+fn salt_size_option(value: &JValue) -> Result<i64, Error> {
+    if matches!(value.kind(), ValueKind::Seq | ValueKind::Map) {
+        return Err(python_type_error(format!(
+            "'<' not supported between instances of '{}' and 'int'",
+            python_type_name(value)
+        )));
+    }
+    integer_option(value, "salt_size")
+}
+
 /// `rounds`, which MD5-crypt does not take, SHA-crypt takes from 1,000 to
 /// 999,999,999 and bcrypt from 4 to 31.
 fn rounds_option(scheme: Scheme, value: &JValue) -> Result<u64, Error> {
@@ -352,6 +449,36 @@ fn format_hash(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renders `template` with rplay's environment and returns the error message.
+    fn render_error(template: &str) -> String {
+        let env = crate::template::environment::build();
+        let error = env
+            .render_str(template, ())
+            .expect_err("the template fails");
+        error
+            .detail()
+            .map(str::to_owned)
+            .unwrap_or_else(|| error.to_string())
+    }
+
+    #[test]
+    fn salt_size_list_fails_comparison() {
+        // ansible-core 2.18.19 with passlib 1.7.4 on "hey" | password_hash(salt_size=[999]).
+        assert_eq!(
+            render_error("{{ 'hey' | password_hash(salt_size=[999]) }}"),
+            "'<' not supported between instances of 'list' and 'int'"
+        );
+    }
+
+    #[test]
+    fn undocumented_passlib_scheme_rejected() {
+        // ansible-core 2.18.19 with passlib 1.7.4 on "hey" | password_hash("msdcc").
+        assert_eq!(
+            render_error("{{ 'hey' | password_hash('msdcc') }}"),
+            "msdcc is not in the list of supported passlib algorithms: md5, blowfish, sha256, sha512"
+        );
+    }
 
     #[test]
     fn format_matches_passlib() {

@@ -1,5 +1,6 @@
 //! Path filters that read the controller's environment or filesystem, as Python's
-//! `os.path` functions do: `expanduser`, `expandvars`, `realpath` and `relpath`.
+//! `os.path` functions do: `expanduser`, `expandvars`, `realpath` and `relpath`, and
+//! `fileglob`.
 //!
 //! Ansible runs these filters on the controller, so `~` is the controller user's home
 //! and `realpath` resolves the controller's symbolic links, whichever host the task
@@ -25,10 +26,29 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("expandvars"), Undefined::Reject, expandvars);
     add(env, ansible("realpath"), Undefined::Reject, realpath);
     add(env, ansible("relpath"), Undefined::Reject, relpath);
+    add(env, ansible("fileglob"), Undefined::Reject, fileglob);
 }
 
 fn input(args: &Args) -> Result<String, Error> {
     py_str(&args.value).map_err(|_| undefined_error())
+}
+
+/// Ansible's `fileglob` filter: the regular files matching a shell pattern on the
+/// controller, as Python's `glob.glob` finds them.
+///
+/// NOTE: the matches are sorted by name, where Python lists them in the order the
+/// directory returns them.
+fn fileglob(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    let pattern = input(args)?;
+    let Ok(paths) = glob::glob(&pattern) else {
+        return Ok(JValue::from(Vec::<JValue>::new()));
+    };
+    let files: Vec<JValue> = paths
+        .filter_map(Result::ok)
+        .filter(|path| path.is_file())
+        .map(|path| JValue::from(path.to_string_lossy().into_owned()))
+        .collect();
+    Ok(JValue::from(files))
 }
 
 fn expanduser(_: &mut State, args: &Args) -> Result<JValue, Error> {

@@ -1,4 +1,5 @@
-//! `random`: a random element of a list, or a random number below an integer.
+//! `random`: a random element of a list, or a random number below an integer, and
+//! `shuffle`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -10,6 +11,29 @@ use super::{add, ansible, filter_error, Args, Undefined};
 
 pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("random"), Undefined::Reject, random);
+    add(env, ansible("shuffle"), Undefined::Reject, shuffle);
+}
+
+/// Ansible's `shuffle(seed=None)` (`randomize_list`): the items in a random order. A
+/// value that is not a list comes back as it is.
+///
+/// NOTE: with `seed`, the order is repeatable but not the one Python's Mersenne Twister
+/// gives.
+fn shuffle(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    if !matches!(args.value.kind(), ValueKind::Seq | ValueKind::Iterable) {
+        return Ok(args.value.clone());
+    }
+    let seed = args
+        .get(0, "seed")
+        .filter(|s| !s.is_none())
+        .map(|s| s.to_string());
+    let mut source = Source::new(seed.as_deref());
+    let mut items: Vec<JValue> = args.value.try_iter()?.collect();
+    for index in (1..items.len()).rev() {
+        let other = source.below(index as u64 + 1) as usize;
+        items.swap(index, other);
+    }
+    Ok(JValue::from(items))
 }
 
 /// `end | random(start=0, step=1, seed=None)` picks from `range(start, end, step)`; a
@@ -46,7 +70,13 @@ fn random(_: &mut State, args: &Args) -> Result<JValue, Error> {
                 start + step * source.below(count as u64) as i64,
             ))
         }
-        ValueKind::Seq | ValueKind::String => {
+        ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Iterable => {
+            let given = |index, name| args.get(index, name).is_some_and(JValue::is_true);
+            if given(0, "start") || given(1, "step") {
+                return Err(filter_error(
+                    "start and step can only be used with integer values",
+                ));
+            }
             let items: Vec<JValue> = args.value.try_iter()?.collect();
             if items.is_empty() {
                 return Err(filter_error("Cannot choose from an empty sequence"));

@@ -4,11 +4,14 @@
 use base64::Engine;
 use fancy_regex::Regex;
 use md5::Md5;
-use minijinja::value::Value as JValue;
+use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use sha1::{Digest, Sha1};
 
-use super::{add, ansible, filter_error, jinja, Args, Undefined};
+use super::{
+    add, ansible, filter_error, jinja, python_type_error, python_value_error, Args, Undefined,
+};
+use crate::template::methods::python_type_name;
 use crate::template::pyformat::{check_width, percent_format};
 use crate::template::pyrepr::py_str;
 use crate::template::render::undefined_error;
@@ -74,6 +77,7 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("to_uuid"), Undefined::Reject, to_uuid);
     add(env, ansible("urldecode"), Undefined::Reject, urldecode);
     add(env, jinja("urlencode"), Undefined::Reject, urlencode);
+    add(env, ansible("comment"), Undefined::Reject, comment);
 }
 
 /// The input as text, as Jinja2's `soft_str` gives it.
@@ -582,6 +586,13 @@ fn splitext(_: &mut State, args: &Args) -> Result<JValue, Error> {
 }
 
 fn path_join(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    let is_sequence = matches!(args.value.kind(), ValueKind::Seq | ValueKind::Iterable);
+    if args.value.as_str().is_none() && !is_sequence {
+        return Err(python_type_error(format!(
+            "|path_join expects string or sequence, got <class '{}'> instead.",
+            python_type_name(&args.value)
+        )));
+    }
     let parts: Vec<String> = match args.value.as_str() {
         Some(text) => vec![text.to_owned()],
         None => super::collections::values(&args.value)?
@@ -640,19 +651,122 @@ pub fn normpath_of(text: &str) -> String {
     }
 }
 
+/// Ansible's `b64encode(string, encoding='utf-8')`.
 fn b64encode(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = input(args)?;
+    let encoding = args
+        .str_arg(0, "encoding")
+        .unwrap_or_else(|| "utf-8".into());
+    let bytes = encode_text(&text, &encoding)?;
     Ok(JValue::from(
-        base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+        base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
 }
 
+/// Ansible's `b64decode(string, encoding='utf-8')`.
 fn b64decode(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = input(args)?;
+    let encoding = args
+        .str_arg(0, "encoding")
+        .unwrap_or_else(|| "utf-8".into());
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim().as_bytes())
         .map_err(|err| filter_error(format!("Invalid base64-encoded string: {err}")))?;
-    Ok(JValue::from(String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(JValue::from(decode_bytes(&bytes, &encoding)?))
+}
+
+/// The text encodings of Python's codecs that the base64 filters support, by any of
+/// their common names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextEncoding {
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+    /// UTF-16 with a byte order mark, little-endian when writing, as Python's `utf-16`.
+    Utf16,
+    Latin1,
+    Ascii,
+}
+
+fn text_encoding(name: &str) -> Result<TextEncoding, Error> {
+    let normalized = name.to_ascii_lowercase().replace('_', "-");
+    Ok(match normalized.as_str() {
+        "utf-8" | "utf8" => TextEncoding::Utf8,
+        "utf-16-le" | "utf-16le" => TextEncoding::Utf16Le,
+        "utf-16-be" | "utf-16be" => TextEncoding::Utf16Be,
+        "utf-16" | "utf16" => TextEncoding::Utf16,
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" => TextEncoding::Latin1,
+        "ascii" | "us-ascii" => TextEncoding::Ascii,
+        // NOTE: Python has many more codecs; rplay fails on them as on unknown ones.
+        _ => return Err(filter_error(format!("unknown encoding: {name}"))),
+    })
+}
+
+fn encode_text(text: &str, encoding: &str) -> Result<Vec<u8>, Error> {
+    let units = |big_endian: bool| -> Vec<u8> {
+        text.encode_utf16()
+            .flat_map(|unit| {
+                if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    let narrow = |limit: u32, name: &str| -> Result<Vec<u8>, Error> {
+        text.chars()
+            .map(|c| {
+                u8::try_from(u32::from(c))
+                    .ok()
+                    .filter(|byte| u32::from(*byte) <= limit)
+                    .ok_or_else(|| {
+                        filter_error(format!(
+                            "'{name}' codec can't encode character '\\u{:04x}'",
+                            u32::from(c)
+                        ))
+                    })
+            })
+            .collect()
+    };
+    match text_encoding(encoding)? {
+        TextEncoding::Utf8 => Ok(text.as_bytes().to_vec()),
+        TextEncoding::Utf16Le => Ok(units(false)),
+        TextEncoding::Utf16Be => Ok(units(true)),
+        TextEncoding::Utf16 => Ok([vec![0xff, 0xfe], units(false)].concat()),
+        TextEncoding::Latin1 => narrow(0xff, "latin-1"),
+        TextEncoding::Ascii => narrow(0x7f, "ascii"),
+    }
+}
+
+fn decode_bytes(bytes: &[u8], encoding: &str) -> Result<String, Error> {
+    let from_units = |big_endian: bool, bytes: &[u8]| -> String {
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|pair| {
+                let pair = [pair[0], pair[1]];
+                if big_endian {
+                    u16::from_be_bytes(pair)
+                } else {
+                    u16::from_le_bytes(pair)
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    Ok(match text_encoding(encoding)? {
+        TextEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+        TextEncoding::Utf16Le => from_units(false, bytes),
+        TextEncoding::Utf16Be => from_units(true, bytes),
+        TextEncoding::Utf16 => match bytes {
+            [0xfe, 0xff, rest @ ..] => from_units(true, rest),
+            [0xff, 0xfe, rest @ ..] => from_units(false, rest),
+            _ => from_units(false, bytes),
+        },
+        TextEncoding::Latin1 | TextEncoding::Ascii => {
+            bytes.iter().map(|b| char::from(*b)).collect()
+        }
+    })
 }
 
 fn hex_digest<D: Digest>(data: &[u8]) -> String {
@@ -688,6 +802,17 @@ fn md5(_: &mut State, args: &Args) -> Result<JValue, Error> {
 /// `361E6D51-FAEC-444A-9079-341386DA8E2E` unless another is given.
 fn to_uuid(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let name = input(args)?;
+    if let Some(namespace) = args
+        .get(0, "namespace")
+        .filter(|value| value.as_str().is_none())
+    {
+        // Python's `uuid.UUID` calls `replace` on what it is given.
+        return Err(filter_error(format!(
+            "Invalid value '{}' for 'namespace': '{}' object has no attribute 'replace'",
+            py_str(namespace).unwrap_or_default(),
+            python_type_name(namespace)
+        )));
+    }
     let namespace = args
         .str_arg(0, "namespace")
         .unwrap_or_else(|| "361e6d51-faec-444a-9079-341386da8e2e".into());
@@ -717,6 +842,81 @@ fn to_uuid(_: &mut State, args: &Args) -> Result<JValue, Error> {
     )))
 }
 
+/// Ansible's `comment(text, style='plain', **kw)`: `text` as a comment block, with the
+/// `beginning`, `prefix`, `decoration`, `postfix` and `end` of the style, each of which
+/// a keyword argument can replace.
+fn comment(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    let text = input(args)?;
+    let style = args.str_arg(0, "style").unwrap_or_else(|| "plain".into());
+    let (beginning, style_decoration, end) = match style.as_str() {
+        "plain" => ("", "# ", ""),
+        "erlang" => ("", "% ", ""),
+        "c" => ("", "// ", ""),
+        "cblock" => ("/*", " * ", " */"),
+        "xml" => ("<!--", " - ", "-->"),
+        _ => return Err(filter_error(format!("'{style}'"))),
+    };
+    let keyword = |name: &str| {
+        args.keyword(name)
+            .map(|value| py_str(value).unwrap_or_default())
+    };
+    let prepostfix = keyword("decoration").unwrap_or_else(|| style_decoration.to_owned());
+    let newline = keyword("newline").unwrap_or_else(|| "\n".to_owned());
+    let beginning = keyword("beginning").unwrap_or_else(|| beginning.to_owned());
+    let prefix = keyword("prefix").unwrap_or_else(|| prepostfix.trim_end().to_owned());
+    let postfix = keyword("postfix").unwrap_or_else(|| prepostfix.trim_end().to_owned());
+    let decoration = keyword("decoration").unwrap_or_else(|| style_decoration.to_owned());
+    let end = keyword("end").unwrap_or_else(|| end.to_owned());
+    let count = |name: &str| repeat_count(args.keyword(name));
+
+    let mut out = String::new();
+    if !beginning.is_empty() {
+        out.push_str(&beginning);
+        out.push_str(&newline);
+    }
+
+    if !prefix.is_empty() {
+        let unit = if prefix == newline {
+            newline.clone()
+        } else {
+            format!("{prefix}{newline}")
+        };
+        out.push_str(&unit.repeat(count("prefix_count")?));
+    }
+
+    let decorated = format!(
+        "{decoration}{}",
+        text.replace(&newline, &format!("{newline}{decoration}"))
+    );
+    // A line holding only the decoration loses its trailing spaces.
+    out.push_str(&decorated.replace(
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    ));
+
+    for _ in 0..count("postfix_count")? {
+        out.push_str(&newline);
+        out.push_str(&postfix);
+    }
+    if !end.is_empty() {
+        out.push_str(&newline);
+        out.push_str(&end);
+    }
+    Ok(JValue::from(out))
+}
+
+/// Reads `prefix_count` or `postfix_count` of `comment` as Python's `int()`: 1 when absent.
+fn repeat_count(value: Option<&JValue>) -> Result<usize, Error> {
+    let Some(value) = value else {
+        return Ok(1);
+    };
+    let text = py_str(value).unwrap_or_default();
+    text.trim()
+        .parse::<i64>()
+        .map(|count| usize::try_from(count).unwrap_or(0))
+        .map_err(|_| filter_error(format!("invalid literal for int() with base 10: '{text}'")))
+}
+
 /// Python's `urllib.parse.unquote_plus`.
 fn urldecode(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = input(args)?.replace('+', " ");
@@ -724,27 +924,73 @@ fn urldecode(_: &mut State, args: &Args) -> Result<JValue, Error> {
     Ok(JValue::from(decoded.into_owned()))
 }
 
-/// Jinja2's `urlencode`: `quote` with `/` kept for strings, `key=value&...` for dicts.
+/// Jinja2's `urlencode`: `quote` with `/` kept for a string or a scalar, and a query
+/// string `k=v&...` for a dict or for a list of key-value pairs.
 fn urlencode(_: &mut State, args: &Args) -> Result<JValue, Error> {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'-')
-        .remove(b'~')
-        .remove(b'/');
-    let encode = |text: &str| percent_encoding::utf8_percent_encode(text, SET).to_string();
-    if args.value.kind() == minijinja::value::ValueKind::Map {
-        let mut parts = Vec::new();
-        for key in super::collections::values(&args.value)? {
-            let item = args.value.get_item(&key).unwrap_or_default();
-            let query = |text: String| encode(&text).replace('/', "%2F").replace("%20", "+");
-            parts.push(format!(
-                "{}={}",
-                query(py_str(&key).unwrap_or_default()),
-                query(py_str(&item).unwrap_or_default())
-            ));
+    let value = &args.value;
+    let pairs = match value.kind() {
+        ValueKind::Map => super::collections::values(value)?
+            .into_iter()
+            .map(|key| {
+                let item = value.get_item(&key).unwrap_or_default();
+                (key, item)
+            })
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => super::collections::values(value)?
+            .iter()
+            .map(unpack_pair)
+            .collect::<Result<Vec<_>, Error>>()?,
+        _ => return Ok(JValue::from(url_quote(&input(args)?, QUOTE_PATH))),
+    };
+    let query = |value: &JValue| {
+        url_quote(&py_str(value).unwrap_or_default(), QUOTE_ALL).replace("%20", "+")
+    };
+    let parts: Vec<String> = pairs
+        .iter()
+        .map(|(key, item)| format!("{}={}", query(key), query(item)))
+        .collect();
+    Ok(JValue::from(parts.join("&")))
+}
+
+/// Python's `urllib.parse.quote` with `safe=""`: only letters, digits and `_.-~` stay.
+const QUOTE_ALL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~');
+
+/// Python's `urllib.parse.quote` with its default `safe="/"`.
+const QUOTE_PATH: &percent_encoding::AsciiSet = &QUOTE_ALL.remove(b'/');
+
+fn url_quote(text: &str, set: &'static percent_encoding::AsciiSet) -> String {
+    percent_encoding::utf8_percent_encode(text, set).to_string()
+}
+
+/// Unpacks one item of a list into a key and a value, as Python's `for k, v in items`.
+fn unpack_pair(item: &JValue) -> Result<(JValue, JValue), Error> {
+    let parts: Vec<JValue> = match item.kind() {
+        ValueKind::String => item
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .map(|c| JValue::from(c.to_string()))
+            .collect(),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => super::collections::values(item)?,
+        _ => {
+            return Err(python_type_error(format!(
+                "cannot unpack non-iterable {} object",
+                python_type_name(item)
+            )))
         }
-        return Ok(JValue::from(parts.join("&")));
+    };
+    match <[JValue; 2]>::try_from(parts) {
+        Ok([key, value]) => Ok((key, value)),
+        Err(parts) if parts.len() > 2 => {
+            Err(python_value_error("too many values to unpack (expected 2)"))
+        }
+        Err(parts) => Err(python_value_error(format!(
+            "not enough values to unpack (expected 2, got {})",
+            parts.len()
+        ))),
     }
-    Ok(JValue::from(encode(&input(args)?)))
 }

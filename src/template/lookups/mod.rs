@@ -4,6 +4,7 @@
 
 mod first_found;
 mod password;
+mod template;
 
 use std::path::{Path, PathBuf};
 
@@ -16,8 +17,8 @@ use super::filters::keyword_list;
 use super::pyrepr::py_str;
 use super::render::{self, raise, undefined_error};
 use super::vars::Context;
-use super::FileOptions;
 use crate::Value;
+use template::template;
 
 /// `lookup(name, *terms, wantlist=False, errors='strict', **options)`.
 pub fn lookup(
@@ -335,35 +336,6 @@ fn file(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Valu
             text = text.trim_start().to_owned();
         }
         values.push(Value::from(text));
-    }
-    Ok(values)
-}
-
-fn template(
-    context: &std::sync::Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
-    let mut values = Vec::new();
-    for term in request.term_texts() {
-        let Some(path) = find_file(context, "templates", &term) else {
-            return Err(failure(format!(
-                "the template file {term} could not be found for the lookup"
-            )));
-        };
-        let source = read(&path)?;
-        let options = FileOptions {
-            trim_blocks: request.option("trim_blocks").is_none_or(JValue::is_true),
-            ..FileOptions::default()
-        };
-        let convert = request.option("convert_data").is_none_or(JValue::is_true);
-        let text = context
-            .templar()
-            .render_file_in(context, &source, &options)?;
-        values.push(if convert {
-            super::typing::convert_text(text)
-        } else {
-            Value::from(text)
-        });
     }
     Ok(values)
 }
