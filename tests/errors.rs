@@ -326,6 +326,7 @@ error_cases!(
     unknown_module_option,
     unknown_play_keyword,
     unknown_task_keyword,
+    vars_files_bad_yaml,
     yaml_bad_indent,
     yaml_duplicate_key,
     yaml_tab_indent,

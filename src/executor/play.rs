@@ -156,6 +156,9 @@ impl PlayRun {
 impl Executor<'_> {
     pub(super) fn run_play(&mut self, play: &Arc<Play>) -> PlayEnd {
         let mut layers = self.play_layers(play);
+        if self.abort.is_some() {
+            return PlayEnd::StopPlaybook;
+        }
         let play_vars = match self.vars.play_vars(&layers) {
             Ok(vars) => vars,
             Err(err) => {
@@ -1394,8 +1397,16 @@ impl Executor<'_> {
                     Err(_) => continue,
                 };
                 let path = play.base_dir.join(&name);
-                let Ok(loaded) = crate::yaml::load_data_file(&path) else {
-                    continue;
+                let loaded = match crate::yaml::load_data_file(&path) {
+                    Ok(loaded) => loaded,
+                    // A file that cannot be read counts as missing: ansible-core tries
+                    // the next candidate, or goes on without the entry.
+                    Err(err) if err.span.is_none() => continue,
+                    Err(err) => {
+                        // ansible-core stops the run before the play's banner.
+                        self.abort = Some(super::RunError::Load(err.into()));
+                        return out;
+                    }
                 };
                 for document in &loaded.documents {
                     if let Value::Map(map) = document.to_value() {
