@@ -81,7 +81,10 @@ impl CoreRelease {
     /// the linear strategy, it did none of these: a role that could not be loaded
     /// printed only the error and failed its hosts silently.
     pub fn reports_role_includes(self) -> bool {
-        self >= CoreRelease { major: 2, minor: 17 }
+        self >= CoreRelease {
+            major: 2,
+            minor: 17,
+        }
     }
 }
 

@@ -691,7 +691,13 @@ impl Executor<'_> {
         // cannot be loaded.
         if !(info.is_include && status == Status::Ok) {
             let rescued = run.states.get(host).is_some_and(will_rescue);
-            count_in_recap(self.stats_for(host), status, changed, outcome.ignored, rescued);
+            count_in_recap(
+                self.stats_for(host),
+                status,
+                changed,
+                outcome.ignored,
+                rescued,
+            );
         }
         self.emit(Event::TaskResult(HostResult {
             host: host.to_string(),

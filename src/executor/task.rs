@@ -262,10 +262,9 @@ impl Executor<'_> {
             None => flatten_loop(&templated, false),
             Some("list") => with_list(templated),
             Some("items") => flatten_loop(&templated, true),
-            Some(
-                lookup @ ("dict" | "indexed_items" | "nested" | "together" | "sequence"
-                | "subelements"),
-            ) => loop_lookup(lookup, &templated),
+            Some(lookup @ ("dict" | "indexed_items" | "nested" | "together" | "subelements")) => {
+                loop_lookup(lookup, &templated)
+            }
             Some(lookup) => self.query_lookup(lookup, &templated, vars),
         };
         let items = items.map_err(|message| LoopError {
@@ -280,8 +279,8 @@ impl Executor<'_> {
         })
     }
 
-    /// Runs a `with_<lookup>` loop through the templating layer's lookup plugins, as
-    /// `query(lookup, *terms)`.
+    /// Runs a `with_<lookup>` loop through the templating layer's lookup plugins. A
+    /// value that is not a list is the one term, as `listify_lookup_plugin_terms` makes it.
     fn query_lookup(
         &self,
         lookup: &str,
@@ -289,21 +288,12 @@ impl Executor<'_> {
         vars: &HostVars,
     ) -> Result<Vec<Value>, String> {
         let terms = match terms {
-            Value::List(_) => terms.clone(),
-            other => Value::list(vec![other.clone()]),
+            Value::List(items) => items.to_vec(),
+            other => vec![other.clone()],
         };
-        let mut overlay = Map::new();
-        overlay.insert(Value::from("__rplay_loop_terms"), terms);
-        let vars = vars.with_overlay(overlay);
-        let expression = format!(
-            "{{{{ query({}, *__rplay_loop_terms) }}}}",
-            rplay_modules::pyrepr::str_repr(lookup)
-        );
-        match self.templar.template_str(&expression, &vars) {
-            Ok(Value::List(items)) => Ok(items.to_vec()),
-            Ok(other) => Ok(vec![other]),
-            Err(err) => Err(err.to_string()),
-        }
+        self.templar
+            .run_loop_lookup(lookup, &terms, vars)
+            .map_err(|err| err.to_string())
     }
 
     /// One execution for a host (or one loop item): `when`, arguments, the action,
@@ -783,122 +773,6 @@ fn with_list(terms: Value) -> Result<Vec<Value>, String> {
     }
 }
 
-/// `with_sequence`: `start=N end=N|count=N stride=N format=FMT`, or the shortcut
-/// `[start-]end[/stride][:format]`, as strings.
-fn sequence(terms: &Value) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    for term in flatten_loop(terms, true)? {
-        let text = rplay_modules::pyrepr::str(&term);
-        let (mut start, mut end, mut stride, mut format) = (1i64, None, 1i64, "%d".to_string());
-        let mut count = None;
-        let number = |value: &str| -> Result<i64, String> {
-            let value = value.trim();
-            let parsed = if let Some(hex) = value.strip_prefix("0x") {
-                i64::from_str_radix(hex, 16)
-            } else if let Some(octal) = value
-                .strip_prefix("0o")
-                .or_else(|| value.strip_prefix('0').filter(|r| !r.is_empty()))
-            {
-                i64::from_str_radix(octal, 8)
-            } else {
-                value.parse()
-            };
-            parsed.map_err(|_| format!("can't parse arg {value:?} as integer"))
-        };
-        if text.contains('=') {
-            let mut unknown = Vec::new();
-            for word in text.split_whitespace() {
-                let (key, value) = word.split_once('=').unwrap_or((word, ""));
-                match key {
-                    "start" => start = number(value)?,
-                    "end" => end = Some(number(value)?),
-                    "count" => count = Some(number(value)?),
-                    "stride" => stride = number(value)?,
-                    "format" => format = value.to_string(),
-                    other => unknown.push(Value::from(other)),
-                }
-            }
-            if !unknown.is_empty() {
-                return Err(format!(
-                    "unrecognized arguments to with_sequence: {}",
-                    rplay_modules::pyrepr::str(&Value::list(unknown))
-                ));
-            }
-        } else {
-            let (range, fmt) = text
-                .split_once(':')
-                .map_or((text.as_str(), None), |(r, f)| (r, Some(f)));
-            if let Some(fmt) = fmt {
-                format = fmt.to_string();
-            }
-            let (range, step) = range
-                .split_once('/')
-                .map_or((range, None), |(r, s)| (r, Some(s)));
-            if let Some(step) = step {
-                stride = number(step)?;
-            }
-            match range.split_once('-') {
-                Some((first, last)) => {
-                    start = number(first)?;
-                    end = Some(number(last)?);
-                }
-                None => end = Some(number(range)?),
-            }
-        }
-        let end = match (end, count) {
-            (Some(_), Some(_)) => {
-                return Err("can't specify both count and end in with_sequence".into())
-            }
-            (Some(end), None) => end,
-            (None, Some(count)) => start + count * stride - stride.signum(),
-            (None, None) => return Err("must specify count or end in with_sequence".into()),
-        };
-        if stride == 0 {
-            continue;
-        }
-        let mut value = start;
-        while (stride > 0 && value <= end) || (stride < 0 && value >= end) {
-            out.push(Value::from(format_sequence(&format, value)));
-            value += stride;
-        }
-    }
-    Ok(out)
-}
-
-/// Applies a `%d`/`%02d`/`%x`-style format with one integer.
-fn format_sequence(format: &str, value: i64) -> String {
-    let Some(position) = format.find('%') else {
-        return format.to_string();
-    };
-    let rest = &format[position + 1..];
-    let spec_end = rest
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(rest.len());
-    let (flags, kind) = (
-        &rest[..spec_end],
-        rest[spec_end..].chars().next().unwrap_or('d'),
-    );
-    let width: usize = flags.trim_start_matches('0').parse().unwrap_or(0);
-    let zero = flags.starts_with('0');
-    let digits = match kind {
-        'x' => format!("{value:x}"),
-        'X' => format!("{value:X}"),
-        'o' => format!("{value:o}"),
-        _ => value.to_string(),
-    };
-    let padded = if zero {
-        format!("{digits:0>width$}")
-    } else {
-        format!("{digits:>width$}")
-    };
-    format!(
-        "{}{}{}",
-        &format[..position],
-        padded,
-        &rest[(spec_end + 1).min(rest.len())..]
-    )
-}
-
 /// `with_subelements: [LIST, KEY]`: each element paired with each item of the list at
 /// `KEY` (a dotted path into nested mappings), the element shown without that list. The
 /// checks are ansible-core's, quirks included: a key equal to the last one counts as
@@ -1165,7 +1039,7 @@ fn int_keyword(value: &Value) -> Option<i64> {
 }
 
 /// Expands the `with_<lookup>` loops rplay implements natively: `dict`, `nested`,
-/// `together`, `indexed_items`, `sequence` and `subelements`.
+/// `together`, `indexed_items` and `subelements`.
 fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     let lists = |value: &Value| -> Vec<Vec<Value>> {
         value
@@ -1238,7 +1112,6 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
                 })
                 .collect())
         }
-        "sequence" => sequence(terms),
         "subelements" => subelements(terms),
         other => Err(format!(
             "rplay does not support the loop lookup with_{other} yet"

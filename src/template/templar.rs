@@ -146,6 +146,18 @@ impl Templar {
         Ok(value.as_str().map(str::to_owned).unwrap_or_default())
     }
 
+    /// Runs the lookup plugin `name` on `terms` as a `with_<lookup>` loop does, and
+    /// returns its items. Errors keep the plugin's own message.
+    pub fn run_loop_lookup(
+        &self,
+        name: &str,
+        terms: &[Value],
+        vars: &dyn Variables,
+    ) -> Result<Vec<Value>, TemplateError> {
+        let guard = Context::borrowed(self, vars);
+        super::lookups::run_for_loop(&guard.0, name, terms)
+    }
+
     /// Tells whether `text` contains a complete template construct, as Ansible's
     /// `is_template`: a `{{ }}`, `{% %}` or `{# #}` with both delimiters.
     pub fn is_template(&self, text: &str) -> bool {

@@ -1,7 +1,7 @@
 //! Reads playbook files into the typed tree, expanding static imports.
 
 pub(crate) mod args;
-pub use args::split_args;
+pub use args::{parse_kv_text, split_args};
 mod roles;
 mod tasks;
 
@@ -545,7 +545,9 @@ impl Loader {
             role_dir: from_role.map(Path::to_path_buf),
             role_search_dir: None,
         };
-        let name_span = self.action_arg(task_span, "name").map(|node| node.span.clone());
+        let name_span = self
+            .action_arg(task_span, "name")
+            .map(|node| node.span.clone());
         let written_as_text = name_span.is_none();
         let span = name_span.unwrap_or_else(|| task_span.clone());
         self.include_role(name, tasks_from.unwrap_or("main"), &origin, span)

@@ -4,8 +4,10 @@
 
 mod first_found;
 mod password;
+mod sequence;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Error, State};
@@ -82,39 +84,118 @@ fn run(
         return Err(lookup_error(name, "lookups need a variable context"));
     };
     let request = Request { terms, options };
-    let name = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name);
+    let name = short_name(name);
     let ran = match run_plugin(&context, name, &request) {
         Ok(ran) => ran,
-        Err(error) if error.kind == TemplateErrorKind::Lookup && errors != "strict" => {
-            let _ = errors;
+        // NOTE: ansible-core shows a warning for `errors='warn'`; rplay's templating has
+        // no warning channel, so the failure is dropped silently as with 'ignore'.
+        Err(raised) if raised.is_suppressible() && errors != "strict" => {
             return Ok(if wantlist {
                 JValue::from(Vec::<JValue>::new())
             } else {
                 JValue::from(())
             });
         }
-        Err(error) => return Err(raise(error)),
+        Err(raised) => return Err(raise(raised.into_template_error(name))),
     };
     if !ran.is_empty() && !allow_unsafe {
         render::mark_unsafe();
     }
-    if wantlist {
+    // ansible-core joins only a non-empty result, so an empty one stays a list.
+    if wantlist || ran.is_empty() {
         return Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()));
     }
     if ran.iter().all(|item| item.as_str().is_some()) {
         let texts: Vec<&str> = ran.iter().filter_map(Value::as_str).collect();
-        if ran.is_empty() {
-            return Ok(JValue::from(()));
-        }
         return Ok(JValue::from(texts.join(",")));
     }
     if ran.len() == 1 {
         return Ok(to_jinja(&ran[0]));
     }
     Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()))
+}
+
+/// Runs a lookup plugin for a `with_<lookup>` loop. ansible-core's task executor calls
+/// the plugin itself, so its errors keep their own message, without the templar's
+/// "An unhandled exception occurred" wording.
+pub(crate) fn run_for_loop(
+    context: &Arc<Context>,
+    name: &str,
+    terms: &[Value],
+) -> Result<Vec<Value>, TemplateError> {
+    let request = Request {
+        terms: terms.iter().map(to_jinja).collect(),
+        options: Vec::new(),
+    };
+    run_plugin(context, short_name(name), &request).map_err(Raised::into_loop_error)
+}
+
+fn short_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+/// An exception a lookup plugin raises, sorted by how ansible-core 2.18's
+/// `Templar._lookup` handles it.
+#[derive(Debug)]
+enum Raised {
+    /// `AnsibleOptionsError` or an undefined variable: passed on unchanged, whatever
+    /// `errors=` says.
+    Fatal(TemplateError),
+    /// `AnsibleLookupError`: passed on unchanged unless `errors=` is `warn` or `ignore`.
+    Lookup(TemplateError),
+    /// Any other exception, of the Python class `class`: reworded as "An unhandled
+    /// exception occurred ..." unless `errors=` is `warn` or `ignore`.
+    Unhandled {
+        class: &'static str,
+        message: String,
+    },
+}
+
+impl Raised {
+    /// An `AnsibleError` raised by the plugin.
+    fn ansible(message: impl Into<String>) -> Raised {
+        Raised::Unhandled {
+            class: "ansible.errors.AnsibleError",
+            message: message.into(),
+        }
+    }
+
+    /// An `AnsibleOptionsError`, such as an option value of the wrong type.
+    fn options(message: impl Into<String>) -> Raised {
+        Raised::Fatal(failure(message))
+    }
+
+    fn is_suppressible(&self) -> bool {
+        !matches!(self, Raised::Fatal(_))
+    }
+
+    fn into_template_error(self, name: &str) -> TemplateError {
+        match self {
+            Raised::Fatal(error) | Raised::Lookup(error) => error,
+            // `AnsibleError(msg, orig_exc=e)` appends the original message once more.
+            Raised::Unhandled { class, message } => failure(format!(
+                "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class '{class}'>, original message: {message}. {message}"
+            )),
+        }
+    }
+
+    fn into_loop_error(self) -> TemplateError {
+        match self {
+            Raised::Fatal(error) | Raised::Lookup(error) => error,
+            Raised::Unhandled { message, .. } => failure(message),
+        }
+    }
+}
+
+impl From<TemplateError> for Raised {
+    fn from(error: TemplateError) -> Raised {
+        match error.kind {
+            TemplateErrorKind::Lookup => Raised::Lookup(error),
+            _ => Raised::Fatal(error),
+        }
+    }
 }
 
 fn lookup_error(name: &str, message: impl std::fmt::Display) -> Error {
@@ -124,27 +205,16 @@ fn lookup_error(name: &str, message: impl std::fmt::Display) -> Error {
     ))
 }
 
-/// Builds the error of an `AnsibleError` that a lookup plugin raises, as ansible-core's
-/// templar rewords it.
-fn plugin_error(name: &str, message: &str) -> TemplateError {
-    failure(format!(
-        "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class 'ansible.errors.AnsibleError'>, original message: {message}. {message}"
-    ))
-}
-
 /// Rejects a term that is not a string, as the `vars` and `varnames` lookups do; their
 /// messages differ by one word.
-fn string_term(name: &str, term: &JValue, verb: &str) -> Result<String, TemplateError> {
+fn string_term(term: &JValue, verb: &str) -> Result<String, Raised> {
     match term.as_str() {
         Some(text) => Ok(text.to_owned()),
-        None => Err(plugin_error(
-            name,
-            &format!(
-                "Invalid setting identifier, \"{}\" is not a string, {verb} a <class '{}'>",
-                py_str(term).unwrap_or_default(),
-                super::methods::python_type_name(term),
-            ),
-        )),
+        None => Err(Raised::ansible(format!(
+            "Invalid setting identifier, \"{}\" is not a string, {verb} a <class '{}'>",
+            py_str(term).unwrap_or_default(),
+            super::methods::python_type_name(term),
+        ))),
     }
 }
 
@@ -168,15 +238,11 @@ fn failure(message: impl Into<String>) -> TemplateError {
     TemplateError::new(TemplateErrorKind::Lookup, message)
 }
 
-fn run_plugin(
-    context: &std::sync::Arc<Context>,
-    name: &str,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
-    match name {
+fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<Vec<Value>, Raised> {
+    let ran = match name {
         "env" => env(request),
-        "vars" => vars(context, request),
-        "varnames" => varnames(context, request),
+        "vars" => return vars(context, request),
+        "varnames" => return varnames(context, request),
         "file" => file(context, request),
         "template" => template(context, request),
         "items" | "list" | "flattened" => Ok(list(request, name != "list")),
@@ -185,11 +251,14 @@ fn run_plugin(
         "first_found" => first_found::first_found(context, request),
         "pipe" => pipe(request),
         "password" => password::password(context, request),
-        _ => Err(TemplateError::new(
-            TemplateErrorKind::Lookup,
-            format!("lookup plugin ({name}) not found"),
-        )),
-    }
+        "sequence" => return sequence::sequence(request),
+        _ => {
+            return Err(Raised::Fatal(failure(format!(
+                "lookup plugin ({name}) not found"
+            ))))
+        }
+    };
+    Ok(ran?)
 }
 
 fn env(request: &Request) -> Result<Vec<Value>, TemplateError> {
@@ -207,42 +276,36 @@ fn env(request: &Request) -> Result<Vec<Value>, TemplateError> {
     Ok(values)
 }
 
-fn vars(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
+fn vars(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Raised> {
     let default = request.option("default");
     let mut values = Vec::new();
     for term in &request.terms {
-        let term = string_term("vars", term, "its")?;
+        let term = string_term(term, "its")?;
         let found = context.lookup(&term).filter(|v| !v.is_undefined());
         match (found, default) {
             (Some(value), _) => values.push(from_jinja(&value).unwrap_or_default()),
             (None, Some(default)) => values.push(from_jinja(default).unwrap_or_default()),
             (None, None) => {
                 render::consume_hint();
-                return Err(TemplateError::undefined(format!(
+                return Err(Raised::Fatal(TemplateError::undefined(format!(
                     "No variable found with this name: {term}"
-                )));
+                ))));
             }
         }
     }
     Ok(values)
 }
 
-fn varnames(
-    context: &std::sync::Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
+fn varnames(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Raised> {
     let names = context.names();
     let mut found = Vec::new();
     for term in &request.terms {
-        let term = string_term("varnames", term, "it is")?;
+        let term = string_term(term, "it is")?;
         let regex = fancy_regex::Regex::new(&term).map_err(|err| {
-            plugin_error(
-                "varnames",
-                &format!(
-                    "Unable to use \"{term}\" as a search parameter: {}",
-                    python_regex_error(&err)
-                ),
-            )
+            Raised::ansible(format!(
+                "Unable to use \"{term}\" as a search parameter: {}",
+                python_regex_error(&err)
+            ))
         })?;
         for name in &names {
             if regex.is_match(name).unwrap_or(false) {
@@ -319,7 +382,7 @@ fn read(path: &Path) -> Result<String, TemplateError> {
         .map_err(|err| failure(format!("could not read {}: {err}", path.display())))
 }
 
-fn file(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
+fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
     let rstrip = request.option("rstrip").is_none_or(JValue::is_true);
     let lstrip = request.option("lstrip").is_some_and(JValue::is_true);
     let mut values = Vec::new();
@@ -339,10 +402,7 @@ fn file(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Valu
     Ok(values)
 }
 
-fn template(
-    context: &std::sync::Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
+fn template(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
     let mut values = Vec::new();
     for term in request.term_texts() {
         let Some(path) = find_file(context, "templates", &term) else {
@@ -402,10 +462,7 @@ fn dict(request: &Request) -> Result<Vec<Value>, TemplateError> {
     Ok(values)
 }
 
-fn fileglob(
-    context: &std::sync::Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
+fn fileglob(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
     let mut values = Vec::new();
     for term in request.term_texts() {
         let dirs = if Path::new(&term).is_absolute() {
