@@ -1,7 +1,8 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
-//! `password`.
+//! `lines`, `password`, `sequence`.
 
+mod commands;
 mod first_found;
 mod password;
 mod sequence;
@@ -249,7 +250,8 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "dict" => dict(request),
         "fileglob" => fileglob(context, request),
         "first_found" => first_found::first_found(context, request),
-        "pipe" => pipe(request),
+        "pipe" => return commands::pipe(context, request),
+        "lines" => return commands::lines(context, request),
         "password" => password::password(context, request),
         "sequence" => return sequence::sequence(request),
         _ => {
@@ -485,28 +487,6 @@ fn fileglob(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Tem
                 break;
             }
         }
-    }
-    Ok(values)
-}
-
-/// `pipe`: runs each term with `/bin/sh -c` on the controller and returns its output
-/// without the trailing newline.
-fn pipe(request: &Request) -> Result<Vec<Value>, TemplateError> {
-    let mut values = Vec::new();
-    for term in request.term_texts() {
-        let output = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&term)
-            .output()
-            .map_err(|err| failure(format!("lookup_plugin.pipe({term}) returned {err}")))?;
-        if !output.status.success() {
-            return Err(failure(format!(
-                "lookup_plugin.pipe({term}) returned {}",
-                output.status.code().unwrap_or(-1)
-            )));
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        values.push(Value::from(text.trim_end_matches('\n').to_owned()));
     }
     Ok(values)
 }
