@@ -262,7 +262,7 @@ impl Executor<'_> {
             None => flatten_loop(&templated, false),
             Some("list") => with_list(templated),
             Some("items") => flatten_loop(&templated, true),
-            Some(lookup @ ("dict" | "indexed_items" | "nested" | "together" | "subelements")) => {
+            Some(lookup @ ("dict" | "indexed_items" | "nested" | "together")) => {
                 loop_lookup(lookup, &templated)
             }
             Some(lookup) => self.query_lookup(lookup, &templated, vars),
@@ -773,109 +773,6 @@ fn with_list(terms: Value) -> Result<Vec<Value>, String> {
     }
 }
 
-/// `with_subelements: [LIST, KEY]`: each element paired with each item of the list at
-/// `KEY` (a dotted path into nested mappings), the element shown without that list. The
-/// checks are ansible-core's, quirks included: a key equal to the last one counts as
-/// the last, and with `skip_missing` a missing key only skips that step of the path.
-fn subelements(terms: &Value) -> Result<Vec<Value>, String> {
-    let terms_error =
-        |detail: &str| format!("subelements lookup expects a list of two or three items, {detail}");
-    let list = terms.as_list().unwrap_or_default();
-    if !(2..=3).contains(&list.len()) {
-        return Err(terms_error(""));
-    }
-    let Some(path) = list[1].as_str() else {
-        return Err(terms_error(
-            "first a dict or a list, second a string pointing to the subkey",
-        ));
-    };
-    let elements: Vec<Value> = match &list[0] {
-        Value::List(items) => items.to_vec(),
-        Value::Map(map) if map.get("skipped").is_some_and(|v| v != &Value::Bool(false)) => {
-            return Ok(Vec::new())
-        }
-        Value::Map(map) => map.values().cloned().collect(),
-        _ => {
-            return Err(terms_error(
-                "first a dict or a list, second a string pointing to the subkey",
-            ))
-        }
-    };
-    let flags = list
-        .get(2)
-        .and_then(Value::as_map)
-        .cloned()
-        .unwrap_or_default();
-    let skip_missing = flags.get("skip_missing").is_some_and(truthy_keyword);
-    let keys: Vec<&str> = path.split('.').collect();
-    let last = keys.last().copied().unwrap_or_default();
-    let mut out = Vec::new();
-    for element in elements {
-        let Some(map) = element.as_map() else {
-            return Err(format!(
-                "subelements lookup expects a dictionary, got '{}'",
-                rplay_modules::pyrepr::str(&element)
-            ));
-        };
-        if map.get("skipped").is_some_and(|v| v != &Value::Bool(false)) {
-            continue;
-        }
-        // The mappings walked so far, outermost first, with the key taken from each.
-        let mut walked: Vec<(Map, String)> = Vec::new();
-        let mut current = map.clone();
-        let mut sublist: Option<(Map, String, Vec<Value>)> = None;
-        for key in &keys {
-            let Some(child) = current.get(*key).cloned() else {
-                if skip_missing {
-                    continue;
-                }
-                return Err(format!(
-                    "could not find '{key}' key in iterated item '{}'",
-                    rplay_modules::pyrepr::str(&Value::map(current.clone()))
-                ));
-            };
-            if *key != last {
-                match child {
-                    Value::Map(inner) => {
-                        walked.push((current, key.to_string()));
-                        current = (*inner).clone();
-                    }
-                    _ if skip_missing => continue,
-                    other => {
-                        return Err(format!(
-                            "the key {key} should point to a dictionary, got '{}'",
-                            rplay_modules::pyrepr::str(&other)
-                        ))
-                    }
-                }
-            } else {
-                let Value::List(items) = child else {
-                    return Err(format!(
-                        "the key {key} should point to a list, got '{}'",
-                        rplay_modules::pyrepr::str(&child)
-                    ));
-                };
-                sublist = Some((current.clone(), key.to_string(), items.to_vec()));
-            }
-        }
-        let Some((mut holder, key, items)) = sublist else {
-            continue;
-        };
-        // ansible-core pops the list out of the element it yields.
-        holder.shift_remove(key.as_str());
-        let mut parent = holder;
-        while let Some((mut outer, key)) = walked.pop() {
-            outer.insert(Value::from(key), Value::map(parent));
-            parent = outer;
-        }
-        let parent = Value::map(parent);
-        for item in items {
-            out.push(Value::list(vec![parent.clone(), item]));
-        }
-    }
-    Ok(out)
-}
-
 /// Combines item results as ansible-core does for a looped task.
 fn aggregate_loop(mut items: Vec<Map>) -> Map {
     let mut result = Map::new();
@@ -1039,7 +936,7 @@ fn int_keyword(value: &Value) -> Option<i64> {
 }
 
 /// Expands the `with_<lookup>` loops rplay implements natively: `dict`, `nested`,
-/// `together`, `indexed_items` and `subelements`.
+/// `together` and `indexed_items`.
 fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     let lists = |value: &Value| -> Vec<Vec<Value>> {
         value
@@ -1112,7 +1009,6 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
                 })
                 .collect())
         }
-        "subelements" => subelements(terms),
         other => Err(format!(
             "rplay does not support the loop lookup with_{other} yet"
         )),

@@ -1,11 +1,12 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
-//! `lines`, `password`, `sequence`.
+//! `lines`, `password`, `sequence`, `subelements`.
 
 mod commands;
 mod first_found;
 mod password;
 mod sequence;
+mod subelements;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -254,6 +255,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "lines" => return commands::lines(context, request),
         "password" => password::password(context, request),
         "sequence" => return sequence::sequence(request),
+        "subelements" => return subelements::subelements(request),
         _ => {
             return Err(Raised::Fatal(failure(format!(
                 "lookup plugin ({name}) not found"
