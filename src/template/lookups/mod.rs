@@ -1,9 +1,10 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
-//! `lines`, `password`, `sequence`, `subelements`.
+//! `lines`, `password`, `sequence`, `subelements`, `inventory_hostnames`.
 
 mod commands;
 mod first_found;
+mod inventory_hostnames;
 mod password;
 mod sequence;
 mod subelements;
@@ -256,6 +257,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "password" => password::password(context, request),
         "sequence" => return sequence::sequence(request),
         "subelements" => return subelements::subelements(request),
+        "inventory_hostnames" => Ok(inventory_hostnames::inventory_hostnames(context, request)),
         _ => {
             return Err(Raised::Fatal(failure(format!(
                 "lookup plugin ({name}) not found"
