@@ -1,9 +1,11 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
-//! `lines`, `password`, `sequence`, `subelements`, `inventory_hostnames`.
+//! `lines`, `password`, `sequence`, `subelements`, `inventory_hostnames`, `ini`.
 
 mod commands;
+mod configparser;
 mod first_found;
+mod ini;
 mod inventory_hostnames;
 mod password;
 mod sequence;
@@ -233,6 +235,9 @@ fn python_regex_error(err: &fancy_regex::Error) -> String {
         "Target of repeat operator is invalid" => {
             format!("nothing to repeat at position {position}")
         }
+        "Opening parenthesis without closing parenthesis" => {
+            format!("missing ), unterminated subpattern at position {position}")
+        }
         _ => text,
     }
 }
@@ -257,6 +262,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "password" => password::password(context, request),
         "sequence" => return sequence::sequence(request),
         "subelements" => return subelements::subelements(request),
+        "ini" => return ini::ini(context, request),
         "inventory_hostnames" => Ok(inventory_hostnames::inventory_hostnames(context, request)),
         _ => {
             return Err(Raised::Fatal(failure(format!(
