@@ -113,7 +113,9 @@ impl Executor<'_> {
         vars: &HostVars,
         loop_value: &Spanned<Value>,
     ) -> TaskOutcome {
-        let items = match self.loop_items(context, vars, loop_value) {
+        let items = self.loop_items(context, vars, loop_value);
+        self.emit_lookup_warnings();
+        let items = match items {
             Ok(items) => items,
             Err(error) => {
                 // ansible-core evaluates `when` before it reports an undefined variable in
@@ -300,6 +302,7 @@ impl Executor<'_> {
     /// retries, `changed_when` and `failed_when`.
     fn run_once(&mut self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         let mut outcome = self.execute_once(context, host, vars);
+        self.emit_lookup_warnings();
         if self.no_log(context, vars) {
             outcome
                 .result
@@ -403,6 +406,13 @@ impl Executor<'_> {
             ignored: false,
             delegated_to: None,
         }));
+    }
+
+    /// Emits the warnings that lookups showed while the task was templated.
+    fn emit_lookup_warnings(&mut self) {
+        for warning in crate::template::take_lookup_warnings() {
+            self.emit(Event::Warning(warning));
+        }
     }
 
     /// Emits the warnings and deprecations that evaluating a conditional produced.

@@ -31,6 +31,7 @@ mod version;
 
 pub use conditional::{ConditionalOutcome, Warning};
 pub use error::{TemplateError, TemplateErrorKind};
+pub use lookups::take_warnings as take_lookup_warnings;
 pub use templar::{FileOptions, Templar, TemplarOptions};
 pub use vars::Variables;
 

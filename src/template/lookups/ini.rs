@@ -216,9 +216,8 @@ fn inline_params(text: &str) -> Vec<String> {
 }
 
 fn read_file(context: &Arc<Context>, options: &Options) -> Result<String, Raised> {
-    // NOTE: ansible-core also warns "Unable to find '...' in expected paths"; rplay's
-    // templating has no warning channel.
     let Some(path) = find_file(context, "files", &options.file) else {
+        super::warn_not_found(&options.file);
         return Err(Raised::Unhandled {
             class: "ansible.errors.AnsibleParserError",
             message: "Invalid filename: 'None'".into(),
@@ -236,7 +235,7 @@ fn read_file(context: &Arc<Context>, options: &Options) -> Result<String, Raised
 /// (ISO 8859-15) are known.
 // NOTE: bytes that are invalid in the encoding become U+FFFD, where ansible-core keeps
 // them as surrogate escapes.
-fn decode(bytes: &[u8], encoding: &str) -> Result<String, Raised> {
+pub(super) fn decode(bytes: &[u8], encoding: &str) -> Result<String, Raised> {
     let normalized = encoding.to_ascii_lowercase().replace(['-', ' '], "_");
     match normalized.as_str() {
         "utf_8" | "utf8" | "u8" | "utf" | "ascii" | "us_ascii" => {

@@ -1,9 +1,11 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
-//! `lines`, `password`, `sequence`, `subelements`, `inventory_hostnames`, `ini`.
+//! `lines`, `password`, `sequence`, `subelements`, `inventory_hostnames`, `ini`,
+//! `csvfile`.
 
 mod commands;
 mod configparser;
+mod csvfile;
 mod first_found;
 mod ini;
 mod inventory_hostnames;
@@ -11,6 +13,7 @@ mod password;
 mod sequence;
 mod subelements;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -92,9 +95,10 @@ fn run(
     let name = short_name(name);
     let ran = match run_plugin(&context, name, &request) {
         Ok(ran) => ran,
-        // NOTE: ansible-core shows a warning for `errors='warn'`; rplay's templating has
-        // no warning channel, so the failure is dropped silently as with 'ignore'.
-        Err(raised) if raised.is_suppressible() && errors != "strict" => {
+        Err(raised) if raised.is_suppressible() && (errors == "warn" || errors == "ignore") => {
+            if errors == "warn" {
+                warn(raised.ignored_message(name));
+            }
             return Ok(if wantlist {
                 JValue::from(Vec::<JValue>::new())
             } else {
@@ -118,6 +122,28 @@ fn run(
         return Ok(to_jinja(&ran[0]));
     }
     Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()))
+}
+
+thread_local! {
+    /// Warnings that lookups showed through ansible-core's `display.warning`, kept until
+    /// the executor prints them with the task's result.
+    static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn warn(message: impl Into<String>) {
+    WARNINGS.with(|warnings| warnings.borrow_mut().push(message.into()));
+}
+
+/// Shows the warning of `LookupBase.find_file_in_search_path` for a file not found.
+fn warn_not_found(name: &str) {
+    warn(format!(
+        "Unable to find '{name}' in expected paths (use -vvvvv to see paths)"
+    ));
+}
+
+/// Takes the warnings that lookups run on this thread have shown since the last call.
+pub fn take_warnings() -> Vec<String> {
+    WARNINGS.with(|warnings| std::mem::take(&mut *warnings.borrow_mut()))
 }
 
 /// Runs a lookup plugin for a `with_<lookup>` loop. ansible-core's task executor calls
@@ -146,7 +172,7 @@ fn short_name(name: &str) -> &str {
 #[derive(Debug)]
 enum Raised {
     /// `AnsibleOptionsError` or an undefined variable: passed on unchanged, whatever
-    /// `errors=` says.
+    /// `errors=` requests.
     Fatal(TemplateError),
     /// `AnsibleLookupError`: passed on unchanged unless `errors=` is `warn` or `ignore`.
     Lookup(TemplateError),
@@ -159,7 +185,7 @@ enum Raised {
 }
 
 impl Raised {
-    /// An `AnsibleError` raised by the plugin.
+    /// Builds an `AnsibleError` raised by the plugin.
     fn ansible(message: impl Into<String>) -> Raised {
         Raised::Unhandled {
             class: "ansible.errors.AnsibleError",
@@ -167,7 +193,7 @@ impl Raised {
         }
     }
 
-    /// An `AnsibleOptionsError`, such as an option value of the wrong type.
+    /// Builds an `AnsibleOptionsError`, such as for an option value of the wrong type.
     fn options(message: impl Into<String>) -> Raised {
         Raised::Fatal(failure(message))
     }
@@ -183,6 +209,18 @@ impl Raised {
             Raised::Unhandled { class, message } => failure(format!(
                 "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class '{class}'>, original message: {message}. {message}"
             )),
+        }
+    }
+
+    /// Words the warning `errors='warn'` shows for the failure.
+    fn ignored_message(&self, name: &str) -> String {
+        match self {
+            Raised::Fatal(error) | Raised::Lookup(error) => {
+                format!("Lookup failed but the error is being ignored: {}", error.message)
+            }
+            Raised::Unhandled { class, message } => format!(
+                "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class '{class}'>, original message: {message}"
+            ),
         }
     }
 
@@ -263,6 +301,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "sequence" => return sequence::sequence(request),
         "subelements" => return subelements::subelements(request),
         "ini" => return ini::ini(context, request),
+        "csvfile" => return csvfile::csvfile(context, request),
         "inventory_hostnames" => Ok(inventory_hostnames::inventory_hostnames(context, request)),
         _ => {
             return Err(Raised::Fatal(failure(format!(

@@ -277,7 +277,7 @@ fn generate(start: i64, end: i64, stride: i64, format: &str) -> Result<Vec<Value
 
 /// The reason a text is not an integer for Python's `int(Decimal(text))`.
 #[derive(Debug, PartialEq)]
-enum DecimalIssue {
+pub(super) enum DecimalIssue {
     /// `Decimal` cannot read the text at all.
     Invalid,
     /// A number with a fractional part, such as `1.5`.
@@ -301,7 +301,7 @@ impl DecimalIssue {
 /// accepted only when the value is whole.
 // NOTE: only ASCII digits are read, where `Decimal` accepts every Unicode digit, and a
 // whole number beyond the range of i64 is reported as invalid.
-fn parse_decimal_integer(text: &str) -> Result<i64, DecimalIssue> {
+pub(super) fn parse_decimal_integer(text: &str) -> Result<i64, DecimalIssue> {
     let cleaned: String = text.trim().chars().filter(|c| *c != '_').collect();
     let (negative, body) = match cleaned.strip_prefix('-') {
         Some(rest) => (true, rest),
