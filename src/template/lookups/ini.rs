@@ -13,7 +13,7 @@ use minijinja::value::Value as JValue;
 use rplay_modules::pyrepr::str_repr;
 
 use super::configparser::{ConfigParser, GetError, ReadError, Settings};
-use super::{find_file, python_regex_error, Raised, Request};
+use super::{find_file, lenient_bool, python_regex_error, Raised, Request};
 use crate::template::convert::from_jinja;
 use crate::template::methods::python_type_name;
 use crate::template::vars::Context;
@@ -87,16 +87,6 @@ impl Options {
             _ => {}
         }
         Ok(())
-    }
-}
-
-/// Ansible's `boolean(value, strict=False)`.
-fn lenient_bool(value: &Value) -> bool {
-    match value {
-        Value::Bool(flag) => *flag,
-        Value::Int(number) => *number == 1,
-        Value::Float(number) => *number == 1.0,
-        other => other.as_str().is_some_and(crate::config::parse_bool),
     }
 }
 

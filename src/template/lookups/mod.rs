@@ -1,9 +1,10 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
 //! `lines`, `password`, `sequence`, `subelements`, `inventory_hostnames`, `ini`,
-//! `csvfile`.
+//! `csvfile`, `config`.
 
 mod commands;
+mod config;
 mod configparser;
 mod csvfile;
 mod first_found;
@@ -280,6 +281,16 @@ fn python_regex_error(err: &fancy_regex::Error) -> String {
     }
 }
 
+/// Ansible's `boolean(value, strict=False)`.
+fn lenient_bool(value: &Value) -> bool {
+    match value {
+        Value::Bool(flag) => *flag,
+        Value::Int(number) => *number == 1,
+        Value::Float(number) => *number == 1.0,
+        other => other.as_str().is_some_and(crate::config::parse_bool),
+    }
+}
+
 fn failure(message: impl Into<String>) -> TemplateError {
     TemplateError::new(TemplateErrorKind::Lookup, message)
 }
@@ -302,6 +313,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "subelements" => return subelements::subelements(request),
         "ini" => return ini::ini(context, request),
         "csvfile" => return csvfile::csvfile(context, request),
+        "config" => return config::config(context, request),
         "inventory_hostnames" => Ok(inventory_hostnames::inventory_hostnames(context, request)),
         _ => {
             return Err(Raised::Fatal(failure(format!(
