@@ -17,6 +17,8 @@ pub enum TemplateErrorKind {
     Type,
     /// A lookup plugin failed.
     Lookup,
+    /// A lookup plugin was given an invalid option (Ansible's `AnsibleOptionsError`).
+    Options,
     /// A conditional did not evaluate to a usable result.
     Conditional,
     /// Any other failure while rendering.

@@ -196,7 +196,7 @@ impl Raised {
 
     /// Builds an `AnsibleOptionsError`, such as for an option value of the wrong type.
     fn options(message: impl Into<String>) -> Raised {
-        Raised::Fatal(failure(message))
+        Raised::Fatal(TemplateError::new(TemplateErrorKind::Options, message))
     }
 
     fn is_suppressible(&self) -> bool {
@@ -207,9 +207,14 @@ impl Raised {
         match self {
             Raised::Fatal(error) | Raised::Lookup(error) => error,
             // `AnsibleError(msg, orig_exc=e)` appends the original message once more.
-            Raised::Unhandled { class, message } => failure(format!(
-                "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class '{class}'>, original message: {message}. {message}"
-            )),
+            // The error is an `AnsibleError`, not an `AnsibleLookupError`, for the
+            // wording of a variable that fails with it.
+            Raised::Unhandled { class, message } => TemplateError::new(
+                TemplateErrorKind::Render,
+                format!(
+                    "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class '{class}'>, original message: {message}. {message}"
+                ),
+            ),
         }
     }
 
@@ -303,7 +308,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "file" => file(context, request),
         "template" => template(context, request),
         "items" | "list" | "flattened" => Ok(list(request, name != "list")),
-        "dict" => dict(request),
+        "dict" => return dict(request),
         "fileglob" => fileglob(context, request),
         "first_found" => first_found::first_found(context, request),
         "pipe" => return commands::pipe(context, request),
@@ -316,9 +321,10 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "config" => return config::config(context, request),
         "inventory_hostnames" => Ok(inventory_hostnames::inventory_hostnames(context, request)),
         _ => {
-            return Err(Raised::Fatal(failure(format!(
-                "lookup plugin ({name}) not found"
-            ))))
+            return Err(Raised::Fatal(TemplateError::new(
+                TemplateErrorKind::Render,
+                format!("lookup plugin ({name}) not found"),
+            )))
         }
     };
     Ok(ran?)
@@ -503,11 +509,11 @@ fn list(request: &Request, flatten: bool) -> Vec<Value> {
     values
 }
 
-fn dict(request: &Request) -> Result<Vec<Value>, TemplateError> {
+fn dict(request: &Request) -> Result<Vec<Value>, Raised> {
     let mut values = Vec::new();
     for term in &request.terms {
         if term.kind() != ValueKind::Map {
-            return Err(failure("with_dict expects a dict"));
+            return Err(Raised::ansible("with_dict expects a dict"));
         }
         if let Value::Map(map) = from_jinja(term).unwrap_or_default() {
             for (key, value) in map.iter() {
@@ -525,16 +531,27 @@ fn dict(request: &Request) -> Result<Vec<Value>, TemplateError> {
     Ok(values)
 }
 
+/// `fileglob`: the files matching each term's pattern. The directory part of a term is
+/// found as the `file` lookup finds files, with a warning when it is missing. A bare
+/// pattern is tried in each search path's `files/` and then in the path itself. The
+/// first directory with matches gives the term's results.
 fn fileglob(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
     let mut values = Vec::new();
     for term in request.term_texts() {
-        let dirs = if Path::new(&term).is_absolute() {
-            vec![PathBuf::new()]
+        let (directory, pattern) = split_path(&term);
+        let dirs = if pattern != term {
+            match find_file(context, "files", directory) {
+                Some(dir) => vec![dir],
+                None => {
+                    warn_not_found(directory);
+                    Vec::new()
+                }
+            }
         } else {
             search_dirs(context, "files")
         };
         for dir in dirs {
-            let pattern = dir.join(&term);
+            let pattern = dir.join(pattern);
             let Ok(paths) = glob::glob(&pattern.to_string_lossy()) else {
                 continue;
             };
@@ -550,4 +567,13 @@ fn fileglob(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Tem
         }
     }
     Ok(values)
+}
+
+/// Splits a path as Python's `os.path.dirname` and `os.path.basename` do.
+fn split_path(path: &str) -> (&str, &str) {
+    let split = path.rfind('/').map_or(0, |index| index + 1);
+    let (head, tail) = path.split_at(split);
+    let trimmed = head.trim_end_matches('/');
+    let head = if trimmed.is_empty() { head } else { trimmed };
+    (head, tail)
 }
