@@ -124,7 +124,7 @@ plugin_options! {
 }
 
 /// Returns the settings and the parsed `ansible.cfg`, read once per process.
-fn loaded_config() -> &'static (Option<Config>, Option<IniFile>) {
+pub(super) fn loaded_config() -> &'static (Option<Config>, Option<IniFile>) {
     static CONFIG: OnceLock<(Option<Config>, Option<IniFile>)> = OnceLock::new();
     CONFIG.get_or_init(|| {
         let config = Config::load().ok();

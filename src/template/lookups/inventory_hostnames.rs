@@ -19,20 +19,35 @@ pub fn inventory_hostnames(context: &Context, request: &Request) -> Vec<Value> {
         .iter()
         .map(|term| py_str(term).unwrap_or_default())
         .collect();
-    // NOTE: ansible-core warns about a pattern that matches nothing when
-    // HOST_PATTERN_MISMATCH is `warning` (its default); rplay's templating has no
-    // warning channel, so the lookup ignores such patterns silently.
     let query = HostQuery {
-        mismatch: PatternMismatch::Ignore,
+        mismatch: pattern_mismatch(),
         ..HostQuery::default()
     };
     let mut warnings = Vec::new();
-    match inventory.get_hosts_from_patterns(&patterns, &query, &mut warnings) {
+    let found = inventory.get_hosts_from_patterns(&patterns, &query, &mut warnings);
+    for warning in warnings {
+        super::warn(warning);
+    }
+    match found {
         Ok(hosts) => hosts
             .into_iter()
             .map(|id| Value::from(&*inventory.host(id).name))
             .collect(),
         Err(_) => Vec::new(),
+    }
+}
+
+/// Reads `HOST_PATTERN_MISMATCH`, which decides whether a pattern that matches nothing
+/// warns (the default), fails the lookup (which then returns nothing) or is ignored.
+fn pattern_mismatch() -> PatternMismatch {
+    let setting = super::config::loaded_config()
+        .0
+        .as_ref()
+        .and_then(|config| config.str("HOST_PATTERN_MISMATCH").map(str::to_owned));
+    match setting.as_deref() {
+        Some("error") => PatternMismatch::Error,
+        Some("ignore") => PatternMismatch::Ignore,
+        _ => PatternMismatch::Warning,
     }
 }
 
