@@ -253,13 +253,32 @@ impl Executor<'_> {
         vars: &HostVars,
         loop_value: &Spanned<Value>,
     ) -> Result<Vec<Value>, LoopError> {
-        let templated = self
-            .templar
-            .template(&loop_value.value, vars)
-            .map_err(|err| LoopError {
-                undefined: err.is_undefined(),
-                message: err.to_string(),
-            })?;
+        // ansible-core templates `with_first_found` terms without failing on undefined
+        // variables and drops the terms that are still templates afterwards.
+        let lenient = context.task.loop_lookup.as_deref() == Some("first_found");
+        let templated = if lenient {
+            self.templar.template_lenient(&loop_value.value, vars)
+        } else {
+            self.templar.template(&loop_value.value, vars)
+        };
+        let mut templated = templated.map_err(|err| LoopError {
+            undefined: err.is_undefined(),
+            message: err.to_string(),
+        })?;
+        if lenient {
+            if let Value::List(terms) = &templated {
+                let kept = terms
+                    .iter()
+                    .filter(|term| {
+                        !term
+                            .as_str()
+                            .is_some_and(|text| self.templar.is_template(text))
+                    })
+                    .cloned()
+                    .collect();
+                templated = Value::list(kept);
+            }
+        }
         let items = match context.task.loop_lookup.as_deref() {
             None => flatten_loop(&templated, false),
             Some("list") => with_list(templated),

@@ -106,6 +106,17 @@ impl Templar {
         self.template_in(&guard.0, value, true)
     }
 
+    /// Templates a value as [`Templar::template`] does, but leaves a string that uses an
+    /// undefined variable as it is (Ansible's `fail_on_undefined=False`).
+    pub fn template_lenient(
+        &self,
+        value: &Value,
+        vars: &dyn Variables,
+    ) -> Result<Value, TemplateError> {
+        let guard = Context::borrowed(self, vars);
+        self.template_in(&guard.0, value, false)
+    }
+
     pub fn template_str(&self, text: &str, vars: &dyn Variables) -> Result<Value, TemplateError> {
         self.template(&Value::from(text), vars)
     }
