@@ -46,6 +46,7 @@ macro_rules! settings {
 }
 
 settings! {
+    ANSIBLE_COW_ACCEPTLIST: List, ini [("defaults", "cowsay_enabled_stencils")], env ["ANSIBLE_COW_ACCEPTLIST"], default Some("bud-frogs, bunny, cheese, daemon, default, dragon, elephant-in-snake, elephant, eyes, hellokitty, kitty, luke-koala, meow, milk, moofasa, moose, ren, sheep, small, stegosaurus, stimpy, supermilker, three-eyes, turkey, turtle, tux, udder, vader-koala, vader, www");
     ANSIBLE_FORCE_COLOR: Bool, ini [("defaults", "force_color")], env ["ANSIBLE_FORCE_COLOR"], default Some("False");
     ANSIBLE_NOCOLOR: Bool, ini [("defaults", "nocolor")], env ["ANSIBLE_NOCOLOR", "NO_COLOR"], default Some("False");
     ANSIBLE_PIPELINING: Bool, ini [("connection", "pipelining"), ("ssh_connection", "pipelining")], env ["ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"], default Some("False");

@@ -245,10 +245,22 @@ fn debug(executor: &Executor<'_>, args: &Map, vars: &HostVars) -> Result<ActionO
     match arg(args, "var") {
         Some(var) => {
             let name = value_text(var);
-            let value = match executor
-                .templar
-                .template_str(&format!("{{{{{name}}}}}"), vars)
-            {
+            // ansible-core templates the name, and when the result equals the name it
+            // templates `"{{" + result + "}}"` again. An unsafe result (or name) makes
+            // that text unsafe, so it is shown as it is.
+            let templated = match var {
+                Value::Unsafe(_) => Ok(Value::unsafe_str(format!("{{{{{name}}}}}"))),
+                _ => executor
+                    .templar
+                    .template_str(&format!("{{{{{name}}}}}"), vars)
+                    .map(|value| match value {
+                        Value::Unsafe(text) if *text == *name => {
+                            Value::unsafe_str(format!("{{{{{name}}}}}"))
+                        }
+                        other => other,
+                    }),
+            };
+            let value = match templated {
                 Ok(value) => value,
                 Err(err) => {
                     let mut text = "VARIABLE IS NOT DEFINED!".to_string();

@@ -104,7 +104,9 @@ impl Executor<'_> {
         vars: &HostVars,
         loop_value: &Spanned<Value>,
     ) -> TaskOutcome {
-        let items = match self.loop_items(context, vars, loop_value) {
+        let items = self.loop_items(context, vars, loop_value);
+        self.emit_lookup_warnings();
+        let items = match items {
             Ok(items) => items,
             Err(error) => {
                 // ansible-core evaluates `when` before it reports an undefined variable in
@@ -253,26 +255,39 @@ impl Executor<'_> {
         vars: &HostVars,
         loop_value: &Spanned<Value>,
     ) -> Result<Vec<Value>, LoopError> {
-        // `first_found` templates each candidate itself and passes over those that read an
-        // undefined variable, so ansible-core leaves such terms untemplated for it.
-        let templated = if context.task.loop_lookup.as_deref() == Some("first_found") {
-            self.templar
-                .template_keeping_undefined(&loop_value.value, vars)
+        // ansible-core templates `with_first_found` terms without failing on undefined
+        // variables and drops the terms that are still templates afterwards.
+        let lenient = context.task.loop_lookup.as_deref() == Some("first_found");
+        let templated = if lenient {
+            self.templar.template_lenient(&loop_value.value, vars)
         } else {
             self.templar.template(&loop_value.value, vars)
         };
-        let templated = templated.map_err(|err| LoopError {
+        let mut templated = templated.map_err(|err| LoopError {
             undefined: err.is_undefined(),
             message: err.to_string(),
         })?;
+        if lenient {
+            if let Value::List(terms) = &templated {
+                let kept = terms
+                    .iter()
+                    .filter(|term| {
+                        !term
+                            .as_str()
+                            .is_some_and(|text| self.templar.is_template(text))
+                    })
+                    .cloned()
+                    .collect();
+                templated = Value::list(kept);
+            }
+        }
         let items = match context.task.loop_lookup.as_deref() {
             None => flatten_loop(&templated, false),
             Some("list") => with_list(templated),
             Some("items") => flatten_loop(&templated, true),
-            Some(
-                lookup @ ("dict" | "indexed_items" | "nested" | "together" | "sequence"
-                | "subelements"),
-            ) => loop_lookup(lookup, &templated),
+            Some(lookup @ ("dict" | "indexed_items" | "nested" | "together")) => {
+                loop_lookup(lookup, &templated)
+            }
             Some(lookup) => self.query_lookup(lookup, &templated, vars),
         };
         let items = items.map_err(|message| LoopError {
@@ -287,42 +302,28 @@ impl Executor<'_> {
         })
     }
 
-    /// Runs a `with_<lookup>` loop through the templating layer's lookup plugins, as
-    /// `query(lookup, *terms)`.
+    /// Runs a `with_<lookup>` loop through the templating layer's lookup plugins. A
+    /// value that is not a list is the one term, as `listify_lookup_plugin_terms` makes it.
     fn query_lookup(
         &self,
         lookup: &str,
         terms: &Value,
         vars: &HostVars,
     ) -> Result<Vec<Value>, String> {
-        let mut terms = match terms {
-            Value::List(_) => terms.clone(),
-            other => Value::list(vec![other.clone()]),
+        let terms = match terms {
+            Value::List(items) => items.to_vec(),
+            other => vec![other.clone()],
         };
-        if lookup == "first_found" {
-            // The terms were templated already, keeping those that read an undefined
-            // variable. Reading the overlay would template them again and fail on those,
-            // which the lookup passes over (a literal `{{ ... }}` names no file).
-            terms = terms.into_unsafe();
-        }
-        let mut overlay = Map::new();
-        overlay.insert(Value::from("__rplay_loop_terms"), terms);
-        let vars = vars.with_overlay(overlay);
-        let expression = format!(
-            "{{{{ query({}, *__rplay_loop_terms) }}}}",
-            rplay_modules::pyrepr::str_repr(lookup)
-        );
-        match self.templar.template_str(&expression, &vars) {
-            Ok(Value::List(items)) => Ok(items.to_vec()),
-            Ok(other) => Ok(vec![other]),
-            Err(err) => Err(err.to_string()),
-        }
+        self.templar
+            .run_loop_lookup(lookup, &terms, vars)
+            .map_err(|err| err.to_string())
     }
 
     /// One execution for a host (or one loop item): `when`, arguments, the action,
     /// retries, `changed_when` and `failed_when`.
     fn run_once(&self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
         let mut outcome = self.execute_once(context, host, vars);
+        self.emit_lookup_warnings();
         if self.no_log(context, vars) {
             outcome
                 .result
@@ -426,6 +427,13 @@ impl Executor<'_> {
             ignored: false,
             delegated_to: None,
         }));
+    }
+
+    /// Emits the warnings that lookups showed while the task was templated.
+    fn emit_lookup_warnings(&self) {
+        for warning in crate::template::take_lookup_warnings() {
+            self.emit(Event::Warning(warning));
+        }
     }
 
     /// Emits the warnings and deprecations that evaluating a conditional produced.
@@ -816,225 +824,6 @@ fn with_list(terms: Value) -> Result<Vec<Value>, String> {
     }
 }
 
-/// `with_sequence`: `start=N end=N|count=N stride=N format=FMT`, or the shortcut
-/// `[start-]end[/stride][:format]`, as strings.
-fn sequence(terms: &Value) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    for term in flatten_loop(terms, true)? {
-        let text = rplay_modules::pyrepr::str(&term);
-        let (mut start, mut end, mut stride, mut format) = (1i64, None, 1i64, "%d".to_string());
-        let mut count = None;
-        let number = |value: &str| -> Result<i64, String> {
-            let value = value.trim();
-            let parsed = if let Some(hex) = value.strip_prefix("0x") {
-                i64::from_str_radix(hex, 16)
-            } else if let Some(octal) = value
-                .strip_prefix("0o")
-                .or_else(|| value.strip_prefix('0').filter(|r| !r.is_empty()))
-            {
-                i64::from_str_radix(octal, 8)
-            } else {
-                value.parse()
-            };
-            parsed.map_err(|_| format!("can't parse arg {value:?} as integer"))
-        };
-        if text.contains('=') {
-            let mut unknown = Vec::new();
-            for word in text.split_whitespace() {
-                let (key, value) = word.split_once('=').unwrap_or((word, ""));
-                match key {
-                    "start" => start = number(value)?,
-                    "end" => end = Some(number(value)?),
-                    "count" => count = Some(number(value)?),
-                    "stride" => stride = number(value)?,
-                    "format" => format = value.to_string(),
-                    other => unknown.push(Value::from(other)),
-                }
-            }
-            if !unknown.is_empty() {
-                return Err(format!(
-                    "unrecognized arguments to with_sequence: {}",
-                    rplay_modules::pyrepr::str(&Value::list(unknown))
-                ));
-            }
-        } else {
-            let (range, fmt) = text
-                .split_once(':')
-                .map_or((text.as_str(), None), |(r, f)| (r, Some(f)));
-            if let Some(fmt) = fmt {
-                format = fmt.to_string();
-            }
-            let (range, step) = range
-                .split_once('/')
-                .map_or((range, None), |(r, s)| (r, Some(s)));
-            if let Some(step) = step {
-                stride = number(step)?;
-            }
-            match range.split_once('-') {
-                Some((first, last)) => {
-                    start = number(first)?;
-                    end = Some(number(last)?);
-                }
-                None => end = Some(number(range)?),
-            }
-        }
-        let end = match (end, count) {
-            (Some(_), Some(_)) => {
-                return Err("can't specify both count and end in with_sequence".into())
-            }
-            (Some(end), None) => end,
-            (None, Some(count)) => start + count * stride - stride.signum(),
-            (None, None) => return Err("must specify count or end in with_sequence".into()),
-        };
-        if stride == 0 {
-            continue;
-        }
-        let mut value = start;
-        while (stride > 0 && value <= end) || (stride < 0 && value >= end) {
-            out.push(Value::from(format_sequence(&format, value)));
-            value += stride;
-        }
-    }
-    Ok(out)
-}
-
-/// Applies a `%d`/`%02d`/`%x`-style format with one integer.
-fn format_sequence(format: &str, value: i64) -> String {
-    let Some(position) = format.find('%') else {
-        return format.to_string();
-    };
-    let rest = &format[position + 1..];
-    let spec_end = rest
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(rest.len());
-    let (flags, kind) = (
-        &rest[..spec_end],
-        rest[spec_end..].chars().next().unwrap_or('d'),
-    );
-    let width: usize = flags.trim_start_matches('0').parse().unwrap_or(0);
-    let zero = flags.starts_with('0');
-    let digits = match kind {
-        'x' => format!("{value:x}"),
-        'X' => format!("{value:X}"),
-        'o' => format!("{value:o}"),
-        _ => value.to_string(),
-    };
-    let padded = if zero {
-        format!("{digits:0>width$}")
-    } else {
-        format!("{digits:>width$}")
-    };
-    format!(
-        "{}{}{}",
-        &format[..position],
-        padded,
-        &rest[(spec_end + 1).min(rest.len())..]
-    )
-}
-
-/// `with_subelements: [LIST, KEY]`: each element paired with each item of the list at
-/// `KEY` (a dotted path into nested mappings), the element shown without that list. The
-/// checks are ansible-core's, quirks included: a key equal to the last one counts as
-/// the last, and with `skip_missing` a missing key only skips that step of the path.
-fn subelements(terms: &Value) -> Result<Vec<Value>, String> {
-    let terms_error =
-        |detail: &str| format!("subelements lookup expects a list of two or three items, {detail}");
-    let list = terms.as_list().unwrap_or_default();
-    if !(2..=3).contains(&list.len()) {
-        return Err(terms_error(""));
-    }
-    let Some(path) = list[1].as_str() else {
-        return Err(terms_error(
-            "first a dict or a list, second a string pointing to the subkey",
-        ));
-    };
-    let elements: Vec<Value> = match &list[0] {
-        Value::List(items) => items.to_vec(),
-        Value::Map(map) if map.get("skipped").is_some_and(|v| v != &Value::Bool(false)) => {
-            return Ok(Vec::new())
-        }
-        Value::Map(map) => map.values().cloned().collect(),
-        _ => {
-            return Err(terms_error(
-                "first a dict or a list, second a string pointing to the subkey",
-            ))
-        }
-    };
-    let flags = list
-        .get(2)
-        .and_then(Value::as_map)
-        .cloned()
-        .unwrap_or_default();
-    let skip_missing = flags.get("skip_missing").is_some_and(truthy_keyword);
-    let keys: Vec<&str> = path.split('.').collect();
-    let last = keys.last().copied().unwrap_or_default();
-    let mut out = Vec::new();
-    for element in elements {
-        let Some(map) = element.as_map() else {
-            return Err(format!(
-                "subelements lookup expects a dictionary, got '{}'",
-                rplay_modules::pyrepr::str(&element)
-            ));
-        };
-        if map.get("skipped").is_some_and(|v| v != &Value::Bool(false)) {
-            continue;
-        }
-        // The mappings walked so far, outermost first, with the key taken from each.
-        let mut walked: Vec<(Map, String)> = Vec::new();
-        let mut current = map.clone();
-        let mut sublist: Option<(Map, String, Vec<Value>)> = None;
-        for key in &keys {
-            let Some(child) = current.get(*key).cloned() else {
-                if skip_missing {
-                    continue;
-                }
-                return Err(format!(
-                    "could not find '{key}' key in iterated item '{}'",
-                    rplay_modules::pyrepr::str(&Value::map(current.clone()))
-                ));
-            };
-            if *key != last {
-                match child {
-                    Value::Map(inner) => {
-                        walked.push((current, key.to_string()));
-                        current = (*inner).clone();
-                    }
-                    _ if skip_missing => continue,
-                    other => {
-                        return Err(format!(
-                            "the key {key} should point to a dictionary, got '{}'",
-                            rplay_modules::pyrepr::str(&other)
-                        ))
-                    }
-                }
-            } else {
-                let Value::List(items) = child else {
-                    return Err(format!(
-                        "the key {key} should point to a list, got '{}'",
-                        rplay_modules::pyrepr::str(&child)
-                    ));
-                };
-                sublist = Some((current.clone(), key.to_string(), items.to_vec()));
-            }
-        }
-        let Some((mut holder, key, items)) = sublist else {
-            continue;
-        };
-        // ansible-core pops the list out of the element it yields.
-        holder.shift_remove(key.as_str());
-        let mut parent = holder;
-        while let Some((mut outer, key)) = walked.pop() {
-            outer.insert(Value::from(key), Value::map(parent));
-            parent = outer;
-        }
-        let parent = Value::map(parent);
-        for item in items {
-            out.push(Value::list(vec![parent.clone(), item]));
-        }
-    }
-    Ok(out)
-}
-
 /// Combines item results as ansible-core does for a looped task.
 fn aggregate_loop(mut items: Vec<Map>) -> Map {
     let mut result = Map::new();
@@ -1216,7 +1005,7 @@ fn int_keyword(value: &Value) -> Option<i64> {
 }
 
 /// Expands the `with_<lookup>` loops rplay implements natively: `dict`, `nested`,
-/// `together`, `indexed_items`, `sequence` and `subelements`.
+/// `together` and `indexed_items`.
 fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     let lists = |value: &Value| -> Vec<Vec<Value>> {
         value
@@ -1289,8 +1078,6 @@ fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
                 })
                 .collect())
         }
-        "sequence" => sequence(terms),
-        "subelements" => subelements(terms),
         other => Err(format!(
             "rplay does not support the loop lookup with_{other} yet"
         )),

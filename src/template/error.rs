@@ -25,6 +25,8 @@ pub enum TemplateErrorKind {
     TemplateNotFound,
     /// A lookup plugin failed.
     Lookup,
+    /// A lookup plugin was given an invalid option (Ansible's `AnsibleOptionsError`).
+    Options,
     /// A conditional did not evaluate to a usable result.
     Conditional,
     /// Any other failure while rendering.

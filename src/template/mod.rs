@@ -35,6 +35,7 @@ mod version;
 pub use conditional::{ConditionalOutcome, Warning};
 pub use error::{TemplateError, TemplateErrorKind};
 pub use include::{with_templates_dirs, IncludeScope};
+pub use lookups::take_warnings as take_lookup_warnings;
 pub use templar::{FileOptions, Templar, TemplarOptions};
 pub use vars::Variables;
 

@@ -106,10 +106,9 @@ impl Templar {
         self.template_in(&guard.0, value, true)
     }
 
-    /// Templates a value as [`Templar::template`] does, but leaves a string whose
-    /// template reads an undefined variable as it is, as Ansible's
-    /// `fail_on_undefined=False` does.
-    pub fn template_keeping_undefined(
+    /// Templates a value as [`Templar::template`] does, but leaves a string that uses an
+    /// undefined variable as it is (Ansible's `fail_on_undefined=False`).
+    pub fn template_lenient(
         &self,
         value: &Value,
         vars: &dyn Variables,
@@ -156,6 +155,18 @@ impl Templar {
         };
         let value = self.do_template(context, source, rendering)?;
         Ok(value.as_str().map(str::to_owned).unwrap_or_default())
+    }
+
+    /// Runs the lookup plugin `name` on `terms` as a `with_<lookup>` loop does, and
+    /// returns its items. Errors keep the plugin's own message.
+    pub fn run_loop_lookup(
+        &self,
+        name: &str,
+        terms: &[Value],
+        vars: &dyn Variables,
+    ) -> Result<Vec<Value>, TemplateError> {
+        let guard = Context::borrowed(self, vars);
+        super::lookups::run_for_loop(&guard.0, name, terms)
     }
 
     /// Tells whether `text` contains a complete template construct, as Ansible's

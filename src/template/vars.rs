@@ -288,6 +288,7 @@ fn unhandled(raw: &Value, error: TemplateError) -> TemplateError {
     let class = match error.kind {
         TemplateErrorKind::Filter => "ansible.errors.AnsibleFilterError",
         TemplateErrorKind::Lookup => "ansible.errors.AnsibleLookupError",
+        TemplateErrorKind::Options => "ansible.errors.AnsibleOptionsError",
         _ => "ansible.errors.AnsibleError",
     };
     TemplateError {

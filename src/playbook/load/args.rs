@@ -252,6 +252,17 @@ fn parse_kv(text: &str, command_line: bool, span: &crate::source::Span) -> Resul
             Some(span),
         )
     })?;
+    Ok(kv_from_words(words, command_line))
+}
+
+/// Parses `k=v` text as ansible-core's `parse_kv` does for a lookup's terms: words that
+/// are not `k=v` are joined into `_raw_params`. Returns `None` when quotes or Jinja2
+/// blocks are unbalanced.
+pub fn parse_kv_text(text: &str) -> Option<Map> {
+    split_args(text).map(|words| kv_from_words(words, false))
+}
+
+fn kv_from_words(words: Vec<String>, command_line: bool) -> Map {
     let mut options = Map::new();
     let mut raw = Vec::new();
     for word in words {
@@ -275,7 +286,7 @@ fn parse_kv(text: &str, command_line: bool, span: &crate::source::Span) -> Resul
     if !raw.is_empty() {
         options.insert(Value::from("_raw_params"), Value::from(join_args(&raw)));
     }
-    Ok(options)
+    options
 }
 
 /// Joins words with spaces, except after a word that ends a line, as ansible-core's

@@ -1,7 +1,7 @@
 //! Reads playbook files into the typed tree, expanding static imports.
 
 pub(crate) mod args;
-pub use args::split_args;
+pub use args::{parse_kv_text, split_args};
 mod roles;
 mod tasks;
 

@@ -1,12 +1,23 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`: `env`, `file`, `vars`,
 //! `varnames`, `template`, `items`, `list`, `dict`, `fileglob`, `first_found`, `pipe`,
-//! `password`.
+//! `lines`, `password`, `sequence`, `subelements`, `inventory_hostnames`, `ini`,
+//! `csvfile`, `config`.
 
+mod commands;
+mod config;
+mod configparser;
+mod csvfile;
 mod first_found;
+mod ini;
+mod inventory_hostnames;
 mod password;
+mod sequence;
+mod subelements;
 mod template;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Error, State};
@@ -83,39 +94,158 @@ fn run(
         return Err(lookup_error(name, "lookups need a variable context"));
     };
     let request = Request { terms, options };
-    let name = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name);
+    let name = short_name(name);
     let ran = match run_plugin(&context, name, &request) {
         Ok(ran) => ran,
-        Err(error) if error.kind == TemplateErrorKind::Lookup && errors != "strict" => {
-            let _ = errors;
+        Err(raised) if raised.is_suppressible() && (errors == "warn" || errors == "ignore") => {
+            if errors == "warn" {
+                warn(raised.ignored_message(name));
+            }
             return Ok(if wantlist {
                 JValue::from(Vec::<JValue>::new())
             } else {
                 JValue::from(())
             });
         }
-        Err(error) => return Err(raise(error)),
+        Err(raised) => return Err(raise(raised.into_template_error(name))),
     };
     if !ran.is_empty() && !allow_unsafe {
         render::mark_unsafe();
     }
-    if wantlist {
+    // ansible-core joins only a non-empty result, so an empty one stays a list.
+    if wantlist || ran.is_empty() {
         return Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()));
     }
     if ran.iter().all(|item| item.as_str().is_some()) {
         let texts: Vec<&str> = ran.iter().filter_map(Value::as_str).collect();
-        if ran.is_empty() {
-            return Ok(JValue::from(()));
-        }
         return Ok(JValue::from(texts.join(",")));
     }
     if ran.len() == 1 {
         return Ok(to_jinja(&ran[0]));
     }
     Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()))
+}
+
+thread_local! {
+    /// Warnings that lookups showed through ansible-core's `display.warning`, kept until
+    /// the executor prints them with the task's result.
+    static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn warn(message: impl Into<String>) {
+    WARNINGS.with(|warnings| warnings.borrow_mut().push(message.into()));
+}
+
+/// Shows the warning of `LookupBase.find_file_in_search_path` for a file not found.
+fn warn_not_found(name: &str) {
+    warn(format!(
+        "Unable to find '{name}' in expected paths (use -vvvvv to see paths)"
+    ));
+}
+
+/// Takes the warnings that lookups run on this thread have shown since the last call.
+pub fn take_warnings() -> Vec<String> {
+    WARNINGS.with(|warnings| std::mem::take(&mut *warnings.borrow_mut()))
+}
+
+/// Runs a lookup plugin for a `with_<lookup>` loop. ansible-core's task executor calls
+/// the plugin itself, so its errors keep their own message, without the templar's
+/// "An unhandled exception occurred" wording.
+pub(crate) fn run_for_loop(
+    context: &Arc<Context>,
+    name: &str,
+    terms: &[Value],
+) -> Result<Vec<Value>, TemplateError> {
+    let request = Request {
+        terms: terms.iter().map(to_jinja).collect(),
+        options: Vec::new(),
+    };
+    run_plugin(context, short_name(name), &request).map_err(Raised::into_loop_error)
+}
+
+fn short_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+/// An exception a lookup plugin raises, sorted by how ansible-core 2.18's
+/// `Templar._lookup` handles it.
+#[derive(Debug)]
+enum Raised {
+    /// `AnsibleOptionsError` or an undefined variable: passed on unchanged, whatever
+    /// `errors=` requests.
+    Fatal(TemplateError),
+    /// `AnsibleLookupError`: passed on unchanged unless `errors=` is `warn` or `ignore`.
+    Lookup(TemplateError),
+    /// Any other exception, of the Python class `class`: reworded as "An unhandled
+    /// exception occurred ..." unless `errors=` is `warn` or `ignore`.
+    Unhandled {
+        class: &'static str,
+        message: String,
+    },
+}
+
+impl Raised {
+    /// Builds an `AnsibleError` raised by the plugin.
+    fn ansible(message: impl Into<String>) -> Raised {
+        Raised::Unhandled {
+            class: "ansible.errors.AnsibleError",
+            message: message.into(),
+        }
+    }
+
+    /// Builds an `AnsibleOptionsError`, such as for an option value of the wrong type.
+    fn options(message: impl Into<String>) -> Raised {
+        Raised::Fatal(TemplateError::new(TemplateErrorKind::Options, message))
+    }
+
+    fn is_suppressible(&self) -> bool {
+        !matches!(self, Raised::Fatal(_))
+    }
+
+    fn into_template_error(self, name: &str) -> TemplateError {
+        match self {
+            Raised::Fatal(error) | Raised::Lookup(error) => error,
+            // `AnsibleError(msg, orig_exc=e)` appends the original message once more.
+            // The error is an `AnsibleError`, not an `AnsibleLookupError`, for the
+            // wording of a variable that fails with it.
+            Raised::Unhandled { class, message } => TemplateError::new(
+                TemplateErrorKind::Render,
+                format!(
+                    "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class '{class}'>, original message: {message}. {message}"
+                ),
+            ),
+        }
+    }
+
+    /// Words the warning `errors='warn'` shows for the failure.
+    fn ignored_message(&self, name: &str) -> String {
+        match self {
+            Raised::Fatal(error) | Raised::Lookup(error) => {
+                format!("Lookup failed but the error is being ignored: {}", error.message)
+            }
+            Raised::Unhandled { class, message } => format!(
+                "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class '{class}'>, original message: {message}"
+            ),
+        }
+    }
+
+    fn into_loop_error(self) -> TemplateError {
+        match self {
+            Raised::Fatal(error) | Raised::Lookup(error) => error,
+            Raised::Unhandled { message, .. } => failure(message),
+        }
+    }
+}
+
+impl From<TemplateError> for Raised {
+    fn from(error: TemplateError) -> Raised {
+        match error.kind {
+            TemplateErrorKind::Lookup => Raised::Lookup(error),
+            _ => Raised::Fatal(error),
+        }
+    }
 }
 
 fn lookup_error(name: &str, message: impl std::fmt::Display) -> Error {
@@ -125,27 +255,16 @@ fn lookup_error(name: &str, message: impl std::fmt::Display) -> Error {
     ))
 }
 
-/// Builds the error of an `AnsibleError` that a lookup plugin raises, as ansible-core's
-/// templar rewords it.
-fn plugin_error(name: &str, message: &str) -> TemplateError {
-    failure(format!(
-        "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class 'ansible.errors.AnsibleError'>, original message: {message}. {message}"
-    ))
-}
-
 /// Rejects a term that is not a string, as the `vars` and `varnames` lookups do; their
 /// messages differ by one word.
-fn string_term(name: &str, term: &JValue, verb: &str) -> Result<String, TemplateError> {
+fn string_term(term: &JValue, verb: &str) -> Result<String, Raised> {
     match term.as_str() {
         Some(text) => Ok(text.to_owned()),
-        None => Err(plugin_error(
-            name,
-            &format!(
-                "Invalid setting identifier, \"{}\" is not a string, {verb} a <class '{}'>",
-                py_str(term).unwrap_or_default(),
-                super::methods::python_type_name(term),
-            ),
-        )),
+        None => Err(Raised::ansible(format!(
+            "Invalid setting identifier, \"{}\" is not a string, {verb} a <class '{}'>",
+            py_str(term).unwrap_or_default(),
+            super::methods::python_type_name(term),
+        ))),
     }
 }
 
@@ -161,7 +280,20 @@ fn python_regex_error(err: &fancy_regex::Error) -> String {
         "Target of repeat operator is invalid" => {
             format!("nothing to repeat at position {position}")
         }
+        "Opening parenthesis without closing parenthesis" => {
+            format!("missing ), unterminated subpattern at position {position}")
+        }
         _ => text,
+    }
+}
+
+/// Ansible's `boolean(value, strict=False)`.
+fn lenient_bool(value: &Value) -> bool {
+    match value {
+        Value::Bool(flag) => *flag,
+        Value::Int(number) => *number == 1,
+        Value::Float(number) => *number == 1.0,
+        other => other.as_str().is_some_and(crate::config::parse_bool),
     }
 }
 
@@ -169,28 +301,34 @@ fn failure(message: impl Into<String>) -> TemplateError {
     TemplateError::new(TemplateErrorKind::Lookup, message)
 }
 
-fn run_plugin(
-    context: &std::sync::Arc<Context>,
-    name: &str,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
-    match name {
+fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<Vec<Value>, Raised> {
+    let ran = match name {
         "env" => env(request),
-        "vars" => vars(context, request),
-        "varnames" => varnames(context, request),
+        "vars" => return vars(context, request),
+        "varnames" => return varnames(context, request),
         "file" => file(context, request),
         "template" => template(context, request),
         "items" | "list" | "flattened" => Ok(list(request, name != "list")),
-        "dict" => dict(request),
+        "dict" => return dict(request),
         "fileglob" => fileglob(context, request),
         "first_found" => first_found::first_found(context, request),
-        "pipe" => pipe(request),
+        "pipe" => return commands::pipe(context, request),
+        "lines" => return commands::lines(context, request),
         "password" => password::password(context, request),
-        _ => Err(TemplateError::new(
-            TemplateErrorKind::Lookup,
-            format!("lookup plugin ({name}) not found"),
-        )),
-    }
+        "sequence" => return sequence::sequence(request),
+        "subelements" => return subelements::subelements(request),
+        "ini" => return ini::ini(context, request),
+        "csvfile" => return csvfile::csvfile(context, request),
+        "config" => return config::config(context, request),
+        "inventory_hostnames" => Ok(inventory_hostnames::inventory_hostnames(context, request)),
+        _ => {
+            return Err(Raised::Fatal(TemplateError::new(
+                TemplateErrorKind::Render,
+                format!("lookup plugin ({name}) not found"),
+            )))
+        }
+    };
+    Ok(ran?)
 }
 
 fn env(request: &Request) -> Result<Vec<Value>, TemplateError> {
@@ -208,42 +346,36 @@ fn env(request: &Request) -> Result<Vec<Value>, TemplateError> {
     Ok(values)
 }
 
-fn vars(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
+fn vars(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Raised> {
     let default = request.option("default");
     let mut values = Vec::new();
     for term in &request.terms {
-        let term = string_term("vars", term, "its")?;
+        let term = string_term(term, "its")?;
         let found = context.lookup(&term).filter(|v| !v.is_undefined());
         match (found, default) {
             (Some(value), _) => values.push(from_jinja(&value).unwrap_or_default()),
             (None, Some(default)) => values.push(from_jinja(default).unwrap_or_default()),
             (None, None) => {
                 render::consume_hint();
-                return Err(TemplateError::undefined(format!(
+                return Err(Raised::Fatal(TemplateError::undefined(format!(
                     "No variable found with this name: {term}"
-                )));
+                ))));
             }
         }
     }
     Ok(values)
 }
 
-fn varnames(
-    context: &std::sync::Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
+fn varnames(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Raised> {
     let names = context.names();
     let mut found = Vec::new();
     for term in &request.terms {
-        let term = string_term("varnames", term, "it is")?;
+        let term = string_term(term, "it is")?;
         let regex = fancy_regex::Regex::new(&term).map_err(|err| {
-            plugin_error(
-                "varnames",
-                &format!(
-                    "Unable to use \"{term}\" as a search parameter: {}",
-                    python_regex_error(&err)
-                ),
-            )
+            Raised::ansible(format!(
+                "Unable to use \"{term}\" as a search parameter: {}",
+                python_regex_error(&err)
+            ))
         })?;
         for name in &names {
             if regex.is_match(name).unwrap_or(false) {
@@ -320,7 +452,7 @@ fn read(path: &Path) -> Result<String, TemplateError> {
         .map_err(|err| failure(format!("could not read {}: {err}", path.display())))
 }
 
-fn file(context: &std::sync::Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
+fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
     let rstrip = request.option("rstrip").is_none_or(JValue::is_true);
     let lstrip = request.option("lstrip").is_some_and(JValue::is_true);
     let mut values = Vec::new();
@@ -352,11 +484,11 @@ fn list(request: &Request, flatten: bool) -> Vec<Value> {
     values
 }
 
-fn dict(request: &Request) -> Result<Vec<Value>, TemplateError> {
+fn dict(request: &Request) -> Result<Vec<Value>, Raised> {
     let mut values = Vec::new();
     for term in &request.terms {
         if term.kind() != ValueKind::Map {
-            return Err(failure("with_dict expects a dict"));
+            return Err(Raised::ansible("with_dict expects a dict"));
         }
         if let Value::Map(map) = from_jinja(term).unwrap_or_default() {
             for (key, value) in map.iter() {
@@ -374,19 +506,27 @@ fn dict(request: &Request) -> Result<Vec<Value>, TemplateError> {
     Ok(values)
 }
 
-fn fileglob(
-    context: &std::sync::Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
+/// `fileglob`: the files matching each term's pattern. The directory part of a term is
+/// found as the `file` lookup finds files, with a warning when it is missing. A bare
+/// pattern is tried in each search path's `files/` and then in the path itself. The
+/// first directory with matches gives the term's results.
+fn fileglob(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
     let mut values = Vec::new();
     for term in request.term_texts() {
-        let dirs = if Path::new(&term).is_absolute() {
-            vec![PathBuf::new()]
+        let (directory, pattern) = split_path(&term);
+        let dirs = if pattern != term {
+            match find_file(context, "files", directory) {
+                Some(dir) => vec![dir],
+                None => {
+                    warn_not_found(directory);
+                    Vec::new()
+                }
+            }
         } else {
             search_dirs(context, "files")
         };
         for dir in dirs {
-            let pattern = dir.join(&term);
+            let pattern = dir.join(pattern);
             let Ok(paths) = glob::glob(&pattern.to_string_lossy()) else {
                 continue;
             };
@@ -404,24 +544,11 @@ fn fileglob(
     Ok(values)
 }
 
-/// `pipe`: runs each term with `/bin/sh -c` on the controller and returns its output
-/// without the trailing newline.
-fn pipe(request: &Request) -> Result<Vec<Value>, TemplateError> {
-    let mut values = Vec::new();
-    for term in request.term_texts() {
-        let output = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&term)
-            .output()
-            .map_err(|err| failure(format!("lookup_plugin.pipe({term}) returned {err}")))?;
-        if !output.status.success() {
-            return Err(failure(format!(
-                "lookup_plugin.pipe({term}) returned {}",
-                output.status.code().unwrap_or(-1)
-            )));
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        values.push(Value::from(text.trim_end_matches('\n').to_owned()));
-    }
-    Ok(values)
+/// Splits a path as Python's `os.path.dirname` and `os.path.basename` do.
+fn split_path(path: &str) -> (&str, &str) {
+    let split = path.rfind('/').map_or(0, |index| index + 1);
+    let (head, tail) = path.split_at(split);
+    let trimmed = head.trim_end_matches('/');
+    let head = if trimmed.is_empty() { head } else { trimmed };
+    (head, tail)
 }
