@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod apt;
 pub mod blockinfile;
+pub mod chattr;
 pub mod command;
 pub mod copy;
 pub mod copy_remote_dir;

@@ -32,30 +32,6 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
     ],
 );
 
-/// Letters `lsattr` prints and the names ansible-core reports for them.
-const FILE_ATTRIBUTES: &[(char, &str)] = &[
-    ('A', "noatime"),
-    ('a', "append"),
-    ('c', "compressed"),
-    ('C', "nocow"),
-    ('d', "nodump"),
-    ('D', "dirsync"),
-    ('e', "extents"),
-    ('E', "encrypted"),
-    ('h', "blocksize"),
-    ('i', "immutable"),
-    ('I', "indexed"),
-    ('j', "journalled"),
-    ('N', "inline"),
-    ('s', "zero"),
-    ('S', "synchronous"),
-    ('t', "notail"),
-    ('T', "blockroot"),
-    ('u', "undelete"),
-    ('X', "compressedraw"),
-    ('Z', "compresseddirty"),
-];
-
 pub fn run(params: &Params, _options: &ModuleOptions) -> Map {
     let path_text = params.string("path").unwrap_or_default();
     let path = Path::new(&path_text);
@@ -198,31 +174,26 @@ fn insert_mime(stat: &mut Map, path: &Path) {
     stat.insert(Value::from("charset"), Value::from(charset));
 }
 
-/// `version`, `attributes` and `attr_flags` from `lsattr -vd`, empty without it.
+/// `version`, `attributes` and `attr_flags` as ansible-core reads them from `lsattr -vd`
+/// (here with the ioctls lsattr uses): empty unless the target has `lsattr` and the file
+/// system gives both the flags and the version.
 fn insert_attributes(stat: &mut Map, path: &Path) {
-    let mut version = Value::Null;
-    let mut flags = String::new();
-    let output = find_binary("lsattr")
-        .and_then(|program| command_output(&program, &["-vd".as_ref(), path.as_os_str()]));
-    if let Some(output) = output {
-        let fields: Vec<&str> = output.split_whitespace().collect();
-        if fields.len() >= 2 {
-            version = Value::from(fields[0].trim());
-            flags = fields[1].replace('-', "").trim().to_string();
-        }
-    }
-    let names: Vec<Value> = flags
-        .chars()
-        .filter_map(|letter| {
-            FILE_ATTRIBUTES
-                .iter()
-                .find(|(flag, _)| *flag == letter)
-                .map(|(_, name)| Value::from(*name))
-        })
+    let read = find_binary("lsattr").and_then(|_| {
+        let flags = crate::chattr::get_flags(path).ok()?;
+        let version = crate::chattr::get_version(path).ok()?;
+        Some((version, crate::chattr::flag_letters(flags)))
+    });
+    let (version, letters) = match read {
+        Some((version, letters)) => (Value::from(version.to_string()), letters),
+        None => (Value::Null, String::new()),
+    };
+    let names = crate::chattr::attribute_names(&letters)
+        .into_iter()
+        .map(Value::from)
         .collect();
     stat.insert(Value::from("version"), version);
     stat.insert(Value::from("attributes"), Value::list(names));
-    stat.insert(Value::from("attr_flags"), Value::from(flags));
+    stat.insert(Value::from("attr_flags"), Value::from(letters));
 }
 
 /// Python's `os.access`, by the effective ids' permission bits.

@@ -48,8 +48,7 @@ where
     R: Send,
 {
     let next = AtomicUsize::new(0);
-    let outputs: Mutex<Vec<Option<JobOutput<R>>>> =
-        Mutex::new(jobs.iter().map(|_| None).collect());
+    let outputs: Mutex<Vec<Option<JobOutput<R>>>> = Mutex::new(jobs.iter().map(|_| None).collect());
     let worker = || loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
         let Some(job) = jobs.get(index) else {
