@@ -113,6 +113,10 @@ const ENTRIES: &[ModuleEntry] = &[
     ),
     entry("replace", &crate::replace::SPEC, crate::replace::run),
     entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
+    through_action(
+        entry("assemble", &crate::assemble::SPEC, crate::assemble::run),
+        "ansible.legacy.assemble",
+    ),
     entry("find", &crate::find::SPEC, crate::find::run),
     entry("setup", &SETUP_SPEC, setup),
     entry("tempfile", &crate::tempfile::SPEC, crate::tempfile::run),
@@ -207,6 +211,7 @@ pub const MODULES: &[&str] = &[
     "blockinfile",
     "replace",
     "slurp",
+    "assemble",
     "find",
     "setup",
     "tempfile",

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod apt;
+pub mod assemble;
 pub mod blockinfile;
 pub mod chattr;
 pub mod command;
