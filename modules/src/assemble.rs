@@ -1,6 +1,6 @@
-//! The `assemble` module: joins the fragment files of a directory into one file, as
-//! ansible-core 2.18's module does on the target (`remote_src`, the default) and as its
-//! action plugin does on the controller before handing the result to the copy module.
+//! The `assemble` module, which joins the fragment files of a directory into one file.
+//! ansible-core 2.18's module does it on the target (`remote_src`, the default). Its
+//! action plugin does it on the controller and hands the result to the copy module.
 
 use std::fs;
 use std::path::Path;
@@ -35,7 +35,7 @@ pub const ASSEMBLED: &str = "_ansible_rplay_assembled";
 /// the diff header shows.
 pub const ASSEMBLED_PATH: &str = "_ansible_rplay_assembled_path";
 
-/// Which fragments [`assemble_fragments`] takes and how it joins them.
+/// Options of [`assemble_fragments`]: the fragments it takes and how it joins them.
 #[derive(Debug, Default)]
 pub struct FragmentOptions<'a> {
     pub delimiter: Option<&'a str>,
@@ -55,10 +55,10 @@ pub enum DelimiterNewline {
     Always,
 }
 
-/// Joins the regular files of `dir`, in the sorted order of their names, as
-/// ansible-core's `assemble_from_fragments`: a newline after a fragment that does not
-/// end with one, and the delimiter (with its escapes decoded, and a newline added when
-/// it has none) between fragments. `read` returns a fragment's bytes.
+/// Joins the regular files of `dir` in the sorted order of their names, as
+/// ansible-core's `assemble_from_fragments` does. A newline follows a fragment that does
+/// not end with one. The delimiter, with its escapes decoded and a newline after it,
+/// goes between fragments. `read` returns a fragment's bytes.
 pub fn assemble_fragments<E>(
     dir: &Path,
     options: &FragmentOptions<'_>,
@@ -174,7 +174,7 @@ pub fn run(params: &Params, options: &ModuleOptions) -> Map {
     outcome.unwrap_or_else(Failure::into_result)
 }
 
-/// The module's own run: assembles the fragments of `src` on the target.
+/// Assembles the fragments of `src` on the target, as the module does.
 fn assemble_on_target(params: &Params) -> Result<Map, Failure> {
     let src = params.string("src").unwrap_or_default();
     let dest = params.string("dest").unwrap_or_default();
@@ -285,9 +285,10 @@ fn run_validation(validate: &str, path: &Path) -> Map {
     validation
 }
 
-/// The action's path for `remote_src: false`: the controller assembled the file, and
-/// ansible-core transfers it and runs the copy module on it (always, because the action
-/// compares the destination's checksum with the checksum of its temporary file's name).
+/// Installs the file the controller assembled (`remote_src: false`). ansible-core
+/// transfers it and always runs the copy module on it, because the action compares the
+/// destination's checksum with the checksum of its temporary file's name. For the same
+/// reason the diff, when requested, is in the result even when nothing changed.
 ///
 /// NOTE: the copy module's handling of a directory `dest` and of `follow` is not
 /// reproduced here; `dest` is taken as the file to write.
@@ -304,6 +305,7 @@ fn install_controller_file(
     let dest_path = Path::new(&dest);
     let checksum = Digest::Sha1.hex(&data);
     let transferred = remote_tmp_path("src", options.remote_tmp.as_deref(), options.system_tmp);
+
     let mut result = Map::new();
     if options.diff {
         let header = params
@@ -316,6 +318,7 @@ fn install_controller_file(
             Value::map(content_diff(dest_path, &data, &header)),
         );
     }
+
     let dest_checksum = fs::read(dest_path).ok().map(|old| Digest::Sha1.hex(&old));
     let mut changed = false;
     if dest_checksum.as_deref() != Some(checksum.as_str()) {
@@ -335,12 +338,10 @@ fn install_controller_file(
             result.insert(Value::from("backup_file"), Value::from(backup));
         }
         changed = true;
-    } else {
-        // The copy module's result for an unchanged file has no diff.
-        result.shift_remove("diff");
     }
     let attributes = FileAttributes::from_params(params);
     changed |= set_attributes_if_different(dest_path, &attributes, false, &mut None)?;
+
     result.insert(Value::from("dest"), Value::from(dest.as_str()));
     result.insert(Value::from("src"), Value::from(transferred));
     result.insert(Value::from("md5sum"), Value::from(Digest::Md5.hex(&data)));

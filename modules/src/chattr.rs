@@ -1,8 +1,8 @@
 //! Linux file attribute flags (`chattr`, `lsattr`) read and changed with the
 //! `FS_IOC_GETFLAGS` and `FS_IOC_SETFLAGS` ioctls. ansible-core runs e2fsprogs' `lsattr`
-//! and `chattr` for them; this module gives the same flag letters, in the same order, and
-//! the same error output as e2fsprogs 1.47 (Debian 12), so that results and failure
-//! details match.
+//! and `chattr` for them. This module gives the flag letters in the same order and the
+//! same error output as e2fsprogs 1.47 (Debian 12), so that results and failure details
+//! match.
 
 use std::ffi::CString;
 use std::io;
@@ -142,8 +142,8 @@ fn ioctl(file: &std::fs::File, request: u32, value: &mut libc::c_int) -> io::Res
     }
 }
 
-/// The letters of the flags in `flags`, in `lsattr`'s order without its dashes: the
-/// `attr_flags` of ansible-core's results.
+/// Returns the letters of the flags in `flags`, in `lsattr`'s order without its dashes,
+/// as ansible-core's results give them in `attr_flags`.
 pub fn flag_letters(flags: u32) -> String {
     LSATTR_COLUMNS
         .iter()
@@ -152,8 +152,8 @@ pub fn flag_letters(flags: u32) -> String {
         .collect()
 }
 
-/// ansible-core's `format_attributes`: the names of the letters it knows, in the
-/// letters' order.
+/// Returns the names ansible-core's `format_attributes` gives the letters, in the
+/// letters' order, skipping letters without a name.
 pub fn attribute_names(letters: &str) -> Vec<&'static str> {
     letters
         .chars()
@@ -166,7 +166,7 @@ pub fn attribute_names(letters: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// How a `chattr` argument changes the flags.
+/// Operator of a `chattr` argument: add, remove or set the flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operator {
     Add,
@@ -186,8 +186,8 @@ impl Operator {
 
 /// Runs the equivalent of `chattr OPERATOR+LETTERS PATH` and returns what e2fsprogs 1.47's
 /// `chattr` would print on failure (with its trailing newline), naming itself `program`
-/// as its `argv[0]`. As with that `chattr`, `=` reports a failed change without failing,
-/// so ansible-core sees it only through the output.
+/// as its `argv[0]`. That `chattr` prints a failed `=` change without a failing exit
+/// status, and ansible-core fails the task on any output, so both cases fail here.
 ///
 /// NOTE: with `-`, chattr reads `R`, `V`, `f`, `p` and `v` as options; here they are
 /// letters it rejects, so such a request fails with the usage text instead.

@@ -534,11 +534,11 @@ fn write_file(
     Ok(backup_file)
 }
 
-/// The mode of the file ansible-core's copy module moves into place, which it keeps
-/// when it cannot take over the destination's owner (an unprivileged user) or, for
-/// `remote_src`, always: the source's own mode for `remote_src` (the module copies
-/// its stat), else 0700, the mode of the file the action transferred after its
-/// `chmod u+rwx`.
+/// Returns the mode of the file ansible-core's copy module moves into place. The module
+/// keeps that mode when it cannot take over the destination's owner (an unprivileged
+/// user), and always for `remote_src`. With `remote_src` it is the source's own mode,
+/// because the module copies its stat. Otherwise it is 0700, the mode of the file the
+/// action transferred, after the action's `chmod u+rwx`.
 ///
 /// NOTE: when the target has `setfacl` and the task becomes an unprivileged user,
 /// ansible-core grants that user access with an ACL instead of `chmod u+rwx`, so its

@@ -74,7 +74,7 @@ pub fn run(params: &Params, options: &ModuleOptions) -> Map {
     result
 }
 
-/// The warnings ansible-core 2.18's file module gives in check mode for an owner or
+/// Returns the warnings ansible-core 2.18's file module gives in check mode for an owner or
 /// group that does not exist (yet): a task of the same run may create it.
 fn lookup_warnings(params: &Params) -> Vec<Value> {
     let mut warnings = Vec::new();

@@ -88,7 +88,7 @@ pub fn group_name(gid: u32) -> String {
     group_entry_name(gid).unwrap_or_else(|| gid.to_string())
 }
 
-/// A gid's group name from `/etc/group`.
+/// Returns a gid's group name from `/etc/group`.
 pub fn group_entry_name(gid: u32) -> Option<String> {
     passwd_entry("/etc/group", |fields| {
         fields.get(2) == Some(&gid.to_string())
@@ -179,7 +179,7 @@ impl Diff {
     }
 }
 
-/// The owner, group, mode and attribute flags a task asks for (the file common
+/// The owner, group, mode and attribute flags a task requests (the file common
 /// arguments).
 #[derive(Debug, Clone, Default)]
 pub struct FileAttributes {
@@ -520,8 +520,8 @@ pub fn temp_file_beside(dest: &Path, content: &[u8]) -> io::Result<std::path::Pa
     }
 }
 
-/// What [`atomic_move_as`] keeps of an existing destination, as ansible-core's
-/// `atomic_move` with `keep_dest_attrs`.
+/// Attributes of an existing destination that [`atomic_move_as`] keeps, as
+/// ansible-core's `atomic_move` with `keep_dest_attrs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoveAttributes {
     /// The destination's owner, group and mode (`keep_dest_attrs=True`).
@@ -539,7 +539,7 @@ pub fn atomic_move(temp: &Path, dest: &Path) -> io::Result<()> {
     atomic_move_as(temp, dest, MoveAttributes::KeepDestination)
 }
 
-/// [`atomic_move`], keeping what `keep` says of an existing destination.
+/// Renames `temp` over `dest` as [`atomic_move`], keeping the attributes `keep` selects.
 pub fn atomic_move_as(temp: &Path, dest: &Path, keep: MoveAttributes) -> io::Result<()> {
     let moved = (|| {
         match fs::metadata(dest) {
@@ -603,7 +603,7 @@ const GLIBC_MESSAGES: &[(i32, &str)] = &[
     ),
 ];
 
-/// The C library's message for an OS error as glibc words it, without Rust's
+/// Returns the C library's message for an OS error as glibc words it, without Rust's
 /// ` (os error N)` suffix.
 pub fn strerror(err: &io::Error) -> String {
     let known = err.raw_os_error().and_then(|code| {

@@ -733,7 +733,7 @@ impl Executor<'_> {
         })
     }
 
-    /// The task's `diff` keyword, else `--diff`.
+    /// Returns whether the task runs in diff mode: its `diff` keyword, else `--diff`.
     ///
     /// NOTE: only modules see the keyword; the printer shows diffs by `--diff` alone.
     fn diff_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {

@@ -1,5 +1,5 @@
-//! The controller side of the `assemble` action: with `remote_src` (the default) the
-//! module assembles on the target; otherwise the fragments are found and joined on the
+//! The controller side of the `assemble` action. With `remote_src` (the default) the
+//! module assembles on the target. Otherwise the fragments are found and joined on the
 //! controller, as ansible-core's action plugin does, and the module installs the file.
 
 use super::actions::{ActionOutcome, Target};
@@ -48,6 +48,7 @@ fn assemble_args(
         );
         return Err(skipped);
     }
+
     let mut args = args.clone();
     // The action takes `decrypt` out of the module's arguments.
     let decrypt = args
@@ -71,6 +72,7 @@ fn assemble_args(
     if remote_src {
         return Ok(args);
     }
+
     let path = executor
         .find_needle(context, "files", &src)
         .ok_or_else(|| {
@@ -92,6 +94,7 @@ fn assemble_args(
         ),
         None => None,
     };
+
     let delimiter = text("delimiter");
     let fragments = FragmentOptions {
         delimiter: delimiter.as_deref(),
@@ -108,6 +111,7 @@ fn assemble_args(
         ReadError::Result(result) => result,
         ReadError::Io(err) => super::actions::failed_result(err.to_string()),
     })?;
+
     use base64::Engine as _;
     args.insert(
         Value::from(ASSEMBLED),
@@ -129,7 +133,7 @@ impl From<std::io::Error> for ReadError {
     }
 }
 
-/// The path of the controller file ansible-core assembles into
+/// Makes up the path of the controller file ansible-core assembles into
 /// (`~/.ansible/tmp/ansible-local-PIDRANDOM/tmpRANDOM`), which the diff header shows.
 ///
 /// NOTE: rplay assembles in memory; no file exists at this path.
