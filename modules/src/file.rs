@@ -917,6 +917,49 @@ mod tests {
     }
 
     #[test]
+    fn check_mode_warns_unknown_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = file_module(
+            &[
+                ("path", text(&dir.path().join("f"))),
+                ("owner", Value::from("no-such-user-rplay")),
+                ("group", Value::from("4294967")),
+            ],
+            true,
+        );
+        let warnings = result.get("warnings").unwrap();
+        assert_eq!(
+            warnings,
+            &Value::list(vec![
+                Value::from("failed to look up user no-such-user-rplay. Create user up to this point in real play"),
+                Value::from("failed to look up group with gid 4294967. Create group up to this point in real play"),
+            ])
+        );
+    }
+
+    #[test]
+    fn link_to_missing_target_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link");
+        let result = file_module(
+            &[
+                ("src", Value::from("/nonexistent-rplay")),
+                ("dest", text(&link)),
+                ("state", Value::from("link")),
+                ("force", Value::Bool(true)),
+            ],
+            false,
+        );
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+        assert_eq!(
+            result.get("warnings"),
+            Some(&Value::list(vec![Value::from(
+                "Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this."
+            )]))
+        );
+    }
+
+    #[test]
     fn hard_link_and_conflicts() {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("source");

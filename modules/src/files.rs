@@ -901,6 +901,76 @@ mod tests {
     }
 
     #[test]
+    fn atomic_move_keeps_source_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("dest");
+        fs::write(&dest, "old").unwrap();
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o600)).unwrap();
+        let temp = temp_file_beside(&dest, b"new").unwrap();
+        fs::set_permissions(&temp, fs::Permissions::from_mode(0o640)).unwrap();
+        atomic_move_as(&temp, &dest, MoveAttributes::KeepSource).unwrap();
+        assert_eq!(fs::read_to_string(&dest).unwrap(), "new");
+        assert_eq!(fs::metadata(&dest).unwrap().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn strerror_uses_glibc_wording() {
+        let err = io::Error::from_raw_os_error(libc::EOPNOTSUPP);
+        assert_eq!(strerror(&err), "Operation not supported");
+        assert_eq!(os_error(&err), "[Errno 95] Operation not supported");
+        let err = io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(
+            os_error_with_path(&err, Path::new("/nonexistent")),
+            "[Errno 13] Permission denied: '/nonexistent'"
+        );
+    }
+
+    #[test]
+    fn unknown_attribute_fails_with_usage() {
+        let Some(program) = find_binary("chattr") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "x").unwrap();
+        let attributes = FileAttributes {
+            attributes: Some("Q".into()),
+            ..FileAttributes::default()
+        };
+        let failure =
+            set_attributes_if_different(&path, &attributes, false, &mut None).unwrap_err();
+        assert_eq!(failure.msg, "chattr failed");
+        let details = failure.extra.get("details").map(crate::pyrepr::str);
+        assert_eq!(
+            details.unwrap(),
+            format!(
+                "Error while setting attributes: Usage: {} [-RVf] [-+=aAcCdDeijPsStTuFx] [-p project] [-v version] files...\n",
+                program.display()
+            )
+        );
+    }
+
+    #[test]
+    fn attribute_diff_in_check_mode() {
+        if find_binary("chattr").is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "x").unwrap();
+        let attributes = FileAttributes {
+            attributes: Some("-A".into()),
+            ..FileAttributes::default()
+        };
+        let mut diff = Diff::default();
+        let changed =
+            set_attributes_if_different(&path, &attributes, true, &mut Some(&mut diff)).unwrap();
+        // `-` always counts as a change, as in ansible-core.
+        assert!(changed);
+        assert_eq!(diff.after.get("attributes"), Some(&Value::from("-A")));
+    }
+
+    #[test]
     fn digests_match_known_values() {
         assert_eq!(
             Digest::Sha1.hex(b"abc"),

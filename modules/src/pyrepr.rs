@@ -152,6 +152,13 @@ mod tests {
     use crate::Map;
 
     #[test]
+    fn bytes_repr_like_python() {
+        assert_eq!(bytes_repr(b"/tmp/a.txt"), "b'/tmp/a.txt'");
+        assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
+        assert_eq!(bytes_repr("ß\t".as_bytes()), "b'\\xc3\\x9f\\t'");
+    }
+
+    #[test]
     fn repr_of_containers() {
         let mut map = Map::new();
         map.insert(Value::from("key"), Value::from("kube_control_plane"));

@@ -162,3 +162,29 @@ fn create_base(base: &str) -> Option<RemoteTmpWarning> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn make_dirs_names_failing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = make_dirs(&file.join("a/b"), 0o700).unwrap_err();
+        assert_eq!(err.path, file.join("a"));
+        assert_eq!(
+            err.to_string(),
+            format!("[Errno 20] Not a directory: '{}'", file.join("a").display())
+        );
+    }
+
+    #[test]
+    fn make_dirs_creates_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/c");
+        make_dirs(&path, 0o700).unwrap();
+        assert!(path.is_dir());
+    }
+}
