@@ -35,7 +35,7 @@ pub struct ModuleOptions {
 
 /// Modules rplay has whose ansible-core action plugin transfers files (`TRANSFERS_FILES`),
 /// and so creates `remote_tmp` before the module runs.
-const TRANSFER_MODULES: &[&str] = &["copy"];
+const TRANSFER_MODULES: &[&str] = &["copy", "assemble"];
 
 /// Modules whose ansible-core version writes through `AnsibleModule.tmpdir` when it
 /// changes a file (lineinfile, blockinfile, replace, ini_file).
