@@ -11,9 +11,9 @@ use base64::Engine as _;
 
 use crate::dispatch::ModuleOptions;
 use crate::files::{
-    add_path_info, atomic_move, backup_local, content_diff, os_error, remote_tmp_path,
+    add_path_info, atomic_move_as, backup_local, content_diff, os_error, remote_tmp_path,
     run_validate, set_attributes_if_different, temp_file_beside, Digest, Failure, FileAttributes,
-    PathState,
+    MoveAttributes, PathState,
 };
 use crate::spec::{Default, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -503,16 +503,54 @@ fn write_file(
         fs::remove_file(dest).map_err(failed)?;
     }
     let temp = temp_file_beside(dest, data).map_err(failed)?;
+    let keep = match source_mode(params) {
+        Some(mode) => {
+            if let Err(err) = fs::set_permissions(&temp, fs::Permissions::from_mode(mode)) {
+                let _ = fs::remove_file(&temp);
+                return Err(failed(err));
+            }
+            if params.flag("remote_src") {
+                MoveAttributes::KeepSource
+            } else {
+                MoveAttributes::KeepDestination
+            }
+        }
+        None => MoveAttributes::KeepDestination,
+    };
     if let Some(validate) = params.str("validate") {
-        let prepared = set_attributes_if_different(&temp, attributes, false, &mut None)
+        // The module sets only owner, group and mode on the file it validates.
+        let on_temp = FileAttributes {
+            attributes: None,
+            ..attributes.clone()
+        };
+        let prepared = set_attributes_if_different(&temp, &on_temp, false, &mut None)
             .and_then(|_| run_validate(validate, &temp));
         if let Err(failure) = prepared {
             let _ = fs::remove_file(&temp);
             return Err(failure);
         }
     }
-    atomic_move(&temp, dest).map_err(failed)?;
+    atomic_move_as(&temp, dest, keep).map_err(failed)?;
     Ok(backup_file)
+}
+
+/// Returns the mode of the file ansible-core's copy module moves into place. The module
+/// keeps that mode when it cannot take over the destination's owner (an unprivileged
+/// user), and always for `remote_src`. With `remote_src` it is the source's own mode,
+/// because the module copies its stat. Otherwise it is 0700, the mode of the file the
+/// action transferred, after the action's `chmod u+rwx`.
+///
+/// NOTE: when the target has `setfacl` and the task becomes an unprivileged user,
+/// ansible-core grants that user access with an ACL instead of `chmod u+rwx`, so its
+/// transferred file keeps mode 0600 plus the ACL's mask; rplay still uses 0700.
+fn source_mode(params: &Params) -> Option<u32> {
+    if !params.flag("remote_src") {
+        return Some(0o700);
+    }
+    let src = params.string("src")?;
+    fs::metadata(src)
+        .ok()
+        .map(|meta| meta.permissions().mode() & 0o7777)
 }
 
 /// The content already matches: ansible-core's action runs the file module to apply

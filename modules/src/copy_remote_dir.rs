@@ -305,6 +305,7 @@ impl RemoteCopy {
             owner: self.owner.clone(),
             group: self.group.clone(),
             mode: None,
+            attributes: None,
         };
         set_attributes_if_different(path, &attributes, false, &mut None)
             .map(|_| ())
@@ -321,6 +322,7 @@ impl RemoteCopy {
             owner: self.owner.clone(),
             group: self.group.clone(),
             mode: None,
+            attributes: None,
         };
         let mut changed = false;
         for path in walk_paths(root) {

@@ -35,7 +35,7 @@ pub struct ModuleOptions {
 
 /// Modules rplay has whose ansible-core action plugin transfers files (`TRANSFERS_FILES`),
 /// and so creates `remote_tmp` before the module runs.
-const TRANSFER_MODULES: &[&str] = &["copy"];
+const TRANSFER_MODULES: &[&str] = &["copy", "assemble"];
 
 /// Modules whose ansible-core version writes through `AnsibleModule.tmpdir` when it
 /// changes a file (lineinfile, blockinfile, replace, ini_file).
@@ -113,6 +113,10 @@ const ENTRIES: &[ModuleEntry] = &[
     ),
     entry("replace", &crate::replace::SPEC, crate::replace::run),
     entry("slurp", &crate::slurp::SPEC, crate::slurp::run),
+    through_action(
+        entry("assemble", &crate::assemble::SPEC, crate::assemble::run),
+        "ansible.legacy.assemble",
+    ),
     entry("find", &crate::find::SPEC, crate::find::run),
     entry("setup", &SETUP_SPEC, setup),
     entry("tempfile", &crate::tempfile::SPEC, crate::tempfile::run),
@@ -216,6 +220,7 @@ pub const MODULES: &[&str] = &[
     "blockinfile",
     "replace",
     "slurp",
+    "assemble",
     "find",
     "setup",
     "tempfile",
@@ -288,7 +293,7 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     let (workdir, workdir_warning) = crate::workdir::ModuleWorkdir::enter(options);
     let mut result = (entry.run)(&params, options);
     drop(workdir);
-    if let Some(warning) = workdir_warning {
+    if let Some(warning) = workdir_warning.and_then(|w| shown_workdir_warning(module, &params, w)) {
         // ansible-core warns while the module starts, before its own warnings.
         let mut warnings = vec![Value::from(warning)];
         if let Some(Value::List(more)) = result.get("warnings") {
@@ -328,6 +333,23 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     result
 }
 
+/// Returns the text of a module's `remote_tmp` warning if ansible-core shows it.
+/// ansible-core's copy action (except with `remote_src`) runs `stat` on the destination
+/// before the copy module and drops that result's warnings. `stat` creates a missing
+/// `remote_tmp` first, so the copy module finds it and only a failure to create it
+/// is reported, by the copy module's second attempt.
+fn shown_workdir_warning(
+    module: &str,
+    params: &Params,
+    warning: crate::workdir::RemoteTmpWarning,
+) -> Option<String> {
+    let stat_first = TRANSFER_MODULES.contains(&module) && !params.flag("remote_src");
+    match warning {
+        crate::workdir::RemoteTmpWarning::Created(_) if stat_first => None,
+        warning => Some(warning.into_text()),
+    }
+}
+
 /// Creates `remote_tmp` when ansible-core would have: before every module without
 /// pipelining and for the file-transferring `copy` (the action makes its temporary
 /// directory inside it), and with pipelining when a module that writes through its
@@ -358,19 +380,15 @@ fn prepare_remote_tmp(module: &str, result: &mut Map, options: &ModuleOptions) {
     // and for actions that transfer files, makes every new directory 0700; a module's
     // `os.makedirs` only the last one.
     let made_by_action = !options.pipelining || transfers;
-    let created = if made_by_action {
+    if made_by_action {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
+        let _ = std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&path)
-    } else {
-        crate::workdir::make_dirs(std::path::Path::new(&path), 0o700)
-    };
-    if made_by_action {
+            .create(&path);
         return;
     }
-    let warning = match created {
+    let warning = match crate::workdir::make_dirs(std::path::Path::new(&path), 0o700) {
         Ok(()) => format!(
             "Module remote_tmp {path} did not exist and was created with a mode of 0700, this may cause issues when running as another user. To avoid this, create the remote_tmp dir with the correct permissions manually"
         ),

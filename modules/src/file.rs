@@ -57,10 +57,62 @@ struct FileTask<'a> {
 }
 
 pub fn run(params: &Params, options: &ModuleOptions) -> Map {
-    match run_checked(params, options) {
+    let mut warnings = Vec::new();
+    if options.check_mode && params.str("state") != Some("absent") {
+        warnings = lookup_warnings(params);
+    }
+    let mut result = match run_checked(params, options) {
         Ok(result) => result,
         Err(failure) => failure.into_result(),
+    };
+    if !warnings.is_empty() {
+        if let Some(Value::List(more)) = result.get("warnings") {
+            warnings.extend(more.iter().cloned());
+        }
+        result.insert(Value::from("warnings"), Value::list(warnings));
     }
+    result
+}
+
+/// Returns the warnings ansible-core 2.18's file module gives in check mode for an owner or
+/// group that does not exist (yet): a task of the same run may create it.
+fn lookup_warnings(params: &Params) -> Vec<Value> {
+    let mut warnings = Vec::new();
+    if let Some(owner) = params.string("owner").filter(|owner| !owner.is_empty()) {
+        let message = match owner.parse::<u32>() {
+            Ok(uid) if crate::files::passwd_name(uid).is_none() => {
+                Some(format!("failed to look up user with uid {uid}"))
+            }
+            Ok(_) => None,
+            Err(_) if crate::files::uid_of(&owner).is_none() => {
+                Some(format!("failed to look up user {owner}"))
+            }
+            Err(_) => None,
+        };
+        if let Some(message) = message {
+            warnings.push(Value::from(format!(
+                "{message}. Create user up to this point in real play"
+            )));
+        }
+    }
+    if let Some(group) = params.string("group").filter(|group| !group.is_empty()) {
+        let message = match group.parse::<u32>() {
+            Ok(gid) if crate::files::group_entry_name(gid).is_none() => {
+                Some(format!("failed to look up group with gid {gid}"))
+            }
+            Ok(_) => None,
+            Err(_) if crate::files::gid_of(&group).is_none() => {
+                Some(format!("failed to look up group {group}"))
+            }
+            Err(_) => None,
+        };
+        if let Some(message) = message {
+            warnings.push(Value::from(format!(
+                "{message}. Create group up to this point in real play"
+            )));
+        }
+    }
+    warnings
 }
 
 fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure> {
@@ -334,7 +386,11 @@ impl FileTask<'_> {
         let target = self.attribute_path(path);
         match self.apply(&target, Some(&mut diff)) {
             Ok(applied) => changed |= applied,
-            Err(failure) => {
+            Err(mut failure) => {
+                // The failure's file information is read before the new file goes.
+                if let Some(failed_path) = failure.extra.get("path").map(crate::pyrepr::str) {
+                    add_path_info(&mut failure.extra, Path::new(&failed_path));
+                }
                 if previous == PathState::Absent {
                     let _ = fs::remove_file(path);
                 }
@@ -565,15 +621,24 @@ impl FileTask<'_> {
             ]));
         }
         let target = self.attribute_path(path);
-        if !(self.follow && PathState::of(link) == PathState::Link && !target.exists()) {
+        let mut warnings = Vec::new();
+        if self.follow && PathState::of(link) == PathState::Link && !target.exists() {
+            warnings.push(Value::from(
+                "Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.",
+            ));
+        } else {
             changed |= self.apply(&target, Some(&mut diff))?;
         }
-        Ok(result_map(&[
+        let mut result = result_map(&[
             ("dest", Value::from(path)),
             ("src", src_value),
             ("changed", Value::Bool(changed)),
             ("diff", diff.into_value()),
-        ]))
+        ]);
+        if !warnings.is_empty() {
+            result.insert(Value::from("warnings"), Value::list(warnings));
+        }
+        Ok(result)
     }
 
     /// Creates a link at `path` with `create`, replacing what is there through a
@@ -849,6 +914,49 @@ mod tests {
             false,
         );
         assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
+    }
+
+    #[test]
+    fn check_mode_warns_unknown_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = file_module(
+            &[
+                ("path", text(&dir.path().join("f"))),
+                ("owner", Value::from("no-such-user-rplay")),
+                ("group", Value::from("4294967")),
+            ],
+            true,
+        );
+        let warnings = result.get("warnings").unwrap();
+        assert_eq!(
+            warnings,
+            &Value::list(vec![
+                Value::from("failed to look up user no-such-user-rplay. Create user up to this point in real play"),
+                Value::from("failed to look up group with gid 4294967. Create group up to this point in real play"),
+            ])
+        );
+    }
+
+    #[test]
+    fn link_to_missing_target_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link");
+        let result = file_module(
+            &[
+                ("src", Value::from("/nonexistent-rplay")),
+                ("dest", text(&link)),
+                ("state", Value::from("link")),
+                ("force", Value::Bool(true)),
+            ],
+            false,
+        );
+        assert_eq!(result.get("changed"), Some(&Value::Bool(true)));
+        assert_eq!(
+            result.get("warnings"),
+            Some(&Value::list(vec![Value::from(
+                "Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this."
+            )]))
+        );
     }
 
     #[test]

@@ -85,14 +85,10 @@ pub fn passwd_name(uid: u32) -> Option<String> {
 
 /// A gid's group name, or the number as text when it has no entry.
 pub fn group_name(gid: u32) -> String {
-    passwd_entry("/etc/group", |fields| {
-        fields.get(2) == Some(&gid.to_string())
-    })
-    .map(|fields| fields[0].clone())
-    .unwrap_or_else(|| gid.to_string())
+    group_entry_name(gid).unwrap_or_else(|| gid.to_string())
 }
 
-/// A gid's group name, or `None` when it has no entry.
+/// Returns a gid's group name from `/etc/group`.
 pub fn group_entry_name(gid: u32) -> Option<String> {
     passwd_entry("/etc/group", |fields| {
         fields.get(2) == Some(&gid.to_string())
@@ -183,12 +179,16 @@ impl Diff {
     }
 }
 
-/// The owner, group and mode a task asks for (the file common arguments).
+/// The owner, group, mode and attribute flags a task requests (the file common
+/// arguments).
 #[derive(Debug, Clone, Default)]
 pub struct FileAttributes {
     pub owner: Option<String>,
     pub group: Option<String>,
     pub mode: Option<Value>,
+    /// `attributes` (alias `attr`): `chattr` flag letters, with an optional leading `+`
+    /// or `-` (otherwise the flags are set as given).
+    pub attributes: Option<String>,
 }
 
 impl FileAttributes {
@@ -197,7 +197,15 @@ impl FileAttributes {
             owner: params.string("owner"),
             group: params.string("group"),
             mode: params.get("mode").cloned(),
+            attributes: params.string("attributes"),
         }
+    }
+
+    fn any(&self) -> bool {
+        self.owner.is_some()
+            || self.group.is_some()
+            || self.mode.is_some()
+            || self.attributes.is_some()
     }
 }
 
@@ -231,10 +239,10 @@ impl Failure {
     }
 }
 
-/// Applies owner, group and mode to `path` where they differ, recording the old and new
-/// values in `diff`, as `set_fs_attributes_if_different` does. Returns whether anything
-/// changed (or would, in check mode). Ownership and mode apply to the link itself for a
-/// symlink, as `lchown` does.
+/// Applies owner, group, mode and attribute flags to `path` where they differ, recording
+/// the old and new values in `diff`, as `set_fs_attributes_if_different` does. Returns
+/// whether anything changed (or would, in check mode). Ownership and mode apply to the
+/// link itself for a symlink, as `lchown` does.
 pub fn set_attributes_if_different(
     path: &Path,
     attributes: &FileAttributes,
@@ -243,10 +251,7 @@ pub fn set_attributes_if_different(
 ) -> Result<bool, Failure> {
     let shown = path.display().to_string();
     let absent = fs::symlink_metadata(path).is_err();
-    if check_mode
-        && absent
-        && (attributes.owner.is_some() || attributes.group.is_some() || attributes.mode.is_some())
-    {
+    if check_mode && absent && attributes.any() {
         return Ok(true);
     }
     let mut changed = false;
@@ -262,7 +267,10 @@ pub fn set_attributes_if_different(
             }
             if !check_mode {
                 std::os::unix::fs::lchown(path, Some(uid), None).map_err(|err| {
-                    Failure::new(format!("chown failed: {}", os_error(&err)))
+                    use std::os::unix::ffi::OsStrExt;
+                    // The module passes the path as bytes, so Python's error shows b'...'.
+                    let bytes = crate::pyrepr::bytes_repr(path.as_os_str().as_bytes());
+                    Failure::new(format!("chown failed: {}: {bytes}", os_error(&err)))
                         .with("path", shown.as_str())
                 })?;
             }
@@ -313,7 +321,61 @@ pub fn set_attributes_if_different(
             }
         }
     }
+    if let Some(requested) = &attributes.attributes {
+        changed |= set_flags_if_different(path, requested, check_mode, diff)?;
+    }
     Ok(changed)
+}
+
+/// Applies the `attributes` option as ansible-core's `set_attributes_if_different`, which
+/// runs `chattr` when the flags `lsattr -d` shows differ from the request, and always for
+/// `-`. A failure of that `chattr`, or any output from it, fails the task with its
+/// output in `details`.
+fn set_flags_if_different(
+    path: &Path,
+    requested: &str,
+    check_mode: bool,
+    diff: &mut Option<&mut Diff>,
+) -> Result<bool, Failure> {
+    use crate::chattr::Operator;
+    let (operator, letters) = match requested.chars().next() {
+        Some('+') => (Operator::Add, &requested[1..]),
+        Some('-') => (Operator::Remove, &requested[1..]),
+        _ => (Operator::Set, requested),
+    };
+    let existing = crate::chattr::get_flags(path)
+        .ok()
+        .map(crate::chattr::flag_letters);
+    let differs = existing.as_deref().unwrap_or_default() != letters;
+    if letters.is_empty() || !(differs || operator == Operator::Remove) {
+        return Ok(false);
+    }
+    // ansible-core changes nothing when the target has no `chattr`; its path is also
+    // the program name that chattr's usage message shows.
+    let Some(program) = find_binary("chattr") else {
+        return Ok(false);
+    };
+    if let Some(diff) = diff.as_deref_mut() {
+        diff.record(
+            "attributes",
+            existing.map(Value::from).unwrap_or(Value::Null),
+            Value::from(format!("{}{letters}", operator.symbol())),
+        );
+    }
+    if !check_mode {
+        let program = program.display().to_string();
+        crate::chattr::change(path, operator, letters, &program).map_err(|output| {
+            let details = format!("Error while setting attributes: {output}");
+            Failure::new("chattr failed")
+                .with("path", path.display().to_string())
+                .with(
+                    "exception",
+                    format!("Traceback (most recent call last):\nException: {details}"),
+                )
+                .with("details", details)
+        })?;
+    }
+    Ok(true)
 }
 
 fn metadata(path: &Path) -> Result<fs::Metadata, Failure> {
@@ -458,20 +520,42 @@ pub fn temp_file_beside(dest: &Path, content: &[u8]) -> io::Result<std::path::Pa
     }
 }
 
-/// Renames `temp` over `dest`. An existing file's owner and mode are kept, as
+/// Attributes of an existing destination that [`atomic_move_as`] keeps, as
+/// ansible-core's `atomic_move` with `keep_dest_attrs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveAttributes {
+    /// The destination's owner, group and mode (`keep_dest_attrs=True`).
+    KeepDestination,
+    /// The temporary file's own (`keep_dest_attrs=False`, copy's `remote_src`).
+    KeepSource,
+}
+
+/// Renames `temp` over `dest`, keeping an existing file's owner and mode as
 /// ansible-core's `atomic_move` keeps them; a new file gets `0666` less the umask.
 /// `temp` is removed when the move fails.
 ///
 /// NOTE: SELinux contexts are not copied.
 pub fn atomic_move(temp: &Path, dest: &Path) -> io::Result<()> {
+    atomic_move_as(temp, dest, MoveAttributes::KeepDestination)
+}
+
+/// Renames `temp` over `dest` as [`atomic_move`], keeping the attributes `keep` selects.
+pub fn atomic_move_as(temp: &Path, dest: &Path, keep: MoveAttributes) -> io::Result<()> {
     let moved = (|| {
         match fs::metadata(dest) {
-            Ok(meta) => {
-                fs::set_permissions(temp, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-                // Keeping the owner needs privileges; without them the file stays the
-                // agent user's, as with ansible-core.
-                let _ = std::os::unix::fs::chown(temp, Some(meta.uid()), Some(meta.gid()));
+            Ok(meta) if keep == MoveAttributes::KeepDestination => {
+                // ansible-core chowns the file first and copies the mode only when that
+                // worked: a user without the privilege (EPERM) leaves the file with its
+                // own mode and owner.
+                match std::os::unix::fs::chown(temp, Some(meta.uid()), Some(meta.gid())) {
+                    Ok(()) => {
+                        fs::set_permissions(temp, fs::Permissions::from_mode(meta.mode() & 0o7777))?
+                    }
+                    Err(err) if err.raw_os_error() == Some(libc::EPERM) => {}
+                    Err(err) => return Err(err),
+                }
             }
+            Ok(_) => {}
             Err(_) => {
                 fs::set_permissions(temp, fs::Permissions::from_mode(0o666 & !umask()))?;
             }
@@ -487,14 +571,51 @@ pub fn atomic_move(temp: &Path, dest: &Path) -> io::Result<()> {
 /// Python's text for an OS error: `[Errno 2] No such file or directory: 'path'` without
 /// the path part.
 pub fn os_error(err: &io::Error) -> String {
-    let text = err.to_string();
     match err.raw_os_error() {
-        Some(code) => {
-            let message = text.split(" (os error").next().unwrap_or(&text).to_string();
-            format!("[Errno {code}] {message}")
-        }
-        None => text,
+        Some(code) => format!("[Errno {code}] {}", strerror(err)),
+        None => err.to_string(),
     }
+}
+
+/// Python's text for an OS error on one path: `[Errno 13] Permission denied: '/x'`.
+pub fn os_error_with_path(err: &io::Error, path: &Path) -> String {
+    let shown = path.display().to_string();
+    format!("{}: {}", os_error(err), crate::pyrepr::str_repr(&shown))
+}
+
+/// glibc's `strerror` text for the error numbers whose musl text differs: the agent is
+/// linked with musl, and the messages ansible-core's modules print come from glibc on
+/// the targets rplay is compared with (Debian).
+const GLIBC_MESSAGES: &[(i32, &str)] = &[
+    (libc::ENOTTY, "Inappropriate ioctl for device"),
+    (libc::EOPNOTSUPP, "Operation not supported"),
+    (libc::EXDEV, "Invalid cross-device link"),
+    (libc::ELOOP, "Too many levels of symbolic links"),
+    (libc::EBUSY, "Device or resource busy"),
+    (libc::ENAMETOOLONG, "File name too long"),
+    (libc::EAGAIN, "Resource temporarily unavailable"),
+    (libc::ENODATA, "No data available"),
+    (libc::ECONNREFUSED, "Connection refused"),
+    (libc::ETIMEDOUT, "Connection timed out"),
+    (
+        libc::EILSEQ,
+        "Invalid or incomplete multibyte or wide character",
+    ),
+];
+
+/// Returns the C library's message for an OS error as glibc words it, without Rust's
+/// ` (os error N)` suffix.
+pub fn strerror(err: &io::Error) -> String {
+    let known = err.raw_os_error().and_then(|code| {
+        GLIBC_MESSAGES
+            .iter()
+            .find(|(number, _)| *number == code)
+            .map(|(_, message)| (*message).to_string())
+    });
+    known.unwrap_or_else(|| {
+        let text = err.to_string();
+        text.split(" (os error").next().unwrap_or(&text).to_string()
+    })
 }
 
 /// Finds an executable as ansible-core's `get_bin_path`: in `PATH`, then the sbin
@@ -777,6 +898,76 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn atomic_move_keeps_source_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("dest");
+        fs::write(&dest, "old").unwrap();
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o600)).unwrap();
+        let temp = temp_file_beside(&dest, b"new").unwrap();
+        fs::set_permissions(&temp, fs::Permissions::from_mode(0o640)).unwrap();
+        atomic_move_as(&temp, &dest, MoveAttributes::KeepSource).unwrap();
+        assert_eq!(fs::read_to_string(&dest).unwrap(), "new");
+        assert_eq!(fs::metadata(&dest).unwrap().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn strerror_uses_glibc_wording() {
+        let err = io::Error::from_raw_os_error(libc::EOPNOTSUPP);
+        assert_eq!(strerror(&err), "Operation not supported");
+        assert_eq!(os_error(&err), "[Errno 95] Operation not supported");
+        let err = io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(
+            os_error_with_path(&err, Path::new("/nonexistent")),
+            "[Errno 13] Permission denied: '/nonexistent'"
+        );
+    }
+
+    #[test]
+    fn unknown_attribute_fails_with_usage() {
+        let Some(program) = find_binary("chattr") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "x").unwrap();
+        let attributes = FileAttributes {
+            attributes: Some("Q".into()),
+            ..FileAttributes::default()
+        };
+        let failure =
+            set_attributes_if_different(&path, &attributes, false, &mut None).unwrap_err();
+        assert_eq!(failure.msg, "chattr failed");
+        let details = failure.extra.get("details").map(crate::pyrepr::str);
+        assert_eq!(
+            details.unwrap(),
+            format!(
+                "Error while setting attributes: Usage: {} [-RVf] [-+=aAcCdDeijPsStTuFx] [-p project] [-v version] files...\n",
+                program.display()
+            )
+        );
+    }
+
+    #[test]
+    fn attribute_diff_in_check_mode() {
+        if find_binary("chattr").is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "x").unwrap();
+        let attributes = FileAttributes {
+            attributes: Some("-A".into()),
+            ..FileAttributes::default()
+        };
+        let mut diff = Diff::default();
+        let changed =
+            set_attributes_if_different(&path, &attributes, true, &mut Some(&mut diff)).unwrap();
+        // `-` always counts as a change, as in ansible-core.
+        assert!(changed);
+        assert_eq!(diff.after.get("attributes"), Some(&Value::from("-A")));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 pub mod agent;
 pub mod apt;
+pub mod assemble;
 pub mod blockinfile;
+pub mod chattr;
 pub mod command;
 pub mod copy;
 pub mod copy_remote_dir;

@@ -95,6 +95,37 @@ pub fn str_repr(text: &str) -> String {
     out
 }
 
+/// Python's `repr()` of a bytes value (`b'...'`): the same quoting as [`str_repr`], and
+/// `\xNN` for every byte outside printable ASCII.
+pub fn bytes_repr(bytes: &[u8]) -> String {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::with_capacity(bytes.len() + 3);
+    out.push('b');
+    out.push(char::from(quote));
+    for &byte in bytes {
+        match byte {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            byte if byte == quote => {
+                out.push('\\');
+                out.push(char::from(byte));
+            }
+            0x20..=0x7e => out.push(char::from(byte)),
+            byte => {
+                let _ = write!(out, "\\x{byte:02x}");
+            }
+        }
+    }
+    out.push(char::from(quote));
+    out
+}
+
 /// Approximates Python's `str.isprintable()` for one character.
 ///
 /// NOTE: Python consults the Unicode database (categories Cc, Cf, Cs, Co, Cn, Zl, Zp, and
@@ -119,6 +150,13 @@ fn is_printable(c: char) -> bool {
 mod tests {
     use super::*;
     use crate::Map;
+
+    #[test]
+    fn bytes_repr_like_python() {
+        assert_eq!(bytes_repr(b"/tmp/a.txt"), "b'/tmp/a.txt'");
+        assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
+        assert_eq!(bytes_repr("ß\t".as_bytes()), "b'\\xc3\\x9f\\t'");
+    }
 
     #[test]
     fn repr_of_containers() {

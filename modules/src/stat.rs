@@ -5,7 +5,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use crate::dispatch::ModuleOptions;
-use crate::files::{command_output, find_binary, group_name, passwd_name, Digest};
+use crate::files::{command_output, find_binary, group_name, passwd_name, strerror, Digest};
 use crate::spec::{Default, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
 
@@ -31,30 +31,6 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
             .aliases(&["checksum", "checksum_algo"]),
     ],
 );
-
-/// Letters `lsattr` prints and the names ansible-core reports for them.
-const FILE_ATTRIBUTES: &[(char, &str)] = &[
-    ('A', "noatime"),
-    ('a', "append"),
-    ('c', "compressed"),
-    ('C', "nocow"),
-    ('d', "nodump"),
-    ('D', "dirsync"),
-    ('e', "extents"),
-    ('E', "encrypted"),
-    ('h', "blocksize"),
-    ('i', "immutable"),
-    ('I', "indexed"),
-    ('j', "journalled"),
-    ('N', "inline"),
-    ('s', "zero"),
-    ('S', "synchronous"),
-    ('t', "notail"),
-    ('T', "blockroot"),
-    ('u', "undelete"),
-    ('X', "compressedraw"),
-    ('Z', "compresseddirty"),
-];
 
 pub fn run(params: &Params, _options: &ModuleOptions) -> Map {
     let path_text = params.string("path").unwrap_or_default();
@@ -198,84 +174,36 @@ fn insert_mime(stat: &mut Map, path: &Path) {
     stat.insert(Value::from("charset"), Value::from(charset));
 }
 
-/// `version`, `attributes` and `attr_flags` from `lsattr -vd`, empty without it.
+/// `version`, `attributes` and `attr_flags` as ansible-core reads them from `lsattr -vd`
+/// (here with the ioctls lsattr uses): empty unless the target has `lsattr` and the file
+/// system gives both the flags and the version.
 fn insert_attributes(stat: &mut Map, path: &Path) {
-    let mut version = Value::Null;
-    let mut flags = String::new();
-    let output = find_binary("lsattr")
-        .and_then(|program| command_output(&program, &["-vd".as_ref(), path.as_os_str()]));
-    if let Some(output) = output {
-        let fields: Vec<&str> = output.split_whitespace().collect();
-        if fields.len() >= 2 {
-            version = Value::from(fields[0].trim());
-            flags = fields[1].replace('-', "").trim().to_string();
-        }
-    }
-    let names: Vec<Value> = flags
-        .chars()
-        .filter_map(|letter| {
-            FILE_ATTRIBUTES
-                .iter()
-                .find(|(flag, _)| *flag == letter)
-                .map(|(_, name)| Value::from(*name))
-        })
+    let read = find_binary("lsattr").and_then(|_| {
+        let flags = crate::chattr::get_flags(path).ok()?;
+        let version = crate::chattr::get_version(path).ok()?;
+        Some((version, crate::chattr::flag_letters(flags)))
+    });
+    let (version, letters) = match read {
+        Some((version, letters)) => (Value::from(version.to_string()), letters),
+        None => (Value::Null, String::new()),
+    };
+    let names = crate::chattr::attribute_names(&letters)
+        .into_iter()
+        .map(Value::from)
         .collect();
     stat.insert(Value::from("version"), version);
     stat.insert(Value::from("attributes"), Value::list(names));
-    stat.insert(Value::from("attr_flags"), Value::from(flags));
+    stat.insert(Value::from("attr_flags"), Value::from(letters));
 }
 
-/// Python's `os.access`, by the effective ids' permission bits.
-///
-/// NOTE: decided from the mode bits and ownership, not by the `access` system call:
-/// root gets read and write everywhere and execute when any execute bit is set; ACLs and
-/// read-only mounts are not considered.
+/// Python's `os.access`: the `access` system call, with the real user and group ids.
 fn access(path: &Path, wanted: u32) -> bool {
-    let Ok(meta) = fs::metadata(path) else {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
         return false;
     };
-    let (uid, gids) = effective_ids();
-    let mode = meta.mode();
-    if uid == 0 {
-        return wanted != 1 || mode & 0o111 != 0;
-    }
-    let bits = if meta.uid() == uid {
-        mode >> 6
-    } else if gids.contains(&meta.gid()) {
-        mode >> 3
-    } else {
-        mode
-    };
-    bits & wanted == wanted
-}
-
-/// The effective uid and the group ids of this process, from `/proc/self/status`.
-fn effective_ids() -> (u32, Vec<u32>) {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| -> Vec<u32> {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .map(|rest| {
-                rest.split_whitespace()
-                    .filter_map(|n| n.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let uid = field("Uid:").get(1).copied().unwrap_or(u32::MAX);
-    let mut gids = field("Groups:");
-    gids.extend(field("Gid:").get(1));
-    (uid, gids)
-}
-
-/// Python's `strerror` of an OS error, without the errno.
-fn strerror(err: &std::io::Error) -> String {
-    err.to_string()
-        .split(" (os error")
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    // SAFETY: `c_path` is a NUL-terminated string that outlives the call.
+    unsafe { libc::access(c_path.as_ptr(), wanted as libc::c_int) == 0 }
 }
 
 #[cfg(test)]

@@ -44,9 +44,9 @@ pub struct ModuleWorkdir {
 
 impl ModuleWorkdir {
     /// Enters a new module directory when the agent started in an unreadable one and
-    /// `remote_tmp` is set. Returns the directory and the warning about a created
-    /// `remote_tmp`.
-    pub fn enter(options: &ModuleOptions) -> (Option<ModuleWorkdir>, Option<String>) {
+    /// `remote_tmp` is set. Returns the directory and the warning about a created or
+    /// unusable `remote_tmp`.
+    pub fn enter(options: &ModuleOptions) -> (Option<ModuleWorkdir>, Option<RemoteTmpWarning>) {
         if !STARTED_UNREADABLE.load(Ordering::Relaxed) {
             return (None, None);
         }
@@ -95,28 +95,96 @@ impl Drop for ModuleWorkdir {
 
 /// Creates `path` and its missing parents as Python's `os.makedirs(path, mode)` does:
 /// `mode` (less the umask) applies to `path` itself, the parents get the default mode.
-pub fn make_dirs(path: &Path, mode: u32) -> std::io::Result<()> {
+/// An error carries the directory whose creation failed, as Python's `OSError` names it.
+pub fn make_dirs(path: &Path, mode: u32) -> Result<(), MakeDirsError> {
     if let Some(parent) = path
         .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
+        .filter(|parent| !parent.as_os_str().is_empty() && !parent.exists())
     {
-        std::fs::create_dir_all(parent)?;
+        match make_dirs(parent, 0o777) {
+            Err(err) if err.error.kind() != std::io::ErrorKind::AlreadyExists => return Err(err),
+            _ => {}
+        }
     }
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().mode(mode).create(path)
+    std::fs::DirBuilder::new()
+        .mode(mode)
+        .create(path)
+        .map_err(|error| MakeDirsError {
+            error,
+            path: path.to_path_buf(),
+        })
+}
+
+/// A failed [`make_dirs`]: the error and the directory it happened on.
+#[derive(Debug)]
+pub struct MakeDirsError {
+    pub error: std::io::Error,
+    pub path: PathBuf,
+}
+
+impl std::fmt::Display for MakeDirsError {
+    /// Python's text of the `OSError`: `[Errno 13] Permission denied: '/nonexistent'`.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = crate::files::os_error_with_path(&self.error, &self.path);
+        formatter.write_str(&text)
+    }
+}
+
+/// ansible-core's warning about the `remote_tmp` a module needed and found missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteTmpWarning {
+    /// The module created it.
+    Created(String),
+    /// The module could not create it and fell back to the system's temporary directory.
+    Unusable(String),
+}
+
+impl RemoteTmpWarning {
+    pub fn into_text(self) -> String {
+        match self {
+            RemoteTmpWarning::Created(text) | RemoteTmpWarning::Unusable(text) => text,
+        }
+    }
 }
 
 /// Creates `remote_tmp` when it is missing, and returns ansible-core's warning then.
-fn create_base(base: &str) -> Option<String> {
+fn create_base(base: &str) -> Option<RemoteTmpWarning> {
     if Path::new(base).exists() {
         return None;
     }
     match make_dirs(Path::new(base), 0o700) {
-        Ok(()) => Some(format!(
+        Ok(()) => Some(RemoteTmpWarning::Created(format!(
             "Module remote_tmp {base} did not exist and was created with a mode of 0700, this may cause issues when running as another user. To avoid this, create the remote_tmp dir with the correct permissions manually"
-        )),
-        Err(err) => Some(format!(
+        ))),
+        Err(err) => Some(RemoteTmpWarning::Unusable(format!(
             "Unable to use {base} as temporary directory, failing back to system: {err}"
-        )),
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn make_dirs_names_failing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = make_dirs(&file.join("a/b"), 0o700).unwrap_err();
+        assert_eq!(err.path, file.join("a"));
+        assert_eq!(
+            err.to_string(),
+            format!("[Errno 20] Not a directory: '{}'", file.join("a").display())
+        );
+    }
+
+    #[test]
+    fn make_dirs_creates_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/c");
+        make_dirs(&path, 0o700).unwrap();
+        assert!(path.is_dir());
     }
 }

@@ -91,6 +91,12 @@ pub fn run(
                 executor, &target, host, args, vars, &options,
             ))
         }),
+        "assemble" => executor.module_options(context, vars).and_then(|options| {
+            let target = executor.target(context, host, vars)?;
+            Ok(super::assemble_action::assemble(
+                executor, context, &target, args, vars, &options,
+            ))
+        }),
         "template" => executor.module_options(context, vars).and_then(|options| {
             let target = executor.target(context, host, vars)?;
             Ok(super::template_action::template(
@@ -742,7 +748,7 @@ impl Executor<'_> {
     ) -> Result<ModuleOptions, String> {
         Ok(ModuleOptions {
             check_mode: self.check_mode(context, vars),
-            diff: self.options.diff,
+            diff: self.diff_mode(context, vars),
             environment: self.environment(context, vars)?,
             module_name: Some(context.task.action.clone()),
             remote_tmp: Some(self.remote_tmp(vars)),
@@ -750,6 +756,20 @@ impl Executor<'_> {
             // Set by the connection, which reads the login user from its spec.
             system_tmp: false,
         })
+    }
+
+    /// Returns whether the task runs in diff mode: its `diff` keyword, else `--diff`.
+    ///
+    /// NOTE: only modules see the keyword; the printer shows diffs by `--diff` alone.
+    fn diff_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {
+        match context.keyword("diff") {
+            Some(value) => self
+                .templar
+                .template(&value.value, vars)
+                .map(|value| super::task::truthy_keyword(&value))
+                .unwrap_or(self.options.diff),
+            None => self.options.diff,
+        }
     }
 
     /// `remote_tmp` for the task's host: `ansible_remote_tmp` over the setting.

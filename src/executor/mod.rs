@@ -2,6 +2,7 @@
 //! runner. The executor emits [`events::Event`]s and never prints.
 
 mod actions;
+mod assemble_action;
 pub mod context;
 mod copy_action;
 pub mod events;
