@@ -29,6 +29,7 @@ and snapshots are stored or compared:
   size depends on the filesystem's history, not on what it contains);
 - in results, the path of the lab script, which a case that crashes a host runs, becomes
   `$RPLAY_LAB_COMMAND`;
+- in the log and results, the case's own directory becomes `$CASE_DIR`;
 - in logs, results and snapshots, the addresses of lab instance N (`10.253.N.x`) become
   instance 0's (`10.253.0.x`), so a case recorded on one instance checks on another.
 Logs are compared by `rplay compare`, which has its own normalisation (host order within a
@@ -218,13 +219,17 @@ def run_case(case: Case, engine: str, binary: str, work: Path) -> Run:
         close_ssh_masters(control_dir)
         shutil.rmtree(control_dir, ignore_errors=True)
     results = None
+    # The case's files are found in this checkout, whose path varies.
+    case_dir = str(case.dir.resolve())
     if results_path.exists():
         # A case that acts on the lab runs this checkout's lab script, whose path varies.
         text = results_path.read_text().replace(json.dumps(str(LAB))[1:-1], "$RPLAY_LAB_COMMAND")
+        text = text.replace(json.dumps(case_dir)[1:-1], "$CASE_DIR")
         results = canonical_addresses(normalise_results(json.loads(text)))
+    log = proc.stdout.decode("utf-8", errors="replace").replace(case_dir, "$CASE_DIR")
     return Run(
         exit_code=proc.returncode,
-        log=canonical_addresses(proc.stdout.decode("utf-8", errors="replace")),
+        log=canonical_addresses(log),
         results=results,
         snapshot=canonical_addresses(snapshot(case)),
         command=shown_command(command, env),
