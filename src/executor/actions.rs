@@ -760,8 +760,7 @@ impl Executor<'_> {
 
     /// Returns whether the task runs in diff mode: its `diff` keyword, else `--diff`.
     ///
-    /// NOTE: only modules see the keyword; the printer shows diffs by `--diff` alone.
-    fn diff_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {
+    pub(super) fn diff_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {
         match context.keyword("diff") {
             Some(value) => self
                 .templar

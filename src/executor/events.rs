@@ -18,6 +18,9 @@ pub struct TaskInfo {
     /// `k=v, ...` of the arguments, for `display_args_to_stdout`.
     pub args_text: Option<String>,
     pub check_mode: bool,
+    /// Whether results show their `diff`: `--diff`, or the task's `diff` keyword (true
+    /// for the first host), as ansible-core's strategy decides before `v2_on_file_diff`.
+    pub diff: bool,
     /// Set for `include_tasks`/`include_role`, whose results print only `included:`.
     pub is_include: bool,
     pub has_loop: bool,

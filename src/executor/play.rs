@@ -1221,6 +1221,7 @@ impl Executor<'_> {
             kind,
             args_text: Some(args_text),
             check_mode: self.options.check,
+            diff: self.options.diff || self.diff_mode(context, vars),
             is_include: matches!(task.short_action(), "include_tasks" | "include_role"),
             has_loop: task.keyword("loop").is_some(),
             register: task.keyword("register").map(|r| value_text(&r.value)),

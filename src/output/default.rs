@@ -375,7 +375,7 @@ impl DefaultPrinter {
     /// Prints a changed result's `diff` in `--diff` mode, as `v2_on_file_diff` does
     /// before the result's line.
     fn print_file_diff(&mut self, task: &TaskInfo, data: &Map) {
-        if !self.options.diff || data.get("changed") != Some(&Value::Bool(true)) {
+        if !(self.options.diff || task.diff) || data.get("changed") != Some(&Value::Bool(true)) {
             return;
         }
         let Some(diff) = data.get("diff").filter(|diff| diff.is_truthy()) else {

@@ -169,6 +169,7 @@ mod tests {
             kind: TaskKind::Task,
             args_text: None,
             check_mode: false,
+            diff: false,
             is_include: false,
             has_loop: false,
             register: register.map(str::to_string),
