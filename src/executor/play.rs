@@ -482,11 +482,15 @@ impl Executor<'_> {
             }
         }
         if !includes.is_empty() {
+            let failed_before = self.failed_hosts.len();
             if handler {
                 self.run_handler_includes(run, slot, context, includes);
             } else {
                 self.process_includes(run, slot, context, includes);
             }
+            // A file or role that could not be loaded fails its hosts like a task does,
+            // for `any_errors_fatal` too.
+            any_failed |= self.failed_hosts.len() > failed_before;
         }
         // ansible-core warns about a reserved `register` name when it next gathers the
         // variables, which is after this task's results are shown.
