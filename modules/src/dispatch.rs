@@ -175,6 +175,9 @@ const ENTRIES: &[ModuleEntry] = &[
         crate::mount::run,
     ),
     entry("mount", &crate::mount::SPEC, crate::mount::run),
+    entry("get_url", &crate::get_url::SPEC, crate::get_url::run),
+    entry("uri", &crate::uri::SPEC, crate::uri::run),
+    entry("wait_for", &crate::wait_for::SPEC, crate::wait_for::run),
 ];
 
 /// `setup` in ansible-core 2.18's spec order.
@@ -229,6 +232,9 @@ pub const MODULES: &[&str] = &[
     "selinux",
     "ansible.posix.mount",
     "mount",
+    "get_url",
+    "uri",
+    "wait_for",
 ];
 
 /// Returns the module `name` implements, if this crate has it.
