@@ -255,6 +255,16 @@ fn prepare(client: &Client, request: &Request) -> Result<Prepared, PrepareError>
         headers.retain(|(known, _)| !known.eq_ignore_ascii_case(name));
         headers.push((name.clone(), value.clone()));
     }
+    // urllib labels any request body that has no type as a form.
+    let typed = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+    if request.body.is_some() && !typed {
+        headers.push((
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ));
+    }
     Ok(Prepared {
         url,
         headers,
