@@ -810,7 +810,16 @@ fn transport_message(transport: &ureq::Transport) -> String {
     use std::error::Error as _;
     let mut source = transport.source();
     let mut io_error: Option<&std::io::Error> = None;
-    while let Some(error) = source {
+    while let Some(mut error) = source {
+        // An `io::Error` hides the error it wraps from `source()`.
+        if let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if inner.is::<DnsError>() || inner.is::<rustls::Error>() {
+                error = inner;
+            }
+        }
         if let Some(dns) = error.downcast_ref::<DnsError>() {
             return format!("Request failed: <urlopen error {dns}>");
         }
@@ -844,28 +853,49 @@ fn transport_message(transport: &ureq::Transport) -> String {
     }
 }
 
-/// OpenSSL's wording of a certificate failure, as Python's `ssl` module reports it.
+/// OpenSSL's wording of a TLS failure, as Python's `ssl` module reports it (Python
+/// 3.11 on Debian 12 names `_ssl.c:992`).
 ///
-/// NOTE: the texts are close to OpenSSL's, not identical for every case: rustls does
-/// not tell a self-signed certificate from one of an unknown issuer.
+/// NOTE: the texts follow OpenSSL's for the common failures only; others show rustls's
+/// own description.
 fn tls_text(error: &rustls::Error) -> String {
     use rustls::CertificateError;
     let reason = match error {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
             "unable to get local issuer certificate".to_string()
         }
+        rustls::Error::InvalidCertificate(CertificateError::Other(other))
+            if format!("{other:?}").contains("CaUsedAsEndEntity") =>
+        {
+            "self-signed certificate".to_string()
+        }
         rustls::Error::InvalidCertificate(CertificateError::Expired)
         | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. }) => {
             "certificate has expired".to_string()
         }
-        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
-            "Hostname mismatch, certificate is not valid for the host".to_string()
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected,
+            ..
+        }) => {
+            let host = match expected {
+                rustls::pki_types::ServerName::DnsName(name) => name.as_ref().to_string(),
+                rustls::pki_types::ServerName::IpAddress(ip) => {
+                    std::net::IpAddr::from(*ip).to_string()
+                }
+                other => format!("{other:?}"),
+            };
+            format!("Hostname mismatch, certificate is not valid for '{host}'.")
+        }
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => {
+            "Hostname mismatch, certificate is not valid for the host.".to_string()
         }
         rustls::Error::InvalidCertificate(other) => format!("{other:?}"),
+        rustls::Error::InvalidMessage(_) => {
+            return "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:992)".to_string()
+        }
         other => return format!("[SSL] {other} (_ssl.c:992)"),
     };
-    format!("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason} (_ssl.c:1006)")
+    format!("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason} (_ssl.c:992)")
 }
 
 /// Python's text of an OS error (`[Errno 111] Connection refused`, or `timed out` for a
