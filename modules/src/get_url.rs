@@ -265,7 +265,7 @@ impl<'a> Download<'a> {
         })
     }
 
-    /// Fetches `url` into a new temporary file, as get_url's `url_get`. A 304 answer
+    /// Fetches `url` into a new temporary file, as get_url's `url_get`. A 304 response
     /// ends the run unchanged; other failures fail it.
     fn url_get(
         &mut self,

@@ -35,7 +35,7 @@ pub const REQUEST_OPTIONS: [OptionSpec; 4] = [
     OptionSpec::new("use_netrc", Kind::Bool).default(Default::Bool(true)),
 ];
 
-/// Which redirects are followed (`follow_redirects`).
+/// The redirects a request follows (`follow_redirects`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Redirects {
     /// Python's own rules (`urllib2`, and get_url, which has no such option).
@@ -44,7 +44,7 @@ pub enum Redirects {
     All,
     /// Redirects of GET and HEAD only (`safe`).
     Safe,
-    /// No redirect: a 3xx status is the answer (`none`, `no`).
+    /// No redirect: a 3xx status is the response (`none`, `no`).
     Never,
 }
 
@@ -59,8 +59,8 @@ impl Redirects {
     }
 }
 
-/// How a request connects and authenticates, from the module's parameters and the
-/// task's environment.
+/// The connection and authentication settings of requests, from the module's
+/// parameters and the task's environment.
 #[derive(Debug, Clone)]
 pub struct Client {
     pub validate_certs: bool,
@@ -117,15 +117,15 @@ pub struct Request {
     pub modified_since: Option<SystemTime>,
 }
 
-/// The outcome of a request that got an answer or failed in a way `fetch_url`
+/// The outcome of a request that got a response or failed in a way `fetch_url`
 /// reports in `info` (status -1) instead of failing the module.
 pub struct Fetched {
     /// `fetch_url`'s `info`: `url`, `status`, the headers, `cookies`, `msg`, and `body`
     /// for an HTTP error.
     pub info: Map,
-    /// The body of a 2xx answer, still to be read.
+    /// The body of a 2xx response, still to be read.
     pub body: Option<Box<dyn Read + Send>>,
-    /// Whether the answer came with headers (Python's `r.fp` is not None).
+    /// Whether the response came with headers (Python's `r.fp` is not None).
     pub has_response: bool,
 }
 
@@ -144,7 +144,7 @@ impl Fetched {
             .unwrap_or_default()
     }
 
-    /// The final URL, after redirects.
+    /// Returns the final URL, after redirects.
     pub fn url(&self) -> String {
         self.info
             .get("url")
@@ -298,7 +298,7 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The login and password `~/.netrc` (or `$NETRC`) has for `host`, or its default.
+/// Returns the login and password `~/.netrc` (or `$NETRC`) has for `host`, or its default.
 fn netrc_login(host: &str) -> Option<(String, String)> {
     let path = std::env::var("NETRC").ok().or_else(|| {
         std::env::var("HOME")
@@ -380,7 +380,7 @@ pub fn http_date(time: SystemTime) -> String {
 /// Python's `urllib` follows at most 10 redirects.
 const MAX_REDIRECTS: usize = 10;
 
-/// A 3xx answer with a `Location`: its status, reason and the absolute target.
+/// A 3xx response with a `Location`: its status, reason and the absolute target.
 struct Redirect {
     status: u16,
     reason: String,
@@ -459,7 +459,7 @@ fn send(client: &Client, request: &Request, prepared: Prepared, mut info: Map) -
 
 enum Follow {
     Go(url::Url),
-    /// Not followed: the 3xx answer is the HTTP error.
+    /// Not followed: the 3xx response is the HTTP error.
     Stop,
     /// Not followed, with urllib's own message for the HTTP error.
     Refuse(String),
@@ -474,7 +474,7 @@ fn follow(policy: Redirects, method: &str, redirect: &Redirect, done: usize) -> 
         Redirects::Safe => matches!(method, "GET" | "HEAD"),
         Redirects::Urllib => {
             matches!(method, "GET" | "HEAD")
-                || (matches!(redirect.status, 301 | 302 | 303) && method == "POST")
+                || ((301..=303).contains(&redirect.status) && method == "POST")
         }
     };
     if !allowed {
@@ -524,7 +524,7 @@ fn asks_basic(response: &ureq::Response) -> bool {
         .any(|value| value.trim_start().to_ascii_lowercase().starts_with("basic"))
 }
 
-/// Sends one request and returns the answer whatever its status, or Python's message
+/// Sends one request and returns the response whatever its status, or Python's message
 /// for a failure without one.
 fn exchange(
     client: &Client,
@@ -571,7 +571,7 @@ fn build_agent(client: &Client, url: &url::Url, timeout: Duration) -> Result<ure
     Ok(builder.build())
 }
 
-/// The TLS settings: the system's CA certificates (or `ca_path`), or no verification
+/// Builds the TLS settings: the system's CA certificates (or `ca_path`), or no verification
 /// for `validate_certs: false`.
 fn tls_config(client: &Client) -> Result<Arc<rustls::ClientConfig>, String> {
     // ring is the provider that builds for the static musl agent; rustls 0.23.48
@@ -665,8 +665,8 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
     }
 }
 
-/// The proxy for `url` from `<scheme>_proxy` (lower case wins over upper case) unless
-/// `no_proxy` matches its host, as Python's `getproxies_environment` and
+/// Returns the proxy for `url` from `<scheme>_proxy` (lower case wins over upper
+/// case) unless `no_proxy` matches its host, as Python's `getproxies_environment` and
 /// `proxy_bypass_environment` decide.
 pub fn proxy_for(url: &url::Url, environment: &[(String, String)]) -> Option<String> {
     let lookup = |name: &str| -> Option<String> {
@@ -803,9 +803,9 @@ impl std::fmt::Display for DnsError {
 
 impl std::error::Error for DnsError {}
 
-/// Python's message for a request that got no answer: `Request failed: <urlopen error
+/// Python's message for a request that got no response: `Request failed: <urlopen error
 /// ...>` when connecting failed (urllib wraps those in `URLError`), `Connection failure:
-/// ...` when the connection broke or timed out while waiting for the answer.
+/// ...` when the connection broke or timed out while waiting for the response.
 fn transport_message(transport: &ureq::Transport) -> String {
     use std::error::Error as _;
     let mut source = transport.source();
@@ -925,7 +925,7 @@ pub fn os_error_text(error: &std::io::Error) -> String {
     format!("[Errno {code}] {text}")
 }
 
-/// `fetch_url`'s `info` after an `HTTPError`: the answer's headers (the last of a
+/// `fetch_url`'s `info` after an `HTTPError`: the response's headers (the last of a
 /// repeated one), `msg`, `body` and `status`.
 fn http_error(
     mut info: Map,
@@ -963,7 +963,7 @@ fn response_headers(response: &ureq::Response) -> Vec<(String, String)> {
     headers
 }
 
-/// Turns the final answer into `Fetched`: a 2xx status is a success with its body to
+/// Turns the final response into `Fetched`: a 2xx status is a success with its body to
 /// read, any other an `HTTPError`.
 fn finish(
     client: &Client,
@@ -1022,7 +1022,7 @@ fn finish(
     }
 }
 
-/// The cookies the answers of one request set, in the order they came.
+/// The cookies the responses of one request set, in the order they came.
 ///
 /// NOTE: no domain or path rules and no expiry: every cookie is sent on to the
 /// redirects of the same request, and Python's ordering by path is not reproduced.

@@ -1,5 +1,5 @@
 //! The `uri` module, after ansible-core 2.18's: one HTTP(S) request with a body built
-//! from `body_format`, the answer's status checked against `status_code`, and a
+//! from `body_format`, the response's status checked against `status_code`, and a
 //! result with the lower-cased response headers, `content` and the parsed `json`.
 
 use std::io::Read;
@@ -295,7 +295,7 @@ fn read_source(
     Ok(data)
 }
 
-/// What the module builds from the answer.
+/// What the module builds from the response.
 struct Response<'a> {
     params: &'a Params,
     url: &'a str,
@@ -446,7 +446,7 @@ impl<'a> Response<'a> {
     }
 
     /// Writes the content to `dest` when it differs, then applies owner, group and
-    /// mode. uri reports `changed` for every written answer, as ansible-core's does.
+    /// mode. uri reports `changed` for every written response, as ansible-core's does.
     fn write_dest(&self, dest: &str, content: &[u8], resp: &mut Map) -> Result<(), Map> {
         let path = Path::new(dest);
         let current = std::fs::read(path).ok();
@@ -486,7 +486,7 @@ fn header_param(header: &str, name: &str) -> Option<String> {
     })
 }
 
-/// The answer's content type as `parse_content_type` reads it.
+/// The response's content type as `parse_content_type` reads it.
 struct ContentType {
     sub_type: String,
     charset: String,
@@ -535,7 +535,7 @@ impl ContentType {
         !candidate.is_empty() && JSON_CANDIDATES.contains(&candidate)
     }
 
-    /// The content as text in the answer's charset.
+    /// The content as text in the response's charset.
     fn decode(&self, bytes: &[u8]) -> String {
         match encoding_rs::Encoding::for_label(self.charset.as_bytes()) {
             Some(encoding) => encoding.decode_without_bom_handling(bytes).0.into_owned(),
