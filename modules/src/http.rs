@@ -71,6 +71,10 @@ pub struct Client {
     pub http_agent: Option<String>,
     pub redirects: Redirects,
     pub ca_path: Option<String>,
+    /// A PEM client certificate chain, which may hold the private key too.
+    pub client_cert: Option<String>,
+    /// The PEM private key of `client_cert`, when it is in a file of its own.
+    pub client_key: Option<String>,
     pub unredirected_headers: Vec<String>,
     pub decompress: bool,
     pub use_netrc: bool,
@@ -91,6 +95,8 @@ impl Client {
             http_agent: params.string("http_agent"),
             redirects: Redirects::from_option(params.str("follow_redirects")),
             ca_path: params.string("ca_path"),
+            client_cert: params.string("client_cert"),
+            client_key: params.string("client_key"),
             unredirected_headers: params
                 .strings("unredirected_headers")
                 .iter()
@@ -598,14 +604,55 @@ fn tls_config(client: &Client) -> Result<Arc<rustls::ClientConfig>, String> {
                 }
             }
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        let builder = builder.with_root_certificates(roots);
+        match client_identity(client)? {
+            Some((certs, key)) => builder.with_client_auth_cert(certs, key),
+            None => Ok(builder.with_no_client_auth()),
+        }
     } else {
-        builder
+        let builder = builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-            .with_no_client_auth()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)));
+        match client_identity(client)? {
+            Some((certs, key)) => builder.with_client_auth_cert(certs, key),
+            None => Ok(builder.with_no_client_auth()),
+        }
     };
+    let config = config.map_err(|err| format!("Request failed: <urlopen error {err}>"))?;
     Ok(Arc::new(config))
+}
+
+type ClientIdentity = (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+/// Reads `client_cert` and its key (from `client_key`, else from the certificate's
+/// file), as Python's `load_cert_chain` does. A file that cannot be read fails as
+/// Python's `OSError` does in `fetch_url`.
+fn client_identity(client: &Client) -> Result<Option<ClientIdentity>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let Some(cert_path) = &client.client_cert else {
+        return Ok(None);
+    };
+    let read = |path: &str| {
+        std::fs::read(path)
+            .map_err(|err| format!("Connection failure: {}", crate::files::os_error(&err)))
+    };
+    let cert_pem = read(cert_path)?;
+    let key_pem = match &client.client_key {
+        Some(key_path) => read(key_path)?,
+        None => cert_pem.clone(),
+    };
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(&cert_pem)
+        .filter_map(Result::ok)
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&key_pem);
+    match (certs.is_empty(), key) {
+        (false, Ok(key)) => Ok(Some((certs, key))),
+        // Python's ssl module: `[SSL] PEM lib (_ssl.c:3900)`.
+        _ => Err("Connection failure: [SSL] PEM lib (_ssl.c:3900)".to_string()),
+    }
 }
 
 fn rustls_pem_certificates(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
