@@ -741,6 +741,116 @@ mod tests {
         assert_eq!(python_dirname("a.txt"), "");
     }
 
+    /// Serves each connection one canned response per path, from a thread, and
+    /// returns the server's base URL. `/stall` never answers.
+    fn serve(routes: &'static [(&'static str, &'static str)]) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                std::thread::spawn(move || {
+                    use std::io::{BufRead, BufReader};
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut request_line = String::new();
+                    let _ = reader.read_line(&mut request_line);
+                    let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+                    if path == "/stall" {
+                        std::thread::sleep(Duration::from_secs(10));
+                        return;
+                    }
+                    let response = routes
+                        .iter()
+                        .find(|(route, _)| *route == path)
+                        .map(|(_, response)| *response)
+                        .unwrap_or("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                    let _ = stream.write_all(response.as_bytes());
+                });
+            }
+        });
+        base
+    }
+
+    const ROUTES: &[(&str, &str)] = &[(
+        "/hello.txt",
+        "HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nhello world\n",
+    )];
+
+    const HELLO_SHA256: &str = "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447";
+
+    fn get_url(args: &[(&str, Value)]) -> Map {
+        let args: Map = args
+            .iter()
+            .map(|(key, value)| (Value::from(*key), value.clone()))
+            .collect();
+        let options = ModuleOptions {
+            system_tmp: true,
+            ..ModuleOptions::default()
+        };
+        run(&SPEC.validate(&args).unwrap(), &options)
+    }
+
+    #[test]
+    fn download_then_checksum_skip() {
+        let base = serve(ROUTES);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("hello.txt").display().to_string();
+        let args = [
+            ("url", Value::from(format!("{base}/hello.txt"))),
+            ("dest", Value::from(dest.as_str())),
+            ("checksum", Value::from(format!("sha256:{HELLO_SHA256}"))),
+        ];
+        let result = get_url(&args);
+        assert_eq!(
+            result.get("changed"),
+            Some(&Value::Bool(true)),
+            "{result:?}"
+        );
+        assert_eq!(result.get("msg"), Some(&Value::from("OK (12 bytes)")));
+        assert_eq!(result.get("status_code"), Some(&Value::Int(200)));
+        assert_eq!(fs::read_to_string(&dest).unwrap(), "hello world\n");
+        let again = get_url(&args);
+        assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
+        assert_eq!(again.get("msg"), Some(&Value::from("file already exists")));
+    }
+
+    #[test]
+    fn failures_leave_no_dest() {
+        let base = serve(ROUTES);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.txt").display().to_string();
+        let wrong = get_url(&[
+            ("url", Value::from(format!("{base}/hello.txt"))),
+            ("dest", Value::from(dest.as_str())),
+            ("checksum", Value::from(format!("md5:{}", "0".repeat(32)))),
+        ]);
+        let msg = crate::pyrepr::str(wrong.get("msg").unwrap());
+        assert!(msg.contains("did not match 00000000"), "{msg}");
+        assert!(
+            msg.ends_with("it was 6f5902ac237024bdd0c176cb93063dc4."),
+            "{msg}"
+        );
+        let missing = get_url(&[
+            ("url", Value::from(format!("{base}/missing"))),
+            ("dest", Value::from(dest.as_str())),
+        ]);
+        assert_eq!(missing.get("msg"), Some(&Value::from("Request failed")));
+        assert_eq!(
+            missing.get("response"),
+            Some(&Value::from("HTTP Error 404: Not Found"))
+        );
+        let stalled = get_url(&[
+            ("url", Value::from(format!("{base}/stall"))),
+            ("dest", Value::from(dest.as_str())),
+            ("timeout", Value::Int(1)),
+        ]);
+        assert_eq!(
+            stalled.get("msg"),
+            Some(&Value::from("Connection failure: timed out"))
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
     #[test]
     fn wrong_checksum_format_fails_early() {
         let mut args = Map::new();
