@@ -285,7 +285,13 @@ impl<'a> Download<'a> {
         };
         let mut fetched = crate::http::fetch(&self.client, &request)?;
         let elapsed = Value::Int(crate::http::elapsed_seconds(start));
-        let status = fetched.status();
+        // A file:// URL has no status (None), which get_url accepts.
+        let from_file = url.starts_with("file:/");
+        let status = if from_file && fetched.info.get("status") == Some(&Value::Null) {
+            200
+        } else {
+            fetched.status()
+        };
         let mut exit = Map::new();
         exit.insert(Value::from("url"), Value::from(url));
         exit.insert(Value::from("dest"), Value::from(self.dest.as_str()));
@@ -436,7 +442,8 @@ impl<'a> Download<'a> {
             self.set("backup_file", backup);
         }
         self.set("msg", Value::from(fetched.msg()));
-        self.set("status_code", Value::Int(fetched.status()));
+        let status = fetched.info.get("status").cloned().unwrap_or_default();
+        self.set("status_code", status);
         Ok(self.result)
     }
 }

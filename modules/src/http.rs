@@ -172,6 +172,9 @@ pub fn fetch(client: &Client, request: &Request) -> Result<Fetched, Map> {
     let mut info = Map::new();
     info.insert(Value::from("url"), Value::from(request.url.as_str()));
     info.insert(Value::from("status"), Value::Int(-1));
+    if let Some(path) = request.url.strip_prefix("file://") {
+        return Ok(open_file(info, path));
+    }
     let prepared = match prepare(client, request) {
         Ok(prepared) => prepared,
         Err(PrepareError::Invalid(message)) => {
@@ -194,6 +197,51 @@ pub fn fetch(client: &Client, request: &Request) -> Result<Fetched, Map> {
     Ok(send(client, request, prepared, info))
 }
 
+/// Opens a `file://` URL as urllib's `FileHandler` does: `status` is None, and a
+/// missing file is a `URLError`.
+fn open_file(mut info: Map, path: &str) -> Fetched {
+    let path = percent_decode(path.split(['?', '#']).next().unwrap_or_default());
+    let opened = std::fs::File::open(&path).and_then(|file| Ok((file.metadata()?, file)));
+    match opened {
+        Ok((meta, file)) => {
+            info.insert(
+                Value::from("content-length"),
+                Value::from(meta.len().to_string()),
+            );
+            if let Ok(modified) = meta.modified() {
+                info.insert(
+                    Value::from("last-modified"),
+                    Value::from(http_date(modified)),
+                );
+            }
+            info.insert(Value::from("cookies_string"), Value::from(""));
+            info.insert(Value::from("cookies"), Value::empty_map());
+            info.insert(
+                Value::from("msg"),
+                Value::from(format!("OK ({} bytes)", meta.len())),
+            );
+            info.insert(Value::from("status"), Value::Null);
+            Fetched {
+                info,
+                body: Some(Box::new(file)),
+                has_response: true,
+            }
+        }
+        Err(err) => {
+            let text = format!("{}: '{path}'", os_error_text(&err));
+            info.insert(
+                Value::from("msg"),
+                Value::from(format!("Request failed: <urlopen error {text}>")),
+            );
+            Fetched {
+                info,
+                body: None,
+                has_response: false,
+            }
+        }
+    }
+}
+
 enum PrepareError {
     /// Python raises `ValueError`, and `fetch_url` fails the module with its text.
     Invalid(String),
@@ -214,7 +262,7 @@ fn prepare(client: &Client, request: &Request) -> Result<Prepared, PrepareError>
         .map_err(|_| PrepareError::Invalid(format!("unknown url type: '{}'", request.url)))?;
     match url.scheme() {
         "http" | "https" => {}
-        // NOTE: ftp:// and file:// URLs, which urllib opens too, are not supported.
+        // NOTE: ftp:// URLs, which urllib opens too, are not supported.
         other => {
             return Err(PrepareError::Unsupported(format!(
                 "unknown url type: {other}"
