@@ -107,7 +107,7 @@ impl<'a> Download<'a> {
         })
     }
 
-    /// The result with `failed` and `msg` added, as `fail_json(msg=..., **result)`.
+    /// Returns the result with `failed` and `msg` added, as `fail_json(msg=..., **result)`.
     fn fail(&self, msg: String) -> Exit {
         let mut failed = self.result.clone();
         failed.insert(Value::from("failed"), Value::Bool(true));
@@ -229,7 +229,7 @@ impl<'a> Download<'a> {
         }
         let dest = PathBuf::from(&self.dest);
         if &self.digest(&dest, algorithm)? != expected {
-            // A mismatch downloads again, whatever the server says of the file's age.
+            // A mismatch downloads again, whatever the server reports of the file's age.
             self.force = true;
             return Ok(None);
         }
@@ -247,7 +247,7 @@ impl<'a> Download<'a> {
         Ok(Some(self.result.clone()))
     }
 
-    /// The hex digest of a file with the checksum's algorithm, failing as
+    /// Computes the hex digest of a file with the checksum's algorithm, failing as
     /// `digest_from_file` does for an algorithm it does not know.
     fn digest(&self, path: &Path, algorithm: &str) -> Result<String, Exit> {
         let Some(digest) = Digest::from_name(algorithm) else {
@@ -285,37 +285,8 @@ impl<'a> Download<'a> {
         };
         let mut fetched = crate::http::fetch(&self.client, &request)?;
         let elapsed = Value::Int(crate::http::elapsed_seconds(start));
-        // A file:// URL has no status (None), which get_url accepts.
-        let from_file = url.starts_with("file:/");
-        let status = if from_file && fetched.info.get("status") == Some(&Value::Null) {
-            200
-        } else {
-            fetched.status()
-        };
-        let mut exit = Map::new();
-        exit.insert(Value::from("url"), Value::from(url));
-        exit.insert(Value::from("dest"), Value::from(self.dest.as_str()));
-        if status == 304 {
-            exit.insert(Value::from("changed"), Value::Bool(false));
-            exit.insert(Value::from("msg"), Value::from(fetched.msg()));
-            exit.insert(Value::from("status_code"), Value::Int(304));
-            exit.insert(Value::from("elapsed"), elapsed);
-            return Err(exit);
-        }
-        if status == -1 {
-            let mut failed = crate::dispatch::failed(fetched.msg());
-            failed.extend(exit);
-            failed.insert(Value::from("elapsed"), elapsed);
-            return Err(failed);
-        }
-        if status != 200 {
-            let mut failed = crate::dispatch::failed("Request failed".to_string());
-            failed.insert(Value::from("status_code"), Value::Int(status));
-            failed.insert(Value::from("response"), Value::from(fetched.msg()));
-            failed.extend(exit);
-            failed.insert(Value::from("elapsed"), elapsed);
-            return Err(failed);
-        }
+        self.check_status(url, &fetched, &elapsed)?;
+
         let fail_with_elapsed = |msg: String| {
             let mut failed = crate::dispatch::failed(msg);
             failed.insert(Value::from("elapsed"), elapsed.clone());
@@ -356,7 +327,43 @@ impl<'a> Download<'a> {
         Ok((path, fetched))
     }
 
-    /// The module's temporary directory, as `AnsibleModule.tmpdir`: the action's
+    /// Ends the run as `url_get` does for a status other than 200: unchanged for 304,
+    /// failed otherwise. A file:// URL has no status (None), which get_url accepts.
+    fn check_status(&self, url: &str, fetched: &Fetched, elapsed: &Value) -> Result<(), Exit> {
+        let from_file = url.starts_with("file:/");
+        let status = if from_file && fetched.info.get("status") == Some(&Value::Null) {
+            200
+        } else {
+            fetched.status()
+        };
+        let mut exit = Map::new();
+        exit.insert(Value::from("url"), Value::from(url));
+        exit.insert(Value::from("dest"), Value::from(self.dest.as_str()));
+        if status == 304 {
+            exit.insert(Value::from("changed"), Value::Bool(false));
+            exit.insert(Value::from("msg"), Value::from(fetched.msg()));
+            exit.insert(Value::from("status_code"), Value::Int(304));
+            exit.insert(Value::from("elapsed"), elapsed.clone());
+            return Err(exit);
+        }
+        if status == -1 {
+            let mut failed = crate::dispatch::failed(fetched.msg());
+            failed.extend(exit);
+            failed.insert(Value::from("elapsed"), elapsed.clone());
+            return Err(failed);
+        }
+        if status != 200 {
+            let mut failed = crate::dispatch::failed("Request failed".to_string());
+            failed.insert(Value::from("status_code"), Value::Int(status));
+            failed.insert(Value::from("response"), Value::from(fetched.msg()));
+            failed.extend(exit);
+            failed.insert(Value::from("elapsed"), elapsed.clone());
+            return Err(failed);
+        }
+        Ok(())
+    }
+
+    /// Returns the module's temporary directory, as `AnsibleModule.tmpdir`: the action's
     /// `ansible-tmp-...` directory, or with pipelining `ansible-moduletmp-...`.
     fn work_dir(&mut self) -> Result<PathBuf, Exit> {
         if let Some(dir) = &self.work_dir {
@@ -591,7 +598,8 @@ fn python_dirname(path: &str) -> String {
     }
 }
 
-/// The hex digest of a file's content, read in blocks (downloads can be large).
+/// Computes the hex digest of a file's content, read in blocks because downloads
+/// can be large.
 fn digest_file(path: &Path, digest: Digest) -> std::io::Result<String> {
     let file = fs::File::open(fs::canonicalize(path)?)?;
     match digest {
@@ -621,7 +629,7 @@ fn hash_reader<D: sha2::Digest>(mut input: impl std::io::Read) -> std::io::Resul
         .collect())
 }
 
-/// The file name at the end of a URL's path, or `index.html` when it has none.
+/// Returns the file name at the end of a URL's path, or `index.html` when it has none.
 pub fn url_filename(url: &str) -> String {
     let path = match url::Url::parse(url) {
         Ok(parsed) => parsed.path().to_string(),
@@ -635,8 +643,8 @@ pub fn url_filename(url: &str) -> String {
     }
 }
 
-/// The file name of `Content-Disposition: attachment; filename="NAME"`, without any
-/// directory part.
+/// Returns the file name of `Content-Disposition: attachment; filename="NAME"`,
+/// without any directory part.
 fn attachment_name(header: Option<&str>) -> Option<String> {
     let rest = header?.strip_prefix("attachment;")?;
     let rest = rest.strip_prefix(' ').unwrap_or(rest);
@@ -649,7 +657,7 @@ fn attachment_name(header: Option<&str>) -> Option<String> {
     Some(name.rsplit('/').next().unwrap_or_default().to_string())
 }
 
-/// Whether a checksum value is a URL of a scheme get_url fetches.
+/// Tells whether a checksum value is a URL of a scheme get_url fetches.
 fn is_url(value: &str) -> bool {
     let Some((scheme, _)) = value.split_once(':') else {
         return false;
@@ -668,7 +676,8 @@ fn is_url(value: &str) -> bool {
         )
 }
 
-/// Whether Python's `int(text, 16)` accepts `text` (which has no sign or spaces left).
+/// Tells whether Python's `int(text, 16)` accepts `text` (which has no sign or
+/// spaces left).
 fn is_python_hex(text: &str) -> bool {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     !digits.is_empty()
@@ -678,9 +687,9 @@ fn is_python_hex(text: &str) -> bool {
         && digits.chars().all(|c| c.is_ascii_hexdigit() || c == '_')
 }
 
-/// The checksum a checksum file lists for `filename`: a file of a single word is that
-/// checksum; otherwise lines `CHECKSUM NAME` or `CHECKSUM *NAME`, where a leading `./`
-/// of the name is ignored.
+/// Returns the checksum a checksum file lists for `filename`. A file of a single word
+/// is that checksum. Otherwise each line is `CHECKSUM NAME` or `CHECKSUM *NAME`, and a
+/// leading `./` of the name is ignored.
 fn find_checksum(text: &str, filename: &str) -> Option<String> {
     let lines: Vec<&str> = text
         .split_inclusive('\n')
@@ -749,7 +758,7 @@ mod tests {
     }
 
     /// Serves each connection one canned response per path, from a thread, and
-    /// returns the server's base URL. `/stall` never answers.
+    /// returns the server's base URL. `/stall` never responds.
     fn serve(routes: &'static [(&'static str, &'static str)]) -> String {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -135,7 +135,7 @@ fn fail(msg: &str) -> Map {
     crate::dispatch::failed(msg.to_string())
 }
 
-/// The request body `body_format` makes of `body`, adding the matching
+/// Builds the request body `body_format` makes of `body`, adding the matching
 /// `Content-Type` unless the task set one.
 fn request_body(
     params: &Params,
@@ -194,8 +194,9 @@ fn json_text(value: &Value) -> String {
     )
 }
 
-/// The `application/x-www-form-urlencoded` text of a mapping or a list of pairs, as
-/// Python's `urlencode(..., doseq=True)`: a list value repeats its key, None is left out.
+/// Encodes a mapping or a list of pairs as `application/x-www-form-urlencoded`, as
+/// Python's `urlencode(..., doseq=True)` does. A list value repeats its key, and None
+/// is left out.
 fn form_urlencoded(body: &Value) -> Result<String, String> {
     let pairs: Vec<(Value, Value)> = match body {
         Value::Map(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -250,7 +251,8 @@ fn quote_plus(text: &str) -> String {
     out
 }
 
-/// The result when `creates` exists or `removes` does not: nothing is requested.
+/// Returns the result when `creates` exists or `removes` does not, so that nothing is
+/// requested.
 fn creates_or_removes(params: &Params) -> Option<Map> {
     let skipped = |stdout: String| {
         let mut result = Map::new();
@@ -273,7 +275,7 @@ fn creates_or_removes(params: &Params) -> Option<Map> {
     None
 }
 
-/// The bytes of `src` on the target, with its size as `Content-Length`.
+/// Reads `src` on the target and sets its size as `Content-Length`.
 fn read_source(
     params: &Params,
     src: &str,
@@ -295,7 +297,7 @@ fn read_source(
     Ok(data)
 }
 
-/// What the module builds from the response.
+/// The request's URL, `dest` and timing, from which the module builds its result.
 struct Response<'a> {
     params: &'a Params,
     url: &'a str,
@@ -476,7 +478,7 @@ impl<'a> Response<'a> {
     }
 }
 
-/// A parameter of a header value (`attachment; filename="a.txt"`), unquoted.
+/// Returns a parameter of a header value (`attachment; filename="a.txt"`), unquoted.
 fn header_param(header: &str, name: &str) -> Option<String> {
     header.split(';').skip(1).find_map(|part| {
         let (key, value) = part.split_once('=')?;
@@ -535,7 +537,7 @@ impl ContentType {
         !candidate.is_empty() && JSON_CANDIDATES.contains(&candidate)
     }
 
-    /// The content as text in the response's charset.
+    /// Decodes the content in the response's charset.
     fn decode(&self, bytes: &[u8]) -> String {
         match encoding_rs::Encoding::for_label(self.charset.as_bytes()) {
             Some(encoding) => encoding.decode_without_bom_handling(bytes).0.into_owned(),

@@ -1,6 +1,7 @@
-//! The `wait_for` module, after ansible-core 2.18's: waits for a TCP port to accept or
-//! refuse connections, for its connections to drain, for a file to appear (optionally
-//! with a regex match in it) or to disappear, or just for `timeout` seconds.
+//! The `wait_for` module, after ansible-core 2.18's. It waits for a TCP port to accept
+//! or refuse connections, or for its connections to drain. It waits for a file to
+//! appear (optionally with a regex match in it) or to disappear, or just sleeps for
+//! `timeout` seconds.
 
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
@@ -49,7 +50,7 @@ const CONNECTION_STATES: &[(&str, &str)] = &[
     ("TIME_WAIT", "06"),
 ];
 
-/// What a successful wait found in the file or the port's data.
+/// The groups a successful wait found in the file or the port's data.
 #[derive(Default)]
 struct Matched {
     groups: Vec<Value>,
@@ -262,7 +263,7 @@ impl Wait {
         Err(self.timed_out(start, message))
     }
 
-    /// The file is there (and matches the regex, if any): what it matched.
+    /// Checks that the file is there (and matches the regex, if any) and returns the match.
     fn check_file(&self, path: &str, start: Instant) -> Result<Option<Matched>, Map> {
         if let Err(err) = std::fs::metadata(path) {
             if err.raw_os_error() == Some(libc::ENOENT) {
@@ -290,7 +291,8 @@ impl Wait {
         Ok(search(regex, &text))
     }
 
-    /// The port accepts a connection (and sends data matching the regex, if any).
+    /// Checks that the port accepts a connection (and sends data matching the regex, if
+    /// any).
     fn check_port(&self, port: i64, end: Instant) -> Option<Matched> {
         let remaining = end.saturating_duration_since(Instant::now());
         let remaining = Duration::from_secs(remaining.as_secs_f64().ceil() as u64);
@@ -398,8 +400,8 @@ fn read_until_match(
     None
 }
 
-/// The first match of `regex` in `text`, with its groups as `re.Match.groups()` and
-/// `groupdict()` give them.
+/// Finds the first match of `regex` in `text`, with its groups as `re.Match.groups()`
+/// and `groupdict()` give them.
 fn search(regex: &fancy_regex::Regex, text: &str) -> Option<Matched> {
     let captures = regex.captures(text).ok().flatten()?;
     let mut matched = Matched::default();
@@ -423,9 +425,9 @@ fn search(regex: &fancy_regex::Regex, text: &str) -> Option<Matched> {
     Some(matched)
 }
 
-/// The addresses of `host` as `/proc/net/tcp{,6}` writes them (each 32-bit word in the
-/// machine's byte order), tagged 4 or 6; an IPv4 address also as its IPv4-mapped IPv6
-/// form.
+/// Returns the addresses of `host` as `/proc/net/tcp{,6}` writes them, each 32-bit
+/// word in the machine's byte order, tagged 4 or 6. An IPv4 address comes also in its
+/// IPv4-mapped IPv6 form.
 fn host_hex(host: &str) -> Vec<(u8, String)> {
     let Ok(addresses) = (host, 80).to_socket_addrs() else {
         return Vec::new();
