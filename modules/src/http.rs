@@ -637,22 +637,27 @@ fn tls_config(client: &Client) -> Result<Arc<rustls::ClientConfig>, String> {
         .map_err(|err| format!("Request failed: <urlopen error {err}>"))?;
     let config = if client.validate_certs {
         let mut roots = rustls::RootCertStore::empty();
-        match &client.ca_path {
+        let trusted = match &client.ca_path {
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|err| {
                     format!("Request failed: <urlopen error {}>", os_error_text(&err))
                 })?;
-                for cert in rustls_pem_certificates(&pem) {
-                    let _ = roots.add(cert);
-                }
+                rustls_pem_certificates(&pem)
             }
-            None => {
-                for cert in rustls_native_certs::load_native_certs().certs {
-                    let _ = roots.add(cert);
-                }
-            }
+            None => rustls_native_certs::load_native_certs().certs,
+        };
+        for cert in &trusted {
+            let _ = roots.add(cert.clone());
         }
-        let builder = builder.with_root_certificates(roots);
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|err| format!("Request failed: <urlopen error {err}>"))?;
+        let builder = builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(TrustedLeafVerifier { webpki, trusted }));
         match client_identity(client)? {
             Some((certs, key)) => builder.with_client_auth_cert(certs, key),
             None => Ok(builder.with_no_client_auth()),
@@ -708,6 +713,71 @@ fn rustls_pem_certificates(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<
     rustls::pki_types::CertificateDer::pem_slice_iter(pem)
         .filter_map(Result::ok)
         .collect()
+}
+
+/// The usual chain verification, except that a server certificate that is itself one
+/// of the trusted certificates is accepted for the names it holds. OpenSSL (and so
+/// Python) trusts such a self-signed certificate, while webpki rejects a CA
+/// certificate as the server's own.
+#[derive(Debug)]
+struct TrustedLeafVerifier {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    trusted: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for TrustedLeafVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        let Err(rustls::Error::InvalidCertificate(_)) = &verified else {
+            return verified;
+        };
+        if !self
+            .trusted
+            .iter()
+            .any(|cert| cert.as_ref() == end_entity.as_ref())
+        {
+            return verified;
+        }
+        // NOTE: the validity period of such a trusted certificate is not checked.
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// `validate_certs: false`: any certificate is accepted, as with Python's `CERT_NONE`;
@@ -972,14 +1042,16 @@ fn tls_text(error: &rustls::Error) -> String {
             expected,
             ..
         }) => {
-            let host = match expected {
-                rustls::pki_types::ServerName::DnsName(name) => name.as_ref().to_string(),
-                rustls::pki_types::ServerName::IpAddress(ip) => {
-                    std::net::IpAddr::from(*ip).to_string()
+            let (kind, host) = match expected {
+                rustls::pki_types::ServerName::DnsName(name) => {
+                    ("Hostname", name.as_ref().to_string())
                 }
-                other => format!("{other:?}"),
+                rustls::pki_types::ServerName::IpAddress(ip) => {
+                    ("IP address", std::net::IpAddr::from(*ip).to_string())
+                }
+                other => ("Hostname", format!("{other:?}")),
             };
-            format!("Hostname mismatch, certificate is not valid for '{host}'.")
+            format!("{kind} mismatch, certificate is not valid for '{host}'.")
         }
         rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => {
             "Hostname mismatch, certificate is not valid for the host.".to_string()
