@@ -19,7 +19,9 @@ and snapshots are stored or compared:
 - in results, any string with Ansible's remote temporary directory
   (`.ansible/tmp/ansible-tmp-<time>-<pid>-<random>`) gets `ansible-tmp-<id>` there, and
   any with the controller's (`ansible-local-<pid><random>/tmp<random>`, the rendered
-  file of template's diff header) gets `ansible-local-<id>/tmp<id>`;
+  file of template's diff header) gets `ansible-local-<id>/tmp<id>`, and a module's
+  temporary file there (`ansible-tmp-<id>/tmp<random>`, get_url's download) gets
+  `ansible-tmp-<id>/tmp<id>`;
 - in results, the `status` mapping of systemd_service: timestamps, PIDs, invocation ids,
   resource counters, the process and signal limits the kernel sizes after the machine's
   memory, and the `{ ... pid=N ... }` details of `Exec*` become `<varies>`, and
@@ -345,6 +347,8 @@ STAT_VARYING_KEYS = {"atime", "mtime", "ctime", "dev", "inode"}
 TMP_BASENAME = re.compile(r"^\.[a-z0-9_]{8}$")
 ANSIBLE_TMP = re.compile(r"ansible-tmp-[0-9.]+-\d+-\d+")
 ANSIBLE_LOCAL_TMP = re.compile(r"ansible-local-\d+[a-z0-9_]{8}/tmp[a-z0-9_]{8}")
+# A module's `mkstemp` file in its temporary directory (get_url's download).
+ANSIBLE_TMP_FILE = re.compile(r"ansible-tmp-<id>/tmp[a-z0-9_]{8}\b")
 # Keys of systemd_service's `status` whose values depend on when and where the unit ran.
 SYSTEMD_VARYING = re.compile(
     r"(Timestamp|TimestampMonotonic|PID|InvocationID|^Memory(Current|Peak|Available|SwapCurrent|SwapPeak|ZSwapCurrent)$"
@@ -376,7 +380,8 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
         if key in TIME_KEYS:
             return "<time>"
         value = ANSIBLE_LOCAL_TMP.sub("ansible-local-<id>/tmp<id>", value)
-        return ANSIBLE_TMP.sub("ansible-tmp-<id>", value)
+        value = ANSIBLE_TMP.sub("ansible-tmp-<id>", value)
+        return ANSIBLE_TMP_FILE.sub("ansible-tmp-<id>/tmp<id>", value)
     return value
 
 

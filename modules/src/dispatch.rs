@@ -188,6 +188,9 @@ const ENTRIES: &[ModuleEntry] = &[
         entry("unarchive", &crate::unarchive::SPEC, crate::unarchive::run),
         "ansible.legacy.unarchive",
     ),
+    entry("get_url", &crate::get_url::SPEC, crate::get_url::run),
+    entry("uri", &crate::uri::SPEC, crate::uri::run),
+    entry("wait_for", &crate::wait_for::SPEC, crate::wait_for::run),
 ];
 
 /// `setup` in ansible-core 2.18's spec order.
@@ -245,6 +248,9 @@ pub const MODULES: &[&str] = &[
     "mount",
     "unarchive",
     "dpkg_selections",
+    "get_url",
+    "uri",
+    "wait_for",
 ];
 
 /// Returns the module `name` implements, if this crate has it.

@@ -45,6 +45,7 @@ pub enum Default {
     Str(&'static str),
     EmptyList,
     StrList(&'static [&'static str]),
+    EmptyMap,
 }
 
 impl Default {
@@ -55,6 +56,7 @@ impl Default {
             Default::Int(number) => Value::Int(number),
             Default::Str(text) => Value::from(text),
             Default::EmptyList => Value::list(Vec::new()),
+            Default::EmptyMap => Value::empty_map(),
             Default::StrList(items) => {
                 Value::list(items.iter().map(|item| Value::from(*item)).collect())
             }
