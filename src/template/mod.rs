@@ -29,6 +29,7 @@ mod templar;
 /// Jinja2 tests such as `is defined` and `is version`.
 mod tests;
 mod typing;
+mod unicode_digits;
 mod vars;
 mod version;
 
