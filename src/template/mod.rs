@@ -22,6 +22,7 @@ mod keywords;
 mod lookups;
 mod methods;
 mod mutable;
+mod operators;
 mod pyformat;
 mod pyrepr;
 mod render;
