@@ -6,7 +6,7 @@
 //! operand.
 
 use super::datetime_object::DateTime;
-use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::value::{Tuple, Value as JValue, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 use super::compile::{GET_ATTR_PREFIX, GET_ITEM, MODULO};
@@ -274,13 +274,11 @@ fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result
                     text.rsplit_once(separator)
                 };
                 let items = match parts {
-                    Some((head, tail)) => vec![head, separator, tail],
-                    None if name == "partition" => vec![text, "", ""],
-                    None => vec!["", "", text],
+                    Some((head, tail)) => [head, separator, tail],
+                    None if name == "partition" => [text, "", ""],
+                    None => ["", "", text],
                 };
-                Some(Ok(JValue::from(
-                    items.into_iter().map(JValue::from).collect::<Vec<_>>(),
-                )))
+                Some(Ok(JValue::from(Tuple::from(items.map(JValue::from)))))
             }
             "rsplit" => Some(Ok(rsplit(
                 text,
