@@ -7,9 +7,10 @@
 //! its undefined value carries no message. After compiling, each attribute lookup
 //! (`GetAttr`) and item lookup (`GetItem`) instruction is therefore swapped one-for-one
 //! for a call of a reserved method name, which minijinja routes to the environment's
-//! unknown-method callback (see `methods.rs`). The `%` operator is swapped the same way,
-//! so strings get Python's `%` formatting. Each swap keeps the stack effect: the
-//! receiver and its operand are popped and one value is pushed.
+//! unknown-method callback (see `methods.rs`). The arithmetic operators are swapped the
+//! same way, so they follow Python's rules and errors (see `operators.rs`) and strings get
+//! Python's `%` formatting. Each swap keeps the stack effect: the receiver and its
+//! operand, if any, are popped and one value is pushed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -24,6 +25,7 @@ use self_cell::self_cell;
 use super::error::{TemplateError, TemplateErrorKind};
 use super::keywords::repeated_keyword_message;
 use super::mutable::{MAKE_MUTABLE, MUTATING_METHODS};
+use super::operators::{ADD, DIVIDE, FLOOR_DIVIDE, MULTIPLY, NEGATE, POWER, SUBTRACT};
 
 /// Method name standing in for `GetItem`; the receiver is the container.
 pub const GET_ITEM: &str = "\u{0}getitem";
@@ -252,6 +254,13 @@ fn rewrite(instructions: &mut Instructions<'_>) -> bool {
             Instruction::GetAttr(name) => Some(Instruction::CallMethod(attr_method(name), Some(1))),
             Instruction::GetItem => Some(Instruction::CallMethod(GET_ITEM, Some(2))),
             Instruction::Rem => Some(Instruction::CallMethod(MODULO, Some(2))),
+            Instruction::Add => Some(Instruction::CallMethod(ADD, Some(2))),
+            Instruction::Sub => Some(Instruction::CallMethod(SUBTRACT, Some(2))),
+            Instruction::Mul => Some(Instruction::CallMethod(MULTIPLY, Some(2))),
+            Instruction::Div => Some(Instruction::CallMethod(DIVIDE, Some(2))),
+            Instruction::IntDiv => Some(Instruction::CallMethod(FLOOR_DIVIDE, Some(2))),
+            Instruction::Pow => Some(Instruction::CallMethod(POWER, Some(2))),
+            Instruction::Neg => Some(Instruction::CallMethod(NEGATE, Some(1))),
             _ => None,
         };
         if let Some(replacement) = replacement {
@@ -342,8 +351,18 @@ mod tests {
     }
 
     /// The rewrite relies on minijinja's `CallMethod(name, Some(n))` taking the
-    /// receiver plus operands from the stack, as `GetAttr`, `GetItem` and `Rem` do.
-    /// Re-check after every minijinja upgrade.
+    /// receiver plus operands from the stack, as `GetAttr`, `GetItem`, `Rem` and the
+    /// other operators do. Re-check after every minijinja upgrade.
+    #[test]
+    fn rewrite_removes_operators() {
+        let names = instructions("{{ -a + b - c * d / e // f ** g }}");
+        for operator in ["Add", "Sub", "Mul", "Div", "IntDiv", "Pow", "Neg"] {
+            assert!(names.iter().all(|n| n != operator), "{operator}: {names:?}");
+        }
+        let calls = names.iter().filter(|n| n.starts_with("CallMethod"));
+        assert_eq!(calls.count(), 7, "{names:?}");
+    }
+
     #[test]
     fn rewrite_removes_lookups() {
         let names = instructions("{{ a.b[c] % 2 }}{% for x in y.z %}{{ x['k'] }}{% endfor %}");

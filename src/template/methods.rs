@@ -1,17 +1,19 @@
 //! The unknown-method callback: attribute and item lookups with Ansible's undefined
-//! semantics, Python's `%` operator, and Python methods on values.
+//! semantics, Python's operators, and Python methods on values.
 //!
-//! `compile.rs` turns each `GetAttr`, `GetItem` and `%` instruction into a call of a
-//! reserved method name, so all of them arrive here with the receiver as the first
+//! `compile.rs` turns each `GetAttr`, `GetItem` and operator instruction into a call of
+//! a reserved method name, so all of them arrive here with the receiver as the first
 //! operand.
 
 use super::datetime_object::DateTime;
-use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::value::{Tuple, Value as JValue, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 use super::compile::{GET_ATTR_PREFIX, GET_ITEM, MODULO};
 use super::error::{TemplateError, TemplateErrorKind};
+use super::filters::python_type_error;
 use super::mutable::{make_mutable, shallow_copy, MUTATING_METHODS};
+use super::operators::{self, operand_type, NEGATE};
 use super::pyformat;
 use super::pyrepr::{py_repr, py_str, str_repr};
 use super::render::{self, raise, undefined_error};
@@ -27,9 +29,14 @@ pub fn call_method(
     if let Some(attr) = name.strip_prefix(GET_ATTR_PREFIX) {
         return Ok(get_attr(receiver, attr));
     }
+    let operand = args.first().unwrap_or(&JValue::UNDEFINED);
+    if let Some(result) = operators::binary(name, receiver, operand) {
+        return result;
+    }
     match name {
-        GET_ITEM => get_item(receiver, args.first().unwrap_or(&JValue::UNDEFINED)),
-        MODULO => modulo(receiver, args.first().unwrap_or(&JValue::UNDEFINED)),
+        GET_ITEM => get_item(receiver, operand),
+        MODULO => modulo(receiver, operand),
+        NEGATE => operators::negate(receiver),
         _ => python_method(state, receiver, name, args),
     }
 }
@@ -122,6 +129,7 @@ pub fn python_type_name(value: &JValue) -> &'static str {
         ValueKind::Number => "float",
         ValueKind::String => "str",
         ValueKind::Bytes => "bytes",
+        ValueKind::Seq if value.is_tuple() => "tuple",
         ValueKind::Seq | ValueKind::Iterable => "list",
         ValueKind::Map => "dict",
         _ if value.downcast_object_ref::<DateTime>().is_some() => "datetime",
@@ -137,35 +145,37 @@ fn modulo(left: &JValue, right: &JValue) -> Result<JValue, Error> {
     if let Some(format) = left.as_str() {
         return pyformat::percent_format(format, right)
             .map(JValue::from)
-            .map_err(|message| raise(TemplateError::new(TemplateErrorKind::Render, message)));
+            .map_err(|message| match pyformat::is_type_error(&message) {
+                true => python_type_error(message),
+                false => raise(TemplateError::new(TemplateErrorKind::Render, message)),
+            });
     }
     numeric_modulo(left, right)
 }
 
 fn numeric_modulo(left: &JValue, right: &JValue) -> Result<JValue, Error> {
     let unsupported = || {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!(
-                "unsupported operand type(s) for %: '{}' and '{}'",
-                python_type_name(left),
-                python_type_name(right)
-            ),
-        )
+        python_type_error(format!(
+            "unsupported operand type(s) for %: '{}' and '{}'",
+            operand_type(left),
+            operand_type(right)
+        ))
     };
-    if !left.is_number() || !right.is_number() {
+    // Python's `ZeroDivisionError`, which ansible-core passes on without wrapping.
+    let zero_division =
+        |message: &str| raise(TemplateError::new(TemplateErrorKind::Render, message));
+    let is_number = |value: &JValue| value.is_number() || value.kind() == ValueKind::Bool;
+    if !is_number(left) || !is_number(right) {
         return Err(unsupported());
     }
-    if left.is_integer() && right.is_integer() {
-        let (a, b) = (
-            i128::try_from(left.clone()).map_err(|_| unsupported())?,
-            i128::try_from(right.clone()).map_err(|_| unsupported())?,
-        );
+    let as_int = |value: &JValue| match value.kind() {
+        ValueKind::Bool => Some(i128::from(value.is_true())),
+        _ if value.is_integer() => i128::try_from(value.clone()).ok(),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (as_int(left), as_int(right)) {
         if b == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                "integer division or modulo by zero",
-            ));
+            return Err(zero_division("integer modulo by zero"));
         }
         let r = a % b;
         return Ok(JValue::from(if r != 0 && (r < 0) != (b < 0) {
@@ -174,10 +184,15 @@ fn numeric_modulo(left: &JValue, right: &JValue) -> Result<JValue, Error> {
             r
         }));
     }
-    let a = f64::try_from(left.clone()).map_err(|_| unsupported())?;
-    let b = f64::try_from(right.clone()).map_err(|_| unsupported())?;
+    let as_float = |value: &JValue| {
+        as_int(value).map_or_else(
+            || f64::try_from(value.clone()).map_err(|_| unsupported()),
+            |n| Ok(n as f64),
+        )
+    };
+    let (a, b) = (as_float(left)?, as_float(right)?);
     if b == 0.0 {
-        return Err(Error::new(ErrorKind::InvalidOperation, "float modulo"));
+        return Err(zero_division("float modulo"));
     }
     let r = a % b;
     Ok(JValue::from(if r != 0.0 && (r < 0.0) != (b < 0.0) {
@@ -259,13 +274,11 @@ fn extra_method(receiver: &JValue, name: &str, args: &[JValue]) -> Option<Result
                     text.rsplit_once(separator)
                 };
                 let items = match parts {
-                    Some((head, tail)) => vec![head, separator, tail],
-                    None if name == "partition" => vec![text, "", ""],
-                    None => vec!["", "", text],
+                    Some((head, tail)) => [head, separator, tail],
+                    None if name == "partition" => [text, "", ""],
+                    None => ["", "", text],
                 };
-                Some(Ok(JValue::from(
-                    items.into_iter().map(JValue::from).collect::<Vec<_>>(),
-                )))
+                Some(Ok(JValue::from(Tuple::from(items.map(JValue::from)))))
             }
             "rsplit" => Some(Ok(rsplit(
                 text,

@@ -22,6 +22,7 @@ mod keywords;
 mod lookups;
 mod methods;
 mod mutable;
+mod operators;
 mod pyformat;
 mod pyrepr;
 mod render;
@@ -29,6 +30,7 @@ mod templar;
 /// Jinja2 tests such as `is defined` and `is version`.
 mod tests;
 mod typing;
+mod unicode_digits;
 mod vars;
 mod version;
 

@@ -2,6 +2,7 @@
 
 use minijinja::value::{Value as JValue, ValueKind};
 
+use super::methods::python_type_name;
 use super::pyrepr::{py_repr, py_str};
 
 /// Longest text padding may produce: the limit minijinja puts on repeated strings.
@@ -23,13 +24,21 @@ pub(super) fn check_width(width: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Formats `format % args`. A sequence supplies one argument per conversion, as a
-/// Python tuple does, and a map supplies `%(name)s` conversions.
+/// Formats `format % args`. A tuple supplies one argument per conversion, any other
+/// value is the only argument, and a map supplies `%(name)s` conversions.
 pub fn percent_format(format: &str, args: &JValue) -> Result<String, String> {
-    let positional: Vec<JValue> = match args.kind() {
-        ValueKind::Seq => args.try_iter().map_err(|e| e.to_string())?.collect(),
-        _ => vec![args.clone()],
+    let positional: Vec<JValue> = match args.is_tuple() {
+        true => args.try_iter().map_err(|e| e.to_string())?.collect(),
+        false => vec![args.clone()],
     };
+    // Python skips the check for unused arguments when the argument supports `[]`
+    // (a list or a dict, but not a string).
+    let subscriptable = !args.is_tuple()
+        && matches!(
+            args.kind(),
+            ValueKind::Seq | ValueKind::Map | ValueKind::Iterable
+        );
+    let total_chars = format.chars().count();
     let mut next = 0;
     let mut out = String::new();
     let mut chars = format.chars().peekable();
@@ -92,10 +101,11 @@ pub fn percent_format(format: &str, args: &JValue) -> Result<String, String> {
                 value
             }
         };
-        let text = convert(conversion, &value, precision, &flags)?;
+        let index = total_chars - chars.clone().count() - 1;
+        let text = convert(conversion, index, &value, precision, &flags)?;
         out.push_str(&pad(text, width, &flags, conversion));
     }
-    if key_free(format) && next < positional.len() && args.kind() == ValueKind::Seq {
+    if key_free(format) && next < positional.len() && !subscriptable {
         return Err("not all arguments converted during string formatting".into());
     }
     Ok(out)
@@ -118,8 +128,11 @@ fn take_number(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<u
     digits.parse().ok()
 }
 
+/// Converts one argument; `index` is the conversion character's position in the format,
+/// which Python names in its error for an unknown conversion.
 fn convert(
     conversion: char,
+    index: usize,
     value: &JValue,
     precision: Option<usize>,
     flags: &str,
@@ -195,17 +208,27 @@ fn convert(
                 .map(String::from)
                 .unwrap_or_default(),
         },
-        other => return Err(format!("unsupported format character '{other}'")),
+        other => {
+            return Err(format!(
+                "unsupported format character '{other}' ({:#x}) at index {index}",
+                u32::from(other)
+            ))
+        }
     })
 }
 
 fn number_required(conversion: char, value: &JValue) -> String {
-    let kind = if value.as_str().is_some() {
-        "str"
-    } else {
-        "value"
-    };
+    let kind = python_type_name(value);
     format!("%{conversion} format: a real number is required, not {kind}")
+}
+
+/// Tells whether a message of [`percent_format`] is one of Python's `TypeError`s, which
+/// ansible-core reports as unexpected templating type errors. The others are
+/// `ValueError`s, passed on without wrapping.
+pub fn is_type_error(message: &str) -> bool {
+    message.starts_with("not enough arguments")
+        || message.starts_with("not all arguments converted")
+        || message.contains("format: a real number is required")
 }
 
 fn exponent_format(n: f64, precision: usize) -> String {
@@ -267,11 +290,14 @@ fn pad(text: String, width: Option<usize>, flags: &str, conversion: char) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use minijinja::value::Tuple;
 
     #[test]
     fn percent_format_as_python() {
-        let args = JValue::from(vec![JValue::from("a"), JValue::from(5)]);
+        let args = JValue::from(Tuple::from([JValue::from("a"), JValue::from(5)]));
         assert_eq!(percent_format("%s-%03d", &args).unwrap(), "a-005");
+        let list = JValue::from(vec![JValue::from("a"), JValue::from(5)]);
+        assert_eq!(percent_format("%s", &list).unwrap(), "['a', 5]");
         assert_eq!(percent_format("%s", &JValue::from("x")).unwrap(), "x");
         assert_eq!(
             percent_format("%.2f%%", &JValue::from(1.5)).unwrap(),

@@ -42,6 +42,7 @@ pub fn write_repr(out: &mut String, value: &JValue) -> Result<(), UndefinedInsid
             out.push('b');
             write_str_repr(out, &String::from_utf8_lossy(bytes));
         }
+        ValueKind::Seq if value.is_tuple() => write_tuple_repr(out, value)?,
         ValueKind::Seq | ValueKind::Iterable => {
             out.push('[');
             let items = value.try_iter().map_err(|_| UndefinedInside)?;
@@ -71,6 +72,25 @@ pub fn write_repr(out: &mut String, value: &JValue) -> Result<(), UndefinedInsid
             let _ = write!(out, "{value}");
         }
     }
+    Ok(())
+}
+
+/// Python's `repr(tuple)`: `(1, 2)`, with a trailing comma for one item: `(1,)`.
+fn write_tuple_repr(out: &mut String, value: &JValue) -> Result<(), UndefinedInside> {
+    out.push('(');
+    let items = value.try_iter().map_err(|_| UndefinedInside)?;
+    let mut count = 0;
+    for item in items {
+        if count > 0 {
+            out.push_str(", ");
+        }
+        write_repr(out, &item)?;
+        count += 1;
+    }
+    if count == 1 {
+        out.push(',');
+    }
+    out.push(')');
     Ok(())
 }
 

@@ -322,6 +322,8 @@ fn typed_result(rendered: Rendered) -> Value {
         }
         match value.kind() {
             ValueKind::Bool => return Value::Bool(value.is_true()),
+            // A tuple prints as `(a, b)`, which the conversion leaves as text.
+            ValueKind::Seq if value.is_tuple() => {}
             ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => {
                 if let Ok(native) = from_jinja(value) {
                     if is_literal_safe(&native) {

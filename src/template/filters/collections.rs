@@ -563,7 +563,11 @@ fn zip(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let lists = sequences(args)?;
     let len = lists.iter().map(Vec::len).min().unwrap_or(0);
     let rows = (0..len)
-        .map(|i| JValue::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+        .map(|i| {
+            JValue::from(Tuple::from(
+                lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>(),
+            ))
+        })
         .collect::<Vec<_>>();
     Ok(JValue::from(rows))
 }
@@ -577,12 +581,12 @@ fn zip_longest(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let len = lists.iter().map(Vec::len).max().unwrap_or(0);
     let rows = (0..len)
         .map(|i| {
-            JValue::from(
+            JValue::from(Tuple::from(
                 lists
                     .iter()
                     .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
                     .collect::<Vec<_>>(),
-            )
+            ))
         })
         .collect::<Vec<_>>();
     Ok(JValue::from(rows))
@@ -609,7 +613,9 @@ fn product(_: &mut State, args: &Args) -> Result<JValue, Error> {
             .collect();
     }
     Ok(JValue::from(
-        rows.into_iter().map(JValue::from).collect::<Vec<_>>(),
+        rows.into_iter()
+            .map(|row| JValue::from(Tuple::from(row)))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -708,7 +714,7 @@ fn items(_: &mut State, args: &Args) -> Result<JValue, Error> {
     };
     Ok(JValue::from(
         map.into_iter()
-            .map(|(k, v)| JValue::from(vec![k, v]))
+            .map(|(k, v)| JValue::from(Tuple::from([k, v])))
             .collect::<Vec<_>>(),
     ))
 }

@@ -7,6 +7,7 @@ use super::{add, ansible, filter_error, jinja, python_type_error, Args, Undefine
 use crate::template::methods::python_type_name;
 use crate::template::pyrepr::py_str;
 use crate::template::render::{consume_hint, latest_hint, undefined_error};
+use crate::template::unicode_digits::to_ascii_number;
 
 pub fn register(env: &mut Environment<'static>) {
     add(
@@ -114,8 +115,10 @@ fn float_to_int(f: f64) -> Option<i128> {
 }
 
 /// Python's `int(text, base)`: surrounding whitespace, a sign, underscores between
-/// digits and, for base 0 or a matching base, a `0x`/`0o`/`0b` prefix.
+/// digits, digits of any script and, for base 0 or a matching base, a `0x`/`0o`/`0b`
+/// prefix.
 pub fn parse_int(text: &str, base: u32) -> Option<i128> {
+    let text = to_ascii_number(text);
     let text = text.trim();
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -142,8 +145,9 @@ pub fn parse_int(text: &str, base: u32) -> Option<i128> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
-/// Python's `float(text)`.
+/// Python's `float(text)`, which reads digits of any script too.
 pub fn parse_float(text: &str) -> Option<f64> {
+    let text = to_ascii_number(text);
     let text = text.trim();
     let lower = text.to_ascii_lowercase();
     let unsigned = lower.trim_start_matches(['+', '-']);

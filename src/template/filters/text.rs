@@ -4,7 +4,7 @@
 use base64::Engine;
 use fancy_regex::Regex;
 use md5::Md5;
-use minijinja::value::{Value as JValue, ValueKind};
+use minijinja::value::{Tuple, Value as JValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 use sha1::{Digest, Sha1};
 
@@ -12,7 +12,7 @@ use super::{
     add, ansible, filter_error, jinja, python_type_error, python_value_error, Args, Undefined,
 };
 use crate::template::methods::python_type_name;
-use crate::template::pyformat::{check_width, percent_format};
+use crate::template::pyformat::{check_width, is_type_error, percent_format};
 use crate::template::pyrepr::py_str;
 use crate::template::render::undefined_error;
 
@@ -250,7 +250,7 @@ fn wordcount(_: &mut State, args: &Args) -> Result<JValue, Error> {
 fn format(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let text = input(args)?;
     let values = if args.keywords.is_empty() {
-        JValue::from(args.positional.clone())
+        JValue::from(Tuple::from(args.positional.as_slice()))
     } else {
         JValue::from_pairs(
             args.keywords
@@ -260,7 +260,10 @@ fn format(_: &mut State, args: &Args) -> Result<JValue, Error> {
     };
     percent_format(&text, &values)
         .map(JValue::from)
-        .map_err(filter_error)
+        .map_err(|message| match is_type_error(&message) {
+            true => python_type_error(message),
+            false => filter_error(message),
+        })
 }
 
 fn text(_: &mut State, args: &Args) -> Result<JValue, Error> {

@@ -15,6 +15,7 @@ use super::sequence::parse_decimal_integer;
 use super::{find_file, Raised, Request};
 use crate::template::convert::from_jinja;
 use crate::template::methods::python_type_name;
+use crate::template::unicode_digits::to_ascii_number;
 use crate::template::vars::Context;
 use crate::Value;
 
@@ -190,9 +191,10 @@ fn io_error_text(err: &std::io::Error) -> String {
     }
 }
 
-/// Reads Python's `int(text)`: surrounding whitespace, a sign and underscores between
-/// digits.
+/// Reads Python's `int(text)`: surrounding whitespace, a sign, underscores between
+/// digits and digits of any script.
 fn parse_python_int(text: &str) -> Option<i64> {
+    let text = to_ascii_number(text);
     let trimmed = text.trim();
     let digits = trimmed.trim_start_matches(['+', '-']);
     let valid = !digits.is_empty()
@@ -300,5 +302,6 @@ mod tests {
         assert_eq!(parse_python_int("-1"), Some(-1));
         assert_eq!(parse_python_int("1_0"), Some(10));
         assert_eq!(parse_python_int("2,"), None);
+        assert_eq!(parse_python_int(" ١ "), Some(1));
     }
 }

@@ -15,6 +15,7 @@ use super::{Raised, Request};
 use crate::template::methods::python_type_name;
 use crate::template::pyformat::percent_format;
 use crate::template::pyrepr::py_repr;
+use crate::template::unicode_digits::to_ascii_number;
 use crate::Value;
 use rplay_modules::pyrepr::str_repr;
 
@@ -298,11 +299,14 @@ impl DecimalIssue {
 
 /// Reads an integer as ansible-core's `integer` option type does: Python's `Decimal`
 /// syntax (surrounding whitespace, a sign, underscores, a fraction and an exponent),
-/// accepted only when the value is whole.
-// NOTE: only ASCII digits are read, where `Decimal` accepts every Unicode digit, and a
-// whole number beyond the range of i64 is reported as invalid.
+/// accepted only when the value is whole. Digits of any script are read.
+// NOTE: a whole number beyond the range of i64 is reported as invalid.
 pub(super) fn parse_decimal_integer(text: &str) -> Result<i64, DecimalIssue> {
-    let cleaned: String = text.trim().chars().filter(|c| *c != '_').collect();
+    let cleaned: String = to_ascii_number(text)
+        .trim()
+        .chars()
+        .filter(|c| *c != '_')
+        .collect();
     let (negative, body) = match cleaned.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, cleaned.strip_prefix('+').unwrap_or(&cleaned)),
