@@ -43,6 +43,14 @@ impl Scheme {
         }
     }
 
+    /// Resolves passlib's name of a scheme.
+    fn from_passlib_name(name: &str) -> Option<Scheme> {
+        match name {
+            "md5_crypt" | "sha256_crypt" | "sha512_crypt" | "bcrypt" => Scheme::from_hashtype(name),
+            _ => None,
+        }
+    }
+
     /// passlib's name, which its error messages use.
     fn name(self) -> &'static str {
         match self {
@@ -280,34 +288,80 @@ fn present(value: Option<&JValue>) -> Option<&JValue> {
 /// longer than it allows. A bcrypt salt has exactly 22 characters, and the unused bits
 /// of the last one are cleared.
 fn check_salt(scheme: Scheme, salt: String) -> Result<String, Error> {
+    checked_salt(scheme, salt).map_err(|message| hash_error(&message))
+}
+
+/// [`check_salt`] with passlib's message as the error.
+fn checked_salt(scheme: Scheme, salt: String) -> Result<String, String> {
     if !salt
         .bytes()
         .all(|byte| scheme.salt_alphabet().contains(&byte))
     {
-        return Err(hash_error(&format!(
-            "invalid characters in {} salt",
-            scheme.name()
-        )));
+        return Err(format!("invalid characters in {} salt", scheme.name()));
     }
     if scheme == Scheme::Bcrypt {
         return match crypt::bcrypt_salt(&salt) {
             Some(bytes) => Ok(crypt::bcrypt64_text(&bytes)),
             None => {
                 let size = if salt.len() < 22 { "small" } else { "large" };
-                Err(hash_error(&format!(
+                Err(format!(
                     "salt too {size} (bcrypt requires exactly 22 chars)"
-                )))
+                ))
             }
         };
     }
     if salt.len() > scheme.max_salt_size() {
-        return Err(hash_error(&format!(
+        return Err(format!(
             "salt too large ({} requires <= {} chars)",
             scheme.name(),
             scheme.max_salt_size()
-        )));
+        ));
     }
     Ok(salt)
+}
+
+/// Returns the length of the salt the `password` lookup generates for `encrypt`: the scheme's
+/// maximum, 8 for a scheme ansible-core has no data on.
+pub(crate) fn lookup_salt_size(encrypt: &str) -> usize {
+    Scheme::from_passlib_name(encrypt).map_or(8, Scheme::max_salt_size)
+}
+
+/// Returns the hash the `password` lookup returns for `encrypt` (a passlib scheme name) with a
+/// given salt: ansible-core's `do_encrypt`, with the rounds `password_hash` uses by
+/// default. `ident` only matters for bcrypt, `2b` when not given. The error is the
+/// message of the error ansible-core raises.
+pub(crate) fn lookup_hash(
+    encrypt: &str,
+    password: &str,
+    salt: &str,
+    ident: Option<&str>,
+) -> Result<String, String> {
+    let Some(scheme) = Scheme::from_passlib_name(encrypt) else {
+        if PASSLIB_SCHEMES.contains(&encrypt) {
+            // NOTE: ansible-core hashes with any scheme of passlib; rplay only with
+            // these four.
+            return Err(format!(
+                "rplay cannot hash with passlib's '{encrypt}' scheme: md5_crypt, bcrypt, sha256_crypt and sha512_crypt are supported"
+            ));
+        }
+        return Err(format!("passlib does not support '{encrypt}' algorithm"));
+    };
+    let hash_failure = |message: String| format!("Could not hash the secret.. {message}");
+    let salt = checked_salt(scheme, salt.to_owned()).map_err(hash_failure)?;
+    let ident = match (scheme, ident) {
+        (Scheme::Bcrypt, Some(ident)) if !BCRYPT_IDENTS.contains(&ident) => {
+            return Err(hash_failure(format!("invalid ident: '{ident}'")));
+        }
+        (Scheme::Bcrypt, Some(ident)) => ident,
+        _ => scheme.ident(),
+    };
+    Ok(format_hash(
+        scheme,
+        ident,
+        password.as_bytes(),
+        &salt,
+        scheme.implicit_rounds(),
+    ))
 }
 
 /// Reads an integer option as passlib does: an integer, or text that Python's `int()`

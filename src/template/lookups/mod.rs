@@ -314,7 +314,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "first_found" => first_found::first_found(context, request),
         "pipe" => return commands::pipe(context, request),
         "lines" => return commands::lines(context, request),
-        "password" => password::password(context, request),
+        "password" => return password::password(context, request),
         "sequence" => return sequence::sequence(request),
         "subelements" => return subelements::subelements(request),
         "ini" => return ini::ini(context, request),
