@@ -549,6 +549,11 @@ pub fn atomic_move_as(temp: &Path, dest: &Path, keep: MoveAttributes) -> io::Res
                 // own mode and owner.
                 match std::os::unix::fs::chown(temp, Some(meta.uid()), Some(meta.gid())) {
                     Ok(()) => {
+                        // Python's `shutil.copystat`, which ansible-core calls here, copies
+                        // the extended attributes (POSIX ACLs among them) before the mode.
+                        // NOTE: it also copies the access and modification times, which
+                        // rplay does not.
+                        copy_xattrs(dest, temp)?;
                         fs::set_permissions(temp, fs::Permissions::from_mode(meta.mode() & 0o7777))?
                     }
                     Err(err) if err.raw_os_error() == Some(libc::EPERM) => {}
@@ -566,6 +571,72 @@ pub fn atomic_move_as(temp: &Path, dest: &Path, keep: MoveAttributes) -> io::Res
         let _ = fs::remove_file(temp);
     }
     moved
+}
+
+/// Copies every extended attribute of `from` to `to`, as Python's `shutil._copyxattr`:
+/// attributes the file system or the user cannot read or set are passed over.
+fn copy_xattrs(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ignored = |err: &io::Error| {
+        matches!(
+            err.raw_os_error(),
+            Some(libc::ENOTSUP | libc::ENODATA | libc::EINVAL | libc::EPERM | libc::EACCES)
+        )
+    };
+    let path_c = |path: &Path| {
+        CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    };
+    let (from_c, to_c) = (path_c(from)?, path_c(to)?);
+    let mut names = vec![0u8; 4096];
+    // SAFETY: the buffer is valid for `names.len()` bytes and the path is NUL-terminated.
+    let size = unsafe { libc::listxattr(from_c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if size < 0 {
+        let err = io::Error::last_os_error();
+        return if ignored(&err) { Ok(()) } else { Err(err) };
+    }
+    names.truncate(size as usize);
+    for name in names
+        .split(|byte| *byte == 0)
+        .filter(|name| !name.is_empty())
+    {
+        let name_c = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let mut value = vec![0u8; 65536];
+        // SAFETY: as above; `value` is valid for its length.
+        let length = unsafe {
+            libc::getxattr(
+                from_c.as_ptr(),
+                name_c.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if length < 0 {
+            let err = io::Error::last_os_error();
+            if ignored(&err) {
+                continue;
+            }
+            return Err(err);
+        }
+        // SAFETY: as above; `length` bytes of `value` were written by getxattr.
+        let set = unsafe {
+            libc::setxattr(
+                to_c.as_ptr(),
+                name_c.as_ptr(),
+                value.as_ptr().cast(),
+                length as usize,
+                0,
+            )
+        };
+        if set < 0 {
+            let err = io::Error::last_os_error();
+            if !ignored(&err) {
+                return Err(err);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Python's text for an OS error: `[Errno 2] No such file or directory: 'path'` without
