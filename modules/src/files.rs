@@ -576,34 +576,22 @@ pub fn atomic_move_as(temp: &Path, dest: &Path, keep: MoveAttributes) -> io::Res
 /// Copies every extended attribute of `from` to `to`, as Python's `shutil._copyxattr`:
 /// attributes the file system or the user cannot read or set are passed over.
 fn copy_xattrs(from: &Path, to: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ignored = |err: &io::Error| {
-        matches!(
-            err.raw_os_error(),
-            Some(libc::ENOTSUP | libc::ENODATA | libc::EINVAL | libc::EPERM | libc::EACCES)
-        )
+    let (from_c, to_c) = (c_path(from)?, c_path(to)?);
+    let names = match xattr_names(&from_c) {
+        Ok(names) => names,
+        Err(err) if xattr_error_ignored(&err) => return Ok(()),
+        Err(err) => return Err(err),
     };
-    let path_c = |path: &Path| {
-        CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-    };
-    let (from_c, to_c) = (path_c(from)?, path_c(to)?);
-    let mut names = vec![0u8; 4096];
-    // SAFETY: the buffer is valid for `names.len()` bytes and the path is NUL-terminated.
-    let size = unsafe { libc::listxattr(from_c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
-    if size < 0 {
-        let err = io::Error::last_os_error();
-        return if ignored(&err) { Ok(()) } else { Err(err) };
-    }
-    names.truncate(size as usize);
+
     for name in names
         .split(|byte| *byte == 0)
         .filter(|name| !name.is_empty())
     {
-        let name_c = CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name_c =
+            std::ffi::CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // Linux caps a value at 64 KiB (XATTR_SIZE_MAX), so this buffer always suffices.
         let mut value = vec![0u8; 65536];
-        // SAFETY: as above; `value` is valid for its length.
+        // SAFETY: both strings are NUL-terminated and `value` is valid for its length.
         let length = unsafe {
             libc::getxattr(
                 from_c.as_ptr(),
@@ -614,12 +602,13 @@ fn copy_xattrs(from: &Path, to: &Path) -> io::Result<()> {
         };
         if length < 0 {
             let err = io::Error::last_os_error();
-            if ignored(&err) {
+            if xattr_error_ignored(&err) {
                 continue;
             }
             return Err(err);
         }
-        // SAFETY: as above; `length` bytes of `value` were written by getxattr.
+
+        // SAFETY: as above; getxattr wrote `length` bytes of `value`.
         let set = unsafe {
             libc::setxattr(
                 to_c.as_ptr(),
@@ -631,12 +620,44 @@ fn copy_xattrs(from: &Path, to: &Path) -> io::Result<()> {
         };
         if set < 0 {
             let err = io::Error::last_os_error();
-            if !ignored(&err) {
+            if !xattr_error_ignored(&err) {
                 return Err(err);
             }
         }
     }
     Ok(())
+}
+
+/// Returns the NUL-separated names of `path`'s extended attributes.
+fn xattr_names(path: &std::ffi::CStr) -> io::Result<Vec<u8>> {
+    // SAFETY: a null buffer of size 0 asks only for the size the list needs.
+    let size = unsafe { libc::listxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
+    if size < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut names = vec![0u8; size as usize];
+    // SAFETY: the path is NUL-terminated and `names` is valid for its length.
+    let size = unsafe { libc::listxattr(path.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if size < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    names.truncate(size as usize);
+    Ok(names)
+}
+
+/// Whether Python's `shutil._copyxattr` passes over this error: the file system or the
+/// user cannot read or set the attribute.
+fn xattr_error_ignored(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::ENOTSUP | libc::ENODATA | libc::EINVAL | libc::EPERM | libc::EACCES)
+    )
+}
+
+fn c_path(path: &Path) -> io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// Python's text for an OS error: `[Errno 2] No such file or directory: 'path'` without

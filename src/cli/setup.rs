@@ -215,7 +215,7 @@ pub fn build_executor<'a>(
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }
 
-/// How many hosts a task runs on at once: `--forks` over the `forks` setting.
+/// Returns how many hosts a task runs on at once: `--forks` over the `forks` setting.
 fn forks(args: &PlaybookArgs, config: &Config) -> usize {
     args.forks
         .or_else(|| {

@@ -190,8 +190,8 @@ impl ConnectionKey {
 /// so runs that stay on the controller never pay for it.
 ///
 /// Tasks of different hosts run at the same time (up to `forks`), so every method takes
-/// `&self`: the map of connections is locked only to find or insert a host's slot, and
-/// each slot is locked while a task uses its connection.
+/// `&self`. The map of connections is locked only to find or insert a host's slot. Each
+/// slot is locked while a task uses its connection.
 pub struct Connections {
     runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
     hosts: Mutex<HashMap<ConnectionKey, Arc<Mutex<Option<HostConnection>>>>>,
@@ -241,7 +241,7 @@ impl Connections {
         }
     }
 
-    /// The slot of the connection `spec` names, made empty on first use.
+    /// Returns the slot of the connection `spec` names, empty on first use.
     fn slot(&self, spec: &ConnectionSpec) -> Arc<Mutex<Option<HostConnection>>> {
         lock(&self.hosts)
             .entry(ConnectionKey::of(spec))
@@ -342,7 +342,7 @@ impl Connections {
         }
     }
 
-    /// The async runtime, started on first use.
+    /// Returns the async runtime, starting it on first use.
     fn runtime(&self) -> Result<&tokio::runtime::Runtime, ConnectionError> {
         let runtime = self.runtime.get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
@@ -387,7 +387,7 @@ impl Connections {
         Ok(runtime)
     }
 
-    /// The directory of the OpenSSH control sockets, made on first use.
+    /// Returns the directory of the OpenSSH control sockets, creating it on first use.
     fn control_dir(&self) -> Result<PathBuf, ConnectionError> {
         let mut control_dir = lock(&self.control_dir);
         if let Some(dir) = control_dir.as_ref() {

@@ -120,7 +120,7 @@ pub fn run(
     }
 }
 
-/// Whether the task's action runs on the controller alone and never reaches a target,
+/// Returns whether the task's action runs on the controller alone and never reaches a target,
 /// so that running it for several hosts at once would gain nothing.
 pub fn stays_on_controller(context: &TaskContext) -> bool {
     matches!(

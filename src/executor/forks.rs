@@ -3,8 +3,8 @@
 //!
 //! The events a host's run emits (loop items, retries, warnings) are buffered per host
 //! and emitted in the order of the hosts once all of them are done, so the log does not
-//! depend on which host finished first. ansible-core prints them as they arrive; any of
-//! its orders is one rplay can print, and rplay always prints the same one.
+//! depend on which host finished first. ansible-core prints them as they arrive, so
+//! rplay's order is one that ansible-core can print too.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -78,7 +78,7 @@ impl CoreRelease {
         }
     }
 
-    /// Whether `include_role` prints `included: ROLE for HOSTS`, counts as ok, and
+    /// Returns whether `include_role` prints `included: ROLE for HOSTS`, counts as ok, and
     /// reports a role that cannot be loaded as a failed result of each host. Before
     /// ansible-core 2.17, which moved this reporting from the strategy base class into
     /// the linear strategy, it did none of these: a role that could not be loaded
@@ -120,8 +120,8 @@ pub const MAX_INCLUDE_DEPTH: usize = 247;
 #[derive(Clone, Debug)]
 pub(crate) struct Delegation {
     pub name: String,
-    /// How results show the delegation: `delegate`, or `delegate(address)` when the
-    /// delegate's `ansible_host` differs from its name. `None` when a host delegates to
+    /// The label results show for the delegation: `delegate`, or `delegate(address)`
+    /// when the delegate's `ansible_host` differs from its name. `None` when a host delegates to
     /// itself.
     pub label: Option<String>,
     /// The delegate's inventory variables, for its connection settings.
@@ -184,7 +184,7 @@ pub struct Executor<'a> {
     pub playbook_dir: PathBuf,
     /// The task whose results are being emitted, for retry events.
     current_task: Option<Arc<TaskInfo>>,
-    /// Where the current task runs for each host it is delegated for.
+    /// The delegation of the current task, for each host whose run is delegated.
     delegations: HashMap<String, Delegation>,
     /// `--start-at-task` found its task; later plays run from their start.
     start_at_done: bool,

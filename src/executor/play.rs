@@ -517,7 +517,7 @@ impl Executor<'_> {
 
     /// Runs the task on each host, or on the first only, and returns the outcomes in the
     /// order of `hosts`. A task that can reach targets runs on up to `forks` hosts at
-    /// once; a task that stays on the controller runs host after host, because starting
+    /// once. A task that stays on the controller runs host after host, because starting
     /// threads would cost more than it saves.
     fn run_on_hosts(
         &mut self,
@@ -564,7 +564,7 @@ impl Executor<'_> {
         results
     }
 
-    /// How many hosts the task runs on at once: `forks`, or the task's `throttle` when
+    /// Returns how many hosts the task runs on at once: `forks`, or the task's `throttle` when
     /// that is lower and not 0, templated with the first host's variables.
     fn task_forks(&self, context: &TaskContext, jobs: &[(String, crate::vars::HostVars)]) -> usize {
         let throttle = context
