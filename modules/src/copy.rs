@@ -465,6 +465,15 @@ fn read_source(params: &Params, dest: &str) -> Result<Source, Failure> {
             "rplay cannot copy the directory {src} yet: only single files are supported"
         )));
     }
+    let metadata = fs::metadata(&src).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => Failure::new(format!("Source {src} not found")),
+        _ => Failure::new(format!("Source {src} not readable")),
+    })?;
+    if !metadata.is_file() {
+        return Err(Failure::new(format!(
+            "Cannot copy invalid source '{src}': not a file"
+        )));
+    }
     let data = fs::read(&src).map_err(|err| match err.kind() {
         std::io::ErrorKind::NotFound => Failure::new(format!("Source {src} not found")),
         _ => Failure::new(format!("Source {src} not readable")),
@@ -723,5 +732,26 @@ mod tests {
         assert_eq!(result.get("msg"), Some(&Value::from("failed to validate")));
         assert_eq!(fs::read_to_string(&dest).unwrap(), "keep");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn remote_source_that_is_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f");
+        let result = copy(
+            &[
+                ("src", Value::from("/dev/null")),
+                ("dest", Value::from(dest.display().to_string())),
+                ("remote_src", Value::Bool(true)),
+            ],
+            &ModuleOptions::default(),
+        );
+        assert_eq!(
+            result.get("msg"),
+            Some(&Value::from(
+                "Cannot copy invalid source '/dev/null': not a file"
+            ))
+        );
+        assert!(!dest.exists());
     }
 }
