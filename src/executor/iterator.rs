@@ -97,10 +97,15 @@ impl PlayProgram {
     /// tasks together; post_tasks).
     ///
     /// `setup`, when given, is the implicit `Gathering Facts` task, which runs first.
+    ///
+    /// With `force_handlers`, each of the three parts is the body of a block whose
+    /// `always` is the flush, as ansible-core compiles such a play: a host that fails
+    /// still runs the handlers notified so far.
     pub fn compile(
         sections: &[&[Item]],
         flush_task: &Arc<Task>,
         setup: Option<&Arc<Task>>,
+        force_handlers: bool,
     ) -> PlayProgram {
         let mut program = PlayProgram::default();
         if let Some(setup) = setup {
@@ -108,14 +113,24 @@ impl PlayProgram {
             program.root.push(Node::Task(slot));
         }
         let flush_after = [0, 2, 3];
+        let mut part = Vec::new();
         for (index, section) in sections.iter().enumerate() {
-            let nodes = program.compile_items(section, None);
-            program.root.extend(nodes);
+            part.extend(program.compile_items(section, None));
             if flush_after.contains(&index) {
-                let slot = program.add_slot(flush_task.clone(), None, true);
-                program.root.push(Node::Task(slot));
+                let flush = Node::Task(program.add_slot(flush_task.clone(), None, true));
+                if force_handlers {
+                    program.root.push(Node::Block(Arc::new(BlockNode {
+                        body: std::mem::take(&mut part),
+                        rescue: Vec::new(),
+                        always: vec![flush],
+                    })));
+                } else {
+                    program.root.append(&mut part);
+                    program.root.push(flush);
+                }
             }
         }
+        program.root.append(&mut part);
         program.order = (0..program.slots.len()).map(SlotId).collect();
         program
     }
@@ -454,7 +469,7 @@ mod tests {
     #[test]
     fn sections_get_flushes() {
         let tasks = [task("a")];
-        let program = PlayProgram::compile(&[&tasks, &[], &[], &[]], &flush(), None);
+        let program = PlayProgram::compile(&[&tasks, &[], &[], &[]], &flush(), None, false);
         let (ran, state) = run(&program, &[]);
         assert_eq!(ran, ["a", "flush", "flush", "flush"]);
         assert!(!state.failed);
@@ -466,7 +481,7 @@ mod tests {
             block(vec![task("a"), task("b")], vec![task("r")], vec![task("z")]),
             task("after"),
         ];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None, false);
         let (ran, state) = run(&program, &["a"]);
         assert_eq!(ran, ["flush", "a", "r", "z", "after", "flush", "flush"]);
         assert!(!state.failed);
@@ -479,7 +494,7 @@ mod tests {
             block(vec![task("a"), task("b")], vec![], vec![task("z")]),
             task("after"),
         ];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None, false);
         let (ran, state) = run(&program, &["a"]);
         assert_eq!(ran, ["flush", "a", "z"]);
         assert!(state.failed);
@@ -491,7 +506,7 @@ mod tests {
             block(vec![task("a")], vec![task("r")], vec![task("z")]),
             task("after"),
         ];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None, false);
         let (ran, state) = run(&program, &["a", "r"]);
         assert_eq!(ran, ["flush", "a", "r", "z"]);
         assert!(state.failed);
@@ -501,7 +516,7 @@ mod tests {
     fn nested_failure_reaches_outer_rescue() {
         let inner = block(vec![task("a")], vec![], vec![task("inner-always")]);
         let tasks = [block(vec![inner, task("b")], vec![task("r")], vec![])];
-        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
+        let program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None, false);
         let (ran, state) = run(&program, &["a"]);
         assert_eq!(ran, ["flush", "a", "inner-always", "r", "flush", "flush"]);
         assert!(!state.failed);
@@ -510,7 +525,7 @@ mod tests {
     #[test]
     fn lockstep_picks_earliest_in_play_order() {
         let tasks = [block(vec![task("a")], vec![task("r")], vec![]), task("b")];
-        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
+        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None, false);
         let mut one = HostState::new(&program);
         let mut two = HostState::new(&program);
         // Both run the first flush and `a`; `a` fails on host one only.
@@ -530,7 +545,7 @@ mod tests {
     #[test]
     fn included_tasks_run_after_include() {
         let tasks = [task("include"), task("b")];
-        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None);
+        let mut program = PlayProgram::compile(&[&[], &[], &tasks, &[]], &flush(), None, false);
         let mut state = HostState::new(&program);
         assert_eq!(name(&program, state.advance().unwrap()), "flush");
         let include = state.advance().unwrap();

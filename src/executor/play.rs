@@ -270,7 +270,14 @@ impl Executor<'_> {
         let flush = flush_task(play);
         let sections: Vec<&[Item]> = selected.iter().map(Vec::as_slice).collect();
         let setup = self.setup_task(play, play_vars);
-        let program = PlayProgram::compile(&sections, &flush, setup.as_ref());
+        let force_handlers = match play.keyword("force_handlers") {
+            Some(value) => self
+                .templar
+                .template(&value.value, play_vars)
+                .is_ok_and(|value| truthy_keyword(&value)),
+            None => self.options.force_handlers,
+        };
+        let program = PlayProgram::compile(&sections, &flush, setup.as_ref(), force_handlers);
         let mut states = HashMap::new();
         for host in batch {
             let mut state = HostState::new(&program);
@@ -402,6 +409,7 @@ impl Executor<'_> {
             .is_some_and(|v| truthy_keyword(&v));
         let mut includes: Vec<PendingInclude> = Vec::new();
         let mut any_failed = false;
+        let mut failed_now: Vec<String> = Vec::new();
         // `pause` bypasses the host loop: it runs for the first host only.
         let first_only = run_once || context.task.short_action() == "pause";
         let results = self.run_on_hosts(run, context, &info, hosts, first_only);
@@ -475,6 +483,7 @@ impl Executor<'_> {
             }
             if outcome.failed() {
                 any_failed = true;
+                failed_now.push(host.clone());
                 if run.states.get(&host).is_some_and(will_rescue) {
                     self.set_failed_task_vars(context, &info, &host, &outcome);
                 }
@@ -506,8 +515,10 @@ impl Executor<'_> {
                 .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
                 .is_some_and(|v| truthy_keyword(&v));
         if any_failed && fatal {
+            // Like ansible-core, fail every host that this task did not fail. A host that
+            // it failed stays where the failure took it (a `rescue` or `always`).
             for host in run.hosts.clone() {
-                if !self.failed_hosts.contains(&host) {
+                if !failed_now.contains(&host) && !self.failed_hosts.contains(&host) {
                     self.host_failed(run, &host);
                 }
             }
