@@ -434,6 +434,10 @@ fn add_output_lines(result: &mut Map) {
 /// several module runs or none: it gets no file information, and the key is removed.
 pub const ACTION_RESULT: &str = "_rplay_action_result";
 
+/// Key of a result that an action raised as an exception (a skip or a failure):
+/// ansible-core returns such a result as it is, without adding `failed` or `changed`.
+pub const RAISED: &str = "_ansible_rplay_raised";
+
 /// Adds the file information `AnsibleModule` adds to every result, failed or not, that
 /// names a `path` (or else a `dest`).
 fn add_path_info(result: &mut Map) {

@@ -70,6 +70,7 @@ pub fn run(params: &Params, options: &ModuleOptions) -> Map {
             Value::from("This action (uri) does not support check mode."),
         );
         result.insert(Value::from("skipped"), Value::Bool(true));
+        result.insert(Value::from(crate::dispatch::RAISED), Value::Bool(true));
         return result;
     }
     match run_checked(params, options) {

@@ -150,8 +150,7 @@ fn raised(message: String) -> ActionOutcome {
     }
 }
 
-/// The internal result key that marks a failure raised as an exception.
-pub const RAISED: &str = "_ansible_rplay_raised";
+pub use rplay_modules::dispatch::RAISED;
 
 pub(super) fn failed_result(message: String) -> Map {
     let mut result = Map::new();

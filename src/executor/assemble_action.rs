@@ -46,6 +46,8 @@ fn assemble_args(
             Value::from("msg"),
             Value::from("This action (assemble) does not support check mode."),
         );
+        // ansible-core raises the skip, so the task's result gets no `failed` key.
+        skipped.insert(Value::from(super::actions::RAISED), Value::Bool(true));
         return Err(skipped);
     }
 
