@@ -231,7 +231,7 @@ fn copy_checked(
     }
     let backup_file = match options.check_mode {
         true => None,
-        false => write_file(params, &dest_file, &source.data, &attributes)?,
+        false => write_file(params, options, &dest_file, &source.data, &attributes)?,
     };
     let shown_dest = dest_file.display().to_string();
     set_attributes_if_different(&dest_file, &attributes, options.check_mode, &mut None)?;
@@ -491,6 +491,7 @@ fn read_source(params: &Params, dest: &str) -> Result<Source, Failure> {
 /// returns the backup's path when `backup` made one.
 fn write_file(
     params: &Params,
+    options: &ModuleOptions,
     dest: &Path,
     data: &[u8],
     attributes: &FileAttributes,
@@ -512,7 +513,7 @@ fn write_file(
         fs::remove_file(dest).map_err(failed)?;
     }
     let temp = temp_file_beside(dest, data).map_err(failed)?;
-    let keep = match source_mode(params) {
+    let keep = match source_mode(params, options) {
         Some(mode) => {
             if let Err(err) = fs::set_permissions(&temp, fs::Permissions::from_mode(mode)) {
                 let _ = fs::remove_file(&temp);
@@ -547,13 +548,14 @@ fn write_file(
 /// keeps that mode when it cannot take over the destination's owner (an unprivileged
 /// user), and always for `remote_src`. With `remote_src` it is the source's own mode,
 /// because the module copies its stat. Otherwise it is 0700, the mode of the file the
-/// action transferred, after the action's `chmod u+rwx`.
-///
-/// NOTE: when the target has `setfacl` and the task becomes an unprivileged user,
-/// ansible-core grants that user access with an ACL instead of `chmod u+rwx`, so its
-/// transferred file keeps mode 0600 plus the ACL's mask; rplay still uses 0700.
-fn source_mode(params: &Params) -> Option<u32> {
+/// action transferred, after the action's `chmod u+rwx`. When the task becomes an
+/// unprivileged user and the target has `setfacl`, the action grants that user `r-x`
+/// with an ACL instead, so the file keeps mode 0600 and shows the ACL's mask: 0650.
+fn source_mode(params: &Params, options: &ModuleOptions) -> Option<u32> {
     if !params.flag("remote_src") {
+        if options.system_tmp && crate::system::find_program("setfacl").is_some() {
+            return Some(0o650);
+        }
         return Some(0o700);
     }
     let src = params.string("src")?;
