@@ -78,7 +78,9 @@ pub fn run(
         "fail" => fail(args),
         "group_by" => group_by(args),
         "add_host" => add_host(args),
-        "include_vars" => include_vars(executor, context, args),
+        "include_vars" => Ok(super::include_vars_action::include_vars(
+            executor, context, args, vars,
+        )),
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
         "raw" => raw(executor, context, host, args, vars),
@@ -511,49 +513,6 @@ fn add_host(args: &Map) -> Result<ActionOutcome, String> {
     })
 }
 
-fn include_vars(
-    executor: &Executor<'_>,
-    context: &TaskContext,
-    args: &Map,
-) -> Result<ActionOutcome, String> {
-    let file = arg(args, "file")
-        .or_else(|| arg(args, "_raw_params"))
-        .map(value_text)
-        .ok_or("rplay supports include_vars with a file only; 'dir' is not implemented yet")?;
-    let path = executor.find_vars_file(context, &file)?;
-    let data =
-        crate::yaml::load_data_file(&path).map_err(|err| format!("{}: {err}", path.display()))?;
-    let mut vars = Map::new();
-    for document in &data.documents {
-        match document.to_value() {
-            Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
-            Value::Null => {}
-            _ => {
-                return Err(format!(
-                    "{} must be stored as a dictionary/hash",
-                    path.display()
-                ))
-            }
-        }
-    }
-    if let Some(name) = arg(args, "name").map(value_text) {
-        let mut named = Map::new();
-        named.insert(Value::from(name), Value::map(vars));
-        vars = named;
-    }
-    let mut result = Map::new();
-    result.insert(Value::from("ansible_facts"), Value::map(vars.clone()));
-    result.insert(
-        Value::from("ansible_included_var_files"),
-        Value::list(vec![Value::from(path.display().to_string())]),
-    );
-    result.insert(Value::from("changed"), Value::Bool(false));
-    Ok(ActionOutcome {
-        result,
-        effects: vec![Effect::IncludeVars(vars)],
-    })
-}
-
 fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
     let key = if role { "name" } else { "file" };
     // `include_role` also takes the role as `role`, when `name` is not given.
@@ -874,30 +833,6 @@ impl Executor<'_> {
         Ok(environment)
     }
 
-    /// Finds a vars file for `include_vars`: in the role's `vars/`, beside the tasks file,
-    /// or in the playbook's `vars/` and directory.
-    fn find_vars_file(&self, context: &TaskContext, file: &str) -> Result<PathBuf, String> {
-        let path = PathBuf::from(file);
-        if path.is_absolute() {
-            return Ok(path);
-        }
-        let mut candidates = Vec::new();
-        if let Some(role) = &context.role {
-            candidates.push(role.definition.path.join("vars").join(file));
-            candidates.push(role.definition.path.join(file));
-        }
-        if let Some(dir) = context.task.span.path().parent() {
-            candidates.push(dir.join("vars").join(file));
-            candidates.push(dir.join(file));
-        }
-        candidates.push(self.playbook_dir.join("vars").join(file));
-        candidates.push(self.playbook_dir.join(file));
-        candidates
-            .into_iter()
-            .find(|candidate| candidate.is_file())
-            .ok_or_else(|| format!("Could not find or access '{file}'"))
-    }
-
     /// Completes `copy`'s arguments as ansible-core's copy action does on the controller:
     /// `content` given as a list or mapping becomes JSON text, and a `src` on the
     /// controller is found and its bytes sent along (base64) for the module to write.
@@ -1002,16 +937,22 @@ impl Executor<'_> {
         if path.is_absolute() {
             return vec![path];
         }
+        // ansible-core adds no `DIR/` when the file's path already starts with it.
+        let under_dir = file.split('/').next() != Some(dir);
         let mut candidates = Vec::new();
         if let Some(role) = &context.role {
             candidates.push(role.definition.path.join(dir).join(file));
             candidates.push(role.definition.path.join(file));
         }
         if let Some(task_dir) = context.task.span.path().parent() {
-            candidates.push(task_dir.join(dir).join(file));
+            if under_dir {
+                candidates.push(task_dir.join(dir).join(file));
+            }
             candidates.push(task_dir.join(file));
         }
-        candidates.push(self.playbook_dir.join(dir).join(file));
+        if under_dir {
+            candidates.push(self.playbook_dir.join(dir).join(file));
+        }
         candidates.push(self.playbook_dir.join(file));
         candidates
     }

@@ -9,6 +9,7 @@ pub mod events;
 mod fetch_action;
 mod forks;
 mod handlers;
+mod include_vars_action;
 pub mod iterator;
 mod meta;
 mod pause_action;
