@@ -296,6 +296,8 @@ macro_rules! error_cases {
 }
 
 error_cases!(
+    args_bare_variable,
+    args_not_a_mapping,
     empty_playbook,
     extra_vars_bad_yaml,
     extra_vars_missing,

@@ -77,7 +77,13 @@ pub fn run(
         "assert" => assert(executor, context, args, vars),
         "fail" => fail(args),
         "group_by" => group_by(args),
-        "add_host" => add_host(args),
+        // The action raises `AnsibleActionFail` for bad arguments.
+        "add_host" => add_host(args).or_else(|message| {
+            Ok(ActionOutcome {
+                result: action_fail_result(message),
+                effects: Vec::new(),
+            })
+        }),
         "include_vars" => Ok(super::include_vars_action::include_vars(
             executor, context, args, vars,
         )),
@@ -471,32 +477,64 @@ fn group_by(args: &Map) -> Result<ActionOutcome, String> {
 }
 
 fn add_host(args: &Map) -> Result<ActionOutcome, String> {
-    let name = ["name", "hostname", "host"]
+    // Free-form arguments must be a mapping; the task's own arguments win over it.
+    let mut args = args.clone();
+    let mut merged = match args.shift_remove("_raw_params") {
+        None => Map::new(),
+        Some(Value::Map(raw)) => std::sync::Arc::unwrap_or_clone(raw),
+        Some(other) => {
+            return Err(format!(
+                "Invalid raw parameters passed, requires a dictionary/mapping got a  {}",
+                python_class(&other)
+            ))
+        }
+    };
+    merged.extend(args);
+    let args = merged;
+    let given = ["name", "hostname", "host"]
         .iter()
-        .find_map(|key| arg(args, key))
+        .find_map(|key| args.get(*key))
+        .filter(|value| !value.is_null())
         .map(value_text)
         .ok_or("name, host or hostname needs to be provided")?;
-    let groups: Vec<String> = ["groups", "group", "groupname"]
-        .iter()
-        .find_map(|key| arg(args, key))
-        .map(|value| match value {
-            Value::List(items) => items.iter().map(value_text).collect(),
-            other => value_text(other)
-                .split(',')
-                .map(|g| g.trim().to_string())
-                .collect(),
-        })
-        .unwrap_or_default();
-    let vars: Map = args
+    let mut vars: Map = args
         .iter()
         .filter(|(key, _)| {
             !matches!(
                 key.as_str(),
-                Some("name" | "hostname" | "host" | "groups" | "group" | "groupname")
+                Some("name" | "hostname" | "groupname" | "groups")
             )
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let name = match crate::inventory::address::parse_address(&given, false) {
+        Some((name, port)) => {
+            if let Some(port) = port {
+                vars.insert(Value::from("ansible_ssh_port"), Value::Int(port));
+            }
+            name
+        }
+        None => given,
+    };
+    let groups_value = ["groupname", "groups", "group"]
+        .iter()
+        .find_map(|key| args.get(*key));
+    let mut groups: Vec<String> = Vec::new();
+    let listed: Vec<String> = match groups_value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::List(items)) => items.iter().map(value_text).collect(),
+        Some(value @ (Value::Str(_) | Value::Unsafe(_))) => {
+            value_text(value).split(',').map(str::to_string).collect()
+        }
+        Some(value) if !value.is_truthy() => Vec::new(),
+        Some(_) => return Err("Groups must be specified as a list.".to_string()),
+    };
+    for group in listed {
+        // ansible-core checks for duplicates before it strips, so " a" after "a" adds "a" twice.
+        if !groups.contains(&group) {
+            groups.push(group.trim().to_string());
+        }
+    }
     let mut details = Map::new();
     details.insert(Value::from("host_name"), Value::from(name.clone()));
     details.insert(
@@ -511,6 +549,19 @@ fn add_host(args: &Map) -> Result<ActionOutcome, String> {
         result,
         effects: vec![Effect::AddHost { name, groups, vars }],
     })
+}
+
+/// Returns how Python's `type()` shows a value's class, as `<class 'dict'>`.
+fn python_class(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "<class 'NoneType'>",
+        Value::Bool(_) => "<class 'bool'>",
+        Value::Int(_) => "<class 'int'>",
+        Value::Float(_) => "<class 'float'>",
+        Value::List(_) => "<class 'list'>",
+        Value::Map(_) => "<class 'dict'>",
+        _ => "<class 'str'>",
+    }
 }
 
 fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {

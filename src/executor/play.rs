@@ -429,7 +429,6 @@ impl Executor<'_> {
             }
         }
         for (host, mut outcome) in results {
-            self.register(context, &host, &outcome);
             let targets: Vec<String> = if run_once {
                 hosts.to_vec()
             } else {
@@ -460,6 +459,9 @@ impl Executor<'_> {
             if super::task::is_inventory_action(context.task.short_action()) {
                 self.report_inventory_changes(&info, &host, &mut outcome, &changes);
             }
+            // ansible-core registers the final result, with the `changed` that adding a
+            // host or group gave it.
+            self.register(context, &host, &outcome);
             if let Some(name) = self.missing_handler(run, context, &outcome) {
                 // ansible-core stops the whole run here, before reporting the result.
                 self.abort = Some(super::RunError::MissingHandler {

@@ -501,6 +501,20 @@ impl Executor<'_> {
             Box::new(raised_failure(args_error(&err, context)))
         })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
+        if let Some(variable) = args.shift_remove(crate::playbook::VARIABLE_PARAMS) {
+            let Value::Map(variable) = variable else {
+                return Err(Box::new(raised_failure(format!(
+                    "invalid or malformed argument: '{}'",
+                    rplay_modules::pyrepr::str(&variable)
+                ))));
+            };
+            self.emit(Event::Warning(
+                "Using a variable for a task's 'args' is unsafe in some situations (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe)".to_string(),
+            ));
+            let mut merged = std::sync::Arc::unwrap_or_clone(variable);
+            merged.extend(args);
+            args = merged;
+        }
         args.retain(|_, value| value.as_str() != Some(crate::template::OMIT));
         Ok(args)
     }

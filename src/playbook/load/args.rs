@@ -11,6 +11,10 @@ use crate::source::suggest;
 use crate::yaml::{Node, NodeKind};
 use crate::{Map, Value};
 
+/// The argument that contains a template standing for a mapping of arguments, from a
+/// task's `args: "{{ ... }}"` or from a templated free-form argument.
+pub const VARIABLE_PARAMS: &str = "_variable_params";
+
 /// Actions that take free-form text as `_raw_params`.
 const RAW_PARAM_ACTIONS: &[&str] = &[
     "include_vars",
@@ -82,8 +86,27 @@ pub(super) fn parse_action(
                 continue;
             }
             "args" => {
-                if let Value::Map(map) = value.to_value() {
-                    extra_args.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+                match value.to_value() {
+                    Value::Map(map) => {
+                        extra_args.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    }
+                    // A template is expanded when the task runs and must give a mapping.
+                    Value::Str(text) | Value::Unsafe(text) if super::is_template(&text) => {
+                        extra_args.insert(Value::from(VARIABLE_PARAMS), Value::from(&*text));
+                    }
+                    Value::Str(_) | Value::Unsafe(_) => {
+                        return Err(unlocated_parse_error(
+                            "Complex args containing variables cannot use bare variables (without Jinja2 delimiters), and must use the full variable style ('{{var_name}}')",
+                            node,
+                        ))
+                    }
+                    Value::Null => {}
+                    _ => {
+                        return Err(unlocated_parse_error(
+                            "Complex args must be a dictionary or variable string (\"{{var}}\").",
+                            node,
+                        ))
+                    }
                 }
                 continue;
             }
@@ -143,6 +166,12 @@ fn check_conflict(
         )),
         None => Ok(()),
     }
+}
+
+/// Builds an error that ansible-core's argument parser raises without a location: the
+/// task adds its own and repeats the message after the original one.
+fn unlocated_parse_error(message: &str, task: &Node) -> LoadError {
+    LoadError::new(format!("{message}. {message}"), Some(&task.span))
 }
 
 fn unresolved_action(key: &Node, actions: &ActionResolver) -> LoadError {
@@ -226,9 +255,14 @@ fn normalize_args(action: &str, value: &Node) -> Result<Map, LoadError> {
             ))
         }
     };
+    let mut args = args;
     if !raw_params {
         if let Some(raw) = args.get("_raw_params").and_then(Value::as_str) {
-            if !super::is_template(raw) {
+            if super::is_template(raw) {
+                // ansible-core expands it when the task runs; it must give a mapping.
+                let raw = args.shift_remove("_raw_params").unwrap_or_default();
+                args.insert(Value::from(VARIABLE_PARAMS), raw);
+            } else {
                 return Err(LoadError::new(
                     format!(
                         "this task '{action}' has extra params, which is only allowed in the following modules: {}",
