@@ -39,6 +39,12 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, ansible("combine"), Undefined::Reject, combine);
     add(env, ansible("dict2items"), Undefined::Reject, dict2items);
     add(env, ansible("items2dict"), Undefined::Reject, items2dict);
+    add(
+        env,
+        vec!["community.general.dict".to_owned()],
+        Undefined::Reject,
+        dict_from_pairs,
+    );
     add(env, ansible("zip"), Undefined::Reject, zip);
     add(env, ansible("zip_longest"), Undefined::Reject, zip_longest);
     add(env, ansible("product"), Undefined::Reject, product);
@@ -544,6 +550,43 @@ fn items2dict(_: &mut State, args: &Args) -> Result<JValue, Error> {
             return Err(python_type_error(format!(
                 "items2dict requires each dictionary in the list to contain the keys '{key_name}' and '{value_name}', got {} instead.",
                 py_repr(&args.value).unwrap_or_default()
+            )));
+        }
+        map.insert(key, value);
+    }
+    Ok(from_map(map))
+}
+
+/// `community.general.dict`: Python's `dict(sequence)`, a mapping copied or built from
+/// pairs (any two-item iterable, a two-character string too).
+fn dict_from_pairs(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    if let Some(map) = to_map(&args.value) {
+        return Ok(from_map(map));
+    }
+    if !args.value.is_undefined() && args.value.try_iter().is_err() {
+        return Err(python_type_error(format!(
+            "'{}' object is not iterable",
+            python_type_name(&args.value)
+        )));
+    }
+    let mut map = Map::new();
+    for (index, item) in values(&args.value)?.into_iter().enumerate() {
+        let Ok(parts) = item.try_iter() else {
+            return Err(python_type_error(format!(
+                "cannot convert dictionary update sequence element #{index} to a sequence"
+            )));
+        };
+        let parts: Vec<JValue> = parts.collect();
+        let [key, value] = <[JValue; 2]>::try_from(parts).map_err(|parts| {
+            super::python_value_error(format!(
+                "dictionary update sequence element #{index} has length {}; 2 is required",
+                parts.len()
+            ))
+        })?;
+        if matches!(key.kind(), ValueKind::Seq | ValueKind::Map) {
+            return Err(python_type_error(format!(
+                "unhashable type: '{}'",
+                python_type_name(&key)
             )));
         }
         map.insert(key, value);
