@@ -14,7 +14,9 @@ use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::listing::{self, ListModes, PlayResolver};
 use crate::output::profile_tasks::{ProfileTasks, SortOrder};
 use crate::output::results::{is_results_callback, ResultsWriter};
-use crate::playbook::{check_playbook_file, LoadErrorKind, Loader, Play, Playbook, Spanned};
+use crate::playbook::{
+    check_playbook_file, LoadErrorKind, LoadNote, Loader, Play, Playbook, Spanned,
+};
 use crate::Value;
 
 #[allow(clippy::print_stderr)]
@@ -122,8 +124,11 @@ fn load_playbooks(
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         let loaded = loader.load_playbook(path);
-        for warning in loader.warnings.drain(..) {
-            callback.on_event(&Event::Warning(warning));
+        for note in loader.notes.drain(..) {
+            callback.on_event(&match note {
+                LoadNote::Warning(text) => Event::Warning(text),
+                LoadNote::Verbose(text) => Event::Verbose { level: 2, text },
+            });
         }
         match loaded {
             Ok(playbook) => playbooks.push((path.display().to_string(), playbook)),

@@ -121,6 +121,11 @@ pub enum Event {
     /// A message printed as it is, as ansible-core's `display.display` prints `pause`'s
     /// notice.
     Display(String),
+    /// A message shown from verbosity `level` on (`-vv` is 2), as `display.vv` shows it.
+    Verbose {
+        level: u8,
+        text: String,
+    },
     /// An error shown as `ERROR!` that does not stop the run, as ansible-core's
     /// `display.error` for an include that failed.
     Error(String),

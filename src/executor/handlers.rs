@@ -264,7 +264,7 @@ impl Executor<'_> {
         if !outcome.result.get("changed").is_some_and(Value::is_truthy) {
             return;
         }
-        let Some(notify) = context.task.keyword("notify") else {
+        let Some(notify) = context.keyword("notify") else {
             return;
         };
         let names: Vec<String> = match &notify.value {
@@ -305,7 +305,7 @@ impl Executor<'_> {
         {
             return None;
         }
-        let notify = context.task.keyword("notify")?;
+        let notify = context.keyword("notify")?;
         let names: Vec<String> = match &notify.value {
             Value::List(items) => items.iter().map(value_text).collect(),
             other => vec![value_text(other)],
@@ -320,20 +320,26 @@ impl Executor<'_> {
         hosts: &[String],
     ) -> PlayEnd {
         for host in hosts {
-            if run.states.get(host).is_some_and(|s| s.failed) {
-                continue;
-            }
-            for handler in run.handlers.apply_saved(host) {
-                self.emit(Event::HandlerNotified {
-                    handler,
-                    host: host.clone(),
-                });
-            }
+            self.notify_saved(run, host);
         }
         run.handlers.running = true;
         self.run_notified_handlers(run, hosts);
         run.handlers.running = false;
         PlayEnd::Continue
+    }
+
+    /// Turns the host's saved notifications into notified handlers, as a flush does
+    /// first for each host, with the `-vv` line for each.
+    pub(super) fn notify_saved(&mut self, run: &mut super::play::PlayRun, host: &str) {
+        if run.states.get(host).is_some_and(|s| s.failed) {
+            return;
+        }
+        for handler in run.handlers.apply_saved(host) {
+            self.emit(Event::HandlerNotified {
+                handler,
+                host: host.to_string(),
+            });
+        }
     }
 
     /// Runs the handlers notified for `hosts`, each once, in handler order.

@@ -400,6 +400,15 @@ impl HostState {
         });
     }
 
+    /// Forgets the failures the host's open blocks carry, as `meta: clear_host_errors`
+    /// does: a host in an `always` section after a failure goes on when it ends. A host
+    /// that already left the play stays out of it.
+    pub fn clear_errors(&mut self) {
+        for frame in &mut self.frames {
+            frame.failed = false;
+        }
+    }
+
     /// Stops the host, as `meta: end_host` or an unreachable host does.
     pub fn end(&mut self) {
         self.frames.clear();

@@ -48,7 +48,14 @@ impl Executor<'_> {
             };
             let info = self.task_info(context, &vars, TaskKind::Task);
             self.emit(Event::TaskStart(info.clone()));
+            let implicit = context.task.implicit;
             if !matches!(self.evaluate_when(context, &vars), Ok(None)) {
+                if !implicit {
+                    self.emit(Event::Verbose {
+                        level: 2,
+                        text: format!("META: {}", skip_reason(&action, host)),
+                    });
+                }
                 let message = match action.as_str() {
                     "end_host" => format!(
                         "end_host conditional evaluated to false, continuing execution for {host}"
@@ -72,6 +79,15 @@ impl Executor<'_> {
                 }));
                 continue;
             }
+            if action == "flush_handlers" {
+                self.notify_saved(run, host);
+            }
+            if !implicit {
+                self.emit(Event::Verbose {
+                    level: 2,
+                    text: format!("META: {}", done_message(&action, host, context)),
+                });
+            }
             match action.as_str() {
                 "flush_handlers" => flush.push(host.clone()),
                 "end_host" => end_hosts(run, std::slice::from_ref(host)),
@@ -88,6 +104,10 @@ impl Executor<'_> {
                 "clear_host_errors" => {
                     for host in run.hosts.clone() {
                         self.failed_hosts.remove(&host);
+                        self.unreachable_hosts.remove(&host);
+                        if let Some(state) = run.states.get_mut(&host) {
+                            state.clear_errors();
+                        }
                     }
                 }
                 "clear_facts" => {
@@ -110,6 +130,25 @@ fn end_hosts(run: &mut PlayRun, hosts: &[String]) {
             state.end();
         }
         run.remove_host(host);
+    }
+}
+
+/// Returns the message of a meta task that ran, as ansible-core words it.
+fn done_message(action: &str, host: &str, context: &TaskContext) -> String {
+    match action {
+        "clear_host_errors" => "cleared host errors".to_string(),
+        "end_batch" => "ending batch".to_string(),
+        "end_play" => "ending play".to_string(),
+        "end_host" => format!("ending play for {host}"),
+        "end_role" => {
+            let role = context.role.as_ref().map(|role| role.name.as_str());
+            format!("ending role {} for {host}", role.unwrap_or_default())
+        }
+        "flush_handlers" => format!("triggered running handlers for {host}"),
+        "clear_facts" => "facts cleared".to_string(),
+        "refresh_inventory" => "inventory successfully refreshed".to_string(),
+        "reset_connection" => "reset connection".to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -606,6 +606,11 @@ impl Callback for DefaultPrinter {
                     );
                 }
             }
+            Event::Verbose { level, text } => {
+                if self.options.verbosity >= *level {
+                    self.display_in(text, Color::Verbose);
+                }
+            }
             Event::HandlerNotified { handler, host } => {
                 if self.options.verbosity > 1 {
                     self.display_in(

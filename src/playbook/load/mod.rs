@@ -27,13 +27,22 @@ pub struct Loader {
     roles: HashMap<PathBuf, Arc<RoleDefinition>>,
     /// The directory of the playbook file being loaded; roles are searched from it.
     playbook_dir: PathBuf,
-    /// Warnings in the order Ansible prints them, such as duplicate mapping keys.
-    pub warnings: Vec<String>,
+    /// Warnings and `-vv` messages in the order ansible-core prints them while it
+    /// loads: duplicate mapping keys, `statically imported: FILE`.
+    pub notes: Vec<LoadNote>,
     /// The playbook and tasks files being loaded, outermost first, to find import cycles.
     loading: Vec<PathBuf>,
     /// The roles being loaded, outermost first, each with the role entry that asked for
     /// it, to find dependency cycles.
     loading_roles: Vec<(PathBuf, crate::source::Span)>,
+}
+
+/// A message ansible-core prints while it loads a playbook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadNote {
+    Warning(String),
+    /// A message shown from `-vv` on.
+    Verbose(String),
 }
 
 /// Where the items being loaded come from, for resolving relative paths.
@@ -62,7 +71,7 @@ impl Loader {
             documents: HashMap::new(),
             roles: HashMap::new(),
             playbook_dir: PathBuf::new(),
-            warnings: Vec::new(),
+            notes: Vec::new(),
             loading: Vec::new(),
             loading_roles: Vec::new(),
         }
@@ -90,7 +99,8 @@ impl Loader {
             return Ok(document.clone());
         }
         let loaded = yaml::load_data_file(path)?;
-        self.warnings.extend(loaded.warnings);
+        self.notes
+            .extend(loaded.warnings.into_iter().map(LoadNote::Warning));
         let document = Arc::new(loaded.documents.into_iter().next());
         self.documents.insert(path.to_path_buf(), document.clone());
         Ok(document)

@@ -191,6 +191,25 @@ impl Loader {
                 "import_tasks is static, so it cannot recurse; include_tasks with a condition that ends the recursion can",
             ));
         }
+        if self.document(&path)?.is_none() {
+            self.notes.push(super::LoadNote::Warning(format!(
+                "file {} is empty and had no tasks to include",
+                path.display()
+            )));
+            return Ok(Item::Block(Arc::new(Block {
+                span: task.span,
+                kind: BlockKind::ImportTasks(path),
+                name: task.name,
+                block: Vec::new(),
+                rescue: Vec::new(),
+                always: Vec::new(),
+                inherited: task.inherited,
+            })));
+        }
+        self.notes.push(super::LoadNote::Verbose(format!(
+            "statically imported: {}",
+            path.display()
+        )));
         let items = self.load_tasks_file(&path, origin, handlers)?;
         let mut inherited = task.inherited;
         // `vars:` on the import and the import's own keywords apply to every task in it.
