@@ -209,6 +209,45 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\"'\"'"))
 }
 
+/// Renders a command line for results as `AnsibleModule._clean_args` does: the value
+/// after a password option, or after its `=`, is masked, and each word is quoted.
+pub fn clean_args(argv: &[String]) -> String {
+    let mut words = Vec::with_capacity(argv.len());
+    let mut mask_next = false;
+    for arg in argv {
+        if mask_next {
+            mask_next = false;
+            words.push("********".to_string());
+            continue;
+        }
+        if is_password_option(arg) {
+            match arg.find('=') {
+                Some(equals) => {
+                    words.push(format!("{}=********", &arg[..equals]));
+                    continue;
+                }
+                None => mask_next = true,
+            }
+        }
+        words.push(arg.clone());
+    }
+    words
+        .iter()
+        .map(|word| shell_quote(word))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Tells whether a word starts as ansible-core's `PASSWD_ARG_RE` matches:
+/// `^-{0,2}pass-?(word|wd)?`.
+fn is_password_option(arg: &str) -> bool {
+    let rest = arg
+        .strip_prefix("--")
+        .or_else(|| arg.strip_prefix('-'))
+        .unwrap_or(arg);
+    rest.starts_with("pass")
+}
+
 /// The keys ansible-core's command module starts its result with, in that order; keys
 /// added later follow them. Item labels print results as Python dicts, in this order.
 const RESULT_ORDER: &[&str] = &[
@@ -310,7 +349,7 @@ fn run_unordered(request: &CommandRequest, check_mode: bool) -> Map {
         Ok(output) => output,
         Err(err) => {
             let code = err.raw_os_error().unwrap_or(2);
-            result.insert(Value::from("cmd"), Value::from(argv[0].as_str()));
+            result.insert(Value::from("cmd"), Value::from(clean_args(&argv)));
             result.insert(Value::from("changed"), Value::Bool(false));
             result.insert(Value::from("failed"), Value::Bool(true));
             result.insert(
@@ -686,10 +725,19 @@ mod tests {
     #[test]
     fn missing_binary_fails_like_ansible() {
         let mut args = Map::new();
-        args.insert(Value::from("_raw_params"), Value::from("/nonexistent/bin"));
+        args.insert(
+            Value::from("_raw_params"),
+            Value::from("/nonexistent/bin --version --password secret 'a b'"),
+        );
         let request = CommandRequest::from_params(&SPEC.validate(&args).unwrap()).unwrap();
         let result = run(&request, false);
         assert_eq!(result.get("rc"), Some(&Value::Int(2)));
+        assert_eq!(
+            result.get("cmd"),
+            Some(&Value::from(
+                "/nonexistent/bin --version --password '********' 'a b'"
+            ))
+        );
         assert_eq!(
             result.get("msg"),
             Some(&Value::from(

@@ -736,6 +736,14 @@ fn raw(
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
     check_args("raw", args, &["executable"])?;
+    if executor
+        .environment(context, vars)
+        .is_ok_and(|environment| !environment.is_empty())
+    {
+        executor.emit(super::events::Event::Warning(
+            "raw module does not support the environment keyword".to_string(),
+        ));
+    }
     let command = args.get("_raw_params").map(value_text).unwrap_or_default();
     let command = match args.get("executable").map(value_text) {
         Some(executable) => format!(

@@ -12,6 +12,9 @@ pub struct TaskInfo {
     pub id: u64,
     /// The display name: `role : name`, the name, or the action.
     pub name: String,
+    /// The name in `FAILED - RETRYING` lines: the task's own name without its role, or
+    /// the display name when the task has none.
+    pub retry_name: String,
     /// The action as written (`debug`, `ansible.builtin.debug`...).
     pub action: String,
     pub kind: TaskKind,

@@ -1212,6 +1212,7 @@ impl Executor<'_> {
             .name
             .as_ref()
             .map(|name| self.render_text(&Value::from(name.as_str()), vars));
+        let own_name = name.clone().filter(|name| !name.is_empty());
         let display = task_display_name(
             &Task {
                 span: task.span.clone(),
@@ -1233,6 +1234,7 @@ impl Executor<'_> {
             .join(", ");
         Arc::new(TaskInfo {
             id: self.new_task_id(),
+            retry_name: own_name.unwrap_or_else(|| display.clone()),
             name: display,
             action: task.action.clone(),
             kind,

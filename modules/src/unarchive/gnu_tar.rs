@@ -238,10 +238,10 @@ impl TarHandler {
             cmd.extend(request.extra_opts.iter().cloned());
         }
         if let Some(owner) = &request.attributes.owner {
-            cmd.push(format!("--owner={}", shell_quote(owner)));
+            cmd.push(format!("--owner={}", crate::command::shell_quote(owner)));
         }
         if let Some(group) = &request.attributes.group {
-            cmd.push(format!("--group={}", shell_quote(group)));
+            cmd.push(format!("--group={}", crate::command::shell_quote(group)));
         }
         if request.keep_newer {
             cmd.push("--keep-newer-files".to_string());
@@ -276,19 +276,6 @@ fn listed_files(members: &[Member], excludes: &[String]) -> Vec<String> {
                 .any(|pattern| crate::find::fnmatch(pattern, name))
         })
         .collect()
-}
-
-/// `shlex.quote`.
-fn shell_quote(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c));
-    if safe {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\"'\"'"))
-    }
 }
 
 fn running_as_root() -> bool {
