@@ -386,7 +386,15 @@ impl Executor<'_> {
             }
             let checked_vars = self.with_registered(context, vars, &result);
             self.apply_changed_failed_when(context, &checked_vars, &mut result);
-            if retries <= 1 || self.until_holds(context, &checked_vars, &result) {
+            // ansible-core registers the result object itself, so `until` sees what
+            // `changed_when` and `failed_when` made of it.
+            if retries <= 1
+                || self.until_holds(
+                    context,
+                    &self.with_registered(context, vars, &result),
+                    &result,
+                )
+            {
                 return TaskOutcome {
                     result,
                     effects,
