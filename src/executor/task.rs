@@ -241,6 +241,23 @@ impl Executor<'_> {
             }
             effects.append(&mut outcome.effects);
             results.push(outcome.result);
+            if let Some(condition) = &control.break_when {
+                // The condition sees this item's loop variables and registered result.
+                match self.templar.evaluate_conditional(condition, &label_vars) {
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(error) => {
+                        let message = match context.task.keyword("loop_control") {
+                            Some(control) => located_message(
+                                &error.message,
+                                &value_span(&control.span, "break_when"),
+                            ),
+                            None => error.message,
+                        };
+                        return raised_failure(message);
+                    }
+                }
+            }
         }
         TaskOutcome {
             result: aggregate_loop(results),
@@ -632,6 +649,41 @@ impl Executor<'_> {
 
 /// Formats a task failure as ansible-core words an error with a position: the message,
 /// a blank line, and where the error is with the offending lines.
+/// Finds where the value of `key` starts in the mapping that begins at `span`, for an
+/// error about a value nested in a keyword (`loop_control.break_when`). Falls back to
+/// `span` when the key is not found on the mapping's lines.
+fn value_span(span: &Span, key: &str) -> Span {
+    let text = span.file.text();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .skip(span.line.saturating_sub(1) as usize);
+    while let Some((index, line)) = lines.next() {
+        let indent = line.len() - line.trim_start().len();
+        let Some(rest) = line
+            .trim_start()
+            .strip_prefix(key)
+            .and_then(|r| r.strip_prefix(':'))
+        else {
+            continue;
+        };
+        let value_start = rest.len() - rest.trim_start().len();
+        if !rest.trim().is_empty() {
+            let column = indent + key.len() + 1 + value_start + 1;
+            return Span::new(span.file.clone(), index as u32 + 1, column as u32);
+        }
+        // The value is a block on the following lines.
+        for (next_index, next) in lines.by_ref() {
+            if !next.trim().is_empty() {
+                let column = next.len() - next.trim_start().len() + 1;
+                return Span::new(span.file.clone(), next_index as u32 + 1, column as u32);
+            }
+        }
+        break;
+    }
+    span.clone()
+}
+
 fn located_message(message: &str, span: &Span) -> String {
     format!("{message}\n\n{}", ansible_position_details(span))
 }
@@ -702,6 +754,8 @@ struct LoopControl {
     extended_allitems: bool,
     /// `pause`: seconds to wait between two items.
     pause: f64,
+    /// `break_when`: conditions, evaluated after each item, that end the loop.
+    break_when: Option<Value>,
 }
 
 impl LoopControl {
@@ -722,7 +776,7 @@ impl LoopControl {
             .unwrap_or_default();
         let control: Map = raw
             .iter()
-            .filter(|(key, _)| key.as_str() != Some("label"))
+            .filter(|(key, _)| !matches!(key.as_str(), Some("label" | "break_when")))
             .filter_map(|(key, value)| {
                 let value = templar.template(value, vars).ok()?;
                 Some((key.clone(), value))
@@ -741,6 +795,10 @@ impl LoopControl {
                 .get("extended_allitems")
                 .is_none_or(Value::is_truthy),
             pause: control.get("pause").and_then(seconds).unwrap_or(0.0),
+            break_when: raw
+                .get("break_when")
+                .filter(|value| !value.is_null())
+                .cloned(),
         }
     }
 
