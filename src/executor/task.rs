@@ -242,7 +242,7 @@ impl Executor<'_> {
             effects.append(&mut outcome.effects);
             results.push(outcome.result);
             if let Some(condition) = &control.break_when {
-                // The condition sees this item's loop variables and registered result.
+                // The condition is evaluated with this item's loop variables and registered result.
                 match self.templar.evaluate_conditional(condition, &label_vars) {
                     Ok(true) => break,
                     Ok(false) => {}
