@@ -207,8 +207,8 @@ const SETUP_SPEC: ModuleSpec = ModuleSpec::new(
 );
 
 /// `setup`: gathers facts with the validated parameters.
-fn setup(params: &Params, _options: &ModuleOptions) -> Map {
-    crate::facts::run(&params.values)
+fn setup(params: &Params, options: &ModuleOptions) -> Map {
+    crate::facts::run(&params.values, &options.environment)
 }
 
 /// Modules this crate implements, by their short names.

@@ -128,6 +128,11 @@ pub fn run(
     }
 }
 
+/// Tells whether the task gathers facts (`setup` or `gather_facts`).
+fn is_fact_gathering(context: &TaskContext) -> bool {
+    matches!(context.task.short_action(), "setup" | "gather_facts")
+}
+
 /// Returns whether the task's action runs on the controller alone and never reaches a target,
 /// so that running it for several hosts at once would gain nothing.
 pub fn stays_on_controller(context: &TaskContext) -> bool {
@@ -868,10 +873,31 @@ impl Executor<'_> {
     ) -> Result<Vec<(String, String)>, String> {
         let mut environment: Vec<(String, String)> = Vec::new();
         for entry in &context.environment {
-            let value = self
-                .templar
-                .template(&entry.value, vars)
-                .map_err(|err| err.message.clone())?;
+            let value = match &entry.value {
+                // ansible-core templates a mapping value by value and drops a variable
+                // whose value needs `ansible_env` before facts define it.
+                Value::Map(map) => {
+                    let mut templated = Map::new();
+                    for (key, value) in map.iter() {
+                        match self.templar.template(value, vars) {
+                            Ok(value) => {
+                                templated.insert(key.clone(), value);
+                            }
+                            Err(err)
+                                if err.is_undefined()
+                                    && (err.message.contains("ansible_env")
+                                        || (is_fact_gathering(context)
+                                            && err.message.contains("ansible_facts.env"))) => {}
+                            Err(err) => return Err(err.message.clone()),
+                        }
+                    }
+                    Value::map(templated)
+                }
+                other => self
+                    .templar
+                    .template(other, vars)
+                    .map_err(|err| err.message.clone())?,
+            };
             let Value::Map(map) = value else {
                 if value.is_null() {
                     continue;

@@ -34,6 +34,9 @@ pub struct SetupOptions {
     pub gather_timeout: i64,
     pub filter: Vec<String>,
     pub fact_path: String,
+    /// The task's `environment`, which ansible-core sets in the module's process and so
+    /// shows in `ansible_env`.
+    pub environment: Vec<(String, String)>,
 }
 
 impl SetupOptions {
@@ -76,6 +79,7 @@ impl SetupOptions {
             gather_timeout,
             filter,
             fact_path,
+            environment: Vec::new(),
         })
     }
 }
@@ -110,12 +114,13 @@ fn expand_user(path: &str) -> String {
     }
 }
 
-/// Runs `setup` and returns its module result.
-pub fn run(args: &Map) -> Map {
-    let options = match SetupOptions::from_args(args) {
+/// Runs `setup` and returns its module result. `environment` is the task's.
+pub fn run(args: &Map, environment: &[(String, String)]) -> Map {
+    let mut options = match SetupOptions::from_args(args) {
         Ok(options) => options,
         Err(message) => return failed(message),
     };
+    options.environment = environment.to_vec();
     let collectors = match resolve_subsets(&options.gather_subset) {
         Ok(collectors) => collectors,
         Err(err) => return failed(err.to_string()),
@@ -175,7 +180,7 @@ pub fn gather(collectors: &[&str], options: &SetupOptions) -> (Map, Vec<String>)
             "service_mgr" => system::collect_service_mgr(&mut facts),
             "cmdline" => system::collect_cmdline(&mut facts),
             "date_time" => date_time::collect(&mut facts),
-            "env" => user::collect_env(&mut facts),
+            "env" => user::collect_env(&mut facts, &options.environment),
             "loadavg" => system::collect_loadavg(&mut facts),
             "ssh_pub_keys" => system::collect_ssh_pub_keys(&mut facts),
             "user" => user::collect(&mut facts),

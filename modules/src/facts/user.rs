@@ -76,9 +76,9 @@ pub fn collect(facts: &mut Map) {
     set(facts, "effective_group_id", Value::Int(gid.into()));
 }
 
-/// `env`: the module's environment.
-pub fn collect_env(facts: &mut Map) {
-    let env: Map = std::env::vars_os()
+/// `env`: the module's environment, with the task's `environment` set on top.
+pub fn collect_env(facts: &mut Map, environment: &[(String, String)]) {
+    let mut env: Map = std::env::vars_os()
         .map(|(key, value)| {
             (
                 Value::from(key.to_string_lossy().as_ref()),
@@ -86,5 +86,8 @@ pub fn collect_env(facts: &mut Map) {
             )
         })
         .collect();
+    for (key, value) in environment {
+        env.insert(Value::from(key.as_str()), Value::from(value.as_str()));
+    }
     set(facts, "env", Value::map(env));
 }
