@@ -102,6 +102,24 @@ pub enum Event {
     ItemResult(HostResult),
     /// `until` is retrying: `retries` and `attempts` as in the result.
     Retry(HostResult),
+    /// A status check of an async job that has not finished: `started` and `finished`
+    /// as the check returned them, in Python's `%s` text.
+    AsyncPoll {
+        host: String,
+        jid: String,
+        started: String,
+        finished: String,
+    },
+    /// A polled async job finished and did not fail.
+    AsyncOk {
+        host: String,
+        jid: String,
+    },
+    /// A polled async job failed or did not finish in time.
+    AsyncFailed {
+        host: String,
+        jid: String,
+    },
     Included {
         file: String,
         hosts: Vec<String>,
