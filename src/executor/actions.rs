@@ -88,6 +88,9 @@ pub fn run(
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
         "raw" => raw(executor, context, host, args, vars),
+        "script" => Ok(super::script_action::script(
+            executor, context, host, args, vars,
+        )),
         "gather_facts" => gather_facts(executor, context, host, args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
         "pause" => Ok(super::pause_action::pause(executor, args)),
@@ -816,7 +819,7 @@ impl Executor<'_> {
     }
 
     /// `remote_tmp` for the task's host: `ansible_remote_tmp` over the setting.
-    fn remote_tmp(&self, vars: &HostVars) -> String {
+    pub(super) fn remote_tmp(&self, vars: &HostVars) -> String {
         use crate::template::Variables;
         vars.get("ansible_remote_tmp")
             .and_then(|raw| self.templar.template(&raw, vars).ok())
@@ -888,7 +891,7 @@ impl Executor<'_> {
 
     /// Templates the task's `environment` entries, from the play down to the task, into
     /// one list of variables; later entries win.
-    fn environment(
+    pub(super) fn environment(
         &self,
         context: &TaskContext,
         vars: &HostVars,

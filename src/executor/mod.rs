@@ -15,6 +15,7 @@ mod meta;
 mod pause_action;
 mod play;
 mod remote;
+mod script_action;
 pub mod tags;
 mod task;
 mod template_action;
