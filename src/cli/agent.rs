@@ -5,7 +5,9 @@ use std::io::{self, BufReader, BufWriter};
 
 use super::exit;
 
-/// Serves module requests until standard input ends.
+/// Serves module requests until standard input ends. With `--run-module` or
+/// `--async-job`, runs one module call read from standard input instead: the agent
+/// starts itself so for `timeout` and `async` (see `rplay_modules::background`).
 #[allow(clippy::print_stderr)]
 pub fn main(args: Vec<String>) -> i32 {
     match args.as_slice() {

@@ -229,7 +229,7 @@ impl Executor<'_> {
                 Some(Value::Map(status)) => status.get("ansible_job_id"),
                 _ => None,
             })
-            .map(|jid| rplay_modules::pyrepr::str(jid))
+            .map(rplay_modules::pyrepr::str)
             .unwrap_or_else(|| "None".to_string());
         let host = host.to_string();
         if result.get("failed").is_some_and(Value::is_truthy) {

@@ -19,7 +19,7 @@ const OPTIONS: &[&str] = &[
     "removes",
 ];
 
-/// What a script task asks for, after validation.
+/// The arguments of a script task, after validation.
 struct ScriptRequest {
     /// The free-form text: the script and its arguments, as written.
     raw_params: String,
@@ -45,8 +45,8 @@ pub(super) fn script(
     }
 }
 
-/// The steps of [`script`]. An `Err` holds the task's result: a failure, or the
-/// result of a connection that failed.
+/// The steps of [`script`]. An `Err` is the task's result: a failure, or the result
+/// of a connection that failed.
 fn run(
     executor: &Executor<'_>,
     context: &TaskContext,
@@ -58,6 +58,7 @@ fn run(
     let target = executor
         .target(context, host, vars)
         .map_err(super::actions::failed_result)?;
+
     if let Some(path) = &request.creates {
         if executor.remote_path_exists(&target, path, vars)? {
             return Ok(skipped(format!("{path} exists, matching creates option")));
@@ -70,6 +71,7 @@ fn run(
             )));
         }
     }
+
     if let Some(chdir) = request.chdir.as_deref().filter(|dir| !dir.starts_with('/')) {
         return Err(failure(format!(
             "chdir {chdir} must be an absolute path for a Unix-aware remote node"
@@ -83,6 +85,7 @@ fn run(
     };
     // The action reads `decrypt` from the task itself; its argument spec rejects it.
     let content = super::copy_action::read_source_file(&path, true)?;
+
     if executor.check_mode(context, vars) {
         return Ok(check_mode_result(&request));
     }
