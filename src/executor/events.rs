@@ -12,6 +12,9 @@ pub struct TaskInfo {
     pub id: u64,
     /// The display name: `role : name`, the name, or the action.
     pub name: String,
+    /// The name `FAILED - RETRYING` lines show: the task's own name without its role,
+    /// as ansible-core's `TaskResult.task_name`, else the display name.
+    pub retry_name: String,
     /// The action as written (`debug`, `ansible.builtin.debug`...).
     pub action: String,
     pub kind: TaskKind,

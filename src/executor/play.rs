@@ -1202,7 +1202,7 @@ impl Executor<'_> {
         let display = task_display_name(
             &Task {
                 span: task.span.clone(),
-                name,
+                name: name.clone(),
                 action: task.action.clone(),
                 args: task.args.clone(),
                 inherited: Inherited::default(),
@@ -1220,6 +1220,7 @@ impl Executor<'_> {
             .join(", ");
         Arc::new(TaskInfo {
             id: self.new_task_id(),
+            retry_name: name.unwrap_or_else(|| display.clone()),
             name: display,
             action: task.action.clone(),
             kind,

@@ -487,7 +487,7 @@ impl DefaultPrinter {
         let mut line = format!(
             "FAILED - RETRYING: [{}]: {} ({} retries left).",
             Self::host_label(result),
-            result.task.name,
+            result.task.retry_name,
             number("retries") - number("attempts")
         );
         if self.options.verbosity > 2

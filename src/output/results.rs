@@ -165,6 +165,7 @@ mod tests {
         Arc::new(TaskInfo {
             id: 1,
             name: name.to_string(),
+            retry_name: name.to_string(),
             action: "ansible.builtin.command".to_string(),
             kind: TaskKind::Task,
             args_text: None,
