@@ -29,6 +29,10 @@ and snapshots are stored or compared:
   sorted;
 - in snapshots, no times are recorded at all, and directories have no size (a directory's
   size depends on the filesystem's history, not on what it contains);
+- in results, async job ids (`j<random>.<pid>`, also in `results_file` and `erased`)
+  become `j<id>`, the `child_pid` of a job its watcher killed becomes `<pid>`, and the
+  `frame` under `timedout` (a Python stack frame of the controller, with its address
+  and install paths) becomes `<frame>`;
 - in results, the path of the lab script, which a case that crashes a host runs, becomes
   `$RPLAY_LAB_COMMAND`;
 - in the log and results, the case's own directory becomes `$CASE_DIR`;
@@ -346,6 +350,7 @@ TIME_KEYS = {"start", "end", "delta"}
 STAT_VARYING_KEYS = {"atime", "mtime", "ctime", "dev", "inode"}
 TMP_BASENAME = re.compile(r"^\.[a-z0-9_]{8}$")
 ANSIBLE_TMP = re.compile(r"ansible-tmp-[0-9.]+-\d+-\d+")
+ASYNC_JID = re.compile(r"\bj\d+\.\d+\b")
 ANSIBLE_LOCAL_TMP = re.compile(r"ansible-local-\d+[a-z0-9_]{8}/tmp[a-z0-9_]{8}")
 # A module's `mkstemp` file in its temporary directory (get_url's download).
 ANSIBLE_TMP_FILE = re.compile(r"ansible-tmp-<id>/tmp[a-z0-9_]{8}\b")
@@ -371,6 +376,10 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
         return "<varies>"
     if key == "cache_update_time" and isinstance(value, int):
         return "<varies>"
+    if key == "child_pid" and isinstance(value, int):
+        return "<pid>"
+    if key == "frame" and parent == "timedout" and isinstance(value, str):
+        return "<frame>"
     if key == "exception" and isinstance(value, str) and value.startswith("Traceback"):
         lines = value.strip().splitlines()
         return lines[-1] if lines else value
@@ -381,6 +390,7 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
             return "<time>"
         value = ANSIBLE_LOCAL_TMP.sub("ansible-local-<id>/tmp<id>", value)
         value = ANSIBLE_TMP.sub("ansible-tmp-<id>", value)
+        value = ASYNC_JID.sub("j<id>", value)
         return ANSIBLE_TMP_FILE.sub("ansible-tmp-<id>/tmp<id>", value)
     return value
 

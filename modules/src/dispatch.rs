@@ -31,6 +31,14 @@ pub struct ModuleOptions {
     /// makes it for an unprivileged become user, instead of in `remote_tmp`.
     #[serde(default)]
     pub system_tmp: bool,
+    /// Set for a task with `async`: the module starts in the background and the call
+    /// returns the job's launch result at once.
+    #[serde(default)]
+    pub async_job: Option<crate::background::AsyncJob>,
+    /// The task's `timeout` keyword in seconds: the module runs in a process of its own
+    /// and is killed when the time has passed.
+    #[serde(default)]
+    pub timeout: Option<u64>,
 }
 
 /// Modules rplay has whose ansible-core action plugin transfers files (`TRANSFERS_FILES`),
@@ -95,6 +103,11 @@ const ENTRIES: &[ModuleEntry] = &[
         "ansible.legacy.command",
     ),
     entry("ping", &PING_SPEC, ping),
+    entry(
+        "async_status",
+        &crate::async_status::SPEC,
+        crate::async_status::run,
+    ),
     entry("stat", &crate::stat::SPEC, crate::stat::run),
     entry("file", &crate::file::SPEC, crate::file::run),
     through_action(
@@ -251,6 +264,7 @@ pub const MODULES: &[&str] = &[
     "get_url",
     "uri",
     "wait_for",
+    "async_status",
 ];
 
 /// Returns the module `name` implements, if this crate has it.
@@ -262,6 +276,9 @@ pub fn module_entry(name: &str) -> Option<&'static ModuleEntry> {
 /// validation errors and other failures are results with `failed: true`, not errors.
 /// The result carries `invocation.module_args`, and `no_log` values are hidden in it.
 pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
+    if let Some(result) = run_elsewhere(module, args, options) {
+        return result;
+    }
     let Some(entry) = module_entry(module) else {
         return failed(format!(
             "The module {module} was not found in configured module paths"
@@ -336,6 +353,42 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     // they follow `invocation` in the result's key order.
     add_output_lines(&mut result);
     prepare_remote_tmp(module, &mut result, options);
+    result
+}
+
+/// Runs the module in a process of its own when the task asks for `async` or `timeout`,
+/// else returns `None`. That process gets the options without either setting.
+fn run_elsewhere(module: &str, args: &Map, options: &ModuleOptions) -> Option<Map> {
+    use crate::background::{run_with_time_limit, start_job, ModuleCall};
+
+    let plain = ModuleOptions {
+        async_job: None,
+        timeout: None,
+        ..options.clone()
+    };
+    let call = ModuleCall::new(module, args, &plain);
+    if let Some(job) = &options.async_job {
+        return Some(start_job(&call, job));
+    }
+    let seconds = options.timeout.filter(|seconds| *seconds > 0)?;
+    let limit = std::time::Duration::from_secs(seconds);
+    Some(run_with_time_limit(&call, limit).unwrap_or_else(|| timed_out(options, seconds)))
+}
+
+/// ansible-core's result for a task its `timeout` keyword interrupted. `timedout.frame`
+/// names a Python stack frame there; rplay has none to name.
+fn timed_out(options: &ModuleOptions, seconds: u64) -> Map {
+    let action = options.module_name.as_deref().unwrap_or("module");
+    let mut result = failed(format!(
+        "The {action} action failed to execute in the expected time frame ({seconds}) and was terminated"
+    ));
+    let mut timedout = Map::new();
+    timedout.insert(
+        Value::from("frame"),
+        Value::from("Interrupted while the module ran on the target"),
+    );
+    timedout.insert(Value::from("period"), Value::Int(seconds as i64));
+    result.insert(Value::from("timedout"), Value::map(timedout));
     result
 }
 

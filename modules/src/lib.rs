@@ -3,6 +3,8 @@
 pub mod agent;
 pub mod apt;
 pub mod assemble;
+pub mod async_status;
+pub mod background;
 pub mod blockinfile;
 pub mod chattr;
 pub mod command;

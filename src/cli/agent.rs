@@ -5,12 +5,23 @@ use std::io::{self, BufReader, BufWriter};
 
 use super::exit;
 
-/// Serves module requests until standard input ends.
+/// Serves module requests until standard input ends. With `--run-module` or
+/// `--async-job`, runs one module call read from standard input instead: the agent
+/// starts itself so for `timeout` and `async` (see `rplay_modules::background`).
 #[allow(clippy::print_stderr)]
 pub fn main(args: Vec<String>) -> i32 {
-    if !args.is_empty() {
-        eprintln!("usage: rplay agent   (started by rplay on targets; takes no arguments)");
-        return exit::BAD_OPTIONS;
+    match args.as_slice() {
+        [] => {}
+        [arg] if arg == rplay_modules::background::RUN_MODULE_ARG => {
+            return rplay_modules::background::runner_main();
+        }
+        [arg] if arg == rplay_modules::background::ASYNC_JOB_ARG => {
+            return rplay_modules::background::job_main();
+        }
+        _ => {
+            eprintln!("usage: rplay agent   (started by rplay on targets; takes no arguments)");
+            return exit::BAD_OPTIONS;
+        }
     }
     rplay_modules::workdir::enter_readable_directory();
     let mut input = BufReader::new(io::stdin().lock());

@@ -210,6 +210,14 @@ pub fn build_executor<'a>(
             .unwrap_or("~/.ansible/tmp")
             .to_string(),
         pipelining: config.bool("ANSIBLE_PIPELINING"),
+        async_dir: config
+            .str("SHELL_ASYNC_DIR")
+            .unwrap_or("~/.ansible_async")
+            .to_string(),
+        poll_interval: config
+            .int("DEFAULT_POLL_INTERVAL")
+            .and_then(|seconds| u64::try_from(seconds).ok())
+            .unwrap_or(15),
         core_release: CoreRelease::parse(config.str("RPLAY_ANSIBLE_VERSION").unwrap_or("2.18.19")),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)

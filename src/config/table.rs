@@ -78,6 +78,7 @@ settings! {
     DEFAULT_LOG_PATH: Path, ini [("defaults", "log_path")], env ["ANSIBLE_LOG_PATH"], default None;
     DEFAULT_MANAGED_STR: Str, ini [("defaults", "ansible_managed")], env [], default Some("Ansible managed");
     DEFAULT_MODULE_PATH: PathList, ini [("defaults", "library")], env ["ANSIBLE_LIBRARY"], default Some("~/.ansible/plugins/modules:/usr/share/ansible/plugins/modules");
+    DEFAULT_POLL_INTERVAL: Int, ini [("defaults", "poll_interval")], env ["ANSIBLE_POLL_INTERVAL"], default Some("15");
     DEFAULT_PRIVATE_KEY_FILE: Path, ini [("defaults", "private_key_file")], env ["ANSIBLE_PRIVATE_KEY_FILE"], default None;
     DEFAULT_PRIVATE_ROLE_VARS: Bool, ini [("defaults", "private_role_vars")], env ["ANSIBLE_PRIVATE_ROLE_VARS"], default Some("False");
     DEFAULT_REMOTE_PORT: Int, ini [("defaults", "remote_port")], env ["ANSIBLE_REMOTE_PORT"], default None;
@@ -109,6 +110,8 @@ settings! {
     RPLAY_ANSIBLE_VERSION: Str, ini [("rplay", "ansible_version")], env ["RPLAY_ANSIBLE_VERSION"], default Some("2.18.19");
     // The file of the `rplay_results` callback (compat-tests/lab/callback_plugins/rplay_results.py).
     RPLAY_RESULTS_PATH: Path, ini [("callback_rplay_results", "path")], env ["RPLAY_RESULTS_PATH"], default None;
+    // The `async_dir` option of the `sh` shell plugin, which has no global setting.
+    SHELL_ASYNC_DIR: Str, ini [("defaults", "async_dir")], env ["ANSIBLE_ASYNC_DIR"], default Some("~/.ansible_async");
     SHOW_CUSTOM_STATS: Bool, ini [("defaults", "show_custom_stats")], env ["ANSIBLE_SHOW_CUSTOM_STATS"], default Some("False");
     SHOW_PER_HOST_START: Bool, ini [("defaults", "show_per_host_start")], env ["ANSIBLE_SHOW_PER_HOST_START"], default Some("False");
     SHOW_TASK_PATH_ON_FAILURE: Bool, ini [("defaults", "show_task_path_on_failure")], env ["ANSIBLE_SHOW_TASK_PATH_ON_FAILURE"], default Some("False");

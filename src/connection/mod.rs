@@ -20,7 +20,8 @@ use crate::Map;
 use agent::{AgentBinary, AgentChannel};
 pub use escalation::{Become, PasswordPrompt};
 use openssh::OpenSshSession;
-use ssh::{ExecOutput, SshSession};
+pub use ssh::ExecOutput;
+use ssh::SshSession;
 use stream::CommandStream;
 
 /// The terminal type of `raw`'s pseudo-terminal. OpenSSH sends the controller's `TERM`;
@@ -322,11 +323,24 @@ impl Connections {
         spec: &ConnectionSpec,
         command: &str,
     ) -> Result<ExecOutput, ConnectionError> {
+        self.exec_input(spec, command, None, true)
+    }
+
+    /// Runs a command through the remote user's shell without the agent, feeding it
+    /// `stdin`, on a pseudo-terminal when `terminal` is set.
+    pub fn exec_input(
+        &self,
+        spec: &ConnectionSpec,
+        command: &str,
+        stdin: Option<&[u8]>,
+        terminal: bool,
+    ) -> Result<ExecOutput, ConnectionError> {
         let slot = self.slot(spec);
         let mut connection = lock(&slot);
         let runtime = self.ensure_connected(&mut connection, spec)?;
         let session = &connection.as_ref().expect("connected above").session;
-        let result = runtime.block_on(session.exec(command, None, Some(RAW_TERMINAL)));
+        let terminal = terminal.then_some(RAW_TERMINAL);
+        let result = runtime.block_on(session.exec(command, stdin, terminal));
         if result.is_err() {
             self.disconnect(&mut connection);
         }

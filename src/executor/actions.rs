@@ -65,6 +65,12 @@ pub fn run(
     vars: &HostVars,
 ) -> ActionOutcome {
     let action = context.task.short_action();
+    if let Err(message) = check_async_support(executor, context, vars) {
+        return ActionOutcome {
+            result: action_fail_result(message),
+            effects: Vec::new(),
+        };
+    }
     if let Err(message) = validate_args(action, &context.task.action, args) {
         return ActionOutcome {
             result: action_fail_result(message),
@@ -90,6 +96,9 @@ pub fn run(
         "include_tasks" => include(args, false),
         "include_role" => include(args, true),
         "raw" => raw(executor, context, host, args, vars),
+        "script" => Ok(super::script_action::script(
+            executor, context, host, args, vars,
+        )),
         "gather_facts" => gather_facts(executor, context, host, args, vars),
         "validate_argument_spec" => validate_argument_spec(args),
         "pause" => Ok(super::pause_action::pause(executor, args)),
@@ -131,6 +140,26 @@ pub fn run(
 /// Tells whether the task gathers facts (`setup` or `gather_facts`).
 fn is_fact_gathering(context: &TaskContext) -> bool {
     matches!(context.task.short_action(), "setup" | "gather_facts")
+}
+
+/// Fails a task with `async` whose action plugin does not accept it, as ansible-core's
+/// `ActionBase.run` does before anything else.
+fn check_async_support(
+    executor: &Executor<'_>,
+    context: &TaskContext,
+    vars: &HostVars,
+) -> Result<(), String> {
+    let action = context.task.short_action();
+    if super::async_action::supports_async(action) {
+        return Ok(());
+    }
+    match executor.async_settings(context, vars)? {
+        Some(_) => Err(format!(
+            "This action ({}) does not support async.",
+            context.task.action
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Returns whether the task's action runs on the controller alone and never reaches a target,
@@ -705,8 +734,20 @@ fn module(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    let options = executor.module_options(context, vars)?;
+    let mut options = executor.module_options(context, vars)?;
+    let async_settings = executor.async_settings(context, vars)?;
+    if let Some(settings) = &async_settings {
+        executor.apply_async(&mut options, settings, vars);
+    }
     let args = match action {
+        "async_status" => {
+            let mut args = args.clone();
+            args.insert(
+                Value::from("_async_dir"),
+                Value::from(executor.async_dir(vars)),
+            );
+            args
+        }
         "copy" => match executor.copy_args(context, args) {
             Ok(args) => args,
             Err(failed) => return ok(failed),
@@ -725,6 +766,10 @@ fn module(
     };
     let target = executor.target(context, host, vars)?;
     let mut result = executor.run_module_on(&target, action, &args, &options, vars);
+    if async_settings.is_some() {
+        // ansible-core reports every job it starts as a change.
+        result.insert(Value::from("changed"), Value::Bool(true));
+    }
     // ansible-core's normal action hides a setup result from `-v` output.
     if action == "setup" {
         result.insert(Value::from("_ansible_verbose_override"), Value::Bool(true));
@@ -777,6 +822,8 @@ impl Executor<'_> {
             pipelining: self.pipelining(vars),
             // Set by the connection, which reads the login user from its spec.
             system_tmp: false,
+            async_job: None,
+            timeout: self.task_timeout(context, vars)?,
         })
     }
 
@@ -794,7 +841,7 @@ impl Executor<'_> {
     }
 
     /// `remote_tmp` for the task's host: `ansible_remote_tmp` over the setting.
-    fn remote_tmp(&self, vars: &HostVars) -> String {
+    pub(super) fn remote_tmp(&self, vars: &HostVars) -> String {
         use crate::template::Variables;
         vars.get("ansible_remote_tmp")
             .and_then(|raw| self.templar.template(&raw, vars).ok())
@@ -866,7 +913,7 @@ impl Executor<'_> {
 
     /// Templates the task's `environment` entries, from the play down to the task, into
     /// one list of variables; later entries win.
-    fn environment(
+    pub(super) fn environment(
         &self,
         context: &TaskContext,
         vars: &HostVars,

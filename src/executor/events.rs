@@ -12,8 +12,8 @@ pub struct TaskInfo {
     pub id: u64,
     /// The display name: `role : name`, the name, or the action.
     pub name: String,
-    /// The name in `FAILED - RETRYING` lines: the task's own name without its role, or
-    /// the display name when the task has none.
+    /// The name `FAILED - RETRYING` lines show: the task's own name without its role,
+    /// as ansible-core's `TaskResult.task_name`, else the display name.
     pub retry_name: String,
     /// The action as written (`debug`, `ansible.builtin.debug`...).
     pub action: String,
@@ -105,6 +105,24 @@ pub enum Event {
     ItemResult(HostResult),
     /// `until` is retrying: `retries` and `attempts` as in the result.
     Retry(HostResult),
+    /// A status check of an async job that has not finished: `started` and `finished`
+    /// as the check returned them, in Python's `%s` text.
+    AsyncPoll {
+        host: String,
+        jid: String,
+        started: String,
+        finished: String,
+    },
+    /// A polled async job finished and did not fail.
+    AsyncOk {
+        host: String,
+        jid: String,
+    },
+    /// A polled async job failed or did not finish in time.
+    AsyncFailed {
+        host: String,
+        jid: String,
+    },
     Included {
         file: String,
         hosts: Vec<String>,

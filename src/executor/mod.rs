@@ -3,6 +3,7 @@
 
 mod actions;
 mod assemble_action;
+mod async_action;
 pub mod context;
 mod copy_action;
 pub mod events;
@@ -15,6 +16,7 @@ mod meta;
 mod pause_action;
 mod play;
 mod remote;
+mod script_action;
 pub mod tags;
 mod task;
 mod template_action;
@@ -56,6 +58,10 @@ pub struct RunOptions {
     pub remote_tmp: String,
     /// The `pipelining` setting.
     pub pipelining: bool,
+    /// `async_dir` of the shell plugin, with `~` left for the target to expand.
+    pub async_dir: String,
+    /// `poll_interval`: the `poll` of an async task that sets none, in seconds.
+    pub poll_interval: u64,
     /// The ansible-core release whose log rplay reproduces where releases differ.
     pub core_release: CoreRelease,
 }

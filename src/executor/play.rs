@@ -1216,7 +1216,7 @@ impl Executor<'_> {
         let display = task_display_name(
             &Task {
                 span: task.span.clone(),
-                name,
+                name: name.clone(),
                 action: task.action.clone(),
                 args: task.args.clone(),
                 inherited: Inherited::default(),

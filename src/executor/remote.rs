@@ -11,7 +11,7 @@ use super::context::TaskContext;
 use super::task::truthy_keyword;
 use super::Executor;
 use crate::connection::options::{expand_home, parse_ssh_words, SshOptions, SshWordsError};
-use crate::connection::{Become, ConnectionError, ConnectionSpec, OpenSshWords};
+use crate::connection::{Become, ConnectionError, ConnectionSpec, ExecOutput, OpenSshWords};
 use crate::playbook::value_text;
 use crate::template::Variables;
 use crate::vars::HostVars;
@@ -204,6 +204,34 @@ impl Executor<'_> {
         }
     }
 
+    /// Runs a shell command on `target` without the agent, as ansible-core's
+    /// `_low_level_execute_command` does: through the become method when the task has
+    /// one, feeding it `stdin`, on a pseudo-terminal when `terminal` is set (remote
+    /// targets only). A connection failure returns the task's result as `Err`.
+    pub(super) fn run_shell(
+        &self,
+        target: &Target,
+        command: &str,
+        stdin: Option<&[u8]>,
+        terminal: bool,
+        vars: &HostVars,
+    ) -> Result<ExecOutput, Map> {
+        if target.is_local() {
+            return run_local_shell(command, stdin)
+                .map_err(|err| failed(format!("failed to run /bin/sh on the controller: {err}")));
+        }
+        let spec = self.connection_spec(target, vars).map_err(failed)?;
+        let command = match self.applied_escalation(target, &spec) {
+            Some(escalation) => {
+                raw_become_command(escalation, command).map_err(|err| connection_failure(&err))?
+            }
+            None => command.to_string(),
+        };
+        self.connections
+            .exec_input(&spec, &command, stdin, terminal)
+            .map_err(|err| connection_failure(&err))
+    }
+
     /// Resolves the connection settings for `target`: its variables first, then the command
     /// line and settings, then OpenSSH's option words in the order ansible-core passes them
     /// (the first value of an option wins, as in OpenSSH).
@@ -374,6 +402,32 @@ fn connection_failure(err: &ConnectionError) -> Map {
     result.insert(Value::from("msg"), Value::from(err.message()));
     result.insert(Value::from("changed"), Value::Bool(false));
     result
+}
+
+/// Runs `command` with `/bin/sh -c` on the controller, for a local connection.
+fn run_local_shell(command: &str, stdin: Option<&[u8]>) -> std::io::Result<ExecOutput> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.unwrap_or_default())?;
+    }
+    let output = child.wait_with_output()?;
+    Ok(ExecOutput {
+        status: output
+            .status
+            .code()
+            .and_then(|code| u32::try_from(code).ok()),
+        stdout: output.stdout,
+        stderr: output.stderr,
+    })
 }
 
 /// `raw`'s command under become: run by `/bin/sh` as the become user, as ansible-core's

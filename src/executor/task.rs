@@ -368,12 +368,25 @@ impl Executor<'_> {
             Err(failure) => return *failure,
         };
         let retries = self.retries(context, vars);
+        let polled_job = match self.async_settings(context, vars) {
+            Ok(settings) => settings.filter(|settings| settings.poll > 0),
+            Err(message) => return raised_failure(message),
+        };
         let mut attempt = 1;
         loop {
             let ActionOutcome {
                 mut result,
                 mut effects,
             } = actions::run(self, context, host, &args, vars);
+            if let Some(settings) = &polled_job {
+                let launched = !result.get("failed").is_some_and(Value::is_truthy)
+                    && !result.get("skipped").is_some_and(Value::is_truthy)
+                    && !result.contains_key(actions::RAISED);
+                if launched {
+                    result = self.poll_async_job(context, host, vars, &result, settings);
+                    self.emit_async_outcome(host, &result);
+                }
+            }
             if result.shift_remove(actions::RAISED).is_some() {
                 return TaskOutcome {
                     result,
@@ -563,10 +576,25 @@ impl Executor<'_> {
     /// result did not fail.
     fn until_holds(&self, context: &TaskContext, vars: &HostVars, result: &Map) -> bool {
         match context.task.keyword("until") {
-            Some(until) => self
-                .templar
-                .evaluate_conditional(&until.value, vars)
-                .unwrap_or(false),
+            // A condition whose result is not a boolean warns, as in `when`.
+            Some(until) => {
+                let location = format!(
+                    "{} {}:{}",
+                    until.span.path().display(),
+                    until.span.line,
+                    until.span.column
+                );
+                match self
+                    .templar
+                    .check_conditional(&until.value, vars, Some(&location))
+                {
+                    Ok(outcome) => {
+                        self.emit_conditional_warnings(&outcome.warnings);
+                        outcome.result
+                    }
+                    Err(_) => false,
+                }
+            }
             None => !result.get("failed").is_some_and(Value::is_truthy),
         }
     }

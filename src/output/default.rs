@@ -587,6 +587,21 @@ impl Callback for DefaultPrinter {
             Event::TaskResult(result) => self.on_task_result(result),
             Event::ItemResult(result) => self.on_item_result(result),
             Event::Retry(result) => self.on_retry(result),
+            Event::AsyncPoll {
+                host,
+                jid,
+                started,
+                finished,
+            } => self.display_in(
+                &format!("ASYNC POLL on {host}: jid={jid} started={started} finished={finished}"),
+                Color::Debug,
+            ),
+            Event::AsyncOk { host, jid } => {
+                self.display_in(&format!("ASYNC OK on {host}: jid={jid}"), Color::Debug)
+            }
+            Event::AsyncFailed { host, jid } => {
+                self.display_in(&format!("ASYNC FAILED on {host}: jid={jid}"), Color::Debug)
+            }
             Event::Included {
                 file,
                 hosts,

@@ -278,16 +278,12 @@ pub fn register(env: &mut Environment<'static>) {
         Undefined::Reject,
         changed,
     );
-    add(
-        env,
-        [ansible("finished")].concat(),
-        Undefined::Reject,
-        |_, v, _| {
-            result_flag(v, "finished")?;
-            let finished = result_get(v, "finished");
-            Ok(finished.is_undefined() || finished == JValue::from(1))
-        },
-    );
+    add(env, ansible("finished"), Undefined::Reject, |_, v, _| {
+        async_flag(v, "finished")
+    });
+    add(env, ansible("started"), Undefined::Reject, |_, v, _| {
+        async_flag(v, "started")
+    });
     add(
         env,
         [ansible("abs"), ansible("is_abs")].concat(),
@@ -499,6 +495,20 @@ fn result_flag(value: &JValue, test: &str) -> Result<bool, Error> {
     }
     let flag = result_get(value, test);
     Ok(!flag.is_undefined() && flag.is_true())
+}
+
+/// The `started` and `finished` tests: the async result's key equals 1. A result
+/// without the key passes, with ansible-core's warning.
+fn async_flag(value: &JValue, test: &str) -> Result<bool, Error> {
+    result_flag(value, test)?;
+    let flag = result_get(value, test);
+    if flag.is_undefined() {
+        crate::template::lookups::warn(format!(
+            "The '{test}' test expects an async task, but a non-async task was tested"
+        ));
+        return Ok(true);
+    }
+    Ok(flag == JValue::from(1))
 }
 
 fn changed(_: &mut State, value: &JValue, _: &[JValue]) -> Result<bool, Error> {

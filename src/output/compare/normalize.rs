@@ -43,8 +43,10 @@ What legitimately varies between runs is normalised before comparing:
     directories (`systemd-private-<boot id>-<unit>-XXXXXX`), backup file suffixes
     (`.<pid>.<date>@<time>~`) and Python object addresses (`<... object at 0x7f...>`,
     `<frame at 0x7f...`), in results, item labels, names and unrecognised lines
-  - async job ids (`j123456789.1234`); `ASYNC POLL` lines are dropped, as their
-    number depends on timing
+  - async job ids (`j123456789.1234`), the `child_pid` of a job the async watcher
+    killed, and the `frame` of a task the `timeout` keyword interrupted (a Python stack
+    frame of the controller, with its address and install paths); `ASYNC POLL` lines
+    are dropped, as their number depends on timing
   - OpenSSH transfer statistics in -vvvv output, the process id of the SSH master
     (`mux_client_request_alive: done pid = N`), the `ControlPath` of Ansible's SSH
     connection (`.ansible/cp/` and 10 hex digits, a hash of the host's address, port and
@@ -175,6 +177,7 @@ impl Normalizer {
                     }
                     normalize_varying_fact(&key, &mut item);
                     let replaced = replace_time(&key, &mut item)
+                        || replace_run_identity(&key, &mut item)
                         || replace_file_time(&key, &mut item)
                         || (file_identity && replace_file_identity(&key, &mut item));
                     if !replaced {
@@ -214,6 +217,22 @@ fn replace_time(key: &str, value: &mut Value) -> bool {
     }
     *value = Value::String(placeholder.to_string());
     true
+}
+
+/// Replaces the `child_pid` of an async job its watcher killed and the `frame` under
+/// `timedout`, which name one run's processes and Python frames. Returns whether it did.
+fn replace_run_identity(key: &str, value: &mut Value) -> bool {
+    match (key, &mut *value) {
+        ("child_pid", Value::Number(_)) => {
+            *value = Value::String("<pid>".to_string());
+            true
+        }
+        ("timedout", Value::Object(details)) if details.contains_key("frame") => {
+            details.insert("frame".to_string(), Value::String("<frame>".to_string()));
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Sorts each run of consecutive shell trace lines (`+ command`, as `set -x` prints
@@ -655,6 +674,23 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(normalizer.text(text), expected, "for {text}");
         }
+    }
+
+    #[test]
+    fn async_pid_and_timeout_frame() {
+        let normalizer = Normalizer::new(&[]);
+        let mut value = json!({
+            "child_pid": 4242,
+            "timedout": {"frame": "Interrupted at <frame at 0x7fc3>", "period": 2},
+        });
+        normalizer.value(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "child_pid": "<pid>",
+                "timedout": {"frame": "<frame>", "period": 2},
+            })
+        );
     }
 
     #[test]

@@ -127,12 +127,12 @@ fn run(
 }
 
 thread_local! {
-    /// Warnings that lookups showed through ansible-core's `display.warning`, kept until
+    /// Warnings that lookups and tests showed through ansible-core's `display.warning`, kept until
     /// the executor prints them with the task's result.
     static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-fn warn(message: impl Into<String>) {
+pub(crate) fn warn(message: impl Into<String>) {
     WARNINGS.with(|warnings| warnings.borrow_mut().push(message.into()));
 }
 
