@@ -279,7 +279,14 @@ fn check_args(action: &str, args: &Map, allowed: &[&str]) -> Result<(), String> 
 }
 
 fn debug(executor: &Executor<'_>, args: &Map, vars: &HostVars) -> Result<ActionOutcome, String> {
-    let verbosity = arg(args, "verbosity").and_then(Value::as_i64).unwrap_or(0);
+    // `k=v` arguments give the verbosity as text.
+    let verbosity = arg(args, "verbosity")
+        .and_then(|value| {
+            value
+                .as_i64()
+                .or_else(|| value_text(value).trim().parse().ok())
+        })
+        .unwrap_or(0);
     let mut result = Map::new();
     if verbosity > i64::from(executor.options.verbosity) {
         result.insert(

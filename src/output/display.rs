@@ -35,8 +35,8 @@ pub fn deprecation_text(message: &str, version: Option<&str>, columns: usize) ->
 /// characters become spaces, lines break between words or after hyphens inside words,
 /// words longer than the width are cut, and spaces at line edges are dropped.
 ///
-/// NOTE: hyphen breaking follows the common case of Python's word-separator pattern, a
-/// hyphen between two letters or digits. Rarer forms such as `--` runs are kept whole.
+/// NOTE: hyphen breaking follows Python's word-separator pattern for hyphenated words;
+/// its em-dash rule (`--` runs between words) is not applied.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     wrap_chunks(text, width, true)
 }
@@ -107,6 +107,23 @@ fn cut_long_word(chunks: &mut [String], line: &mut Vec<String>, length: usize, w
     *chunk = characters[end..].iter().collect();
 }
 
+/// Tells whether Python's `textwrap` may break after the hyphen at `index`: its
+/// word-separator pattern wants two letters, or a letter, a hyphen and a letter, before
+/// the hyphen, and a letter, an optional hyphen and a letter after it. A letter is a word
+/// character that is not a digit.
+fn breaks_after_hyphen(chars: &[char], index: usize) -> bool {
+    let letter = |at: usize| {
+        chars
+            .get(at)
+            .is_some_and(|c| (c.is_alphanumeric() || *c == '_') && !c.is_numeric())
+    };
+    let before = (index >= 2 && letter(index - 1) && letter(index - 2))
+        || (index >= 3 && letter(index - 1) && chars[index - 2] == '-' && letter(index - 3));
+    let after = letter(index + 1)
+        && (letter(index + 2) || (chars.get(index + 2) == Some(&'-') && letter(index + 3)));
+    before && after
+}
+
 /// Splits into words, runs of spaces, and word pieces ending in a hyphen.
 fn split_chunks(text: &str) -> Vec<String> {
     let mut chunks = Vec::new();
@@ -118,13 +135,7 @@ fn split_chunks(text: &str) -> Vec<String> {
             chunks.push(std::mem::take(&mut current));
         }
         current.push(c);
-        let hyphen_break = c == '-'
-            && index > 0
-            && chars[index - 1].is_alphanumeric()
-            && chars
-                .get(index + 1)
-                .is_some_and(|next| next.is_alphabetic())
-            && current.chars().filter(|c| c.is_alphanumeric()).count() >= 2;
+        let hyphen_break = c == '-' && breaks_after_hyphen(&chars, index);
         if hyphen_break {
             chunks.push(std::mem::take(&mut current));
         }
@@ -138,6 +149,43 @@ fn split_chunks(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_breaks_hyphens_as_python() {
+        // Expected lines from Python 3.11's textwrap.wrap(text, 30).
+        let cases: [(&str, &[&str]); 3] = [
+            (
+                "Could not stat fact (/work/main/fixtures/runs/facts-d-ini/facts.d/dead.fact): [Errno 2] No such file",
+                &[
+                    "Could not stat fact (/work/mai",
+                    "n/fixtures/runs/facts-d-",
+                    "ini/facts.d/dead.fact): [Errno",
+                    "2] No such file",
+                ],
+            ),
+            (
+                "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z",
+                &[
+                    "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-",
+                    "p-q-r-s-t-u-v-w-x-y-z a-b-c-d-",
+                    "e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-",
+                    "t-u-v-w-x-y-z",
+                ],
+            ),
+            (
+                "version 1-2-3 of x86-64 and some_snake-case words like well-known-hyphenated-things end",
+                &[
+                    "version 1-2-3 of x86-64 and",
+                    "some_snake-case words like",
+                    "well-known-hyphenated-things",
+                    "end",
+                ],
+            ),
+        ];
+        for (text, lines) in cases {
+            assert_eq!(wrap(text, 30), lines, "{text}");
+        }
+    }
 
     #[test]
     fn warning_wraps_at_79_columns() {

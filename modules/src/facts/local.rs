@@ -46,8 +46,12 @@ pub fn collect(facts: &mut Map, fact_path: &str) -> Vec<String> {
 }
 
 fn read_fact(file: &Path, display: &str) -> Result<Value, String> {
-    let meta =
-        std::fs::metadata(file).map_err(|err| format!("Could not stat fact ({display}): {err}"))?;
+    let meta = std::fs::metadata(file).map_err(|err| {
+        format!(
+            "Could not stat fact ({display}): {}",
+            crate::files::os_error_with_path(&err, file)
+        )
+    })?;
     let bytes = if meta.permissions().mode() & 0o100 != 0 {
         let output = std::process::Command::new(file)
             .output()
@@ -69,9 +73,71 @@ fn read_fact(file: &Path, display: &str) -> Result<Value, String> {
     if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
         return Ok(Value::from(json));
     }
-    parse_ini(&text).ok_or_else(|| {
+    let sections = parse_ini(&text).ok_or_else(|| {
         format!("error loading facts as JSON or ini - please check content: {display}")
+    })?;
+    interpolate(&sections).map_err(|error| {
+        format!("error loading facts as ini - please check content: {display} ({error})")
     })
+}
+
+/// Expands the `%(name)s` references and `%%` escapes of every value, as configparser's
+/// `BasicInterpolation` does when the values are read.
+fn interpolate(sections: &Value) -> Result<Value, String> {
+    let mut out = Map::new();
+    for (section, options) in sections.as_map().into_iter().flat_map(|map| map.iter()) {
+        let Some(options) = options.as_map() else {
+            continue;
+        };
+        let mut expanded = Map::new();
+        for (option, value) in options.iter() {
+            let raw = value.as_str().unwrap_or_default();
+            expanded.insert(option.clone(), Value::from(expand(raw, options, 1)?));
+        }
+        out.insert(section.clone(), Value::map(expanded));
+    }
+    Ok(Value::map(out))
+}
+
+fn expand(raw: &str, options: &Map, depth: usize) -> Result<String, String> {
+    if depth > 10 {
+        return Err(format!(
+            "Recursion limit exceeded in value substitution: {raw}"
+        ));
+    }
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(after) = rest.strip_prefix("%%") {
+            out.push('%');
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("%(") {
+            let (name, tail) = after
+                .split_once(")s")
+                .ok_or_else(|| format!("bad interpolation variable reference {}", py_repr(rest)))?;
+            let value = options
+                .get(&Value::from(name.to_lowercase()))
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    format!("Bad value substitution: option references a missing key '{name}'")
+                })?;
+            out.push_str(&expand(value, options, depth + 1)?);
+            rest = tail;
+        } else {
+            return Err(format!(
+                "'%' must be followed by '%' or '(', found: {}",
+                py_repr(rest)
+            ));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn py_repr(text: &str) -> String {
+    crate::pyrepr::repr(&Value::from(text))
 }
 
 /// Python's `configparser` on simple files: `[section]` headers and `key = value` or
