@@ -31,6 +31,7 @@ mod templar;
 mod tests;
 mod typing;
 mod unicode_digits;
+mod unsafe_text;
 mod vars;
 mod version;
 

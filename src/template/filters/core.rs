@@ -8,6 +8,7 @@ use crate::template::methods::python_type_name;
 use crate::template::pyrepr::py_str;
 use crate::template::render::{consume_hint, latest_hint, undefined_error};
 use crate::template::unicode_digits::to_ascii_number;
+use crate::template::unsafe_text;
 
 pub fn register(env: &mut Environment<'static>) {
     add(
@@ -69,7 +70,9 @@ fn type_debug(_: &mut State, args: &Args) -> Result<JValue, Error> {
     if args.value.is_undefined() {
         consume_hint();
     }
-    let name = if args.value.is_safe() {
+    let name = if unsafe_text::is_unsafe(&args.value) {
+        "AnsibleUnsafeText"
+    } else if args.value.is_safe() {
         "NativeJinjaText"
     } else {
         python_type_name(&args.value)

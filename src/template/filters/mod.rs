@@ -8,6 +8,7 @@ mod collections;
 mod core;
 mod crypt;
 mod fact_diff;
+mod jmespath_syntax;
 mod mathstuff;
 pub(crate) mod mersenne;
 mod net;
@@ -25,6 +26,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::error::{TemplateError, TemplateErrorKind};
 use super::render::{could_not_load, raise, undefined_error};
+use super::unsafe_text::{self, carry_through_filter};
 
 /// Arguments of a filter call: the input value, then positional and keyword arguments.
 pub struct Args {
@@ -121,7 +123,7 @@ pub type FilterFn = fn(&mut State, &Args) -> Result<JValue, Error>;
 pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefined, f: FilterFn) {
     for name in names {
         env.add_filter(
-            name,
+            name.clone(),
             move |state: &mut State,
                   value: JValue,
                   rest: Rest<JValue>,
@@ -131,7 +133,8 @@ pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefi
                 if undefined == Undefined::Reject && args.has_undefined() {
                     return Err(undefined_error());
                 }
-                f(state, &args)
+                let output = f(state, &args)?;
+                Ok(carry_unsafe(&name, &args, output))
             },
         );
     }
@@ -153,12 +156,23 @@ pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: 
                 if args.has_undefined() {
                     return Err(undefined_error());
                 }
-                builtin
+                let output = builtin
                     .call(state, &args.all())
-                    .map_err(|err| name_unknown_plugin(err, &filter, &args))
+                    .map_err(|err| name_unknown_plugin(err, &filter, &args))?;
+                Ok(carry_unsafe(&filter, &args, output))
             },
         );
     }
+}
+
+/// Marks a filter's output unsafe where ansible-core's filter keeps the mark of its
+/// input; `format` also keeps the mark of an unsafe argument.
+fn carry_unsafe(name: &str, args: &Args, output: JValue) -> JValue {
+    let output = carry_through_filter(name, &args.value, output);
+    if name == "format" && args.positional.iter().any(unsafe_text::is_unsafe) {
+        return unsafe_text::mark_all(output);
+    }
+    output
 }
 
 /// Names the test or filter that `select`, `map` and their kin could not find.

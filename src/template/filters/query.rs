@@ -3,6 +3,7 @@
 use minijinja::value::Value as JValue;
 use minijinja::{Environment, Error, State};
 
+use super::jmespath_syntax::{self, SyntaxError};
 use super::{add, filter_error, Args, Undefined};
 use crate::template::convert::{from_jinja, to_jinja};
 use crate::template::pyrepr::py_str;
@@ -29,6 +30,15 @@ fn json_query(_: &mut State, args: &Args) -> Result<JValue, Error> {
         .ok_or_else(|| filter_error("json_query requires a JMESPath expression"))?;
     let data = from_jinja(&args.value).map_err(|_| undefined_error())?;
     let json = serde_json::to_value(&data).map_err(jmespath_error)?;
+    match jmespath_syntax::check(&expression) {
+        Ok(()) => {}
+        Err(SyntaxError::Jmespath(message)) => return Err(jmespath_error(message)),
+        Err(SyntaxError::IndexError(message)) => {
+            return Err(filter_error(format!(
+                "Error in jmespath.search in json_query filter plugin:\n{message}"
+            )))
+        }
+    }
     let compiled = jmespath::compile(&quote_bare_literals(&expression)).map_err(jmespath_error)?;
     let variable = jmespath::Variable::from_json(&json.to_string()).map_err(jmespath_error)?;
     let found = compiled.search(variable).map_err(jmespath_error)?;

@@ -27,6 +27,7 @@ use super::error::{TemplateError, TemplateErrorKind};
 use super::filters::keyword_list;
 use super::pyrepr::py_str;
 use super::render::{self, raise, undefined_error};
+use super::typing::wrap_unsafe;
 use super::vars::Context;
 use crate::Value;
 use template::template;
@@ -112,13 +113,18 @@ fn run(
     if !ran.is_empty() && !allow_unsafe {
         render::mark_unsafe();
     }
+    let ran: Vec<Value> = ran
+        .into_iter()
+        .map(|item| wrap_unsafe(item, !allow_unsafe))
+        .collect();
     // ansible-core joins only a non-empty result, so an empty one stays a list.
     if wantlist || ran.is_empty() {
         return Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()));
     }
     if ran.iter().all(|item| item.as_str().is_some()) {
         let texts: Vec<&str> = ran.iter().filter_map(Value::as_str).collect();
-        return Ok(JValue::from(texts.join(",")));
+        let joined = Value::str(texts.join(","));
+        return Ok(to_jinja(&wrap_unsafe(joined, !allow_unsafe)));
     }
     if ran.len() == 1 {
         return Ok(to_jinja(&ran[0]));
