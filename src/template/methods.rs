@@ -189,7 +189,7 @@ fn numeric_modulo(left: &JValue, right: &JValue) -> Result<JValue, Error> {
     };
     // Python's `ZeroDivisionError`, which ansible-core passes on without wrapping.
     let zero_division =
-        |message: &str| raise(TemplateError::new(TemplateErrorKind::Render, message));
+        |message: &str| raise(TemplateError::new(TemplateErrorKind::ZeroDivision, message));
     let is_number = |value: &JValue| value.is_number() || value.kind() == ValueKind::Bool;
     if !is_number(left) || !is_number(right) {
         return Err(unsupported());
