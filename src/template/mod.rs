@@ -37,6 +37,7 @@ mod version;
 
 pub use conditional::{ConditionalOutcome, Warning};
 pub use error::{TemplateError, TemplateErrorKind};
+pub use filters::vault::VaultSecrets;
 pub use include::{with_templates_dirs, IncludeScope};
 pub use lookups::take_warnings as take_lookup_warnings;
 pub use templar::{FileOptions, Templar, TemplarOptions};

@@ -19,6 +19,7 @@ pub(crate) mod random;
 mod serialize;
 mod text;
 mod url;
+pub(crate) mod vault;
 mod yaml_emitter;
 
 use minijinja::value::{Kwargs, Rest, Value as JValue};
@@ -236,6 +237,7 @@ pub fn register(env: &mut Environment<'static>) {
     random::register(env);
     password_hash::register(env);
     fact_diff::register(env);
+    vault::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected

@@ -453,9 +453,16 @@ fn search_candidates(context: &Context, subdir: &str, source: &str) -> Vec<PathB
         .collect()
 }
 
-fn read(path: &Path) -> Result<String, TemplateError> {
-    std::fs::read_to_string(path)
-        .map_err(|err| failure(format!("could not read {}: {err}", path.display())))
+/// Reads a file for a lookup, decrypting it when it is vault text, as ansible-core's
+/// loader does.
+fn read(context: &Context, path: &Path) -> Result<String, TemplateError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| failure(format!("could not read {}: {err}", path.display())))?;
+    context
+        .templar()
+        .vault_secrets()
+        .decrypt_text(text)
+        .map_err(|reason| failure(format!("{reason} for {}", path.display())))
 }
 
 fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
@@ -466,7 +473,7 @@ fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Templat
         let Some(path) = find_file(context, "files", &term) else {
             return Err(failure(format!("could not locate file in lookup: {term}")));
         };
-        let mut text = read(&path)?;
+        let mut text = read(context, &path)?;
         if rstrip {
             text = text.trim_end().to_owned();
         }
