@@ -36,6 +36,7 @@ mod vars;
 mod version;
 
 pub use conditional::{ConditionalOutcome, Warning};
+pub use datetime::local_datetime_text;
 pub use error::{TemplateError, TemplateErrorKind};
 pub use filters::vault::VaultSecrets;
 pub use include::{with_templates_dirs, IncludeScope};
