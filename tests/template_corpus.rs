@@ -119,6 +119,7 @@ fn kubespray_corpus() {
     // where Ansible's side ran.
     let templar = Templar::new(TemplarOptions {
         base_dir: dir.to_path_buf(),
+        ..TemplarOptions::default()
     });
     let mut results = Vec::new();
     for case in cases.as_array().into_iter().flatten() {

@@ -2,6 +2,8 @@
 //! inventory, the extra variables and the `--limit` check. Errors here are reported
 //! before playbook errors, in ansible-playbook's order.
 
+use std::path::{Path, PathBuf};
+
 use super::args::PlaybookArgs;
 use super::exit;
 use super::extra_vars::ExtraVarsError;
@@ -11,7 +13,7 @@ use crate::executor::tags::TagSelection;
 use crate::executor::{ConnectionDefaults, CoreRelease, Executor, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
-use crate::template::{Templar, TemplarOptions};
+use crate::template::{Templar, TemplarOptions, VaultSecrets};
 use crate::vars::fact_cache::CacheSettings;
 use crate::vars::{FactCache, VariableManager};
 use crate::Map;
@@ -157,6 +159,37 @@ fn print_line(line: &str) {
     println!("{line}");
 }
 
+/// Reads the vault passwords from `--vault-id LABEL@FILE`, `--vault-password-file` and
+/// the `vault_password_file` setting, each file's text stripped of surrounding
+/// whitespace as ansible-core strips it.
+///
+/// NOTE: ansible-core runs a password file that is executable and reads its output,
+/// and prompts for `--vault-id LABEL@prompt`. rplay reads every file as text and skips
+/// `prompt`. A file that cannot be read is skipped too, where ansible-core stops.
+fn vault_secrets(args: &PlaybookArgs, config: &Config) -> VaultSecrets {
+    let from_ids = args
+        .vault_ids
+        .iter()
+        .map(|id| {
+            id.rsplit_once('@')
+                .map_or(id.as_str(), |(_, source)| source)
+        })
+        .filter(|source| *source != "prompt")
+        .map(PathBuf::from);
+    let files = from_ids
+        .chain(args.vault_password_files.iter().cloned())
+        .chain(
+            config
+                .path("DEFAULT_VAULT_PASSWORD_FILE")
+                .map(Path::to_path_buf),
+        );
+    let secrets = files
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .map(|text| text.trim().as_bytes().to_vec())
+        .collect();
+    VaultSecrets(secrets)
+}
+
 fn inventory_sources(args: &PlaybookArgs, config: &Config) -> Vec<String> {
     if args.inventory.is_empty() {
         config
@@ -186,7 +219,10 @@ pub fn build_executor<'a>(
         .map(|path| crate::config::normalize(&cwd.join(path)))
         .and_then(|path| path.parent().map(std::path::Path::to_path_buf))
         .unwrap_or(cwd);
-    let templar = Templar::new(TemplarOptions { base_dir });
+    let templar = Templar::new(TemplarOptions {
+        base_dir,
+        vault_secrets: vault_secrets(args, config),
+    });
     let run_options = RunOptions {
         check: args.check,
         diff: args.diff,

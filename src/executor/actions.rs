@@ -314,8 +314,11 @@ fn debug(executor: &Executor<'_>, args: &Map, vars: &HostVars) -> Result<ActionO
                         other => other,
                     }),
             };
+            // ansible-core catches only undefined-variable errors here; any other
+            // template error fails the task with its message.
             let value = match templated {
                 Ok(value) => value,
+                Err(err) if !err.is_undefined() => return Err(err.to_string()),
                 Err(err) => {
                     let mut text = "VARIABLE IS NOT DEFINED!".to_string();
                     if executor.options.verbosity > 0 {

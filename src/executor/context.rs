@@ -252,23 +252,43 @@ fn role_magic(role: &RoleInstance, dep_chain: &[Arc<RoleInstance>]) -> Map {
         Value::from(role.name.clone()),
     );
     magic.insert(Value::from("role_path"), path);
-    let parents: Vec<Value> = dep_chain
-        .iter()
-        .rev()
-        .map(|r| Value::from(r.name.clone()))
-        .collect();
-    let parent_paths: Vec<Value> = dep_chain
-        .iter()
-        .rev()
-        .map(|r| Value::from(r.definition.path.display().to_string()))
-        .collect();
-    magic.insert(
-        Value::from("ansible_parent_role_names"),
-        Value::list(parents),
-    );
-    magic.insert(
-        Value::from("ansible_parent_role_paths"),
-        Value::list(parent_paths),
-    );
+    let parents = including_roles(role, dep_chain);
+    // ansible-core sets these as include parameters of `import_role` and `include_role`
+    // inside another role only, so they stay undefined elsewhere.
+    if !parents.is_empty() {
+        let names = parents.iter().map(|r| Value::from(r.name.clone()));
+        let paths = parents
+            .iter()
+            .map(|r| Value::from(r.definition.path.display().to_string()));
+        magic.insert(
+            Value::from("ansible_parent_role_names"),
+            Value::list(names.collect()),
+        );
+        magic.insert(
+            Value::from("ansible_parent_role_paths"),
+            Value::list(paths.collect()),
+        );
+    }
     magic
+}
+
+/// Returns the roles whose tasks imported or included `role`, innermost first. A role
+/// that encloses its child only as a meta dependency is skipped.
+fn including_roles<'a>(
+    role: &'a RoleInstance,
+    dep_chain: &'a [Arc<RoleInstance>],
+) -> Vec<&'a RoleInstance> {
+    let mut parents = Vec::new();
+    let mut child = role;
+    for parent in dep_chain.iter().rev() {
+        let is_dependency = parent
+            .dependencies
+            .iter()
+            .any(|dependency| std::ptr::eq(dependency.as_ref(), child));
+        if !is_dependency {
+            parents.push(parent.as_ref());
+        }
+        child = parent;
+    }
+    parents
 }

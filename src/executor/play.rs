@@ -1367,10 +1367,23 @@ impl Executor<'_> {
             }
             layers.role_vars.push(&role.definition.vars);
         }
-        let names: Vec<Value> = roles.iter().map(|r| Value::from(r.name.as_str())).collect();
-        let dependencies: Vec<Value> = roles
+        let dependency_roles: Vec<Arc<RoleInstance>> =
+            roles.iter().flat_map(all_dependencies).collect();
+        // A role that only runs as another role's meta dependency is not a play role
+        // (ansible-core's `play.roles` contains `roles:`, `import_role` and `include_role`).
+        // `roles:` entries come first, then the imported roles in load order.
+        let entries = section_roles(&play.roles);
+        let imported = roles.iter().filter(|role| {
+            !dependency_roles.iter().any(|d| Arc::ptr_eq(d, role))
+                && !entries.iter().any(|e| Arc::ptr_eq(e, role))
+        });
+        let names: Vec<Value> = entries
             .iter()
-            .flat_map(all_dependencies)
+            .chain(imported)
+            .map(|r| Value::from(r.name.as_str()))
+            .collect();
+        let dependencies: Vec<Value> = dependency_roles
+            .iter()
             .map(|r| Value::from(r.name.as_str()))
             .collect();
         let mut all_names: Vec<Value> = Vec::new();
@@ -1642,6 +1655,20 @@ fn role_block(scope: Option<&Arc<Scope>>, role: &Arc<RoleInstance>) -> Option<*c
 }
 
 /// The roles of a play: its `roles:` entries and imported roles, in order.
+/// Returns the roles of a section's own role blocks: the entries of `roles:`.
+fn section_roles(items: &[Item]) -> Vec<Arc<RoleInstance>> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Block(block) => match &block.kind {
+                BlockKind::Role(role) => Some(role.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 pub(super) fn play_roles(play: &Play) -> Vec<Arc<RoleInstance>> {
     fn collect(
         items: &[Item],

@@ -536,6 +536,9 @@ impl Executor<'_> {
                     &text,
                 ));
             }
+            if err.kind == TemplateErrorKind::ZeroDivision {
+                return Box::new(caught_exception("ZeroDivisionError", &err.message));
+            }
             Box::new(raised_failure(args_error(&err, context)))
         })?;
         let mut args = templated.as_map().cloned().unwrap_or_default();
@@ -1020,6 +1023,26 @@ fn raised_exception(class: &str, message: &str) -> TaskOutcome {
     TaskOutcome {
         result,
         raised: true,
+        ..TaskOutcome::default()
+    }
+}
+
+/// Builds the result that ansible-core's `TaskExecutor._execute` returns for an
+/// exception other than an `AnsibleError` while it templates the task's arguments: the
+/// exception as the traceback and no message. Unlike a raised failure, a loop goes on
+/// with its next item.
+fn caught_exception(class: &str, message: &str) -> TaskOutcome {
+    let mut result = Map::new();
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("failed"), Value::Bool(true));
+    result.insert(
+        Value::from("exception"),
+        Value::from(format!(
+            "Traceback (most recent call last):\n{class}: {message}\n"
+        )),
+    );
+    TaskOutcome {
+        result,
         ..TaskOutcome::default()
     }
 }

@@ -10,7 +10,8 @@ use super::context::TaskContext;
 use super::Executor;
 use crate::playbook::value_text;
 use crate::template::{
-    with_templates_dirs, FileOptions, IncludeScope, TemplateError, TemplateErrorKind, Variables,
+    local_datetime_text, with_templates_dirs, FileOptions, IncludeScope, TemplateError,
+    TemplateErrorKind, Variables,
 };
 use crate::vars::HostVars;
 use crate::{Map, Value};
@@ -242,9 +243,11 @@ pub(super) fn template(
 }
 
 /// The variables ansible-core adds for a template: `template_host`, `template_path`,
-/// `template_uid`, `template_fullpath`, `template_destpath` and `ansible_managed`.
+/// `template_uid`, `template_fullpath`, `template_destpath`, `template_mtime`,
+/// `template_run_date` and `ansible_managed`.
 ///
-/// NOTE: `template_mtime` and `template_run_date` (Python datetimes) are not provided.
+/// NOTE: `template_mtime` and `template_run_date` are the text of ansible-core's Python
+/// datetimes, so they print the same but have no attributes (`.year`) or methods.
 fn template_vars(src: &str, path: &Path, dest: &str) -> Map {
     use std::os::unix::fs::MetadataExt;
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -254,12 +257,19 @@ fn template_vars(src: &str, path: &Path, dest: &str) -> Map {
         .map(|meta| rplay_modules::files::user_name(meta.uid()))
         .unwrap_or_default();
     let fullpath = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mtime = std::fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .map(local_datetime_text)
+        .unwrap_or_default();
+    let run_date = local_datetime_text(std::time::SystemTime::now());
     [
         ("template_host", host),
         ("template_path", src.to_string()),
         ("template_uid", uid),
         ("template_fullpath", fullpath.display().to_string()),
         ("template_destpath", dest.to_string()),
+        ("template_mtime", mtime),
+        ("template_run_date", run_date),
         ("ansible_managed", MANAGED_TEXT.to_string()),
     ]
     .into_iter()

@@ -192,8 +192,6 @@ pub struct RoleDefinition {
     pub path: PathBuf,
     pub defaults: Arc<Map>,
     pub vars: Arc<Map>,
-    /// `tasks/main.yml` as a block list, when the file exists.
-    pub tasks: Option<Arc<Vec<Item>>>,
     pub handlers: Option<Arc<Vec<Item>>>,
     pub allow_duplicates: bool,
 }

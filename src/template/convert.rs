@@ -5,6 +5,7 @@
 
 use minijinja::value::{Value as JValue, ValueKind};
 
+use super::unsafe_text;
 use crate::{Map, Value};
 
 /// Converts a value for use inside a template.
@@ -14,7 +15,8 @@ pub fn to_jinja(value: &Value) -> JValue {
         Value::Bool(b) => JValue::from(*b),
         Value::Int(i) => JValue::from(*i),
         Value::Float(f) => JValue::from(*f),
-        Value::Str(s) | Value::Unsafe(s) => JValue::from(s.clone()),
+        Value::Str(s) => JValue::from(s.clone()),
+        Value::Unsafe(s) => unsafe_text::mark(s.clone()),
         Value::List(items) => JValue::from(items.iter().map(to_jinja).collect::<Vec<_>>()),
         Value::Map(map) => JValue::from_pairs(map.iter().map(|(k, v)| (to_jinja(k), to_jinja(v)))),
     }

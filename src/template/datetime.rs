@@ -83,6 +83,17 @@ pub fn naive_strftime(format: &str, seconds: libc::time_t, micros: u32) -> Strin
     datetime_strftime(format, seconds, micros, true)
 }
 
+/// Python's `str(datetime.fromtimestamp(t))` of a moment: the naive local time, with
+/// microseconds only when not zero.
+pub fn local_datetime_text(time: SystemTime) -> String {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    datetime_str(
+        since_epoch.as_secs() as libc::time_t,
+        since_epoch.subsec_micros(),
+        false,
+    )
+}
+
 /// Python's `str()` of a naive `datetime`: microseconds only when not zero.
 fn datetime_str(seconds: libc::time_t, micros: u32, utc: bool) -> String {
     let mut text = strftime("%Y-%m-%d %H:%M:%S", seconds, utc);

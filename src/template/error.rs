@@ -21,6 +21,9 @@ pub enum TemplateErrorKind {
     /// A Python `ValueError` raised by a filter, which ansible-core's templar passes on
     /// unwrapped.
     Value,
+    /// Python's `ZeroDivisionError`, which ansible-core's templar passes on unwrapped
+    /// and its task executor reports as an exception with a traceback.
+    ZeroDivision,
     /// `{% include %}` or its kin named a file that the search path does not contain.
     TemplateNotFound,
     /// A lookup plugin failed.

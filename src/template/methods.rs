@@ -17,6 +17,7 @@ use super::operators::{self, operand_type, NEGATE};
 use super::pyformat;
 use super::pyrepr::{py_repr, py_str, str_repr};
 use super::render::{self, raise, undefined_error};
+use super::unsafe_text;
 use super::vars;
 
 /// Dispatches a method call that no object handled.
@@ -30,15 +31,40 @@ pub fn call_method(
         return Ok(get_attr(receiver, attr));
     }
     let operand = args.first().unwrap_or(&JValue::UNDEFINED);
-    if let Some(result) = operators::binary(name, receiver, operand) {
+    let result = match operators::binary(name, receiver, operand) {
+        Some(result) => result?,
+        None => match name {
+            GET_ITEM => get_item(receiver, operand)?,
+            MODULO => modulo(receiver, operand)?,
+            NEGATE => operators::negate(receiver)?,
+            _ => python_method(state, receiver, name, args)?,
+        },
+    };
+    Ok(carry_unsafe(receiver, name, args, result))
+}
+
+/// Marks the result unsafe as ansible-core's `AnsibleUnsafeText` does: its methods,
+/// indexing and operators return unsafe text, and so do `+`, `%` and `format` on plain
+/// text with an unsafe operand. Other methods of plain text return plain `str`.
+fn carry_unsafe(receiver: &JValue, name: &str, args: &[JValue], result: JValue) -> JValue {
+    if receiver.as_str().is_none() || receiver.is_safe() {
         return result;
     }
-    match name {
-        GET_ITEM => get_item(receiver, operand),
-        MODULO => modulo(receiver, operand),
-        NEGATE => operators::negate(receiver),
-        _ => python_method(state, receiver, name, args),
+    let operand_marks = match name {
+        operators::ADD | "format" => args.iter().any(unsafe_text::is_unsafe),
+        // `'%s' % (u,)`: the items of a tuple of arguments count too.
+        MODULO => args.iter().any(|arg| {
+            unsafe_text::is_unsafe(arg)
+                || arg
+                    .try_iter()
+                    .is_ok_and(|mut items| items.any(|item| unsafe_text::is_unsafe(&item)))
+        }),
+        _ => false,
+    };
+    if operand_marks || unsafe_text::is_unsafe(receiver) {
+        return unsafe_text::mark_all(result);
     }
+    result
 }
 
 /// `receiver.attr`: Jinja2's attribute lookup, falling back to the item of that name.
@@ -163,7 +189,7 @@ fn numeric_modulo(left: &JValue, right: &JValue) -> Result<JValue, Error> {
     };
     // Python's `ZeroDivisionError`, which ansible-core passes on without wrapping.
     let zero_division =
-        |message: &str| raise(TemplateError::new(TemplateErrorKind::Render, message));
+        |message: &str| raise(TemplateError::new(TemplateErrorKind::ZeroDivision, message));
     let is_number = |value: &JValue| value.is_number() || value.kind() == ValueKind::Bool;
     if !is_number(left) || !is_number(right) {
         return Err(unsupported());

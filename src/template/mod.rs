@@ -31,11 +31,14 @@ mod templar;
 mod tests;
 mod typing;
 mod unicode_digits;
+mod unsafe_text;
 mod vars;
 mod version;
 
 pub use conditional::{ConditionalOutcome, Warning};
+pub use datetime::local_datetime_text;
 pub use error::{TemplateError, TemplateErrorKind};
+pub use filters::vault::VaultSecrets;
 pub use include::{with_templates_dirs, IncludeScope};
 pub use lookups::take_warnings as take_lookup_warnings;
 pub use templar::{FileOptions, Templar, TemplarOptions};

@@ -302,7 +302,7 @@ fn unsupported(operator: &str, left: &JValue, right: &JValue) -> Error {
 
 /// Python's `ZeroDivisionError`, which ansible-core passes on without wrapping.
 fn zero_division(message: &str) -> Error {
-    raise(TemplateError::new(TemplateErrorKind::Render, message))
+    raise(TemplateError::new(TemplateErrorKind::ZeroDivision, message))
 }
 
 /// Returns the Python type name of an operand, as Python's operator errors show it.

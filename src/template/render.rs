@@ -106,6 +106,12 @@ pub fn mark_unsafe() {
     with_current(|state| state.read_unsafe = true);
 }
 
+/// Tells whether the innermost evaluation read an unsafe value; true outside any
+/// evaluation, where nothing is known.
+pub fn read_unsafe() -> bool {
+    with_current(|state| state.read_unsafe).unwrap_or(true)
+}
+
 /// The result of one evaluation.
 pub struct Rendered {
     pub text: String,

@@ -12,6 +12,7 @@ use super::compile::{Syntax, TemplateCache};
 use super::convert::from_jinja;
 use super::environment;
 use super::error::{TemplateError, TemplateErrorKind};
+use super::filters::vault::VaultSecrets;
 use super::render::{self, Rendered};
 use super::typing::{convert_text, literal_eval, trailing_newlines, wrap_unsafe};
 use super::vars::{Context, Root, Variables};
@@ -22,6 +23,8 @@ use crate::Value;
 pub struct TemplarOptions {
     /// The directory relative lookup paths fall back to (the playbook directory).
     pub base_dir: PathBuf,
+    /// Vault passwords for vaulted files that lookups read.
+    pub vault_secrets: VaultSecrets,
 }
 
 /// Settings of the template module and `template` lookup for one file.
@@ -97,6 +100,10 @@ impl Templar {
 
     pub fn base_dir(&self) -> &Path {
         &self.inner.options.base_dir
+    }
+
+    pub fn vault_secrets(&self) -> &VaultSecrets {
+        &self.inner.options.vault_secrets
     }
 
     /// Templates a value recursively (strings inside lists and maps) with Ansible 2.18

@@ -35,6 +35,9 @@ pub struct Loader {
     /// The roles being loaded, outermost first, each with the role entry that asked for
     /// it, to find dependency cycles.
     loading_roles: Vec<(PathBuf, crate::source::Span)>,
+    /// Each role's `tasks/main.yml` as a block list, loaded when a use of the role needs
+    /// it; `None` when the role has no such file.
+    role_main_tasks: HashMap<PathBuf, Option<Arc<Vec<super::ast::Item>>>>,
 }
 
 /// A message ansible-core prints while it loads a playbook.
@@ -74,6 +77,7 @@ impl Loader {
             notes: Vec::new(),
             loading: Vec::new(),
             loading_roles: Vec::new(),
+            role_main_tasks: HashMap::new(),
         }
     }
 

@@ -229,7 +229,7 @@ impl Loader {
         span: &Span,
     ) -> Result<Arc<Vec<Item>>, LoadError> {
         if tasks_from == "main" {
-            return Ok(instance.definition.tasks.clone().unwrap_or_default());
+            return self.role_main_tasks(&instance.definition.path);
         }
         let dir = instance.definition.path.join("tasks");
         let path = find_main(&dir, tasks_from).ok_or_else(|| {
@@ -329,16 +329,31 @@ impl Loader {
         Ok(instances)
     }
 
+    /// Loads a role's `tasks/main.yml` once. ansible-core loads only the tasks file that
+    /// a use of the role names, so this happens outside the role's own loading, and a
+    /// role may import itself with another `tasks_from`.
+    fn role_main_tasks(&mut self, path: &Path) -> Result<Arc<Vec<Item>>, LoadError> {
+        if let Some(tasks) = self.role_main_tasks.get(path) {
+            return Ok(tasks.clone().unwrap_or_default());
+        }
+        let tasks = match find_main(&path.join("tasks"), "main") {
+            Some(file) => {
+                let origin = self.role_origin(path);
+                Some(self.load_tasks_file(&file, &origin, false)?)
+            }
+            None => None,
+        };
+        self.role_main_tasks
+            .insert(path.to_path_buf(), tasks.clone());
+        Ok(tasks.unwrap_or_default())
+    }
+
     fn role_definition(&mut self, path: &Path) -> Result<Arc<RoleDefinition>, LoadError> {
         if let Some(definition) = self.roles.get(path) {
             return Ok(definition.clone());
         }
         self.actions.add_library(&path.join("library"));
         let origin = self.role_origin(path);
-        let tasks = match find_main(&path.join("tasks"), "main") {
-            Some(file) => Some(self.load_tasks_file(&file, &origin, false)?),
-            None => None,
-        };
         let handlers = match find_main(&path.join("handlers"), "main") {
             Some(file) => Some(self.load_tasks_file(&file, &origin, true)?),
             None => None,
@@ -357,7 +372,6 @@ impl Loader {
             path: path.to_path_buf(),
             defaults: Arc::new(self.role_vars(&path.join("defaults"))?),
             vars: Arc::new(self.role_vars(&path.join("vars"))?),
-            tasks,
             handlers,
             allow_duplicates,
         });

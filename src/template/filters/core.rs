@@ -3,11 +3,13 @@
 use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
+use super::vault::EncryptedText;
 use super::{add, ansible, filter_error, jinja, python_type_error, Args, Undefined};
 use crate::template::methods::python_type_name;
 use crate::template::pyrepr::py_str;
 use crate::template::render::{consume_hint, latest_hint, undefined_error};
 use crate::template::unicode_digits::to_ascii_number;
+use crate::template::unsafe_text;
 
 pub fn register(env: &mut Environment<'static>) {
     add(
@@ -69,7 +71,11 @@ fn type_debug(_: &mut State, args: &Args) -> Result<JValue, Error> {
     if args.value.is_undefined() {
         consume_hint();
     }
-    let name = if args.value.is_safe() {
+    let name = if args.value.downcast_object_ref::<EncryptedText>().is_some() {
+        "AnsibleVaultEncryptedUnicode"
+    } else if unsafe_text::is_unsafe(&args.value) {
+        "AnsibleUnsafeText"
+    } else if args.value.is_safe() {
         "NativeJinjaText"
     } else {
         python_type_name(&args.value)

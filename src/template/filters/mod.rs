@@ -8,6 +8,7 @@ mod collections;
 mod core;
 mod crypt;
 mod fact_diff;
+mod jmespath_syntax;
 mod mathstuff;
 pub(crate) mod mersenne;
 mod net;
@@ -18,6 +19,7 @@ pub(crate) mod random;
 mod serialize;
 mod text;
 mod url;
+pub(crate) mod vault;
 mod yaml_emitter;
 
 use minijinja::value::{Kwargs, Rest, Value as JValue};
@@ -25,6 +27,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::error::{TemplateError, TemplateErrorKind};
 use super::render::{could_not_load, raise, undefined_error};
+use super::unsafe_text::{self, carry_through_filter};
 
 /// Arguments of a filter call: the input value, then positional and keyword arguments.
 pub struct Args {
@@ -121,7 +124,7 @@ pub type FilterFn = fn(&mut State, &Args) -> Result<JValue, Error>;
 pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefined, f: FilterFn) {
     for name in names {
         env.add_filter(
-            name,
+            name.clone(),
             move |state: &mut State,
                   value: JValue,
                   rest: Rest<JValue>,
@@ -131,7 +134,8 @@ pub fn add(env: &mut Environment<'static>, names: Vec<String>, undefined: Undefi
                 if undefined == Undefined::Reject && args.has_undefined() {
                     return Err(undefined_error());
                 }
-                f(state, &args)
+                let output = f(state, &args)?;
+                Ok(carry_unsafe(&name, &args, output))
             },
         );
     }
@@ -153,12 +157,23 @@ pub fn add_builtin(env: &mut Environment<'static>, names: Vec<String>, builtin: 
                 if args.has_undefined() {
                     return Err(undefined_error());
                 }
-                builtin
+                let output = builtin
                     .call(state, &args.all())
-                    .map_err(|err| name_unknown_plugin(err, &filter, &args))
+                    .map_err(|err| name_unknown_plugin(err, &filter, &args))?;
+                Ok(carry_unsafe(&filter, &args, output))
             },
         );
     }
+}
+
+/// Marks a filter's output unsafe where ansible-core's filter keeps the mark of its
+/// input; `format` also keeps the mark of an unsafe argument.
+fn carry_unsafe(name: &str, args: &Args, output: JValue) -> JValue {
+    let output = carry_through_filter(name, &args.value, output);
+    if name == "format" && args.positional.iter().any(unsafe_text::is_unsafe) {
+        return unsafe_text::mark_all(output);
+    }
+    output
 }
 
 /// Names the test or filter that `select`, `map` and their kin could not find.
@@ -222,6 +237,7 @@ pub fn register(env: &mut Environment<'static>) {
     random::register(env);
     password_hash::register(env);
     fact_diff::register(env);
+    vault::register(env);
 }
 
 /// A Python `TypeError` raised in a filter, which Ansible reports as an unexpected

@@ -27,6 +27,7 @@ use super::error::{TemplateError, TemplateErrorKind};
 use super::filters::keyword_list;
 use super::pyrepr::py_str;
 use super::render::{self, raise, undefined_error};
+use super::typing::wrap_unsafe;
 use super::vars::Context;
 use crate::Value;
 use template::template;
@@ -112,13 +113,18 @@ fn run(
     if !ran.is_empty() && !allow_unsafe {
         render::mark_unsafe();
     }
+    let ran: Vec<Value> = ran
+        .into_iter()
+        .map(|item| wrap_unsafe(item, !allow_unsafe))
+        .collect();
     // ansible-core joins only a non-empty result, so an empty one stays a list.
     if wantlist || ran.is_empty() {
         return Ok(JValue::from(ran.iter().map(to_jinja).collect::<Vec<_>>()));
     }
     if ran.iter().all(|item| item.as_str().is_some()) {
         let texts: Vec<&str> = ran.iter().filter_map(Value::as_str).collect();
-        return Ok(JValue::from(texts.join(",")));
+        let joined = Value::str(texts.join(","));
+        return Ok(to_jinja(&wrap_unsafe(joined, !allow_unsafe)));
     }
     if ran.len() == 1 {
         return Ok(to_jinja(&ran[0]));
@@ -447,9 +453,16 @@ fn search_candidates(context: &Context, subdir: &str, source: &str) -> Vec<PathB
         .collect()
 }
 
-fn read(path: &Path) -> Result<String, TemplateError> {
-    std::fs::read_to_string(path)
-        .map_err(|err| failure(format!("could not read {}: {err}", path.display())))
+/// Reads a file for a lookup, decrypting it when it is vault text, as ansible-core's
+/// loader does.
+fn read(context: &Context, path: &Path) -> Result<String, TemplateError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| failure(format!("could not read {}: {err}", path.display())))?;
+    context
+        .templar()
+        .vault_secrets()
+        .decrypt_text(text)
+        .map_err(|reason| failure(format!("{reason} for {}", path.display())))
 }
 
 fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
@@ -460,7 +473,7 @@ fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Templat
         let Some(path) = find_file(context, "files", &term) else {
             return Err(failure(format!("could not locate file in lookup: {term}")));
         };
-        let mut text = read(&path)?;
+        let mut text = read(context, &path)?;
         if rstrip {
             text = text.trim_end().to_owned();
         }

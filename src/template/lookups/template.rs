@@ -28,7 +28,7 @@ pub(super) fn template(
                 "the template file {term} could not be found for the lookup"
             )));
         };
-        let source = read(&path)?;
+        let source = read(context, &path)?;
         let _scope = IncludeScope::enter(include_dirs(context, &path));
         let text = context
             .templar()
