@@ -164,6 +164,11 @@ const ENTRIES: &[ModuleEntry] = &[
     ),
     entry("hostname", &crate::hostname::SPEC, crate::hostname::run),
     entry("apt", &crate::apt::SPEC, crate::apt::run),
+    entry(
+        "apt_repository",
+        &crate::apt_repository::SPEC,
+        crate::apt_repository::run,
+    ),
     through_action(
         entry("package", &crate::apt::SPEC, crate::apt::run),
         "ansible.legacy.apt",
@@ -250,6 +255,7 @@ pub const MODULES: &[&str] = &[
     "service_facts",
     "hostname",
     "apt",
+    "apt_repository",
     "package",
     "community.general.modprobe",
     "modprobe",

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod apt;
+pub mod apt_repository;
 pub mod assemble;
 pub mod async_status;
 pub mod background;
