@@ -217,7 +217,7 @@ impl SourcesList {
     }
 }
 
-/// The file name ansible-core suggests for a new source: the first word after the type
+/// Returns the file name ansible-core suggests for a new source: the first word after the type
 /// and options, without scheme and credentials, its non-alphanumerics as `_`.
 fn suggest_filename(source: &str, filename: Option<&str>) -> PathBuf {
     let name = match filename {
