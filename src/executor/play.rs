@@ -405,39 +405,48 @@ impl Executor<'_> {
         // `pause` bypasses the host loop: it runs for the first host only.
         let first_only = run_once || context.task.short_action() == "pause";
         let results = self.run_on_hosts(run, context, &info, hosts, first_only);
-        if run_once {
-            if let Some((first, outcome)) = results.first() {
-                let shared = outcome.result.clone();
-                for host in hosts.iter().filter(|h| *h != first) {
-                    if let Some(register) = context.task.keyword("register") {
-                        let mut registered = Map::new();
-                        registered.insert(
-                            Value::from(value_text(&register.value)),
-                            Value::map(super::task::strip_internal(&shared)).into_unsafe(),
-                        );
-                        self.vars.set_nonpersistent(host, &registered);
-                    }
+        // ansible-core gives the facts and the registered result of a `run_once` task to
+        // every host of the play that is not unreachable, also to hosts that did not reach
+        // the task. Includes, notifications and inventory changes stay with the host that ran.
+        let shared_hosts: Vec<String> = if run_once {
+            run.all_hosts
+                .iter()
+                .filter(|h| !self.unreachable_hosts.contains(*h))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Some((first, outcome)) = results.first().filter(|_| run_once) {
+            if let Some(register) = context.task.keyword("register") {
+                let mut registered = Map::new();
+                registered.insert(
+                    Value::from(value_text(&register.value)),
+                    Value::map(super::task::strip_internal(&outcome.result)).into_unsafe(),
+                );
+                for host in shared_hosts.iter().filter(|h| *h != first) {
+                    self.vars.set_nonpersistent(host, &registered);
                 }
             }
         }
         for (host, mut outcome) in results {
             self.register(context, &host, &outcome);
-            let targets: Vec<String> = if run_once {
-                hosts.to_vec()
-            } else {
-                vec![host.clone()]
-            };
             let mut changes = Vec::new();
-            for target in &targets {
-                for effect in &outcome.effects {
-                    // `delegate_facts` sends facts to the delegate instead of the host.
-                    let target = match (effect, &outcome.facts_host) {
-                        (
-                            Effect::SetFact { .. } | Effect::Facts(_) | Effect::IncludeVars(_),
-                            Some(delegate),
-                        ) => delegate,
-                        _ => target,
-                    };
+            for effect in &outcome.effects {
+                // `delegate_facts` sends facts to the delegate instead of the host.
+                let targets = match (effect, &outcome.facts_host) {
+                    (
+                        Effect::SetFact { .. } | Effect::Facts(_) | Effect::IncludeVars(_),
+                        Some(delegate),
+                    ) => vec![delegate.clone()],
+                    (Effect::SetFact { .. } | Effect::Facts(_) | Effect::IncludeVars(_), None)
+                        if run_once =>
+                    {
+                        shared_hosts.clone()
+                    }
+                    _ => vec![host.clone()],
+                };
+                for target in &targets {
                     if let Effect::Include(request) = effect {
                         includes.push(PendingInclude {
                             host: target.clone(),
@@ -461,10 +470,8 @@ impl Executor<'_> {
                 return;
             }
             // ansible-core records notifications before the callback shows the result.
-            for target in &targets {
-                if !outcome.failed() && outcome.status != Some(Status::Skipped) {
-                    self.notify(run, context, target, &outcome);
-                }
+            if !outcome.failed() && outcome.status != Some(Status::Skipped) {
+                self.notify(run, context, &host, &outcome);
             }
             self.report(run, &info, &host, &outcome);
             if outcome.status == Some(Status::Unreachable) && !outcome.ignored {
