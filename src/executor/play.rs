@@ -431,6 +431,11 @@ impl Executor<'_> {
         }
         for (host, mut outcome) in results {
             self.register(context, &host, &outcome);
+            // A handler's slot belongs to the handlers' program, and handlers never skip.
+            let ran = !matches!(outcome.status, Some(Status::Skipped | Status::Unreachable));
+            if ran && !handler {
+                Self::mark_role_ran(run, context, &host, slot);
+            }
             let mut changes = Vec::new();
             for effect in &outcome.effects {
                 // `delegate_facts` sends facts to the delegate instead of the host.
@@ -1173,26 +1178,27 @@ impl Executor<'_> {
         host: &str,
         slot: SlotId,
     ) -> bool {
-        let Some(role) = &context.role else {
+        let Some((key, block)) = dedup_role_block(run, context, slot) else {
             return false;
         };
-        // ansible-core 2.18 runs every import_role and include_role, even of a role
-        // that already ran (observed, although its role cache compares them).
-        if role.definition.allow_duplicates || role.from_include {
-            return false;
-        }
-        let Some(block) = role_block(run.program.slot(slot).scope.as_ref(), role) else {
-            return false;
+        run.roles_run
+            .get(host)
+            .and_then(|ran| ran.get(&key))
+            .is_some_and(|previous| *previous != block)
+    }
+
+    /// Records that a task of the slot's role ran for `host`. As ansible-core marks a
+    /// role as run only once one of its tasks was ok, changed or failed, a place of the
+    /// role where the host skipped every task does not keep a later place from running.
+    fn mark_role_ran(run: &mut PlayRun, context: &TaskContext, host: &str, slot: SlotId) {
+        let Some((key, block)) = dedup_role_block(run, context, slot) else {
+            return;
         };
-        let key = role.identity();
-        let ran = run.roles_run.entry(host.to_string()).or_default();
-        match ran.get(&key) {
-            Some(previous) => *previous != block,
-            None => {
-                ran.insert(key, block);
-                false
-            }
-        }
+        run.roles_run
+            .entry(host.to_string())
+            .or_default()
+            .entry(key)
+            .or_insert(block);
     }
 
     pub(super) fn task_info(
@@ -1618,6 +1624,23 @@ fn will_rescue(state: &HostState) -> bool {
 }
 
 /// The block of `role` that encloses a task, identified by address.
+/// Returns the identity of the slot's role and the block of its place in the play, for a
+/// role that runs once per host.
+fn dedup_role_block(
+    run: &PlayRun,
+    context: &TaskContext,
+    slot: SlotId,
+) -> Option<(String, *const Block)> {
+    let role = context.role.as_ref()?;
+    // ansible-core 2.18 runs every import_role and include_role, even of a role
+    // that already ran (observed, although its role cache compares them).
+    if role.definition.allow_duplicates || role.from_include {
+        return None;
+    }
+    let block = role_block(run.program.slot(slot).scope.as_ref(), role)?;
+    Some((role.identity(), block))
+}
+
 fn role_block(scope: Option<&Arc<Scope>>, role: &Arc<RoleInstance>) -> Option<*const Block> {
     let mut current = scope.cloned();
     while let Some(scope) = current {
