@@ -9,6 +9,7 @@ pub mod events;
 mod fetch_action;
 mod forks;
 mod handlers;
+mod include_path;
 pub mod iterator;
 mod meta;
 mod pause_action;

@@ -431,7 +431,7 @@ impl Executor<'_> {
         }
         for (host, mut outcome) in results {
             self.register(context, &host, &outcome);
-            // A handler's slot belongs to the handlers' program, and handlers never skip.
+            // A handler's slot belongs to the handlers' program, which de-duplication ignores.
             let ran = !matches!(outcome.status, Some(Status::Skipped | Status::Unreachable));
             if ran && !handler {
                 Self::mark_role_ran(run, context, &host, slot);
@@ -983,7 +983,12 @@ impl Executor<'_> {
         // Each host runs its included files in the order they were included.
         let mut per_host: HashMap<String, Vec<super::iterator::Node>> = HashMap::new();
         for (request, hosts) in groups {
-            let loaded = match self.load_include(run, context, &request) {
+            let task_scope = run.program.slot(slot).scope.clone();
+            let origin = IncludeOrigin {
+                scope: task_scope.as_ref(),
+                handler: false,
+            };
+            let loaded = match self.load_include(run, context, &request, &origin) {
                 Ok(loaded) => loaded,
                 Err(IncludeFailure::Run(error)) => {
                     self.abort = Some(error);
@@ -1006,6 +1011,7 @@ impl Executor<'_> {
                     task_scope: run.program.slot(slot).scope.clone(),
                     vars: request.item_vars.clone(),
                     role,
+                    target: request.target.clone(),
                 })),
                 parent: run.program.slot(slot).scope.clone(),
             });
@@ -1136,6 +1142,7 @@ impl Executor<'_> {
         run: &PlayRun,
         context: &TaskContext,
         request: &IncludeRequest,
+        origin: &IncludeOrigin,
     ) -> Result<LoadedInclude, IncludeFailure> {
         if request.role {
             let tasks_from = request.args.get("tasks_from").map(value_text);
@@ -1166,7 +1173,8 @@ impl Executor<'_> {
                 &run.play.base_dir,
             )
             .map_err(IncludeFailure::from)?;
-        Ok((path.display().to_string(), items, None))
+        let shown = shown_include_path(run, context, request, origin, &path);
+        Ok((shown.display().to_string(), items, None))
     }
 
     /// Skips a task of a role that already ran for the host in another place of the
@@ -1765,4 +1773,67 @@ fn flush_task(play: &Play) -> Arc<Task> {
 /// paths.
 fn absolute_path(path: &std::path::Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The place of an include task: the scope of its slot and whether it is a handler's.
+pub(super) struct IncludeOrigin<'a> {
+    pub scope: Option<&'a Arc<Scope>>,
+    pub handler: bool,
+}
+
+/// Returns the path the `included:` line prints for the tasks file rplay loaded from
+/// `path`: ansible-core's spelling of it when that names the same file, else `path` made
+/// absolute.
+fn shown_include_path(
+    run: &PlayRun,
+    context: &TaskContext,
+    request: &IncludeRequest,
+    origin: &IncludeOrigin,
+    path: &std::path::Path,
+) -> std::path::PathBuf {
+    use super::include_path::{included_file_path, IncludeSite};
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let loaded = crate::config::normalize(&cwd.join(path));
+    let enclosing = enclosing_includes(origin.scope);
+    let site = IncludeSite {
+        role_path: context.role.as_ref().map(|r| r.definition.path.as_path()),
+        play_dir: &run.play.base_dir,
+        enclosing: &enclosing,
+        handler: origin.handler,
+        cwd: &cwd,
+    };
+    let shown = included_file_path(&request.target, &site);
+    if crate::config::normalize(&cwd.join(&shown)) == loaded {
+        shown
+    } else {
+        loaded
+    }
+}
+
+/// Lists the includes and imports around a task, innermost first, as ansible-core walks
+/// the task's parents.
+fn enclosing_includes(scope: Option<&Arc<Scope>>) -> Vec<super::include_path::EnclosingInclude> {
+    use super::include_path::EnclosingInclude;
+    let Some(scope) = scope else {
+        return Vec::new();
+    };
+    let mut enclosing = Vec::new();
+    for scope in scope.chain().iter().rev() {
+        match &scope.kind {
+            ScopeKind::Include(include) => match &include.role {
+                Some(role) => enclosing.push(EnclosingInclude::Role(role.definition.path.clone())),
+                None => enclosing.push(EnclosingInclude::File(include.target.clone())),
+            },
+            ScopeKind::Block(block) => match &block.kind {
+                BlockKind::ImportTasks { written, .. } => {
+                    enclosing.push(EnclosingInclude::File(written.clone()))
+                }
+                BlockKind::Role(role) if role.from_include => {
+                    enclosing.push(EnclosingInclude::Role(role.definition.path.clone()))
+                }
+                _ => {}
+            },
+        }
+    }
+    enclosing
 }
