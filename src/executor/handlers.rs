@@ -385,7 +385,12 @@ impl Executor<'_> {
         includes: Vec<PendingInclude>,
     ) {
         for (request, hosts) in group_includes(includes) {
-            let (path, items, role) = match self.load_include(run, context, &request) {
+            let task_scope = run.handlers.program.slot(slot).scope.clone();
+            let origin = super::play::IncludeOrigin {
+                scope: task_scope.as_ref(),
+                handler: true,
+            };
+            let (path, items, role) = match self.load_include(run, context, &request, &origin) {
                 Ok(loaded) => loaded,
                 Err(IncludeFailure::Run(error)) => {
                     self.abort = Some(error);
@@ -400,13 +405,13 @@ impl Executor<'_> {
                 run.handlers.add_included_role(role);
             }
             let hosts: Vec<String> = hosts.into_iter().map(|(host, _)| host).collect();
-            let task_scope = run.handlers.program.slot(slot).scope.clone();
             let scope = Arc::new(Scope {
                 kind: ScopeKind::Include(Arc::new(IncludeScope {
                     task: context.task.clone(),
                     task_scope: task_scope.clone(),
                     vars: request.item_vars.clone(),
                     role,
+                    target: request.target.clone(),
                 })),
                 parent: task_scope,
             });

@@ -38,6 +38,8 @@ pub struct IncludeScope {
     /// Variables the include passes to the included tasks (`vars:` and role params).
     pub vars: crate::Map,
     pub role: Option<Arc<crate::playbook::RoleInstance>>,
+    /// The tasks file as the include task named it, after templating; empty for a role.
+    pub target: String,
 }
 
 impl Scope {
@@ -564,6 +566,7 @@ mod tests {
                 task_scope: None,
                 vars: crate::Map::new(),
                 role: None,
+                target: "x.yml".to_string(),
             })),
             parent: None,
         });

@@ -10,6 +10,7 @@ pub mod events;
 mod fetch_action;
 mod forks;
 mod handlers;
+mod include_path;
 mod include_vars_action;
 pub mod iterator;
 mod meta;

@@ -413,38 +413,52 @@ impl Executor<'_> {
         // `pause` bypasses the host loop: it runs for the first host only.
         let first_only = run_once || context.task.short_action() == "pause";
         let results = self.run_on_hosts(run, context, &info, hosts, first_only);
-        if run_once {
-            if let Some((first, outcome)) = results.first() {
-                let shared = outcome.result.clone();
-                for host in hosts.iter().filter(|h| *h != first) {
-                    if let Some(register) = context.task.keyword("register") {
-                        let mut registered = Map::new();
-                        registered.insert(
-                            Value::from(value_text(&register.value)),
-                            Value::map(super::task::strip_internal(&shared)).into_unsafe(),
-                        );
-                        self.vars.set_nonpersistent(host, &registered);
-                    }
+        // ansible-core gives the facts and the registered result of a `run_once` task to
+        // every host of the play that is not unreachable, also to hosts that did not reach
+        // the task. Includes, notifications and inventory changes stay with the host that ran.
+        let shared_hosts: Vec<String> = if run_once {
+            run.all_hosts
+                .iter()
+                .filter(|h| !self.unreachable_hosts.contains(*h))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Some((first, outcome)) = results.first().filter(|_| run_once) {
+            if let Some(register) = context.task.keyword("register") {
+                let mut registered = Map::new();
+                registered.insert(
+                    Value::from(value_text(&register.value)),
+                    Value::map(super::task::strip_internal(&outcome.result)).into_unsafe(),
+                );
+                for host in shared_hosts.iter().filter(|h| *h != first) {
+                    self.vars.set_nonpersistent(host, &registered);
                 }
             }
         }
         for (host, mut outcome) in results {
-            let targets: Vec<String> = if run_once {
-                hosts.to_vec()
-            } else {
-                vec![host.clone()]
-            };
+            // A handler's slot belongs to the handlers' program, which de-duplication ignores.
+            let ran = !matches!(outcome.status, Some(Status::Skipped | Status::Unreachable));
+            if ran && !handler {
+                Self::mark_role_ran(run, context, &host, slot);
+            }
             let mut changes = Vec::new();
-            for target in &targets {
-                for effect in &outcome.effects {
-                    // `delegate_facts` sends facts to the delegate instead of the host.
-                    let target = match (effect, &outcome.facts_host) {
-                        (
-                            Effect::SetFact { .. } | Effect::Facts(_) | Effect::IncludeVars(_),
-                            Some(delegate),
-                        ) => delegate,
-                        _ => target,
-                    };
+            for effect in &outcome.effects {
+                // `delegate_facts` sends facts to the delegate instead of the host.
+                let targets = match (effect, &outcome.facts_host) {
+                    (
+                        Effect::SetFact { .. } | Effect::Facts(_) | Effect::IncludeVars(_),
+                        Some(delegate),
+                    ) => vec![delegate.clone()],
+                    (Effect::SetFact { .. } | Effect::Facts(_) | Effect::IncludeVars(_), None)
+                        if run_once =>
+                    {
+                        shared_hosts.clone()
+                    }
+                    _ => vec![host.clone()],
+                };
+                for target in &targets {
                     if let Effect::Include(request) = effect {
                         includes.push(PendingInclude {
                             host: target.clone(),
@@ -471,10 +485,8 @@ impl Executor<'_> {
                 return;
             }
             // ansible-core records notifications before the callback shows the result.
-            for target in &targets {
-                if !outcome.failed() && outcome.status != Some(Status::Skipped) {
-                    self.notify(run, context, target, &outcome);
-                }
+            if !outcome.failed() && outcome.status != Some(Status::Skipped) {
+                self.notify(run, context, &host, &outcome);
             }
             self.report(run, &info, &host, &outcome);
             if outcome.status == Some(Status::Unreachable) && !outcome.ignored {
@@ -984,7 +996,12 @@ impl Executor<'_> {
         // Each host runs its included files in the order they were included.
         let mut per_host: HashMap<String, Vec<super::iterator::Node>> = HashMap::new();
         for (request, hosts) in groups {
-            let loaded = match self.load_include(run, context, &request) {
+            let task_scope = run.program.slot(slot).scope.clone();
+            let origin = IncludeOrigin {
+                scope: task_scope.as_ref(),
+                handler: false,
+            };
+            let loaded = match self.load_include(run, context, &request, &origin) {
                 Ok(loaded) => loaded,
                 Err(IncludeFailure::Run(error)) => {
                     self.abort = Some(error);
@@ -1007,6 +1024,7 @@ impl Executor<'_> {
                     task_scope: run.program.slot(slot).scope.clone(),
                     vars: request.item_vars.clone(),
                     role,
+                    target: request.target.clone(),
                 })),
                 parent: run.program.slot(slot).scope.clone(),
             });
@@ -1137,6 +1155,7 @@ impl Executor<'_> {
         run: &PlayRun,
         context: &TaskContext,
         request: &IncludeRequest,
+        origin: &IncludeOrigin,
     ) -> Result<LoadedInclude, IncludeFailure> {
         if request.role {
             let tasks_from = request.args.get("tasks_from").map(value_text);
@@ -1167,7 +1186,8 @@ impl Executor<'_> {
                 &run.play.base_dir,
             )
             .map_err(IncludeFailure::from)?;
-        Ok((path.display().to_string(), items, None))
+        let shown = shown_include_path(run, context, request, origin, &path);
+        Ok((shown.display().to_string(), items, None))
     }
 
     /// Skips a task of a role that already ran for the host in another place of the
@@ -1179,26 +1199,27 @@ impl Executor<'_> {
         host: &str,
         slot: SlotId,
     ) -> bool {
-        let Some(role) = &context.role else {
+        let Some((key, block)) = dedup_role_block(run, context, slot) else {
             return false;
         };
-        // ansible-core 2.18 runs every import_role and include_role, even of a role
-        // that already ran (observed, although its role cache compares them).
-        if role.definition.allow_duplicates || role.from_include {
-            return false;
-        }
-        let Some(block) = role_block(run.program.slot(slot).scope.as_ref(), role) else {
-            return false;
+        run.roles_run
+            .get(host)
+            .and_then(|ran| ran.get(&key))
+            .is_some_and(|previous| *previous != block)
+    }
+
+    /// Records that a task of the slot's role ran for `host`. As ansible-core marks a
+    /// role as run only once one of its tasks was ok, changed or failed, a place of the
+    /// role where the host skipped every task does not keep a later place from running.
+    fn mark_role_ran(run: &mut PlayRun, context: &TaskContext, host: &str, slot: SlotId) {
+        let Some((key, block)) = dedup_role_block(run, context, slot) else {
+            return;
         };
-        let key = role.identity();
-        let ran = run.roles_run.entry(host.to_string()).or_default();
-        match ran.get(&key) {
-            Some(previous) => *previous != block,
-            None => {
-                ran.insert(key, block);
-                false
-            }
-        }
+        run.roles_run
+            .entry(host.to_string())
+            .or_default()
+            .entry(key)
+            .or_insert(block);
     }
 
     pub(super) fn task_info(
@@ -1639,6 +1660,23 @@ fn will_rescue(state: &HostState) -> bool {
 }
 
 /// The block of `role` that encloses a task, identified by address.
+/// Returns the identity of the slot's role and the block of its place in the play, for a
+/// role that runs once per host.
+fn dedup_role_block(
+    run: &PlayRun,
+    context: &TaskContext,
+    slot: SlotId,
+) -> Option<(String, *const Block)> {
+    let role = context.role.as_ref()?;
+    // ansible-core 2.18 runs every import_role and include_role, even of a role
+    // that already ran (observed, although its role cache compares them).
+    if role.definition.allow_duplicates || role.from_include {
+        return None;
+    }
+    let block = role_block(run.program.slot(slot).scope.as_ref(), role)?;
+    Some((role.identity(), block))
+}
+
 fn role_block(scope: Option<&Arc<Scope>>, role: &Arc<RoleInstance>) -> Option<*const Block> {
     let mut current = scope.cloned();
     while let Some(scope) = current {
@@ -1777,4 +1815,67 @@ fn flush_task(play: &Play) -> Arc<Task> {
 /// paths.
 fn absolute_path(path: &std::path::Path) -> std::path::PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The place of an include task: the scope of its slot and whether it is a handler's.
+pub(super) struct IncludeOrigin<'a> {
+    pub scope: Option<&'a Arc<Scope>>,
+    pub handler: bool,
+}
+
+/// Returns the path the `included:` line prints for the tasks file rplay loaded from
+/// `path`: ansible-core's spelling of it when that names the same file, else `path` made
+/// absolute.
+fn shown_include_path(
+    run: &PlayRun,
+    context: &TaskContext,
+    request: &IncludeRequest,
+    origin: &IncludeOrigin,
+    path: &std::path::Path,
+) -> std::path::PathBuf {
+    use super::include_path::{included_file_path, IncludeSite};
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let loaded = crate::config::normalize(&cwd.join(path));
+    let enclosing = enclosing_includes(origin.scope);
+    let site = IncludeSite {
+        role_path: context.role.as_ref().map(|r| r.definition.path.as_path()),
+        play_dir: &run.play.base_dir,
+        enclosing: &enclosing,
+        handler: origin.handler,
+        cwd: &cwd,
+    };
+    let shown = included_file_path(&request.target, &site);
+    if crate::config::normalize(&cwd.join(&shown)) == loaded {
+        shown
+    } else {
+        loaded
+    }
+}
+
+/// Lists the includes and imports around a task, innermost first, as ansible-core walks
+/// the task's parents.
+fn enclosing_includes(scope: Option<&Arc<Scope>>) -> Vec<super::include_path::EnclosingInclude> {
+    use super::include_path::EnclosingInclude;
+    let Some(scope) = scope else {
+        return Vec::new();
+    };
+    let mut enclosing = Vec::new();
+    for scope in scope.chain().iter().rev() {
+        match &scope.kind {
+            ScopeKind::Include(include) => match &include.role {
+                Some(role) => enclosing.push(EnclosingInclude::Role(role.definition.path.clone())),
+                None => enclosing.push(EnclosingInclude::File(include.target.clone())),
+            },
+            ScopeKind::Block(block) => match &block.kind {
+                BlockKind::ImportTasks { written, .. } => {
+                    enclosing.push(EnclosingInclude::File(written.clone()))
+                }
+                BlockKind::Role(role) if role.from_include => {
+                    enclosing.push(EnclosingInclude::Role(role.definition.path.clone()))
+                }
+                _ => {}
+            },
+        }
+    }
+    enclosing
 }

@@ -129,7 +129,12 @@ pub enum BlockKind {
     /// A task list that is not a block itself: a file's tasks or a play section.
     Implicit,
     /// The tasks of `import_tasks: FILE`, inheriting the import's keywords.
-    ImportTasks(PathBuf),
+    ImportTasks {
+        path: PathBuf,
+        /// The file as the task wrote it, which ansible-core joins into the paths it
+        /// tries for an `include_tasks` inside the imported file.
+        written: String,
+    },
     /// A role's tasks (from `roles:`, `import_role` or a dependency).
     Role(Arc<RoleInstance>),
 }

@@ -417,12 +417,15 @@ impl Loader {
         paths
     }
 
+    /// Finds a role's directory. The path is absolute, as ansible-core's role paths are,
+    /// because `included:` lines of the role's includes print it.
     fn find_role(&self, name: &str, origin: &Origin) -> Option<PathBuf> {
         self.role_search_paths(origin)
             .into_iter()
             .map(|base| config::normalize(&base.join(name)))
             .chain(std::iter::once(config::normalize(Path::new(name))))
             .find(|path| path.exists())
+            .map(|path| super::absolute(&path))
     }
 
     /// Formats the roles being loaded from index `start` on, then `path`, as `a -> b -> a`.

@@ -198,7 +198,10 @@ impl Loader {
             )));
             return Ok(Item::Block(Arc::new(Block {
                 span: task.span,
-                kind: BlockKind::ImportTasks(path),
+                kind: BlockKind::ImportTasks {
+                    path,
+                    written: file,
+                },
                 name: task.name,
                 block: Vec::new(),
                 rescue: Vec::new(),
@@ -216,7 +219,10 @@ impl Loader {
         inherited.keywords.extend(task.keywords);
         Ok(Item::Block(Arc::new(Block {
             span: task.span,
-            kind: BlockKind::ImportTasks(path),
+            kind: BlockKind::ImportTasks {
+                path,
+                written: file,
+            },
             name: task.name,
             block: items.as_ref().clone(),
             rescue: Vec::new(),
