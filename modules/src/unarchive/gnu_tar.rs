@@ -184,13 +184,21 @@ impl TarHandler {
             .iter()
             .map(|pattern| pattern.trim_end_matches('/').to_string())
             .collect();
-        let mut used = vec![false; request.includes.len()];
+        // Member arguments come from `include` and from the words of `extra_opts` that
+        // are not options; tar treats both alike.
+        let includes: Vec<String> = request
+            .includes
+            .iter()
+            .chain(options.members.iter())
+            .cloned()
+            .collect();
+        let mut used = vec![false; includes.len()];
         for member in &mut members {
             let name = members::normalise(&member.stored);
-            let included = if request.includes.is_empty() {
+            let included = if includes.is_empty() {
                 true
             } else {
-                match members::matching_include(&name, &request.includes, options.wildcards) {
+                match members::matching_include(&name, &includes, options.wildcards) {
                     Some(index) => {
                         used[index] = true;
                         true
@@ -203,7 +211,7 @@ impl TarHandler {
         if let Some(index) = used.iter().position(|used| !used) {
             return Err(unreadable(format!(
                 "{tar_path}: {}: Not found in archive\n{tar_path}: Exiting with failure status due to previous errors\n",
-                request.includes[index]
+                includes[index].trim_end_matches('/')
             )));
         }
         let files = listed_files(&members, &excludes);

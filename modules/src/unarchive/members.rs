@@ -19,6 +19,8 @@ pub(crate) struct TarOptions {
     pub no_same_permissions: bool,
     /// `--touch` (`-m`): extracted files get the current time, not the archive's.
     pub touch: bool,
+    /// Words of `extra_opts` that are not options: member arguments, as `include` gives.
+    pub members: Vec<String>,
 }
 
 /// GNU tar's long options that take no argument, with what each sets.
@@ -62,6 +64,10 @@ impl TarOptions {
                         "invalid --strip-components value '{value}' in extra_opts"
                     ))
                 })?;
+                continue;
+            }
+            if !option.starts_with('-') {
+                options.members.push(option.to_string());
                 continue;
             }
             let flag = match option {
