@@ -192,6 +192,7 @@ impl Executor<'_> {
             Value::from("ansible_play_hosts_all"),
             Value::list(host_values),
         );
+        self.host_vars_files(play, &mut layers, &hosts);
         let mut removed = Vec::new();
         for batch in self.serial_batches(play, &play_vars, &hosts) {
             // Each batch is a run of its own, with its own PLAY banner.
@@ -1432,21 +1433,54 @@ impl Executor<'_> {
     }
 
     fn vars_files(&mut self, play: &Play, layers: &PlayLayers) -> Layers {
-        let mut out = Layers::new();
         if play.vars_files.is_empty() {
-            return out;
+            return Layers::new();
         }
-        let vars = match self.vars.play_vars(layers) {
-            Ok(vars) => vars,
-            Err(_) => return out,
-        };
+        match self.vars.play_vars(layers) {
+            Ok(vars) => self.load_vars_files(play, &vars),
+            Err(_) => Layers::new(),
+        }
+    }
+
+    /// Loads `vars_files` again with each host's variables when a file name is a
+    /// template, as ansible-core templates the names with the host's variables.
+    ///
+    /// NOTE: ansible-core does this for every task, so names that use facts gathered
+    /// during the play can change; rplay loads them once, when the play starts.
+    fn host_vars_files(&mut self, play: &Play, layers: &mut PlayLayers, hosts: &[String]) {
+        let templated = play.vars_files.iter().any(|entry| {
+            let names = match &entry.value {
+                Value::List(items) => items.to_vec(),
+                other => vec![other.clone()],
+            };
+            names.iter().any(|name| {
+                name.as_str()
+                    .is_some_and(|name| self.templar.is_template(name))
+            })
+        });
+        if !templated {
+            return;
+        }
+        let mut without = layers.clone();
+        without.vars_files = Layers::new();
+        for host in hosts {
+            let Ok(vars) = self.vars.task_vars(host, Some(&without), None) else {
+                continue;
+            };
+            let loaded = self.load_vars_files(play, &vars);
+            layers.host_vars_files.insert(host.clone(), loaded);
+        }
+    }
+
+    fn load_vars_files(&mut self, play: &Play, vars: &crate::vars::HostVars) -> Layers {
+        let mut out = Layers::new();
         for entry in &play.vars_files {
             let candidates = match &entry.value {
                 Value::List(items) => items.to_vec(),
                 other => vec![other.clone()],
             };
             for candidate in candidates {
-                let name = match self.templar.template(&candidate, &vars) {
+                let name = match self.templar.template(&candidate, vars) {
                     Ok(value) => value_text(&value),
                     Err(_) => continue,
                 };

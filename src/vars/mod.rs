@@ -64,6 +64,9 @@ pub struct PlayLayers {
     pub role_defaults: Layers,
     pub vars: Layers,
     pub vars_files: Layers,
+    /// `vars_files` loaded with a host's variables, for hosts whose file names differ
+    /// from the play-wide ones; other hosts use `vars_files`.
+    pub host_vars_files: HashMap<String, Layers>,
     /// `vars/` of every role of the play.
     pub role_vars: Layers,
     /// `ansible_play_hosts`, `ansible_play_batch`, `ansible_play_name`, role names...
@@ -288,7 +291,7 @@ impl VariableManager {
         host_layers.push_lower(&mut layers);
         if let Some(play) = play {
             layers.extend(&play.vars);
-            layers.extend(&play.vars_files);
+            layers.extend(play.host_vars_files.get(host).unwrap_or(&play.vars_files));
             layers.extend(&play.role_vars);
         }
         if let Some(task) = task {
