@@ -431,7 +431,10 @@ impl Executor<'_> {
                 let mut registered = Map::new();
                 registered.insert(
                     Value::from(value_text(&register.value)),
-                    Value::map(super::task::strip_internal(&outcome.result)).into_unsafe(),
+                    super::task::registered_value(
+                        context,
+                        super::task::strip_internal(&outcome.result),
+                    ),
                 );
                 for host in shared_hosts.iter().filter(|h| *h != first) {
                     self.vars.set_nonpersistent(host, &registered);
@@ -620,7 +623,7 @@ impl Executor<'_> {
         let mut registered = Map::new();
         registered.insert(
             Value::from(value_text(&register.value)),
-            Value::map(value).into_unsafe(),
+            super::task::registered_value(context, value),
         );
         self.vars.set_nonpersistent(host, &registered);
     }

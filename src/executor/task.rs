@@ -619,7 +619,7 @@ impl Executor<'_> {
                 let mut overlay = Map::new();
                 overlay.insert(
                     Value::from(value_text(&register.value)),
-                    Value::map(strip_internal(result)).into_unsafe(),
+                    registered_value(context, strip_internal(result)),
                 );
                 vars.with_overlay(overlay)
             }
@@ -873,6 +873,16 @@ impl LoopControl {
     }
 }
 
+/// A task's result as `register` stores it: marked unsafe, except for `set_fact` and
+/// `include_vars`, whose results ansible-core leaves as they are (its
+/// `_ACTION_WITH_CLEAN_FACTS`).
+pub(super) fn registered_value(context: &TaskContext, result: Map) -> Value {
+    match context.task.short_action() {
+        "set_fact" | "include_vars" => Value::map(result),
+        _ => Value::map(result).into_unsafe(),
+    }
+}
+
 /// Adds what one loop item leaves for the next ones to `carried`, as ansible-core
 /// updates the loop's variables after each item. These are the registered result and
 /// the facts the action returned: directly for `set_fact` and `include_vars`, and also
@@ -881,7 +891,7 @@ fn carry_item_result(context: &TaskContext, result: &Map, carried: &mut Map) {
     if let Some(register) = context.task.keyword("register") {
         carried.insert(
             Value::from(value_text(&register.value)),
-            Value::map(strip_internal(result)).into_unsafe(),
+            registered_value(context, strip_internal(result)),
         );
     }
     let action = context.task.short_action();
