@@ -197,6 +197,7 @@ const ENTRIES: &[ModuleEntry] = &[
         crate::mount::run,
     ),
     entry("mount", &crate::mount::SPEC, crate::mount::run),
+    entry("getent", &crate::getent::SPEC, crate::getent::run),
     entry(
         "dpkg_selections",
         &crate::dpkg_selections::SPEC,
@@ -256,6 +257,7 @@ pub const MODULES: &[&str] = &[
     "hostname",
     "apt",
     "apt_repository",
+    "getent",
     "package",
     "community.general.modprobe",
     "modprobe",

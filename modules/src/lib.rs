@@ -20,6 +20,7 @@ pub mod file;
 pub mod files;
 pub mod find;
 pub mod get_url;
+pub mod getent;
 pub mod group;
 pub mod hostname;
 pub mod http;
