@@ -137,7 +137,7 @@ impl Normalizer {
             out.extend(block.drain(..).flatten());
         }
 
-        for raw in log.split('\n') {
+        for raw in unwrap_warnings(log) {
             let replaced = raw.replace(case_dir, "<case>");
             let line = self.times.replace_all(&replaced, "\"$1\": \"<time>\"");
             let line = self.sort_included_hosts(&line);
@@ -209,6 +209,63 @@ impl Normalizer {
 
 /// Renders a line diff of two normalised logs (longest common subsequence), `-` for the
 /// golden and `+` for rplay, with up to `limit` changed lines.
+/// Joins each wrapped `[WARNING]` message into one line without spaces. A warning is
+/// wrapped at 79 columns, so where it breaks depends on the length of the paths in it,
+/// which differ between the recording and the test's checkout.
+fn unwrap_warnings(log: &str) -> Vec<String> {
+    const RECORD_STARTS: &[&str] = &[
+        "[",
+        "TASK [",
+        "PLAY",
+        "ok:",
+        "changed:",
+        "fatal:",
+        "failed:",
+        "skipping:",
+        "included:",
+        "...ignoring",
+        "RUNNING HANDLER",
+        "META:",
+        "statically imported",
+        "Skipping callback",
+        "Notification for",
+        "NOTIFIED HANDLER",
+        "task path:",
+        "FAILED - RETRYING",
+        "ERROR!",
+        "{",
+        "}",
+        " ",
+        "Using ",
+        "No config file",
+        "ansible-playbook",
+        "An exception",
+        "ASYNC",
+    ];
+    let plays_line = Regex::new(r"^\d+ plays in ").unwrap();
+    let mut lines = Vec::new();
+    let mut iter = log.split('\n').peekable();
+    while let Some(line) = iter.next() {
+        if !line.starts_with("[WARNING]: ") && !line.starts_with("[DEPRECATION WARNING]: ") {
+            lines.push(line.to_string());
+            continue;
+        }
+        let mut joined = line.to_string();
+        while let Some(next) = iter.peek() {
+            let ends = next.is_empty()
+                || RECORD_STARTS.iter().any(|start| next.starts_with(start))
+                || plays_line.is_match(next);
+            if ends {
+                break;
+            }
+            joined.push_str(next);
+            iter.next();
+        }
+        lines.push(joined.replace(' ', ""));
+    }
+    lines
+}
+
 fn diff(expected: &[String], actual: &[String], limit: usize) -> String {
     let (n, m) = (expected.len(), actual.len());
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
