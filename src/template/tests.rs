@@ -204,6 +204,15 @@ pub fn register(env: &mut Environment<'static>) {
             .to_owned();
         regex_test(v, a, &kind)
     });
+    // Python's `math.isnan`, with its TypeError for non-numbers read as false.
+    add(
+        env,
+        [ansible("nan"), ansible("isnan")].concat(),
+        Undefined::Reject,
+        |_, v, _| {
+            Ok(v.kind() == ValueKind::Number && f64::try_from(v.clone()).is_ok_and(f64::is_nan))
+        },
+    );
     add(
         env,
         [ansible("subset"), ansible("issubset")].concat(),
