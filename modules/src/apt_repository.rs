@@ -201,14 +201,14 @@ impl SourcesList {
                 let current = fs::metadata(&target)
                     .map(|meta| meta.permissions().mode() & 0o7777)
                     .unwrap_or(DEFAULT_MODE);
-                let wanted = match mode {
+                let new_mode = match mode {
                     Some(mode) if !mode.is_null() => {
                         crate::files::resolve_mode(mode, current, false)?
                     }
                     _ => DEFAULT_MODE,
                 };
-                if is_new || wanted != current {
-                    fs::set_permissions(&target, fs::Permissions::from_mode(wanted))
+                if is_new || new_mode != current {
+                    fs::set_permissions(&target, fs::Permissions::from_mode(new_mode))
                         .map_err(|err| Failure::new(crate::files::os_error(&err)))?;
                 }
             }
@@ -324,13 +324,13 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
                 .unwrap_or_default()
         };
         for path in added.iter().chain(removed.iter()) {
-            let shown = path.display().to_string();
+            let path_text = path.display().to_string();
             let mut entry = Map::new();
             entry.insert(Value::from("before"), Value::from(text_of(&before, path)));
             entry.insert(Value::from("after"), Value::from(text_of(&after, path)));
             let header = |present: bool| {
                 if present {
-                    shown.clone()
+                    path_text.clone()
                 } else {
                     "/dev/null".into()
                 }

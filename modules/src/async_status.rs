@@ -39,7 +39,7 @@ pub fn run(params: &Params, _options: &ModuleOptions) -> Map {
     result
 }
 
-/// The keys ansible-core's async_status action sets before it runs the module.
+/// Returns the keys ansible-core's async_status action sets before it runs the module.
 fn action_keys(jid: &str, log_path: &str, cleanup: bool) -> Map {
     let mut result = Map::new();
     result.insert(Value::from("started"), Value::Int(0));
@@ -58,7 +58,8 @@ fn action_keys(jid: &str, log_path: &str, cleanup: bool) -> Map {
     result
 }
 
-/// The module's part: the job file's content with `finished` set, or its removal.
+/// Returns the module's result for a job: the job file's content with `finished` set,
+/// or, with `cleanup`, the result of removing the file.
 fn job_state(jid: &str, log_path: &str, cleanup: bool) -> Map {
     let entries = |pairs: Vec<(&str, Value)>| -> Map {
         pairs

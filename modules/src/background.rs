@@ -1,9 +1,10 @@
 //! Running a module in a process of its own: in the background for the `async` task
 //! keyword (ansible-core's `async_wrapper`), and under a time limit for `timeout`.
 //!
-//! Both start the binary that runs this code again (`/proc/self/exe`: the agent on a
-//! target, rplay itself for a local connection) as `rplay agent --run-module`, in a new
-//! process group, so that the module and every process it starts can be killed at once.
+//! Both start the binary that runs this code again as `rplay agent --run-module`: the
+//! agent on a target, rplay itself for a local connection (`/proc/self/exe`). The runner
+//! gets a new process group, so the module and every process it starts can be killed
+//! at once.
 //! An async job adds a watcher between the agent and that runner: `rplay agent
 //! --async-job`, in a new session, which writes the job file that `async_status` reads
 //! and outlives the agent and its SSH session.
@@ -23,13 +24,13 @@ pub const RUN_MODULE_ARG: &str = "--run-module";
 /// `rplay agent` argument that watches one async job read from standard input.
 pub const ASYNC_JOB_ARG: &str = "--async-job";
 
-/// How a task runs its module in the background (`async: N`).
+/// The settings of a module run in the background (`async: N`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AsyncJob {
     /// Seconds after which the watcher kills the module (`async`).
     pub time_limit: u64,
-    /// Where job files go (`async_dir`, `~/.ansible_async` by default), before `~` is
-    /// expanded on the target.
+    /// The directory of job files (`async_dir`, `~/.ansible_async` by default), before
+    /// `~` is expanded on the target.
     pub async_dir: String,
 }
 
@@ -41,7 +42,7 @@ pub struct ModuleCall {
     pub options: ModuleOptions,
 }
 
-/// What the agent hands to the watcher of an async job.
+/// The instructions the agent passes to the watcher of an async job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct JobTicket {
     jid: String,
@@ -81,7 +82,7 @@ pub fn run_with_time_limit(call: &ModuleCall, limit: Duration) -> Option<Map> {
 }
 
 /// Starts `call` as an async job and returns ansible-core's launch result:
-/// `started: 1`, `finished: 0`, `ansible_job_id` and `results_file`. The job file holds
+/// `started: 1`, `finished: 0`, `ansible_job_id` and `results_file`. The job file contains
 /// `{"started": 1, "finished": 0, "ansible_job_id": JID}` before this returns.
 pub fn start_job(call: &ModuleCall, job: &AsyncJob) -> Map {
     let job_dir = PathBuf::from(crate::spec::expand_path(&job.async_dir));
@@ -196,9 +197,9 @@ pub fn job_main() -> i32 {
     }
 }
 
-/// How long the watcher lets a job run: async_wrapper checks every 5 seconds (every
-/// half limit for limits up to 5 seconds) and kills the job at the first check after
-/// the limit, so a 7-second job dies after 10 seconds.
+/// Returns the interval of the watcher's checks. async_wrapper checks every 5 seconds
+/// (every half limit for limits up to 5 seconds) and kills the job at the first check
+/// after the limit, so a 7-second job dies after 10 seconds.
 fn watch_period(time_limit: u64) -> Duration {
     let limit = time_limit as f64;
     let step = if limit <= 5.0 { limit / 2.0 } else { 5.0 };
@@ -230,8 +231,8 @@ fn write_job_file(path: &Path, state: &Map) -> std::io::Result<()> {
     std::fs::rename(&temporary, path)
 }
 
-/// The module's result from the runner's output, or async_wrapper's failure when the
-/// runner printed no JSON object. A runner's standard error becomes `stderr`.
+/// Returns the module's result from the runner's output, or async_wrapper's failure
+/// when the runner printed no JSON object. A runner's standard error becomes `stderr`.
 fn runner_result(call: &ModuleCall, stdout: &str, stderr: &str) -> Map {
     let parsed = serde_json::from_str::<serde_json::Value>(stdout.trim()).map(Value::from);
     let mut result = match parsed {
@@ -252,7 +253,7 @@ fn runner_result(call: &ModuleCall, stdout: &str, stderr: &str) -> Map {
     result
 }
 
-/// Where the runner and watcher processes go.
+/// The process group and session the runner and watcher processes start in.
 #[derive(Clone, Copy)]
 enum Group {
     /// A new process group, which a timeout kills as a whole.
@@ -291,7 +292,7 @@ fn spawn_self(arg: &str, group: Group) -> std::io::Result<Child> {
     command.spawn()
 }
 
-/// The binary to start again. `/proc/self/exe` still names it after an unprivileged
+/// Returns the binary to start again. `/proc/self/exe` still names it after an unprivileged
 /// become user's agent copy has been removed from disk.
 fn self_exe() -> PathBuf {
     let proc_exe = PathBuf::from("/proc/self/exe");
@@ -348,7 +349,7 @@ fn read_in_thread(stream: Option<impl Read + Send + 'static>) -> std::thread::Jo
     })
 }
 
-/// A number below 999999999999, as ansible-core's `secrets.randbelow(999999999999)`,
+/// Returns a number below 999999999999, as ansible-core's `secrets.randbelow(999999999999)`,
 /// from the clock and the process id: job ids need to be unique, not secret.
 fn random_number() -> u64 {
     use std::hash::{BuildHasher, Hasher};

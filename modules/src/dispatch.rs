@@ -364,7 +364,7 @@ pub fn run_module(module: &str, args: &Map, options: &ModuleOptions) -> Map {
     result
 }
 
-/// Runs the module in a process of its own when the task asks for `async` or `timeout`,
+/// Runs the module in a process of its own when the task sets `async` or `timeout`,
 /// else returns `None`. That process gets the options without either setting.
 fn run_elsewhere(module: &str, args: &Map, options: &ModuleOptions) -> Option<Map> {
     use crate::background::{run_with_time_limit, start_job, ModuleCall};

@@ -275,7 +275,7 @@ fn is_unreachable(status: &Map) -> bool {
     status.get("unreachable") == Some(&Value::Bool(true))
 }
 
-/// A status key as Python's `%s` prints it: `None` when missing.
+/// Formats a status key as Python's `%s` prints it: `None` when missing.
 fn status_text(status: &Map, key: &str) -> String {
     status
         .get(key)

@@ -1449,7 +1449,7 @@ impl Executor<'_> {
     /// template, as ansible-core templates the names with the host's variables.
     ///
     /// NOTE: ansible-core does this for every task, so names that use facts gathered
-    /// during the play can change; rplay loads them once, when the play starts.
+    /// during the play can change. rplay loads them once, when the play starts.
     fn host_vars_files(&mut self, play: &Play, layers: &mut PlayLayers, hosts: &[String]) {
         let templated = play.vars_files.iter().any(|entry| {
             let names = match &entry.value {

@@ -45,7 +45,7 @@ pub(super) fn script(
     }
 }
 
-/// The steps of [`script`]. An `Err` is the task's result: a failure, or the result
+/// Runs the steps of [`script`]. An `Err` is the task's result: a failure, or the result
 /// of a connection that failed.
 fn run(
     executor: &Executor<'_>,
@@ -143,7 +143,7 @@ impl ScriptRequest {
         })
     }
 
-    /// The command line on the target: the script's path in place of its name, the
+    /// Builds the command line on the target: the script's path in place of its name, the
     /// arguments as written, after `executable` and the task's environment.
     fn command_line(&self, remote_path: &str, environment: &[(String, String)]) -> String {
         let target_command = self.raw_params.trim().replace(&self.source, remote_path);
@@ -280,14 +280,14 @@ fn outcome(result: Map) -> ActionOutcome {
     }
 }
 
-/// A failure the action raises (`AnsibleActionFail`): `changed` is false.
+/// Builds a failure the action raises (`AnsibleActionFail`): `changed` is false.
 fn failure(message: String) -> Map {
     let mut result = action_fail_result(message);
     result.insert(Value::from("changed"), Value::Bool(false));
     result
 }
 
-/// A skip the action raises (`AnsibleActionSkip`).
+/// Builds a skip the action raises (`AnsibleActionSkip`).
 fn skipped(message: String) -> ActionOutcome {
     let mut result = Map::new();
     result.insert(Value::from("changed"), Value::Bool(false));

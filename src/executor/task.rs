@@ -416,8 +416,8 @@ impl Executor<'_> {
             }
             let checked_vars = self.with_registered(context, vars, &result);
             self.apply_changed_failed_when(context, &checked_vars, &mut result);
-            // ansible-core registers the result object itself, so `until` sees what
-            // `changed_when` and `failed_when` made of it.
+            // ansible-core registers the result object itself, so `until` is evaluated on
+            // what `changed_when` and `failed_when` made of it.
             if retries <= 1
                 || self.until_holds(
                     context,
@@ -873,7 +873,7 @@ impl LoopControl {
     }
 }
 
-/// A task's result as `register` stores it: marked unsafe, except for `set_fact` and
+/// Returns a task's result as `register` stores it: marked unsafe, except for `set_fact` and
 /// `include_vars`, whose results ansible-core leaves as they are (its
 /// `_ACTION_WITH_CLEAN_FACTS`).
 pub(super) fn registered_value(context: &TaskContext, result: Map) -> Value {
@@ -1042,19 +1042,12 @@ fn raised_exception(class: &str, message: &str) -> TaskOutcome {
 /// exception as the traceback and no message. Unlike a raised failure, a loop goes on
 /// with its next item.
 fn caught_exception(class: &str, message: &str) -> TaskOutcome {
-    let mut result = Map::new();
-    result.insert(Value::from("changed"), Value::Bool(false));
-    result.insert(Value::from("failed"), Value::Bool(true));
-    result.insert(
-        Value::from("exception"),
-        Value::from(format!(
-            "Traceback (most recent call last):\n{class}: {message}\n"
-        )),
-    );
-    TaskOutcome {
-        result,
-        ..TaskOutcome::default()
-    }
+    let mut outcome = raised_exception(class, message);
+    outcome.raised = false;
+    outcome
+        .result
+        .insert_before(0, Value::from("changed"), Value::Bool(false));
+    outcome
 }
 
 /// Builds a failed result with a message.

@@ -506,7 +506,7 @@ fn result_flag(value: &JValue, test: &str) -> Result<bool, Error> {
     Ok(!flag.is_undefined() && flag.is_true())
 }
 
-/// The `started` and `finished` tests: the async result's key equals 1. A result
+/// Tests `started` and `finished`: the async result's key equals 1. A result
 /// without the key passes, with ansible-core's warning.
 fn async_flag(value: &JValue, test: &str) -> Result<bool, Error> {
     result_flag(value, test)?;
