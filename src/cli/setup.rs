@@ -222,6 +222,7 @@ pub fn build_executor<'a>(
     let templar = Templar::new(TemplarOptions {
         base_dir,
         vault_secrets: vault_secrets(args, config),
+        native: config.bool("DEFAULT_JINJA2_NATIVE"),
     });
     let run_options = RunOptions {
         check: args.check,

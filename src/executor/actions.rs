@@ -367,8 +367,10 @@ fn set_fact(executor: &Executor<'_>, args: &Map, vars: &HostVars) -> Result<Acti
                 "The variable name '{name}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
             ));
         }
-        // ansible-core 2.18 turns the strings true/false/yes/no into booleans here.
-        let value = match value.as_str().map(str::to_ascii_lowercase).as_deref() {
+        // ansible-core 2.18 turns the strings true/false/yes/no into booleans here,
+        // unless templates return native types.
+        let text = value.as_str().filter(|_| !executor.templar.is_native());
+        let value = match text.map(str::to_ascii_lowercase).as_deref() {
             Some("true" | "yes") => Value::Bool(true),
             Some("false" | "no") => Value::Bool(false),
             _ => value.clone(),

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use super::error::{TemplateError, TemplateErrorKind};
-use super::methods::python_type_name;
+use super::methods::class_name;
 use super::pyrepr::{py_str, str_repr};
-use super::templar::Rendering;
+use super::templar::{Rendering, Typing};
 use super::vars::{Context, Variables};
 use super::Templar;
 use crate::Value;
@@ -108,7 +108,7 @@ impl Templar {
         }
         let wrapper = format!("{{% set __cres = {text} %}}{{{{ __cres }}}}");
         let rendering = Rendering {
-            convert: false,
+            typing: Typing::Text,
             escape_backslashes: false,
             ..Rendering::default()
         };
@@ -126,12 +126,10 @@ impl Templar {
         if value.kind() == minijinja::value::ValueKind::Bool {
             return Ok(value.is_true());
         }
-        let type_name = if value.is_safe() {
-            "NativeJinjaText"
-        } else if rendered.read_unsafe && value.as_str().is_some() {
-            "AnsibleUnsafeText"
-        } else {
-            python_type_name(&value)
+        // Text built from an unsafe value is unsafe too.
+        let type_name = match class_name(&value) {
+            "str" | "AnsibleUnicode" if rendered.read_unsafe => "AnsibleUnsafeText",
+            name => name,
         };
         Ok(self.interpret(type_name, value.is_true(), &original, location, warnings))
     }

@@ -5,7 +5,7 @@
 
 use minijinja::value::{Value as JValue, ValueKind};
 
-use super::unsafe_text;
+use super::{native_text, unsafe_text};
 use crate::{Map, Value};
 
 /// Converts a value for use inside a template.
@@ -15,8 +15,10 @@ pub fn to_jinja(value: &Value) -> JValue {
         Value::Bool(b) => JValue::from(*b),
         Value::Int(i) => JValue::from(*i),
         Value::Float(f) => JValue::from(*f),
-        Value::Str(s) => JValue::from(s.clone()),
-        Value::Unsafe(s) => unsafe_text::mark(s.clone()),
+        Value::Str(s) => native_text::to_jinja(s, false).unwrap_or_else(|| JValue::from(s.clone())),
+        Value::Unsafe(s) => {
+            native_text::to_jinja(s, true).unwrap_or_else(|| unsafe_text::mark(s.clone()))
+        }
         Value::List(items) => JValue::from(items.iter().map(to_jinja).collect::<Vec<_>>()),
         Value::Map(map) => JValue::from_pairs(map.iter().map(|(k, v)| (to_jinja(k), to_jinja(v)))),
     }

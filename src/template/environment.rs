@@ -53,14 +53,15 @@ pub fn build() -> Environment<'static> {
     env
 }
 
-/// Writes one `{{ }}` value as Ansible's finalize and concat do: `None` as nothing,
-/// everything else through Python's `str()`. Printing an undefined value, or a
+/// Writes one `{{ }}` value as Ansible's finalize and concat do: `None` as nothing
+/// (as `None` in native mode), everything else through Python's `str()`. Printing an undefined value, or a
 /// container holding one, fails.
 fn format_value(out: &mut Output, _: &mut State, value: &JValue) -> Result<(), Error> {
     // An undefined value with no recorded message comes from an inline `if` without
     // `else`, which Ansible prints as nothing.
     let unexplained = value.is_undefined() && render::latest_hint().is_none();
-    let text = if value.is_none() || unexplained {
+    let native = render::with_current(|state| state.native).unwrap_or(false);
+    let text = if (value.is_none() && !native) || unexplained {
         String::new()
     } else {
         py_str(value).map_err(|_| undefined_error())?

@@ -16,9 +16,11 @@ use super::mutable::{make_mutable, shallow_copy, MUTATING_METHODS};
 use super::operators::{self, operand_type, NEGATE};
 use super::pyformat;
 use super::pyrepr::{py_repr, py_str, str_repr};
+use super::pytype::PyType;
 use super::render::{self, raise, undefined_error};
 use super::unsafe_text;
 use super::vars;
+use crate::yaml::loaded_text;
 
 /// Dispatches a method call that no object handled.
 pub fn call_method(
@@ -72,6 +74,9 @@ fn carry_unsafe(receiver: &JValue, name: &str, args: &[JValue], result: JValue) 
 fn get_attr(receiver: &JValue, attr: &str) -> JValue {
     if receiver.is_undefined() {
         return JValue::UNDEFINED;
+    }
+    if attr == "__class__" && receiver.downcast_object_ref::<PyType>().is_none() {
+        return PyType::value(class_name(receiver));
     }
     let found = match receiver.kind() {
         ValueKind::Map => receiver.get_attr(attr).ok(),
@@ -146,6 +151,23 @@ pub fn object_type_repr(value: &JValue) -> String {
 }
 
 /// Python's class name of a template value.
+/// Returns the name of the Python class ansible-core 2.18 gives a value: the
+/// `str` subclasses for unsafe text, the string-type filters' text and text loaded from
+/// YAML, plain `str` for text a template built.
+pub fn class_name(value: &JValue) -> &'static str {
+    if value.kind() != ValueKind::String {
+        return python_type_name(value);
+    }
+    let marked = unsafe_text::is_unsafe(value);
+    match (value.is_safe(), marked) {
+        (true, true) => "NativeJinjaUnsafeText",
+        (true, false) => "NativeJinjaText",
+        (false, true) => "AnsibleUnsafeText",
+        (false, false) if value.as_str().is_some_and(loaded_text::is_loaded) => "AnsibleUnicode",
+        (false, false) => "str",
+    }
+}
+
 pub fn python_type_name(value: &JValue) -> &'static str {
     match value.kind() {
         ValueKind::Undefined => "AnsibleUndefined",
@@ -159,6 +181,7 @@ pub fn python_type_name(value: &JValue) -> &'static str {
         ValueKind::Seq | ValueKind::Iterable => "list",
         ValueKind::Map => "dict",
         _ if value.downcast_object_ref::<DateTime>().is_some() => "datetime",
+        _ if value.downcast_object_ref::<PyType>().is_some() => "type",
         _ => "object",
     }
 }

@@ -22,9 +22,11 @@ mod keywords;
 mod lookups;
 mod methods;
 mod mutable;
+mod native_text;
 mod operators;
 mod pyformat;
 mod pyrepr;
+mod pytype;
 mod render;
 mod templar;
 /// Jinja2 tests such as `is defined` and `is version`.

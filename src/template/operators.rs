@@ -16,7 +16,7 @@ use minijinja::Error;
 
 use super::error::{TemplateError, TemplateErrorKind};
 use super::filters::python_type_error;
-use super::methods::python_type_name;
+use super::methods::class_name;
 use super::render::{raise, undefined_error};
 
 /// Method name standing in for `+`.
@@ -307,10 +307,7 @@ fn zero_division(message: &str) -> Error {
 
 /// Returns the Python type name of an operand, as Python's operator errors show it.
 pub fn operand_type(value: &JValue) -> &'static str {
-    if value.kind() == ValueKind::String && value.is_safe() {
-        return "NativeJinjaText";
-    }
-    python_type_name(value)
+    class_name(value)
 }
 
 fn items_of(value: &JValue) -> Result<Vec<JValue>, Error> {

@@ -38,6 +38,8 @@ pub struct RenderState {
     pub first_emit_len: usize,
     /// The template calls a mutating method, so variables are read as mutable copies.
     pub mutable: bool,
+    /// Jinja2's native environment: `None` is written as `None`, not as nothing.
+    pub native: bool,
     /// The mutable copy of each variable read so far. Jinja2 resolves a name once per
     /// render, so every read in one render sees the same object.
     mutable_reads: HashMap<String, JValue>,
@@ -130,6 +132,14 @@ impl Rendered {
     }
 }
 
+/// The inputs of one evaluation: the host context, the root object that resolves
+/// names, and the finalize to use.
+pub struct Evaluation {
+    pub context: Arc<Context>,
+    pub root: JValue,
+    pub native: bool,
+}
+
 /// Pops the render state when the evaluation ends, also on unwinding.
 struct StackGuard;
 
@@ -143,12 +153,17 @@ impl Drop for StackGuard {
 pub fn evaluate(
     env: &Environment<'static>,
     compiled: &Compiled,
-    context: Arc<Context>,
-    root: JValue,
+    evaluation: Evaluation,
 ) -> Result<Rendered, TemplateError> {
+    let Evaluation {
+        context,
+        root,
+        native,
+    } = evaluation;
     RENDERS.with(|renders| {
         renders.borrow_mut().push(RenderState {
             context,
+            native,
             hints: Vec::new(),
             poison: None,
             read_unsafe: false,

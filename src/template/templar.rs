@@ -12,10 +12,15 @@ use super::compile::{Syntax, TemplateCache};
 use super::convert::from_jinja;
 use super::environment;
 use super::error::{TemplateError, TemplateErrorKind};
-use super::filters::vault::VaultSecrets;
+use super::filters::vault::{EncryptedText, VaultSecrets};
+use super::native_text::{self, StoredKind};
 use super::render::{self, Rendered};
-use super::typing::{convert_text, literal_eval, trailing_newlines, wrap_unsafe};
+use super::typing::{
+    convert_text, literal_eval, looks_like_literal, python_literal_eval, trailing_newlines,
+    wrap_unsafe,
+};
 use super::vars::{Context, Root, Variables};
+use crate::yaml::loaded_text;
 use crate::Value;
 
 /// Settings of a [`Templar`].
@@ -25,6 +30,9 @@ pub struct TemplarOptions {
     pub base_dir: PathBuf,
     /// Vault passwords for vaulted files that lookups read.
     pub vault_secrets: VaultSecrets,
+    /// `jinja2_native`: templates return native values (Jinja2's `NativeEnvironment`)
+    /// instead of text. The template module and lookup still render text.
+    pub native: bool,
 }
 
 /// Settings of the template module and `template` lookup for one file.
@@ -66,10 +74,23 @@ struct Inner {
     options: TemplarOptions,
 }
 
+/// The conversion of a template's output into a value: one of ansible-core 2.18's
+/// three concat functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Typing {
+    /// Text as written (`ansible_concat`, `convert_data=False`).
+    Text,
+    /// Text converted back when it reads as a container or a boolean
+    /// (`ansible_eval_concat`, the default).
+    Convert,
+    /// A single value as it is, anything else through `literal_eval`
+    /// (`ansible_native_concat`, `jinja2_native`).
+    Native,
+}
+
 /// The settings of one `do_template` call: conversion, backslash escaping, syntax.
 pub(crate) struct Rendering {
-    /// Convert the text back to a native value (`convert_data`).
-    pub convert: bool,
+    pub typing: Typing,
     /// Double backslashes inside string literals of `{{ }}` (`escape_backslashes`).
     pub escape_backslashes: bool,
     pub syntax: Syntax,
@@ -79,7 +100,7 @@ pub(crate) struct Rendering {
 impl Default for Rendering {
     fn default() -> Rendering {
         Rendering {
-            convert: true,
+            typing: Typing::Convert,
             escape_backslashes: true,
             syntax: Syntax::default(),
             newline_sequence: "\n".into(),
@@ -147,8 +168,21 @@ impl Templar {
         source: &str,
         options: &FileOptions,
     ) -> Result<String, TemplateError> {
+        let value = self.render_file_typed(context, source, options, Typing::Text)?;
+        Ok(value.as_str().map(str::to_owned).unwrap_or_default())
+    }
+
+    /// Renders a template file as [`Templar::render_file_in`] does, with a choice of
+    /// result typing (the `template` lookup's `jinja2_native`).
+    pub(crate) fn render_file_typed(
+        &self,
+        context: &Arc<Context>,
+        source: &str,
+        options: &FileOptions,
+        typing: Typing,
+    ) -> Result<Value, TemplateError> {
         let rendering = Rendering {
-            convert: false,
+            typing,
             escape_backslashes: false,
             syntax: Syntax {
                 trim_blocks: options.trim_blocks,
@@ -160,8 +194,12 @@ impl Templar {
             },
             newline_sequence: options.newline_sequence.clone(),
         };
-        let value = self.do_template(context, source, rendering)?;
-        Ok(value.as_str().map(str::to_owned).unwrap_or_default())
+        self.do_template(context, source, rendering)
+    }
+
+    /// Tells whether templates return native values (`jinja2_native`).
+    pub fn is_native(&self) -> bool {
+        self.inner.options.native
     }
 
     /// Runs the lookup plugin `name` on `terms` as a `with_<lookup>` loop does, and
@@ -229,7 +267,16 @@ impl Templar {
                 return Ok(raw);
             }
         }
-        match self.do_template(context, text, Rendering::default()) {
+        let typing = if self.inner.options.native {
+            Typing::Native
+        } else {
+            Typing::Convert
+        };
+        let rendering = Rendering {
+            typing,
+            ..Rendering::default()
+        };
+        match self.do_template(context, text, rendering) {
             Err(error) if error.is_undefined() && !fail_on_undefined => {
                 Ok(Value::Str(text.clone()))
             }
@@ -253,17 +300,18 @@ impl Templar {
         } else {
             data
         };
-        let rendered = self.evaluate(context, &data, &rendering.syntax, text)?;
+        let native = rendering.typing == Typing::Native;
+        let rendered = self.evaluate_with(context, &data, &rendering.syntax, text, native)?;
         let read_unsafe = rendered.read_unsafe;
-        let mut value = if rendering.convert {
-            typed_result(rendered)
-        } else {
-            Value::from(rendered.text)
+        let mut value = match rendering.typing {
+            Typing::Text => Value::from(rendered.text),
+            Typing::Convert => typed_result(rendered),
+            Typing::Native => native_result(rendered),
         };
         if let Value::Str(result) = &value {
             let missing = source_newlines.saturating_sub(trailing_newlines(result));
             let mut result = result.to_string();
-            if rendering.newline_sequence != "\n" && !rendering.convert {
+            if rendering.newline_sequence != "\n" && rendering.typing == Typing::Text {
                 result = result.replace('\n', &rendering.newline_sequence);
             }
             if missing > 0 || rendering.newline_sequence != "\n" {
@@ -282,6 +330,19 @@ impl Templar {
         syntax: &Syntax,
         original: &str,
     ) -> Result<Rendered, TemplateError> {
+        self.evaluate_with(context, data, syntax, original, false)
+    }
+
+    /// [`Templar::evaluate`] with a choice of finalize: `native` writes `None` as
+    /// `None`, as Jinja2's native environment does, instead of nothing.
+    fn evaluate_with(
+        &self,
+        context: &Arc<Context>,
+        data: &str,
+        syntax: &Syntax,
+        original: &str,
+        native: bool,
+    ) -> Result<Rendered, TemplateError> {
         let compiled = self
             .inner
             .cache
@@ -290,7 +351,12 @@ impl Templar {
         let root = JValue::from_object(Root {
             context: context.clone(),
         });
-        render::evaluate(&self.inner.env, &compiled, context.clone(), root).map_err(|error| {
+        let evaluation = render::Evaluation {
+            context: context.clone(),
+            root,
+            native,
+        };
+        render::evaluate(&self.inner.env, &compiled, evaluation).map_err(|error| {
             if error.kind == TemplateErrorKind::Type && error.template.is_none() {
                 // Ansible wraps a TypeError and appends the original message again.
                 let message = format!(
@@ -323,9 +389,9 @@ fn syntax_error(message: &str, original: &str) -> TemplateError {
 fn typed_result(rendered: Rendered) -> Value {
     if let Some(value) = rendered.single_value() {
         // Ansible's string-type filters (`string`, `to_json`, ...) mark their output
-        // as text that is never converted back.
+        // as text that is never converted back, and the mark stays with the value.
         if value.is_safe() {
-            return Value::from(rendered.text);
+            return native_text::store(&rendered.text, StoredKind::NativeText);
         }
         match value.kind() {
             ValueKind::Bool => return Value::Bool(value.is_true()),
@@ -338,10 +404,48 @@ fn typed_result(rendered: Rendered) -> Value {
                     }
                 }
             }
+            // A string passed through unchanged is the same object, of the same class.
+            ValueKind::String if !looks_like_literal(&rendered.text) => {
+                let loaded = value.as_str().is_some_and(loaded_text::is_loaded);
+                return loaded_text::copy_mark(loaded, rendered.text);
+            }
             _ => {}
         }
     }
     convert_text(rendered.text)
+}
+
+/// Converts an evaluation's output as `ansible_native_concat` does: nothing written is
+/// `None`, a single value keeps its type, and text goes through Python's `literal_eval`.
+/// A string literal keeps its quotes, so `'{{ x }}'` stays a quoted string.
+fn native_result(rendered: Rendered) -> Value {
+    if rendered.emit_count == 0 && rendered.text.is_empty() {
+        return Value::Null;
+    }
+    if let Some(value) = rendered.single_value() {
+        // The string-type filters' text is never evaluated, and a vaulted value is
+        // its plaintext.
+        if let Some(stored) = native_text::store_single(value, &rendered.text) {
+            return stored;
+        }
+        if value.downcast_object_ref::<EncryptedText>().is_some() {
+            return Value::from(rendered.text);
+        }
+        if value.kind() != ValueKind::String {
+            if let Ok(native) = native_text::from_jinja_native(value) {
+                return native;
+            }
+        }
+    }
+    let text = rendered.text;
+    match python_literal_eval(&text) {
+        Some(Value::Str(evaluated)) => {
+            let quote = text.chars().next().unwrap_or('\'');
+            Value::from(format!("{quote}{evaluated}{quote}"))
+        }
+        Some(value) => value,
+        None => Value::from(text),
+    }
 }
 
 /// Tells whether a value survives Python's `repr` and `literal_eval` unchanged. Floats

@@ -30,14 +30,37 @@ pub fn looks_like_literal(text: &str) -> bool {
 /// NOTE: sets become lists, and complex numbers, bytes and integers beyond 64 bits are
 /// rejected (Python would accept them).
 pub fn literal_eval(text: &str) -> Option<Value> {
-    let mut parser = LiteralParser {
-        chars: text.chars().collect(),
-        pos: 0,
-        depth: 0,
-    };
+    let mut parser = LiteralParser::new(text, true);
     let value = parser.expression()?;
     parser.skip_space();
     (parser.pos == parser.chars.len()).then_some(value)
+}
+
+/// Python's `ast.literal_eval(ast.parse(text, mode='eval'))`, as `jinja2_native` uses it:
+/// no JSON names, a top-level comma makes a tuple (a list here), and leading blanks
+/// are an indentation error.
+pub fn python_literal_eval(text: &str) -> Option<Value> {
+    if text.starts_with([' ', '\t']) {
+        return None;
+    }
+    let mut parser = LiteralParser::new(text, false);
+    let first = parser.expression()?;
+    if !parser.eat(',') {
+        parser.skip_space();
+        return (parser.pos == parser.chars.len()).then_some(first);
+    }
+    let mut items = vec![first];
+    loop {
+        parser.skip_space();
+        if parser.pos == parser.chars.len() {
+            return Some(Value::list(items));
+        }
+        items.push(parser.expression()?);
+        if !parser.eat(',') {
+            parser.skip_space();
+            return (parser.pos == parser.chars.len()).then_some(Value::list(items));
+        }
+    }
 }
 
 struct LiteralParser {
@@ -45,9 +68,20 @@ struct LiteralParser {
     pos: usize,
     /// Bracket nesting: newlines are whitespace only inside brackets.
     depth: usize,
+    /// `true`, `false` and `null` read as Python's constants (Ansible's `Json2Python`).
+    json_names: bool,
 }
 
 impl LiteralParser {
+    fn new(text: &str, json_names: bool) -> LiteralParser {
+        LiteralParser {
+            chars: text.chars().collect(),
+            pos: 0,
+            depth: 0,
+            json_names,
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
     }
@@ -328,9 +362,12 @@ impl LiteralParser {
             return self.strings(raw);
         }
         match name.as_str() {
-            "True" | "true" => Some(Value::Bool(true)),
-            "False" | "false" => Some(Value::Bool(false)),
-            "None" | "null" => Some(Value::Null),
+            "True" => Some(Value::Bool(true)),
+            "False" => Some(Value::Bool(false)),
+            "None" => Some(Value::Null),
+            "true" if self.json_names => Some(Value::Bool(true)),
+            "false" if self.json_names => Some(Value::Bool(false)),
+            "null" if self.json_names => Some(Value::Null),
             _ => None,
         }
     }

@@ -21,7 +21,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 use minijinja::value::{Value as JValue, ValueKind};
 
-use super::render;
+use super::{native_text, render};
 
 /// Filters whose output keeps the unsafe mark of a string input in ansible-core 2.18,
 /// because they build it with `str` methods or by indexing the string. Measured with
@@ -102,6 +102,9 @@ pub fn is_unsafe(value: &JValue) -> bool {
     // strings, so every other one skips the lock.
     if !render::read_unsafe() {
         return false;
+    }
+    if value.is_safe() {
+        return native_text::is_unsafe_text(value);
     }
     let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
     registry

@@ -68,7 +68,10 @@ impl Converter<'_> {
             // kept as its decimal text.
             Data::BigInt(text) => NodeKind::Scalar(Value::Str(text.clone())),
             Data::Float(value) => NodeKind::Scalar(Value::Float(*value)),
-            Data::Str(text) | Data::Timestamp(text) => NodeKind::Scalar(Value::Str(text.clone())),
+            Data::Str(text) | Data::Timestamp(text) => {
+                super::loaded_text::record(text);
+                NodeKind::Scalar(Value::Str(text.clone()))
+            }
             Data::Unsafe(text) => NodeKind::Scalar(Value::Unsafe(text.clone())),
             // NOTE: Value has no bytes type; `!!binary` data becomes text, with invalid
             // UTF-8 replaced.

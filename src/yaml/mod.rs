@@ -28,6 +28,7 @@ mod compose;
 mod construct;
 mod convert;
 mod json;
+pub mod loaded_text;
 mod object;
 mod repair;
 mod resolve;

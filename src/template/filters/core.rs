@@ -5,11 +5,10 @@ use minijinja::{Environment, Error, State};
 
 use super::vault::EncryptedText;
 use super::{add, ansible, filter_error, jinja, python_type_error, Args, Undefined};
-use crate::template::methods::python_type_name;
+use crate::template::methods::{class_name, python_type_name};
 use crate::template::pyrepr::py_str;
 use crate::template::render::{consume_hint, latest_hint, undefined_error};
 use crate::template::unicode_digits::to_ascii_number;
-use crate::template::unsafe_text;
 
 pub fn register(env: &mut Environment<'static>) {
     add(
@@ -73,12 +72,8 @@ fn type_debug(_: &mut State, args: &Args) -> Result<JValue, Error> {
     }
     let name = if args.value.downcast_object_ref::<EncryptedText>().is_some() {
         "AnsibleVaultEncryptedUnicode"
-    } else if unsafe_text::is_unsafe(&args.value) {
-        "AnsibleUnsafeText"
-    } else if args.value.is_safe() {
-        "NativeJinjaText"
     } else {
-        python_type_name(&args.value)
+        class_name(&args.value)
     };
     Ok(JValue::from(name))
 }

@@ -25,6 +25,7 @@ use minijinja::{Error, State};
 use super::convert::{from_jinja, to_jinja};
 use super::error::{TemplateError, TemplateErrorKind};
 use super::filters::keyword_list;
+use super::native_text::{self, StoredKind};
 use super::pyrepr::py_str;
 use super::render::{self, raise, undefined_error};
 use super::typing::wrap_unsafe;
@@ -123,7 +124,11 @@ fn run(
     }
     if ran.iter().all(|item| item.as_str().is_some()) {
         let texts: Vec<&str> = ran.iter().filter_map(Value::as_str).collect();
-        let joined = Value::str(texts.join(","));
+        let joined = if native_text::is_native_text(&ran[0]) {
+            native_text::store(&texts.join(","), StoredKind::NativeText)
+        } else {
+            Value::str(texts.join(","))
+        };
         return Ok(to_jinja(&wrap_unsafe(joined, !allow_unsafe)));
     }
     if ran.len() == 1 {

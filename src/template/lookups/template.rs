@@ -6,8 +6,13 @@ use std::sync::Arc;
 use minijinja::value::Value as JValue;
 
 use super::{failure, find_file, read, Request};
+use crate::template::convert::to_jinja;
 use crate::template::error::TemplateError;
 use crate::template::include::{with_templates_dirs, IncludeScope};
+use crate::template::native_text::{self, StoredKind};
+use crate::template::pyrepr::py_repr;
+use crate::template::templar::{is_possibly_template, Typing};
+use crate::template::typing::convert_text;
 use crate::template::vars::Context;
 use crate::template::FileOptions;
 use crate::Value;
@@ -21,6 +26,10 @@ pub(super) fn template(
 ) -> Result<Vec<Value>, TemplateError> {
     let options = file_options(request);
     let convert = request.option("convert_data").is_none_or(JValue::is_true);
+    let global_native = context.templar().is_native();
+    let native = global_native && request.option("jinja2_native").is_some_and(JValue::is_true);
+    // ansible-core marks the text so that native mode never evaluates it.
+    let native_text = (global_native && !native) || !convert;
     let mut values = Vec::new();
     for term in request.term_texts() {
         let Some(path) = find_file(context, "templates", &term) else {
@@ -30,16 +39,35 @@ pub(super) fn template(
         };
         let source = read(context, &path)?;
         let _scope = IncludeScope::enter(include_dirs(context, &path));
-        let text = context
-            .templar()
-            .render_file_in(context, &source, &options)?;
-        values.push(if convert {
-            crate::template::typing::convert_text(text)
+        let templar = context.templar();
+        if native {
+            values.push(templar.render_file_typed(context, &source, &options, Typing::Native)?);
+            continue;
+        }
+        let text = templar.render_file_in(context, &source, &options)?;
+        // A file without template syntax is returned as it is, never converted.
+        let value = if convert && is_possibly_template(&source) {
+            convert_text(text)
         } else {
             Value::from(text)
+        };
+        values.push(if native_text {
+            store_native_text(value)
+        } else {
+            value
         });
     }
     Ok(values)
+}
+
+/// Ansible's `NativeJinjaText(result)`: the text of a string, the `repr` of a converted
+/// value.
+fn store_native_text(value: Value) -> Value {
+    let text = match value.as_str() {
+        Some(text) => text.to_owned(),
+        None => py_repr(&to_jinja(&value)).unwrap_or_default(),
+    };
+    native_text::store(&text, StoredKind::NativeText)
 }
 
 /// Builds the rendering settings from the lookup's options.

@@ -1,0 +1,57 @@
+//! The strings the YAML loader made, so templates can name their Python type.
+//!
+//! ansible-core's YAML loader returns `AnsibleUnicode`, a `str` subclass, and a template
+//! that passes such a string through unchanged returns the same object, while text a
+//! template builds is a plain `str`. `type_debug` and the deprecation message of a
+//! non-boolean conditional name that type. rplay's strings share their allocation when
+//! cloned, so the loader records the address of each string it makes and a template
+//! value built from it (same allocation) is recognised. A registry entry holds a
+//! `Weak` reference, which keeps the address from being reused while it exists.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+
+struct Registry {
+    entries: HashMap<usize, Weak<str>>,
+    /// Size at which entries of dropped strings are removed next.
+    prune_at: usize,
+}
+
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| {
+    Mutex::new(Registry {
+        entries: HashMap::new(),
+        prune_at: 4096,
+    })
+});
+
+/// Records a string the loader made, or a copy of one that stands for the same object.
+pub fn record(text: &Arc<str>) {
+    let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    registry
+        .entries
+        .insert(text.as_ptr() as usize, Arc::downgrade(text));
+    if registry.entries.len() >= registry.prune_at {
+        registry.entries.retain(|_, weak| weak.strong_count() > 0);
+        registry.prune_at = (registry.entries.len() * 2).max(4096);
+    }
+}
+
+/// Tells whether `text` is (a clone of) a string the YAML loader made.
+pub fn is_loaded(text: &str) -> bool {
+    let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    registry
+        .entries
+        .get(&(text.as_ptr() as usize))
+        .and_then(Weak::upgrade)
+        .is_some_and(|found| found.len() == text.len())
+}
+
+/// Returns `text` as a string value, marked as loaded when its source was, as a
+/// template that passes a loaded string through returns the same object.
+pub fn copy_mark(loaded: bool, text: String) -> crate::Value {
+    let text: Arc<str> = Arc::from(text);
+    if loaded {
+        record(&text);
+    }
+    crate::Value::Str(text)
+}
