@@ -137,7 +137,8 @@ pub struct AgentChannel {
 
 impl AgentChannel {
     /// Installs the agent on the target unless the same binary is there already, then
-    /// starts it, through `escalation` when given, and reads its hello.
+    /// starts it, through `escalation` when given, and reads its hello. `on_start` is
+    /// called with the start command before it runs.
     ///
     /// An unprivileged become user cannot read the login user's private copy, so it
     /// gets a copy of its own in a temporary directory (see [`share_with`]). The copy is
@@ -148,6 +149,7 @@ impl AgentChannel {
         binary: &AgentBinary,
         escalation: Option<&Become>,
         login_user: &str,
+        on_start: &mut dyn FnMut(&str),
     ) -> Result<AgentChannel, ConnectionError> {
         let installed = install(session, binary).await?;
         let shared = match escalation {
@@ -159,9 +161,9 @@ impl AgentChannel {
         let result = match &shared {
             Some(directory) => {
                 let path = format!("{directory}/rplay");
-                AgentChannel::launch(session, &path, escalation).await
+                AgentChannel::launch(session, &path, escalation, on_start).await
             }
-            None => AgentChannel::launch(session, &installed, escalation).await,
+            None => AgentChannel::launch(session, &installed, escalation, on_start).await,
         };
         if let Some(directory) = shared {
             let removal = format!("rm -rf {}", shell_quote(&directory));
@@ -177,15 +179,20 @@ impl AgentChannel {
         session: &Session,
         path: &str,
         escalation: Option<&Become>,
+        on_start: &mut dyn FnMut(&str),
     ) -> Result<AgentChannel, ConnectionError> {
         let agent = format!("{} agent", shell_quote(path));
         let (command, prompt) = match escalation {
+            // ansible-core runs its become commands as `/bin/sh -c '...'`, whatever the
+            // login shell, so a missing become program is reported as that shell reports
+            // it ("/bin/sh: 1: sudo: not found").
             Some(escalation) => {
                 let (command, prompt) = escalation.wrap(&agent)?;
-                (format!("exec {command}"), prompt)
+                (format!("/bin/sh -c {}", shell_quote(&command)), prompt)
             }
             None => (format!("exec {agent}"), None),
         };
+        on_start(&command);
         let channel = session.open_command(&command).await?;
         let mut agent = AgentChannel {
             channel,
@@ -292,7 +299,9 @@ impl AgentChannel {
                         answered = true;
                     }
                 }
-                StreamEvent::Closed => return Err(start_failure(&stderr, escalation)),
+                StreamEvent::Closed(status) => {
+                    return Err(start_failure(&stderr, status, escalation))
+                }
             }
         }
     }
@@ -308,7 +317,7 @@ impl AgentChannel {
             match self.channel.next_event().await {
                 StreamEvent::Stdout(data) => self.buffer.extend_from_slice(&data),
                 StreamEvent::Stderr(data) => stderr.push_str(&String::from_utf8_lossy(&data)),
-                StreamEvent::Closed => return Err(agent_lost("the agent exited", stderr)),
+                StreamEvent::Closed(_) => return Err(agent_lost("the agent exited", stderr)),
             }
         }
     }
@@ -336,8 +345,14 @@ impl AgentChannel {
 }
 
 /// Builds the error for an agent that ended before its hello, from what it printed: sudo's and
-/// su's refusals in ansible-core's words, else the text itself.
-fn start_failure(stderr: &str, escalation: Option<&Become>) -> ConnectionError {
+/// su's refusals in ansible-core's words. A become command that failed otherwise (sudo
+/// not installed, say) is a module failure, because ansible-core reports the module it
+/// could not start that way. Anything else is the text itself.
+fn start_failure(
+    stderr: &str,
+    status: Option<u32>,
+    escalation: Option<&Become>,
+) -> ConnectionError {
     if let Some(escalation) = escalation {
         if stderr.contains("a password is required") {
             return escalation.missing_password();
@@ -347,6 +362,12 @@ fn start_failure(stderr: &str, escalation: Option<&Become>) -> ConnectionError {
             || stderr.contains("Authentication failure")
         {
             return escalation.incorrect_password();
+        }
+        if let Some(status) = status.filter(|&status| status != 0) {
+            return ConnectionError::ModuleFailure {
+                rc: status,
+                stderr: stderr.to_owned(),
+            };
         }
     }
     ConnectionError::Agent(format!(

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod escalation;
+pub mod local;
 pub mod openssh;
 pub mod options;
 pub mod ssh;
@@ -19,6 +20,7 @@ use rplay_modules::dispatch::ModuleOptions;
 use crate::Map;
 use agent::{AgentBinary, AgentChannel};
 pub use escalation::{Become, PasswordPrompt};
+use local::LocalSession;
 use openssh::OpenSshSession;
 pub use ssh::ExecOutput;
 use ssh::SshSession;
@@ -47,6 +49,9 @@ pub struct ConnectionSpec {
     pub known_hosts: Option<PathBuf>,
     /// Set when the connection needs the OpenSSH client.
     pub openssh: Option<OpenSshWords>,
+    /// The target is the controller itself (`ansible_connection=local`): commands run
+    /// as child processes, without SSH.
+    pub local: bool,
 }
 
 /// The option words of an OpenSSH command line that come from the settings, split where
@@ -63,6 +68,7 @@ pub struct OpenSshWords {
 pub enum Session {
     Russh(SshSession),
     OpenSsh(OpenSshSession),
+    Local(LocalSession),
 }
 
 impl Session {
@@ -76,6 +82,7 @@ impl Session {
         match self {
             Session::Russh(session) => session.exec(command, stdin, terminal).await,
             Session::OpenSsh(session) => session.exec(command, stdin, terminal.is_some()).await,
+            Session::Local(session) => session.exec(command, stdin).await,
         }
     }
 
@@ -84,7 +91,7 @@ impl Session {
     pub fn is_closed(&self) -> bool {
         match self {
             Session::Russh(session) => session.is_closed(),
-            Session::OpenSsh(_) => false,
+            Session::OpenSsh(_) | Session::Local(_) => false,
         }
     }
 
@@ -93,8 +100,17 @@ impl Session {
         match self {
             Session::Russh(session) => session.open_command(command).await,
             Session::OpenSsh(session) => session.open_command(command),
+            Session::Local(session) => session.open_command(command),
         }
     }
+}
+
+/// One module run: its name, arguments and options.
+#[derive(Clone, Copy)]
+pub struct ModuleCall<'a> {
+    pub module: &'a str,
+    pub args: &'a Map,
+    pub options: &'a ModuleOptions,
 }
 
 /// A failure to reach a target, to talk to its agent, or to become another user.
@@ -124,6 +140,10 @@ pub enum ConnectionError {
     /// reports that failure as a failed task. The text is that attempt's `msg`.
     #[error("{0}")]
     LostAndCleanupFailed(String),
+    /// The become command ended with `rc` before the agent started (sudo not installed,
+    /// say). ansible-core reports a module that printed no result as a failed task.
+    #[error("MODULE FAILURE: {stderr}")]
+    ModuleFailure { rc: u32, stderr: String },
 }
 
 impl ConnectionError {
@@ -136,6 +156,10 @@ impl ConnectionError {
             ConnectionError::Agent(detail)
             | ConnectionError::Become(detail)
             | ConnectionError::LostAndCleanupFailed(detail) => detail.clone(),
+            ConnectionError::ModuleFailure { .. } => {
+                "MODULE FAILURE: No start of json char found\nSee stdout/stderr for the exact error"
+                    .into()
+            }
             ConnectionError::NotSent(detail) => {
                 format!("Failed to connect to the host via ssh: {detail}")
             }
@@ -157,7 +181,8 @@ impl ConnectionError {
             | ConnectionError::Become(_)
             | ConnectionError::Lost(_)
             | ConnectionError::NotSent(_)
-            | ConnectionError::LostAndCleanupFailed(_) => false,
+            | ConnectionError::LostAndCleanupFailed(_)
+            | ConnectionError::ModuleFailure { .. } => false,
         }
     }
 }
@@ -219,24 +244,27 @@ impl Connections {
     }
 
     /// Runs `module` on the target in its agent, connecting and starting the agent
-    /// first when needed. A lost connection is dropped, so the next task reconnects.
+    /// first when needed, and calls `on_start` with the command of each agent it starts.
+    /// A lost connection is dropped, so the next task reconnects.
     pub fn run_module(
         &self,
         spec: &ConnectionSpec,
         escalation: Option<&Become>,
-        module: &str,
-        args: &Map,
-        options: &ModuleOptions,
+        call: ModuleCall<'_>,
+        on_start: &mut dyn FnMut(&str),
     ) -> Result<Map, ConnectionError> {
         let slot = self.slot(spec);
         let mut connection = lock(&slot);
-        match self.call_agent(&mut connection, spec, escalation, module, args, options) {
+        let mut start = |connection: &mut Option<HostConnection>| {
+            self.call_agent(connection, spec, escalation, call, on_start)
+        };
+        match start(&mut connection) {
             // The target closed the connection before the request went out, and rplay
             // had not noticed yet: connect again, as ansible-core's next ssh command does.
             Err(ConnectionError::NotSent(detail)) => {
                 tracing::debug!(host = %spec.host, %detail, "connection found broken; connecting again");
                 self.disconnect(&mut connection);
-                self.call_agent(&mut connection, spec, escalation, module, args, options)
+                start(&mut connection)
             }
             result => result,
         }
@@ -255,10 +283,14 @@ impl Connections {
         slot: &mut Option<HostConnection>,
         spec: &ConnectionSpec,
         escalation: Option<&Become>,
-        module: &str,
-        args: &Map,
-        options: &ModuleOptions,
+        call: ModuleCall<'_>,
+        on_start: &mut dyn FnMut(&str),
     ) -> Result<Map, ConnectionError> {
+        let ModuleCall {
+            module,
+            args,
+            options,
+        } = call;
         let runtime = self.ensure_connected(slot, spec)?;
         let binary = match self
             .agent_binary
@@ -279,15 +311,13 @@ impl Connections {
         };
         let result = runtime.block_on(async {
             if !connection.agents.contains_key(&identity) {
-                let agent =
-                    AgentChannel::start(&connection.session, binary, escalation, &spec.user)
-                        .await
-                        .map_err(|err| match err {
-                            ConnectionError::Unreachable(detail) => {
-                                ConnectionError::NotSent(detail)
-                            }
-                            other => other,
-                        })?;
+                let session = &connection.session;
+                let agent = AgentChannel::start(session, binary, escalation, &spec.user, on_start)
+                    .await
+                    .map_err(|err| match err {
+                        ConnectionError::Unreachable(detail) => ConnectionError::NotSent(detail),
+                        other => other,
+                    })?;
                 connection.agents.insert(identity.clone(), agent);
             }
             let agent = connection.agents.get_mut(&identity).expect("started above");
@@ -387,6 +417,7 @@ impl Connections {
             None => {}
         }
         let session = match &spec.openssh {
+            _ if spec.local => Session::Local(LocalSession),
             Some(words) => {
                 let dir = self.control_dir()?;
                 let name = format!("master-{}", self.masters.fetch_add(1, Ordering::Relaxed));

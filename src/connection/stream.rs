@@ -10,8 +10,8 @@ use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 pub enum StreamEvent {
     Stdout(Vec<u8>),
     Stderr(Vec<u8>),
-    /// The command ended or its channel closed.
-    Closed,
+    /// The command ended or its channel closed, with its exit status when known.
+    Closed(Option<u32>),
 }
 
 /// A command on the target: an SSH channel of rplay's own client, or an OpenSSH client
@@ -65,15 +65,19 @@ impl CommandStream {
             CommandStream::Channel(channel, ended) => loop {
                 let message = tokio::select! {
                     message = channel.wait() => message,
-                    _ = ended.wait_for(|ended| *ended) => return StreamEvent::Closed,
+                    _ = ended.wait_for(|ended| *ended) => return StreamEvent::Closed(None),
                 };
                 match message {
                     Some(ChannelMsg::Data { data }) => return StreamEvent::Stdout(data.to_vec()),
                     Some(ChannelMsg::ExtendedData { data, .. }) => {
                         return StreamEvent::Stderr(data.to_vec())
                     }
-                    Some(ChannelMsg::ExitStatus { .. } | ChannelMsg::Eof | ChannelMsg::Close)
-                    | None => return StreamEvent::Closed,
+                    Some(ChannelMsg::ExitStatus { exit_status }) => {
+                        return StreamEvent::Closed(Some(exit_status))
+                    }
+                    // The exit status may follow the end of the output.
+                    Some(ChannelMsg::Eof) => {}
+                    Some(ChannelMsg::Close) | None => return StreamEvent::Closed(None),
                     Some(other) => tracing::debug!(message = ?other, "channel message"),
                 }
             },
@@ -90,7 +94,7 @@ impl CommandStream {
             }
             CommandStream::Process(process) => process.stdin = None,
         }
-        let drain = async { while !matches!(self.next_event().await, StreamEvent::Closed) {} };
+        let drain = async { while !matches!(self.next_event().await, StreamEvent::Closed(_)) {} };
         let _ = tokio::time::timeout(limit, drain).await;
         self.close().await;
     }
@@ -117,7 +121,13 @@ impl ProcessStream {
         let mut err = [0u8; 8 * 1024];
         loop {
             if self.stdout.is_none() && self.stderr.is_none() {
-                return StreamEvent::Closed;
+                let status = self
+                    .child
+                    .wait()
+                    .await
+                    .ok()
+                    .and_then(|status| status.code());
+                return StreamEvent::Closed(status.and_then(|code| u32::try_from(code).ok()));
             }
             tokio::select! {
                 read = read_some(self.stdout.as_mut(), &mut out) => match read {

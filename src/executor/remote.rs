@@ -8,10 +8,13 @@ use rplay_modules::dispatch::{run_module, ModuleOptions};
 
 use super::actions::Target;
 use super::context::TaskContext;
+use super::events::Event;
 use super::task::truthy_keyword;
 use super::Executor;
 use crate::connection::options::{expand_home, parse_ssh_words, SshOptions, SshWordsError};
-use crate::connection::{Become, ConnectionError, ConnectionSpec, ExecOutput, OpenSshWords};
+use crate::connection::{
+    Become, ConnectionError, ConnectionSpec, ExecOutput, ModuleCall, OpenSshWords,
+};
 use crate::playbook::value_text;
 use crate::template::Variables;
 use crate::vars::HostVars;
@@ -74,21 +77,44 @@ impl Executor<'_> {
         options: &ModuleOptions,
         vars: &HostVars,
     ) -> Map {
-        // NOTE: become on a local connection is not applied yet: the module runs as
-        // rplay's own user.
-        if target.is_local() {
-            return run_module(module, args, options);
-        }
-        let spec = match self.connection_spec(target, vars) {
-            Ok(spec) => spec,
-            Err(message) => return failed(message),
+        let spec = if target.is_local() {
+            // Without escalation a local module runs in this process.
+            let spec = self.local_spec(target);
+            if self.applied_escalation(target, &spec).is_none() {
+                return run_module(module, args, options);
+            }
+            spec
+        } else {
+            match self.connection_spec(target, vars) {
+                Ok(spec) => spec,
+                Err(message) => return failed(message),
+            }
         };
         let escalation = self.applied_escalation(target, &spec);
+        let call = ModuleCall {
+            module,
+            args,
+            options,
+        };
+        // ansible-core shows each command it runs at -vvv; rplay runs one per agent.
+        let mut on_start = |command: &str| {
+            self.emit(Event::Verbose {
+                level: 3,
+                text: format!("<{}> EXEC {command}", spec.address),
+            });
+        };
         match self
             .connections
-            .run_module(&spec, escalation, module, args, options)
+            .run_module(&spec, escalation, call, &mut on_start)
         {
             Ok(result) => result,
+            // ansible-core runs a module under become on a pseudo-terminal over SSH unless
+            // it pipelines, so what the become program printed arrives on standard output.
+            Err(ConnectionError::ModuleFailure { rc, stderr })
+                if !target.is_local() && !options.pipelining =>
+            {
+                module_failure(rc, "", &stderr.replace('\n', "\r\n"))
+            }
             Err(err) => connection_failure(&err),
         }
     }
@@ -172,15 +198,20 @@ impl Executor<'_> {
 
     /// Runs `raw`: the command through the target's login shell, without the agent.
     pub(super) fn run_raw(&self, target: &Target, command: &str, vars: &HostVars) -> Map {
-        if target.is_local() {
-            let mut args = Map::new();
-            args.insert(Value::from("_raw_params"), Value::from(command));
-            let mut result = run_module("shell", &args, &ModuleOptions::default());
-            return raw_result(&mut result);
-        }
-        let spec = match self.connection_spec(target, vars) {
-            Ok(spec) => spec,
-            Err(message) => return failed(message),
+        let spec = if target.is_local() {
+            let spec = self.local_spec(target);
+            if self.applied_escalation(target, &spec).is_none() {
+                let mut args = Map::new();
+                args.insert(Value::from("_raw_params"), Value::from(command));
+                let mut result = run_module("shell", &args, &ModuleOptions::default());
+                return raw_result(&mut result);
+            }
+            spec
+        } else {
+            match self.connection_spec(target, vars) {
+                Ok(spec) => spec,
+                Err(message) => return failed(message),
+            }
         };
         let command = match self.applied_escalation(target, &spec) {
             Some(escalation) => match raw_become_command(escalation, command) {
@@ -216,11 +247,17 @@ impl Executor<'_> {
         terminal: bool,
         vars: &HostVars,
     ) -> Result<ExecOutput, Map> {
-        if target.is_local() {
-            return run_local_shell(command, stdin)
-                .map_err(|err| failed(format!("failed to run /bin/sh on the controller: {err}")));
-        }
-        let spec = self.connection_spec(target, vars).map_err(failed)?;
+        let spec = if target.is_local() {
+            let spec = self.local_spec(target);
+            if self.applied_escalation(target, &spec).is_none() {
+                return run_local_shell(command, stdin).map_err(|err| {
+                    failed(format!("failed to run /bin/sh on the controller: {err}"))
+                });
+            }
+            spec
+        } else {
+            self.connection_spec(target, vars).map_err(failed)?
+        };
         let command = match self.applied_escalation(target, &spec) {
             Some(escalation) => {
                 raw_become_command(escalation, command).map_err(|err| connection_failure(&err))?
@@ -353,7 +390,27 @@ impl Executor<'_> {
             host_key_checking: strict_host_key_checking.unwrap_or(true),
             known_hosts: user_known_hosts_file,
             openssh,
+            local: false,
         })
+    }
+
+    /// Returns the connection settings of a local target, for the commands that privilege
+    /// escalation makes rplay run as child processes.
+    fn local_spec(&self, target: &Target) -> ConnectionSpec {
+        ConnectionSpec {
+            host: target.name.clone(),
+            address: "127.0.0.1".into(),
+            port: 0,
+            user: crate::connection::local::login_user(),
+            private_keys: Vec::new(),
+            agent_socket: None,
+            timeout: Duration::from_secs(self.options.connection.timeout.max(1)),
+            connection_attempts: 1,
+            host_key_checking: false,
+            known_hosts: None,
+            openssh: None,
+            local: true,
+        }
     }
 
     /// Returns the variables of the host a task's module runs on: the task host's own, or
@@ -392,6 +449,9 @@ fn split_words(text: &str) -> Result<Vec<String>, String> {
 /// ansible-core's result for a host it cannot reach or talk to, or a failed task for a
 /// failed privilege escalation.
 fn connection_failure(err: &ConnectionError) -> Map {
+    if let ConnectionError::ModuleFailure { rc, stderr } = err {
+        return module_failure(*rc, stderr, "");
+    }
     if let ConnectionError::Become(message) | ConnectionError::LostAndCleanupFailed(message) = err {
         let mut result = failed(message.clone());
         result.insert(Value::from(super::actions::RAISED), Value::Bool(true));
@@ -401,6 +461,24 @@ fn connection_failure(err: &ConnectionError) -> Map {
     result.insert(Value::from("unreachable"), Value::Bool(true));
     result.insert(Value::from("msg"), Value::from(err.message()));
     result.insert(Value::from("changed"), Value::Bool(false));
+    result
+}
+
+/// Builds ansible-core's result for a module that printed no result: its output and
+/// exit status.
+fn module_failure(rc: u32, stderr: &str, stdout: &str) -> Map {
+    let mut result = Map::new();
+    result.insert(Value::from("changed"), Value::Bool(false));
+    result.insert(Value::from("module_stderr"), Value::from(stderr));
+    result.insert(Value::from("module_stdout"), Value::from(stdout));
+    result.insert(
+        Value::from("msg"),
+        Value::from(
+            "MODULE FAILURE: No start of json char found\nSee stdout/stderr for the exact error",
+        ),
+    );
+    result.insert(Value::from("rc"), Value::from(i64::from(rc)));
+    result.insert(Value::from("failed"), Value::Bool(true));
     result
 }
 
