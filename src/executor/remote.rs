@@ -16,6 +16,7 @@ use crate::connection::{
     Become, ConnectionError, ConnectionSpec, ExecOutput, ModuleCall, OpenSshWords,
 };
 use crate::playbook::value_text;
+use crate::template::vault_values::decrypt_arguments;
 use crate::template::Variables;
 use crate::vars::HostVars;
 use crate::{Map, Value};
@@ -77,6 +78,11 @@ impl Executor<'_> {
         options: &ModuleOptions,
         vars: &HostVars,
     ) -> Map {
+        let decrypted = match decrypt_arguments(args, self.templar.vault_secrets()) {
+            Ok(decrypted) => decrypted,
+            Err(error) => return failed(error.message),
+        };
+        let args = decrypted.as_ref().unwrap_or(args);
         let spec = if target.is_local() {
             // Without escalation a local module runs in this process.
             let spec = self.local_spec(target);

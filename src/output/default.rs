@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use rplay_modules::json::{dumps, DumpOptions};
 use rplay_modules::pyrepr;
@@ -10,6 +11,7 @@ use rplay_modules::pyrepr;
 use super::display::{deprecation_text, warning_text, DEFAULT_COLUMNS};
 use super::profile_tasks::ProfileTasks;
 use crate::executor::events::{Callback, Event, HostResult, HostStats, Status, TaskInfo, TaskKind};
+use crate::yaml::loaded_text;
 use crate::{Map, Value};
 
 /// Options of the default callback, from `ansible.cfg` and the command line.
@@ -245,7 +247,7 @@ impl DefaultPrinter {
         }
         clean.shift_remove("exception");
         dumps(
-            &Value::map(clean),
+            &show_vault_values(Value::map(clean)),
             DumpOptions {
                 indent: indent.then_some(4),
                 sort_keys: true,
@@ -701,6 +703,34 @@ fn clean_results(result: &mut Map, action: &str) {
 }
 
 /// Removes `_ansible_*` keys at every depth.
+/// Shows each `!vault` value as ansible-core's JSON encoder does:
+/// `{"__ansible_vault": "<vault text>"}`.
+fn show_vault_values(value: Value) -> Value {
+    if !loaded_text::any_vault() {
+        return value;
+    }
+    match value {
+        Value::Unsafe(text) if loaded_text::is_vault(&text) => {
+            let mut wrapper = Map::new();
+            wrapper.insert(Value::from("__ansible_vault"), Value::Unsafe(text));
+            Value::map(wrapper)
+        }
+        Value::List(items) => Value::list(
+            Arc::unwrap_or_clone(items)
+                .into_iter()
+                .map(show_vault_values)
+                .collect(),
+        ),
+        Value::Map(map) => Value::map(
+            Arc::unwrap_or_clone(map)
+                .into_iter()
+                .map(|(key, item)| (key, show_vault_values(item)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn strip_internal_keys(result: &Map) -> Map {
     result
         .iter()

@@ -5,7 +5,7 @@
 
 use minijinja::value::{Value as JValue, ValueKind};
 
-use super::{native_text, unsafe_text};
+use super::{native_text, unsafe_text, vault_values};
 use crate::{Map, Value};
 
 /// Converts a value for use inside a template.
@@ -16,9 +16,9 @@ pub fn to_jinja(value: &Value) -> JValue {
         Value::Int(i) => JValue::from(*i),
         Value::Float(f) => JValue::from(*f),
         Value::Str(s) => native_text::to_jinja(s, false).unwrap_or_else(|| JValue::from(s.clone())),
-        Value::Unsafe(s) => {
-            native_text::to_jinja(s, true).unwrap_or_else(|| unsafe_text::mark(s.clone()))
-        }
+        Value::Unsafe(s) => native_text::to_jinja(s, true)
+            .or_else(|| vault_values::plaintext_value(s))
+            .unwrap_or_else(|| unsafe_text::mark(s.clone())),
         Value::List(items) => JValue::from(items.iter().map(to_jinja).collect::<Vec<_>>()),
         Value::Map(map) => JValue::from_pairs(map.iter().map(|(k, v)| (to_jinja(k), to_jinja(v)))),
     }

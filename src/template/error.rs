@@ -32,6 +32,8 @@ pub enum TemplateErrorKind {
     Options,
     /// A conditional did not evaluate to a usable result.
     Conditional,
+    /// A `!vault` value could not be decrypted (ansible-core's `AnsibleVaultError`).
+    Vault,
     /// Any other failure while rendering.
     Render,
 }

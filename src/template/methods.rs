@@ -20,6 +20,7 @@ use super::pytype::PyType;
 use super::render::{self, raise, undefined_error};
 use super::unsafe_text;
 use super::vars;
+use super::vault_values;
 use crate::yaml::loaded_text;
 
 /// Dispatches a method call that no object handled.
@@ -157,6 +158,9 @@ pub fn object_type_repr(value: &JValue) -> String {
 pub fn class_name(value: &JValue) -> &'static str {
     if value.kind() != ValueKind::String {
         return python_type_name(value);
+    }
+    if vault_values::is_plaintext(value) {
+        return "AnsibleVaultEncryptedUnicode";
     }
     let marked = unsafe_text::is_unsafe(value);
     match (value.is_safe(), marked) {

@@ -35,6 +35,7 @@ mod typing;
 mod unicode_digits;
 mod unsafe_text;
 mod vars;
+pub mod vault_values;
 mod version;
 
 pub use conditional::{ConditionalOutcome, Warning};

@@ -4,10 +4,12 @@
 use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 
+use super::filters::vault::EncryptedText;
 use super::filters::{ansible, filter_error, jinja, keyword_list, type_error};
 use super::methods::python_type_name;
 use super::pyrepr::py_str;
 use super::render::{consume_hint, undefined_error};
+use super::vault_values;
 use super::version::{compare_versions, VersionError};
 
 type TestFn = fn(&mut State, &JValue, &[JValue]) -> Result<bool, Error>;
@@ -184,6 +186,25 @@ pub fn register(env: &mut Environment<'static>) {
         let text = py_str(v).unwrap_or_default();
         Ok(text.chars().any(char::is_alphabetic) && text.to_uppercase() == text)
     });
+    add(
+        env,
+        ansible("vault_encrypted"),
+        Undefined::Reject,
+        |_, v, _| {
+            Ok(v.downcast_object_ref::<EncryptedText>().is_some() || vault_values::is_plaintext(v))
+        },
+    );
+    add(
+        env,
+        ansible("vaulted_file"),
+        Undefined::Reject,
+        |_, v, _| {
+            let path = py_str(v).unwrap_or_default();
+            let content = std::fs::read(&path)
+                .map_err(|_| filter_error(format!("Cannot test if the file {path} is a vault")))?;
+            Ok(content.starts_with(b"$ANSIBLE_VAULT"))
+        },
+    );
     add(env, ansible("truthy"), Undefined::Reject, |_, v, a| {
         truthy(v, a)
     });

@@ -289,6 +289,7 @@ fn unhandled(raw: &Value, error: TemplateError) -> TemplateError {
         TemplateErrorKind::Filter => "ansible.errors.AnsibleFilterError",
         TemplateErrorKind::Lookup => "ansible.errors.AnsibleLookupError",
         TemplateErrorKind::Options => "ansible.errors.AnsibleOptionsError",
+        TemplateErrorKind::Vault => "ansible.parsing.vault.AnsibleVaultError",
         _ => "ansible.errors.AnsibleError",
     };
     TemplateError {

@@ -256,7 +256,10 @@ impl Node {
     pub fn to_value(&self) -> Value {
         match &self.kind {
             NodeKind::Scalar(value) => value.clone(),
-            NodeKind::Vault(text) => Value::Unsafe(text.clone()),
+            NodeKind::Vault(text) => {
+                loaded_text::record_vault(text);
+                Value::Unsafe(text.clone())
+            }
             NodeKind::Seq(items) => Value::list(items.iter().map(Node::to_value).collect()),
             NodeKind::Map(entries) => entries
                 .iter()

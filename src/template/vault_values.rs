@@ -1,0 +1,147 @@
+//! `!vault` values in templates and module arguments.
+//!
+//! ansible-core loads a `!vault` value as an `AnsibleVaultEncryptedUnicode`, which
+//! decrypts itself wherever it is used as text: `{{ secret }}`, its length, its methods.
+//! `type_debug` still names the class and the `vault_encrypted` test is true for it.
+//! rplay hands templates the plaintext as a string and records the address of that
+//! string, so that `type_debug` and the test recognise it. The plaintext of each vault
+//! value is made once, and dropped with the value.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+
+use minijinja::value::Value as JValue;
+
+use super::error::{TemplateError, TemplateErrorKind};
+use super::filters::vault::VaultSecrets;
+use super::render;
+use crate::yaml::loaded_text;
+use crate::{Map, Value};
+
+#[derive(Default)]
+struct Plaintexts {
+    /// By the address of the vault text: the vault text and its plaintext.
+    by_vault: HashMap<usize, (Weak<str>, Arc<str>)>,
+    /// The addresses of the plaintexts handed out.
+    plaintexts: HashSet<usize>,
+}
+
+static PLAINTEXTS: LazyLock<Mutex<Plaintexts>> = LazyLock::new(Mutex::default);
+
+/// Returns the plaintext of a `!vault` value for a template, or `None` for any other
+/// string or outside an evaluation. A value that cannot be decrypted fails the
+/// evaluation with ansible-core's message.
+pub fn plaintext_value(text: &Arc<str>) -> Option<JValue> {
+    if !loaded_text::is_vault(text) {
+        return None;
+    }
+    let context = render::current_context()?;
+    match plaintext(text, context.templar().vault_secrets()) {
+        Ok(plaintext) => Some(JValue::from(plaintext)),
+        Err(error) => {
+            render::poison(error);
+            Some(JValue::UNDEFINED)
+        }
+    }
+}
+
+/// Decrypts a `!vault` value with the run's secrets, once.
+pub fn plaintext(text: &Arc<str>, secrets: &VaultSecrets) -> Result<Arc<str>, TemplateError> {
+    let key = text.as_ptr() as usize;
+    {
+        let plaintexts = PLAINTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((vault, plaintext)) = plaintexts.by_vault.get(&key) {
+            if vault
+                .upgrade()
+                .is_some_and(|found| Arc::ptr_eq(&found, text))
+            {
+                return Ok(plaintext.clone());
+            }
+        }
+    }
+    if secrets.0.is_empty() {
+        return Err(vault_error(
+            "Attempting to decrypt but no vault secrets found",
+        ));
+    }
+    let decrypted = secrets
+        .decrypt_text(text.to_string())
+        .map_err(|message| vault_error(&message))?;
+    let decrypted: Arc<str> = Arc::from(decrypted);
+    let mut plaintexts = PLAINTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if plaintexts.by_vault.len() >= 256 && plaintexts.by_vault.len().is_power_of_two() {
+        let live: HashMap<usize, (Weak<str>, Arc<str>)> = plaintexts
+            .by_vault
+            .drain()
+            .filter(|(_, (vault, _))| vault.strong_count() > 0)
+            .collect();
+        plaintexts.plaintexts = live
+            .values()
+            .map(|(_, plain)| plain.as_ptr() as usize)
+            .collect();
+        plaintexts.by_vault = live;
+    }
+    plaintexts.plaintexts.insert(decrypted.as_ptr() as usize);
+    plaintexts
+        .by_vault
+        .insert(key, (Arc::downgrade(text), decrypted.clone()));
+    Ok(decrypted)
+}
+
+/// Replaces the `!vault` values inside a module's arguments by their plaintext, as
+/// ansible-core's JSON encoder does when it sends arguments to a module. Returns `None`
+/// when there is none.
+pub fn decrypt_arguments(args: &Map, secrets: &VaultSecrets) -> Result<Option<Map>, TemplateError> {
+    if !loaded_text::any_vault() || !args.values().any(contains_vault) {
+        return Ok(None);
+    }
+    let mut decrypted = Map::with_capacity(args.len());
+    for (key, value) in args {
+        decrypted.insert(key.clone(), decrypt_value(value, secrets)?);
+    }
+    Ok(Some(decrypted))
+}
+
+fn contains_vault(value: &Value) -> bool {
+    match value {
+        Value::Unsafe(text) => loaded_text::is_vault(text),
+        Value::List(items) => items.iter().any(contains_vault),
+        Value::Map(map) => map.values().any(contains_vault),
+        _ => false,
+    }
+}
+
+fn decrypt_value(value: &Value, secrets: &VaultSecrets) -> Result<Value, TemplateError> {
+    Ok(match value {
+        Value::Unsafe(text) if loaded_text::is_vault(text) => {
+            Value::Unsafe(plaintext(text, secrets)?)
+        }
+        Value::List(items) => Value::list(
+            items
+                .iter()
+                .map(|item| decrypt_value(item, secrets))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Map(map) => {
+            let mut decrypted = Map::with_capacity(map.len());
+            for (key, item) in map.iter() {
+                decrypted.insert(key.clone(), decrypt_value(item, secrets)?);
+            }
+            Value::map(decrypted)
+        }
+        other => other.clone(),
+    })
+}
+
+/// Tells whether `value` is the plaintext of a `!vault` value.
+pub fn is_plaintext(value: &JValue) -> bool {
+    let Some(text) = value.as_str() else {
+        return false;
+    };
+    let plaintexts = PLAINTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    plaintexts.plaintexts.contains(&(text.as_ptr() as usize))
+}
+
+fn vault_error(message: &str) -> TemplateError {
+    TemplateError::new(TemplateErrorKind::Vault, message)
+}
