@@ -875,10 +875,19 @@ impl LoopControl {
 
 /// Returns a task's result as `register` stores it: marked unsafe, except for `set_fact` and
 /// `include_vars`, whose results ansible-core leaves as they are (its
-/// `_ACTION_WITH_CLEAN_FACTS`).
-pub(super) fn registered_value(context: &TaskContext, result: Map) -> Value {
+/// `_ACTION_WITH_CLEAN_FACTS`). The message of a failure is unsafe for them too, because
+/// ansible-core's task executor wraps the message of an error it catches (a template
+/// error in the arguments, say).
+pub(super) fn registered_value(context: &TaskContext, mut result: Map) -> Value {
     match context.task.short_action() {
-        "set_fact" | "include_vars" => Value::map(result),
+        "set_fact" | "include_vars" => {
+            if result.get("failed") == Some(&Value::Bool(true)) {
+                if let Some(message) = result.get_mut("msg") {
+                    *message = std::mem::take(message).into_unsafe();
+                }
+            }
+            Value::map(result)
+        }
         _ => Value::map(result).into_unsafe(),
     }
 }

@@ -156,11 +156,11 @@ pub fn object_type_repr(value: &JValue) -> String {
 /// `str` subclasses for unsafe text, the string-type filters' text and text loaded from
 /// YAML, plain `str` for text a template built.
 pub fn class_name(value: &JValue) -> &'static str {
+    if vault_values::is_vault_value(value) {
+        return "AnsibleVaultEncryptedUnicode";
+    }
     if value.kind() != ValueKind::String {
         return python_type_name(value);
-    }
-    if vault_values::is_plaintext(value) {
-        return "AnsibleVaultEncryptedUnicode";
     }
     let marked = unsafe_text::is_unsafe(value);
     match (value.is_safe(), marked) {

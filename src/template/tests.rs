@@ -191,7 +191,8 @@ pub fn register(env: &mut Environment<'static>) {
         ansible("vault_encrypted"),
         Undefined::Reject,
         |_, v, _| {
-            Ok(v.downcast_object_ref::<EncryptedText>().is_some() || vault_values::is_plaintext(v))
+            Ok(v.downcast_object_ref::<EncryptedText>().is_some()
+                || vault_values::is_vault_value(v))
         },
     );
     add(

@@ -10,7 +10,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
-use minijinja::value::Value as JValue;
+use std::fmt;
+
+use minijinja::value::{Object, ObjectRepr, Value as JValue};
 
 use super::error::{TemplateError, TemplateErrorKind};
 use super::filters::vault::VaultSecrets;
@@ -29,8 +31,9 @@ struct Plaintexts {
 static PLAINTEXTS: LazyLock<Mutex<Plaintexts>> = LazyLock::new(Mutex::default);
 
 /// Returns the plaintext of a `!vault` value for a template, or `None` for any other
-/// string or outside an evaluation. A value that cannot be decrypted fails the
-/// evaluation with ansible-core's message.
+/// string or outside an evaluation. A value that the run's secrets cannot decrypt is a
+/// [`LockedVault`]: filters such as `unvault` take it with a secret of their own, and
+/// printing it fails with ansible-core's message.
 pub fn plaintext_value(text: &Arc<str>) -> Option<JValue> {
     if !loaded_text::is_vault(text) {
         return None;
@@ -38,10 +41,30 @@ pub fn plaintext_value(text: &Arc<str>) -> Option<JValue> {
     let context = render::current_context()?;
     match plaintext(text, context.templar().vault_secrets()) {
         Ok(plaintext) => Some(JValue::from(plaintext)),
-        Err(error) => {
-            render::poison(error);
-            Some(JValue::UNDEFINED)
-        }
+        Err(error) => Some(JValue::from_object(LockedVault {
+            text: text.to_string(),
+            error,
+        })),
+    }
+}
+
+/// A `!vault` value that the run's secrets cannot decrypt.
+#[derive(Debug)]
+pub struct LockedVault {
+    /// The vault text.
+    pub text: String,
+    /// The error that using the value as text raises.
+    pub error: TemplateError,
+}
+
+impl Object for LockedVault {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        render::poison(self.error.clone());
+        f.write_str("")
     }
 }
 
@@ -133,8 +156,11 @@ fn decrypt_value(value: &Value, secrets: &VaultSecrets) -> Result<Value, Templat
     })
 }
 
-/// Tells whether `value` is the plaintext of a `!vault` value.
-pub fn is_plaintext(value: &JValue) -> bool {
+/// Tells whether `value` is a `!vault` value: its plaintext or a [`LockedVault`].
+pub fn is_vault_value(value: &JValue) -> bool {
+    if value.downcast_object_ref::<LockedVault>().is_some() {
+        return true;
+    }
     let Some(text) = value.as_str() else {
         return false;
     };

@@ -19,6 +19,7 @@ use ring::{hmac, pbkdf2};
 use super::{add, ansible, filter_error, python_type_error, Args, Undefined};
 use crate::template::methods::python_type_name;
 use crate::template::pyrepr::py_str;
+use crate::template::vault_values::LockedVault;
 
 const HEADER: &str = "$ANSIBLE_VAULT";
 const ROUNDS: u32 = 10_000;
@@ -114,8 +115,10 @@ fn unvault(_: &mut State, args: &Args) -> Result<JValue, Error> {
     let secret = text_argument(args.get(0, "secret"), |class| {
         format!("Secret passed is required to be as string, instead we got: {class}")
     })?;
+    let locked = args.value.downcast_object_ref::<LockedVault>();
     let text = match args.value.downcast_object_ref::<EncryptedText>() {
         Some(encrypted) => encrypted.0.clone(),
+        None if locked.is_some() => locked.map(|vault| vault.text.clone()).unwrap_or_default(),
         None => match args.value.as_str() {
             Some(text) => text.to_owned(),
             None => {
