@@ -57,8 +57,8 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
     ],
 );
 
-/// Prefix of each line of rsync's `--out-format`, which tells the lines of transferred
-/// files from rsync's other output.
+/// Prefix of each line of rsync's `--out-format`, which marks the lines of transferred
+/// files among rsync's other output.
 const CHANGED_MARKER: &str = "<<CHANGED>>";
 
 const EMPTY_OPTION_WARNING: &str = "The empty string is present in rsync_opts which will cause rsync to transfer the current working directory. If this is intended, use \".\" instead to get rid of this warning. If this is unintended, check for problems in your playbook leading to empty string in rsync_opts.";
@@ -83,7 +83,8 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     }
     let rsync_opts = params.strings("rsync_opts");
     if needs_remote_shell(&source, &dest) && !rsync_opts.iter().any(|opt| opt.contains("--rsh")) {
-        cmd.push(format!("--rsh={}", shell_quote(&remote_shell(params)?)));
+        let ssh = crate::system::bin_path("ssh")?;
+        cmd.push(format!("--rsh={}", shell_quote(&remote_shell(params, ssh))));
     }
     if let Some(rsync_path) = params.string("rsync_path") {
         cmd.push(format!("--rsync-path={}", shell_quote(&rsync_path)));
@@ -108,7 +109,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Failure>
     cmd.push(shell_quote(&dest));
     let command_line = cmd.join(" ");
 
-    let output = run_command(&command_line, password.as_deref(), options)?;
+    let output = run_command(&command_line, password.as_deref(), "sshpass", options)?;
     if output.rc != 0 {
         let mut failure = Failure::new(output.stderr)
             .with("rc", output.rc)
@@ -165,8 +166,8 @@ fn endpoints(params: &Params) -> Result<(String, String), Failure> {
     Ok((substitute(source), substitute(dest)))
 }
 
-/// The client address of the SSH session the module runs in, from `SSH_CLIENT` or
-/// `SSH_CONNECTION`.
+/// Returns the client address of the SSH session the module runs in, from `SSH_CLIENT`
+/// or `SSH_CONNECTION`.
 fn controller_address() -> Option<String> {
     ["SSH_CLIENT", "SSH_CONNECTION"].iter().find_map(|name| {
         let text = std::env::var(name).ok()?;
@@ -175,8 +176,8 @@ fn controller_address() -> Option<String> {
     })
 }
 
-/// The rsync program: `_local_rsync_path` as given when it holds a `/`, else found in
-/// `PATH`.
+/// Returns the rsync program: `_local_rsync_path` as given when it contains a `/`, else
+/// found in `PATH`.
 fn rsync_program(params: &Params) -> Result<String, Failure> {
     let rsync = params
         .string("_local_rsync_path")
@@ -201,7 +202,7 @@ fn check_sshpass() -> Result<(), Failure> {
     )
 }
 
-/// The rsync options the module's boolean options ask for, in the module's order.
+/// Returns the rsync options the module's boolean options select, in the module's order.
 fn transfer_flags(params: &Params, check_mode: bool) -> Vec<String> {
     let mut flags: Vec<String> = Vec::new();
     let mut add = |flag: &str| flags.push(flag.to_string());
@@ -256,9 +257,9 @@ fn needs_remote_shell(source: &str, dest: &str) -> bool {
     source.contains(':') || dest.contains(':')
 }
 
-/// The `ssh` command line for `--rsh`, as one string.
-fn remote_shell(params: &Params) -> Result<String, Failure> {
-    let mut ssh = vec![crate::system::bin_path("ssh")?];
+/// Returns the command line of the `ssh` program for `--rsh`, as one string.
+fn remote_shell(params: &Params, program: String) -> String {
+    let mut ssh = vec![program];
     if !params.flag("ssh_connection_multiplexing") {
         ssh.extend(["-S".to_string(), "none".to_string()]);
     }
@@ -288,7 +289,7 @@ fn remote_shell(params: &Params) -> Result<String, Failure> {
         line.push(' ');
         line.push_str(&ssh_args);
     }
-    Ok(line)
+    line
 }
 
 /// `-H -vv --link-dest=DIR...`, after checking that no link directory contains the
@@ -331,6 +332,7 @@ fn python_dirname(path: &str) -> String {
 fn run_command(
     line: &str,
     password: Option<&str>,
+    sshpass: &str,
     options: &ModuleOptions,
 ) -> Result<crate::system::Output, Failure> {
     let words = crate::command::split_command(line).map_err(Failure::new)?;
@@ -343,7 +345,7 @@ fn run_command(
         None => None,
     };
     if let Some(pipe) = &pipe {
-        argv.splice(0..0, ["sshpass".to_string(), format!("-d{}", pipe.read_fd)]);
+        argv.splice(0..0, [sshpass.to_string(), format!("-d{}", pipe.read_fd)]);
     }
     let mut command = Command::new(&argv[0]);
     command
@@ -442,8 +444,8 @@ impl PasswordPipe {
 
 impl Drop for PasswordPipe {
     fn drop(&mut self) {
-        // SAFETY: the descriptors are still owned here; `send` forgets `self` after
-        // taking them.
+        // SAFETY: the descriptors are still owned here, because `send` skips this drop
+        // (`mem::forget`) after handing them to `File`s.
         unsafe {
             libc::close(self.read_fd);
             libc::close(self.write_fd);
@@ -528,25 +530,30 @@ mod tests {
 
     #[test]
     fn remote_shell_options() {
-        let line = remote_shell(&params(&[
-            ("private_key", Value::from("/k ey")),
-            ("dest_port", Value::Int(2222)),
-            ("_ssh_args", Value::from("-o A=b")),
-        ]))
-        .expect("ssh is installed");
-        assert!(line.ends_with(
-            " -S none -i '/k ey' -o Port=2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o A=b"
-        ));
+        let line = remote_shell(
+            &params(&[
+                ("private_key", Value::from("/k ey")),
+                ("dest_port", Value::Int(2222)),
+                ("_ssh_args", Value::from("-o A=b")),
+            ]),
+            "/usr/bin/ssh".to_string(),
+        );
+        assert_eq!(
+            line,
+            "/usr/bin/ssh -S none -i '/k ey' -o Port=2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o A=b"
+        );
     }
 
     #[test]
     fn remote_shell_verified_multiplexed() {
-        let line = remote_shell(&params(&[
-            ("verify_host", Value::Bool(true)),
-            ("ssh_connection_multiplexing", Value::Bool(true)),
-        ]))
-        .expect("ssh is installed");
-        assert!(line.ends_with("ssh"));
+        let line = remote_shell(
+            &params(&[
+                ("verify_host", Value::Bool(true)),
+                ("ssh_connection_multiplexing", Value::Bool(true)),
+            ]),
+            "/usr/bin/ssh".to_string(),
+        );
+        assert_eq!(line, "/usr/bin/ssh");
     }
 
     #[test]
@@ -566,6 +573,42 @@ mod tests {
         );
         let flags = link_dest_flags(&["/a/".to_string()], "/b/file").expect("no recursion");
         assert_eq!(flags, ["-H", "-vv", "--link-dest=/a"].map(str::to_string));
+    }
+
+    #[test]
+    fn password_reaches_sshpass_pipe() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // Stands in for sshpass: reads the password from the descriptor `-dFD` names
+        // (through /dev/fd, because dash redirects only one-digit descriptors), prints
+        // it, then runs the rest of its arguments.
+        let fake = dir.path().join("sshpass");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nfd=${1#-d}; shift\nread -r pw <\"/dev/fd/$fd\"\necho \"pw=$pw\"\nexec \"$@\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = run_command(
+            "echo 'a b'",
+            Some("s3cret"),
+            fake.to_str().unwrap(),
+            &ModuleOptions::default(),
+        )
+        .expect("fake sshpass runs");
+        assert_eq!(output.rc, 0, "stderr: {}", output.stderr);
+        assert_eq!(output.stdout, "pw=s3cret\na b\n");
+    }
+
+    #[test]
+    fn command_words_expanded() {
+        let options = ModuleOptions {
+            environment: vec![("SYNC_TEST_DIR".to_string(), "/from/env".to_string())],
+            ..ModuleOptions::default()
+        };
+        let output =
+            run_command("echo $SYNC_TEST_DIR/x", None, "sshpass", &options).expect("echo runs");
+        assert_eq!(output.stdout, "/from/env/x\n");
     }
 
     #[test]
