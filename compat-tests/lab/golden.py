@@ -35,7 +35,8 @@ and snapshots are stored or compared:
   and install paths) becomes `<frame>`;
 - in results, the path of the lab script, which a case that crashes a host runs, becomes
   `$RPLAY_LAB_COMMAND`;
-- in the log and results, the case's own directory becomes `$CASE_DIR`;
+- in the log and results, the case's own directory becomes `$CASE_DIR`, and the lab's
+  state dir (`/tmp/rplay-lab-N`, where the hosts' SSH key is) becomes `$LAB_DIR`;
 - in logs, results and snapshots, the addresses of lab instance N (`10.253.N.x`) become
   instance 0's (`10.253.0.x`), so a case recorded on one instance checks on another.
 Logs are compared by `rplay compare`, which has its own normalisation (host order within a
@@ -231,8 +232,10 @@ def run_case(case: Case, engine: str, binary: str, work: Path) -> Run:
         # A case that acts on the lab runs this checkout's lab script, whose path varies.
         text = results_path.read_text().replace(json.dumps(str(LAB))[1:-1], "$RPLAY_LAB_COMMAND")
         text = text.replace(json.dumps(case_dir)[1:-1], "$CASE_DIR")
+        text = text.replace(json.dumps(str(lab_dir()))[1:-1], "$LAB_DIR")
         results = canonical_addresses(normalise_results(json.loads(text)))
     log = proc.stdout.decode("utf-8", errors="replace").replace(case_dir, "$CASE_DIR")
+    log = log.replace(str(lab_dir()), "$LAB_DIR")
     return Run(
         exit_code=proc.returncode,
         log=canonical_addresses(log),

@@ -210,6 +210,22 @@ const ENTRIES: &[ModuleEntry] = &[
     entry("get_url", &crate::get_url::SPEC, crate::get_url::run),
     entry("uri", &crate::uri::SPEC, crate::uri::run),
     entry("wait_for", &crate::wait_for::SPEC, crate::wait_for::run),
+    through_action(
+        entry(
+            "ansible.posix.synchronize",
+            &crate::synchronize::SPEC,
+            crate::synchronize::run,
+        ),
+        "ansible.posix.synchronize",
+    ),
+    through_action(
+        entry(
+            "synchronize",
+            &crate::synchronize::SPEC,
+            crate::synchronize::run,
+        ),
+        "ansible.posix.synchronize",
+    ),
 ];
 
 /// `setup` in ansible-core 2.18's spec order.
@@ -273,6 +289,8 @@ pub const MODULES: &[&str] = &[
     "uri",
     "wait_for",
     "async_status",
+    "ansible.posix.synchronize",
+    "synchronize",
 ];
 
 /// Returns the module `name` implements, if this crate has it.

@@ -38,6 +38,7 @@ pub mod service_facts;
 pub mod slurp;
 pub mod spec;
 pub mod stat;
+pub mod synchronize;
 pub mod sysctl;
 pub mod system;
 pub mod systemd;

@@ -264,7 +264,7 @@ fn join(head: &str, tail: &str) -> String {
 }
 
 /// Python's `os.path.abspath`: joined to the working directory, then normalised.
-fn absolute_path(path: &str) -> String {
+pub fn absolute_path(path: &str) -> String {
     let joined = if path.starts_with('/') {
         path.to_string()
     } else {

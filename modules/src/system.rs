@@ -52,7 +52,9 @@ pub fn run_with(argv: &[String], options: &ModuleOptions, extra: &[(&str, &str)]
     }
 }
 
-fn exit_code(status: &std::process::ExitStatus) -> i64 {
+/// The exit status as `subprocess` reports it: the negated signal number for a killed
+/// program.
+pub(crate) fn exit_code(status: &std::process::ExitStatus) -> i64 {
     use std::os::unix::process::ExitStatusExt;
     match status.code() {
         Some(code) => i64::from(code),

@@ -276,17 +276,20 @@ fn forks(args: &PlaybookArgs, config: &Config) -> usize {
 /// environment, as OpenSSH takes them.
 fn connection_defaults(args: &PlaybookArgs, config: &Config) -> ConnectionDefaults {
     let text = |name: &str| config.str(name).unwrap_or_default().to_string();
+    let configured_remote_user = args
+        .user
+        .clone()
+        .or_else(|| config.str("DEFAULT_REMOTE_USER").map(str::to_string));
     ConnectionDefaults {
         transport: args
             .connection
             .clone()
             .unwrap_or_else(|| config.str("DEFAULT_TRANSPORT").unwrap_or("ssh").to_string()),
-        remote_user: args
-            .user
+        remote_user: configured_remote_user
             .clone()
-            .or_else(|| config.str("DEFAULT_REMOTE_USER").map(str::to_string))
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "root".to_string()),
+        configured_remote_user,
         remote_port: config
             .int("DEFAULT_REMOTE_PORT")
             .and_then(|port| u16::try_from(port).ok()),

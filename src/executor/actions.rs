@@ -120,6 +120,9 @@ pub fn run(
                 executor, context, &target, args, vars, &options,
             ))
         }),
+        "synchronize" | "ansible.posix.synchronize" => {
+            super::synchronize_action::synchronize(executor, context, host, args, vars)
+        }
         module_name if rplay_modules::dispatch::MODULES.contains(&module_name) => {
             module(executor, context, host, module_name, args, vars)
         }
@@ -820,7 +823,7 @@ fn raw(
 
 impl Executor<'_> {
     /// Returns the run-wide switches and environment a module of this task runs with.
-    fn module_options(
+    pub(super) fn module_options(
         &self,
         context: &TaskContext,
         vars: &HostVars,

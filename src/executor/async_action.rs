@@ -47,6 +47,8 @@ pub(super) fn supports_async(action: &str) -> bool {
             | "script"
             | "set_fact"
             | "set_stats"
+            | "synchronize"
+            | "ansible.posix.synchronize"
             | "template"
             | "unarchive"
             | "validate_argument_spec"

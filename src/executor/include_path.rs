@@ -85,7 +85,7 @@ pub(super) fn included_file_path(target: &str, site: &IncludeSite) -> PathBuf {
 
 /// Returns the first existing path among the loader's `path_dwim_relative` candidates,
 /// or the last candidate.
-fn dwim_relative(
+pub(super) fn dwim_relative(
     site: &IncludeSite,
     path: &Path,
     dirname: &str,
@@ -130,12 +130,29 @@ fn dwim_relative_candidates(
     candidates
 }
 
-/// Resolves `given` as the loader's `path_dwim` does with its base directory at `basedir`.
+/// Resolves `given` as the loader's `path_dwim` does with its base directory at `basedir`,
+/// after removing one pair of outer quotes.
 fn dwim(site: &IncludeSite, basedir: &Path, given: &str) -> PathBuf {
+    let given = unquote(given);
     if given.starts_with('/') || given.starts_with('~') {
         unfrack(site.cwd, Path::new(given))
     } else {
         unfrack(site.cwd, &basedir.join(given))
+    }
+}
+
+/// Removes the outer quotes of a text that starts and ends with the same quote, unless
+/// the last one is escaped, as ansible-core's `parsing.quoting.unquote` does.
+fn unquote(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let quoted = bytes.len() > 1
+        && matches!(bytes[0], b'"' | b'\'')
+        && bytes[bytes.len() - 1] == bytes[0]
+        && bytes[bytes.len() - 2] != b'\\';
+    if quoted {
+        &text[1..text.len() - 1]
+    } else {
+        text
     }
 }
 
@@ -174,6 +191,31 @@ mod tests {
         let path = root.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, "[]\n").unwrap();
+    }
+
+    #[test]
+    fn dwim_relative_unquotes_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let site = IncludeSite {
+            role_path: None,
+            play_dir: root,
+            enclosing: &[],
+            handler: false,
+            cwd: root,
+        };
+        let found = dwim_relative(&site, root, "files", "'/abs/foo.txt'", false);
+        assert_eq!(found, PathBuf::from("/abs/foo.txt"));
+    }
+
+    #[test]
+    fn unquote_as_ansible() {
+        assert_eq!(unquote("'a'"), "a");
+        assert_eq!(unquote("\"a\""), "a");
+        assert_eq!(unquote("''"), "");
+        assert_eq!(unquote("'a\\'"), "'a\\'");
+        assert_eq!(unquote("'a\""), "'a\"");
+        assert_eq!(unquote("'"), "'");
     }
 
     #[test]

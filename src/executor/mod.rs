@@ -18,6 +18,7 @@ mod pause_action;
 mod play;
 mod remote;
 mod script_action;
+mod synchronize_action;
 pub mod tags;
 mod task;
 mod template_action;

@@ -28,6 +28,8 @@ pub struct ConnectionDefaults {
     pub transport: String,
     /// `-u`, `remote_user`, or the controller user's name.
     pub remote_user: String,
+    /// `-u` or `remote_user`; `None` when neither is set.
+    pub configured_remote_user: Option<String>,
     pub remote_port: Option<u16>,
     pub private_key: Option<PathBuf>,
     /// `-T` or `timeout`, in seconds.
@@ -288,14 +290,7 @@ impl Executor<'_> {
                 target.connection
             ));
         }
-        let host_vars = self.target_vars(target, vars);
-        let var = |names: &[&str]| -> Option<String> {
-            names.iter().find_map(|name| {
-                let raw = host_vars.get(name)?;
-                let value = self.templar.template(&raw, vars).ok()?;
-                (!value.is_null()).then(|| value_text(&value))
-            })
-        };
+        let var = |names: &[&str]| self.connection_var(target, vars, names);
         let defaults = &self.options.connection;
         let home = defaults
             .home
@@ -321,11 +316,7 @@ impl Executor<'_> {
             var(&["ansible_ssh_host_key_checking", "ansible_host_key_checking"])
                 .map(|text| crate::config::parse_bool(&text))
                 .unwrap_or(defaults.host_key_checking);
-        let ssh_args = var(&["ansible_ssh_args"]).unwrap_or_else(|| defaults.ssh_args.clone());
-        let common_args =
-            var(&["ansible_ssh_common_args"]).unwrap_or_else(|| defaults.ssh_common_args.clone());
-        let extra_args =
-            var(&["ansible_ssh_extra_args"]).unwrap_or_else(|| defaults.ssh_extra_args.clone());
+        let [ssh_args, common_args, extra_args] = self.ssh_arg_texts(target, vars);
         let retries = var(&["ansible_ssh_retries"])
             .and_then(|text| text.parse::<u32>().ok())
             .unwrap_or(defaults.retries);
@@ -417,6 +408,62 @@ impl Executor<'_> {
             openssh: None,
             local: true,
         }
+    }
+
+    /// Returns the first of the connection variables `names` that `target` defines,
+    /// templated, as text; `None` when none is defined or all are null.
+    fn connection_var(&self, target: &Target, vars: &HostVars, names: &[&str]) -> Option<String> {
+        let host_vars = self.target_vars(target, vars);
+        names.iter().find_map(|name| {
+            let raw = host_vars.get(name)?;
+            let value = self.templar.template(&raw, vars).ok()?;
+            (!value.is_null()).then(|| value_text(&value))
+        })
+    }
+
+    /// Returns the `ssh_args`, `ssh_common_args` and `ssh_extra_args` of `target`'s
+    /// connection: its variables over the command line and settings.
+    pub(super) fn ssh_arg_texts(&self, target: &Target, vars: &HostVars) -> [String; 3] {
+        let defaults = &self.options.connection;
+        [
+            ("ansible_ssh_args", &defaults.ssh_args),
+            ("ansible_ssh_common_args", &defaults.ssh_common_args),
+            ("ansible_ssh_extra_args", &defaults.ssh_extra_args),
+        ]
+        .map(|(name, default)| {
+            self.connection_var(target, vars, &[name])
+                .unwrap_or_else(|| default.clone())
+        })
+    }
+
+    /// Returns the login user ansible-core's connection plugin has for `target` before
+    /// the SSH client picks one: the user variables, the `remote_user` keyword, then `-u`
+    /// or the `remote_user` setting. `None` when nothing sets it.
+    pub(super) fn configured_login_user(&self, target: &Target, vars: &HostVars) -> Option<String> {
+        self.connection_var(target, vars, &["ansible_user", "ansible_ssh_user"])
+            .or_else(|| target.remote_user.clone())
+            .or_else(|| self.options.connection.configured_remote_user.clone())
+    }
+
+    /// Returns the private key file of `target`'s connection as its variables, `--private-key`
+    /// or the `private_key_file` setting give it, without expanding `~`.
+    pub(super) fn configured_private_key(
+        &self,
+        target: &Target,
+        vars: &HostVars,
+    ) -> Option<String> {
+        self.connection_var(
+            target,
+            vars,
+            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+        )
+        .or_else(|| {
+            self.options
+                .connection
+                .private_key
+                .as_ref()
+                .map(|path| path.display().to_string())
+        })
     }
 
     /// Returns the variables of the host a task's module runs on: the task host's own, or

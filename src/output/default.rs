@@ -361,11 +361,14 @@ impl DefaultPrinter {
             "ok"
         };
         self.ensure_banner(task);
-        self.handle_warnings(data);
         if task.has_loop && data.contains_key("results") {
+            self.handle_warnings(data);
             return;
         }
+        // ansible-core's strategy sends `v2_on_file_diff` before `v2_runner_on_ok`,
+        // which prints the result's warnings.
         self.print_file_diff(task, data);
+        self.handle_warnings(data);
         clean_results(data, &task.action);
         let mut line = format!("{label}: [{}]", Self::host_label(result));
         if self.is_verbose(data) {

@@ -80,6 +80,7 @@ pub const BUILTIN: &[&str] = &[
     "modprobe",
     "mount",
     "selinux",
+    "synchronize",
     "sysctl",
     "yum",
 ];
