@@ -12,8 +12,8 @@ use super::Executor;
 use crate::inventory::HostQuery;
 use crate::playbook::walk::task_display_name;
 use crate::playbook::{
-    value_text, Block, BlockKind, Inherited, Item, LoadError, LoadErrorKind, Play, RoleInstance,
-    Task,
+    value_text, Block, BlockKind, Inherited, Item, LoadError, LoadErrorKind, Play, RoleFiles,
+    RoleInstance, Task,
 };
 use crate::template::Variables;
 use crate::vars::{Layers, PlayLayers};
@@ -1017,21 +1017,20 @@ impl Executor<'_> {
                 }
             };
             let (path, items, role) = loaded;
-            let items = self.filter_included(run, slot, context, &items);
-            if let Some(role) = &role {
-                run.handlers.add_included_role(role);
-            }
             let hosts: Vec<String> = hosts.into_iter().map(|(host, _)| host).collect();
             let scope = Arc::new(Scope {
                 kind: ScopeKind::Include(Arc::new(IncludeScope {
                     task: context.task.clone(),
                     task_scope: run.program.slot(slot).scope.clone(),
                     vars: request.item_vars.clone(),
-                    role,
+                    role: role.clone(),
                     target: request.target.clone(),
                 })),
                 parent: run.program.slot(slot).scope.clone(),
             });
+            // Handlers come from the whole file or role, whatever the tags select.
+            run.handlers.add_included(&items, &scope, role.as_ref());
+            let items = self.filter_included(run, slot, context, &items);
             let nodes = run.program.compile_included(&items, &scope, slot);
             for host in &hosts {
                 per_host
@@ -1162,12 +1161,21 @@ impl Executor<'_> {
         origin: &IncludeOrigin,
     ) -> Result<LoadedInclude, IncludeFailure> {
         if request.role {
-            let tasks_from = request.args.get("tasks_from").map(value_text);
+            let file = |key: &str| {
+                request
+                    .args
+                    .get(key)
+                    .map_or_else(|| "main".to_string(), value_text)
+            };
+            let files = RoleFiles {
+                tasks: file("tasks_from"),
+                handlers: file("handlers_from"),
+            };
             let (instance, items) = self
                 .loader
                 .load_include_role(
                     &request.target,
-                    tasks_from.as_deref(),
+                    &files,
                     &run.play.base_dir,
                     context.role.as_ref().map(|r| r.definition.path.as_path()),
                     &context.task.span,
