@@ -8,7 +8,7 @@ use super::events::{Event, TaskKind};
 use super::iterator::{IncludeScope, Node, PlayProgram, Scope, ScopeKind, SlotId};
 use super::play::{group_includes, IncludeFailure, PendingInclude, PlayEnd, PlayRun};
 use super::task::TaskOutcome;
-use super::Executor;
+use super::{CoreRelease, Executor};
 use crate::playbook::{value_text, BlockKind, Item, Play, RoleInstance};
 use crate::Value;
 
@@ -16,6 +16,8 @@ use crate::Value;
 pub struct Handlers {
     program: PlayProgram,
     entries: Vec<HandlerEntry>,
+    /// The release whose matching of `listen` topics applies.
+    release: CoreRelease,
     /// Per host, the notifications made since the last flush, in order and without
     /// repeats, as ansible-core keeps them until the handlers are flushed.
     saved: HashMap<String, Vec<String>>,
@@ -62,7 +64,7 @@ impl Handlers {
     /// A notification finds the last loaded handler of a name, so an imported role's
     /// copy of a handler wins over the copy of the same role in `roles:`, and runs only
     /// where the import's conditions hold.
-    pub fn new(play: &Play) -> Handlers {
+    pub fn new(play: &Play, release: CoreRelease) -> Handlers {
         let mut roles = Vec::new();
         let mut imported = ImportedHandlers::default();
         // Only `roles:` entries and their dependencies add to `roles`. The other
@@ -73,6 +75,7 @@ impl Handlers {
         let mut handlers = Handlers {
             program: PlayProgram::default(),
             entries: Vec::new(),
+            release,
             saved: HashMap::new(),
             running: false,
             groups: 0,
@@ -138,6 +141,7 @@ impl Handlers {
                 &self.program,
                 std::slice::from_ref(node),
                 self.groups,
+                self.release,
                 &mut self.entries,
             );
         }
@@ -273,6 +277,7 @@ fn collect_entries(
     program: &PlayProgram,
     nodes: &[Node],
     group: usize,
+    release: CoreRelease,
     entries: &mut Vec<HandlerEntry>,
 ) {
     for node in nodes {
@@ -293,13 +298,20 @@ fn collect_entries(
                     Some(role) => format!("{role} : {shown}"),
                     None => shown,
                 };
-                let listen: Vec<String> = task
+                let mut listen: Vec<String> = task
                     .keyword("listen")
                     .map(|l| match &l.value {
                         Value::List(items) => items.iter().map(value_text).collect(),
                         other => vec![value_text(other)],
                     })
                     .unwrap_or_default();
+                if let Some(role) = role.as_ref().filter(|_| release.listens_as_role_topic()) {
+                    let prefixed: Vec<String> = listen
+                        .iter()
+                        .map(|topic| format!("{role} : {topic}"))
+                        .collect();
+                    listen.extend(prefixed);
+                }
                 entries.push(HandlerEntry {
                     slot: *slot,
                     names,
@@ -310,9 +322,9 @@ fn collect_entries(
                 });
             }
             Node::Block(block) => {
-                collect_entries(program, &block.body, group, entries);
-                collect_entries(program, &block.rescue, group, entries);
-                collect_entries(program, &block.always, group, entries);
+                collect_entries(program, &block.body, group, release, entries);
+                collect_entries(program, &block.rescue, group, release, entries);
+                collect_entries(program, &block.always, group, release, entries);
             }
         }
     }

@@ -97,6 +97,19 @@ impl CoreRelease {
             minor: 17,
         }
     }
+
+    /// Returns whether a role's handler also listens to `ROLE : TOPIC` for each of its
+    /// `listen` topics. ansible-core 2.18 accepts such a notification and 2.16 rejects
+    /// it as a missing handler.
+    ///
+    /// NOTE: no 2.17 release was run. The change was merged in March 2024, before
+    /// 2.17.0 was released, so rplay counts 2.17 in.
+    pub fn listens_as_role_topic(self) -> bool {
+        self >= CoreRelease {
+            major: 2,
+            minor: 17,
+        }
+    }
 }
 
 /// ansible-playbook's exit codes for a run.

@@ -300,7 +300,7 @@ impl Executor<'_> {
         {
             self.start_at_done |= skip_to_task(&program, &mut states, &pattern);
         }
-        let handlers = super::handlers::Handlers::new(play);
+        let handlers = super::handlers::Handlers::new(play, self.options.core_release);
         let mut run = PlayRun {
             play: play.clone(),
             layers: layers.clone(),
