@@ -98,6 +98,17 @@ impl CoreRelease {
         }
     }
 
+    /// Returns whether the `first_found` lookup returns its path with `..` resolved, as
+    /// ansible-core 2.18 does. 2.16 returns the path as it joined it.
+    ///
+    /// NOTE: no 2.17 release was run; rplay counts it with 2.16 here.
+    pub fn normalizes_found_paths(self) -> bool {
+        self >= CoreRelease {
+            major: 2,
+            minor: 18,
+        }
+    }
+
     /// Returns whether a role's handler also listens to `ROLE : TOPIC` for each of its
     /// `listen` topics. ansible-core 2.18 accepts such a notification and 2.16 rejects
     /// it as a missing handler.
