@@ -98,6 +98,17 @@ impl CoreRelease {
         }
     }
 
+    /// Returns whether a fatal error (`any_errors_fatal` or a failed `run_once` task)
+    /// fails the other hosts of the batch, as ansible-core 2.17 and later do. 2.16
+    /// instead ends the play and the playbook with `NO MORE HOSTS LEFT`, unless a host
+    /// goes on in a `rescue` or `always` section.
+    pub fn fails_batch_on_fatal_error(self) -> bool {
+        self >= CoreRelease {
+            major: 2,
+            minor: 17,
+        }
+    }
+
     /// Returns whether the `first_found` lookup returns its path with `..` resolved, as
     /// ansible-core 2.18 does. 2.16 returns the path as it joined it.
     ///

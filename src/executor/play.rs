@@ -533,6 +533,11 @@ impl Executor<'_> {
                 .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
                 .is_some_and(|v| truthy_keyword(&v));
         if any_failed && fatal {
+            if !self.options.core_release.fails_batch_on_fatal_error()
+                && self.break_play_on_fatal_error(run)
+            {
+                return;
+            }
             // Like ansible-core, fail every host that this task did not fail. A host that
             // it failed stays where the failure took it (a `rescue` or `always`).
             for host in run.hosts.clone() {
@@ -626,6 +631,33 @@ impl Executor<'_> {
             super::task::registered_value(context, value),
         );
         self.vars.set_nonpersistent(host, &registered);
+    }
+
+    /// Ends the play and the playbook after a fatal error (`any_errors_fatal` or a failed
+    /// `run_once` task), as ansible-core 2.16's linear strategy does when no host of the
+    /// batch goes on in a `rescue` or `always` section. It prints `NO MORE HOSTS LEFT`
+    /// and fails no host that did not fail. Returns whether it ended the play.
+    ///
+    /// NOTE: when a host goes on in a `rescue` or `always` section, ansible-core 2.16
+    /// lets the other hosts run on and stops the playbook after the play; rplay fails
+    /// them as 2.17 and later do. With `max_fail_percentage` set, 2.16 also prints that
+    /// check's banner, which rplay leaves out here.
+    fn break_play_on_fatal_error(&mut self, run: &mut PlayRun) -> bool {
+        let goes_on = run
+            .hosts
+            .iter()
+            .filter(|host| !self.unreachable_hosts.contains(*host))
+            .filter_map(|host| run.states.get(host))
+            .any(HostState::continues_in_rescue_or_always);
+        if goes_on {
+            return false;
+        }
+        self.emit(Event::NoHostsRemaining);
+        run.broke_play = true;
+        for state in run.states.values_mut() {
+            state.end();
+        }
+        true
     }
 
     /// Ends the play when more than `max_fail_percentage` of the batch failed, as
