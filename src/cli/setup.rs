@@ -13,7 +13,7 @@ use crate::executor::tags::TagSelection;
 use crate::executor::{ConnectionDefaults, CoreRelease, Executor, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
-use crate::template::{Templar, TemplarOptions, VaultSecrets};
+use crate::template::{FoundPath, Templar, TemplarOptions, VaultSecrets};
 use crate::vars::fact_cache::CacheSettings;
 use crate::vars::{FactCache, VariableManager};
 use crate::Map;
@@ -219,10 +219,16 @@ pub fn build_executor<'a>(
         .map(|path| crate::config::normalize(&cwd.join(path)))
         .and_then(|path| path.parent().map(std::path::Path::to_path_buf))
         .unwrap_or(cwd);
+    let core_release = CoreRelease::parse(config.str("RPLAY_ANSIBLE_VERSION").unwrap_or("2.18.19"));
     let templar = Templar::new(TemplarOptions {
         base_dir,
         vault_secrets: vault_secrets(args, config),
         native: config.bool("DEFAULT_JINJA2_NATIVE"),
+        found_path: if core_release.normalizes_found_paths() {
+            FoundPath::Normalized
+        } else {
+            FoundPath::Joined
+        },
     });
     let run_options = RunOptions {
         check: args.check,
@@ -255,7 +261,7 @@ pub fn build_executor<'a>(
             .int("DEFAULT_POLL_INTERVAL")
             .and_then(|seconds| u64::try_from(seconds).ok())
             .unwrap_or(15),
-        core_release: CoreRelease::parse(config.str("RPLAY_ANSIBLE_VERSION").unwrap_or("2.18.19")),
+        core_release,
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }

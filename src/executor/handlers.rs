@@ -8,16 +8,16 @@ use super::events::{Event, TaskKind};
 use super::iterator::{IncludeScope, Node, PlayProgram, Scope, ScopeKind, SlotId};
 use super::play::{group_includes, IncludeFailure, PendingInclude, PlayEnd, PlayRun};
 use super::task::TaskOutcome;
-use super::Executor;
-use crate::playbook::{value_text, Block, BlockKind, Inherited, Item, Play, RoleInstance};
+use super::{CoreRelease, Executor};
+use crate::playbook::{value_text, BlockKind, Item, Play, RoleInstance};
 use crate::Value;
 
 /// A play's handlers and which hosts notified each.
 pub struct Handlers {
     program: PlayProgram,
     entries: Vec<HandlerEntry>,
-    /// Identities of the roles whose handlers `include_role` added.
-    included_roles: Vec<String>,
+    /// The release whose matching of `listen` topics applies.
+    release: CoreRelease,
     /// Per host, the notifications made since the last flush, in order and without
     /// repeats, as ansible-core keeps them until the handlers are flushed.
     saved: HashMap<String, Vec<String>>,
@@ -25,6 +25,15 @@ pub struct Handlers {
     running: bool,
     /// The number of handler blocks loaded so far.
     groups: usize,
+}
+
+/// A list of handlers and the scope they run in. A role's handlers run in the scope of
+/// the role's block, or of the `include_role` that loaded the role. So they inherit the
+/// `when`, `vars` and other keywords of that place and of every enclosing block and
+/// role, as ansible-core's handler blocks inherit from their parent and dependency chain.
+struct HandlerSource {
+    items: Arc<Vec<Item>>,
+    scope: Option<Arc<Scope>>,
 }
 
 struct HandlerEntry {
@@ -41,44 +50,81 @@ struct HandlerEntry {
 }
 
 impl Handlers {
-    /// Collects the play's handlers and those of its roles, in ansible-core's order:
-    /// role handlers first, then the play's.
-    pub fn new(play: &Play) -> Handlers {
-        let mut items: Vec<Item> = super::play::play_roles(play)
-            .iter()
-            .filter_map(role_handlers)
-            .collect();
-        items.extend(play.handlers.iter().cloned());
-        let mut program = PlayProgram::default();
-        let nodes = program.compile_items(&items, None);
+    /// Collects the play's handlers in the order of ansible-core's task queue manager
+    /// (checked with ansible-core 2.16 and 2.18):
+    ///
+    /// 1. the handlers of the `roles:` entries, each role's after those of its meta
+    ///    dependencies;
+    /// 2. the play's `handlers:` section;
+    /// 3. the handlers of each `import_role`, in the order the play loads them: those in
+    ///    `roles:` (inside the roles' tasks), then in `pre_tasks`, `post_tasks` and
+    ///    `tasks`. An imported role's handlers follow those of the imports in its own
+    ///    tasks and dependencies, because ansible-core adds them once the role is loaded.
+    ///
+    /// A notification finds the last loaded handler of a name, so an imported role's
+    /// copy of a handler wins over the copy of the same role in `roles:`, and runs only
+    /// where the import's conditions hold.
+    pub fn new(play: &Play, release: CoreRelease) -> Handlers {
+        let mut roles = Vec::new();
+        let mut imported = ImportedHandlers::default();
+        // Only `roles:` entries and their dependencies add to `roles`. The other
+        // sections contain imported roles alone.
+        for section in [&play.roles, &play.pre_tasks, &play.post_tasks, &play.tasks] {
+            imported.collect(section, None, &mut roles);
+        }
         let mut handlers = Handlers {
-            program,
+            program: PlayProgram::default(),
             entries: Vec::new(),
-            included_roles: Vec::new(),
+            release,
             saved: HashMap::new(),
             running: false,
             groups: 0,
         };
-        handlers.add_entries(&nodes);
+        handlers.add_sources(&roles);
+        handlers.add_sources(&[HandlerSource {
+            items: Arc::new(play.handlers.clone()),
+            scope: None,
+        }]);
+        handlers.add_sources(&imported.sources);
         handlers
     }
 
-    /// Adds the handlers of a role that `include_role` loaded, after the play's, with
-    /// those of its dependencies first, as ansible-core extends the play's handlers.
+    /// Adds the handlers that an include brings at run time, after all others, as
+    /// ansible-core extends the play's handlers each time it loads an included file or
+    /// role: those of the roles that `import_role` imports in the included tasks, then,
+    /// for `include_role`, those of the role's dependencies and of the role itself.
+    /// They run in `scope`, the include's scope.
     ///
-    /// NOTE: ansible-core adds them again at each inclusion; rplay adds a role's
-    /// handlers once, so a notified handler runs once.
-    pub fn add_included_role(&mut self, role: &Arc<RoleInstance>) {
-        let identity = role.identity();
-        if self.included_roles.contains(&identity) {
-            return;
+    /// Each inclusion adds its own copy, which the next notification of a handler of
+    /// that name then finds.
+    pub fn add_included(
+        &mut self,
+        items: &[Item],
+        scope: &Arc<Scope>,
+        role: Option<&Arc<RoleInstance>>,
+    ) {
+        let mut imported = ImportedHandlers::default();
+        let mut own = Vec::new();
+        imported.collect(items, Some(scope), &mut own);
+        if let Some(handlers) = role.and_then(|role| role.handlers.clone()) {
+            own.push(HandlerSource {
+                items: handlers,
+                scope: Some(scope.clone()),
+            });
         }
-        self.included_roles.push(identity);
-        let mut roles = super::context::all_dependencies(role);
-        roles.push(role.clone());
-        let items: Vec<Item> = roles.iter().filter_map(role_handlers).collect();
-        let nodes = self.program.compile_items(&items, None);
-        self.add_entries(&nodes);
+        self.add_sources(&imported.sources);
+        self.add_sources(&own);
+    }
+
+    /// Compiles each source's handlers and adds them, each source's as blocks of their
+    /// own.
+    fn add_sources(&mut self, sources: &[HandlerSource]) {
+        for source in sources {
+            let nodes = self
+                .program
+                .compile_items(&source.items, source.scope.as_ref());
+            self.add_entries(&nodes);
+        }
     }
 
     /// Adds the handlers of `nodes`, each top-level node a block of its own except
@@ -95,6 +141,7 @@ impl Handlers {
                 &self.program,
                 std::slice::from_ref(node),
                 self.groups,
+                self.release,
                 &mut self.entries,
             );
         }
@@ -174,24 +221,63 @@ impl Handlers {
     }
 }
 
-/// Returns the handlers of `role` as a block of that role, when it has any.
-fn role_handlers(role: &Arc<RoleInstance>) -> Option<Item> {
-    let handlers = role.definition.handlers.as_ref()?;
-    Some(Item::Block(Arc::new(Block {
-        span: role.span.clone(),
-        kind: BlockKind::Role(role.clone()),
-        name: None,
-        block: handlers.as_ref().clone(),
-        rescue: Vec::new(),
-        always: Vec::new(),
-        inherited: Inherited::default(),
-    })))
+/// The handler sources that `import_role` adds while a task tree loads, in
+/// ansible-core's load order.
+#[derive(Default)]
+struct ImportedHandlers {
+    sources: Vec<HandlerSource>,
+}
+
+impl ImportedHandlers {
+    /// Walks `items` under `scope`. The handlers of `roles:` entries and meta
+    /// dependencies go to `owner`, the list of the role tree they belong to. Those of an
+    /// imported role go to `self.sources` after those of the imports inside it.
+    fn collect(
+        &mut self,
+        items: &[Item],
+        scope: Option<&Arc<Scope>>,
+        owner: &mut Vec<HandlerSource>,
+    ) {
+        for item in items {
+            let Item::Block(block) = item else {
+                continue;
+            };
+            let inner = Arc::new(Scope {
+                kind: ScopeKind::Block(block.clone()),
+                parent: scope.cloned(),
+            });
+            let BlockKind::Role(role) = &block.kind else {
+                for list in [&block.block, &block.rescue, &block.always] {
+                    self.collect(list, Some(&inner), owner);
+                }
+                continue;
+            };
+            if role.from_include {
+                let mut own = Vec::new();
+                self.collect(&block.block, Some(&inner), &mut own);
+                own.extend(role_source(role, &inner));
+                self.sources.extend(own);
+            } else {
+                self.collect(&block.block, Some(&inner), owner);
+                owner.extend(role_source(role, &inner));
+            }
+        }
+    }
+}
+
+/// Returns the handlers of `role` to run in `scope`, the scope of the role's block.
+fn role_source(role: &RoleInstance, scope: &Arc<Scope>) -> Option<HandlerSource> {
+    Some(HandlerSource {
+        items: role.handlers.clone()?,
+        scope: Some(scope.clone()),
+    })
 }
 
 fn collect_entries(
     program: &PlayProgram,
     nodes: &[Node],
     group: usize,
+    release: CoreRelease,
     entries: &mut Vec<HandlerEntry>,
 ) {
     for node in nodes {
@@ -212,13 +298,20 @@ fn collect_entries(
                     Some(role) => format!("{role} : {shown}"),
                     None => shown,
                 };
-                let listen = task
+                let mut listen: Vec<String> = task
                     .keyword("listen")
                     .map(|l| match &l.value {
                         Value::List(items) => items.iter().map(value_text).collect(),
                         other => vec![value_text(other)],
                     })
                     .unwrap_or_default();
+                if let Some(role) = role.as_ref().filter(|_| release.listens_as_role_topic()) {
+                    let prefixed: Vec<String> = listen
+                        .iter()
+                        .map(|topic| format!("{role} : {topic}"))
+                        .collect();
+                    listen.extend(prefixed);
+                }
                 entries.push(HandlerEntry {
                     slot: *slot,
                     names,
@@ -229,14 +322,16 @@ fn collect_entries(
                 });
             }
             Node::Block(block) => {
-                collect_entries(program, &block.body, group, entries);
-                collect_entries(program, &block.rescue, group, entries);
-                collect_entries(program, &block.always, group, entries);
+                collect_entries(program, &block.body, group, release, entries);
+                collect_entries(program, &block.rescue, group, release, entries);
+                collect_entries(program, &block.always, group, release, entries);
             }
         }
     }
 }
 
+/// The name of the innermost role of the handler's scope: a role's block or an
+/// `include_role`.
 fn role_of(slot: &super::iterator::TaskSlot) -> Option<String> {
     let scope = slot.scope.as_ref()?;
     scope
@@ -244,11 +339,11 @@ fn role_of(slot: &super::iterator::TaskSlot) -> Option<String> {
         .iter()
         .rev()
         .find_map(|scope| match &scope.kind {
-            super::iterator::ScopeKind::Block(block) => match &block.kind {
+            ScopeKind::Block(block) => match &block.kind {
                 BlockKind::Role(role) => Some(role.name.clone()),
                 _ => None,
             },
-            _ => None,
+            ScopeKind::Include(include) => include.role.as_ref().map(|role| role.name.clone()),
         })
 }
 
@@ -401,20 +496,22 @@ impl Executor<'_> {
                     continue;
                 }
             };
-            if let Some(role) = &role {
-                run.handlers.add_included_role(role);
-            }
             let hosts: Vec<String> = hosts.into_iter().map(|(host, _)| host).collect();
             let scope = Arc::new(Scope {
                 kind: ScopeKind::Include(Arc::new(IncludeScope {
                     task: context.task.clone(),
                     task_scope: task_scope.clone(),
                     vars: request.item_vars.clone(),
-                    role,
+                    role: role.clone(),
                     target: request.target.clone(),
                 })),
                 parent: task_scope,
             });
+            // ansible-core rejects `import_role` in a handler's included tasks file, so
+            // only an included role brings handlers here.
+            if let Some(role) = &role {
+                run.handlers.add_included(&items, &scope, Some(role));
+            }
             let nodes = run.handlers.program.compile_included(&items, &scope, slot);
             self.report_included(&request, path, hosts.clone());
             let mut slots = Vec::new();

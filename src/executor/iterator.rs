@@ -411,6 +411,18 @@ impl HostState {
         }
     }
 
+    /// Tells whether the host's next task is in a `rescue` or `always` section of its
+    /// innermost block, where ansible-core 2.16's `any_errors_fatal` check lets it go on.
+    pub fn continues_in_rescue_or_always(&self) -> bool {
+        let mut next = self.clone();
+        if next.advance().is_none() {
+            return false;
+        }
+        next.frames
+            .last()
+            .is_some_and(|frame| matches!(frame.section, Section::Rescue | Section::Always))
+    }
+
     /// Stops the host, as `meta: end_host` or an unreachable host does.
     pub fn end(&mut self) {
         self.frames.clear();

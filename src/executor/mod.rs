@@ -98,6 +98,41 @@ impl CoreRelease {
             minor: 17,
         }
     }
+
+    /// Returns whether a fatal error (`any_errors_fatal` or a failed `run_once` task)
+    /// fails the other hosts of the batch, as ansible-core 2.17 and later do. 2.16
+    /// instead ends the play and the playbook with `NO MORE HOSTS LEFT`, unless a host
+    /// goes on in a `rescue` or `always` section.
+    pub fn fails_batch_on_fatal_error(self) -> bool {
+        self >= CoreRelease {
+            major: 2,
+            minor: 17,
+        }
+    }
+
+    /// Returns whether the `first_found` lookup returns its path with `..` resolved, as
+    /// ansible-core 2.18 does. 2.16 returns the path as it joined it.
+    ///
+    /// NOTE: no 2.17 release was run; rplay counts it with 2.16 here.
+    pub fn normalizes_found_paths(self) -> bool {
+        self >= CoreRelease {
+            major: 2,
+            minor: 18,
+        }
+    }
+
+    /// Returns whether a role's handler also listens to `ROLE : TOPIC` for each of its
+    /// `listen` topics. ansible-core 2.18 accepts such a notification and 2.16 rejects
+    /// it as a missing handler.
+    ///
+    /// NOTE: no 2.17 release was run. The change was merged in March 2024, before
+    /// 2.17.0 was released, so rplay counts 2.17 in.
+    pub fn listens_as_role_topic(self) -> bool {
+        self >= CoreRelease {
+            major: 2,
+            minor: 17,
+        }
+    }
 }
 
 /// ansible-playbook's exit codes for a run.

@@ -12,8 +12,8 @@ use super::Executor;
 use crate::inventory::HostQuery;
 use crate::playbook::walk::task_display_name;
 use crate::playbook::{
-    value_text, Block, BlockKind, Inherited, Item, LoadError, LoadErrorKind, Play, RoleInstance,
-    Task,
+    value_text, Block, BlockKind, Inherited, Item, LoadError, LoadErrorKind, Play, RoleFiles,
+    RoleInstance, Task,
 };
 use crate::template::Variables;
 use crate::vars::{Layers, PlayLayers};
@@ -300,7 +300,7 @@ impl Executor<'_> {
         {
             self.start_at_done |= skip_to_task(&program, &mut states, &pattern);
         }
-        let handlers = super::handlers::Handlers::new(play);
+        let handlers = super::handlers::Handlers::new(play, self.options.core_release);
         let mut run = PlayRun {
             play: play.clone(),
             layers: layers.clone(),
@@ -533,6 +533,11 @@ impl Executor<'_> {
                 .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
                 .is_some_and(|v| truthy_keyword(&v));
         if any_failed && fatal {
+            if !self.options.core_release.fails_batch_on_fatal_error()
+                && self.break_play_on_fatal_error(run)
+            {
+                return;
+            }
             // Like ansible-core, fail every host that this task did not fail. A host that
             // it failed stays where the failure took it (a `rescue` or `always`).
             for host in run.hosts.clone() {
@@ -626,6 +631,33 @@ impl Executor<'_> {
             super::task::registered_value(context, value),
         );
         self.vars.set_nonpersistent(host, &registered);
+    }
+
+    /// Ends the play and the playbook after a fatal error (`any_errors_fatal` or a failed
+    /// `run_once` task), as ansible-core 2.16's linear strategy does when no host of the
+    /// batch goes on in a `rescue` or `always` section. It prints `NO MORE HOSTS LEFT`
+    /// and fails no host that did not fail. Returns whether it ended the play.
+    ///
+    /// NOTE: when a host goes on in a `rescue` or `always` section, ansible-core 2.16
+    /// lets the other hosts run on and stops the playbook after the play; rplay fails
+    /// them as 2.17 and later do. With `max_fail_percentage` set, 2.16 also prints that
+    /// check's banner, which rplay leaves out here.
+    fn break_play_on_fatal_error(&mut self, run: &mut PlayRun) -> bool {
+        let goes_on = run
+            .hosts
+            .iter()
+            .filter(|host| !self.unreachable_hosts.contains(*host))
+            .filter_map(|host| run.states.get(host))
+            .any(HostState::continues_in_rescue_or_always);
+        if goes_on {
+            return false;
+        }
+        self.emit(Event::NoHostsRemaining);
+        run.broke_play = true;
+        for state in run.states.values_mut() {
+            state.end();
+        }
+        true
     }
 
     /// Ends the play when more than `max_fail_percentage` of the batch failed, as
@@ -1017,21 +1049,20 @@ impl Executor<'_> {
                 }
             };
             let (path, items, role) = loaded;
-            let items = self.filter_included(run, slot, context, &items);
-            if let Some(role) = &role {
-                run.handlers.add_included_role(role);
-            }
             let hosts: Vec<String> = hosts.into_iter().map(|(host, _)| host).collect();
             let scope = Arc::new(Scope {
                 kind: ScopeKind::Include(Arc::new(IncludeScope {
                     task: context.task.clone(),
                     task_scope: run.program.slot(slot).scope.clone(),
                     vars: request.item_vars.clone(),
-                    role,
+                    role: role.clone(),
                     target: request.target.clone(),
                 })),
                 parent: run.program.slot(slot).scope.clone(),
             });
+            // Handlers come from the whole file or role, whatever the tags select.
+            run.handlers.add_included(&items, &scope, role.as_ref());
+            let items = self.filter_included(run, slot, context, &items);
             let nodes = run.program.compile_included(&items, &scope, slot);
             for host in &hosts {
                 per_host
@@ -1162,12 +1193,21 @@ impl Executor<'_> {
         origin: &IncludeOrigin,
     ) -> Result<LoadedInclude, IncludeFailure> {
         if request.role {
-            let tasks_from = request.args.get("tasks_from").map(value_text);
+            let file = |key: &str| {
+                request
+                    .args
+                    .get(key)
+                    .map_or_else(|| "main".to_string(), value_text)
+            };
+            let files = RoleFiles {
+                tasks: file("tasks_from"),
+                handlers: file("handlers_from"),
+            };
             let (instance, items) = self
                 .loader
                 .load_include_role(
                     &request.target,
-                    tasks_from.as_deref(),
+                    &files,
                     &run.play.base_dir,
                     context.role.as_ref().map(|r| r.definition.path.as_path()),
                     &context.task.span,

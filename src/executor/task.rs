@@ -305,7 +305,7 @@ impl Executor<'_> {
             Some(lookup @ ("dict" | "indexed_items" | "nested" | "together")) => {
                 loop_lookup(lookup, &templated)
             }
-            Some(lookup) => self.query_lookup(lookup, &templated, vars),
+            Some(lookup) => self.query_lookup(context, lookup, &templated, vars),
         };
         let items = items.map_err(|message| LoopError {
             message,
@@ -323,6 +323,7 @@ impl Executor<'_> {
     /// value that is not a list is the one term, as `listify_lookup_plugin_terms` makes it.
     fn query_lookup(
         &self,
+        context: &TaskContext,
         lookup: &str,
         terms: &Value,
         vars: &HostVars,
@@ -332,7 +333,7 @@ impl Executor<'_> {
             other => vec![other.clone()],
         };
         self.templar
-            .run_loop_lookup(lookup, &terms, vars)
+            .run_loop_lookup(lookup, &terms, vars, loop_subdir(&context.task.action))
             .map_err(|err| err.to_string())
     }
 
@@ -1149,6 +1150,20 @@ fn int_keyword(value: &Value) -> Option<i64> {
 
 /// Expands the `with_<lookup>` loops rplay implements natively: `dict`, `nested`,
 /// `together` and `indexed_items`.
+/// Returns the directory a `with_` loop's lookup searches first, as ansible-core's task
+/// executor picks it: `templates`, `vars` or `files` when the action's name contains
+/// `template`, `var` or `file` (tried in that order), else `files`.
+fn loop_subdir(action: &str) -> &'static str {
+    [
+        ("template", "templates"),
+        ("var", "vars"),
+        ("file", "files"),
+    ]
+    .into_iter()
+    .find(|(word, _)| action.contains(word))
+    .map_or("files", |(_, subdir)| subdir)
+}
+
 fn loop_lookup(lookup: &str, terms: &Value) -> Result<Vec<Value>, String> {
     let lists = |value: &Value| -> Vec<Vec<Value>> {
         value

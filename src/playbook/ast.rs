@@ -197,6 +197,7 @@ pub struct RoleDefinition {
     pub path: PathBuf,
     pub defaults: Arc<Map>,
     pub vars: Arc<Map>,
+    /// The handlers of `handlers/main.yml`, when the role has that file.
     pub handlers: Option<Arc<Vec<Item>>>,
     pub allow_duplicates: bool,
 }
@@ -217,6 +218,10 @@ pub struct RoleInstance {
     pub span: Span,
     /// The tasks file the use runs: `main`, or the file `tasks_from` names.
     pub tasks_from: String,
+    /// The handlers file of the use: `main`, or the file `handlers_from` names.
+    pub handlers_from: String,
+    /// The handlers of `handlers_from`, when that file exists and lists any.
+    pub handlers: Option<Arc<Vec<Item>>>,
     /// Set for `import_role` and `include_role` uses.
     pub from_include: bool,
 }
@@ -224,20 +229,21 @@ pub struct RoleInstance {
 impl RoleInstance {
     /// Returns a key that two uses of a role share exactly when ansible-core takes them
     /// for the same role, which it runs once per host unless `allow_duplicates` is set.
-    /// The key covers the path, parameters, `vars`, `when`, `tags`, the tasks file and
-    /// whether an include loaded the role.
+    /// The key covers the path, parameters, `vars`, `when`, `tags`, the tasks and
+    /// handlers files and whether an include loaded the role.
     pub fn identity(&self) -> String {
         let values = |items: &[Spanned<Value>]| -> Vec<Value> {
             items.iter().map(|item| item.value.clone()).collect()
         };
         format!(
-            "{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+            "{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}\u{0}{}",
             self.definition.path.display(),
             self.params,
             self.entry.vars.as_ref().map(|vars| &vars.value),
             values(&self.entry.when),
             values(&self.entry.tags),
             self.tasks_from,
+            self.handlers_from,
             self.from_include,
         )
     }

@@ -10,4 +10,4 @@ pub mod walk;
 pub use ast::*;
 pub use error::{LoadError, LoadErrorKind};
 pub use load::args::VARIABLE_PARAMS;
-pub use load::{check_playbook_file, parse_kv_text, split_args, LoadNote, Loader};
+pub use load::{check_playbook_file, parse_kv_text, split_args, LoadNote, Loader, RoleFiles};

@@ -33,6 +33,19 @@ pub struct TemplarOptions {
     /// `jinja2_native`: templates return native values (Jinja2's `NativeEnvironment`)
     /// instead of text. The template module and lookup still render text.
     pub native: bool,
+    /// The spelling of the path that the `first_found` lookup returns.
+    pub found_path: FoundPath,
+}
+
+/// The spelling of a path that a lookup found by joining a search path entry, a
+/// directory and a relative name such as `../vars/x.yml`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FoundPath {
+    /// With `.` and `..` resolved, as ansible-core 2.18's `first_found` returns it.
+    #[default]
+    Normalized,
+    /// As joined, `..` included, as ansible-core 2.16's `first_found` returns it.
+    Joined,
 }
 
 /// Settings of the template module and `template` lookup for one file.
@@ -127,6 +140,10 @@ impl Templar {
         &self.inner.options.vault_secrets
     }
 
+    pub fn found_path(&self) -> FoundPath {
+        self.inner.options.found_path
+    }
+
     /// Templates a value recursively (strings inside lists and maps) with Ansible 2.18
     /// typing; unsafe strings are left alone.
     pub fn template(&self, value: &Value, vars: &dyn Variables) -> Result<Value, TemplateError> {
@@ -203,15 +220,17 @@ impl Templar {
     }
 
     /// Runs the lookup plugin `name` on `terms` as a `with_<lookup>` loop does, and
-    /// returns its items. Errors keep the plugin's own message.
+    /// returns its items. Errors keep the plugin's own message. `subdir` is the
+    /// directory that `first_found` searches first (`files`, `templates` or `vars`).
     pub fn run_loop_lookup(
         &self,
         name: &str,
         terms: &[Value],
         vars: &dyn Variables,
+        subdir: &'static str,
     ) -> Result<Vec<Value>, TemplateError> {
         let guard = Context::borrowed(self, vars);
-        super::lookups::run_for_loop(&guard.0, name, terms)
+        super::lookups::run_for_loop(&guard.0, name, terms, subdir)
     }
 
     /// Tells whether `text` contains a complete template construct, as Ansible's

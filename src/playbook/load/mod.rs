@@ -3,6 +3,7 @@
 pub(crate) mod args;
 pub use args::{parse_kv_text, split_args};
 mod roles;
+pub use roles::RoleFiles;
 mod tasks;
 
 use std::collections::HashMap;
@@ -548,7 +549,7 @@ impl Loader {
     pub fn load_include_role(
         &mut self,
         name: &str,
-        tasks_from: Option<&str>,
+        files: &RoleFiles,
         playbook_dir: &Path,
         from_role: Option<&Path>,
         task_span: &crate::source::Span,
@@ -564,7 +565,7 @@ impl Loader {
             .map(|node| node.span.clone());
         let written_as_text = name_span.is_none();
         let span = name_span.unwrap_or_else(|| task_span.clone());
-        self.include_role(name, tasks_from.unwrap_or("main"), &origin, span)
+        self.include_role(name, files, &origin, span)
             .map_err(|mut err| {
                 // A name written as `k=v` text has no position of its own, and ansible-core
                 // then shows none.

@@ -15,6 +15,13 @@ use crate::source::Span;
 use crate::yaml::{Node, NodeKind};
 use crate::{Map, Value};
 
+/// The files of a role that `include_role` names with `tasks_from` and
+/// `handlers_from`; each is `main` unless given.
+pub struct RoleFiles {
+    pub tasks: String,
+    pub handlers: String,
+}
+
 /// The options of a role entry besides the role itself.
 struct RoleRequest {
     name: String,
@@ -22,6 +29,7 @@ struct RoleRequest {
     params: Map,
     inherited: Inherited,
     tasks_from: String,
+    handlers_from: String,
     /// Set for `import_role` and `include_role`, whose roles are never the same role as
     /// a `roles:` entry or a dependency.
     from_include: bool,
@@ -73,6 +81,7 @@ impl Loader {
             params: Map::new(),
             inherited,
             tasks_from: arg("tasks_from").unwrap_or_else(|| "main".to_string()),
+            handlers_from: arg("handlers_from").unwrap_or_else(|| "main".to_string()),
             from_include: true,
         };
         self.role_block(request, origin)
@@ -102,16 +111,18 @@ impl Loader {
     pub(super) fn include_role(
         &mut self,
         name: &str,
-        tasks_from: &str,
+        files: &RoleFiles,
         origin: &Origin,
         span: Span,
     ) -> Result<(Arc<RoleInstance>, Vec<Item>), LoadError> {
+        let tasks_from = files.tasks.as_str();
         let request = RoleRequest {
             name: name.to_string(),
             span: span.clone(),
             params: Map::new(),
             inherited: Inherited::default(),
             tasks_from: tasks_from.to_string(),
+            handlers_from: files.handlers.clone(),
             from_include: true,
         };
         let instance = self.role_instance(&request, origin)?;
@@ -289,6 +300,7 @@ impl Loader {
             .and_then(|definition| Ok((self.role_dependencies(&definition)?, definition)));
         self.loading_roles.pop();
         let (dependencies, definition) = loaded?;
+        let handlers = self.role_handlers(&definition, &request.handlers_from, &request.span)?;
         Ok(Arc::new(RoleInstance {
             name: request.name.clone(),
             definition,
@@ -297,8 +309,35 @@ impl Loader {
             entry: request.inherited.clone(),
             span: request.span.clone(),
             tasks_from: request.tasks_from.clone(),
+            handlers_from: request.handlers_from.clone(),
+            handlers,
             from_include: request.from_include,
         }))
+    }
+
+    /// Loads the handlers file a use of the role names. As ansible-core, a missing
+    /// `handlers_from` file is an error only when the role has a `handlers/` directory.
+    fn role_handlers(
+        &mut self,
+        definition: &RoleDefinition,
+        handlers_from: &str,
+        span: &Span,
+    ) -> Result<Option<Arc<Vec<Item>>>, LoadError> {
+        if handlers_from == "main" {
+            return Ok(definition.handlers.clone());
+        }
+        let dir = definition.path.join("handlers");
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let path = find_main(&dir, handlers_from).ok_or_else(|| {
+            LoadError::new(
+                format!("Could not find specified file in role: handlers/{handlers_from}"),
+                Some(span),
+            )
+        })?;
+        let origin = self.role_origin(&definition.path);
+        Ok(Some(self.load_tasks_file(&path, &origin, true)?))
     }
 
     fn role_dependencies(
@@ -473,6 +512,7 @@ fn role_request(entry: &Node) -> Result<RoleRequest, LoadError> {
         params: Map::new(),
         inherited: Inherited::default(),
         tasks_from: "main".to_string(),
+        handlers_from: "main".to_string(),
         from_include: false,
     };
     if let Some(name) = entry.as_str() {

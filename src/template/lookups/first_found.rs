@@ -13,6 +13,7 @@ use std::path::Path;
 use super::{failure, find_file, Request};
 use crate::template::convert::from_jinja;
 use crate::template::error::TemplateError;
+use crate::template::templar::FoundPath;
 use crate::template::vars::Context;
 use crate::Value;
 
@@ -67,7 +68,11 @@ pub fn first_found(
         let Some(name) = template_candidate(context, candidate)? else {
             continue;
         };
-        if let Some(path) = find_file(context, "files", &name) {
+        if let Some(path) = find_file(context, request.subdir, &name) {
+            let path = match context.templar().found_path() {
+                FoundPath::Normalized => crate::config::normalize(&path),
+                FoundPath::Joined => path,
+            };
             return Ok(vec![Value::from(path.to_string_lossy().into_owned())]);
         }
     }

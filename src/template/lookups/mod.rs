@@ -56,6 +56,9 @@ pub fn query(
 struct Request {
     terms: Vec<JValue>,
     options: Vec<(String, JValue)>,
+    /// The directory under each search path entry that `first_found` tries first:
+    /// what the task executor of ansible-core sets for a `with_` loop, else `files`.
+    subdir: &'static str,
 }
 
 impl Request {
@@ -95,7 +98,11 @@ fn run(
     let Some(context) = render::current_context() else {
         return Err(lookup_error(name, "lookups need a variable context"));
     };
-    let request = Request { terms, options };
+    let request = Request {
+        terms,
+        options,
+        subdir: "files",
+    };
     let name = short_name(name);
     let ran = match run_plugin(&context, name, &request) {
         Ok(ran) => ran,
@@ -161,15 +168,18 @@ pub fn take_warnings() -> Vec<String> {
 
 /// Runs a lookup plugin for a `with_<lookup>` loop. ansible-core's task executor calls
 /// the plugin itself, so its errors keep their own message, without the templar's
-/// "An unhandled exception occurred" wording.
+/// "An unhandled exception occurred" wording. `subdir` is the directory that
+/// `first_found` searches first, which ansible-core derives from the task's action.
 pub(crate) fn run_for_loop(
     context: &Arc<Context>,
     name: &str,
     terms: &[Value],
+    subdir: &'static str,
 ) -> Result<Vec<Value>, TemplateError> {
     let request = Request {
         terms: terms.iter().map(to_jinja).collect(),
         options: Vec::new(),
+        subdir,
     };
     run_plugin(context, short_name(name), &request).map_err(Raised::into_loop_error)
 }
@@ -417,6 +427,8 @@ fn search_dirs(context: &Context, subdir: &str) -> Vec<PathBuf> {
 /// taken as it is. A relative one is tried as `ENTRY/SUBDIR/SOURCE`, then
 /// `ENTRY/SOURCE`, for each entry of `ansible_search_path` and last for the templar's
 /// base directory. `SUBDIR` is not added again when `source` already starts with it.
+/// The path found keeps the `..` of `source`, as ansible-core returns it, and the file
+/// system resolves it.
 fn find_file(context: &Context, subdir: &str, source: &str) -> Option<PathBuf> {
     let path = Path::new(source);
     if path.is_absolute() {
@@ -453,9 +465,6 @@ fn search_candidates(context: &Context, subdir: &str, source: &str) -> Vec<PathB
     }
     push_entry(context.templar().base_dir(), &mut candidates);
     candidates
-        .into_iter()
-        .map(|candidate| crate::config::normalize(&candidate))
-        .collect()
 }
 
 /// Reads a file for a lookup, decrypting it when it is vault text, as ansible-core's
@@ -533,8 +542,10 @@ fn fileglob(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Tem
     for term in request.term_texts() {
         let (directory, pattern) = split_path(&term);
         let dirs = if pattern != term {
+            // NOTE: ansible-core globs the directory as joined, `..` included. rplay
+            // globs it normalised, so a term with `..` lists its matches without it.
             match find_file(context, "files", directory) {
-                Some(dir) => vec![dir],
+                Some(dir) => vec![crate::config::normalize(&dir)],
                 None => {
                     warn_not_found(directory);
                     Vec::new()

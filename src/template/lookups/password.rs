@@ -334,6 +334,7 @@ mod tests {
         Request {
             terms: Vec::new(),
             options: Vec::new(),
+            subdir: "files",
         }
     }
 
