@@ -617,6 +617,14 @@ fn unsatisfiable_text(group: &[Relation]) -> String {
 /// as a file named after the URL with 8 random characters before its extension.
 fn fetch_file(apt: &Apt, url: &str) -> Result<(crate::get_url::TempDir, String), Failure> {
     let failed = |reason: String| Failure::new(format!("Failure downloading {url}, {reason}"));
+    // With pipelining, no action made `remote_tmp` before the module, so the module
+    // creates it for its temporary directory, with a warning.
+    if let (true, Some(remote_tmp)) = (apt.options.pipelining, &apt.options.remote_tmp) {
+        let base = crate::spec::expand_path(remote_tmp);
+        if let Some(warning) = crate::workdir::create_base(&base) {
+            apt.warn(warning.into_text());
+        }
+    }
     let directory = crate::get_url::TempDir::create(apt.options)
         .map_err(|err| failed(crate::files::os_error(&err)))?;
     let path_part = url::Url::parse(url)
