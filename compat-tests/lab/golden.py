@@ -22,6 +22,9 @@ and snapshots are stored or compared:
   file of template's diff header) gets `ansible-local-<id>/tmp<id>`, and a module's
   temporary file there (`ansible-tmp-<id>/tmp<random>`, get_url's download) gets
   `ansible-tmp-<id>/tmp<id>`;
+- in results, the 8 random characters in the name of a package file that apt's `deb`
+  downloaded (`Preparing to unpack .../NAME<random>.deb ...`, as dpkg prints it) become
+  `<random>`;
 - in results, the `status` mapping of systemd_service: timestamps, PIDs, invocation ids,
   resource counters, the process and signal limits the kernel sizes after the machine's
   memory, and the `{ ... pid=N ... }` details of `Exec*` become `<varies>`, and
@@ -357,6 +360,9 @@ ASYNC_JID = re.compile(r"\bj\d+\.\d+\b")
 ANSIBLE_LOCAL_TMP = re.compile(r"ansible-local-\d+[a-z0-9_]{8}/tmp[a-z0-9_]{8}")
 # A module's `mkstemp` file in its temporary directory (get_url's download).
 ANSIBLE_TMP_FILE = re.compile(r"ansible-tmp-<id>/tmp[a-z0-9_]{8}\b")
+# dpkg's line for a package file that apt's `deb` downloaded: ansible-core's `fetch_file`
+# names it after the URL with 8 random characters before the extension.
+FETCHED_DEB = re.compile(r"(Preparing to unpack \.\.\./\S*?)[a-z0-9_]{8}(\.deb \.\.\.)")
 # Keys of systemd_service's `status` whose values depend on when and where the unit ran.
 SYSTEMD_VARYING = re.compile(
     r"(Timestamp|TimestampMonotonic|PID|InvocationID|^Memory(Current|Peak|Available|SwapCurrent|SwapPeak|ZSwapCurrent)$"
@@ -394,6 +400,7 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
         value = ANSIBLE_LOCAL_TMP.sub("ansible-local-<id>/tmp<id>", value)
         value = ANSIBLE_TMP.sub("ansible-tmp-<id>", value)
         value = ASYNC_JID.sub("j<id>", value)
+        value = FETCHED_DEB.sub(r"\1<random>\2", value)
         return ANSIBLE_TMP_FILE.sub("ansible-tmp-<id>/tmp<id>", value)
     return value
 

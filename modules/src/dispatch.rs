@@ -165,6 +165,11 @@ const ENTRIES: &[ModuleEntry] = &[
     entry("hostname", &crate::hostname::SPEC, crate::hostname::run),
     entry("apt", &crate::apt::SPEC, crate::apt::run),
     entry(
+        "package_facts",
+        &crate::package_facts::SPEC,
+        crate::package_facts::run,
+    ),
+    entry(
         "apt_repository",
         &crate::apt_repository::SPEC,
         crate::apt_repository::run,
@@ -272,6 +277,7 @@ pub const MODULES: &[&str] = &[
     "service_facts",
     "hostname",
     "apt",
+    "package_facts",
     "apt_repository",
     "getent",
     "package",

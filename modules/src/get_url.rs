@@ -465,10 +465,11 @@ impl Drop for TempFile {
 }
 
 /// A module temporary directory, removed with its content when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn create(options: &ModuleOptions) -> std::io::Result<TempDir> {
+    /// Creates the directory where ansible-core's module would have its `tmpdir`.
+    pub(crate) fn create(options: &ModuleOptions) -> std::io::Result<TempDir> {
         use std::os::unix::fs::DirBuilderExt;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -30,6 +30,7 @@ pub mod lineinfile;
 pub mod modprobe;
 pub mod mount;
 pub mod ospath;
+pub mod package_facts;
 pub mod pyregex;
 pub mod pyrepr;
 pub mod replace;

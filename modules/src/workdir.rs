@@ -149,7 +149,7 @@ impl RemoteTmpWarning {
 }
 
 /// Creates `remote_tmp` when it is missing, and returns ansible-core's warning then.
-fn create_base(base: &str) -> Option<RemoteTmpWarning> {
+pub(crate) fn create_base(base: &str) -> Option<RemoteTmpWarning> {
     if Path::new(base).exists() {
         return None;
     }

@@ -23,6 +23,11 @@ use crate::{Map, Value};
 
 pub use subset::{resolve_subsets, SubsetError};
 
+/// The host's node name from `uname(2)`, as Python's `platform.node()` returns it.
+pub fn node_name() -> String {
+    platform::uname().nodename
+}
+
 /// The default of `fact_path`.
 pub const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
 
