@@ -235,7 +235,9 @@ fn unwrap_warnings(log: &str) -> Vec<String> {
         "ERROR!",
         "{",
         "}",
-        " ",
+        // Indented result lines. A continuation line of a deprecation can start with
+        // one space, because ansible-core wraps it keeping whitespace.
+        "  ",
         "Using ",
         "No config file",
         "ansible-playbook",

@@ -136,7 +136,8 @@ pub struct AgentChannel {
 }
 
 impl AgentChannel {
-    /// Installs the agent on the target unless the same binary is there already, then
+    /// Installs the agent on the target unless the same binary is there already (`None`:
+    /// the target is the controller, and the running executable is the agent), then
     /// starts it, through `escalation` when given, and reads its hello. `on_start` is
     /// called with the start command before it runs.
     ///
@@ -146,12 +147,20 @@ impl AgentChannel {
     /// file.
     pub async fn start(
         session: &Session,
-        binary: &AgentBinary,
+        binary: Option<&AgentBinary>,
         escalation: Option<&Become>,
         login_user: &str,
         on_start: &mut dyn FnMut(&str),
     ) -> Result<AgentChannel, ConnectionError> {
-        let installed = install(session, binary).await?;
+        let installed = match binary {
+            Some(binary) => install(session, binary).await?,
+            None => std::env::current_exe()
+                .map_err(|err| {
+                    ConnectionError::Agent(format!("cannot find the rplay executable: {err}"))
+                })?
+                .display()
+                .to_string(),
+        };
         let shared = match escalation {
             Some(escalation) if escalation.is_unprivileged(login_user) => {
                 Some(share_with(session, &installed, &escalation.user).await?)

@@ -292,12 +292,17 @@ impl Connections {
             options,
         } = call;
         let runtime = self.ensure_connected(slot, spec)?;
-        let binary = match self
-            .agent_binary
-            .get_or_init(|| AgentBinary::locate(self.agent_setting.as_deref()))
-        {
-            Ok(binary) => binary,
-            Err(message) => return Err(ConnectionError::Agent(message.clone())),
+        // On the controller the running rplay is the agent, so it needs no static build.
+        let binary = if spec.local {
+            None
+        } else {
+            match self
+                .agent_binary
+                .get_or_init(|| AgentBinary::locate(self.agent_setting.as_deref()))
+            {
+                Ok(binary) => Some(binary),
+                Err(message) => return Err(ConnectionError::Agent(message.clone())),
+            }
         };
         let connection = slot.as_mut().expect("connected above");
         let identity = escalation.cloned();
