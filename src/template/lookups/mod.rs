@@ -328,6 +328,8 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "vars" => return vars(context, request),
         "varnames" => return varnames(context, request),
         "file" => file(context, request),
+        "unvault" => return unvault(context, request),
+        "random_choice" => return random_choice(request),
         "template" => template(context, request),
         "items" | "list" | "flattened" => Ok(list(request, name != "list")),
         "dict" => return dict(request),
@@ -497,6 +499,40 @@ fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Templat
         values.push(Value::from(text));
     }
     Ok(values)
+}
+
+/// Ansible's `unvault` lookup: each file found under `files/`, decrypted when it is
+/// vaulted, as it is.
+fn unvault(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Raised> {
+    let mut values = Vec::new();
+    for term in request.term_texts() {
+        let Some(path) = find_file(context, "files", &term) else {
+            return Err(Raised::Unhandled {
+                class: "ansible.errors.AnsibleParserError",
+                message: format!("Unable to find file matching \"{term}\" "),
+            });
+        };
+        values.push(Value::from(read(context, &path).map_err(Raised::Lookup)?));
+    }
+    Ok(values)
+}
+
+/// Ansible's `random_choice` lookup: one of the terms, drawn at random, or no terms.
+fn random_choice(request: &Request) -> Result<Vec<Value>, Raised> {
+    let terms: Vec<Value> = request
+        .terms
+        .iter()
+        .map(|term| from_jinja(term).unwrap_or_default())
+        .collect();
+    if terms.is_empty() {
+        return Ok(terms);
+    }
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|err| Raised::ansible(format!("Unable to choose random term: {err}")))?;
+    // The modulo bias over 64 random bits is negligible for any list a playbook holds.
+    let index = (u64::from_le_bytes(bytes) % terms.len() as u64) as usize;
+    Ok(vec![terms[index].clone()])
 }
 
 fn list(request: &Request, flatten: bool) -> Vec<Value> {
