@@ -52,8 +52,8 @@ pub fn run_with(argv: &[String], options: &ModuleOptions, extra: &[(&str, &str)]
     }
 }
 
-/// The exit status as `subprocess` reports it: the negated signal number for a killed
-/// program.
+/// Returns the exit status as `subprocess` reports it: the negated signal number for a
+/// killed program.
 pub(crate) fn exit_code(status: &std::process::ExitStatus) -> i64 {
     use std::os::unix::process::ExitStatusExt;
     match status.code() {

@@ -2,7 +2,6 @@
 //! escalation runs the agent, and `raw`'s commands, as child processes of
 //! `/bin/sh -c`, as ansible-core's local connection plugin does.
 
-use std::ffi::CStr;
 use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt;
@@ -70,24 +69,7 @@ fn shell(command: &str) -> Command {
 /// Returns the name of the user rplay runs as, from the password database, or its uid
 /// when the database has no entry.
 pub fn login_user() -> String {
-    // SAFETY: geteuid takes no arguments and always succeeds (POSIX).
+    // SAFETY: geteuid takes no arguments and cannot fail (POSIX).
     let uid = unsafe { libc::geteuid() };
-    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
-    // SAFETY: `entry` and `buffer` outlive the call, and on success `pw_name` points into
-    // `buffer`, which is read before it is dropped.
-    unsafe {
-        let mut entry: libc::passwd = std::mem::zeroed();
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(
-            uid,
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut found,
-        );
-        if rc != 0 || found.is_null() || entry.pw_name.is_null() {
-            return uid.to_string();
-        }
-        CStr::from_ptr(entry.pw_name).to_string_lossy().into_owned()
-    }
+    rplay_modules::facts::user_name(uid).unwrap_or_else(|| uid.to_string())
 }

@@ -639,7 +639,7 @@ impl Executor<'_> {
     /// and fails no host that did not fail. Returns whether it ended the play.
     ///
     /// NOTE: when a host goes on in a `rescue` or `always` section, ansible-core 2.16
-    /// lets the other hosts run on and stops the playbook after the play; rplay fails
+    /// lets the other hosts run on and stops the playbook after the play. rplay fails
     /// them as 2.17 and later do. With `max_fail_percentage` set, 2.16 also prints that
     /// check's banner, which rplay leaves out here.
     fn break_play_on_fatal_error(&mut self, run: &mut PlayRun) -> bool {

@@ -30,8 +30,8 @@ fn split_revision(version: &str) -> (&str, &str) {
     version.rsplit_once('-').unwrap_or((version, ""))
 }
 
-/// A character's weight in dpkg's ordering of the non-digit parts: letters first, then
-/// other characters, with `~` lowest and the end of the string between them.
+/// Returns a character's weight in dpkg's ordering of the non-digit parts: letters first,
+/// then other characters, with `~` lowest and the end of the string between them.
 fn weight(byte: Option<u8>) -> i32 {
     match byte {
         None => 0,
@@ -82,9 +82,9 @@ fn compare_part(left: &str, right: &str) -> Ordering {
     Ordering::Equal
 }
 
-/// Whether `version` satisfies the relation `operator target`, as `apt_pkg.check_dep`
-/// decides it. An empty operator is an unversioned relation, always satisfied; the
-/// obsolete `<` and `>` mean `<=` and `>=`.
+/// Tells whether `version` satisfies the relation `operator target`, as
+/// `apt_pkg.check_dep` decides it. An empty operator is an unversioned relation, always
+/// satisfied, and the obsolete `<` and `>` mean `<=` and `>=`.
 pub fn satisfies(version: &str, operator: &str, target: &str) -> bool {
     if operator.is_empty() {
         return true;
@@ -112,12 +112,12 @@ pub struct Relation {
 }
 
 impl Relation {
-    /// The package name without its `:arch` qualifier.
+    /// Returns the package name without its `:arch` qualifier.
     pub fn package(&self) -> &str {
         self.name.split(':').next().unwrap_or_default()
     }
 
-    /// The operator in python-apt's mathematical notation (`<`, `<=`, `=`, `>=`, `>`).
+    /// Returns the operator in python-apt's mathematical notation (`<`, `<=`, `=`, `>=`, `>`).
     pub fn math_operator(&self) -> &str {
         match self.operator.as_str() {
             "<<" => "<",

@@ -16,6 +16,8 @@ mod security;
 mod subset;
 mod system;
 mod user;
+
+pub use user::user_name;
 mod util;
 mod virtual_;
 

@@ -15,6 +15,11 @@ struct Passwd {
     shell: String,
 }
 
+/// Returns the name of the user with `uid`, from the password database.
+pub fn user_name(uid: u32) -> Option<String> {
+    passwd_by_uid(uid).map(|entry| entry.name)
+}
+
 /// Looks a user up by uid with `getpwuid_r(3)`.
 fn passwd_by_uid(uid: u32) -> Option<Passwd> {
     let mut buffer = vec![0 as libc::c_char; 16 * 1024];
