@@ -9,13 +9,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rplay::output::compare::{compare_logs, render_text, Difference, Normalizer, Subject};
+use rplay::output::compare::{
+    compare_logs, render_text, Comparison, Difference, Normalizer, Subject,
+};
 use serde_json::{json, Value};
 
 /// Every case directory of `fixtures/compare/`.
-const CASES: [&str; 8] = [
+const CASES: [&str; 9] = [
     "failing",
     "include",
+    "include-order",
     "loop",
     "profile",
     "syntax-error",
@@ -33,14 +36,18 @@ fn read(case: &str, file: &str) -> String {
     fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
 }
 
-fn differences(case: &str, a: &str, b: &str) -> Vec<Difference> {
+fn comparison(case: &str, a: &str, b: &str) -> Comparison {
     compare_logs(&read(case, a), &read(case, b), &Normalizer::new(&[]))
+}
+
+fn differences(case: &str, a: &str, b: &str) -> Vec<Difference> {
+    comparison(case, a, b).differences
 }
 
 /// Renders the human report, with paths relative to `fixtures/compare/`.
 fn report(case: &str, a: &str, b: &str) -> String {
     render_text(
-        &differences(case, a, b),
+        &comparison(case, a, b),
         &format!("{case}/{a}"),
         &format!("{case}/{b}"),
     )
@@ -90,7 +97,15 @@ fn ansible_runs_compare_equal() {
 fn ansible_runs_really_differ_in_text() {
     // The equality above must come from normalisation, not from identical files: every
     // case with results has varying host order, times or temporary names.
-    for case in ["failing", "include", "loop", "profile", "verbose", "vvvv"] {
+    for case in [
+        "failing",
+        "include",
+        "include-order",
+        "loop",
+        "profile",
+        "verbose",
+        "vvvv",
+    ] {
         assert_ne!(
             read(case, "ansible-1.log"),
             read(case, "ansible-2.log"),
@@ -107,6 +122,33 @@ fn rplay_failing() {
 #[test]
 fn rplay_include() {
     insta::assert_snapshot!(report("include", "ansible-1.log", "rplay.log"));
+}
+
+#[test]
+fn rplay_include_order() {
+    insta::assert_snapshot!(report("include-order", "ansible-1.log", "rplay.log"));
+}
+
+#[test]
+fn include_order_reordered() {
+    // The second run slowed the other host down, so the included files ran in another
+    // order: one reordered stretch, no differences.
+    let found = comparison("include-order", "ansible-1.log", "ansible-2.log");
+    assert!(found.differences.is_empty(), "{:#?}", found.differences);
+    assert_eq!(found.reordered.len(), 1, "{:#?}", found.reordered);
+    assert_eq!(found.reordered[0].tasks_a, (2, 9));
+    assert_eq!(found.reordered[0].tasks_b, (2, 9));
+    insta::assert_snapshot!(report("include-order", "ansible-1.log", "ansible-2.log"));
+}
+
+#[test]
+fn edited_reordered_msg() {
+    // A changed result inside a reordered stretch is found with its partner line.
+    let found = differences("include-order", "ansible-1.log", "edited-color.log");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].location.host.as_deref(), Some("beta"));
+    assert_eq!(found[0].subject, Subject::Field { path: "msg".into() });
+    insta::assert_snapshot!(edited_report("include-order", "edited-color.log"));
 }
 
 #[test]

@@ -74,15 +74,15 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     };
     let normalizer = Normalizer::new(&args.strip_prefix);
-    let differences = compare_logs(&text_a, &text_b, &normalizer);
+    let comparison = compare_logs(&text_a, &text_b, &normalizer);
     let (name_a, name_b) = (args.a.display().to_string(), args.b.display().to_string());
     let report = if args.json {
-        render_json(&differences, &name_a, &name_b)
+        render_json(&comparison, &name_a, &name_b)
     } else {
-        render_text(&differences, &name_a, &name_b)
+        render_text(&comparison, &name_a, &name_b)
     };
     print!("{report}");
-    if differences.is_empty() {
+    if comparison.differences.is_empty() {
         exit::EQUAL
     } else {
         exit::DIFFERENT

@@ -11,8 +11,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod align;
+mod reorder;
 
 use align::{align, unmatched, Aligned};
+use reorder::{differing_lines, segments, LineSource, Segment};
 
 use super::parse::{
     Dump, HostEvent, HostLine, Included, Log, Message, MessageKind, Play, Profile, RecapRow, Task,
@@ -115,19 +117,51 @@ pub enum Subject {
     ProfileRows,
 }
 
-/// Lists the differences between two parsed (and normalised) logs.
-pub fn diff_logs(a: &Log, b: &Log) -> Vec<Difference> {
+/// A stretch of tasks of one play that A and B ran in another order, with the same
+/// lines for every host: the order of the files an include task loaded follows the
+/// order in which the hosts reported that task (see `reorder.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reordered {
+    /// The play.
+    #[serde(flatten)]
+    pub location: Location,
+    /// The first and the last task of the stretch in A, 1-based as in [`Position`].
+    pub tasks_a: (usize, usize),
+    /// The first and the last task of the stretch in B.
+    pub tasks_b: (usize, usize),
+    /// Line of the stretch's first banner in A, 1-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a_line: Option<usize>,
+    /// Line of the stretch's first banner in B.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b_line: Option<usize>,
+}
+
+/// The result of comparing two logs: the differences, and the stretches of tasks that
+/// ran in another order with the same results, which are not differences.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Comparison {
+    pub differences: Vec<Difference>,
+    pub reordered: Vec<Reordered>,
+}
+
+/// Compares two parsed (and normalised) logs.
+pub fn diff_logs(a: &Log, b: &Log) -> Comparison {
     let mut differ = Differ::default();
     differ.messages(&Location::default(), &a.messages, &b.messages);
     differ.plays(&a.plays, &b.plays);
     differ.recap(&a.recap, &b.recap);
     differ.profile(a.profile.as_ref(), b.profile.as_ref());
-    differ.differences
+    Comparison {
+        differences: differ.differences,
+        reordered: differ.reordered,
+    }
 }
 
 #[derive(Default)]
 struct Differ {
     differences: Vec<Difference>,
+    reordered: Vec<Reordered>,
 }
 
 impl Differ {
@@ -236,7 +270,29 @@ impl Differ {
     }
 
     fn tasks(&mut self, play: &Location, a: &[Task], b: &[Task]) {
-        for aligned in align(a, b, |task| (task.kind, task.name.clone())) {
+        let equal = |task_a: &Task, task_b: &Task| {
+            let mut scratch = Differ::default();
+            scratch.task(play, task_a, task_b);
+            scratch.differences.is_empty()
+        };
+        for segment in segments(a, b, equal) {
+            let aligned = match segment {
+                Segment::Aligned(aligned) => aligned,
+                Segment::Reordered {
+                    a: range_a,
+                    b: range_b,
+                } => {
+                    self.reordered.push(Reordered {
+                        location: play.clone(),
+                        tasks_a: (range_a.start + 1, range_a.end),
+                        tasks_b: (range_b.start + 1, range_b.end),
+                        a_line: a[range_a.start].line,
+                        b_line: b[range_b.start].line,
+                    });
+                    self.reordered_lines(play, a, range_a, b, range_b);
+                    continue;
+                }
+            };
             let (task_a, task_b, position) = match aligned {
                 Aligned::Both((index_a, task_a), (index_b, task_b)) => (
                     Some(task_a),
@@ -266,6 +322,40 @@ impl Differ {
                         (task_a.and_then(|t| t.line), task_b.and_then(|t| t.line)),
                     );
                 }
+            }
+        }
+    }
+
+    /// Compares the lines of a reordered stretch that are not equal on both sides, each
+    /// with the line of the other side in the same slot (task, host, loop item).
+    fn reordered_lines(
+        &mut self,
+        play: &Location,
+        a: &[Task],
+        range_a: std::ops::Range<usize>,
+        b: &[Task],
+        range_b: std::ops::Range<usize>,
+    ) {
+        for (line_a, line_b) in differing_lines(a, range_a, b, range_b) {
+            let task = &a[line_a.task];
+            let location = Location {
+                task: Some(task_position(task, Some(line_a.task), Some(line_b.task))),
+                ..play.clone()
+            };
+            match (line_a.source, line_b.source) {
+                (LineSource::Host(host_a), LineSource::Host(host_b)) => {
+                    let location = Location {
+                        host: Some(host_a.host.clone()),
+                        ..location
+                    };
+                    self.host_line(&location, host_a, host_b);
+                }
+                (LineSource::Message(message_a), LineSource::Message(message_b)) => {
+                    let (message_a, message_b) = (message_a.clone(), message_b.clone());
+                    self.messages(&location, &[message_a], &[message_b]);
+                }
+                // Other lines are equal when their slots are.
+                _ => {}
             }
         }
     }
@@ -799,7 +889,7 @@ mod tests {
     use serde_json::json;
 
     fn diff(a: &str, b: &str) -> Vec<Difference> {
-        diff_logs(&parse_log(a), &parse_log(b))
+        diff_logs(&parse_log(a), &parse_log(b)).differences
     }
 
     const BASE: &str = concat!(

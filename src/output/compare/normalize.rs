@@ -19,6 +19,11 @@ What legitimately varies between runs is normalised before comparing:
     host, each host in its own order; the hosts of an `included:` line, the order of
     `included:` lines, and the order of warnings and unrecognised lines inside one
     task (or play, or outside plays) do not matter
+  - the order of included files: an include task's files run in the order in which the
+    hosts reported the task, which depends on timing. After a task with `included:`
+    lines, where the logs stop agreeing, the shortest stretches of tasks that hold the
+    same lines for every host (task, host, loop item) are reported as reordered; their
+    lines are compared per host, each with its counterpart, regardless of order
   - `...ignoring` after a loop item line is counted per task, not given to a host,
     because ansible-core prints it after that host's last item, possibly after other
     hosts' lines

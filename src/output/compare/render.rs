@@ -3,17 +3,23 @@
 
 use serde_json::{json, Value};
 
-use super::diff::{Difference, Location, Position, Subject};
+use super::diff::{Comparison, Difference, Location, Position, Reordered, Subject};
 
 /// Values longer than this many characters are cut in the human report.
 const MAX_VALUE_CHARS: usize = 160;
 
 /// Renders the human report: the two file names, one line per difference (location,
-/// then what differs, then the line numbers), and a count.
-pub fn render_text(differences: &[Difference], name_a: &str, name_b: &str) -> String {
+/// then what differs, then the line numbers), one line per reordered stretch of tasks,
+/// and a count of the differences.
+pub fn render_text(comparison: &Comparison, name_a: &str, name_b: &str) -> String {
     let mut out = format!("A: {name_a}\nB: {name_b}\n");
+    let differences = &comparison.differences;
     for difference in differences {
         out.push_str(&render_difference(difference));
+        out.push('\n');
+    }
+    for reordered in &comparison.reordered {
+        out.push_str(&render_reordered(reordered));
         out.push('\n');
     }
     let count = match differences.len() {
@@ -26,9 +32,22 @@ pub fn render_text(differences: &[Difference], name_a: &str, name_b: &str) -> St
     out
 }
 
-/// Renders the JSON report: `{"a", "b", "equal", "differences"}`, each difference with
-/// its location, subject, values, line numbers and the human `message`.
-pub fn render_json(differences: &[Difference], name_a: &str, name_b: &str) -> String {
+/// Renders the JSON report: `{"a", "b", "equal", "differences", "reordered"}`, each
+/// difference with its location, subject, values, line numbers and the human `message`,
+/// each reordered stretch with its play, task ranges, first lines and `message`.
+pub fn render_json(comparison: &Comparison, name_a: &str, name_b: &str) -> String {
+    let differences = &comparison.differences;
+    let reordered: Vec<Value> = comparison
+        .reordered
+        .iter()
+        .map(|stretch| {
+            let mut value = serde_json::to_value(stretch).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut value {
+                map.insert("message".into(), Value::from(render_reordered(stretch)));
+            }
+            value
+        })
+        .collect();
     let items: Vec<Value> = differences
         .iter()
         .map(|difference| {
@@ -44,6 +63,7 @@ pub fn render_json(differences: &[Difference], name_a: &str, name_b: &str) -> St
         "b": name_b,
         "equal": differences.is_empty(),
         "differences": items,
+        "reordered": reordered,
     });
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
@@ -67,7 +87,35 @@ pub fn render_difference(difference: &Difference) -> String {
     }
     parts.push(describe(difference));
     let mut line = parts.join(": ");
-    if let Some(lines) = lines_text(difference) {
+    if let Some(lines) = lines_text(difference.a_line, difference.b_line) {
+        line.push_str(&format!(" ({lines})"));
+    }
+    line
+}
+
+/// Renders one reordered stretch: `play 6 "p": tasks 142-300 of A and tasks 142-298 of B
+/// ran in another order after an include (compared per host, regardless of order)
+/// (A:1309, B:1309)`.
+pub fn render_reordered(reordered: &Reordered) -> String {
+    let mut line = String::new();
+    if let Some(scope) = scope_text(&reordered.location) {
+        line.push_str(&scope);
+        line.push_str(": ");
+    }
+    let range = |(first, last): (usize, usize)| {
+        if first == last {
+            format!("task {first}")
+        } else {
+            format!("tasks {first}-{last}")
+        }
+    };
+    line.push_str(&format!(
+        "{} of A and {} of B ran in another order after an include (compared per host, \
+         regardless of order)",
+        range(reordered.tasks_a),
+        range(reordered.tasks_b)
+    ));
+    if let Some(lines) = lines_text(reordered.a_line, reordered.b_line) {
         line.push_str(&format!(" ({lines})"));
     }
     line
@@ -104,8 +152,8 @@ fn host_text(location: &Location) -> Option<String> {
     })
 }
 
-fn lines_text(difference: &Difference) -> Option<String> {
-    match (difference.a_line, difference.b_line) {
+fn lines_text(a_line: Option<usize>, b_line: Option<usize>) -> Option<String> {
+    match (a_line, b_line) {
         (Some(a), Some(b)) => Some(format!("A:{a}, B:{b}")),
         (Some(a), None) => Some(format!("A:{a}")),
         (None, Some(b)) => Some(format!("B:{b}")),
