@@ -15,12 +15,13 @@ use rplay::output::compare::{
 use serde_json::{json, Value};
 
 /// Every case directory of `fixtures/compare/`.
-const CASES: [&str; 9] = [
+const CASES: [&str; 10] = [
     "failing",
     "include",
     "include-order",
     "loop",
     "profile",
+    "run-once-host",
     "syntax-error",
     "verbose",
     "vvvv",
@@ -103,6 +104,7 @@ fn ansible_runs_really_differ_in_text() {
         "include-order",
         "loop",
         "profile",
+        "run-once-host",
         "verbose",
         "vvvv",
     ] {
@@ -149,6 +151,38 @@ fn edited_reordered_msg() {
     assert_eq!(found[0].location.host.as_deref(), Some("beta"));
     assert_eq!(found[0].subject, Subject::Field { path: "msg".into() });
     insta::assert_snapshot!(edited_report("include-order", "edited-color.log"));
+}
+
+#[test]
+fn rplay_run_once_host() {
+    insta::assert_snapshot!(report("run-once-host", "ansible-1.log", "rplay.log"));
+}
+
+#[test]
+fn run_once_host_moved() {
+    // The second run filled the group in the other order, so both run_once tasks ran on
+    // the other host: two moved tasks, and the recap rows compared by their sums.
+    let found = comparison("run-once-host", "ansible-1.log", "ansible-2.log");
+    assert!(found.differences.is_empty(), "{:#?}", found.differences);
+    let hosts: Vec<(&str, &str)> = found
+        .moved
+        .iter()
+        .map(|moved| (moved.host_a.as_str(), moved.host_b.as_str()))
+        .collect();
+    assert_eq!(hosts, [("alpha", "beta"), ("alpha", "beta")]);
+    insta::assert_snapshot!(report("run-once-host", "ansible-1.log", "ansible-2.log"));
+}
+
+#[test]
+fn edited_moved_msg() {
+    // A moved task whose result differs is reported as two hosts' differences.
+    let found = differences("run-once-host", "ansible-1.log", "edited-once.log");
+    let hosts: Vec<Option<&str>> = found
+        .iter()
+        .map(|difference| difference.location.host.as_deref())
+        .collect();
+    assert_eq!(hosts, [Some("alpha"), Some("beta")], "{found:#?}");
+    insta::assert_snapshot!(edited_report("run-once-host", "edited-once.log"));
 }
 
 #[test]

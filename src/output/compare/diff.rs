@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod align;
+mod moved;
 mod reorder;
 
 use align::{align, unmatched, Aligned};
@@ -137,12 +138,30 @@ pub struct Reordered {
     pub b_line: Option<usize>,
 }
 
-/// The result of comparing two logs: the differences, and the stretches of tasks that
-/// ran in another order with the same results, which are not differences.
+/// A task that ran on one host in A and on another host in B, with the same lines: a
+/// `run_once` task runs on the first host of the play, and the order of a group that
+/// `group_by` fills follows the order in which the hosts reported (see `moved.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MovedTask {
+    /// The play and task.
+    #[serde(flatten)]
+    pub location: Location,
+    pub host_a: String,
+    pub host_b: String,
+    /// Line of the host's first line in A, 1-based.
+    pub a_line: usize,
+    /// Line of the host's first line in B.
+    pub b_line: usize,
+}
+
+/// The result of comparing two logs: the differences, then the stretches of tasks that
+/// ran in another order and the tasks that ran on another host, with the same results,
+/// which are not differences.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Comparison {
     pub differences: Vec<Difference>,
     pub reordered: Vec<Reordered>,
+    pub moved: Vec<MovedTask>,
 }
 
 /// Compares two parsed (and normalised) logs.
@@ -155,6 +174,7 @@ pub fn diff_logs(a: &Log, b: &Log) -> Comparison {
     Comparison {
         differences: differ.differences,
         reordered: differ.reordered,
+        moved: differ.moved,
     }
 }
 
@@ -162,6 +182,7 @@ pub fn diff_logs(a: &Log, b: &Log) -> Comparison {
 struct Differ {
     differences: Vec<Difference>,
     reordered: Vec<Reordered>,
+    moved: Vec<MovedTask>,
 }
 
 impl Differ {
@@ -387,6 +408,10 @@ impl Differ {
     fn task_hosts(&mut self, location: &Location, a: &Task, b: &Task) {
         let by_host_a = group_by_host(&a.results);
         let by_host_b = group_by_host(&b.results);
+        if let Some(moved) = self.moved_task(location, &by_host_a, &by_host_b) {
+            self.moved.push(moved);
+            return;
+        }
         let mut hosts: Vec<&str> = by_host_a.keys().chain(by_host_b.keys()).copied().collect();
         hosts.sort_unstable();
         hosts.dedup();
@@ -688,6 +713,7 @@ impl Differ {
     }
 
     fn recap(&mut self, a: &[RecapRow], b: &[RecapRow]) {
+        let summed = self.counters_summed_in_recap(a, b);
         for aligned in align(a, b, |row| row.host.clone()) {
             let (row_a, row_b) = match aligned {
                 Aligned::Both((_, row_a), (_, row_b)) => (Some(row_a), Some(row_b)),
@@ -702,9 +728,16 @@ impl Differ {
             let lines = (row_a.map(|row| row.line), row_b.map(|row| row.line));
             match (row_a, row_b) {
                 (Some(row_a), Some(row_b)) => {
-                    for ((counter, count_a), (_, count_b)) in
-                        row_a.counters().into_iter().zip(row_b.counters())
+                    let summed = summed.get(&row_a.host);
+                    for (column, ((counter, count_a), (_, count_b))) in row_a
+                        .counters()
+                        .into_iter()
+                        .zip(row_b.counters())
+                        .enumerate()
                     {
+                        if summed.is_some_and(|columns| columns.contains(&column)) {
+                            continue;
+                        }
                         let subject = Subject::RecapCount { counter };
                         self.compare(&location, subject, count_a, count_b, lines);
                     }

@@ -11,10 +11,12 @@ pub mod normalize;
 pub mod parse;
 pub mod render;
 
-pub use diff::{diff_logs, Comparison, Difference, Location, Position, Reordered, Subject};
+pub use diff::{
+    diff_logs, Comparison, Difference, Location, MovedTask, Position, Reordered, Subject,
+};
 pub use normalize::{Normalizer, NORMALIZATIONS};
 pub use parse::{parse_log, Log};
-pub use render::{render_difference, render_json, render_reordered, render_text};
+pub use render::{render_difference, render_json, render_moved, render_reordered, render_text};
 
 /// Parses, normalises and compares two log texts.
 pub fn compare_logs(a: &str, b: &str, normalizer: &Normalizer) -> Comparison {

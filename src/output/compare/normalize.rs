@@ -24,6 +24,12 @@ What legitimately varies between runs is normalised before comparing:
     lines, where the logs stop agreeing, the shortest stretches of tasks that hold the
     same lines for every host (task, host, loop item) are reported as reordered; their
     lines are compared per host, each with its counterpart, regardless of order
+  - the host of a run_once task: it runs on the first host of the play, and group_by
+    fills a group in the order in which the hosts reported. A task with the lines of one
+    host in A and of another host in B, equal apart from the host (a delegation to the
+    machine the other side ran on counts as equal), is reported as moved. The recap
+    rows of the hosts that moved tasks connect are then compared by the sum of each
+    counter over those hosts, when that sum is equal
   - `...ignoring` after a loop item line is counted per task, not given to a host,
     because ansible-core prints it after that host's last item, possibly after other
     hosts' lines

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::diff::{Comparison, Difference, Location, Position, Reordered, Subject};
+use super::diff::{Comparison, Difference, Location, MovedTask, Position, Reordered, Subject};
 
 /// Values longer than this many characters are cut in the human report.
 const MAX_VALUE_CHARS: usize = 160;
@@ -22,6 +22,10 @@ pub fn render_text(comparison: &Comparison, name_a: &str, name_b: &str) -> Strin
         out.push_str(&render_reordered(reordered));
         out.push('\n');
     }
+    for moved in &comparison.moved {
+        out.push_str(&render_moved(moved));
+        out.push('\n');
+    }
     let count = match differences.len() {
         0 => "no differences".to_string(),
         1 => "1 difference".to_string(),
@@ -32,22 +36,13 @@ pub fn render_text(comparison: &Comparison, name_a: &str, name_b: &str) -> Strin
     out
 }
 
-/// Renders the JSON report: `{"a", "b", "equal", "differences", "reordered"}`, each
-/// difference with its location, subject, values, line numbers and the human `message`,
-/// each reordered stretch with its play, task ranges, first lines and `message`.
+/// Renders the JSON report: `{"a", "b", "equal", "differences", "reordered", "moved"}`,
+/// each entry with its fields (location, subject or hosts, values, line numbers) and the
+/// human `message`.
 pub fn render_json(comparison: &Comparison, name_a: &str, name_b: &str) -> String {
     let differences = &comparison.differences;
-    let reordered: Vec<Value> = comparison
-        .reordered
-        .iter()
-        .map(|stretch| {
-            let mut value = serde_json::to_value(stretch).unwrap_or(Value::Null);
-            if let Value::Object(map) = &mut value {
-                map.insert("message".into(), Value::from(render_reordered(stretch)));
-            }
-            value
-        })
-        .collect();
+    let reordered = json_entries(&comparison.reordered, render_reordered);
+    let moved = json_entries(&comparison.moved, render_moved);
     let items: Vec<Value> = differences
         .iter()
         .map(|difference| {
@@ -64,6 +59,7 @@ pub fn render_json(comparison: &Comparison, name_a: &str, name_b: &str) -> Strin
         "equal": differences.is_empty(),
         "differences": items,
         "reordered": reordered,
+        "moved": moved,
     });
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
@@ -90,6 +86,35 @@ pub fn render_difference(difference: &Difference) -> String {
     if let Some(lines) = lines_text(difference.a_line, difference.b_line) {
         line.push_str(&format!(" ({lines})"));
     }
+    line
+}
+
+/// Serialises each entry with its human `message` added.
+fn json_entries<T: serde::Serialize>(entries: &[T], message: impl Fn(&T) -> String) -> Vec<Value> {
+    entries
+        .iter()
+        .map(|entry| {
+            let mut value = serde_json::to_value(entry).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut value {
+                map.insert("message".into(), Value::from(message(entry)));
+            }
+            value
+        })
+        .collect()
+}
+
+/// Renders one task that ran on another host: `play 6 "p", task 54 "t": ran on test-3 in
+/// A and on test-2 in B, with the same result (A:738, B:738)`.
+pub fn render_moved(moved: &MovedTask) -> String {
+    let mut line = String::new();
+    if let Some(scope) = scope_text(&moved.location) {
+        line.push_str(&scope);
+        line.push_str(": ");
+    }
+    line.push_str(&format!(
+        "ran on {} in A and on {} in B, with the same result (A:{}, B:{})",
+        moved.host_a, moved.host_b, moved.a_line, moved.b_line
+    ));
     line
 }
 
