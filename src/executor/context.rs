@@ -131,24 +131,24 @@ impl TaskContext {
             return layers;
         };
         for dependency in all_dependencies(role) {
-            layers.role_defaults.push(&dependency.definition.defaults);
+            layers.role_defaults.push(&dependency.defaults);
         }
         for parent in &self.dep_chain {
-            layers.role_defaults.push(&parent.definition.defaults);
+            layers.role_defaults.push(&parent.defaults);
         }
-        layers.role_defaults.push(&role.definition.defaults);
+        layers.role_defaults.push(&role.defaults);
 
         for parent in &self.dep_chain {
-            layers.role_vars.push(&parent.definition.vars);
+            layers.role_vars.push(&parent.vars);
             if let Some(vars) = &parent.entry.vars {
                 layers.role_vars.push_map(vars.value.clone());
             }
             layers.role_params.push_map(parent.params.clone());
         }
         for dependency in all_dependencies(role) {
-            layers.role_vars.push(&dependency.definition.vars);
+            layers.role_vars.push(&dependency.vars);
         }
-        layers.role_vars.push(&role.definition.vars);
+        layers.role_vars.push(&role.vars);
         if let Some(vars) = &role.entry.vars {
             layers.role_vars.push_map(vars.value.clone());
         }

@@ -1202,6 +1202,8 @@ impl Executor<'_> {
             let files = RoleFiles {
                 tasks: file("tasks_from"),
                 handlers: file("handlers_from"),
+                vars: file("vars_from"),
+                defaults: file("defaults_from"),
             };
             let (instance, items) = self
                 .loader
@@ -1418,9 +1420,9 @@ impl Executor<'_> {
         let roles = play_roles(play);
         for role in &roles {
             for dependency in all_dependencies(role) {
-                layers.role_defaults.push(&dependency.definition.defaults);
+                layers.role_defaults.push(&dependency.defaults);
             }
-            layers.role_defaults.push(&role.definition.defaults);
+            layers.role_defaults.push(&role.defaults);
         }
         if let Some(vars) = &play.inherited.vars {
             layers.vars.push_map(vars.value.clone());
@@ -1428,9 +1430,9 @@ impl Executor<'_> {
         layers.vars_files = self.vars_files(play, &layers);
         for role in &roles {
             for dependency in all_dependencies(role) {
-                layers.role_vars.push(&dependency.definition.vars);
+                layers.role_vars.push(&dependency.vars);
             }
-            layers.role_vars.push(&role.definition.vars);
+            layers.role_vars.push(&role.vars);
         }
         let dependency_roles: Vec<Arc<RoleInstance>> =
             roles.iter().flat_map(all_dependencies).collect();

@@ -222,6 +222,14 @@ pub struct RoleInstance {
     pub handlers_from: String,
     /// The handlers of `handlers_from`, when that file exists and lists any.
     pub handlers: Option<Arc<Vec<Item>>>,
+    /// The vars file or directory of the use: `main`, or the one `vars_from` names.
+    pub vars_from: String,
+    /// The defaults file or directory of the use: `main`, or the one `defaults_from` names.
+    pub defaults_from: String,
+    /// The role's vars as this use loads them (the definition's for `main`).
+    pub vars: Arc<Map>,
+    /// The role's defaults as this use loads them (the definition's for `main`).
+    pub defaults: Arc<Map>,
     /// Set for `import_role` and `include_role` uses.
     pub from_include: bool,
 }
@@ -229,14 +237,14 @@ pub struct RoleInstance {
 impl RoleInstance {
     /// Returns a key that two uses of a role share exactly when ansible-core takes them
     /// for the same role, which it runs once per host unless `allow_duplicates` is set.
-    /// The key covers the path, parameters, `vars`, `when`, `tags`, the tasks and
-    /// handlers files and whether an include loaded the role.
+    /// The key covers the path, parameters, `vars`, `when`, `tags`, the tasks,
+    /// handlers, vars and defaults files and whether an include loaded the role.
     pub fn identity(&self) -> String {
         let values = |items: &[Spanned<Value>]| -> Vec<Value> {
             items.iter().map(|item| item.value.clone()).collect()
         };
         format!(
-            "{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}\u{0}{}",
+            "{}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
             self.definition.path.display(),
             self.params,
             self.entry.vars.as_ref().map(|vars| &vars.value),
@@ -244,6 +252,8 @@ impl RoleInstance {
             values(&self.entry.tags),
             self.tasks_from,
             self.handlers_from,
+            self.vars_from,
+            self.defaults_from,
             self.from_include,
         )
     }

@@ -15,11 +15,13 @@ use crate::source::Span;
 use crate::yaml::{Node, NodeKind};
 use crate::{Map, Value};
 
-/// The files of a role that `include_role` names with `tasks_from` and
-/// `handlers_from`; each is `main` unless given.
+/// The files of a role that `include_role` names with `tasks_from`, `handlers_from`,
+/// `vars_from` and `defaults_from`; each is `main` unless given.
 pub struct RoleFiles {
     pub tasks: String,
     pub handlers: String,
+    pub vars: String,
+    pub defaults: String,
 }
 
 /// The options of a role entry besides the role itself.
@@ -30,6 +32,8 @@ struct RoleRequest {
     inherited: Inherited,
     tasks_from: String,
     handlers_from: String,
+    vars_from: String,
+    defaults_from: String,
     /// Set for `import_role` and `include_role`, whose roles are never the same role as
     /// a `roles:` entry or a dependency.
     from_include: bool,
@@ -73,6 +77,14 @@ impl Loader {
                 Some(&task.span),
             )
         })?;
+        for option in ["tasks_from", "handlers_from", "vars_from", "defaults_from"] {
+            if let Some(value) = arg(option).filter(|value| is_template(value)) {
+                return Err(LoadError::new(
+                    format!("rplay cannot template the import_role option {option} {value:?} yet"),
+                    Some(&task.span),
+                ));
+            }
+        }
         let mut inherited = task.inherited;
         inherited.keywords.extend(task.keywords);
         let request = RoleRequest {
@@ -82,6 +94,8 @@ impl Loader {
             inherited,
             tasks_from: arg("tasks_from").unwrap_or_else(|| "main".to_string()),
             handlers_from: arg("handlers_from").unwrap_or_else(|| "main".to_string()),
+            vars_from: arg("vars_from").unwrap_or_else(|| "main".to_string()),
+            defaults_from: arg("defaults_from").unwrap_or_else(|| "main".to_string()),
             from_include: true,
         };
         self.role_block(request, origin)
@@ -123,6 +137,8 @@ impl Loader {
             inherited: Inherited::default(),
             tasks_from: tasks_from.to_string(),
             handlers_from: files.handlers.clone(),
+            vars_from: files.vars.clone(),
+            defaults_from: files.defaults.clone(),
             from_include: true,
         };
         let instance = self.role_instance(&request, origin)?;
@@ -301,6 +317,14 @@ impl Loader {
         self.loading_roles.pop();
         let (dependencies, definition) = loaded?;
         let handlers = self.role_handlers(&definition, &request.handlers_from, &request.span)?;
+        let vars = match request.vars_from.as_str() {
+            "main" => definition.vars.clone(),
+            name => Arc::new(self.role_vars_from(&definition.path, "vars", name)?),
+        };
+        let defaults = match request.defaults_from.as_str() {
+            "main" => definition.defaults.clone(),
+            name => Arc::new(self.role_vars_from(&definition.path, "defaults", name)?),
+        };
         Ok(Arc::new(RoleInstance {
             name: request.name.clone(),
             definition,
@@ -311,6 +335,10 @@ impl Loader {
             tasks_from: request.tasks_from.clone(),
             handlers_from: request.handlers_from.clone(),
             handlers,
+            vars_from: request.vars_from.clone(),
+            defaults_from: request.defaults_from.clone(),
+            vars,
+            defaults,
             from_include: request.from_include,
         }))
     }
@@ -421,15 +449,50 @@ impl Loader {
     /// Loads `defaults/` or `vars/`: `main.yml` (or `.yaml`, `.json`, no extension), or
     /// every file of a `main/` directory in sorted order, merged.
     fn role_vars(&mut self, dir: &Path) -> Result<Map, LoadError> {
-        let mut vars = Map::new();
         let main_dir = dir.join("main");
         let files = if main_dir.is_dir() {
             vars_files_in(&main_dir)
         } else {
             find_main(dir, "main").into_iter().collect()
         };
+        self.merge_vars_files(&files)
+    }
+
+    /// Loads the vars or defaults (`subdir`) that `vars_from` or `defaults_from` names:
+    /// the file `NAME`, `NAME.yml`, `NAME.yaml` or `NAME.json`, or every file of the
+    /// directory `NAME`. As ansible-core, a name that matches nothing is an error when
+    /// the role has the directory `subdir`.
+    fn role_vars_from(
+        &mut self,
+        role_path: &Path,
+        subdir: &str,
+        name: &str,
+    ) -> Result<Map, LoadError> {
+        let dir = role_path.join(subdir);
+        if !dir.is_dir() {
+            return Ok(Map::new());
+        }
+        let named_dir = dir.join(name);
+        let files = if named_dir.is_dir() {
+            vars_files_in(&named_dir)
+        } else {
+            // ansible-core's message names the file and no position.
+            let file = find_main(&dir, name).ok_or_else(|| {
+                LoadError::new(
+                    format!("Could not find specified file in role: {subdir}/{name}"),
+                    None,
+                )
+            })?;
+            vec![file]
+        };
+        self.merge_vars_files(&files)
+    }
+
+    /// Merges the mappings of `files`, later files overriding earlier ones.
+    fn merge_vars_files(&mut self, files: &[PathBuf]) -> Result<Map, LoadError> {
+        let mut vars = Map::new();
         for file in files {
-            let document = self.document(&file)?;
+            let document = self.document(file)?;
             if let Some(node) = document.as_ref() {
                 match node.to_value() {
                     Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
@@ -513,6 +576,8 @@ fn role_request(entry: &Node) -> Result<RoleRequest, LoadError> {
         inherited: Inherited::default(),
         tasks_from: "main".to_string(),
         handlers_from: "main".to_string(),
+        vars_from: "main".to_string(),
+        defaults_from: "main".to_string(),
         from_include: false,
     };
     if let Some(name) = entry.as_str() {
