@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::inventory::{self, HostQuery, Limit, LoadOptions, PatternMismatch, VarsDir};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::inventory::{render_graph, render_host, render_list, InventoryView, Rendered};
+use crate::vault::VaultSecrets;
 
 /// Arguments of `rplay inventory`, mirroring `ansible-inventory`'s flags.
 #[derive(Debug, Parser)]
@@ -171,8 +172,11 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
     };
     let view = InventoryView {
         export: args.export,
+        // NOTE: `rplay inventory` takes no vault options, so it cannot decrypt
+        // vault-encrypted variable files.
         play_dir: Some(Arc::new(VarsDir::new(
             args.playbook_dir.as_deref().unwrap_or(&cwd),
+            VaultSecrets::default(),
         ))),
         play_dir_explicit: args.playbook_dir.is_some(),
     };
