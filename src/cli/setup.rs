@@ -185,22 +185,7 @@ fn vault_secrets(
     cwd: &Path,
     callback: &mut (dyn Callback + Send),
 ) -> Result<VaultSecrets, SetupError> {
-    let password_files: Vec<PathBuf> = args
-        .vault_password_files
-        .iter()
-        .cloned()
-        .chain(
-            config
-                .path("DEFAULT_VAULT_PASSWORD_FILE")
-                .map(Path::to_path_buf),
-        )
-        .collect();
-    let ids = password_files::vault_ids(
-        config.list("DEFAULT_VAULT_IDENTITY_LIST"),
-        &args.vault_ids,
-        &password_files,
-        config.str("DEFAULT_VAULT_IDENTITY").unwrap_or("default"),
-    );
+    let ids = vault_ids(config, &args.vault_ids, &args.vault_password_files);
     let loaded = password_files::load_secrets(&ids, cwd);
     for warning in loaded.warnings {
         callback.on_event(&Event::Warning(warning));
@@ -209,6 +194,30 @@ fn vault_secrets(
         Some(error) => Err(SetupError::VaultPassword(error)),
         None => Ok(loaded.secrets),
     }
+}
+
+/// Lists the vault ids of `--vault-id`, `--vault-password-file` and the settings, in
+/// ansible-core's order.
+pub(super) fn vault_ids(
+    config: &Config,
+    cli_ids: &[String],
+    cli_password_files: &[PathBuf],
+) -> Vec<String> {
+    let password_files: Vec<PathBuf> = cli_password_files
+        .iter()
+        .cloned()
+        .chain(
+            config
+                .path("DEFAULT_VAULT_PASSWORD_FILE")
+                .map(Path::to_path_buf),
+        )
+        .collect();
+    password_files::vault_ids(
+        config.list("DEFAULT_VAULT_IDENTITY_LIST"),
+        cli_ids,
+        &password_files,
+        config.str("DEFAULT_VAULT_IDENTITY").unwrap_or("default"),
+    )
 }
 
 fn inventory_sources(args: &PlaybookArgs, config: &Config) -> Vec<String> {
