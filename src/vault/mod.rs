@@ -21,6 +21,9 @@ use cipher::{CipherError, Envelope, DECRYPTION_FAILED, HEADER};
 /// ansible-core tries the secret whose label matches a vault 1.2 header first and then
 /// the others (`vault_id_match` is false by default), so the labels change which secret
 /// decrypts, never whether one does. rplay keeps no labels.
+///
+/// NOTE: with `vault_id_match = True`, ansible-core tries only the secrets whose label
+/// matches; rplay does not read that setting and tries every secret.
 #[derive(Clone, Default)]
 pub struct VaultSecrets(pub Vec<Vec<u8>>);
 
