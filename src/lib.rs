@@ -14,6 +14,7 @@ pub mod playbook;
 pub mod source;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;
 
 pub use rplay_modules::{Map, Value};

@@ -117,10 +117,13 @@ fn run_rplay(dir: &Path, args: &[String], home: &Path, timeout: Duration) -> Run
     }
 }
 
-/// Replaces the run's directories with `$DIR` and `$HOME`, as `record-expected` does.
+/// Replaces the run's directories with `$DIR` and `$HOME`, as `record-expected` does,
+/// and the scratch directory that contains the shared inventory with `$SCRATCH`.
 fn normalize(text: &str, dir: &Path, home: &Path) -> String {
+    let scratch = dir.parent().unwrap_or(dir).display().to_string();
     text.replace(&dir.display().to_string(), "$DIR")
         .replace(&home.display().to_string(), "$HOME")
+        .replace(&scratch, "$SCRATCH")
 }
 
 /// Picks the first line of the message as `record-expected` picks Ansible's, joining a

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use crate::playbook::error::REMOTE_SRC_NOTE;
 use crate::playbook::LoadError;
+use crate::vault::{VaultError, VaultSecrets};
+use crate::yaml::FileError;
 use crate::{Map, Value};
 
 /// A `-e` value that cannot be read.
@@ -26,13 +28,18 @@ pub enum ExtraVarsError {
     /// `key=value` text with unbalanced quotes or Jinja2 blocks (exit code 4).
     #[error("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}")]
     Split { text: String },
+    /// A vault-encrypted `@FILE` that the run's vault secrets cannot decrypt (exit
+    /// code 1).
+    #[error("{0}")]
+    Vault(#[from] VaultError),
 }
 
-/// Parses every `-e` value in order; later values override earlier ones.
-pub fn parse(values: &[String], cwd: &Path) -> Result<Map, ExtraVarsError> {
+/// Parses every `-e` value in order; later values override earlier ones. Files that
+/// are vault-encrypted are decrypted with `secrets`.
+pub fn parse(values: &[String], cwd: &Path, secrets: &VaultSecrets) -> Result<Map, ExtraVarsError> {
     let mut vars = Map::new();
     for text in values {
-        let data = parse_one(text, cwd)?;
+        let data = parse_one(text, cwd, secrets)?;
         for (key, value) in data {
             vars.insert(key, value);
         }
@@ -40,12 +47,12 @@ pub fn parse(values: &[String], cwd: &Path) -> Result<Map, ExtraVarsError> {
     Ok(vars)
 }
 
-fn parse_one(text: &str, cwd: &Path) -> Result<Map, ExtraVarsError> {
+fn parse_one(text: &str, cwd: &Path, secrets: &VaultSecrets) -> Result<Map, ExtraVarsError> {
     if text.is_empty() {
         return Ok(Map::new());
     }
     if let Some(file) = text.strip_prefix('@') {
-        return parse_file(&crate::config::normalize(&cwd.join(file)));
+        return parse_file(&crate::config::normalize(&cwd.join(file)), secrets);
     }
     if text.starts_with(['/', '.']) {
         return Err(ExtraVarsError::MissingAt {
@@ -75,16 +82,19 @@ fn parse_one(text: &str, cwd: &Path) -> Result<Map, ExtraVarsError> {
 /// Reads `-e @FILE`: one YAML or JSON document that must be a mapping. An empty file
 /// is rejected as ansible-core rejects its `None`. Messages name the file as
 /// `@ABSOLUTE_PATH`, as ansible-playbook rewrites the option.
-fn parse_file(path: &Path) -> Result<Map, ExtraVarsError> {
+fn parse_file(path: &Path, secrets: &VaultSecrets) -> Result<Map, ExtraVarsError> {
     if !path.exists() {
         return Err(ExtraVarsError::FileNotFound {
             path: path.to_path_buf(),
         });
     }
-    let parse_error = |err| ExtraVarsError::Parse(LoadError::from(err));
-    let document = crate::yaml::load_file(path)
-        .and_then(|loaded| loaded.into_single())
-        .map_err(parse_error)?;
+    let loaded = crate::yaml::load_file(path, secrets).map_err(|err| match err {
+        FileError::Vault(err) => ExtraVarsError::Vault(err),
+        err => ExtraVarsError::Parse(LoadError::from(err)),
+    })?;
+    let document = loaded
+        .into_single()
+        .map_err(|err| ExtraVarsError::Parse(LoadError::from(err)))?;
     match document.map(|node| node.to_value()) {
         Some(Value::Map(map)) => Ok(std::sync::Arc::unwrap_or_clone(map)),
         _ => Err(ExtraVarsError::NotAMapping {

@@ -1,16 +1,19 @@
 //! `rplay inventory`, the `ansible-inventory` equivalent: `--list`, `--graph [GROUP]`
 //! and `--host HOST`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{ArgAction, Parser};
 
 use super::exit;
 use crate::config::Config;
-use crate::inventory::{self, HostQuery, Limit, LoadOptions, PatternMismatch, VarsDir};
+use crate::inventory::{
+    self, HostQuery, InventoryError, Limit, LoadOptions, PatternMismatch, VarsDir,
+};
 use crate::output::display::{warning_text, DEFAULT_COLUMNS};
 use crate::output::inventory::{render_graph, render_host, render_list, InventoryView, Rendered};
+use crate::vault::{password_files, VaultSecrets};
 
 /// Arguments of `rplay inventory`, mirroring `ansible-inventory`'s flags.
 #[derive(Debug, Parser)]
@@ -75,6 +78,26 @@ pub struct InventoryArgs {
     /// Increase verbosity; accepted for compatibility
     #[arg(short, long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
+
+    /// Vault identity to use; may be repeated
+    #[arg(long = "vault-id", value_name = "VAULT_IDS")]
+    pub vault_ids: Vec<String>,
+
+    /// Vault password file; may be repeated
+    #[arg(
+        long = "vault-password-file",
+        visible_alias = "vault-pass-file",
+        value_name = "VAULT_PASSWORD_FILES"
+    )]
+    pub vault_password_files: Vec<PathBuf>,
+
+    /// Ask for the vault password (not supported: rplay does not prompt)
+    #[arg(
+        short = 'J',
+        long = "ask-vault-password",
+        visible_alias = "ask-vault-pass"
+    )]
+    pub ask_vault_password: bool,
 }
 
 /// Runs `rplay inventory` with `args` (without the leading `inventory`).
@@ -121,6 +144,22 @@ impl Failure {
             code: exit::BAD_OPTIONS,
         }
     }
+
+    /// Builds the failure for an inventory error. A variables file that does not parse or
+    /// decrypt exits with code 4, because ansible-core's vars plugin raises it as a
+    /// parser error.
+    fn inventory(err: InventoryError) -> Failure {
+        let code = match err {
+            InventoryError::DataFile { .. } | InventoryError::Vault(_) => {
+                exit::UNREACHABLE_OR_PARSE_ERROR
+            }
+            _ => exit::ERROR,
+        };
+        Failure {
+            message: err.to_string(),
+            code,
+        }
+    }
 }
 
 #[allow(clippy::print_stderr)]
@@ -160,7 +199,11 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
     } else {
         args.inventory.clone()
     };
-    let options = LoadOptions::from_config(&config, cwd.clone());
+    let vault_secrets = vault_secrets(args, &config, &cwd)?;
+    let options = LoadOptions {
+        vault_secrets: vault_secrets.clone(),
+        ..LoadOptions::from_config(&config, cwd.clone())
+    };
     let mut inventory = inventory::load(&sources, &options).map_err(Failure::error)?;
     print_warnings(&inventory.take_warnings());
 
@@ -173,6 +216,7 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
         export: args.export,
         play_dir: Some(Arc::new(VarsDir::new(
             args.playbook_dir.as_deref().unwrap_or(&cwd),
+            vault_secrets,
         ))),
         play_dir_explicit: args.playbook_dir.is_some(),
     };
@@ -191,13 +235,13 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
                 "You must pass a single valid host to --host parameter",
             ));
         };
-        render_host(&inventory, host, &view).map_err(Failure::error)?
+        render_host(&inventory, host, &view).map_err(Failure::inventory)?
     } else if args.graph {
         let name = args.group.as_deref().unwrap_or("all");
         let group = inventory.group_id(name).ok_or_else(|| {
             Failure::options("Pattern must be valid group name when using --graph")
         })?;
-        render_graph(&inventory, group, args.show_vars, &view).map_err(Failure::error)?
+        render_graph(&inventory, group, args.show_vars, &view).map_err(Failure::inventory)?
     } else {
         let limit = match &args.limit {
             Some(spec) => Some(Limit::parse(spec, &cwd).map_err(Failure::error)?),
@@ -212,7 +256,7 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
         let matched = inventory.get_hosts("all", &query, &mut warnings);
         print_warnings(&warnings);
         let hosts = matched.map_err(Failure::error)?;
-        render_list(&inventory, &hosts, &view).map_err(Failure::error)?
+        render_list(&inventory, &hosts, &view).map_err(Failure::inventory)?
     };
     for dir in view
         .play_dir
@@ -223,6 +267,23 @@ fn run(args: &InventoryArgs) -> Result<i32, Failure> {
         print_warnings(&dir);
     }
     emit(rendered, args)
+}
+
+/// Reads the vault passwords as ansible-inventory does, from the same sources as
+/// ansible-playbook. A source that fails warns, and the command stops when no source
+/// gives a secret.
+fn vault_secrets(
+    args: &InventoryArgs,
+    config: &Config,
+    cwd: &Path,
+) -> Result<VaultSecrets, Failure> {
+    let ids = super::setup::vault_ids(config, &args.vault_ids, &args.vault_password_files);
+    let loaded = password_files::load_secrets(&ids, cwd);
+    print_warnings(&loaded.warnings);
+    match loaded.error {
+        Some(error) => Err(Failure::error(error)),
+        None => Ok(loaded.secrets),
+    }
 }
 
 #[allow(clippy::print_stdout)]

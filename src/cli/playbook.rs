@@ -17,6 +17,7 @@ use crate::output::results::{is_results_callback, ResultsWriter};
 use crate::playbook::{
     check_playbook_file, LoadErrorKind, LoadNote, Loader, Play, Playbook, Spanned,
 };
+use crate::vault::VaultSecrets;
 use crate::Value;
 
 #[allow(clippy::print_stderr)]
@@ -91,7 +92,7 @@ impl Callback for RunCallbacks {
 fn load_exit_code(kind: LoadErrorKind) -> i32 {
     match kind {
         LoadErrorKind::Parse => exit::UNREACHABLE_OR_PARSE_ERROR,
-        LoadErrorKind::NotFound => exit::ERROR,
+        LoadErrorKind::NotFound | LoadErrorKind::Vault => exit::ERROR,
         LoadErrorKind::ImportCycle => exit::INTERNAL_ERROR,
     }
 }
@@ -118,9 +119,10 @@ fn prepare(
 fn load_playbooks(
     args: &PlaybookArgs,
     config: &Config,
+    vault_secrets: VaultSecrets,
     callback: &mut (dyn Callback + Send),
 ) -> Result<LoadedPlaybooks, i32> {
-    let mut loader = Loader::new(config);
+    let mut loader = Loader::new(config, vault_secrets);
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         let loaded = loader.load_playbook(path);
@@ -155,10 +157,11 @@ fn list(
         Ok(setup) => setup,
         Err(code) => return code,
     };
-    let (loader, playbooks) = match load_playbooks(args, config, callback) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+    let (loader, playbooks) =
+        match load_playbooks(args, config, setup.vault_secrets.clone(), callback) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
     let mut executor =
         setup::build_executor(setup, args, config, selection.clone(), loader, callback);
     for (_, playbook) in &playbooks {
@@ -277,10 +280,11 @@ fn execute(
         Ok(setup) => setup,
         Err(code) => return code,
     };
-    let (loader, playbooks) = match load_playbooks(args, config, printer) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+    let (loader, playbooks) =
+        match load_playbooks(args, config, setup.vault_secrets.clone(), printer) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
     // ansible-playbook loads the callback plugins once the first playbook is parsed.
     warn_unknown_callbacks(config, printer);
     let playbooks: Vec<Playbook> = playbooks
@@ -340,6 +344,7 @@ fn print_preamble(config: &Config, verbosity: u8) {
 fn run_exit_code(err: &RunError) -> i32 {
     match err {
         RunError::Load(err) => load_exit_code(err.kind),
+        RunError::HostVars(_) => exit::UNREACHABLE_OR_PARSE_ERROR,
         RunError::IncludeDepth { .. }
         | RunError::MissingHandler { .. }
         | RunError::CorruptFactCache(_) => exit::ERROR,

@@ -13,9 +13,10 @@ use crate::executor::tags::TagSelection;
 use crate::executor::{ConnectionDefaults, CoreRelease, Executor, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
-use crate::template::{FoundPath, Templar, TemplarOptions, VaultSecrets};
+use crate::template::{FoundPath, Templar, TemplarOptions};
 use crate::vars::fact_cache::CacheSettings;
 use crate::vars::{FactCache, VariableManager};
+use crate::vault::{password_files, VaultSecrets};
 use crate::Map;
 use crate::Value;
 
@@ -23,6 +24,8 @@ use crate::Value;
 pub struct RunSetup {
     variables: VariableManager,
     limit: Option<Limit>,
+    /// The run's vault secrets, which decrypt vault-encrypted files and values.
+    pub vault_secrets: VaultSecrets,
 }
 
 /// An error found while preparing a run.
@@ -37,6 +40,9 @@ pub enum SetupError {
     /// A `--limit` that cannot be read, or that leaves no host to target.
     #[error("{0}")]
     Limit(#[from] PatternError),
+    /// No vault password source gave a secret. The message is the last source's error.
+    #[error("{0}")]
+    VaultPassword(String),
 }
 
 impl SetupError {
@@ -90,8 +96,14 @@ pub fn prepare(
     callback: &mut (dyn Callback + Send),
 ) -> Result<RunSetup, SetupError> {
     let cwd = std::env::current_dir().map_err(SetupError::CurrentDirectory)?;
+    let vault_secrets = vault_secrets(args, config, &cwd, callback)?;
     let sources = inventory_sources(args, config);
-    let options = LoadOptions::from_config(config, cwd.clone());
+    let extra_vars = super::extra_vars::parse(&args.extra_vars, &cwd, &vault_secrets);
+    let options = LoadOptions {
+        vault_secrets: vault_secrets.clone(),
+        extra_vars_error: extra_vars.as_ref().err().map(ToString::to_string),
+        ..LoadOptions::from_config(config, cwd.clone())
+    };
     let mut inventory = inventory::load(&sources, &options)?;
     // NOTE: ansible-core prints these lines and parse warnings as they arise; rplay
     // prints the lines first, so a warning in between comes out later.
@@ -103,7 +115,7 @@ pub fn prepare(
     for warning in inventory.take_warnings() {
         callback.on_event(&Event::Warning(warning));
     }
-    let extra_vars = super::extra_vars::parse(&args.extra_vars, &cwd)?;
+    let extra_vars = extra_vars?;
     let (fact_cache, cache_error) = FactCache::open(&cache_settings(config));
     if let Some(err) = cache_error {
         callback.on_event(&Event::Warning(err.to_string()));
@@ -129,7 +141,7 @@ pub fn prepare(
         &only_or_all(&args.tags),
         &args.skip_tags,
     );
-    let mut variables = VariableManager::new(inventory, extra_vars, magic);
+    let mut variables = VariableManager::new(inventory, extra_vars, magic, vault_secrets.clone());
     variables.set_fact_cache(fact_cache);
     if args.flush_cache {
         for host in &hosts {
@@ -139,7 +151,11 @@ pub fn prepare(
             callback.on_event(&Event::Warning(warning));
         }
     }
-    Ok(RunSetup { variables, limit })
+    Ok(RunSetup {
+        variables,
+        limit,
+        vault_secrets,
+    })
 }
 
 /// The fact cache settings; the `jsonfile` plugin reads its prefix with no default.
@@ -159,35 +175,49 @@ fn print_line(line: &str) {
     println!("{line}");
 }
 
-/// Reads the vault passwords from `--vault-id LABEL@FILE`, `--vault-password-file` and
-/// the `vault_password_file` setting, each file's text stripped of surrounding
-/// whitespace as ansible-core strips it.
-///
-/// NOTE: ansible-core runs a password file that is executable and reads its output,
-/// and prompts for `--vault-id LABEL@prompt`. rplay reads every file as text and skips
-/// `prompt`. A file that cannot be read is skipped too, where ansible-core stops.
-fn vault_secrets(args: &PlaybookArgs, config: &Config) -> VaultSecrets {
-    let from_ids = args
-        .vault_ids
+/// Reads the vault passwords of `vault_identity_list`, `--vault-id`,
+/// `--vault-password-file` and `vault_password_file`, as ansible-playbook does before
+/// it reads the inventory. A source that fails warns, and the run stops when no source
+/// gives a secret.
+fn vault_secrets(
+    args: &PlaybookArgs,
+    config: &Config,
+    cwd: &Path,
+    callback: &mut (dyn Callback + Send),
+) -> Result<VaultSecrets, SetupError> {
+    let ids = vault_ids(config, &args.vault_ids, &args.vault_password_files);
+    let loaded = password_files::load_secrets(&ids, cwd);
+    for warning in loaded.warnings {
+        callback.on_event(&Event::Warning(warning));
+    }
+    match loaded.error {
+        Some(error) => Err(SetupError::VaultPassword(error)),
+        None => Ok(loaded.secrets),
+    }
+}
+
+/// Lists the vault ids of `--vault-id`, `--vault-password-file` and the settings, in
+/// ansible-core's order.
+pub(super) fn vault_ids(
+    config: &Config,
+    cli_ids: &[String],
+    cli_password_files: &[PathBuf],
+) -> Vec<String> {
+    let password_files: Vec<PathBuf> = cli_password_files
         .iter()
-        .map(|id| {
-            id.rsplit_once('@')
-                .map_or(id.as_str(), |(_, source)| source)
-        })
-        .filter(|source| *source != "prompt")
-        .map(PathBuf::from);
-    let files = from_ids
-        .chain(args.vault_password_files.iter().cloned())
+        .cloned()
         .chain(
             config
                 .path("DEFAULT_VAULT_PASSWORD_FILE")
                 .map(Path::to_path_buf),
-        );
-    let secrets = files
-        .filter_map(|file| std::fs::read_to_string(file).ok())
-        .map(|text| text.trim().as_bytes().to_vec())
+        )
         .collect();
-    VaultSecrets(secrets)
+    password_files::vault_ids(
+        config.list("DEFAULT_VAULT_IDENTITY_LIST"),
+        cli_ids,
+        &password_files,
+        config.str("DEFAULT_VAULT_IDENTITY").unwrap_or("default"),
+    )
 }
 
 fn inventory_sources(args: &PlaybookArgs, config: &Config) -> Vec<String> {
@@ -222,7 +252,7 @@ pub fn build_executor<'a>(
     let core_release = CoreRelease::parse(config.str("RPLAY_ANSIBLE_VERSION").unwrap_or("2.18.19"));
     let templar = Templar::new(TemplarOptions {
         base_dir,
-        vault_secrets: vault_secrets(args, config),
+        vault_secrets: setup.vault_secrets.clone(),
         native: config.bool("DEFAULT_JINJA2_NATIVE"),
         found_path: if core_release.normalizes_found_paths() {
             FoundPath::Normalized

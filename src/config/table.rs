@@ -89,6 +89,8 @@ settings! {
     DEFAULT_STRATEGY: Str, ini [("defaults", "strategy")], env ["ANSIBLE_STRATEGY"], default Some("linear");
     DEFAULT_TIMEOUT: Int, ini [("defaults", "timeout")], env ["ANSIBLE_TIMEOUT"], default Some("10");
     DEFAULT_TRANSPORT: Str, ini [("defaults", "transport")], env ["ANSIBLE_TRANSPORT"], default Some("ssh");
+    DEFAULT_VAULT_IDENTITY: Str, ini [("defaults", "vault_identity")], env ["ANSIBLE_VAULT_IDENTITY"], default Some("default");
+    DEFAULT_VAULT_IDENTITY_LIST: List, ini [("defaults", "vault_identity_list")], env ["ANSIBLE_VAULT_IDENTITY_LIST"], default Some("");
     DEFAULT_VAULT_PASSWORD_FILE: Path, ini [("defaults", "vault_password_file")], env ["ANSIBLE_VAULT_PASSWORD_FILE"], default None;
     DEFAULT_VERBOSITY: Int, ini [("defaults", "verbosity")], env ["ANSIBLE_VERBOSITY"], default Some("0");
     DEPRECATION_WARNINGS: Bool, ini [("defaults", "deprecation_warnings")], env ["ANSIBLE_DEPRECATION_WARNINGS"], default Some("True");

@@ -1,7 +1,7 @@
 //! Actions that run on the controller (`debug`, `set_fact`, `assert`, `fail`, `meta`,
 //! `group_by`, `add_host`, `include_vars`, `include_*`), and the dispatch to modules.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::context::TaskContext;
 use super::Executor;
@@ -9,6 +9,7 @@ use crate::playbook::value_text;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 use rplay_modules::dispatch::ModuleOptions;
+use rplay_modules::unarchive::ActionError;
 
 /// An action's result, and the work it leaves to the strategy.
 #[derive(Debug, Default)]
@@ -769,12 +770,21 @@ fn module(
         },
         "unarchive" => {
             let mut args = args.clone();
-            let found = rplay_modules::unarchive::action_args(&mut args, |src| {
-                executor.find_needle(context, "files", src)
-            });
+            let found = rplay_modules::unarchive::action_args(
+                &mut args,
+                |src| executor.find_needle(context, "files", src),
+                |path, data| {
+                    super::copy_action::decrypt_for_action(
+                        executor.templar.vault_secrets(),
+                        path,
+                        data,
+                    )
+                },
+            );
             match found {
                 Ok(()) => args,
-                Err(message) => return ok(action_fail_result(message)),
+                Err(ActionError::Fail(message)) => return ok(action_fail_result(message)),
+                Err(ActionError::Result(result)) => return ok(result),
             }
         }
         _ => args.clone(),
@@ -984,8 +994,6 @@ impl Executor<'_> {
     /// `content` given as a list or mapping becomes JSON text, and a `src` on the
     /// controller is found and its bytes sent along (base64) for the module to write.
     fn copy_args(&self, context: &TaskContext, args: &Map) -> Result<Map, Map> {
-        use std::os::unix::fs::PermissionsExt;
-
         super::copy_action::check_args(args)?;
         let mut args = args.clone();
         if let Some(content @ (Value::List(_) | Value::Map(_))) = args.get("content").cloned() {
@@ -1019,7 +1027,8 @@ impl Executor<'_> {
         // `remote_src`, where ansible-core passes it on and the module rejects it.
         let decrypt = args
             .shift_remove("decrypt")
-            .is_none_or(|value| rplay_modules::spec::to_bool(&value).unwrap_or(true));
+            .is_none_or(|value| rplay_modules::spec::to_bool(&value).unwrap_or(true))
+            .then(|| self.templar.vault_secrets());
         let Some(src) = args.get("src").map(value_text) else {
             return Ok(args);
         };
@@ -1046,16 +1055,18 @@ impl Executor<'_> {
             args.insert(Value::from(rplay_modules::copy_tree::TREE), tree.to_value());
             return Ok(args);
         }
-        let data = super::copy_action::read_source_file(&path, decrypt)?;
-        let mode = std::fs::metadata(&path)
-            .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
-            .unwrap_or_default();
+        let file = super::copy_action::read_source_file(&path, decrypt)?;
         let basename = path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         args.insert(Value::from("_original_basename"), Value::from(basename));
-        rplay_modules::copy::attach_source(&mut args, &data, &path, Some(mode));
+        rplay_modules::copy::attach_source(
+            &mut args,
+            &file.data,
+            Path::new(&file.read_path),
+            Some(file.mode),
+        );
         Ok(args)
     }
 

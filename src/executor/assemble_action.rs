@@ -55,7 +55,8 @@ fn assemble_args(
     // The action takes `decrypt` out of the module's arguments.
     let decrypt = args
         .shift_remove("decrypt")
-        .is_none_or(|value| rplay_modules::spec::to_bool(&value).unwrap_or(false));
+        .is_none_or(|value| rplay_modules::spec::to_bool(&value).unwrap_or(false))
+        .then(|| executor.templar.vault_secrets());
     let text = |key: &str| {
         args.get(key)
             .filter(|value| !value.is_null())
@@ -107,7 +108,9 @@ fn assemble_args(
         delimiter_newline: DelimiterNewline::Always,
     };
     let data = rplay_modules::assemble::assemble_fragments(&path, &fragments, |fragment| {
-        super::copy_action::read_source_file(fragment, decrypt).map_err(ReadError::Result)
+        super::copy_action::read_source_file(fragment, decrypt)
+            .map(|file| file.data)
+            .map_err(ReadError::Result)
     })
     .map_err(|err| match err {
         ReadError::Result(result) => result,
@@ -119,7 +122,11 @@ fn assemble_args(
         Value::from(ASSEMBLED),
         Value::from(base64::engine::general_purpose::STANDARD.encode(&data)),
     );
-    args.insert(Value::from(ASSEMBLED_PATH), Value::from(local_tmp_path()));
+    // The diff header shows the controller file ansible-core assembles into.
+    args.insert(
+        Value::from(ASSEMBLED_PATH),
+        Value::from(super::copy_action::local_tmp_path()),
+    );
     Ok(args)
 }
 
@@ -133,19 +140,4 @@ impl From<std::io::Error> for ReadError {
     fn from(err: std::io::Error) -> ReadError {
         ReadError::Io(err)
     }
-}
-
-/// Makes up the path of the controller file ansible-core assembles into
-/// (`~/.ansible/tmp/ansible-local-PIDRANDOM/tmpRANDOM`), which the diff header shows.
-///
-/// NOTE: rplay assembles in memory; no file exists at this path.
-fn local_tmp_path() -> String {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
-    format!(
-        "{}/.ansible/tmp/ansible-local-{}{}/tmp{}",
-        home.trim_end_matches('/'),
-        std::process::id(),
-        rplay_modules::files::random_name(8),
-        rplay_modules::files::random_name(8)
-    )
 }

@@ -11,24 +11,87 @@ use rplay_modules::copy_tree::{SourceTree, TreeFile, TreeLink};
 use rplay_modules::{Map, Value};
 
 use super::actions::{action_fail_result, failed_result, RAISED};
+use crate::vault::{is_encrypted_file, VaultSecrets};
 
-/// Reads a controller file to copy. With `decrypt`, a vault-encrypted file fails as
-/// ansible-core's loader fails without a vault secret.
-///
-/// NOTE: rplay cannot decrypt vault files, so this also fails when vault passwords are
-/// given.
-pub(super) fn read_source_file(path: &Path, decrypt: bool) -> Result<Vec<u8>, Map> {
+/// A controller file an action sends.
+pub(super) struct ControllerFile {
+    pub data: Vec<u8>,
+    /// The file ansible-core reads the bytes from, which diff headers name: the file
+    /// itself, or for a decrypted file the temporary file that `get_real_file` writes
+    /// the plaintext to.
+    pub read_path: String,
+    /// The mode of `read_path` as `0644`, which `mode: preserve` copies: 0600 for the
+    /// temporary file of a decrypted file, as Python's `mkstemp` creates it.
+    pub mode: String,
+}
+
+/// Reads a controller file to send. With `decrypt`, a vault-encrypted file is decrypted
+/// with those secrets as ansible-core's `get_real_file` decrypts it. A file that they
+/// cannot decrypt fails as the loader's exception does, with the message alone.
+pub(super) fn read_source_file(
+    path: &Path,
+    decrypt: Option<&VaultSecrets>,
+) -> Result<ControllerFile, Map> {
     let data = fs::read(path)
         .map_err(|err| failed_result(format!("could not find src={}, {err}", path.display())))?;
-    if decrypt && data.starts_with(b"$ANSIBLE_VAULT;") {
-        let mut result = failed_result(format!(
-            "A vault password or secret must be specified to decrypt {}",
-            path.display()
-        ));
+    let read_path = path.display().to_string();
+    let Some(secrets) = decrypt.filter(|_| is_encrypted_file(&data)) else {
+        let mode = fs::metadata(path)
+            .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
+            .unwrap_or_default();
+        return Ok(ControllerFile {
+            data,
+            read_path,
+            mode,
+        });
+    };
+    let data = secrets.decrypt_real_file(data, path).map_err(|error| {
+        let mut result = failed_result(error.to_string());
         result.insert(Value::from(RAISED), Value::Bool(true));
-        return Err(result);
-    }
-    Ok(data)
+        result
+    })?;
+    Ok(ControllerFile {
+        data,
+        read_path: local_tmp_path(),
+        mode: "0600".to_string(),
+    })
+}
+
+/// Makes up the path of a controller temporary file of ansible-core
+/// (`~/.ansible/tmp/ansible-local-PIDRANDOM/tmpRANDOM`), which diff headers show.
+///
+/// NOTE: rplay keeps the bytes in memory; no file exists at this path.
+pub(super) fn local_tmp_path() -> String {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
+    format!(
+        "{}/.ansible/tmp/ansible-local-{}{}/tmp{}",
+        home.trim_end_matches('/'),
+        std::process::id(),
+        rplay_modules::files::random_name(8),
+        rplay_modules::files::random_name(8)
+    )
+}
+
+/// Decrypts a controller file for an action that wraps the loader's exception in
+/// `AnsibleActionFail` (`script`, `unarchive`): the failed result then carries
+/// `changed: false` and the traceback of the vault error.
+pub(super) fn decrypt_for_action(
+    secrets: &VaultSecrets,
+    path: &Path,
+    data: Vec<u8>,
+) -> Result<Vec<u8>, Map> {
+    secrets.decrypt_real_file(data, path).map_err(|error| {
+        let mut result = failed_result(error.to_string());
+        result.insert(Value::from("changed"), Value::Bool(false));
+        result.insert(
+            Value::from("exception"),
+            Value::from(format!(
+                "Traceback (most recent call last):\n{}: {error}\n",
+                error.python_class()
+            )),
+        );
+        result
+    })
 }
 
 /// Checks `copy`'s arguments as ansible-core's copy action does before it looks for
@@ -110,7 +173,7 @@ type DirectoryId = (u64, u64);
 pub(super) fn walk_source_tree(
     top: &str,
     local_follow: bool,
-    decrypt: bool,
+    decrypt: Option<&VaultSecrets>,
 ) -> Result<SourceTree, Map> {
     let mut walk = TreeWalk {
         local_follow,
@@ -147,13 +210,13 @@ pub(super) fn walk_source_tree(
     Ok(walk.tree)
 }
 
-struct TreeWalk {
+struct TreeWalk<'a> {
     local_follow: bool,
-    decrypt: bool,
+    decrypt: Option<&'a VaultSecrets>,
     tree: SourceTree,
 }
 
-impl TreeWalk {
+impl TreeWalk<'_> {
     /// Lists the entries below `top`, named by their path after the first `offset`
     /// bytes, joined to `relative_base`. `parents` contains the directories being copied
     /// that `top` is inside.
@@ -196,15 +259,12 @@ impl TreeWalk {
     }
 
     fn push_file(&mut self, path: &str, relative: String) -> Result<(), Map> {
-        let data = read_source_file(Path::new(path), self.decrypt)?;
-        let mode = fs::metadata(path)
-            .map(|meta| format!("0{:03o}", meta.permissions().mode() & 0o7777))
-            .unwrap_or_default();
+        let file = read_source_file(Path::new(path), self.decrypt)?;
         self.tree.files.push(TreeFile {
-            path: path.to_string(),
+            path: file.read_path,
             relative,
-            data,
-            mode,
+            data: file.data,
+            mode: file.mode,
         });
         Ok(())
     }
@@ -354,7 +414,7 @@ mod tests {
     fn walk_without_trailing_slash_names_the_directory() {
         let dir = tree_fixture();
         let top = dir.path().join("tree").display().to_string();
-        let tree = walk_source_tree(&top, true, true).unwrap();
+        let tree = walk_source_tree(&top, true, Some(&VaultSecrets::default())).unwrap();
         let files = sorted(tree.files.iter().map(|f| f.relative.clone()).collect());
         assert_eq!(files, ["tree/a.txt", "tree/link", "tree/sub/deep/c.txt"]);
         assert_eq!(
@@ -371,7 +431,7 @@ mod tests {
     fn walk_with_trailing_slash_names_the_contents() {
         let dir = tree_fixture();
         let top = format!("{}/", dir.path().join("tree").display());
-        let tree = walk_source_tree(&top, false, true).unwrap();
+        let tree = walk_source_tree(&top, false, Some(&VaultSecrets::default())).unwrap();
         let files = sorted(tree.files.iter().map(|f| f.relative.clone()).collect());
         assert_eq!(files, ["a.txt", "sub/deep/c.txt"]);
         let links = sorted(tree.symlinks.iter().map(|l| l.relative.clone()).collect());
@@ -385,7 +445,7 @@ mod tests {
         let file = dir.path().join("tree/a.txt");
         fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
         let top = format!("{}/", dir.path().join("tree").display());
-        let tree = walk_source_tree(&top, true, true).unwrap();
+        let tree = walk_source_tree(&top, true, Some(&VaultSecrets::default())).unwrap();
         let entry = tree.files.iter().find(|f| f.relative == "a.txt").unwrap();
         assert_eq!(entry.mode, "0640");
         assert_eq!(entry.data, b"a");

@@ -9,6 +9,8 @@ use super::context::TaskContext;
 use super::Executor;
 use crate::playbook::value_text;
 use crate::template::Variables;
+use crate::vault::VaultSecrets;
+use crate::yaml::FileError;
 use crate::{Map, Value};
 
 const DIR_ARGUMENTS: &[&str] = &[
@@ -68,12 +70,17 @@ fn load(
     }
     let present = |key: &str| args.get(key).filter(|value| !value.is_null());
 
+    let secrets = executor.templar.vault_secrets();
     let mut loaded = Loaded::default();
     let outcome = match present("dir").map(value_text).filter(|dir| !dir.is_empty()) {
         Some(dir) => {
             let walk = DirWalk::from_args(args)?;
             let root = root_dir(context, &dir);
-            walk.load_tree(&root, &mut loaded)
+            match walk.load_tree(&root, secrets, &mut loaded) {
+                Err(FileFailure::Raised(message)) => return Err(message),
+                Err(FileFailure::Reported(message)) => Err(message),
+                Ok(()) => Ok(()),
+            }
         }
         None => {
             // An empty `file` falls back to the free-form argument, as in ansible-core.
@@ -86,9 +93,16 @@ fn load(
                 });
             match file {
                 Some(file) => match executor.find_needle(context, "vars", &file) {
-                    Some(path) => load_file(&path, false, &[], &mut loaded).map(|vars| {
-                        loaded.vars.extend(vars);
-                    }),
+                    Some(path) => match load_file(&path, false, &[], secrets, &mut loaded) {
+                        Ok(vars) => {
+                            loaded.vars.extend(vars);
+                            Ok(())
+                        }
+                        // ansible-core catches the loader's exceptions for one file.
+                        Err(FileFailure::Raised(message) | FileFailure::Reported(message)) => {
+                            Err(message)
+                        }
+                    },
                     None => Err(not_found(
                         Some(&file),
                         &executor.needle_candidates(context, "vars", &file),
@@ -253,13 +267,22 @@ impl DirWalk {
 
     /// Loads the files of `root` and its subdirectories, directory by directory in the
     /// order of their paths, each directory's files by name.
-    fn load_tree(&self, root: &Path, loaded: &mut Loaded) -> Result<(), String> {
+    fn load_tree(
+        &self,
+        root: &Path,
+        secrets: &VaultSecrets,
+        loaded: &mut Loaded,
+    ) -> Result<(), FileFailure> {
         let root_text = root.display();
         if !root.exists() {
-            return Err(format!("{root_text} directory does not exist"));
+            return Err(FileFailure::Reported(format!(
+                "{root_text} directory does not exist"
+            )));
         }
         if !root.is_dir() {
-            return Err(format!("{root_text} is not a directory"));
+            return Err(FileFailure::Reported(format!(
+                "{root_text} is not a directory"
+            )));
         }
         let mut dirs = Vec::new();
         walk(root, &mut dirs);
@@ -281,13 +304,13 @@ impl DirWalk {
                     }
                 }
                 let path = dir.join(&name);
-                if !path.exists() || self.ignored(&name)? {
+                if !path.exists() || self.ignored(&name).map_err(FileFailure::Reported)? {
                     continue;
                 }
                 if self.ignore_unknown_extensions && !self.known_extension(&name) {
                     continue;
                 }
-                vars.extend(load_file(&path, true, &self.extensions, loaded)?);
+                vars.extend(load_file(&path, true, &self.extensions, secrets, loaded)?);
             }
             loaded.vars.extend(vars);
         }
@@ -343,13 +366,25 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<String>)>) {
     }
 }
 
+/// A failure to load a variables file.
+enum FileFailure {
+    /// A failure the action reports in its result's `message`: an invalid extension, or
+    /// data that is not a mapping.
+    Reported(String),
+    /// An exception of ansible-core's loader: a file that cannot be read, decrypted or
+    /// parsed. The action catches it for a single file; in a directory walk it fails the
+    /// task with the message as `msg`.
+    Raised(String),
+}
+
 /// Loads one variables file into a map, recording its path once it parsed.
 fn load_file(
     path: &Path,
     check_extension: bool,
     extensions: &[String],
+    secrets: &VaultSecrets,
     loaded: &mut Loaded,
-) -> Result<Map, String> {
+) -> Result<Map, FileFailure> {
     let path_text = path.display();
     if check_extension {
         let name = path
@@ -357,19 +392,28 @@ fn load_file(
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !has_extension(&name, extensions) {
-            return Err(format!(
+            return Err(FileFailure::Reported(format!(
                 "{path_text} does not have a valid extension: {}",
                 extensions.join(", ")
-            ));
+            )));
         }
     }
-    let data = crate::yaml::load_data_file(path).map_err(|err| format!("{path_text}: {err}"))?;
+    let data = crate::yaml::load_data_file(path, secrets).map_err(|err| match err {
+        FileError::Vault(err) => FileFailure::Raised(err.to_string()),
+        // NOTE: ansible-core's message for a file it cannot parse is its loader's
+        // "We were unable to read either as JSON nor YAML" text.
+        err => FileFailure::Raised(format!("{path_text}: {err}")),
+    })?;
     let mut vars = Map::new();
     for document in &data.documents {
         match document.to_value() {
             Value::Map(map) => vars.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
             Value::Null => {}
-            _ => return Err(format!("{path_text} must be stored as a dictionary/hash")),
+            _ => {
+                return Err(FileFailure::Reported(format!(
+                    "{path_text} must be stored as a dictionary/hash"
+                )))
+            }
         }
     }
     loaded.files.push(path_text.to_string());

@@ -183,6 +183,10 @@ pub enum RunError {
     /// `include_tasks` or `include_role` nested [`MAX_INCLUDE_DEPTH`] levels deep.
     #[error("Exceeded maximum object depth. This may have been caused by excessive role recursion. maximum recursion depth exceeded")]
     IncludeDepth { span: crate::source::Span },
+    /// A host's inventory variables cannot be read: a `group_vars/` or `host_vars/`
+    /// file that does not parse or cannot be decrypted.
+    #[error("{0}")]
+    HostVars(crate::inventory::InventoryError),
     /// A `jsonfile` fact cache file that is not valid JSON; rplay removed it.
     #[error("The cache file {} was corrupt, or did not otherwise contain valid data. It has been removed, so you can re-run your command now.", .0.display())]
     CorruptFactCache(PathBuf),
@@ -199,7 +203,7 @@ impl RunError {
     pub fn render(&self) -> String {
         match self {
             RunError::Load(err) => err.render(),
-            RunError::CorruptFactCache(_) => format!("ERROR! {self}\n"),
+            RunError::CorruptFactCache(_) | RunError::HostVars(_) => format!("ERROR! {self}\n"),
             RunError::MissingHandler { span, .. } => LoadError::new(self.to_string(), Some(span))
                 .with_hint("check the handler's name or `listen` topic, or set `error_on_missing_handler = False`")
                 .render(),

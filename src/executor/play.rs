@@ -9,7 +9,7 @@ use super::events::{Event, HostResult, Status, TaskInfo, TaskKind};
 use super::iterator::{HostState, IncludeScope, PlayProgram, Scope, ScopeKind, SlotId};
 use super::task::{callback_copy, truthy_keyword, TaskOutcome};
 use super::Executor;
-use crate::inventory::HostQuery;
+use crate::inventory::{HostQuery, InventoryError};
 use crate::playbook::walk::task_display_name;
 use crate::playbook::{
     value_text, Block, BlockKind, Inherited, Item, LoadError, LoadErrorKind, Play, RoleFiles,
@@ -17,6 +17,7 @@ use crate::playbook::{
 };
 use crate::template::Variables;
 use crate::vars::{Layers, PlayLayers};
+use crate::yaml::FileError;
 use crate::{Map, Value};
 
 /// An included file's path (or role name), its tasks, and the role for `include_role`.
@@ -57,7 +58,8 @@ pub(super) fn group_includes(includes: Vec<PendingInclude>) -> IncludeGroups {
 
 /// The reason an included file or role could not be loaded.
 pub(super) enum IncludeFailure {
-    /// A missing file or role: the including hosts fail with this reason.
+    /// A missing file or role, or one that cannot be decrypted: the including hosts
+    /// fail with this reason.
     Hosts(String),
     /// A malformed file: the run stops, as for ansible-core's parser errors.
     Run(super::RunError),
@@ -65,7 +67,7 @@ pub(super) enum IncludeFailure {
 
 impl From<LoadError> for IncludeFailure {
     fn from(err: LoadError) -> IncludeFailure {
-        if err.kind != LoadErrorKind::NotFound {
+        if !matches!(err.kind, LoadErrorKind::NotFound | LoadErrorKind::Vault) {
             return IncludeFailure::Run(super::RunError::Load(err));
         }
         // ansible-core appends the position when its error has one.
@@ -757,8 +759,9 @@ impl Executor<'_> {
         }
     }
 
-    /// Returns the variables of `host` for the task, or warns and returns `None` when
-    /// its inventory variables cannot be read.
+    /// Returns the variables of `host` for the task, or returns `None` when its
+    /// inventory variables cannot be read: a variables file that does not parse or
+    /// decrypt stops the run, another error only warns.
     pub(super) fn host_task_vars(
         &mut self,
         run: &PlayRun,
@@ -770,6 +773,11 @@ impl Executor<'_> {
             .task_vars(host, Some(&run.layers), Some(&context.layers))
         {
             Ok(vars) => Some(vars),
+            Err(err @ (InventoryError::DataFile { .. } | InventoryError::Vault(_))) => {
+                // ansible-core stops the run on a variables file it cannot read.
+                self.abort.get_or_insert(super::RunError::HostVars(err));
+                None
+            }
             Err(err) => {
                 self.emit(Event::Warning(err.to_string()));
                 None
@@ -1530,11 +1538,18 @@ impl Executor<'_> {
                     Err(_) => continue,
                 };
                 let path = play.base_dir.join(&name);
-                let loaded = match crate::yaml::load_data_file(&path) {
+                let loaded = match crate::yaml::load_data_file(&path, self.templar.vault_secrets())
+                {
                     Ok(loaded) => loaded,
                     // A file that cannot be read counts as missing: ansible-core tries
                     // the next candidate, or goes on without the entry.
-                    Err(err) if err.span.is_none() => continue,
+                    Err(FileError::Read { .. }) => continue,
+                    Err(FileError::Vault(err)) => {
+                        let message = format!("Invalid vars_file '{}'.. {err}", path.display());
+                        let err = LoadError::new(message, None).with_kind(LoadErrorKind::Vault);
+                        self.abort = Some(super::RunError::Load(err));
+                        return out;
+                    }
                     Err(err) => {
                         // ansible-core stops the run before the play's banner.
                         self.abort = Some(super::RunError::Load(err.into()));

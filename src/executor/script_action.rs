@@ -84,7 +84,9 @@ fn run(
         return Err(result);
     };
     // The action reads `decrypt` from the task itself; its argument spec rejects it.
-    let content = super::copy_action::read_source_file(&path, true)?;
+    let content = super::copy_action::read_source_file(&path, None)?.data;
+    let content =
+        super::copy_action::decrypt_for_action(executor.templar.vault_secrets(), &path, content)?;
 
     if executor.check_mode(context, vars) {
         return Ok(check_mode_result(&request));

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::actions::{ActionOutcome, Target};
+use super::actions::{ActionOutcome, Target, RAISED};
 use super::context::TaskContext;
 use super::Executor;
 use crate::playbook::value_text;
@@ -66,7 +66,18 @@ impl Executor<'_> {
         let path = self.find_needle(context, "templates", &src).ok_or_else(|| {
             format!("Could not find or access '{src}'\nSearched in the role's and the playbook's templates directories")
         })?;
-        let source = std::fs::read_to_string(&path)
+        let source = std::fs::read(&path)
+            .map_err(|err| format!("could not find src={}, {err}", path.display()))?;
+        let source = self
+            .templar
+            .vault_secrets()
+            .decrypt_real_file(source, &path)
+            .map_err(|error| TemplateActionFailure {
+                message: error.to_string(),
+                exception: None,
+                raised: true,
+            })?;
+        let source = String::from_utf8(source)
             .map_err(|_| "Template source files must be utf-8 encoded".to_string())?;
         let defaults = FileOptions::default();
         let delimiters = |start: &str, end: &str, default: &(String, String)| {
@@ -178,6 +189,9 @@ impl Executor<'_> {
 pub(super) struct TemplateActionFailure {
     message: String,
     exception: Option<String>,
+    /// Whether the action raised an error it did not word, such as the loader's vault
+    /// error: the task executor reports only its message, without `changed`.
+    raised: bool,
 }
 
 impl From<String> for TemplateActionFailure {
@@ -185,6 +199,7 @@ impl From<String> for TemplateActionFailure {
         TemplateActionFailure {
             message,
             exception: None,
+            raised: false,
         }
     }
 }
@@ -212,6 +227,7 @@ fn render_failure(error: TemplateError) -> TemplateActionFailure {
         exception: Some(format!(
             "Traceback (most recent call last):\n{module}.{class}: {text}\n"
         )),
+        raised: false,
     }
 }
 
@@ -232,6 +248,9 @@ pub(super) fn template(
             result.insert(Value::from("msg"), Value::from(failure.message));
             if let Some(exception) = failure.exception {
                 result.insert(Value::from("exception"), Value::from(exception));
+            }
+            if failure.raised {
+                result.insert(Value::from(RAISED), Value::Bool(true));
             }
             result
         }

@@ -20,6 +20,7 @@ use super::address::expand_host_pattern;
 use super::literal::literal_eval;
 use super::model::{GroupId, Inventory};
 use super::{shlex, InventoryError};
+use crate::vault::VaultSecrets;
 use crate::Value;
 
 static SECTION: LazyLock<Regex> =
@@ -51,13 +52,19 @@ struct IniParser<'a> {
     pending: IndexMap<String, Pending>,
 }
 
-/// Parses the INI file at `path` into `inventory`.
-pub(crate) fn parse(inventory: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
+/// Parses the INI file at `path` into `inventory`, decrypted with `secrets` first when
+/// it is vault-encrypted, as ansible-core's loader does.
+pub(crate) fn parse(
+    inventory: &mut Inventory,
+    path: &Path,
+    secrets: &VaultSecrets,
+) -> Result<(), InventoryError> {
     let bytes = std::fs::read(path).map_err(|err| InventoryError::Parse {
         path: path.to_path_buf(),
         line: None,
         message: format!("could not read the file: {err}"),
     })?;
+    let bytes = secrets.decrypt_data(bytes, path)?;
     let lines = decode_lines(&bytes).map_err(|line| InventoryError::Parse {
         path: path.to_path_buf(),
         line: Some(line),

@@ -59,6 +59,10 @@ pub enum InventoryError {
     /// A `group_vars/`, `host_vars/` or other data file that could not be read.
     #[error("{}: {message}", path.display())]
     DataFile { path: PathBuf, message: String },
+    /// A vault-encrypted data file or inventory source that the run's vault secrets
+    /// cannot decrypt.
+    #[error("{0}")]
+    Vault(#[from] crate::vault::VaultError),
     #[error("Completely failed to parse inventory source {name}")]
     Unparsed { name: String },
     #[error("No inventory was parsed, please check your configuration and options.")]

@@ -9,6 +9,7 @@ use super::model::{GroupNameTransform, Inventory};
 use super::vars_files::{python_extension, VarsDir, DEFAULT_VARS_EXTENSIONS};
 use super::{host_list, ini, script, yaml, InventoryError};
 use crate::config::Config;
+use crate::vault::VaultSecrets;
 
 /// Settings that change how sources are read, from ansible.cfg and the environment.
 #[derive(Clone, Debug)]
@@ -32,6 +33,12 @@ pub struct LoadOptions {
     pub unparsed_warning: bool,
     /// The directory relative sources are resolved against.
     pub cwd: PathBuf,
+    /// Decrypt the sources and variable files that are vault-encrypted.
+    pub vault_secrets: VaultSecrets,
+    /// The message of the extra variables (`-e`) that cannot be read. ansible-core's
+    /// inventory plugins read the extra variables before their source, so every plugin
+    /// but `auto` fails with it.
+    pub extra_vars_error: Option<String>,
 }
 
 /// Ansible's default `inventory_ignore_extensions`.
@@ -61,6 +68,8 @@ impl Default for LoadOptions {
             any_unparsed_is_failed: false,
             unparsed_warning: true,
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+            vault_secrets: VaultSecrets::default(),
+            extra_vars_error: None,
         }
     }
 }
@@ -179,6 +188,7 @@ fn vars_dirs(sources: &[String], options: &LoadOptions) -> Vec<Arc<VarsDir>> {
             Some(Arc::new(VarsDir::with_extensions(
                 &dir,
                 &options.vars_extensions,
+                options.vault_secrets.clone(),
             )))
         })
         .collect()
@@ -262,19 +272,25 @@ impl SourceLoader<'_> {
             line: None,
             message: what,
         };
+        if let Some(message) = &self.options.extra_vars_error {
+            if plugin != Plugin::Auto {
+                return Err(unsupported(message.clone()));
+            }
+        }
+        let secrets = &self.options.vault_secrets;
         match plugin {
             Plugin::HostList => host_list::parse(&mut self.inventory, source),
             Plugin::Script => script::parse(&mut self.inventory, path),
-            Plugin::Auto => match yaml::plugin_name(path) {
+            Plugin::Auto => match yaml::plugin_name(path, secrets)? {
                 Some(name) => Err(unsupported(format!(
                     "inventory plugin '{name}' is not supported by rplay"
                 ))),
-                None => Err(unsupported(
-                    "no root 'plugin' key found, not a plugin configuration file".into(),
-                )),
+                None => Err(unsupported(format!(
+                    "no root 'plugin' key found, '{source}' is not a valid YAML inventory plugin config file"
+                ))),
             },
-            Plugin::Yaml => yaml::parse(&mut self.inventory, path),
-            Plugin::Ini => ini::parse(&mut self.inventory, path),
+            Plugin::Yaml => yaml::parse(&mut self.inventory, path, secrets),
+            Plugin::Ini => ini::parse(&mut self.inventory, path, secrets),
             Plugin::Toml => Err(unsupported(
                 "TOML inventories are not supported by rplay".into(),
             )),

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::vars::combine_vars;
 use super::InventoryError;
-use crate::source::SourceFile;
+use crate::vault::VaultSecrets;
+use crate::yaml::FileError;
 use crate::{Map, Value};
 
 /// The extensions Ansible accepts for variable files (`yaml_valid_extensions`).
@@ -48,21 +49,28 @@ pub struct VarsDir {
     extensions: Vec<String>,
     cache: Mutex<HashMap<(EntityKind, String), Arc<Map>>>,
     warnings: Mutex<Vec<String>>,
+    /// Decrypt the files that are vault-encrypted.
+    vault_secrets: VaultSecrets,
 }
 
 impl VarsDir {
     /// Prepares the directories under `base` (resolved through symlinks, as Ansible
-    /// does) with the default extensions.
-    pub fn new(base: &Path) -> VarsDir {
+    /// does) with the default extensions. Files that are vault-encrypted are decrypted
+    /// with `vault_secrets`.
+    pub fn new(base: &Path, vault_secrets: VaultSecrets) -> VarsDir {
         let extensions: Vec<String> = DEFAULT_VARS_EXTENSIONS
             .iter()
             .map(|e| e.to_string())
             .collect();
-        VarsDir::with_extensions(base, &extensions)
+        VarsDir::with_extensions(base, &extensions, vault_secrets)
     }
 
     /// Like [`VarsDir::new`], with the extensions from `yaml_valid_extensions`.
-    pub fn with_extensions(base: &Path, extensions: &[String]) -> VarsDir {
+    pub fn with_extensions(
+        base: &Path,
+        extensions: &[String],
+        vault_secrets: VaultSecrets,
+    ) -> VarsDir {
         let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
         let mut warnings = Vec::new();
         let mut find = |kind: EntityKind| {
@@ -89,6 +97,7 @@ impl VarsDir {
             extensions: extensions.to_vec(),
             cache: Mutex::new(HashMap::new()),
             warnings: Mutex::new(warnings),
+            vault_secrets,
         }
     }
 
@@ -143,7 +152,7 @@ impl VarsDir {
         }
         let mut vars = Map::new();
         for path in self.entity_files(kind, name) {
-            let (data, warnings) = load_data_file(&path)?;
+            let (data, warnings) = load_data_file(&path, &self.vault_secrets)?;
             lock(&self.warnings).extend(warnings);
             if !data.is_truthy() {
                 continue;
@@ -225,22 +234,26 @@ pub(crate) fn python_extension(name: &str) -> &str {
     }
 }
 
-/// Reads a data file as Ansible's loader does: as JSON first, then as a single YAML
-/// document. An empty file is `None`. Returns the data and the YAML warnings.
-pub fn load_data_file(path: &Path) -> Result<(Value, Vec<String>), InventoryError> {
+/// Reads a data file as Ansible's loader does: decrypted when it is vault-encrypted,
+/// then as JSON first, then as a single YAML document. An empty file is `None`.
+/// Returns the data and the YAML warnings.
+pub fn load_data_file(
+    path: &Path,
+    vault_secrets: &VaultSecrets,
+) -> Result<(Value, Vec<String>), InventoryError> {
     let error = |message: String| InventoryError::DataFile {
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| error(format!("could not read the file: {err}")))?;
-    if text.starts_with("$ANSIBLE_VAULT;") {
-        return Err(error("vault-encrypted files are not supported".into()));
-    }
-    if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+    let file = crate::yaml::read_source(path, vault_secrets).map_err(|err| match err {
+        FileError::Vault(err) => InventoryError::Vault(err),
+        FileError::Read { error: err, .. } => error(format!("could not read the file: {err}")),
+        FileError::Yaml(err) => error(err.message),
+    })?;
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(file.text()) {
         return Ok((Value::from(json), Vec::new()));
     }
-    let loaded = crate::yaml::load(SourceFile::new(path, text)).map_err(|err| {
+    let loaded = crate::yaml::load(file).map_err(|err| {
         let location = err
             .span
             .map(|span| format!(" ({span})"))
@@ -307,7 +320,9 @@ mod tests {
         std::fs::write(group_vars.join("1.json"), r#"{"a": 1, "b": {"x": 1}}"#).unwrap();
         std::fs::write(group_vars.join("2.json"), r#"{"b": {"y": 2}}"#).unwrap();
         std::fs::write(group_vars.join("3.json"), "[]").unwrap();
-        let vars = VarsDir::new(dir.path()).group_vars("web").unwrap();
+        let vars = VarsDir::new(dir.path(), VaultSecrets::default())
+            .group_vars("web")
+            .unwrap();
         assert_eq!(vars.get("a"), Some(&Value::Int(1)));
         assert_eq!(vars.get("b").and_then(|b| b.get("y")), Some(&Value::Int(2)));
         assert_eq!(vars.get("b").and_then(|b| b.get("x")), None);

@@ -12,28 +12,40 @@ use super::address::expand_host_pattern;
 use super::model::{GroupId, Inventory};
 use super::vars_files::load_data_file;
 use super::InventoryError;
+use crate::vault::VaultSecrets;
 use crate::{Map, Value};
 
 /// Returns the `plugin` key of a YAML file, present when the file configures an
-/// inventory plugin rather than listing an inventory.
-pub(crate) fn plugin_name(path: &Path) -> Option<String> {
-    let (data, _) = load_data_file(path).ok()?;
-    let name = data.get("plugin")?;
-    Some(
+/// inventory plugin rather than listing an inventory. Only a vault-encrypted file that
+/// cannot be decrypted is an error; a file that does not parse has no plugin key.
+pub(crate) fn plugin_name(
+    path: &Path,
+    secrets: &VaultSecrets,
+) -> Result<Option<String>, InventoryError> {
+    let data = match load_data_file(path, secrets) {
+        Ok((data, _)) => data,
+        Err(err @ InventoryError::Vault(_)) => return Err(err),
+        Err(_) => return Ok(None),
+    };
+    Ok(data.get("plugin").map(|name| {
         name.as_str()
             .map(str::to_string)
-            .unwrap_or_else(|| format!("{name:?}")),
-    )
+            .unwrap_or_else(|| format!("{name:?}"))
+    }))
 }
 
 /// Parses the YAML or JSON inventory at `path` into `inventory`.
-pub(crate) fn parse(inventory: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
+pub(crate) fn parse(
+    inventory: &mut Inventory,
+    path: &Path,
+    secrets: &VaultSecrets,
+) -> Result<(), InventoryError> {
     let error = |message: String| InventoryError::Parse {
         path: path.to_path_buf(),
         line: None,
         message,
     };
-    let (data, warnings) = load_data_file(path)?;
+    let (data, warnings) = load_data_file(path, secrets)?;
     for warning in warnings {
         inventory.warn(warning);
     }

@@ -19,6 +19,10 @@ pub enum LoadErrorKind {
     /// A playbook, tasks file or role that does not exist, or roles that depend on each
     /// other: ansible-core's plain `AnsibleError` (exit code 1).
     NotFound,
+    /// A vault-encrypted file that the run's vault secrets cannot decrypt:
+    /// ansible-core's `AnsibleVaultError` (exit code 1). An include fails its hosts, as
+    /// for [`LoadErrorKind::NotFound`].
+    Vault,
     /// A file that imports itself through `import_tasks` or `import_playbook`.
     /// ansible-core recurses until Python's recursion limit and exits as for an
     /// unexpected exception (exit code 250).
@@ -117,6 +121,19 @@ impl From<crate::yaml::YamlError> for LoadError {
             span: Some(span),
             hint,
             kind: LoadErrorKind::Parse,
+        }
+    }
+}
+
+impl From<crate::yaml::FileError> for LoadError {
+    fn from(err: crate::yaml::FileError) -> LoadError {
+        match err {
+            crate::yaml::FileError::Yaml(err) => err.into(),
+            crate::yaml::FileError::Vault(err) => {
+                LoadError::new(err.to_string(), None).with_kind(LoadErrorKind::Vault)
+            }
+            // No position: the file could not be read at all.
+            read @ crate::yaml::FileError::Read { .. } => LoadError::new(read.to_string(), None),
         }
     }
 }

@@ -14,6 +14,9 @@ mod hints;
 pub struct SourceFile {
     path: PathBuf,
     text: String,
+    /// The vault text on disk of a file that was vault-encrypted, whose plaintext is
+    /// `text`.
+    vault_text: Option<String>,
 }
 
 impl SourceFile {
@@ -21,6 +24,20 @@ impl SourceFile {
         Arc::new(SourceFile {
             path: path.into(),
             text: text.into(),
+            vault_text: None,
+        })
+    }
+
+    /// Creates a file read from vault text on disk, with its decrypted `text`.
+    pub fn decrypted(
+        path: impl Into<PathBuf>,
+        text: impl Into<String>,
+        vault_text: impl Into<String>,
+    ) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+            vault_text: Some(vault_text.into()),
         })
     }
 
@@ -30,6 +47,11 @@ impl SourceFile {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Returns the text as it is on disk: the vault text of an encrypted file.
+    pub fn disk_text(&self) -> &str {
+        self.vault_text.as_deref().unwrap_or(&self.text)
     }
 
     /// Returns line `line` (1-based) without its line break.
@@ -127,9 +149,10 @@ pub fn render_snippet(message: &str, span: &Span, hint: Option<&str>) -> String 
 /// ```
 ///
 /// The quoted lines are the line of `span` (or the closest non-blank line above it)
-/// and the line before it. When that earlier line contains `k=v` shorthand,
-/// ansible-core points at its `=` instead and adds a sentence about it, and so does
-/// this function.
+/// and the line before it. They come from the file as it is on disk, which
+/// ansible-core reads again, so for a vault-encrypted file they are lines of its vault
+/// text. When that earlier line contains `k=v` shorthand, ansible-core points at its
+/// `=` instead and adds a sentence about it, and so does this function.
 ///
 /// When the quoted line looks like a common YAML mistake (a tab, unquoted `{{`, a stray
 /// colon, unbalanced quotes), ansible-core's paragraphs of advice follow.
@@ -140,7 +163,7 @@ pub fn ansible_position_details(span: &Span) -> String {
             "The error appears to be in '{path}': line {line}, column {column}, but may\nbe elsewhere in the file depending on the exact syntax problem.\n"
         )
     };
-    let lines: Vec<&str> = span.file.text().lines().collect();
+    let lines: Vec<&str> = span.file.disk_text().lines().collect();
     if lines.is_empty() {
         return position(span.line, span.column);
     }

@@ -38,10 +38,10 @@ mod vars;
 pub mod vault_values;
 mod version;
 
+pub use crate::vault::VaultSecrets;
 pub use conditional::{ConditionalOutcome, Warning};
 pub use datetime::local_datetime_text;
 pub use error::{TemplateError, TemplateErrorKind};
-pub use filters::vault::VaultSecrets;
 pub use include::{with_templates_dirs, IncludeScope};
 pub use lookups::take_warnings as take_lookup_warnings;
 pub use templar::{FileOptions, FoundPath, Templar, TemplarOptions};

@@ -12,7 +12,7 @@ use super::compile::{Syntax, TemplateCache};
 use super::convert::from_jinja;
 use super::environment;
 use super::error::{TemplateError, TemplateErrorKind};
-use super::filters::vault::{EncryptedText, VaultSecrets};
+use super::filters::vault::EncryptedText;
 use super::native_text::{self, StoredKind};
 use super::render::{self, Rendered};
 use super::typing::{
@@ -20,6 +20,7 @@ use super::typing::{
     wrap_unsafe,
 };
 use super::vars::{Context, Root, Variables};
+use crate::vault::VaultSecrets;
 use crate::yaml::loaded_text;
 use crate::Value;
 

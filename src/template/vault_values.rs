@@ -15,8 +15,8 @@ use std::fmt;
 use minijinja::value::{Object, ObjectRepr, Value as JValue};
 
 use super::error::{TemplateError, TemplateErrorKind};
-use super::filters::vault::VaultSecrets;
 use super::render;
+use crate::vault::VaultSecrets;
 use crate::yaml::loaded_text;
 use crate::{Map, Value};
 
@@ -82,15 +82,10 @@ pub fn plaintext(text: &Arc<str>, secrets: &VaultSecrets) -> Result<Arc<str>, Te
             }
         }
     }
-    if secrets.0.is_empty() {
-        return Err(vault_error(
-            "Attempting to decrypt but no vault secrets found",
-        ));
-    }
     let decrypted = secrets
-        .decrypt_text(text.to_string())
-        .map_err(|message| vault_error(&message))?;
-    let decrypted: Arc<str> = Arc::from(decrypted);
+        .decrypt(text, None)
+        .map_err(|error| vault_error(&error.to_string()))?;
+    let decrypted: Arc<str> = Arc::from(String::from_utf8_lossy(&decrypted));
     let mut plaintexts = PLAINTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
     if plaintexts.by_vault.len() >= 256 && plaintexts.by_vault.len().is_power_of_two() {
         let live: HashMap<usize, (Weak<str>, Arc<str>)> = plaintexts

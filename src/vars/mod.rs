@@ -19,6 +19,7 @@ pub use layers::Layers;
 
 use crate::inventory::{HostId, Inventory, InventoryError, VarsDir};
 use crate::template::Variables;
+use crate::vault::VaultSecrets;
 use crate::{Map, Value};
 
 /// Per-host state the run accumulates, and the variables every context shares.
@@ -30,6 +31,8 @@ pub struct VariableManager {
     global_magic: Arc<Map>,
     /// `group_vars/` and `host_vars/` beside the playbook.
     play_dirs: Vec<Arc<VarsDir>>,
+    /// Decrypt the vault-encrypted files of `play_dirs`.
+    vault_secrets: VaultSecrets,
     facts: FactCache,
     include_vars: HashMap<String, Arc<Map>>,
     set_facts: HashMap<String, Arc<Map>>,
@@ -74,12 +77,18 @@ pub struct PlayLayers {
 }
 
 impl VariableManager {
-    pub fn new(inventory: Inventory, extra_vars: Map, global_magic: Map) -> VariableManager {
+    pub fn new(
+        inventory: Inventory,
+        extra_vars: Map,
+        global_magic: Map,
+        vault_secrets: VaultSecrets,
+    ) -> VariableManager {
         VariableManager {
             inventory,
             extra_vars: Arc::new(extra_vars),
             global_magic: Arc::new(global_magic),
             play_dirs: Vec::new(),
+            vault_secrets,
             facts: FactCache::memory(),
             include_vars: HashMap::new(),
             set_facts: HashMap::new(),
@@ -116,7 +125,7 @@ impl VariableManager {
 
     /// Reads `group_vars/` and `host_vars/` beside the playbook in `dir` from now on.
     pub fn set_playbook_dir(&mut self, dir: &std::path::Path) {
-        let vars_dir = Arc::new(VarsDir::new(dir));
+        let vars_dir = Arc::new(VarsDir::new(dir, self.vault_secrets.clone()));
         if !self.play_dirs.iter().any(|d| d.base() == vars_dir.base()) {
             self.play_dirs.push(vars_dir);
         }
@@ -235,6 +244,14 @@ impl VariableManager {
     /// NOTE: ansible-core also creates the implicit localhost when a template looks up
     /// `hostvars['localhost']`. In rplay that lookup is undefined until something else
     /// (`delegate_to: localhost`, a `localhost` pattern) has created it.
+    ///
+    /// A host whose inventory variables cannot be read (a `group_vars/` file that does
+    /// not parse or decrypt) is left out. ansible-core reads a host's variables only
+    /// when they are used, so such a file stops the run only when a task runs on a host
+    /// of its group, where [`VariableManager::task_vars`] fails.
+    ///
+    /// NOTE: in ansible-core, reading such a host's `hostvars` fails with the file's
+    /// error; in rplay the host is missing from `hostvars`.
     pub fn hostvars(&mut self) -> Result<Arc<HostVarsTable>, InventoryError> {
         let implicit_localhost = self
             .inventory
@@ -254,7 +271,9 @@ impl VariableManager {
             .collect();
         let mut hosts = indexmap::IndexMap::new();
         for name in names {
-            let host = self.host_layers(&name)?;
+            let Ok(host) = self.host_layers(&name) else {
+                continue;
+            };
             let mut layers = Layers::new();
             host.push_lower(&mut layers);
             host.push_upper(&mut layers);
@@ -322,6 +341,14 @@ impl VariableManager {
     /// Variables without a host, as ansible-core uses for play keywords before hosts
     /// are known (`hosts`, `name`, `vars_files` names): play, extra and magic variables.
     pub fn play_vars(&mut self, play: &PlayLayers) -> Result<HostVars, InventoryError> {
+        let hostvars = self.hostvars()?;
+        Ok(HostVars {
+            layers: self.play_layers(play),
+            hostvars,
+        })
+    }
+
+    fn play_layers(&mut self, play: &PlayLayers) -> Layers {
         let mut layers = Layers::new();
         layers.extend(&play.role_defaults);
         layers.extend(&play.vars);
@@ -332,10 +359,7 @@ impl VariableManager {
         let groups = self.groups_layer();
         layers.push(&groups);
         layers.push_map(play.magic.clone());
-        Ok(HostVars {
-            layers,
-            hostvars: self.hostvars()?,
-        })
+        layers
     }
 }
 

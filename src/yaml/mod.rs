@@ -36,10 +36,11 @@ mod scalar;
 mod tabs;
 mod text;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::source::{SourceFile, Span};
+use crate::vault::{ReadError, VaultError, VaultSecrets};
 use crate::Value;
 use repair::ParseInput;
 
@@ -156,23 +157,49 @@ fn load_input(input: &ParseInput<'_>, file: &Arc<SourceFile>) -> Result<Loaded, 
     Ok(loaded)
 }
 
-/// Reads and parses the file at `path`.
-pub fn load_file(path: &Path) -> Result<Loaded, YamlError> {
-    let text = std::fs::read_to_string(path).map_err(|err| YamlError {
-        message: format!("could not read {}: {err}", path.display()),
-        span: None,
+/// A failure to load a file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file could not be read, or its text is not UTF-8.
+    #[error("could not read {}: {error}", .path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// The file is vault-encrypted, and the run's vault secrets cannot decrypt it.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The text is not valid YAML.
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+}
+
+/// Reads the file at `path`, decrypted with `secrets` when it is vault-encrypted, as
+/// ansible-core's `DataLoader` reads every file it parses.
+pub fn read_source(path: &Path, secrets: &VaultSecrets) -> Result<Arc<SourceFile>, FileError> {
+    let file = crate::vault::read_data_file(path, secrets).map_err(|err| match err {
+        ReadError::Io(error) => FileError::Read {
+            path: path.to_path_buf(),
+            error,
+        },
+        ReadError::Vault(error) => FileError::Vault(error),
     })?;
-    load(SourceFile::new(path, text))
+    Ok(match file.vault_text {
+        Some(vault_text) => SourceFile::decrypted(path, file.text, vault_text),
+        None => SourceFile::new(path, file.text),
+    })
+}
+
+/// Reads and parses the file at `path`, decrypting it when it is vault-encrypted.
+pub fn load_file(path: &Path, secrets: &VaultSecrets) -> Result<Loaded, FileError> {
+    Ok(load(read_source(path, secrets)?)?)
 }
 
 /// Reads and parses the file at `path` as Ansible's `DataLoader` does ([`load_data`]):
-/// JSON when the whole file is JSON, otherwise at most one YAML document.
-pub fn load_data_file(path: &Path) -> Result<Loaded, YamlError> {
-    let text = std::fs::read_to_string(path).map_err(|err| YamlError {
-        message: format!("could not read {}: {err}", path.display()),
-        span: None,
-    })?;
-    load_data(SourceFile::new(path, text))
+/// decrypted when it is vault-encrypted, then JSON when the whole file is JSON,
+/// otherwise at most one YAML document.
+pub fn load_data_file(path: &Path, secrets: &VaultSecrets) -> Result<Loaded, FileError> {
+    Ok(load_data(read_source(path, secrets)?)?)
 }
 
 impl Loaded {

@@ -52,23 +52,40 @@ pub const SOURCE_DATA: &str = "_ansible_rplay_source";
 /// The name ansible-core's action gives the module, which its check-mode message shows.
 const MODULE_NAME: &str = "ansible.legacy.unarchive";
 
+/// A failure of the action's controller side, before the module runs.
+#[derive(Debug)]
+pub enum ActionError {
+    /// The action fails with this message (`AnsibleActionFail`).
+    Fail(String),
+    /// The failed result to report for a controller `src` that could not be decrypted.
+    Result(Map),
+}
+
 /// Prepares the arguments as ansible-core's unarchive action does on the controller:
 /// the deprecated `copy` becomes `remote_src`, `decrypt` goes, and a controller `src`
-/// (found by the caller) is attached. Returns an action failure message on bad input.
+/// (found by `find_source`, and passed through `decrypt_source` unless `decrypt` is
+/// false) is attached.
 pub fn action_args(
     args: &mut Map,
     find_source: impl Fn(&str) -> Option<PathBuf>,
-) -> Result<(), String> {
+    decrypt_source: impl Fn(&Path, Vec<u8>) -> Result<Vec<u8>, Map>,
+) -> Result<(), ActionError> {
     if let Some(copy) = args.shift_remove("copy") {
         if args.contains_key("remote_src") {
-            return Err("parameters are mutually exclusive: ('copy', 'remote_src')".into());
+            return Err(ActionError::Fail(
+                "parameters are mutually exclusive: ('copy', 'remote_src')".into(),
+            ));
         }
         let copy = crate::spec::to_bool(&copy).unwrap_or(false);
         args.insert(Value::from("remote_src"), Value::Bool(!copy));
     }
-    args.shift_remove("decrypt");
+    let decrypt = args
+        .shift_remove("decrypt")
+        .is_none_or(|value| crate::spec::to_bool(&value).unwrap_or(false));
     let (Some(src), true) = (args.get("src"), args.contains_key("dest")) else {
-        return Err("src (or content) and dest are required".into());
+        return Err(ActionError::Fail(
+            "src (or content) and dest are required".into(),
+        ));
     };
     let remote_src = crate::spec::to_bool(args.get("remote_src").unwrap_or(&Value::Bool(false)))
         .unwrap_or(false);
@@ -77,11 +94,15 @@ pub fn action_args(
     }
     let src = crate::pyrepr::str(src);
     let path = find_source(&src).ok_or_else(|| {
-        format!(
+        ActionError::Fail(format!(
             "Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
-        )
+        ))
     })?;
-    let data = fs::read(&path).map_err(|err| format!("Could not find or access '{src}': {err}"))?;
+    let mut data = fs::read(&path)
+        .map_err(|err| ActionError::Fail(format!("Could not find or access '{src}': {err}")))?;
+    if decrypt {
+        data = decrypt_source(&path, data).map_err(ActionError::Result)?;
+    }
     args.insert(
         Value::from(SOURCE_DATA),
         Value::from(base64::engine::general_purpose::STANDARD.encode(data)),

@@ -16,6 +16,7 @@ use super::error::{LoadError, LoadErrorKind};
 use super::keywords;
 use crate::config::{self, Config};
 use crate::source::suggest;
+use crate::vault::VaultSecrets;
 use crate::yaml::{self, Node, NodeKind};
 use crate::{Map, Value};
 
@@ -39,6 +40,9 @@ pub struct Loader {
     /// Each role's `tasks/main.yml` as a block list, loaded when a use of the role needs
     /// it; `None` when the role has no such file.
     role_main_tasks: HashMap<PathBuf, Option<Arc<Vec<super::ast::Item>>>>,
+    /// The run's vault secrets, which decrypt vault-encrypted playbooks, task files
+    /// and role variables.
+    vault_secrets: VaultSecrets,
 }
 
 /// A message ansible-core prints while it loads a playbook.
@@ -64,7 +68,7 @@ struct Origin {
 }
 
 impl Loader {
-    pub fn new(config: &Config) -> Loader {
+    pub fn new(config: &Config, vault_secrets: VaultSecrets) -> Loader {
         let mut actions = ActionResolver::new();
         for dir in config.paths("DEFAULT_MODULE_PATH") {
             actions.add_library(dir);
@@ -78,6 +82,7 @@ impl Loader {
             notes: Vec::new(),
             loading: Vec::new(),
             loading_roles: Vec::new(),
+            vault_secrets,
             role_main_tasks: HashMap::new(),
         }
     }
@@ -103,7 +108,7 @@ impl Loader {
         if let Some(document) = self.documents.get(path) {
             return Ok(document.clone());
         }
-        let loaded = yaml::load_data_file(path)?;
+        let loaded = yaml::load_data_file(path, &self.vault_secrets)?;
         self.notes
             .extend(loaded.warnings.into_iter().map(LoadNote::Warning));
         let document = Arc::new(loaded.documents.into_iter().next());

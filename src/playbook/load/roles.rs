@@ -421,10 +421,10 @@ impl Loader {
         }
         self.actions.add_library(&path.join("library"));
         let origin = self.role_origin(path);
-        let handlers = match find_main(&path.join("handlers"), "main") {
-            Some(file) => Some(self.load_tasks_file(&file, &origin, true)?),
-            None => None,
-        };
+        // ansible-core reads `vars/`, `defaults/`, `meta/` and `handlers/` in this
+        // order, which decides the error reported when several files are broken.
+        let vars = Arc::new(self.role_vars(&path.join("vars"))?);
+        let defaults = Arc::new(self.role_vars(&path.join("defaults"))?);
         let allow_duplicates = match find_main(&path.join("meta"), "main") {
             Some(file) => self
                 .document(&file)?
@@ -435,10 +435,14 @@ impl Loader {
                 .unwrap_or(false),
             None => false,
         };
+        let handlers = match find_main(&path.join("handlers"), "main") {
+            Some(file) => Some(self.load_tasks_file(&file, &origin, true)?),
+            None => None,
+        };
         let definition = Arc::new(RoleDefinition {
             path: path.to_path_buf(),
-            defaults: Arc::new(self.role_vars(&path.join("defaults"))?),
-            vars: Arc::new(self.role_vars(&path.join("vars"))?),
+            defaults,
+            vars,
             handlers,
             allow_duplicates,
         });

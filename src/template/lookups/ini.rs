@@ -218,6 +218,11 @@ fn read_file(context: &Arc<Context>, options: &Options) -> Result<String, Raised
             "Unable to retrieve file contents. Could not read file contents: {err}"
         ))
     })?;
+    let bytes = context
+        .templar()
+        .vault_secrets()
+        .decrypt_data(bytes, &path)
+        .map_err(|error| Raised::vault(&error))?;
     decode(&bytes, &options.encoding)
 }
 

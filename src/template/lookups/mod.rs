@@ -30,6 +30,7 @@ use super::pyrepr::py_str;
 use super::render::{self, raise, undefined_error};
 use super::typing::wrap_unsafe;
 use super::vars::Context;
+use crate::vault::ReadError;
 use crate::Value;
 use template::template;
 
@@ -216,6 +217,14 @@ impl Raised {
         }
     }
 
+    /// Builds the vault exception that ansible-core's loader raises.
+    fn vault(error: &crate::vault::VaultError) -> Raised {
+        Raised::Unhandled {
+            class: error.python_class(),
+            message: error.to_string(),
+        }
+    }
+
     /// Builds an `AnsibleOptionsError`, such as for an option value of the wrong type.
     fn options(message: impl Into<String>) -> Raised {
         Raised::Fatal(TemplateError::new(TemplateErrorKind::Options, message))
@@ -330,7 +339,7 @@ fn run_plugin(context: &Arc<Context>, name: &str, request: &Request) -> Result<V
         "file" => file(context, request),
         "unvault" => return unvault(context, request),
         "random_choice" => return random_choice(request),
-        "template" => template(context, request),
+        "template" => return template(context, request),
         "items" | "list" | "flattened" => Ok(list(request, name != "list")),
         "dict" => return dict(request),
         "fileglob" => fileglob(context, request),
@@ -469,16 +478,15 @@ fn search_candidates(context: &Context, subdir: &str, source: &str) -> Vec<PathB
     candidates
 }
 
-/// Reads a file for a lookup, decrypting it when it is vault text, as ansible-core's
-/// loader does.
-fn read(context: &Context, path: &Path) -> Result<String, TemplateError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| failure(format!("could not read {}: {err}", path.display())))?;
-    context
-        .templar()
-        .vault_secrets()
-        .decrypt_text(text)
-        .map_err(|reason| failure(format!("{reason} for {}", path.display())))
+/// Reads a file for a lookup as ansible-core's `DataLoader._get_file_contents` does:
+/// decrypted when it is vault text.
+fn read(context: &Context, path: &Path) -> Result<String, ReadError> {
+    crate::vault::read_data_file(path, context.templar().vault_secrets()).map(|file| file.text)
+}
+
+/// Words an I/O error of [`read`].
+fn read_failure(path: &Path, error: &std::io::Error) -> TemplateError {
+    failure(format!("could not read {}: {error}", path.display()))
 }
 
 fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, TemplateError> {
@@ -489,7 +497,15 @@ fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Templat
         let Some(path) = find_file(context, "files", &term) else {
             return Err(failure(format!("could not locate file in lookup: {term}")));
         };
-        let mut text = read(context, &path)?;
+        let mut text = match read(context, &path) {
+            Ok(text) => text,
+            Err(ReadError::Io(error)) => return Err(read_failure(&path, &error)),
+            Err(ReadError::Vault(error)) => {
+                return Err(failure(format!(
+                    "The 'file' lookup had an issue accessing the file '{term}'. {error}"
+                )))
+            }
+        };
         if rstrip {
             text = text.trim_end().to_owned();
         }
@@ -501,8 +517,8 @@ fn file(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Templat
     Ok(values)
 }
 
-/// Ansible's `unvault` lookup: each file found under `files/`, decrypted when it is
-/// vaulted, as it is.
+/// Ansible's `unvault` lookup: each file found under `files/`, decrypted as
+/// `get_real_file` decrypts controller files when it is vaulted, as it is otherwise.
 fn unvault(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Raised> {
     let mut values = Vec::new();
     for term in request.term_texts() {
@@ -512,7 +528,14 @@ fn unvault(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Rais
                 message: format!("Unable to find file matching \"{term}\" "),
             });
         };
-        values.push(Value::from(read(context, &path).map_err(Raised::Lookup)?));
+        let data =
+            std::fs::read(&path).map_err(|error| Raised::Lookup(read_failure(&path, &error)))?;
+        let data = context
+            .templar()
+            .vault_secrets()
+            .decrypt_real_file(data, &path)
+            .map_err(|error| Raised::vault(&error))?;
+        values.push(Value::from(String::from_utf8_lossy(&data).into_owned()));
     }
     Ok(values)
 }

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use minijinja::value::Value as JValue;
 
-use super::{failure, find_file, read, Request};
+use super::{failure, find_file, read, read_failure, Raised, Request};
 use crate::template::convert::to_jinja;
-use crate::template::error::TemplateError;
 use crate::template::include::{with_templates_dirs, IncludeScope};
 use crate::template::native_text::{self, StoredKind};
 use crate::template::pyrepr::py_repr;
@@ -15,15 +14,13 @@ use crate::template::templar::{is_possibly_template, Typing};
 use crate::template::typing::convert_text;
 use crate::template::vars::Context;
 use crate::template::FileOptions;
+use crate::vault::ReadError;
 use crate::Value;
 
 /// Ansible's `template` lookup: each term rendered with the delimiters the options set,
 /// `{% include %}` searching the file's own directory first, and the result converted
 /// back to a native value unless `convert_data` is false.
-pub(super) fn template(
-    context: &Arc<Context>,
-    request: &Request,
-) -> Result<Vec<Value>, TemplateError> {
+pub(super) fn template(context: &Arc<Context>, request: &Request) -> Result<Vec<Value>, Raised> {
     let options = file_options(request);
     let convert = request.option("convert_data").is_none_or(JValue::is_true);
     let global_native = context.templar().is_native();
@@ -35,9 +32,14 @@ pub(super) fn template(
         let Some(path) = find_file(context, "templates", &term) else {
             return Err(failure(format!(
                 "the template file {term} could not be found for the lookup"
-            )));
+            ))
+            .into());
         };
-        let source = read(context, &path)?;
+        let source = match read(context, &path) {
+            Ok(source) => source,
+            Err(ReadError::Io(error)) => return Err(read_failure(&path, &error).into()),
+            Err(ReadError::Vault(error)) => return Err(Raised::vault(&error)),
+        };
         let _scope = IncludeScope::enter(include_dirs(context, &path));
         let templar = context.templar();
         if native {
