@@ -1122,7 +1122,11 @@ fn http_error(
 
 fn response_headers(response: &ureq::Response) -> Vec<(String, String)> {
     let mut headers = Vec::new();
-    for name in response.headers_names() {
+    let mut names = response.headers_names();
+    // ureq lists a name once per header line, and `all` returns every line of that name.
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|name| seen.insert(name.clone()));
+    for name in names {
         for value in response.all(&name) {
             headers.push((name.clone(), value.to_string()));
         }
@@ -1240,6 +1244,20 @@ pub fn elapsed_seconds(start: std::time::Instant) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_headers_listed_once() {
+        let response: ureq::Response =
+            "HTTP/1.1 200 OK\r\nSet-Cookie: Foo=bar\r\nContent-Length: 0\r\nSet-Cookie: Baz=qux\r\n\r\n"
+                .parse()
+                .unwrap();
+        let cookies: Vec<_> = response_headers(&response)
+            .into_iter()
+            .filter(|(name, _)| name == "set-cookie")
+            .map(|(_, value)| value)
+            .collect();
+        assert_eq!(cookies, ["Foo=bar", "Baz=qux"]);
+    }
 
     #[test]
     fn http_date_rfc2822() {

@@ -552,6 +552,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn json_floats_parsed_as_python() {
+        // From pass0.json, the JSON_checker sample that ansible-core's uri target serves.
+        for (text, expected) in [
+            ("1.234567890E+34", 1.23456789e34),
+            ("23456789012E66", 2.3456789012e76),
+        ] {
+            let parsed = serde_json::from_str::<serde_json::Value>(text).unwrap();
+            assert_eq!(parsed.as_f64(), Some(expected), "for {text}");
+        }
+    }
+
+    #[test]
     fn form_bodies_like_urlencode() {
         let mut body = Map::new();
         body.insert(Value::from("x"), Value::Int(1));

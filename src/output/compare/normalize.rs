@@ -45,7 +45,8 @@ What legitimately varies between runs is normalised before comparing:
     column of `ls -l` lines (`Dec  5 00:56`, or `Dec  5  2025` for an older file); the
     `pause` module's `Paused for N seconds`
   - temporary names: `ansible-tmp-<time>-<pid>-<random>`, `ansible-local-<pid><random>`
-    and `.XXXXXXXX` in it, Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`,
+    and `.XXXXXXXX` in it, a module's `ansible-moduletmp-<time>-<random>` (get_url's
+    `src`), Python tempfile names (`/tmpXXXXXXXX`, `/ansible.XXXXXXXX`,
     and `/PREFIX.XXXXXXXX.SUFFIX` with 8 characters of [a-z0-9_]), mktemp's default
     `tmp.XXXXXXXXXX` and names it makes in /tmp from a template of 9 or 10 X
     (`/tmp/NAME.XXXXXXXXX`, when they have an uppercase letter or a digit), module
@@ -80,6 +81,8 @@ What legitimately varies between runs is normalised before comparing:
     `block_used`, `inode_available` and `inode_used` of each of `mounts`, and the order
     of `mounts` (ansible-core lists them as the threads that measure them finish)
   - the random token of `omit` (`__omit_place_holder__` and 40 hex digits)
+  - HTTP dates (`Sat, 05 Dec 2026 14:34:00 GMT`, the form of the `Date`, `Expires` and
+    `Last-Modified` headers that uri results carry), anywhere
   - the order of the lists `ansible_run_tags` and `ansible_skip_tags`, which
     ansible-core builds from a Python set, so their order changes from run to run
   - the output of `uptime`, and the order of consecutive shell trace lines (`+ cmd`)
@@ -452,6 +455,11 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         // ansible-core's remote temporary directory: ansible-tmp-TIME-PID-RANDOM.
         (r"ansible-tmp-\d+(?:\.\d+)?-\d+-\d+", "ansible-tmp-<random>"),
+        // AnsibleModule's temporary directory: ansible-moduletmp-TIME- + mkdtemp suffix.
+        (
+            r"ansible-moduletmp-\d+(?:\.\d+)?-[a-z0-9_]{8}\b",
+            "ansible-moduletmp-<random>",
+        ),
         // The controller's local temporary directory: ansible-local-PID + mkdtemp suffix.
         (r"ansible-local-\d+[a-z0-9_]{8}", "ansible-local-<random>"),
         // Python tempfile names in it with the prefix `.` (copy's `content`).
@@ -520,6 +528,11 @@ static TEXT_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (
             r"\b__omit_place_holder__[0-9a-f]{40}\b",
             "__omit_place_holder__<random>",
+        ),
+        // HTTP dates (RFC 9110's IMF-fixdate), as servers send them in `Date` headers.
+        (
+            r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\b",
+            "<http date>",
         ),
         // Async job ids: j<random>.<pid>.
         (r"\bj\d{5,}\.\d+\b", "j<id>"),
@@ -628,6 +641,10 @@ mod tests {
             "{'changed': False, 'stdout': '128', 'start': '<date time>', 'end': '<date time>', 'delta': '<duration>'}"
         );
         assert_eq!(
+            normalizer.text("{'date': 'Sat, 05 Dec 2026 14:34:00 GMT', 'status': 302}"),
+            "{'date': '<http date>', 'status': 302}"
+        );
+        assert_eq!(
             normalizer.text("/tmp/ansible_ping_payload_s30dyhwl/ansible_ping_payload.zip"),
             "/tmp/ansible_ping_payload_<random>/ansible_ping_payload.zip"
         );
@@ -664,6 +681,10 @@ mod tests {
                 "/root/.ansible/tmp/ansible-local-<random>/.<random>",
             ),
             ("/tmp/ansible.k2_x9abc", "/tmp/ansible.<random>"),
+            (
+                "/root/.ansible/tmp/ansible-moduletmp-1796481123.8291981-qwe50xjb/tmpa1b2c3d4",
+                "/root/.ansible/tmp/ansible-moduletmp-<random>/tmp<random>",
+            ),
             (
                 "/tmp/ansible.s9qiylk7.test/hello._yp1r_u8.goodbye",
                 "/tmp/ansible.<random>.test/hello.<random>.goodbye",
