@@ -1007,16 +1007,39 @@ pub fn is_inventory_action(action: &str) -> bool {
 pub fn status_of(result: &Map) -> Status {
     if result.get("unreachable").is_some_and(Value::is_truthy) {
         Status::Unreachable
-    } else if result.get("failed").is_some_and(Value::is_truthy)
-        || result
-            .get("failed_when_result")
-            .is_some_and(Value::is_truthy)
-    {
+    } else if is_failed(result) {
         Status::Failed
     } else if result.get("skipped").is_some_and(Value::is_truthy) {
         Status::Skipped
     } else {
         Status::Ok
+    }
+}
+
+/// Tells whether a result failed, as ansible-core's `TaskResult.is_failed`: once
+/// `failed_when` has been evaluated, its result decides, also over a `failed` that
+/// `until` set when the retries ran out. In a loop result, an item with a
+/// `failed_when_result` makes the items' `failed_when_result` values decide.
+fn is_failed(result: &Map) -> bool {
+    let items = || {
+        result
+            .get("results")
+            .and_then(Value::as_list)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_map)
+    };
+    let any_item = |key: &str| items().any(|item| item.get(key).is_some_and(Value::is_truthy));
+    let key = if result.contains_key("failed_when_result")
+        || items().any(|item| item.contains_key("failed_when_result"))
+    {
+        "failed_when_result"
+    } else {
+        "failed"
+    };
+    match result.get(key) {
+        Some(value) => value.is_truthy(),
+        None => any_item(key),
     }
 }
 
