@@ -502,7 +502,7 @@ impl Executor<'_> {
             if outcome.failed() {
                 any_failed = true;
                 failed_now.push(host.clone());
-                if run.states.get(&host).is_some_and(will_rescue) {
+                if run.states.get(&host).is_some_and(HostState::any_block_rescuing) {
                     self.set_failed_task_vars(context, &info, &host, &outcome);
                 }
                 self.host_failed(run, &host);
@@ -830,7 +830,7 @@ impl Executor<'_> {
         // in the recap: ansible-core 2.16 leaves it out for an `include_role` whose role
         // cannot be loaded.
         if !(info.is_include && status == Status::Ok) {
-            let rescued = run.states.get(host).is_some_and(will_rescue);
+            let rescued = run.states.get(host).is_some_and(HostState::any_block_rescuing);
             count_in_recap(
                 self.stats_for(host),
                 status,
@@ -854,11 +854,12 @@ impl Executor<'_> {
         let Some(state) = run.states.get_mut(host) else {
             return;
         };
+        let rescuing = state.any_block_rescuing();
         state.mark_failed();
         if state.failed {
             self.failed_hosts.insert(host.to_string());
         }
-        if !state.rescuing {
+        if !rescuing {
             run.remove_host(host);
         }
     }
@@ -1701,7 +1702,6 @@ impl Executor<'_> {
     }
 }
 
-/// Whether a failure now sends the host into a rescue section.
 /// Counts a task-level result in the host's recap line as ansible-core's strategy does.
 fn count_in_recap(
     stats: &mut super::events::HostStats,
@@ -1730,12 +1730,6 @@ fn count_in_recap(
         Status::Failed => stats.failures += 1,
         Status::Unreachable => stats.unreachable += 1,
     }
-}
-
-fn will_rescue(state: &HostState) -> bool {
-    let mut probe = state.clone();
-    probe.mark_failed();
-    probe.rescuing
 }
 
 /// The block of `role` that encloses a task, identified by address.
