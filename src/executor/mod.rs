@@ -4,6 +4,7 @@
 mod actions;
 mod assemble_action;
 mod async_action;
+mod connection_vars;
 pub mod context;
 mod copy_action;
 pub mod events;

@@ -502,7 +502,11 @@ impl Executor<'_> {
             if outcome.failed() {
                 any_failed = true;
                 failed_now.push(host.clone());
-                if run.states.get(&host).is_some_and(HostState::any_block_rescuing) {
+                if run
+                    .states
+                    .get(&host)
+                    .is_some_and(HostState::any_block_rescuing)
+                {
                     self.set_failed_task_vars(context, &info, &host, &outcome);
                 }
                 self.host_failed(run, &host);
@@ -830,7 +834,10 @@ impl Executor<'_> {
         // in the recap: ansible-core 2.16 leaves it out for an `include_role` whose role
         // cannot be loaded.
         if !(info.is_include && status == Status::Ok) {
-            let rescued = run.states.get(host).is_some_and(HostState::any_block_rescuing);
+            let rescued = run
+                .states
+                .get(host)
+                .is_some_and(HostState::any_block_rescuing);
             count_in_recap(
                 self.stats_for(host),
                 status,

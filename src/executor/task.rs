@@ -359,6 +359,10 @@ impl Executor<'_> {
     }
 
     fn execute_once(&self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
+        use super::connection_vars::ConnectionVarsStage;
+        let action_vars =
+            self.with_connection_vars(context, host, vars, ConnectionVarsStage::Action);
+        let vars = &self.with_connection_vars(context, host, vars, ConnectionVarsStage::Arguments);
         match self.evaluate_when(context, vars) {
             Ok(None) => {}
             Ok(Some(false_condition)) => return skipped_by(false_condition),
@@ -373,6 +377,7 @@ impl Executor<'_> {
             Ok(settings) => settings.filter(|settings| settings.poll > 0),
             Err(message) => return raised_failure(message),
         };
+        let vars = &action_vars;
         let mut attempt = 1;
         loop {
             let ActionOutcome {
