@@ -180,8 +180,9 @@ impl Loader {
                 Some(&task.span),
             ));
         }
-        let Some(path) = self.find_tasks_file(&file, origin) else {
-            return Err(self.missing_tasks_file(&file, origin, &task.span));
+        let candidates = self.import_candidates(&file, origin, handlers);
+        let Some(path) = candidates.iter().find(|path| path.is_file()).cloned() else {
+            return Err(self.missing_tasks_file(&file, &candidates, &task.span));
         };
         if self.loading.contains(&path) {
             return Err(super::import_cycle(
@@ -254,10 +255,9 @@ impl Loader {
 
     /// Builds the error for an `import_tasks` file found nowhere. ansible-core names the path
     /// relative to the playbook's directory, the last place it looks.
-    fn missing_tasks_file(&self, file: &str, origin: &Origin, span: &Span) -> LoadError {
+    fn missing_tasks_file(&self, file: &str, candidates: &[PathBuf], span: &Span) -> LoadError {
         let reported = config::normalize(&self.playbook_dir.join(file));
-        let searched: Vec<String> = self
-            .tasks_file_candidates(file, origin)
+        let searched: Vec<String> = candidates
             .iter()
             .map(|path| path.display().to_string())
             .collect();
@@ -272,6 +272,28 @@ impl Loader {
         self.tasks_file_candidates(file, origin)
             .into_iter()
             .find(|path| path.is_file())
+    }
+
+    /// Lists where `import_tasks` looks for a file. Inside a role, ansible-core's
+    /// `path_dwim_relative` goes on to `tasks/` or `handlers/` under the working
+    /// directory and under the playbook's directory, then the playbook's directory.
+    fn import_candidates(&self, file: &str, origin: &Origin, handlers: bool) -> Vec<PathBuf> {
+        let mut candidates = self.tasks_file_candidates(file, origin);
+        if origin.role_dir.is_some() {
+            let subdir = if handlers { "handlers" } else { "tasks" };
+            let cwd = std::env::current_dir().unwrap_or_default();
+            for path in [
+                cwd.join(subdir).join(file),
+                origin.playbook_dir.join(subdir).join(file),
+                origin.playbook_dir.join(file),
+            ] {
+                let path = config::normalize(&path);
+                if !candidates.contains(&path) {
+                    candidates.push(path);
+                }
+            }
+        }
+        candidates
     }
 
     pub(super) fn tasks_file_candidates(&self, file: &str, origin: &Origin) -> Vec<PathBuf> {
