@@ -246,7 +246,7 @@ pub fn all_dependencies(role: &Arc<RoleInstance>) -> Vec<Arc<RoleInstance>> {
 fn role_magic(role: &RoleInstance, dep_chain: &[Arc<RoleInstance>]) -> Map {
     let mut magic = Map::new();
     let path = Value::from(role.definition.path.display().to_string());
-    magic.insert(Value::from("role_name"), Value::from(role.name.clone()));
+    magic.insert(Value::from("role_name"), Value::from(role.short_name()));
     magic.insert(
         Value::from("ansible_role_name"),
         Value::from(role.name.clone()),

@@ -287,15 +287,21 @@ fn collect_entries(
                 let task = &task_slot.task;
                 let mut names = Vec::new();
                 let role = role_of(task_slot);
+                // A collection's role answers to its short name and to its full name.
+                let prefixes: Vec<&str> = match &role {
+                    Some(role) if role.collection.is_some() => {
+                        vec![role.short_name(), role.name.as_str()]
+                    }
+                    Some(role) => vec![role.name.as_str()],
+                    None => Vec::new(),
+                };
                 if let Some(name) = &task.name {
                     names.push(name.clone());
-                    if let Some(role) = &role {
-                        names.push(format!("{role} : {name}"));
-                    }
+                    names.extend(prefixes.iter().map(|role| format!("{role} : {name}")));
                 }
                 let shown = task.name.clone().unwrap_or_else(|| task.action.clone());
                 let display_name = match &role {
-                    Some(role) => format!("{role} : {shown}"),
+                    Some(role) => format!("{} : {shown}", role.name),
                     None => shown,
                 };
                 let mut listen: Vec<String> = task
@@ -305,10 +311,12 @@ fn collect_entries(
                         other => vec![value_text(other)],
                     })
                     .unwrap_or_default();
-                if let Some(role) = role.as_ref().filter(|_| release.listens_as_role_topic()) {
+                if release.listens_as_role_topic() {
                     let prefixed: Vec<String> = listen
                         .iter()
-                        .map(|topic| format!("{role} : {topic}"))
+                        .flat_map(|topic| {
+                            prefixes.iter().map(move |role| format!("{role} : {topic}"))
+                        })
                         .collect();
                     listen.extend(prefixed);
                 }
@@ -330,9 +338,8 @@ fn collect_entries(
     }
 }
 
-/// The name of the innermost role of the handler's scope: a role's block or an
-/// `include_role`.
-fn role_of(slot: &super::iterator::TaskSlot) -> Option<String> {
+/// The innermost role of the handler's scope: a role's block or an `include_role`.
+fn role_of(slot: &super::iterator::TaskSlot) -> Option<Arc<RoleInstance>> {
     let scope = slot.scope.as_ref()?;
     scope
         .chain()
@@ -340,10 +347,10 @@ fn role_of(slot: &super::iterator::TaskSlot) -> Option<String> {
         .rev()
         .find_map(|scope| match &scope.kind {
             ScopeKind::Block(block) => match &block.kind {
-                BlockKind::Role(role) => Some(role.name.clone()),
+                BlockKind::Role(role) => Some(role.clone()),
                 _ => None,
             },
-            ScopeKind::Include(include) => include.role.as_ref().map(|role| role.name.clone()),
+            ScopeKind::Include(include) => include.role.clone(),
         })
 }
 

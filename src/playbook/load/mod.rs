@@ -23,6 +23,9 @@ use crate::{Map, Value};
 /// parsed once.
 pub struct Loader {
     roles_path: Vec<PathBuf>,
+    /// `collections_path`: where `ns.collection.role` names are searched after the
+    /// playbook's own `collections/` directory.
+    collections_paths: Vec<PathBuf>,
     actions: ActionResolver,
     documents: HashMap<PathBuf, Arc<Option<Node>>>,
     roles: HashMap<PathBuf, Arc<RoleDefinition>>,
@@ -71,6 +74,7 @@ impl Loader {
         }
         Loader {
             roles_path: config.paths("DEFAULT_ROLES_PATH").to_vec(),
+            collections_paths: config.paths("COLLECTIONS_PATHS").to_vec(),
             actions,
             documents: HashMap::new(),
             roles: HashMap::new(),
