@@ -480,7 +480,7 @@ impl Executor<'_> {
             // ansible-core registers the final result, with the `changed` that adding a
             // host or group gave it.
             self.register(context, &host, &outcome);
-            if let Some(name) = self.missing_handler(run, context, &outcome) {
+            if let Some(name) = self.missing_handler(run, context, &host, &outcome) {
                 // ansible-core stops the whole run here, before reporting the result.
                 self.abort = Some(super::RunError::MissingHandler {
                     name,
