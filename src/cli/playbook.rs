@@ -342,6 +342,7 @@ fn run_exit_code(err: &RunError) -> i32 {
         RunError::Load(err) => load_exit_code(err.kind),
         RunError::IncludeDepth { .. }
         | RunError::MissingHandler { .. }
+        | RunError::FlushHandlersAsHandler
         | RunError::CorruptFactCache(_) => exit::ERROR,
     }
 }

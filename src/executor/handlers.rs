@@ -562,9 +562,28 @@ impl Executor<'_> {
             }
             let task_slot = run.handlers.program.slot(slot).clone();
             let context = Arc::new(TaskContext::new(&run.play, &task_slot));
+            if is_flush_handlers(&context) {
+                // ansible-core shows the handler's banner, then stops the run.
+                if let Some(vars) = self.host_task_vars(run, &context, &notified[0]) {
+                    let info = self.task_info(&context, &vars, TaskKind::Handler);
+                    self.emit(Event::TaskStart(info));
+                }
+                self.abort = Some(super::RunError::FlushHandlersAsHandler);
+                return;
+            }
             self.run_task_for_hosts(run, slot, &context, &notified, TaskKind::Handler, true);
         }
     }
+}
+
+/// Tells whether a task is `meta: flush_handlers`.
+fn is_flush_handlers(context: &TaskContext) -> bool {
+    context.task.short_action() == "meta"
+        && context
+            .task
+            .args
+            .get("_raw_params")
+            .is_some_and(|action| value_text(action) == "flush_handlers")
 }
 
 impl Executor<'_> {

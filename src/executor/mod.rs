@@ -187,6 +187,9 @@ pub enum RunError {
     /// A `jsonfile` fact cache file that is not valid JSON; rplay removed it.
     #[error("The cache file {} was corrupt, or did not otherwise contain valid data. It has been removed, so you can re-run your command now.", .0.display())]
     CorruptFactCache(PathBuf),
+    /// A handler is `meta: flush_handlers`, which ansible-core rejects when it runs.
+    #[error("flush_handlers cannot be used as a handler")]
+    FlushHandlersAsHandler,
     /// A changed task notified a name that no handler has as its name or `listen` topic.
     #[error("The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list")]
     MissingHandler {
@@ -200,7 +203,9 @@ impl RunError {
     pub fn render(&self) -> String {
         match self {
             RunError::Load(err) => err.render(),
-            RunError::CorruptFactCache(_) => format!("ERROR! {self}\n"),
+            RunError::CorruptFactCache(_) | RunError::FlushHandlersAsHandler => {
+                format!("ERROR! {self}\n")
+            }
             RunError::MissingHandler { span, .. } => LoadError::new(self.to_string(), Some(span))
                 .with_hint("check the handler's name or `listen` topic, or set `error_on_missing_handler = False`")
                 .render(),

@@ -1238,6 +1238,7 @@ impl Executor<'_> {
                 &base,
                 context.role.is_some(),
                 &run.play.base_dir,
+                origin.handler,
             )
             .map_err(IncludeFailure::from)?;
         let shown = shown_include_path(run, context, request, origin, &path);

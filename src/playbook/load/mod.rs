@@ -506,6 +506,7 @@ impl Loader {
     /// Loads the tasks of `include_tasks: FILE` at run time. `from` is the file of the
     /// include task; `base` the role directory (when `in_role`) or the playbook's;
     /// `playbook_dir` the play's directory, which the error for a missing file names.
+    /// `handlers` loads the file as a handler's, whose tasks are handlers.
     pub fn load_include_tasks(
         &mut self,
         file: &str,
@@ -513,6 +514,7 @@ impl Loader {
         base: &Path,
         in_role: bool,
         playbook_dir: &Path,
+        handlers: bool,
     ) -> Result<(PathBuf, Vec<super::ast::Item>), LoadError> {
         let origin = Origin {
             playbook_dir: if in_role {
@@ -541,7 +543,7 @@ impl Loader {
             )
             .with_hint(format!("searched {}", searched.join(", "))));
         };
-        let items = self.load_tasks_file(&path, &origin, false)?;
+        let items = self.load_tasks_file(&path, &origin, handlers)?;
         Ok((path, items.as_ref().clone()))
     }
 

@@ -47,6 +47,12 @@ impl Loader {
             return self.load_block(node, origin, handlers);
         }
         let task = self.load_task(node, origin, handlers)?;
+        if handlers && matches!(task.short_action(), "include_role" | "import_role") {
+            return Err(LoadError::new(
+                format!("Using '{}' as a handler is not supported.", task.action),
+                Some(&node.span),
+            ));
+        }
         match task.short_action() {
             "import_tasks" => self.load_import_tasks(task, origin, handlers),
             "import_role" => self.load_import_role(task, origin),
@@ -75,6 +81,9 @@ impl Loader {
             let Some(keyword) = keywords::find(key_text, &lists) else {
                 return Err(unknown_keyword(key, "Block", &lists));
             };
+            if handlers && matches!(keyword, "block" | "rescue" | "always") {
+                reject_nested_handler_block(value)?;
+            }
             match keyword {
                 "name" => block.name = super::name_of(value),
                 "block" => block.block = self.load_items(value, origin, handlers)?,
@@ -313,5 +322,20 @@ impl Loader {
             }
         }
         normalized
+    }
+}
+
+/// Rejects a block inside a handler's block, as ansible-core does. A handler list may
+/// hold blocks, which it takes as groups of handlers, but no block nests in them.
+fn reject_nested_handler_block(list: &Node) -> Result<(), LoadError> {
+    let NodeKind::Seq(entries) = &list.kind else {
+        return Ok(());
+    };
+    match entries.iter().find(|entry| entry.get("block").is_some()) {
+        Some(entry) => Err(LoadError::new(
+            "Using a block as a handler is not supported.",
+            Some(&entry.span),
+        )),
+        None => Ok(()),
     }
 }
