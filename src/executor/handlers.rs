@@ -571,6 +571,10 @@ impl Executor<'_> {
                 self.abort = Some(super::RunError::FlushHandlersAsHandler);
                 return;
             }
+            if context.task.short_action() == "meta" {
+                self.run_meta(run, &context, &notified, TaskKind::Handler);
+                continue;
+            }
             self.run_task_for_hosts(run, slot, &context, &notified, TaskKind::Handler, true);
         }
     }

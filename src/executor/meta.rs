@@ -23,12 +23,14 @@ const PER_HOST: &[&str] = &[
 impl Executor<'_> {
     /// Runs a `meta` task. As in ansible-core, the task banner is printed once per
     /// host it runs for, a false `when` prints a skipped result that the recap does not
-    /// count, and a meta task that ran prints no result.
+    /// count, and a meta task that ran prints no result. `kind` tells a handler's
+    /// banner from a task's.
     pub(super) fn run_meta(
         &mut self,
         run: &mut PlayRun,
         context: &Arc<TaskContext>,
         hosts: &[String],
+        kind: TaskKind,
     ) {
         let action = context
             .task
@@ -46,7 +48,7 @@ impl Executor<'_> {
             let Some(vars) = self.host_task_vars(run, context, host) else {
                 continue;
             };
-            let info = self.task_info(context, &vars, TaskKind::Task);
+            let info = self.task_info(context, &vars, kind);
             self.emit(Event::TaskStart(info.clone()));
             let implicit = context.task.implicit;
             if !matches!(self.evaluate_when(context, &vars), Ok(None)) {

@@ -382,7 +382,7 @@ impl Executor<'_> {
             return;
         }
         if context.task.short_action() == "meta" {
-            self.run_meta(run, &context, &hosts);
+            self.run_meta(run, &context, &hosts, TaskKind::Task);
             return;
         }
         self.run_task_for_hosts(run, slot, &context, &hosts, TaskKind::Task, false);
