@@ -122,6 +122,8 @@ pub(super) struct PlayRun {
     pub(super) ended_play: bool,
     /// Set when `max_fail_percentage` is exceeded, which ends the playbook.
     broke_play: bool,
+    /// Hosts whose included file or role could not be loaded, in the task being run.
+    failed_includes: Vec<String>,
 }
 
 impl PlayRun {
@@ -314,6 +316,7 @@ impl Executor<'_> {
             removed,
             ended_play: false,
             broke_play: false,
+            failed_includes: Vec::new(),
         };
         run.update_play_hosts();
         self.linear(&mut run);
@@ -513,15 +516,16 @@ impl Executor<'_> {
             }
         }
         if !includes.is_empty() {
-            let failed_before = self.failed_hosts.len();
+            run.failed_includes.clear();
             if handler {
                 self.run_handler_includes(run, slot, context, includes);
             } else {
                 self.process_includes(run, slot, context, includes);
             }
             // A file or role that could not be loaded fails its hosts like a task does,
-            // for `any_errors_fatal` too.
-            any_failed |= self.failed_hosts.len() > failed_before;
+            // for `any_errors_fatal` too, also where the host goes on in an `always`.
+            any_failed |= !run.failed_includes.is_empty();
+            failed_now.append(&mut run.failed_includes);
         }
         // ansible-core warns about a reserved `register` name when it next gathers the
         // variables, which is after this task's results are shown.
@@ -1154,6 +1158,8 @@ impl Executor<'_> {
         hosts: Vec<(String, Map)>,
         reason: &str,
     ) {
+        run.failed_includes
+            .extend(hosts.iter().map(|(host, _)| host.clone()));
         let reports_roles = self.options.core_release.reports_role_includes();
         if request.role && !reports_roles {
             // ansible-core 2.16 shows only the error and fails the hosts without a result.
