@@ -322,6 +322,8 @@ error_cases!(
     missing_vars_file,
     play_not_mapping,
     recursive_var,
+    register_invalid_name,
+    register_python_keyword,
     role_dependency_cycle,
     two_modules,
     undefined_var_arg,

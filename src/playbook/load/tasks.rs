@@ -157,6 +157,15 @@ impl Loader {
             match keyword {
                 "name" => task.name = super::name_of(value),
                 "action" | "local_action" | "args" => {}
+                "register" if !is_variable_name(&spanned.value) => {
+                    return Err(LoadError::new(
+                        format!(
+                            "Invalid variable name in 'register' specified: '{}'",
+                            rplay_modules::pyrepr::str(&spanned.value)
+                        ),
+                        None,
+                    ));
+                }
                 keyword if keywords::INHERITED.contains(&keyword) => {
                     set_inherited(&mut task.inherited, keyword, value, "Task")?
                 }
@@ -338,4 +347,26 @@ fn reject_nested_handler_block(list: &Node) -> Result<(), LoadError> {
         )),
         None => Ok(()),
     }
+}
+
+/// Python's keywords (3.11), which ansible-core rejects as variable names.
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// Tells whether `register` names a variable as ansible-core's `isidentifier` accepts
+/// it: an ASCII Python identifier that is not a keyword. Null means no `register`.
+fn is_variable_name(value: &Value) -> bool {
+    let Some(name) = value.as_str() else {
+        return value.is_null();
+    };
+    let mut chars = name.chars();
+    let identifier = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    identifier && !PYTHON_KEYWORDS.contains(&name)
 }
