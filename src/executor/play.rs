@@ -586,7 +586,17 @@ impl Executor<'_> {
         let run_job = |(host, vars): &(String, crate::vars::HostVars)| {
             let mut outcome = self.run_task_on_host(context, info, host, vars);
             let delegation = self.delegations.get(host);
-            outcome.delegated_to = delegation.and_then(|delegation| delegation.label.clone());
+            // An unreachable result lacks the delegate's connection variables, so
+            // ansible-core labels it with the delegate's name alone.
+            let unreachable = outcome.status == Some(Status::Unreachable);
+            outcome.delegated_to = delegation.and_then(|delegation| {
+                let label = delegation.label.as_ref()?;
+                Some(if unreachable {
+                    delegation.name.clone()
+                } else {
+                    label.clone()
+                })
+            });
             outcome.facts_host = delegation
                 .filter(|_| self.delegate_facts(context, vars))
                 .map(|delegation| delegation.name.clone());
@@ -1742,6 +1752,11 @@ fn count_in_recap(
         }
         Status::Failed if rescued => stats.rescued += 1,
         Status::Failed => stats.failures += 1,
+        // `ignore_unreachable` counts the host as ok and ignored.
+        Status::Unreachable if ignored => {
+            stats.ok += 1;
+            stats.ignored += 1;
+        }
         Status::Unreachable => stats.unreachable += 1,
     }
 }

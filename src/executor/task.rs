@@ -66,9 +66,13 @@ impl Executor<'_> {
                 .insert(Value::from("changed"), Value::Bool(false));
         }
         outcome.status = Some(status_of(&outcome.result));
-        if outcome.status == Some(Status::Failed) {
-            outcome.ignored = self.ignore_errors(context, vars);
-        }
+        outcome.ignored = match outcome.status {
+            Some(Status::Failed) => self.ignore_errors(context, vars),
+            Some(Status::Unreachable) => {
+                self.truthy_task_keyword(context, vars, "ignore_unreachable")
+            }
+            _ => false,
+        };
         outcome
     }
 
@@ -86,7 +90,12 @@ impl Executor<'_> {
     }
 
     fn ignore_errors(&self, context: &TaskContext, vars: &HostVars) -> bool {
-        match context.keyword("ignore_errors") {
+        self.truthy_task_keyword(context, vars, "ignore_errors")
+    }
+
+    /// Templates a boolean keyword such as `ignore_errors`; false when unset or invalid.
+    fn truthy_task_keyword(&self, context: &TaskContext, vars: &HostVars, keyword: &str) -> bool {
+        match context.keyword(keyword) {
             Some(value) => self
                 .templar
                 .template(&value.value, vars)
