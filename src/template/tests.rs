@@ -297,6 +297,18 @@ pub fn register(env: &mut Environment<'static>) {
         Undefined::Reject,
         |_, v, _| result_flag(v, "unreachable"),
     );
+    // A result of a task that ran out of its `timeout` holds `timedout.period`.
+    add(
+        env,
+        [ansible("timedout")].concat(),
+        Undefined::Reject,
+        |_, v, _| {
+            if !result_flag(v, "timedout")? {
+                return Ok(false);
+            }
+            Ok(result_get(&result_get(v, "timedout"), "period").is_true())
+        },
+    );
     // ansible-core's `reachable` is `not unreachable`, so its error names that test.
     add(
         env,
