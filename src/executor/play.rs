@@ -478,7 +478,14 @@ impl Executor<'_> {
                 }
             }
             if super::task::is_inventory_action(context.task.short_action()) {
-                self.report_inventory_changes(&info, &host, &mut outcome, &changes);
+                let vars = self.host_task_vars(run, context, &host);
+                self.report_inventory_changes(
+                    context,
+                    &info,
+                    (&host, vars.as_ref()),
+                    &mut outcome,
+                    &changes,
+                );
             }
             // ansible-core registers the final result, with the `changed` that adding a
             // host or group gave it.
@@ -722,10 +729,13 @@ impl Executor<'_> {
 
     /// Completes the results of `group_by` and `add_host` with whether they changed the
     /// inventory, reporting each successful loop item as ansible-core's strategy does.
+    /// As there, `changed_when` and `failed_when` are evaluated again on each result,
+    /// so they have the last word over the inventory change.
     fn report_inventory_changes(
         &mut self,
+        context: &TaskContext,
         info: &Arc<TaskInfo>,
-        host: &str,
+        (host, vars): (&str, Option<&crate::vars::HostVars>),
         outcome: &mut TaskOutcome,
         changes: &[bool],
     ) {
@@ -737,6 +747,9 @@ impl Executor<'_> {
             outcome
                 .result
                 .insert(Value::from("changed"), Value::Bool(changed));
+            if let Some(vars) = vars {
+                self.reapply_changed_failed_when(context, vars, &mut outcome.result);
+            }
             return;
         }
         let mut changes = changes.iter();
@@ -754,6 +767,10 @@ impl Executor<'_> {
             }
             let changed = changes.next().copied().unwrap_or(false);
             map.insert(Value::from("changed"), Value::Bool(changed));
+            if let Some(vars) = vars {
+                self.reapply_changed_failed_when(context, vars, map);
+            }
+            let changed = map.get("changed").is_some_and(Value::is_truthy);
             any_changed |= changed;
             self.emit(Event::ItemResult(HostResult {
                 host: host.to_string(),
@@ -773,6 +790,38 @@ impl Executor<'_> {
                 .result
                 .insert(Value::from("changed"), Value::Bool(true));
         }
+    }
+
+    /// Evaluates `changed_when` and `failed_when` on an inventory action's `result`, with
+    /// the result registered and, for a loop item, the item's loop variables, as
+    /// ansible-core's strategy does after changing the inventory.
+    fn reapply_changed_failed_when(
+        &self,
+        context: &TaskContext,
+        vars: &crate::vars::HostVars,
+        result: &mut Map,
+    ) {
+        if context.task.keyword("changed_when").is_none()
+            && context.task.keyword("failed_when").is_none()
+        {
+            return;
+        }
+        let mut overlay = Map::new();
+        for name_key in ["ansible_loop_var", "ansible_index_var"] {
+            if let Some(name) = result.get(name_key).and_then(Value::as_str) {
+                if let Some(value) = result.get(name) {
+                    overlay.insert(Value::from(name), value.clone());
+                }
+            }
+        }
+        if let Some(register) = context.task.keyword("register") {
+            overlay.insert(
+                Value::from(value_text(&register.value)),
+                super::task::registered_value(context, super::task::strip_internal(result)),
+            );
+        }
+        let vars = vars.with_overlay(overlay);
+        self.apply_changed_failed_when(context, &vars, result);
     }
 
     /// Returns the variables of `host` for the task, or warns and returns `None` when

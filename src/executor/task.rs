@@ -645,7 +645,12 @@ impl Executor<'_> {
     /// Applies `changed_when`, then `failed_when`. As in ansible-core, an error in either
     /// fails the result and is stored as its `changed_when_result` or
     /// `failed_when_result`. After a `changed_when` error, `failed_when` is not evaluated.
-    fn apply_changed_failed_when(&self, context: &TaskContext, vars: &HostVars, result: &mut Map) {
+    pub(super) fn apply_changed_failed_when(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+        result: &mut Map,
+    ) {
         if result.get("skipped").is_some_and(Value::is_truthy) {
             return;
         }
