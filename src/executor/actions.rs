@@ -927,15 +927,26 @@ impl Executor<'_> {
     }
 
     /// Templates the task's `environment` entries, from the play down to the task, into
-    /// one list of variables; later entries win.
+    /// one list of variables; later entries win. An entry that is no mapping after
+    /// templating is skipped with ansible-core's warning.
     pub(super) fn environment(
         &self,
         context: &TaskContext,
         vars: &HostVars,
     ) -> Result<Vec<(String, String)>, String> {
         let mut environment: Vec<(String, String)> = Vec::new();
-        for entry in &context.environment {
-            let value = match &entry.value {
+        // ansible-core's `environment` is a list keyword: the entries of every level
+        // make one list, and a level may give a list of its own.
+        let entries: Vec<&Value> = context
+            .environment
+            .iter()
+            .flat_map(|entry| match &entry.value {
+                Value::List(items) => items.iter().collect(),
+                other => vec![other],
+            })
+            .collect();
+        for entry in &entries {
+            let value = match entry {
                 // ansible-core templates a mapping value by value and drops a variable
                 // whose value needs `ansible_env` before facts define it.
                 Value::Map(map) => {
@@ -961,14 +972,14 @@ impl Executor<'_> {
                     .map_err(|err| err.message.clone())?,
             };
             let Value::Map(map) = value else {
-                if value.is_null() {
-                    continue;
+                if !entry.is_null() {
+                    let all = Value::list(entries.iter().map(|entry| (*entry).clone()).collect());
+                    self.emit(super::events::Event::Warning(format!(
+                        "could not parse environment value, skipping: {}",
+                        rplay_modules::pyrepr::str(&all)
+                    )));
                 }
-                return Err(format!(
-                    "environment must be a dictionary, received {} ({})",
-                    rplay_modules::pyrepr::str(&value),
-                    value.type_name()
-                ));
+                continue;
             };
             for (key, value) in map.iter() {
                 let key = value_text(key);
