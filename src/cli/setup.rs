@@ -13,7 +13,7 @@ use crate::executor::tags::TagSelection;
 use crate::executor::{ConnectionDefaults, CoreRelease, Executor, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
-use crate::template::{FoundPath, Templar, TemplarOptions, VaultSecrets};
+use crate::template::{ConditionalCheck, FoundPath, Templar, TemplarOptions, VaultSecrets};
 use crate::vars::fact_cache::CacheSettings;
 use crate::vars::{FactCache, VariableManager};
 use crate::Map;
@@ -228,6 +228,13 @@ pub fn build_executor<'a>(
             FoundPath::Normalized
         } else {
             FoundPath::Joined
+        },
+        conditionals: if config.bool("_DISABLE_BACKPORTED_INSPECTIONS") {
+            ConditionalCheck::Unchecked
+        } else if config.bool("ALLOW_BROKEN_CONDITIONALS") {
+            ConditionalCheck::Deprecate
+        } else {
+            ConditionalCheck::Reject
         },
     });
     let run_options = RunOptions {

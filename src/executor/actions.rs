@@ -419,7 +419,7 @@ fn assert(
         Some(raw @ (Value::Str(_) | Value::Unsafe(_))) => executor
             .templar
             .template(raw, vars)
-            .map_err(|err| assert_error(executor, context, 0, &err.message)),
+            .map_err(|err| assert_error(executor, context, 0, &err)),
         Some(raw) => Ok(raw.clone()),
         None => arg(args, "that")
             .cloned()
@@ -445,7 +445,7 @@ fn assert(
                 executor.emit_conditional_warnings(&outcome.warnings);
                 outcome.result
             }
-            Err(err) => return Ok(raised(assert_error(executor, context, index, &err.message))),
+            Err(err) => return Ok(raised(assert_error(executor, context, index, &err))),
         };
         if !holds {
             let message = arg(args, "fail_msg")
@@ -473,18 +473,25 @@ fn assert_error(
     executor: &Executor<'_>,
     context: &TaskContext,
     index: usize,
-    message: &str,
+    error: &crate::template::TemplateError,
 ) -> String {
+    let message = &error.message;
     let that = executor.loader.action_arg(&context.task.span, "that");
     let node = match that.and_then(|node| node.as_seq()) {
         Some(items) => items.get(index),
         None => that,
     };
-    match node {
-        Some(node) => format!(
-            "{message}\n\n{}",
-            crate::source::ansible_position_details(&node.span)
-        ),
+    let Some(node) = node else {
+        return message.to_string();
+    };
+    let details = crate::source::ansible_position_details(&node.span);
+    if error.kind != crate::template::TemplateErrorKind::BrokenConditional {
+        return format!("{message}\n\n{details}");
+    }
+    // ansible-core locates a rejected non-boolean result through the condition's text,
+    // twice, and not at all for a condition that YAML did not read as text.
+    match node.as_str() {
+        Some(_) => format!("{message}\n\n{details}\n\n{details}"),
         None => message.to_string(),
     }
 }

@@ -531,7 +531,7 @@ impl Executor<'_> {
                 Ok(false) => return Ok(Some(condition.value.clone())),
                 // The templating layer words the failure; ansible-core locates it at
                 // the condition.
-                Err(err) => return Err(located_message(&err.message, &condition.span)),
+                Err(err) => return Err(located_condition_error(&err, condition)),
             }
         }
         Ok(None)
@@ -689,7 +689,13 @@ impl Executor<'_> {
             let holds = self
                 .templar
                 .evaluate_conditional(condition, vars)
-                .map_err(|err| located_message(&err.message, &conditions.span))?;
+                .map_err(|err| {
+                    let item = Spanned {
+                        value: condition.clone(),
+                        span: conditions.span.clone(),
+                    };
+                    located_condition_error(&err, &item)
+                })?;
             if !holds {
                 return Ok(false);
             }
@@ -737,6 +743,22 @@ fn value_span(span: &Span, key: &str) -> Span {
 
 fn located_message(message: &str, span: &Span) -> String {
     format!("{message}\n\n{}", ansible_position_details(span))
+}
+
+/// Locates the error of `condition` at its span. A non-boolean result that
+/// `ALLOW_BROKEN_CONDITIONALS` rejects is located twice, as ansible-core words it, and
+/// not at all for a condition that YAML did not read as text.
+fn located_condition_error(error: &TemplateError, condition: &Spanned<Value>) -> String {
+    if error.kind != TemplateErrorKind::BrokenConditional {
+        return located_message(&error.message, &condition.span);
+    }
+    match condition.value.as_str() {
+        Some(_) => located_message(
+            &located_message(&error.message, &condition.span),
+            &condition.span,
+        ),
+        None => error.message.clone(),
+    }
 }
 
 /// Builds the failure message for task arguments that could not be templated. ansible-core

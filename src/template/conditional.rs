@@ -8,7 +8,7 @@ use super::methods::class_name;
 use super::pyrepr::{py_str, str_repr};
 use super::templar::{Rendering, Typing};
 use super::vars::{Context, Variables};
-use super::Templar;
+use super::{ConditionalCheck, Templar};
 use crate::Value;
 
 /// A warning Ansible prints while evaluating, as `[WARNING]:` or, for deprecations,
@@ -121,7 +121,7 @@ impl Templar {
             .map_err(|error| undefined_context(&original, error))?;
         let Some(value) = rendered.single_value().cloned() else {
             // `__cres` printed as nothing: `None`.
-            return Ok(self.interpret("NoneType", false, &original, location, warnings));
+            return self.interpret("NoneType", false, &original, location, warnings);
         };
         if value.kind() == minijinja::value::ValueKind::Bool {
             return Ok(value.is_true());
@@ -131,10 +131,11 @@ impl Templar {
             "str" | "AnsibleUnicode" if rendered.read_unsafe => "AnsibleUnsafeText",
             name => name,
         };
-        Ok(self.interpret(type_name, value.is_true(), &original, location, warnings))
+        self.interpret(type_name, value.is_true(), &original, location, warnings)
     }
 
-    /// Uses a non-boolean result by its truth value and records Ansible's deprecation.
+    /// Uses a non-boolean result by its truth value and records Ansible's deprecation,
+    /// or rejects it, as the templar's [`ConditionalCheck`] says.
     fn interpret(
         &self,
         type_name: &str,
@@ -142,7 +143,19 @@ impl Templar {
         original: &str,
         location: Option<&str>,
         warnings: &mut Vec<Warning>,
-    ) -> bool {
+    ) -> Result<bool, TemplateError> {
+        match self.conditional_check() {
+            ConditionalCheck::Deprecate => {}
+            ConditionalCheck::Unchecked => return Ok(result),
+            ConditionalCheck::Reject => {
+                return Err(TemplateError::new(
+                    TemplateErrorKind::BrokenConditional,
+                    format!(
+                        "Conditional result was of type '{type_name}'. Conditional results must be True or False when `ALLOW_BROKEN_CONDITIONALS` is disabled, which is the default in Ansible Core >= 2.19."
+                    ),
+                ))
+            }
+        }
         let location = match location {
             Some(location) => format!("location {location}"),
             None => format!("unknown location (conditional: {})", str_repr(original)),
@@ -154,7 +167,7 @@ impl Templar {
             ),
             deprecation: true,
         });
-        result
+        Ok(result)
     }
 }
 

@@ -44,7 +44,7 @@ pub use error::{TemplateError, TemplateErrorKind};
 pub use filters::vault::VaultSecrets;
 pub use include::{with_templates_dirs, IncludeScope};
 pub use lookups::take_warnings as take_lookup_warnings;
-pub use templar::{FileOptions, FoundPath, Templar, TemplarOptions};
+pub use templar::{ConditionalCheck, FileOptions, FoundPath, Templar, TemplarOptions};
 pub use vars::Variables;
 
 /// The value of the `omit` variable: an argument whose value is exactly this string is
