@@ -439,7 +439,10 @@ fn assert(
         result.insert(Value::from("_ansible_verbose_always"), Value::Bool(true));
     }
     for (index, condition) in conditions.iter().enumerate() {
-        let checked = executor.templar.check_conditional(condition, vars, None);
+        let location = assert_condition_location(executor, context, index, condition);
+        let checked = executor
+            .templar
+            .check_conditional(condition, vars, location.as_deref());
         let holds = match checked {
             Ok(outcome) => {
                 executor.emit_conditional_warnings(&outcome.warnings);
@@ -469,6 +472,31 @@ fn assert(
 
 /// Builds the message for an `assert` condition that could not be evaluated: the
 /// templating layer's message, located at the condition as ansible-core locates it.
+/// Returns where the deprecation of a non-boolean result places an assert's condition:
+/// at the condition when YAML read it as text. ansible-core's assert has no task to
+/// fall back to, so other conditions are quoted instead.
+fn assert_condition_location(
+    executor: &Executor<'_>,
+    context: &TaskContext,
+    index: usize,
+    condition: &Value,
+) -> Option<String> {
+    condition.as_str()?;
+    let that = executor.loader.action_arg(&context.task.span, "that")?;
+    let node = match that.as_seq() {
+        Some(items) => items.get(index)?,
+        None => that,
+    };
+    node.as_str()?;
+    let span = &node.span;
+    Some(format!(
+        "location {} {}:{}",
+        span.path().display(),
+        span.line,
+        span.column
+    ))
+}
+
 fn assert_error(
     executor: &Executor<'_>,
     context: &TaskContext,

@@ -513,12 +513,7 @@ impl Executor<'_> {
         vars: &HostVars,
     ) -> Result<Option<Value>, String> {
         for condition in &context.when {
-            let location = format!(
-                "{} {}:{}",
-                condition.span.path().display(),
-                condition.span.line,
-                condition.span.column
-            );
+            let location = condition_location(condition, &context.task.span);
             let checked = self
                 .templar
                 .check_conditional(&condition.value, vars, Some(&location));
@@ -596,12 +591,7 @@ impl Executor<'_> {
         match context.task.keyword("until") {
             // A condition whose result is not a boolean warns, as in `when`.
             Some(until) => {
-                let location = format!(
-                    "{} {}:{}",
-                    until.span.path().display(),
-                    until.span.line,
-                    until.span.column
-                );
+                let location = condition_location(until, &context.task.span);
                 match self
                     .templar
                     .check_conditional(&until.value, vars, Some(&location))
@@ -658,7 +648,7 @@ impl Executor<'_> {
             let Some(conditions) = context.task.keyword(keyword) else {
                 continue;
             };
-            match self.all_conditions(conditions, vars) {
+            match self.all_conditions(context, conditions, vars) {
                 Ok(holds) => {
                     result.insert(Value::from(key), Value::Bool(holds));
                     if key == "failed" {
@@ -677,26 +667,32 @@ impl Executor<'_> {
         }
     }
 
-    /// Evaluates a condition or a list of conditions that must all hold.
-    fn all_conditions(&self, conditions: &Spanned<Value>, vars: &HostVars) -> Result<bool, String> {
+    /// Evaluates a condition or a list of conditions that must all hold, emitting the
+    /// warnings they produce.
+    fn all_conditions(
+        &self,
+        context: &TaskContext,
+        conditions: &Spanned<Value>,
+        vars: &HostVars,
+    ) -> Result<bool, String> {
         let list = match &conditions.value {
             Value::List(items) => items.to_vec(),
             other => vec![other.clone()],
         };
-        for condition in &list {
+        for condition in list {
             // NOTE: list items have no span of their own here, so an error in one is
             // located at the keyword's value, where ansible-core points at the item.
-            let holds = self
+            let item = Spanned {
+                value: condition,
+                span: conditions.span.clone(),
+            };
+            let location = condition_location(&item, &context.task.span);
+            let checked = self
                 .templar
-                .evaluate_conditional(condition, vars)
-                .map_err(|err| {
-                    let item = Spanned {
-                        value: condition.clone(),
-                        span: conditions.span.clone(),
-                    };
-                    located_condition_error(&err, &item)
-                })?;
-            if !holds {
+                .check_conditional(&item.value, vars, Some(&location))
+                .map_err(|err| located_condition_error(&err, &item))?;
+            self.emit_conditional_warnings(&checked.warnings);
+            if !checked.result {
                 return Ok(false);
             }
         }
@@ -743,6 +739,21 @@ fn value_span(span: &Span, key: &str) -> Span {
 
 fn located_message(message: &str, span: &Span) -> String {
     format!("{message}\n\n{}", ansible_position_details(span))
+}
+
+/// Returns where ansible-core's deprecation of a non-boolean result places `condition`:
+/// at its own position when YAML read it as text, else at the task's, as approximate.
+fn condition_location(condition: &Spanned<Value>, task_span: &Span) -> String {
+    let (label, span) = match condition.value.as_str() {
+        Some(_) => ("location", &condition.span),
+        None => ("approximate location", task_span),
+    };
+    format!(
+        "{label} {} {}:{}",
+        span.path().display(),
+        span.line,
+        span.column
+    )
 }
 
 /// Locates the error of `condition` at its span. A non-boolean result that

@@ -38,8 +38,9 @@ impl Templar {
     }
 
     /// Like [`Templar::evaluate_conditional`], returning the warnings too.
-    /// `location` is the `path line:col` of the conditional for the deprecation
-    /// warning about non-boolean results.
+    /// `location` places the conditional in the deprecation warning about non-boolean
+    /// results (`location PATH LINE:COL` or `approximate location PATH LINE:COL`);
+    /// without it the warning quotes the condition.
     pub fn check_conditional(
         &self,
         condition: &Value,
@@ -121,7 +122,7 @@ impl Templar {
             .map_err(|error| undefined_context(&original, error))?;
         let Some(value) = rendered.single_value().cloned() else {
             // `__cres` printed as nothing: `None`.
-            return self.interpret("NoneType", false, &original, location, warnings);
+            return self.interpret("NoneType", false, condition, location, warnings);
         };
         if value.kind() == minijinja::value::ValueKind::Bool {
             return Ok(value.is_true());
@@ -131,7 +132,7 @@ impl Templar {
             "str" | "AnsibleUnicode" if rendered.read_unsafe => "AnsibleUnsafeText",
             name => name,
         };
-        self.interpret(type_name, value.is_true(), &original, location, warnings)
+        self.interpret(type_name, value.is_true(), condition, location, warnings)
     }
 
     /// Uses a non-boolean result by its truth value and records Ansible's deprecation,
@@ -140,7 +141,7 @@ impl Templar {
         &self,
         type_name: &str,
         result: bool,
-        original: &str,
+        condition: &Value,
         location: Option<&str>,
         warnings: &mut Vec<Warning>,
     ) -> Result<bool, TemplateError> {
@@ -157,8 +158,11 @@ impl Templar {
             }
         }
         let location = match location {
-            Some(location) => format!("location {location}"),
-            None => format!("unknown location (conditional: {})", str_repr(original)),
+            Some(location) => location.to_string(),
+            None => format!(
+                "unknown location (conditional: {})",
+                condition_repr(condition)
+            ),
         };
         let shown = if result { "True" } else { "False" };
         warnings.push(Warning {
@@ -168,6 +172,14 @@ impl Templar {
             deprecation: true,
         });
         Ok(result)
+    }
+}
+
+/// Python's `repr` of a condition as written: quoted text, or the value YAML gave.
+fn condition_repr(condition: &Value) -> String {
+    match condition {
+        Value::Str(text) | Value::Unsafe(text) => str_repr(text),
+        other => super::pyrepr::py_repr(&super::convert::to_jinja(other)).unwrap_or_default(),
     }
 }
 
