@@ -448,7 +448,15 @@ fn assert(
                 executor.emit_conditional_warnings(&outcome.warnings);
                 outcome.result
             }
-            Err(err) => return Ok(raised(assert_error(executor, context, index, &err))),
+            Err(failure) => {
+                executor.emit_conditional_warnings(&failure.warnings);
+                return Ok(raised(assert_error(
+                    executor,
+                    context,
+                    index,
+                    &failure.error,
+                )));
+            }
         };
         if !holds {
             let message = arg(args, "fail_msg")

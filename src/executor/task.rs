@@ -517,10 +517,16 @@ impl Executor<'_> {
             let checked = self
                 .templar
                 .check_conditional(&condition.value, vars, Some(&location));
-            let checked = checked.map(|outcome| {
-                self.emit_conditional_warnings(&outcome.warnings);
-                outcome.result
-            });
+            let checked = match checked {
+                Ok(outcome) => {
+                    self.emit_conditional_warnings(&outcome.warnings);
+                    Ok(outcome.result)
+                }
+                Err(failure) => {
+                    self.emit_conditional_warnings(&failure.warnings);
+                    Err(failure.error)
+                }
+            };
             match checked {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(condition.value.clone())),
@@ -600,7 +606,10 @@ impl Executor<'_> {
                         self.emit_conditional_warnings(&outcome.warnings);
                         outcome.result
                     }
-                    Err(_) => false,
+                    Err(failure) => {
+                        self.emit_conditional_warnings(&failure.warnings);
+                        false
+                    }
                 }
             }
             None => !result.get("failed").is_some_and(Value::is_truthy),
@@ -687,10 +696,16 @@ impl Executor<'_> {
                 span: conditions.span.clone(),
             };
             let location = condition_location(&item, &context.task.span);
-            let checked = self
+            let checked = match self
                 .templar
                 .check_conditional(&item.value, vars, Some(&location))
-                .map_err(|err| located_condition_error(&err, &item))?;
+            {
+                Ok(checked) => checked,
+                Err(failure) => {
+                    self.emit_conditional_warnings(&failure.warnings);
+                    return Err(located_condition_error(&failure.error, &item));
+                }
+            };
             self.emit_conditional_warnings(&checked.warnings);
             if !checked.result {
                 return Ok(false);

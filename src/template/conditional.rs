@@ -26,6 +26,14 @@ pub struct ConditionalOutcome {
     pub warnings: Vec<Warning>,
 }
 
+/// A conditional that failed, with the warnings it produced before: ansible-core shows
+/// them although the conditional fails.
+#[derive(Clone, Debug)]
+pub struct ConditionalFailure {
+    pub error: TemplateError,
+    pub warnings: Vec<Warning>,
+}
+
 impl Templar {
     /// Evaluates a `when`/`failed_when`/`changed_when`/`until`/assert `that`
     /// conditional as Ansible 2.18 does. A list is true when every item is.
@@ -34,7 +42,9 @@ impl Templar {
         condition: &Value,
         vars: &dyn Variables,
     ) -> Result<bool, TemplateError> {
-        Ok(self.check_conditional(condition, vars, None)?.result)
+        self.check_conditional(condition, vars, None)
+            .map(|outcome| outcome.result)
+            .map_err(|failure| failure.error)
     }
 
     /// Like [`Templar::evaluate_conditional`], returning the warnings too.
@@ -46,7 +56,7 @@ impl Templar {
         condition: &Value,
         vars: &dyn Variables,
         location: Option<&str>,
-    ) -> Result<ConditionalOutcome, TemplateError> {
+    ) -> Result<ConditionalOutcome, ConditionalFailure> {
         let guard = Context::borrowed(self, vars);
         let mut warnings = Vec::new();
         let conditions = match condition {
@@ -54,9 +64,15 @@ impl Templar {
             other => vec![other.clone()],
         };
         for condition in &conditions {
-            let result = self
-                .check_one(&guard.0, condition, location, &mut warnings)
-                .map_err(|error| wrap_failure(condition, error))?;
+            let result = match self.check_one(&guard.0, condition, location, &mut warnings) {
+                Ok(result) => result,
+                Err(error) => {
+                    return Err(ConditionalFailure {
+                        error: wrap_failure(condition, error),
+                        warnings,
+                    })
+                }
+            };
             if !result {
                 return Ok(ConditionalOutcome {
                     result: false,

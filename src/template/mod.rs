@@ -38,7 +38,7 @@ mod vars;
 pub mod vault_values;
 mod version;
 
-pub use conditional::{ConditionalOutcome, Warning};
+pub use conditional::{ConditionalFailure, ConditionalOutcome, Warning};
 pub use datetime::local_datetime_text;
 pub use error::{TemplateError, TemplateErrorKind};
 pub use filters::vault::VaultSecrets;
