@@ -167,6 +167,23 @@ impl TaskContext {
             .iter()
             .find_map(|source| source.keyword(name))
     }
+
+    /// Every value of an inherited keyword, the task's own first, then those of the
+    /// enclosing blocks, roles, includes and play from the nearest out.
+    pub fn keyword_chain<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Spanned<Value>> {
+        let own = self
+            .task
+            .keywords
+            .iter()
+            .filter(move |(k, _)| *k == name)
+            .map(|(_, value)| value)
+            .take(1);
+        own.chain(
+            self.keyword_sources
+                .iter()
+                .filter_map(move |source| source.keyword(name)),
+        )
+    }
 }
 
 /// The keywords of an include's `apply:` argument, as inherited keywords.

@@ -95,14 +95,31 @@ impl Executor<'_> {
 
     /// Templates a boolean keyword such as `ignore_errors`; false when unset or invalid.
     fn truthy_task_keyword(&self, context: &TaskContext, vars: &HostVars, keyword: &str) -> bool {
-        match context.keyword(keyword) {
-            Some(value) => self
-                .templar
-                .template(&value.value, vars)
-                .map(|v| truthy_keyword(&v))
-                .unwrap_or(false),
-            None => false,
+        self.keyword_value(context, keyword, vars)
+            .ok()
+            .flatten()
+            .is_some_and(|value| truthy_keyword(&value))
+    }
+
+    /// Templates an inherited keyword. A level whose value templates to `omit` counts
+    /// as not set, so the next enclosing level's value applies, as ansible-core resets
+    /// an omitted keyword to its inherited value. `None` when no level sets it.
+    ///
+    /// NOTE: only `become` and its settings and the boolean keywords read through
+    /// [`Executor::truthy_task_keyword`] see through `omit` yet.
+    pub(super) fn keyword_value(
+        &self,
+        context: &TaskContext,
+        keyword: &str,
+        vars: &HostVars,
+    ) -> Result<Option<Value>, TemplateError> {
+        for level in context.keyword_chain(keyword) {
+            let value = self.templar.template(&level.value, vars)?;
+            if !crate::template::is_omitted(&value) {
+                return Ok(Some(value));
+            }
         }
+        Ok(None)
     }
 
     fn run_loop(
