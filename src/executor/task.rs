@@ -79,13 +79,9 @@ impl Executor<'_> {
     /// Returns whether the task runs in check mode: its inherited `check_mode` keyword
     /// when set, else `--check`.
     pub(super) fn check_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {
-        match context.keyword("check_mode") {
-            Some(value) => self
-                .templar
-                .template(&value.value, vars)
-                .map(|v| truthy_keyword(&v))
-                .unwrap_or(self.options.check),
-            None => self.options.check,
+        match self.keyword_value(context, "check_mode", vars) {
+            Ok(Some(value)) => truthy_keyword(&value),
+            Ok(None) | Err(_) => self.options.check,
         }
     }
 
@@ -105,8 +101,8 @@ impl Executor<'_> {
     /// as not set, so the next enclosing level's value applies, as ansible-core resets
     /// an omitted keyword to its inherited value. `None` when no level sets it.
     ///
-    /// NOTE: only `become` and its settings and the boolean keywords read through
-    /// [`Executor::truthy_task_keyword`] see through `omit` yet.
+    /// NOTE: only `become` and its settings, `check_mode` and the boolean keywords read
+    /// through [`Executor::truthy_task_keyword`] see through `omit` yet.
     pub(super) fn keyword_value(
         &self,
         context: &TaskContext,
