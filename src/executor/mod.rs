@@ -304,8 +304,11 @@ impl<'a> Executor<'a> {
             .set_global_magic("playbook_dir", Value::from(dir.display().to_string()));
     }
 
-    /// Runs the plays of each playbook in turn, then emits the recap. An error that
-    /// ends the run early is returned without a recap.
+    /// Runs the plays of each playbook in turn, emitting the recap after each
+    /// playbook, as ansible-core does, with the counts of the whole run so far. Once a
+    /// host has failed or was unreachable, no further playbook starts: ansible-core
+    /// marks such hosts failed in every later play, so each play's result says so.
+    /// An error that ends the run early is returned without a recap.
     pub fn run(&mut self, playbooks: &[Playbook]) -> Result<RunResult, RunError> {
         for playbook in playbooks {
             self.prepare_playbook(playbook);
@@ -322,13 +325,11 @@ impl<'a> Executor<'a> {
                     break;
                 }
             }
+            self.emit_stats();
+            if !self.failed_hosts.is_empty() || !self.unreachable_hosts.is_empty() {
+                break;
+            }
         }
-        let stats: Vec<(String, HostStats)> = self
-            .stats
-            .iter()
-            .map(|(host, stats)| (host.clone(), stats.clone()))
-            .collect();
-        self.emit(Event::Stats(stats));
         Ok(if !self.unreachable_hosts.is_empty() {
             RunResult::UnreachableHosts
         } else if !self.failed_hosts.is_empty() {
@@ -336,6 +337,18 @@ impl<'a> Executor<'a> {
         } else {
             RunResult::Ok
         })
+    }
+}
+
+impl Executor<'_> {
+    /// Emits the recap: each host's counts over the whole run so far.
+    fn emit_stats(&mut self) {
+        let stats: Vec<(String, HostStats)> = self
+            .stats
+            .iter()
+            .map(|(host, stats)| (host.clone(), stats.clone()))
+            .collect();
+        self.emit(Event::Stats(stats));
     }
 }
 
