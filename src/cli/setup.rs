@@ -10,7 +10,7 @@ use super::extra_vars::ExtraVarsError;
 use crate::config::Config;
 use crate::executor::events::{Callback, Event};
 use crate::executor::tags::TagSelection;
-use crate::executor::{ConnectionDefaults, CoreRelease, Executor, RunOptions};
+use crate::executor::{ConnectionDefaults, CoreRelease, Executor, InventorySource, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
 use crate::template::{ConditionalCheck, FoundPath, Templar, TemplarOptions, VaultSecrets};
@@ -23,6 +23,7 @@ use crate::Value;
 pub struct RunSetup {
     variables: VariableManager,
     limit: Option<Limit>,
+    inventory_source: InventorySource,
 }
 
 /// An error found while preparing a run.
@@ -139,7 +140,11 @@ pub fn prepare(
             callback.on_event(&Event::Warning(warning));
         }
     }
-    Ok(RunSetup { variables, limit })
+    Ok(RunSetup {
+        variables,
+        limit,
+        inventory_source: InventorySource { sources, options },
+    })
 }
 
 /// The fact cache settings; the `jsonfile` plugin reads its prefix with no default.
@@ -269,6 +274,7 @@ pub fn build_executor<'a>(
             .and_then(|seconds| u64::try_from(seconds).ok())
             .unwrap_or(15),
         core_release,
+        inventory_source: setup.inventory_source,
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }

@@ -67,6 +67,31 @@ pub struct RunOptions {
     pub poll_interval: u64,
     /// The ansible-core release whose log rplay reproduces where releases differ.
     pub core_release: CoreRelease,
+    /// Where the inventory came from, for `meta: refresh_inventory`.
+    pub inventory_source: InventorySource,
+}
+
+/// The inventory sources of the run and how they are read.
+#[derive(Clone, Debug)]
+pub struct InventorySource {
+    pub sources: Vec<String>,
+    pub options: crate::inventory::LoadOptions,
+}
+
+/// A change `add_host` or `group_by` made to the inventory, kept to be made again after
+/// `meta: refresh_inventory` reads the sources anew, as ansible-core keeps them.
+#[derive(Clone, Debug)]
+pub(crate) enum DynamicChange {
+    Host {
+        name: String,
+        groups: Vec<String>,
+        vars: crate::Map,
+    },
+    Group {
+        host: String,
+        group: String,
+        parents: Vec<String>,
+    },
 }
 
 /// An ansible-core release as `major.minor`, from the `RPLAY_ANSIBLE_VERSION` setting
@@ -242,6 +267,8 @@ pub struct Executor<'a> {
     abort: Option<RunError>,
     /// Open connections to targets, one per host for the whole run.
     connections: crate::connection::Connections,
+    /// The inventory changes of `add_host` and `group_by` so far, in order.
+    dynamic_changes: Vec<DynamicChange>,
 }
 
 impl<'a> Executor<'a> {
@@ -269,6 +296,7 @@ impl<'a> Executor<'a> {
             delegations: HashMap::new(),
             start_at_done: false,
             abort: None,
+            dynamic_changes: Vec::new(),
         }
     }
 

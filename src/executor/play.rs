@@ -1077,7 +1077,13 @@ impl Executor<'_> {
     ) -> Result<bool, crate::inventory::InventoryError> {
         let inventory = &mut self.vars.inventory;
         let host_id = inventory.dynamic_group_host(host)?;
-        inventory.add_dynamic_group(host_id, group, parents)
+        let changed = inventory.add_dynamic_group(host_id, group, parents)?;
+        self.dynamic_changes.push(super::DynamicChange::Group {
+            host: host.to_string(),
+            group: group.to_string(),
+            parents: parents.to_vec(),
+        });
+        Ok(changed)
     }
 
     /// Adds or updates a host, as the inventory's `add_dynamic_host`.
@@ -1087,7 +1093,13 @@ impl Executor<'_> {
         groups: &[String],
         vars: &Map,
     ) -> Result<bool, crate::inventory::InventoryError> {
-        self.vars.inventory.add_dynamic_host(name, groups, vars)
+        let changed = self.vars.inventory.add_dynamic_host(name, groups, vars)?;
+        self.dynamic_changes.push(super::DynamicChange::Host {
+            name: name.to_string(),
+            groups: groups.to_vec(),
+            vars: vars.clone(),
+        });
+        Ok(changed)
     }
 
     /// Loads included files and inserts their tasks for the hosts that included them.
