@@ -414,8 +414,10 @@ impl Executor<'_> {
         let mut includes: Vec<PendingInclude> = Vec::new();
         let mut any_failed = false;
         let mut failed_now: Vec<String> = Vec::new();
-        // `pause` bypasses the host loop: it runs for the first host only.
-        let first_only = run_once || context.task.short_action() == "pause";
+        // The action plugins of `pause` and `add_host` bypass the host loop: they run
+        // for the first host only, and their failure is fatal as a `run_once` task's.
+        let bypasses_host_loop = matches!(context.task.short_action(), "pause" | "add_host");
+        let first_only = run_once || bypasses_host_loop;
         let results = self.run_on_hosts(run, context, &info, hosts, first_only);
         // ansible-core gives the facts and the registered result of a `run_once` task to
         // every host of the play that is not unreachable, also to hosts that did not reach
@@ -542,7 +544,7 @@ impl Executor<'_> {
         }
         // A failed `run_once` task ends the play for every host, as `any_errors_fatal`
         // does (ansible-core's linear strategy treats them alike).
-        let fatal = run_once
+        let fatal = first_only
             || context
                 .keyword("any_errors_fatal")
                 .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
