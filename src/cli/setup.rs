@@ -275,6 +275,7 @@ pub fn build_executor<'a>(
             .unwrap_or(15),
         core_release,
         inventory_source: setup.inventory_source,
+        facts_modules: config.list("FACTS_MODULES").to_vec(),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }

@@ -73,6 +73,7 @@ settings! {
     DEFAULT_GATHER_TIMEOUT: Int, ini [("defaults", "gather_timeout")], env ["ANSIBLE_GATHER_TIMEOUT"], default None;
     DEFAULT_HASH_BEHAVIOUR: Str, ini [("defaults", "hash_behaviour")], env ["ANSIBLE_HASH_BEHAVIOUR"], default Some("replace");
     COLLECTIONS_PATHS: PathList, ini [("defaults", "collections_paths"), ("defaults", "collections_path")], env ["ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_COLLECTIONS_PATH"], default Some("~/.ansible/collections:/usr/share/ansible/collections");
+    FACTS_MODULES: List, ini [("defaults", "facts_modules")], env ["ANSIBLE_FACTS_MODULES"], default Some("smart");
     DEFAULT_HOST_LIST: PathList, ini [("defaults", "inventory")], env ["ANSIBLE_INVENTORY"], default Some("/etc/ansible/hosts");
     DEFAULT_JINJA2_NATIVE: Bool, ini [("defaults", "jinja2_native")], env ["ANSIBLE_JINJA2_NATIVE"], default Some("False");
     DEFAULT_KEEP_REMOTE_FILES: Bool, ini [("defaults", "keep_remote_files")], env ["ANSIBLE_KEEP_REMOTE_FILES"], default Some("False");

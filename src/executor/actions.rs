@@ -703,6 +703,12 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
 /// The `gather_facts` action: the `setup` module on the target, with the empty
 /// `warnings` and `deprecations` lists ansible-core's action adds to its result, and
 /// the `_ansible_facts_gathered` fact that `gathering = smart` looks for.
+/// ansible-core's `gather_facts` action: runs each fact module of `facts_modules`
+/// (`ansible_facts_modules`), `smart` meaning `setup`, and merges their facts,
+/// warnings and deprecations.
+///
+/// NOTE: ansible-core runs several modules at once through async jobs (`parallel`);
+/// rplay runs them one after the other, which gathers the same facts.
 fn gather_facts(
     executor: &Executor<'_>,
     context: &TaskContext,
@@ -710,17 +716,166 @@ fn gather_facts(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    let mut outcome = module(executor, context, host, "setup", args, vars)?;
-    outcome.result.shift_remove("invocation");
-    mark_facts_gathered(&mut outcome);
-    for key in ["deprecations", "warnings"] {
-        if !outcome.result.contains_key(key) {
-            outcome
-                .result
-                .insert(Value::from(key), Value::list(Vec::new()));
+    let mut args = args.clone();
+    args.shift_remove("parallel");
+    let modules = executor.facts_modules(vars);
+    let mut merged = Map::new();
+    let mut failed = Map::new();
+    let mut skipped = Map::new();
+    for name in &modules {
+        let short = name
+            .strip_prefix("ansible.builtin.")
+            .or_else(|| name.strip_prefix("ansible.legacy."))
+            .unwrap_or(name);
+        let module_args = fact_module_args(executor, short, &args);
+        let outcome = module(executor, context, host, short, &module_args, vars)?;
+        let result = outcome.result;
+        if result.get("failed").is_some_and(Value::is_truthy) {
+            failed.insert(Value::from(name.as_str()), Value::map(result));
+        } else if result.get("skipped").is_some_and(Value::is_truthy) {
+            skipped.insert(Value::from(name.as_str()), Value::map(result));
+        } else {
+            let mut part = Map::new();
+            for key in ["ansible_facts", "warnings", "deprecations"] {
+                let empty = if key == "ansible_facts" {
+                    Value::empty_map()
+                } else {
+                    Value::list(Vec::new())
+                };
+                part.insert(Value::from(key), result.get(key).cloned().unwrap_or(empty));
+            }
+            merged = merge_appending(merged, part);
         }
     }
+    let mut result = Map::new();
+    result.insert(Value::from("ansible_facts"), Value::empty_map());
+    result.extend(merged);
+    for key in ["deprecations", "warnings"] {
+        if !result.contains_key(key) {
+            result.insert(Value::from(key), Value::list(Vec::new()));
+        }
+    }
+    let names = |map: &Map| map.keys().map(value_text).collect::<Vec<_>>().join(", ");
+    if !skipped.is_empty() {
+        result.insert(
+            Value::from("msg"),
+            Value::from(format!(
+                "The following modules were skipped: {}\n",
+                names(&skipped)
+            )),
+        );
+        if skipped.len() == modules.len() {
+            result.insert(Value::from("skipped"), Value::Bool(true));
+        }
+        result.insert(Value::from("skipped_modules"), Value::map(skipped));
+    }
+    if !failed.is_empty() {
+        result.insert(Value::from("failed"), Value::Bool(true));
+        result.insert(
+            Value::from("msg"),
+            Value::from(format!(
+                "The following modules failed to execute: {}\n",
+                names(&failed)
+            )),
+        );
+        result.insert(Value::from("failed_modules"), Value::map(failed));
+    }
+    let mut outcome = ActionOutcome {
+        result,
+        effects: Vec::new(),
+    };
+    mark_facts_gathered(&mut outcome);
     Ok(outcome)
+}
+
+impl Executor<'_> {
+    /// The fact modules of `gather_facts`: `ansible_facts_modules`, else the
+    /// `facts_modules` setting. `smart` becomes `setup` unless the list has it.
+    ///
+    /// NOTE: ansible-core maps `smart` to a network OS's facts module when
+    /// `ansible_network_os` is set; rplay has no network modules.
+    fn facts_modules(&self, vars: &HostVars) -> Vec<String> {
+        use crate::template::Variables;
+        let configured = vars
+            .get("ansible_facts_modules")
+            .and_then(|raw| self.templar.template(&raw, vars).ok())
+            .map(|value| match value {
+                Value::List(items) => items.iter().map(value_text).collect(),
+                other => value_text(&other)
+                    .split(',')
+                    .map(|name| name.trim().to_string())
+                    .filter(|name| !name.is_empty())
+                    .collect(),
+            })
+            .unwrap_or_else(|| self.options.facts_modules.clone());
+        let had_smart = configured.iter().any(|name| name == "smart");
+        let mut modules: Vec<String> = configured.into_iter().filter(|m| m != "smart").collect();
+        let is_setup = |name: &String| {
+            matches!(
+                name.as_str(),
+                "setup" | "ansible.builtin.setup" | "ansible.legacy.setup"
+            )
+        };
+        if had_smart && !modules.iter().any(is_setup) {
+            modules.push("ansible.legacy.setup".to_string());
+        }
+        modules
+    }
+}
+
+/// The arguments `gather_facts` gives a fact module: its own, without those only
+/// `setup` takes (with ansible-core's warning for each given one), and without nulls.
+fn fact_module_args(executor: &Executor<'_>, module: &str, args: &Map) -> Map {
+    let mut args = args.clone();
+    if module != "setup" {
+        let subset = args.shift_remove("gather_subset");
+        let all = |value: &Value| match value {
+            Value::List(items) => items.len() == 1 && value_text(&items[0]) == "all",
+            other => value_text(other) == "all",
+        };
+        if let Some(subset) = subset.filter(|value| !value.is_null() && !all(value)) {
+            executor.emit(super::events::Event::Warning(format!(
+                "Not passing subset({}) to {module}",
+                rplay_modules::pyrepr::str(&subset)
+            )));
+        }
+        for (key, label) in [("gather_timeout", "timeout"), ("filter", "filter")] {
+            if let Some(value) = args.shift_remove(key).filter(|value| !value.is_null()) {
+                executor.emit(super::events::Event::Warning(format!(
+                    "Not passing {label}({}) to {module}",
+                    rplay_modules::pyrepr::str(&value)
+                )));
+            }
+        }
+    }
+    args.retain(|_, value| !value.is_null());
+    args
+}
+
+/// Merges `higher` into `lower` as ansible-core's `merge_hash` with
+/// `list_merge='append_rp'`: mappings recursively, lists appended without the
+/// earlier copies of repeated items.
+fn merge_appending(mut lower: Map, higher: Map) -> Map {
+    for (key, value) in higher {
+        // Inserting a key that exists keeps its place, as Python's dict update does.
+        let merged = match (lower.get(&key).cloned(), value) {
+            (Some(Value::Map(old)), Value::Map(new)) => {
+                Value::map(merge_appending(old.as_ref().clone(), new.as_ref().clone()))
+            }
+            (Some(Value::List(old)), Value::List(new)) => {
+                let mut items: Vec<Value> = old
+                    .iter()
+                    .filter(|item| !new.contains(item))
+                    .cloned()
+                    .collect();
+                items.extend(new.iter().cloned());
+                Value::list(items)
+            }
+            (_, value) => value,
+        };
+        lower.insert(key, merged);
+    }
+    lower
 }
 
 /// Adds `_ansible_facts_gathered` to the returned facts, which become the host's facts,

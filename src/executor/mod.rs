@@ -69,6 +69,8 @@ pub struct RunOptions {
     pub core_release: CoreRelease,
     /// Where the inventory came from, for `meta: refresh_inventory`.
     pub inventory_source: InventorySource,
+    /// `facts_modules`: the modules `gather_facts` runs.
+    pub facts_modules: Vec<String>,
 }
 
 /// The inventory sources of the run and how they are read.
