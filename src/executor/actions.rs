@@ -789,7 +789,7 @@ fn gather_facts(
 }
 
 impl Executor<'_> {
-    /// The fact modules of `gather_facts`: `ansible_facts_modules`, else the
+    /// Returns the fact modules of `gather_facts`: `ansible_facts_modules`, else the
     /// `facts_modules` setting. `smart` becomes `setup` unless the list has it.
     ///
     /// NOTE: ansible-core maps `smart` to a network OS's facts module when
@@ -823,7 +823,7 @@ impl Executor<'_> {
     }
 }
 
-/// The arguments `gather_facts` gives a fact module: its own, without those only
+/// Returns the arguments `gather_facts` gives a fact module: its own, without those only
 /// `setup` takes (with ansible-core's warning for each given one), and without nulls.
 fn fact_module_args(executor: &Executor<'_>, module: &str, args: &Map) -> Map {
     let mut args = args.clone();

@@ -16,7 +16,7 @@ use crate::template::Variables;
 use crate::vars::HostVars;
 use crate::{Map, Value};
 
-/// Which of ansible-core's two sets of connection variables a task stage sees.
+/// The set of ansible-core's connection variables that a task stage reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ConnectionVarsStage {
     /// `when` and the task's arguments: the play context's variables.
@@ -142,7 +142,8 @@ impl Executor<'_> {
         added
     }
 
-    /// The task's `remote_user` keyword, templated; `None` when unset, null or invalid.
+    /// Returns the task's `remote_user` keyword, templated, or `None` when it is unset,
+    /// null or invalid.
     fn remote_user_keyword(&self, context: &TaskContext, vars: &HostVars) -> Option<Value> {
         let keyword = context.keyword("remote_user")?;
         let value = self.templar.template(&keyword.value, vars).ok()?;

@@ -168,7 +168,7 @@ impl TaskContext {
             .find_map(|source| source.keyword(name))
     }
 
-    /// Every value of an inherited keyword, the task's own first, then those of the
+    /// Returns every value of an inherited keyword, the task's own first, then those of the
     /// enclosing blocks, roles, includes and play from the nearest out.
     pub fn keyword_chain<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Spanned<Value>> {
         let own = self

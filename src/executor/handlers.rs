@@ -333,7 +333,7 @@ fn collect_entries(
                 let task = &task_slot.task;
                 let mut names = Vec::new();
                 let role = role_of(task_slot);
-                // A collection's role answers to its short name and to its full name.
+                // A collection's role is notified by its short name and by its full name.
                 let prefixes: Vec<&str> = match &role {
                     Some(role) if role.collection.is_some() => {
                         vec![role.short_name(), role.name.as_str()]
@@ -390,7 +390,8 @@ fn collect_entries(
     }
 }
 
-/// The innermost role of the handler's scope: a role's block or an `include_role`.
+/// Returns the innermost role of the handler's scope: a role's block or an
+/// `include_role`.
 fn role_of(slot: &super::iterator::TaskSlot) -> Option<Arc<RoleInstance>> {
     let scope = slot.scope.as_ref()?;
     scope

@@ -23,8 +23,8 @@ const PER_HOST: &[&str] = &[
 impl Executor<'_> {
     /// Runs a `meta` task. As in ansible-core, the task banner is printed once per
     /// host it runs for, a false `when` prints a skipped result that the recap does not
-    /// count, and a meta task that ran prints no result. `kind` tells a handler's
-    /// banner from a task's.
+    /// count, and a meta task that ran prints no result. `kind` selects the
+    /// handler's banner or the task's.
     pub(super) fn run_meta(
         &mut self,
         run: &mut PlayRun,

@@ -67,7 +67,7 @@ pub struct RunOptions {
     pub poll_interval: u64,
     /// The ansible-core release whose log rplay reproduces where releases differ.
     pub core_release: CoreRelease,
-    /// Where the inventory came from, for `meta: refresh_inventory`.
+    /// The inventory sources of the run, which `meta: refresh_inventory` reads again.
     pub inventory_source: InventorySource,
     /// `facts_modules`: the modules `gather_facts` runs.
     pub facts_modules: Vec<String>,
@@ -337,7 +337,8 @@ impl<'a> Executor<'a> {
     /// Runs the plays of each playbook in turn, emitting the recap after each
     /// playbook, as ansible-core does, with the counts of the whole run so far. Once a
     /// host has failed or was unreachable, no further playbook starts: ansible-core
-    /// marks such hosts failed in every later play, so each play's result says so.
+    /// marks such hosts failed in every later play, so each play's result reports a
+    /// failure.
     /// An error that ends the run early is returned without a recap.
     pub fn run(&mut self, playbooks: &[Playbook]) -> Result<RunResult, RunError> {
         for playbook in playbooks {

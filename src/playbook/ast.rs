@@ -238,8 +238,8 @@ pub struct RoleInstance {
 }
 
 impl RoleInstance {
-    /// The role's name without its collection, as ansible-core's
-    /// `get_name(include_role_fqcn=False)`.
+    /// Returns the role's name without its collection, as ansible-core's
+    /// `get_name(include_role_fqcn=False)` does.
     pub fn short_name(&self) -> &str {
         match &self.collection {
             Some(collection) => self

@@ -152,7 +152,7 @@ impl Templar {
     }
 
     /// Uses a non-boolean result by its truth value and records Ansible's deprecation,
-    /// or rejects it, as the templar's [`ConditionalCheck`] says.
+    /// or rejects it, as the templar's [`ConditionalCheck`] selects.
     fn interpret(
         &self,
         type_name: &str,

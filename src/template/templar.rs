@@ -35,11 +35,11 @@ pub struct TemplarOptions {
     pub native: bool,
     /// The spelling of the path that the `first_found` lookup returns.
     pub found_path: FoundPath,
-    /// What a conditional whose result is not a boolean does.
+    /// The treatment of a conditional whose result is not a boolean.
     pub conditionals: ConditionalCheck,
 }
 
-/// How conditionals treat a result that is not a boolean, after ansible-core 2.18's
+/// The treatment of a conditional result that is not a boolean, after ansible-core 2.18's
 /// `ALLOW_BROKEN_CONDITIONALS` and `_DISABLE_BACKPORTED_INSPECTIONS` settings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConditionalCheck {
@@ -231,7 +231,7 @@ impl Templar {
     }
 
     /// Tells whether templates return native values (`jinja2_native`).
-    /// What a conditional whose result is not a boolean does.
+    /// Returns the treatment of a conditional whose result is not a boolean.
     pub fn conditional_check(&self) -> ConditionalCheck {
         self.inner.options.conditionals
     }

@@ -297,7 +297,7 @@ pub fn register(env: &mut Environment<'static>) {
         Undefined::Reject,
         |_, v, _| result_flag(v, "unreachable"),
     );
-    // A result of a task that ran out of its `timeout` holds `timedout.period`.
+    // A result of a task that ran out of its `timeout` contains `timedout.period`.
     add(
         env,
         [ansible("timedout")].concat(),

@@ -232,6 +232,7 @@ fn pep440_key(text: &str) -> Result<Pep440Key, VersionError> {
             .map(|m| m.as_str().parse().map_err(|_| invalid()))
             .transpose()
     };
+
     let epoch = number("epoch")?.unwrap_or(0);
     let mut release: Vec<u64> = captures["release"]
         .split('.')
@@ -240,6 +241,7 @@ fn pep440_key(text: &str) -> Result<Pep440Key, VersionError> {
     while release.len() > 1 && release.last() == Some(&0) {
         release.pop();
     }
+
     let pre = captures.name("pre_l").map(|label| {
         let rank = match label.as_str().to_ascii_lowercase().as_str() {
             "a" | "alpha" => 0,
@@ -259,6 +261,7 @@ fn pep440_key(text: &str) -> Result<Pep440Key, VersionError> {
         Some(_) => Some(number("dev_n")?.unwrap_or(0)),
         None => None,
     };
+
     let pre = match (pre, post, dev) {
         (Some((rank, n)), _, _) => Marker::At(rank, n?.unwrap_or(0)),
         // A development release of a final version sorts before its pre-releases.
@@ -267,6 +270,7 @@ fn pep440_key(text: &str) -> Result<Pep440Key, VersionError> {
     };
     let post = post.map_or(Marker::Before, |n| Marker::At(0, n));
     let dev = dev.map_or(Marker::After, |n| Marker::At(0, n));
+
     let local = captures.name("local").map(|local| {
         local
             .as_str()
