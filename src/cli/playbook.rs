@@ -347,6 +347,7 @@ fn run_exit_code(err: &RunError) -> i32 {
         RunError::HostVars(_) => exit::UNREACHABLE_OR_PARSE_ERROR,
         RunError::IncludeDepth { .. }
         | RunError::MissingHandler { .. }
+        | RunError::FlushHandlersAsHandler
         | RunError::CorruptFactCache(_) => exit::ERROR,
     }
 }

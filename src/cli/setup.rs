@@ -10,10 +10,10 @@ use super::extra_vars::ExtraVarsError;
 use crate::config::Config;
 use crate::executor::events::{Callback, Event};
 use crate::executor::tags::TagSelection;
-use crate::executor::{ConnectionDefaults, CoreRelease, Executor, RunOptions};
+use crate::executor::{ConnectionDefaults, CoreRelease, Executor, InventorySource, RunOptions};
 use crate::inventory::{self, HostQuery, InventoryError, Limit, LoadOptions, PatternError};
 use crate::playbook::Loader;
-use crate::template::{FoundPath, Templar, TemplarOptions};
+use crate::template::{ConditionalCheck, FoundPath, Templar, TemplarOptions};
 use crate::vars::fact_cache::CacheSettings;
 use crate::vars::{FactCache, VariableManager};
 use crate::vault::{password_files, VaultSecrets};
@@ -26,6 +26,7 @@ pub struct RunSetup {
     limit: Option<Limit>,
     /// The run's vault secrets, which decrypt vault-encrypted files and values.
     pub vault_secrets: VaultSecrets,
+    inventory_source: InventorySource,
 }
 
 /// An error found while preparing a run.
@@ -155,6 +156,7 @@ pub fn prepare(
         variables,
         limit,
         vault_secrets,
+        inventory_source: InventorySource { sources, options },
     })
 }
 
@@ -259,6 +261,13 @@ pub fn build_executor<'a>(
         } else {
             FoundPath::Joined
         },
+        conditionals: if config.bool("_DISABLE_BACKPORTED_INSPECTIONS") {
+            ConditionalCheck::Unchecked
+        } else if config.bool("ALLOW_BROKEN_CONDITIONALS") {
+            ConditionalCheck::Deprecate
+        } else {
+            ConditionalCheck::Reject
+        },
     });
     let run_options = RunOptions {
         check: args.check,
@@ -292,6 +301,8 @@ pub fn build_executor<'a>(
             .and_then(|seconds| u64::try_from(seconds).ok())
             .unwrap_or(15),
         core_release,
+        inventory_source: setup.inventory_source,
+        facts_modules: config.list("FACTS_MODULES").to_vec(),
     };
     Executor::new(setup.variables, templar, run_options, loader, callback)
 }

@@ -50,6 +50,7 @@ settings! {
     ANSIBLE_FORCE_COLOR: Bool, ini [("defaults", "force_color")], env ["ANSIBLE_FORCE_COLOR"], default Some("False");
     ANSIBLE_NOCOLOR: Bool, ini [("defaults", "nocolor")], env ["ANSIBLE_NOCOLOR", "NO_COLOR"], default Some("False");
     ANSIBLE_PIPELINING: Bool, ini [("connection", "pipelining"), ("ssh_connection", "pipelining")], env ["ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"], default Some("False");
+    ALLOW_BROKEN_CONDITIONALS: Bool, ini [("defaults", "allow_broken_conditionals")], env ["ANSIBLE_ALLOW_BROKEN_CONDITIONALS"], default Some("True");
     ANY_ERRORS_FATAL: Bool, ini [("defaults", "any_errors_fatal")], env ["ANSIBLE_ANY_ERRORS_FATAL"], default Some("False");
     CACHE_PLUGIN: Str, ini [("defaults", "fact_caching")], env ["ANSIBLE_CACHE_PLUGIN"], default Some("memory");
     CACHE_PLUGIN_CONNECTION: Path, ini [("defaults", "fact_caching_connection")], env ["ANSIBLE_CACHE_PLUGIN_CONNECTION"], default None;
@@ -71,6 +72,8 @@ settings! {
     DEFAULT_GATHERING: Str, ini [("defaults", "gathering")], env ["ANSIBLE_GATHERING"], default Some("implicit");
     DEFAULT_GATHER_TIMEOUT: Int, ini [("defaults", "gather_timeout")], env ["ANSIBLE_GATHER_TIMEOUT"], default None;
     DEFAULT_HASH_BEHAVIOUR: Str, ini [("defaults", "hash_behaviour")], env ["ANSIBLE_HASH_BEHAVIOUR"], default Some("replace");
+    COLLECTIONS_PATHS: PathList, ini [("defaults", "collections_paths"), ("defaults", "collections_path")], env ["ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_COLLECTIONS_PATH"], default Some("~/.ansible/collections:/usr/share/ansible/collections");
+    FACTS_MODULES: List, ini [("defaults", "facts_modules")], env ["ANSIBLE_FACTS_MODULES"], default Some("smart");
     DEFAULT_HOST_LIST: PathList, ini [("defaults", "inventory")], env ["ANSIBLE_INVENTORY"], default Some("/etc/ansible/hosts");
     DEFAULT_JINJA2_NATIVE: Bool, ini [("defaults", "jinja2_native")], env ["ANSIBLE_JINJA2_NATIVE"], default Some("False");
     DEFAULT_KEEP_REMOTE_FILES: Bool, ini [("defaults", "keep_remote_files")], env ["ANSIBLE_KEEP_REMOTE_FILES"], default Some("False");
@@ -128,4 +131,7 @@ settings! {
     TASK_SORT_ORDER: Str, ini [("callback_profile_tasks", "sort_order")], env ["PROFILE_TASKS_SORT_ORDER"], default Some("descending");
     TRANSFORM_INVALID_GROUP_CHARS: Str, ini [("defaults", "force_valid_group_names")], env ["ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS"], default Some("never");
     YAML_FILENAME_EXTENSIONS: List, ini [("defaults", "yaml_valid_extensions")], env ["ANSIBLE_YAML_FILENAME_EXT"], default Some(".yml, .yaml, .json");
+    // ansible-core's internal switch back to the conditional evaluation of releases
+    // before 2.16, without the check of the result's type.
+    _DISABLE_BACKPORTED_INSPECTIONS: Bool, ini [("defaults", "_disable_backported_inspections")], env ["_ANSIBLE_DISABLE_BACKPORTED_INSPECTIONS"], default Some("False");
 }

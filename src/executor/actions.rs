@@ -420,7 +420,7 @@ fn assert(
         Some(raw @ (Value::Str(_) | Value::Unsafe(_))) => executor
             .templar
             .template(raw, vars)
-            .map_err(|err| assert_error(executor, context, 0, &err.message)),
+            .map_err(|err| assert_error(executor, context, 0, &err)),
         Some(raw) => Ok(raw.clone()),
         None => arg(args, "that")
             .cloned()
@@ -440,13 +440,24 @@ fn assert(
         result.insert(Value::from("_ansible_verbose_always"), Value::Bool(true));
     }
     for (index, condition) in conditions.iter().enumerate() {
-        let checked = executor.templar.check_conditional(condition, vars, None);
+        let location = assert_condition_location(executor, context, index, condition);
+        let checked = executor
+            .templar
+            .check_conditional(condition, vars, location.as_deref());
         let holds = match checked {
             Ok(outcome) => {
                 executor.emit_conditional_warnings(&outcome.warnings);
                 outcome.result
             }
-            Err(err) => return Ok(raised(assert_error(executor, context, index, &err.message))),
+            Err(failure) => {
+                executor.emit_conditional_warnings(&failure.warnings);
+                return Ok(raised(assert_error(
+                    executor,
+                    context,
+                    index,
+                    &failure.error,
+                )));
+            }
         };
         if !holds {
             let message = arg(args, "fail_msg")
@@ -470,22 +481,54 @@ fn assert(
 
 /// Builds the message for an `assert` condition that could not be evaluated: the
 /// templating layer's message, located at the condition as ansible-core locates it.
+/// Returns where the deprecation of a non-boolean result places an assert's condition:
+/// at the condition when YAML read it as text. ansible-core's assert has no task to
+/// fall back to, so other conditions are quoted instead.
+fn assert_condition_location(
+    executor: &Executor<'_>,
+    context: &TaskContext,
+    index: usize,
+    condition: &Value,
+) -> Option<String> {
+    condition.as_str()?;
+    let that = executor.loader.action_arg(&context.task.span, "that")?;
+    let node = match that.as_seq() {
+        Some(items) => items.get(index)?,
+        None => that,
+    };
+    node.as_str()?;
+    let span = &node.span;
+    Some(format!(
+        "location {} {}:{}",
+        span.path().display(),
+        span.line,
+        span.column
+    ))
+}
+
 fn assert_error(
     executor: &Executor<'_>,
     context: &TaskContext,
     index: usize,
-    message: &str,
+    error: &crate::template::TemplateError,
 ) -> String {
+    let message = &error.message;
     let that = executor.loader.action_arg(&context.task.span, "that");
     let node = match that.and_then(|node| node.as_seq()) {
         Some(items) => items.get(index),
         None => that,
     };
-    match node {
-        Some(node) => format!(
-            "{message}\n\n{}",
-            crate::source::ansible_position_details(&node.span)
-        ),
+    let Some(node) = node else {
+        return message.to_string();
+    };
+    let details = crate::source::ansible_position_details(&node.span);
+    if error.kind != crate::template::TemplateErrorKind::BrokenConditional {
+        return format!("{message}\n\n{details}");
+    }
+    // ansible-core locates a rejected non-boolean result through the condition's text,
+    // twice, and not at all for a condition that YAML did not read as text.
+    match node.as_str() {
+        Some(_) => format!("{message}\n\n{details}\n\n{details}"),
         None => message.to_string(),
     }
 }
@@ -661,6 +704,12 @@ fn include(args: &Map, role: bool) -> Result<ActionOutcome, String> {
 /// The `gather_facts` action: the `setup` module on the target, with the empty
 /// `warnings` and `deprecations` lists ansible-core's action adds to its result, and
 /// the `_ansible_facts_gathered` fact that `gathering = smart` looks for.
+/// ansible-core's `gather_facts` action: runs each fact module of `facts_modules`
+/// (`ansible_facts_modules`), `smart` meaning `setup`, and merges their facts,
+/// warnings and deprecations.
+///
+/// NOTE: ansible-core runs several modules at once through async jobs (`parallel`);
+/// rplay runs them one after the other, which gathers the same facts.
 fn gather_facts(
     executor: &Executor<'_>,
     context: &TaskContext,
@@ -668,17 +717,166 @@ fn gather_facts(
     args: &Map,
     vars: &HostVars,
 ) -> Result<ActionOutcome, String> {
-    let mut outcome = module(executor, context, host, "setup", args, vars)?;
-    outcome.result.shift_remove("invocation");
-    mark_facts_gathered(&mut outcome);
-    for key in ["deprecations", "warnings"] {
-        if !outcome.result.contains_key(key) {
-            outcome
-                .result
-                .insert(Value::from(key), Value::list(Vec::new()));
+    let mut args = args.clone();
+    args.shift_remove("parallel");
+    let modules = executor.facts_modules(vars);
+    let mut merged = Map::new();
+    let mut failed = Map::new();
+    let mut skipped = Map::new();
+    for name in &modules {
+        let short = name
+            .strip_prefix("ansible.builtin.")
+            .or_else(|| name.strip_prefix("ansible.legacy."))
+            .unwrap_or(name);
+        let module_args = fact_module_args(executor, short, &args);
+        let outcome = module(executor, context, host, short, &module_args, vars)?;
+        let result = outcome.result;
+        if result.get("failed").is_some_and(Value::is_truthy) {
+            failed.insert(Value::from(name.as_str()), Value::map(result));
+        } else if result.get("skipped").is_some_and(Value::is_truthy) {
+            skipped.insert(Value::from(name.as_str()), Value::map(result));
+        } else {
+            let mut part = Map::new();
+            for key in ["ansible_facts", "warnings", "deprecations"] {
+                let empty = if key == "ansible_facts" {
+                    Value::empty_map()
+                } else {
+                    Value::list(Vec::new())
+                };
+                part.insert(Value::from(key), result.get(key).cloned().unwrap_or(empty));
+            }
+            merged = merge_appending(merged, part);
         }
     }
+    let mut result = Map::new();
+    result.insert(Value::from("ansible_facts"), Value::empty_map());
+    result.extend(merged);
+    for key in ["deprecations", "warnings"] {
+        if !result.contains_key(key) {
+            result.insert(Value::from(key), Value::list(Vec::new()));
+        }
+    }
+    let names = |map: &Map| map.keys().map(value_text).collect::<Vec<_>>().join(", ");
+    if !skipped.is_empty() {
+        result.insert(
+            Value::from("msg"),
+            Value::from(format!(
+                "The following modules were skipped: {}\n",
+                names(&skipped)
+            )),
+        );
+        if skipped.len() == modules.len() {
+            result.insert(Value::from("skipped"), Value::Bool(true));
+        }
+        result.insert(Value::from("skipped_modules"), Value::map(skipped));
+    }
+    if !failed.is_empty() {
+        result.insert(Value::from("failed"), Value::Bool(true));
+        result.insert(
+            Value::from("msg"),
+            Value::from(format!(
+                "The following modules failed to execute: {}\n",
+                names(&failed)
+            )),
+        );
+        result.insert(Value::from("failed_modules"), Value::map(failed));
+    }
+    let mut outcome = ActionOutcome {
+        result,
+        effects: Vec::new(),
+    };
+    mark_facts_gathered(&mut outcome);
     Ok(outcome)
+}
+
+impl Executor<'_> {
+    /// Returns the fact modules of `gather_facts`: `ansible_facts_modules`, else the
+    /// `facts_modules` setting. `smart` becomes `setup` unless the list has it.
+    ///
+    /// NOTE: ansible-core maps `smart` to a network OS's facts module when
+    /// `ansible_network_os` is set; rplay has no network modules.
+    fn facts_modules(&self, vars: &HostVars) -> Vec<String> {
+        use crate::template::Variables;
+        let configured = vars
+            .get("ansible_facts_modules")
+            .and_then(|raw| self.templar.template(&raw, vars).ok())
+            .map(|value| match value {
+                Value::List(items) => items.iter().map(value_text).collect(),
+                other => value_text(&other)
+                    .split(',')
+                    .map(|name| name.trim().to_string())
+                    .filter(|name| !name.is_empty())
+                    .collect(),
+            })
+            .unwrap_or_else(|| self.options.facts_modules.clone());
+        let had_smart = configured.iter().any(|name| name == "smart");
+        let mut modules: Vec<String> = configured.into_iter().filter(|m| m != "smart").collect();
+        let is_setup = |name: &String| {
+            matches!(
+                name.as_str(),
+                "setup" | "ansible.builtin.setup" | "ansible.legacy.setup"
+            )
+        };
+        if had_smart && !modules.iter().any(is_setup) {
+            modules.push("ansible.legacy.setup".to_string());
+        }
+        modules
+    }
+}
+
+/// Returns the arguments `gather_facts` gives a fact module: its own, without those only
+/// `setup` takes (with ansible-core's warning for each given one), and without nulls.
+fn fact_module_args(executor: &Executor<'_>, module: &str, args: &Map) -> Map {
+    let mut args = args.clone();
+    if module != "setup" {
+        let subset = args.shift_remove("gather_subset");
+        let all = |value: &Value| match value {
+            Value::List(items) => items.len() == 1 && value_text(&items[0]) == "all",
+            other => value_text(other) == "all",
+        };
+        if let Some(subset) = subset.filter(|value| !value.is_null() && !all(value)) {
+            executor.emit(super::events::Event::Warning(format!(
+                "Not passing subset({}) to {module}",
+                rplay_modules::pyrepr::str(&subset)
+            )));
+        }
+        for (key, label) in [("gather_timeout", "timeout"), ("filter", "filter")] {
+            if let Some(value) = args.shift_remove(key).filter(|value| !value.is_null()) {
+                executor.emit(super::events::Event::Warning(format!(
+                    "Not passing {label}({}) to {module}",
+                    rplay_modules::pyrepr::str(&value)
+                )));
+            }
+        }
+    }
+    args.retain(|_, value| !value.is_null());
+    args
+}
+
+/// Merges `higher` into `lower` as ansible-core's `merge_hash` with
+/// `list_merge='append_rp'`: mappings recursively, lists appended without the
+/// earlier copies of repeated items.
+fn merge_appending(mut lower: Map, higher: Map) -> Map {
+    for (key, value) in higher {
+        // Inserting a key that exists keeps its place, as Python's dict update does.
+        let merged = match (lower.get(&key).cloned(), value) {
+            (Some(Value::Map(old)), Value::Map(new)) => {
+                Value::map(merge_appending(old.as_ref().clone(), new.as_ref().clone()))
+            }
+            (Some(Value::List(old)), Value::List(new)) => {
+                let mut items: Vec<Value> = old
+                    .iter()
+                    .filter(|item| !new.contains(item))
+                    .cloned()
+                    .collect();
+                items.extend(new.iter().cloned());
+                Value::list(items)
+            }
+            (_, value) => value,
+        };
+        lower.insert(key, merged);
+    }
+    lower
 }
 
 /// Adds `_ansible_facts_gathered` to the returned facts, which become the host's facts,
@@ -937,15 +1135,26 @@ impl Executor<'_> {
     }
 
     /// Templates the task's `environment` entries, from the play down to the task, into
-    /// one list of variables; later entries win.
+    /// one list of variables; later entries win. An entry that is no mapping after
+    /// templating is skipped with ansible-core's warning.
     pub(super) fn environment(
         &self,
         context: &TaskContext,
         vars: &HostVars,
     ) -> Result<Vec<(String, String)>, String> {
         let mut environment: Vec<(String, String)> = Vec::new();
-        for entry in &context.environment {
-            let value = match &entry.value {
+        // ansible-core's `environment` is a list keyword: the entries of every level
+        // make one list, and a level may give a list of its own.
+        let entries: Vec<&Value> = context
+            .environment
+            .iter()
+            .flat_map(|entry| match &entry.value {
+                Value::List(items) => items.iter().collect(),
+                other => vec![other],
+            })
+            .collect();
+        for entry in &entries {
+            let value = match entry {
                 // ansible-core templates a mapping value by value and drops a variable
                 // whose value needs `ansible_env` before facts define it.
                 Value::Map(map) => {
@@ -971,14 +1180,14 @@ impl Executor<'_> {
                     .map_err(|err| err.message.clone())?,
             };
             let Value::Map(map) = value else {
-                if value.is_null() {
-                    continue;
+                if !entry.is_null() {
+                    let all = Value::list(entries.iter().map(|entry| (*entry).clone()).collect());
+                    self.emit(super::events::Event::Warning(format!(
+                        "could not parse environment value, skipping: {}",
+                        rplay_modules::pyrepr::str(&all)
+                    )));
                 }
-                return Err(format!(
-                    "environment must be a dictionary, received {} ({})",
-                    rplay_modules::pyrepr::str(&value),
-                    value.type_name()
-                ));
+                continue;
             };
             for (key, value) in map.iter() {
                 let key = value_text(key);

@@ -167,6 +167,23 @@ impl TaskContext {
             .iter()
             .find_map(|source| source.keyword(name))
     }
+
+    /// Returns every value of an inherited keyword, the task's own first, then those of the
+    /// enclosing blocks, roles, includes and play from the nearest out.
+    pub fn keyword_chain<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Spanned<Value>> {
+        let own = self
+            .task
+            .keywords
+            .iter()
+            .filter(move |(k, _)| *k == name)
+            .map(|(_, value)| value)
+            .take(1);
+        own.chain(
+            self.keyword_sources
+                .iter()
+                .filter_map(move |source| source.keyword(name)),
+        )
+    }
 }
 
 /// The keywords of an include's `apply:` argument, as inherited keywords.
@@ -246,7 +263,7 @@ pub fn all_dependencies(role: &Arc<RoleInstance>) -> Vec<Arc<RoleInstance>> {
 fn role_magic(role: &RoleInstance, dep_chain: &[Arc<RoleInstance>]) -> Map {
     let mut magic = Map::new();
     let path = Value::from(role.definition.path.display().to_string());
-    magic.insert(Value::from("role_name"), Value::from(role.name.clone()));
+    magic.insert(Value::from("role_name"), Value::from(role.short_name()));
     magic.insert(
         Value::from("ansible_role_name"),
         Value::from(role.name.clone()),

@@ -42,6 +42,11 @@ struct HandlerEntry {
     names: Vec<String>,
     /// The name ansible-core shows for the handler, as for a task.
     display_name: String,
+    /// The role names that prefix the handler's name: the short and the full name of
+    /// a collection's role, else the role's name.
+    prefixes: Vec<String>,
+    /// The handler's name while it is a template not rendered yet.
+    name_template: Option<String>,
     /// The handler block it belongs to, numbered in load order: a role's handlers,
     /// a `block`, or a run of plain handlers of the play.
     group: usize,
@@ -202,6 +207,47 @@ impl Handlers {
         notified
     }
 
+    /// Tells whether a handler's name is a template that no notification rendered yet.
+    fn has_name_templates(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|entry| entry.name_template.is_some())
+    }
+
+    /// Renders the handler names that are templates, as ansible-core does when a
+    /// notification first searches the handlers, and keeps each rendered name. A name
+    /// that fails to render stays unusable until a later search renders it; the
+    /// warning for a handler without `listen` topics is returned.
+    fn render_names(&mut self, render: impl Fn(&str) -> Result<String, String>) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for entry in &mut self.entries {
+            let Some(template) = &entry.name_template else {
+                continue;
+            };
+            match render(template) {
+                Ok(name) => {
+                    entry.display_name = match entry.prefixes.last() {
+                        Some(role) => format!("{role} : {name}"),
+                        None => name.clone(),
+                    };
+                    entry.names = std::iter::once(name.clone())
+                        .chain(entry.prefixes.iter().map(|role| format!("{role} : {name}")))
+                        .collect();
+                    entry.name_template = None;
+                }
+                Err(error) => {
+                    entry.names.clear();
+                    if entry.listen.is_empty() {
+                        warnings.push(format!(
+                            "Handler '{template}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {error}"
+                        ));
+                    }
+                }
+            }
+        }
+        warnings
+    }
+
     /// Keeps `name` for `host` until the next flush.
     fn save(&mut self, name: &str, host: &str) {
         let saved = self.saved.entry(host.to_string()).or_default();
@@ -287,17 +333,27 @@ fn collect_entries(
                 let task = &task_slot.task;
                 let mut names = Vec::new();
                 let role = role_of(task_slot);
+                // A collection's role is notified by its short name and by its full name.
+                let prefixes: Vec<&str> = match &role {
+                    Some(role) if role.collection.is_some() => {
+                        vec![role.short_name(), role.name.as_str()]
+                    }
+                    Some(role) => vec![role.name.as_str()],
+                    None => Vec::new(),
+                };
                 if let Some(name) = &task.name {
                     names.push(name.clone());
-                    if let Some(role) = &role {
-                        names.push(format!("{role} : {name}"));
-                    }
+                    names.extend(prefixes.iter().map(|role| format!("{role} : {name}")));
                 }
                 let shown = task.name.clone().unwrap_or_else(|| task.action.clone());
                 let display_name = match &role {
-                    Some(role) => format!("{role} : {shown}"),
+                    Some(role) => format!("{} : {shown}", role.name),
                     None => shown,
                 };
+                let name_template = task
+                    .name
+                    .clone()
+                    .filter(|name| crate::playbook::is_template(name));
                 let mut listen: Vec<String> = task
                     .keyword("listen")
                     .map(|l| match &l.value {
@@ -305,10 +361,12 @@ fn collect_entries(
                         other => vec![value_text(other)],
                     })
                     .unwrap_or_default();
-                if let Some(role) = role.as_ref().filter(|_| release.listens_as_role_topic()) {
+                if release.listens_as_role_topic() {
                     let prefixed: Vec<String> = listen
                         .iter()
-                        .map(|topic| format!("{role} : {topic}"))
+                        .flat_map(|topic| {
+                            prefixes.iter().map(move |role| format!("{role} : {topic}"))
+                        })
                         .collect();
                     listen.extend(prefixed);
                 }
@@ -316,6 +374,8 @@ fn collect_entries(
                     slot: *slot,
                     names,
                     display_name,
+                    prefixes: prefixes.iter().map(|prefix| prefix.to_string()).collect(),
+                    name_template,
                     group,
                     listen,
                     notified: Vec::new(),
@@ -330,9 +390,9 @@ fn collect_entries(
     }
 }
 
-/// The name of the innermost role of the handler's scope: a role's block or an
+/// Returns the innermost role of the handler's scope: a role's block or an
 /// `include_role`.
-fn role_of(slot: &super::iterator::TaskSlot) -> Option<String> {
+fn role_of(slot: &super::iterator::TaskSlot) -> Option<Arc<RoleInstance>> {
     let scope = slot.scope.as_ref()?;
     scope
         .chain()
@@ -340,10 +400,10 @@ fn role_of(slot: &super::iterator::TaskSlot) -> Option<String> {
         .rev()
         .find_map(|scope| match &scope.kind {
             ScopeKind::Block(block) => match &block.kind {
-                BlockKind::Role(role) => Some(role.name.clone()),
+                BlockKind::Role(role) => Some(role.clone()),
                 _ => None,
             },
-            ScopeKind::Include(include) => include.role.as_ref().map(|role| role.name.clone()),
+            ScopeKind::Include(include) => include.role.clone(),
         })
 }
 
@@ -359,14 +419,7 @@ impl Executor<'_> {
         if !outcome.result.get("changed").is_some_and(Value::is_truthy) {
             return;
         }
-        let Some(notify) = context.keyword("notify") else {
-            return;
-        };
-        let names: Vec<String> = match &notify.value {
-            Value::List(items) => items.iter().map(value_text).collect(),
-            other => vec![value_text(other)],
-        };
-        // NOTE: notify names are used as written; templated names are not rendered yet.
+        let names = self.notify_names(run, context, host);
         for name in names {
             if !run.handlers.exists(&name) {
                 self.emit(Event::Warning(format!(
@@ -389,9 +442,10 @@ impl Executor<'_> {
     /// Finds the first handler a changed result notifies that does not exist, which
     /// ansible-core treats as an error (`error_on_missing_handler`, on by default).
     pub(super) fn missing_handler(
-        &self,
-        run: &super::play::PlayRun,
+        &mut self,
+        run: &mut super::play::PlayRun,
         context: &TaskContext,
+        host: &str,
         outcome: &TaskOutcome,
     ) -> Option<String> {
         if !self.options.error_on_missing_handler
@@ -400,12 +454,60 @@ impl Executor<'_> {
         {
             return None;
         }
-        let notify = context.keyword("notify")?;
-        let names: Vec<String> = match &notify.value {
+        let names = self.notify_names(run, context, host);
+        names.into_iter().find(|name| !run.handlers.exists(name))
+    }
+
+    /// Returns the handler names or topics the task's `notify` keyword gives for
+    /// `host`, templated with the host's variables as ansible-core templates the
+    /// keyword before the task runs. It first renders handler names that are templates,
+    /// as a notification would search them.
+    ///
+    /// NOTE: ansible-core templates `notify` for each loop item; rplay templates it once
+    /// per host, without the loop variables.
+    fn notify_names(
+        &mut self,
+        run: &mut super::play::PlayRun,
+        context: &TaskContext,
+        host: &str,
+    ) -> Vec<String> {
+        let Some(notify) = context.keyword("notify") else {
+            return Vec::new();
+        };
+        self.render_handler_names(run);
+        let templated = match self.host_task_vars(run, context, host) {
+            Some(vars) => self
+                .templar
+                .template(&notify.value, &vars)
+                .unwrap_or_else(|_| notify.value.clone()),
+            None => notify.value.clone(),
+        };
+        match &templated {
             Value::List(items) => items.iter().map(value_text).collect(),
             other => vec![value_text(other)],
+        }
+    }
+
+    /// Renders the handler names that are templates with the play's variables.
+    ///
+    /// NOTE: ansible-core also gives a role's handler its role's variables here.
+    fn render_handler_names(&mut self, run: &mut super::play::PlayRun) {
+        if !run.handlers.has_name_templates() {
+            return;
+        }
+        let Ok(vars) = self.vars.play_vars(&run.layers) else {
+            return;
         };
-        names.into_iter().find(|name| !run.handlers.exists(name))
+        let templar = &self.templar;
+        let warnings = run.handlers.render_names(|name| {
+            templar
+                .template(&Value::from(name), &vars)
+                .map(|value| value_text(&value))
+                .map_err(|error| error.message)
+        });
+        for warning in warnings {
+            self.emit(Event::Warning(warning));
+        }
     }
 
     /// Runs notified handlers for `hosts`, in handler order.
@@ -461,9 +563,32 @@ impl Executor<'_> {
             }
             let task_slot = run.handlers.program.slot(slot).clone();
             let context = Arc::new(TaskContext::new(&run.play, &task_slot));
+            if is_flush_handlers(&context) {
+                // ansible-core shows the handler's banner, then stops the run.
+                if let Some(vars) = self.host_task_vars(run, &context, &notified[0]) {
+                    let info = self.task_info(&context, &vars, TaskKind::Handler);
+                    self.emit(Event::TaskStart(info));
+                }
+                self.abort = Some(super::RunError::FlushHandlersAsHandler);
+                return;
+            }
+            if context.task.short_action() == "meta" {
+                self.run_meta(run, &context, &notified, TaskKind::Handler);
+                continue;
+            }
             self.run_task_for_hosts(run, slot, &context, &notified, TaskKind::Handler, true);
         }
     }
+}
+
+/// Tells whether a task is `meta: flush_handlers`.
+fn is_flush_handlers(context: &TaskContext) -> bool {
+    context.task.short_action() == "meta"
+        && context
+            .task
+            .args
+            .get("_raw_params")
+            .is_some_and(|action| value_text(action) == "flush_handlers")
 }
 
 impl Executor<'_> {

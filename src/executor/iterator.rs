@@ -247,9 +247,7 @@ pub struct HostState {
     frames: Vec<Frame>,
     /// The host failed and no rescue handled it; it runs no more tasks.
     pub failed: bool,
-    /// Set when the host is in a `rescue` section right now.
-    pub rescuing: bool,
-    /// Counts rescues that completed, for the recap.
+    /// Counts rescues that completed.
     pub rescued: u32,
 }
 
@@ -268,7 +266,6 @@ impl HostState {
                 failed: false,
             }],
             failed: false,
-            rescuing: false,
             rescued: 0,
         }
     }
@@ -317,7 +314,6 @@ impl HostState {
                 if frame.section == Section::Rescue {
                     // The rescue section ran to its end: the failure is handled.
                     frame.failed = false;
-                    self.rescuing = false;
                     self.rescued += 1;
                 }
                 if frame.block.always.is_empty() {
@@ -340,6 +336,15 @@ impl HostState {
         }
     }
 
+    /// Tells whether a failure now is handled by a `rescue`: whether one of the blocks
+    /// the host is in runs its body and has a rescue section, as ansible-core's
+    /// `is_any_block_rescuing`. An inner block's `always` may run first.
+    pub fn any_block_rescuing(&self) -> bool {
+        self.frames
+            .iter()
+            .any(|frame| frame.section == Section::Body && !frame.block.rescue.is_empty())
+    }
+
     /// Records that the task the host just ran failed (and was not ignored).
     pub fn mark_failed(&mut self) {
         self.fail_in_current();
@@ -355,12 +360,8 @@ impl HostState {
                 frame.section = Section::Rescue;
                 frame.index = 0;
                 frame.failed = true;
-                self.rescuing = true;
             }
             Section::Body | Section::Rescue => {
-                if frame.section == Section::Rescue {
-                    self.rescuing = false;
-                }
                 frame.failed = true;
                 if frame.block.always.is_empty() {
                     self.pop_failed_frame();

@@ -23,12 +23,14 @@ const PER_HOST: &[&str] = &[
 impl Executor<'_> {
     /// Runs a `meta` task. As in ansible-core, the task banner is printed once per
     /// host it runs for, a false `when` prints a skipped result that the recap does not
-    /// count, and a meta task that ran prints no result.
+    /// count, and a meta task that ran prints no result. `kind` selects the
+    /// handler's banner or the task's.
     pub(super) fn run_meta(
         &mut self,
         run: &mut PlayRun,
         context: &Arc<TaskContext>,
         hosts: &[String],
+        kind: TaskKind,
     ) {
         let action = context
             .task
@@ -46,7 +48,7 @@ impl Executor<'_> {
             let Some(vars) = self.host_task_vars(run, context, host) else {
                 continue;
             };
-            let info = self.task_info(context, &vars, TaskKind::Task);
+            let info = self.task_info(context, &vars, kind);
             self.emit(Event::TaskStart(info.clone()));
             let implicit = context.task.implicit;
             if !matches!(self.evaluate_when(context, &vars), Ok(None)) {
@@ -115,12 +117,53 @@ impl Executor<'_> {
                         self.vars.clear_facts(&host);
                     }
                 }
+                "refresh_inventory" => self.refresh_inventory(),
                 _ => {}
             }
         }
         if !flush.is_empty() {
             self.flush_handlers(run, &flush);
         }
+    }
+}
+
+impl Executor<'_> {
+    /// Reads the inventory sources anew and makes the `add_host` and `group_by`
+    /// changes of the run again, as ansible-core's `refresh_inventory`.
+    ///
+    /// NOTE: ansible-core also updates the play's host lists (`ansible_play_hosts`);
+    /// rplay's play keeps its hosts until it ends, and later plays see the new ones.
+    fn refresh_inventory(&mut self) {
+        let source = &self.options.inventory_source;
+        let mut inventory = match crate::inventory::load(&source.sources, &source.options) {
+            Ok(inventory) => inventory,
+            Err(err) => {
+                self.emit(Event::Warning(format!(
+                    "could not refresh the inventory: {err}"
+                )));
+                return;
+            }
+        };
+        for warning in inventory.take_warnings() {
+            self.emit(Event::Warning(warning));
+        }
+        for change in &self.dynamic_changes {
+            // A change that no longer applies is dropped, as ansible-core drops it.
+            let _ = match change {
+                super::DynamicChange::Host { name, groups, vars } => {
+                    inventory.add_dynamic_host(name, groups, vars)
+                }
+                super::DynamicChange::Group {
+                    host,
+                    group,
+                    parents,
+                } => inventory
+                    .dynamic_group_host(host)
+                    .and_then(|id| inventory.add_dynamic_group(id, group, parents)),
+            };
+        }
+        self.vars.inventory = inventory;
+        self.vars.inventory_changed();
     }
 }
 

@@ -4,6 +4,7 @@
 mod actions;
 mod assemble_action;
 mod async_action;
+mod connection_vars;
 pub mod context;
 mod copy_action;
 pub mod events;
@@ -66,6 +67,33 @@ pub struct RunOptions {
     pub poll_interval: u64,
     /// The ansible-core release whose log rplay reproduces where releases differ.
     pub core_release: CoreRelease,
+    /// The inventory sources of the run, which `meta: refresh_inventory` reads again.
+    pub inventory_source: InventorySource,
+    /// `facts_modules`: the modules `gather_facts` runs.
+    pub facts_modules: Vec<String>,
+}
+
+/// The inventory sources of the run and how they are read.
+#[derive(Clone, Debug)]
+pub struct InventorySource {
+    pub sources: Vec<String>,
+    pub options: crate::inventory::LoadOptions,
+}
+
+/// A change `add_host` or `group_by` made to the inventory, kept to be made again after
+/// `meta: refresh_inventory` reads the sources anew, as ansible-core keeps them.
+#[derive(Clone, Debug)]
+pub(crate) enum DynamicChange {
+    Host {
+        name: String,
+        groups: Vec<String>,
+        vars: crate::Map,
+    },
+    Group {
+        host: String,
+        group: String,
+        parents: Vec<String>,
+    },
 }
 
 /// An ansible-core release as `major.minor`, from the `RPLAY_ANSIBLE_VERSION` setting
@@ -190,6 +218,9 @@ pub enum RunError {
     /// A `jsonfile` fact cache file that is not valid JSON; rplay removed it.
     #[error("The cache file {} was corrupt, or did not otherwise contain valid data. It has been removed, so you can re-run your command now.", .0.display())]
     CorruptFactCache(PathBuf),
+    /// A handler is `meta: flush_handlers`, which ansible-core rejects when it runs.
+    #[error("flush_handlers cannot be used as a handler")]
+    FlushHandlersAsHandler,
     /// A changed task notified a name that no handler has as its name or `listen` topic.
     #[error("The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list")]
     MissingHandler {
@@ -203,7 +234,9 @@ impl RunError {
     pub fn render(&self) -> String {
         match self {
             RunError::Load(err) => err.render(),
-            RunError::CorruptFactCache(_) | RunError::HostVars(_) => format!("ERROR! {self}\n"),
+            RunError::CorruptFactCache(_)
+            | RunError::HostVars(_)
+            | RunError::FlushHandlersAsHandler => format!("ERROR! {self}\n"),
             RunError::MissingHandler { span, .. } => LoadError::new(self.to_string(), Some(span))
                 .with_hint("check the handler's name or `listen` topic, or set `error_on_missing_handler = False`")
                 .render(),
@@ -240,6 +273,8 @@ pub struct Executor<'a> {
     abort: Option<RunError>,
     /// Open connections to targets, one per host for the whole run.
     connections: crate::connection::Connections,
+    /// The inventory changes of `add_host` and `group_by` so far, in order.
+    dynamic_changes: Vec<DynamicChange>,
 }
 
 impl<'a> Executor<'a> {
@@ -267,6 +302,7 @@ impl<'a> Executor<'a> {
             delegations: HashMap::new(),
             start_at_done: false,
             abort: None,
+            dynamic_changes: Vec::new(),
         }
     }
 
@@ -302,8 +338,12 @@ impl<'a> Executor<'a> {
             .set_global_magic("playbook_dir", Value::from(dir.display().to_string()));
     }
 
-    /// Runs the plays of each playbook in turn, then emits the recap. An error that
-    /// ends the run early is returned without a recap.
+    /// Runs the plays of each playbook in turn, emitting the recap after each
+    /// playbook, as ansible-core does, with the counts of the whole run so far. Once a
+    /// host has failed or was unreachable, no further playbook starts: ansible-core
+    /// marks such hosts failed in every later play, so each play's result reports a
+    /// failure.
+    /// An error that ends the run early is returned without a recap.
     pub fn run(&mut self, playbooks: &[Playbook]) -> Result<RunResult, RunError> {
         for playbook in playbooks {
             self.prepare_playbook(playbook);
@@ -320,13 +360,11 @@ impl<'a> Executor<'a> {
                     break;
                 }
             }
+            self.emit_stats();
+            if !self.failed_hosts.is_empty() || !self.unreachable_hosts.is_empty() {
+                break;
+            }
         }
-        let stats: Vec<(String, HostStats)> = self
-            .stats
-            .iter()
-            .map(|(host, stats)| (host.clone(), stats.clone()))
-            .collect();
-        self.emit(Event::Stats(stats));
         Ok(if !self.unreachable_hosts.is_empty() {
             RunResult::UnreachableHosts
         } else if !self.failed_hosts.is_empty() {
@@ -334,6 +372,18 @@ impl<'a> Executor<'a> {
         } else {
             RunResult::Ok
         })
+    }
+}
+
+impl Executor<'_> {
+    /// Emits the recap: each host's counts over the whole run so far.
+    fn emit_stats(&mut self) {
+        let stats: Vec<(String, HostStats)> = self
+            .stats
+            .iter()
+            .map(|(host, stats)| (host.clone(), stats.clone()))
+            .collect();
+        self.emit(Event::Stats(stats));
     }
 }
 

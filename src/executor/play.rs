@@ -124,6 +124,8 @@ pub(super) struct PlayRun {
     pub(super) ended_play: bool,
     /// Set when `max_fail_percentage` is exceeded, which ends the playbook.
     broke_play: bool,
+    /// Hosts whose included file or role could not be loaded, in the task being run.
+    failed_includes: Vec<String>,
 }
 
 impl PlayRun {
@@ -316,6 +318,7 @@ impl Executor<'_> {
             removed,
             ended_play: false,
             broke_play: false,
+            failed_includes: Vec::new(),
         };
         run.update_play_hosts();
         self.linear(&mut run);
@@ -384,7 +387,7 @@ impl Executor<'_> {
             return;
         }
         if context.task.short_action() == "meta" {
-            self.run_meta(run, &context, &hosts);
+            self.run_meta(run, &context, &hosts, TaskKind::Task);
             return;
         }
         self.run_task_for_hosts(run, slot, &context, &hosts, TaskKind::Task, false);
@@ -413,8 +416,10 @@ impl Executor<'_> {
         let mut includes: Vec<PendingInclude> = Vec::new();
         let mut any_failed = false;
         let mut failed_now: Vec<String> = Vec::new();
-        // `pause` bypasses the host loop: it runs for the first host only.
-        let first_only = run_once || context.task.short_action() == "pause";
+        // The action plugins of `pause` and `add_host` bypass the host loop: they run
+        // for the first host only, and their failure is fatal as a `run_once` task's.
+        let bypasses_host_loop = matches!(context.task.short_action(), "pause" | "add_host");
+        let first_only = run_once || bypasses_host_loop;
         let results = self.run_on_hosts(run, context, &info, hosts, first_only);
         // ansible-core gives the facts and the registered result of a `run_once` task to
         // every host of the play that is not unreachable, also to hosts that did not reach
@@ -477,12 +482,19 @@ impl Executor<'_> {
                 }
             }
             if super::task::is_inventory_action(context.task.short_action()) {
-                self.report_inventory_changes(&info, &host, &mut outcome, &changes);
+                let vars = self.host_task_vars(run, context, &host);
+                self.report_inventory_changes(
+                    context,
+                    &info,
+                    (&host, vars.as_ref()),
+                    &mut outcome,
+                    &changes,
+                );
             }
             // ansible-core registers the final result, with the `changed` that adding a
             // host or group gave it.
             self.register(context, &host, &outcome);
-            if let Some(name) = self.missing_handler(run, context, &outcome) {
+            if let Some(name) = self.missing_handler(run, context, &host, &outcome) {
                 // ansible-core stops the whole run here, before reporting the result.
                 self.abort = Some(super::RunError::MissingHandler {
                     name,
@@ -504,22 +516,27 @@ impl Executor<'_> {
             if outcome.failed() {
                 any_failed = true;
                 failed_now.push(host.clone());
-                if run.states.get(&host).is_some_and(will_rescue) {
+                if run
+                    .states
+                    .get(&host)
+                    .is_some_and(HostState::any_block_rescuing)
+                {
                     self.set_failed_task_vars(context, &info, &host, &outcome);
                 }
                 self.host_failed(run, &host);
             }
         }
         if !includes.is_empty() {
-            let failed_before = self.failed_hosts.len();
+            run.failed_includes.clear();
             if handler {
                 self.run_handler_includes(run, slot, context, includes);
             } else {
                 self.process_includes(run, slot, context, includes);
             }
             // A file or role that could not be loaded fails its hosts like a task does,
-            // for `any_errors_fatal` too.
-            any_failed |= self.failed_hosts.len() > failed_before;
+            // for `any_errors_fatal` too, also where the host goes on in an `always`.
+            any_failed |= !run.failed_includes.is_empty();
+            failed_now.append(&mut run.failed_includes);
         }
         // ansible-core warns about a reserved `register` name when it next gathers the
         // variables, which is after this task's results are shown.
@@ -529,7 +546,7 @@ impl Executor<'_> {
         }
         // A failed `run_once` task ends the play for every host, as `any_errors_fatal`
         // does (ansible-core's linear strategy treats them alike).
-        let fatal = run_once
+        let fatal = first_only
             || context
                 .keyword("any_errors_fatal")
                 .and_then(|v| self.templar.template(&v.value, &first_vars).ok())
@@ -580,7 +597,17 @@ impl Executor<'_> {
         let run_job = |(host, vars): &(String, crate::vars::HostVars)| {
             let mut outcome = self.run_task_on_host(context, info, host, vars);
             let delegation = self.delegations.get(host);
-            outcome.delegated_to = delegation.and_then(|delegation| delegation.label.clone());
+            // An unreachable result lacks the delegate's connection variables, so
+            // ansible-core labels it with the delegate's name alone.
+            let unreachable = outcome.status == Some(Status::Unreachable);
+            outcome.delegated_to = delegation.and_then(|delegation| {
+                let label = delegation.label.as_ref()?;
+                Some(if unreachable {
+                    delegation.name.clone()
+                } else {
+                    label.clone()
+                })
+            });
             outcome.facts_host = delegation
                 .filter(|_| self.delegate_facts(context, vars))
                 .map(|delegation| delegation.name.clone());
@@ -706,10 +733,13 @@ impl Executor<'_> {
 
     /// Completes the results of `group_by` and `add_host` with whether they changed the
     /// inventory, reporting each successful loop item as ansible-core's strategy does.
+    /// As there, `changed_when` and `failed_when` are evaluated again on each result,
+    /// so they have the last word over the inventory change.
     fn report_inventory_changes(
         &mut self,
+        context: &TaskContext,
         info: &Arc<TaskInfo>,
-        host: &str,
+        (host, vars): (&str, Option<&crate::vars::HostVars>),
         outcome: &mut TaskOutcome,
         changes: &[bool],
     ) {
@@ -721,6 +751,9 @@ impl Executor<'_> {
             outcome
                 .result
                 .insert(Value::from("changed"), Value::Bool(changed));
+            if let Some(vars) = vars {
+                self.reapply_changed_failed_when(context, vars, &mut outcome.result);
+            }
             return;
         }
         let mut changes = changes.iter();
@@ -738,6 +771,10 @@ impl Executor<'_> {
             }
             let changed = changes.next().copied().unwrap_or(false);
             map.insert(Value::from("changed"), Value::Bool(changed));
+            if let Some(vars) = vars {
+                self.reapply_changed_failed_when(context, vars, map);
+            }
+            let changed = map.get("changed").is_some_and(Value::is_truthy);
             any_changed |= changed;
             self.emit(Event::ItemResult(HostResult {
                 host: host.to_string(),
@@ -757,6 +794,38 @@ impl Executor<'_> {
                 .result
                 .insert(Value::from("changed"), Value::Bool(true));
         }
+    }
+
+    /// Evaluates `changed_when` and `failed_when` on an inventory action's `result`, with
+    /// the result registered and, for a loop item, the item's loop variables, as
+    /// ansible-core's strategy does after changing the inventory.
+    fn reapply_changed_failed_when(
+        &self,
+        context: &TaskContext,
+        vars: &crate::vars::HostVars,
+        result: &mut Map,
+    ) {
+        if context.task.keyword("changed_when").is_none()
+            && context.task.keyword("failed_when").is_none()
+        {
+            return;
+        }
+        let mut overlay = Map::new();
+        for name_key in ["ansible_loop_var", "ansible_index_var"] {
+            if let Some(name) = result.get(name_key).and_then(Value::as_str) {
+                if let Some(value) = result.get(name) {
+                    overlay.insert(Value::from(name), value.clone());
+                }
+            }
+        }
+        if let Some(register) = context.task.keyword("register") {
+            overlay.insert(
+                Value::from(value_text(&register.value)),
+                super::task::registered_value(context, super::task::strip_internal(result)),
+            );
+        }
+        let vars = vars.with_overlay(overlay);
+        self.apply_changed_failed_when(context, &vars, result);
     }
 
     /// Returns the variables of `host` for the task, or returns `None` when its
@@ -838,7 +907,10 @@ impl Executor<'_> {
         // in the recap: ansible-core 2.16 leaves it out for an `include_role` whose role
         // cannot be loaded.
         if !(info.is_include && status == Status::Ok) {
-            let rescued = run.states.get(host).is_some_and(will_rescue);
+            let rescued = run
+                .states
+                .get(host)
+                .is_some_and(HostState::any_block_rescuing);
             count_in_recap(
                 self.stats_for(host),
                 status,
@@ -862,11 +934,12 @@ impl Executor<'_> {
         let Some(state) = run.states.get_mut(host) else {
             return;
         };
+        let rescuing = state.any_block_rescuing();
         state.mark_failed();
         if state.failed {
             self.failed_hosts.insert(host.to_string());
         }
-        if !state.rescuing {
+        if !rescuing {
             run.remove_host(host);
         }
     }
@@ -1014,7 +1087,13 @@ impl Executor<'_> {
     ) -> Result<bool, crate::inventory::InventoryError> {
         let inventory = &mut self.vars.inventory;
         let host_id = inventory.dynamic_group_host(host)?;
-        inventory.add_dynamic_group(host_id, group, parents)
+        let changed = inventory.add_dynamic_group(host_id, group, parents)?;
+        self.dynamic_changes.push(super::DynamicChange::Group {
+            host: host.to_string(),
+            group: group.to_string(),
+            parents: parents.to_vec(),
+        });
+        Ok(changed)
     }
 
     /// Adds or updates a host, as the inventory's `add_dynamic_host`.
@@ -1024,7 +1103,13 @@ impl Executor<'_> {
         groups: &[String],
         vars: &Map,
     ) -> Result<bool, crate::inventory::InventoryError> {
-        self.vars.inventory.add_dynamic_host(name, groups, vars)
+        let changed = self.vars.inventory.add_dynamic_host(name, groups, vars)?;
+        self.dynamic_changes.push(super::DynamicChange::Host {
+            name: name.to_string(),
+            groups: groups.to_vec(),
+            vars: vars.clone(),
+        });
+        Ok(changed)
     }
 
     /// Loads included files and inserts their tasks for the hosts that included them.
@@ -1154,6 +1239,8 @@ impl Executor<'_> {
         hosts: Vec<(String, Map)>,
         reason: &str,
     ) {
+        run.failed_includes
+            .extend(hosts.iter().map(|(host, _)| host.clone()));
         let reports_roles = self.options.core_release.reports_role_includes();
         if request.role && !reports_roles {
             // ansible-core 2.16 shows only the error and fails the hosts without a result.
@@ -1238,6 +1325,7 @@ impl Executor<'_> {
                 &base,
                 context.role.is_some(),
                 &run.play.base_dir,
+                origin.handler,
             )
             .map_err(IncludeFailure::from)?;
         let shown = shown_include_path(run, context, request, origin, &path);
@@ -1716,7 +1804,6 @@ impl Executor<'_> {
     }
 }
 
-/// Whether a failure now sends the host into a rescue section.
 /// Counts a task-level result in the host's recap line as ansible-core's strategy does.
 fn count_in_recap(
     stats: &mut super::events::HostStats,
@@ -1743,14 +1830,13 @@ fn count_in_recap(
         }
         Status::Failed if rescued => stats.rescued += 1,
         Status::Failed => stats.failures += 1,
+        // `ignore_unreachable` counts the host as ok and ignored.
+        Status::Unreachable if ignored => {
+            stats.ok += 1;
+            stats.ignored += 1;
+        }
         Status::Unreachable => stats.unreachable += 1,
     }
-}
-
-fn will_rescue(state: &HostState) -> bool {
-    let mut probe = state.clone();
-    probe.mark_failed();
-    probe.rescuing
 }
 
 /// The block of `role` that encloses a task, identified by address.

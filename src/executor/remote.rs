@@ -145,10 +145,8 @@ impl Executor<'_> {
                     return template(&raw).map(Some);
                 }
             }
-            match context.keyword(keyword) {
-                Some(value) => template(&value.value).map(Some),
-                None => Ok(None),
-            }
+            self.keyword_value(context, keyword, vars)
+                .map_err(|err| err.message.clone())
         };
         let defaults = &self.options.connection;
         let enabled = match setting(&["ansible_become"], "become")? {

@@ -66,34 +66,56 @@ impl Executor<'_> {
                 .insert(Value::from("changed"), Value::Bool(false));
         }
         outcome.status = Some(status_of(&outcome.result));
-        if outcome.status == Some(Status::Failed) {
-            outcome.ignored = self.ignore_errors(context, vars);
-        }
+        outcome.ignored = match outcome.status {
+            Some(Status::Failed) => self.ignore_errors(context, vars),
+            Some(Status::Unreachable) => {
+                self.truthy_task_keyword(context, vars, "ignore_unreachable")
+            }
+            _ => false,
+        };
         outcome
     }
 
     /// Returns whether the task runs in check mode: its inherited `check_mode` keyword
     /// when set, else `--check`.
     pub(super) fn check_mode(&self, context: &TaskContext, vars: &HostVars) -> bool {
-        match context.keyword("check_mode") {
-            Some(value) => self
-                .templar
-                .template(&value.value, vars)
-                .map(|v| truthy_keyword(&v))
-                .unwrap_or(self.options.check),
-            None => self.options.check,
+        match self.keyword_value(context, "check_mode", vars) {
+            Ok(Some(value)) => truthy_keyword(&value),
+            Ok(None) | Err(_) => self.options.check,
         }
     }
 
     fn ignore_errors(&self, context: &TaskContext, vars: &HostVars) -> bool {
-        match context.keyword("ignore_errors") {
-            Some(value) => self
-                .templar
-                .template(&value.value, vars)
-                .map(|v| truthy_keyword(&v))
-                .unwrap_or(false),
-            None => false,
+        self.truthy_task_keyword(context, vars, "ignore_errors")
+    }
+
+    /// Templates a boolean keyword such as `ignore_errors`; false when unset or invalid.
+    fn truthy_task_keyword(&self, context: &TaskContext, vars: &HostVars, keyword: &str) -> bool {
+        self.keyword_value(context, keyword, vars)
+            .ok()
+            .flatten()
+            .is_some_and(|value| truthy_keyword(&value))
+    }
+
+    /// Templates an inherited keyword. A level whose value templates to `omit` counts
+    /// as not set, so the next enclosing level's value applies, as ansible-core resets
+    /// an omitted keyword to its inherited value. `None` when no level sets it.
+    ///
+    /// NOTE: only `become` and its settings, `check_mode` and the boolean keywords read
+    /// through [`Executor::truthy_task_keyword`] see through `omit` yet.
+    pub(super) fn keyword_value(
+        &self,
+        context: &TaskContext,
+        keyword: &str,
+        vars: &HostVars,
+    ) -> Result<Option<Value>, TemplateError> {
+        for level in context.keyword_chain(keyword) {
+            let value = self.templar.template(&level.value, vars)?;
+            if !crate::template::is_omitted(&value) {
+                return Ok(Some(value));
+            }
         }
+        Ok(None)
     }
 
     fn run_loop(
@@ -359,6 +381,10 @@ impl Executor<'_> {
     }
 
     fn execute_once(&self, context: &TaskContext, host: &str, vars: &HostVars) -> TaskOutcome {
+        use super::connection_vars::ConnectionVarsStage;
+        let action_vars =
+            self.with_connection_vars(context, host, vars, ConnectionVarsStage::Action);
+        let vars = &self.with_connection_vars(context, host, vars, ConnectionVarsStage::Arguments);
         match self.evaluate_when(context, vars) {
             Ok(None) => {}
             Ok(Some(false_condition)) => return skipped_by(false_condition),
@@ -373,6 +399,7 @@ impl Executor<'_> {
             Ok(settings) => settings.filter(|settings| settings.poll > 0),
             Err(message) => return raised_failure(message),
         };
+        let vars = &action_vars;
         let mut attempt = 1;
         loop {
             let ActionOutcome {
@@ -499,25 +526,26 @@ impl Executor<'_> {
         vars: &HostVars,
     ) -> Result<Option<Value>, String> {
         for condition in &context.when {
-            let location = format!(
-                "{} {}:{}",
-                condition.span.path().display(),
-                condition.span.line,
-                condition.span.column
-            );
+            let location = condition_location(condition, &context.task.span);
             let checked = self
                 .templar
                 .check_conditional(&condition.value, vars, Some(&location));
-            let checked = checked.map(|outcome| {
-                self.emit_conditional_warnings(&outcome.warnings);
-                outcome.result
-            });
+            let checked = match checked {
+                Ok(outcome) => {
+                    self.emit_conditional_warnings(&outcome.warnings);
+                    Ok(outcome.result)
+                }
+                Err(failure) => {
+                    self.emit_conditional_warnings(&failure.warnings);
+                    Err(failure.error)
+                }
+            };
             match checked {
                 Ok(true) => {}
                 Ok(false) => return Ok(Some(condition.value.clone())),
                 // The templating layer words the failure; ansible-core locates it at
                 // the condition.
-                Err(err) => return Err(located_message(&err.message, &condition.span)),
+                Err(err) => return Err(located_condition_error(&err, condition)),
             }
         }
         Ok(None)
@@ -582,12 +610,7 @@ impl Executor<'_> {
         match context.task.keyword("until") {
             // A condition whose result is not a boolean warns, as in `when`.
             Some(until) => {
-                let location = format!(
-                    "{} {}:{}",
-                    until.span.path().display(),
-                    until.span.line,
-                    until.span.column
-                );
+                let location = condition_location(until, &context.task.span);
                 match self
                     .templar
                     .check_conditional(&until.value, vars, Some(&location))
@@ -596,7 +619,10 @@ impl Executor<'_> {
                         self.emit_conditional_warnings(&outcome.warnings);
                         outcome.result
                     }
-                    Err(_) => false,
+                    Err(failure) => {
+                        self.emit_conditional_warnings(&failure.warnings);
+                        false
+                    }
                 }
             }
             None => !result.get("failed").is_some_and(Value::is_truthy),
@@ -631,7 +657,12 @@ impl Executor<'_> {
     /// Applies `changed_when`, then `failed_when`. As in ansible-core, an error in either
     /// fails the result and is stored as its `changed_when_result` or
     /// `failed_when_result`. After a `changed_when` error, `failed_when` is not evaluated.
-    fn apply_changed_failed_when(&self, context: &TaskContext, vars: &HostVars, result: &mut Map) {
+    pub(super) fn apply_changed_failed_when(
+        &self,
+        context: &TaskContext,
+        vars: &HostVars,
+        result: &mut Map,
+    ) {
         if result.get("skipped").is_some_and(Value::is_truthy) {
             return;
         }
@@ -639,7 +670,7 @@ impl Executor<'_> {
             let Some(conditions) = context.task.keyword(keyword) else {
                 continue;
             };
-            match self.all_conditions(conditions, vars) {
+            match self.all_conditions(context, conditions, vars) {
                 Ok(holds) => {
                     result.insert(Value::from(key), Value::Bool(holds));
                     if key == "failed" {
@@ -658,20 +689,38 @@ impl Executor<'_> {
         }
     }
 
-    /// Evaluates a condition or a list of conditions that must all hold.
-    fn all_conditions(&self, conditions: &Spanned<Value>, vars: &HostVars) -> Result<bool, String> {
+    /// Evaluates a condition or a list of conditions that must all hold, emitting the
+    /// warnings they produce.
+    fn all_conditions(
+        &self,
+        context: &TaskContext,
+        conditions: &Spanned<Value>,
+        vars: &HostVars,
+    ) -> Result<bool, String> {
         let list = match &conditions.value {
             Value::List(items) => items.to_vec(),
             other => vec![other.clone()],
         };
-        for condition in &list {
+        for condition in list {
             // NOTE: list items have no span of their own here, so an error in one is
             // located at the keyword's value, where ansible-core points at the item.
-            let holds = self
+            let item = Spanned {
+                value: condition,
+                span: conditions.span.clone(),
+            };
+            let location = condition_location(&item, &context.task.span);
+            let checked = match self
                 .templar
-                .evaluate_conditional(condition, vars)
-                .map_err(|err| located_message(&err.message, &conditions.span))?;
-            if !holds {
+                .check_conditional(&item.value, vars, Some(&location))
+            {
+                Ok(checked) => checked,
+                Err(failure) => {
+                    self.emit_conditional_warnings(&failure.warnings);
+                    return Err(located_condition_error(&failure.error, &item));
+                }
+            };
+            self.emit_conditional_warnings(&checked.warnings);
+            if !checked.result {
                 return Ok(false);
             }
         }
@@ -718,6 +767,37 @@ fn value_span(span: &Span, key: &str) -> Span {
 
 fn located_message(message: &str, span: &Span) -> String {
     format!("{message}\n\n{}", ansible_position_details(span))
+}
+
+/// Returns where ansible-core's deprecation of a non-boolean result places `condition`:
+/// at its own position when YAML read it as text, else at the task's, as approximate.
+fn condition_location(condition: &Spanned<Value>, task_span: &Span) -> String {
+    let (label, span) = match condition.value.as_str() {
+        Some(_) => ("location", &condition.span),
+        None => ("approximate location", task_span),
+    };
+    format!(
+        "{label} {} {}:{}",
+        span.path().display(),
+        span.line,
+        span.column
+    )
+}
+
+/// Locates the error of `condition` at its span. A non-boolean result that
+/// `ALLOW_BROKEN_CONDITIONALS` rejects is located twice, as ansible-core words it, and
+/// not at all for a condition that YAML did not read as text.
+fn located_condition_error(error: &TemplateError, condition: &Spanned<Value>) -> String {
+    if error.kind != TemplateErrorKind::BrokenConditional {
+        return located_message(&error.message, &condition.span);
+    }
+    match condition.value.as_str() {
+        Some(_) => located_message(
+            &located_message(&error.message, &condition.span),
+            &condition.span,
+        ),
+        None => error.message.clone(),
+    }
 }
 
 /// Builds the failure message for task arguments that could not be templated. ansible-core
@@ -1007,16 +1087,39 @@ pub fn is_inventory_action(action: &str) -> bool {
 pub fn status_of(result: &Map) -> Status {
     if result.get("unreachable").is_some_and(Value::is_truthy) {
         Status::Unreachable
-    } else if result.get("failed").is_some_and(Value::is_truthy)
-        || result
-            .get("failed_when_result")
-            .is_some_and(Value::is_truthy)
-    {
+    } else if is_failed(result) {
         Status::Failed
     } else if result.get("skipped").is_some_and(Value::is_truthy) {
         Status::Skipped
     } else {
         Status::Ok
+    }
+}
+
+/// Tells whether a result failed, as ansible-core's `TaskResult.is_failed`: once
+/// `failed_when` has been evaluated, its result decides, also over a `failed` that
+/// `until` set when the retries ran out. In a loop result, an item with a
+/// `failed_when_result` makes the items' `failed_when_result` values decide.
+fn is_failed(result: &Map) -> bool {
+    let items = || {
+        result
+            .get("results")
+            .and_then(Value::as_list)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_map)
+    };
+    let any_item = |key: &str| items().any(|item| item.get(key).is_some_and(Value::is_truthy));
+    let key = if result.contains_key("failed_when_result")
+        || items().any(|item| item.contains_key("failed_when_result"))
+    {
+        "failed_when_result"
+    } else {
+        "failed"
+    };
+    match result.get(key) {
+        Some(value) => value.is_truthy(),
+        None => any_item(key),
     }
 }
 

@@ -206,8 +206,11 @@ pub struct RoleDefinition {
 #[derive(Debug)]
 pub struct RoleInstance {
     /// The name as it was referenced (`kubernetes/preinstall`), which Ansible prints in
-    /// `TASK [role : name]`.
+    /// `TASK [role : name]`. A role found in a collection is named by its
+    /// `namespace.collection.role` reference.
     pub name: String,
+    /// The collection the role was found in (`namespace.collection`).
+    pub collection: Option<String>,
     pub definition: Arc<RoleDefinition>,
     /// Role parameters: the keys of the role entry that are not keywords.
     pub params: Map,
@@ -235,6 +238,19 @@ pub struct RoleInstance {
 }
 
 impl RoleInstance {
+    /// Returns the role's name without its collection, as ansible-core's
+    /// `get_name(include_role_fqcn=False)` does.
+    pub fn short_name(&self) -> &str {
+        match &self.collection {
+            Some(collection) => self
+                .name
+                .strip_prefix(collection.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .unwrap_or(&self.name),
+            None => &self.name,
+        }
+    }
+
     /// Returns a key that two uses of a role share exactly when ansible-core takes them
     /// for the same role, which it runs once per host unless `allow_duplicates` is set.
     /// The key covers the path, parameters, `vars`, `when`, `tags`, the tasks,

@@ -8,7 +8,7 @@ use super::methods::class_name;
 use super::pyrepr::{py_str, str_repr};
 use super::templar::{Rendering, Typing};
 use super::vars::{Context, Variables};
-use super::Templar;
+use super::{ConditionalCheck, Templar};
 use crate::Value;
 
 /// A warning Ansible prints while evaluating, as `[WARNING]:` or, for deprecations,
@@ -26,6 +26,14 @@ pub struct ConditionalOutcome {
     pub warnings: Vec<Warning>,
 }
 
+/// A conditional that failed, with the warnings it produced before: ansible-core shows
+/// them although the conditional fails.
+#[derive(Clone, Debug)]
+pub struct ConditionalFailure {
+    pub error: TemplateError,
+    pub warnings: Vec<Warning>,
+}
+
 impl Templar {
     /// Evaluates a `when`/`failed_when`/`changed_when`/`until`/assert `that`
     /// conditional as Ansible 2.18 does. A list is true when every item is.
@@ -34,18 +42,21 @@ impl Templar {
         condition: &Value,
         vars: &dyn Variables,
     ) -> Result<bool, TemplateError> {
-        Ok(self.check_conditional(condition, vars, None)?.result)
+        self.check_conditional(condition, vars, None)
+            .map(|outcome| outcome.result)
+            .map_err(|failure| failure.error)
     }
 
     /// Like [`Templar::evaluate_conditional`], returning the warnings too.
-    /// `location` is the `path line:col` of the conditional for the deprecation
-    /// warning about non-boolean results.
+    /// `location` places the conditional in the deprecation warning about non-boolean
+    /// results (`location PATH LINE:COL` or `approximate location PATH LINE:COL`);
+    /// without it the warning quotes the condition.
     pub fn check_conditional(
         &self,
         condition: &Value,
         vars: &dyn Variables,
         location: Option<&str>,
-    ) -> Result<ConditionalOutcome, TemplateError> {
+    ) -> Result<ConditionalOutcome, ConditionalFailure> {
         let guard = Context::borrowed(self, vars);
         let mut warnings = Vec::new();
         let conditions = match condition {
@@ -53,9 +64,15 @@ impl Templar {
             other => vec![other.clone()],
         };
         for condition in &conditions {
-            let result = self
-                .check_one(&guard.0, condition, location, &mut warnings)
-                .map_err(|error| wrap_failure(condition, error))?;
+            let result = match self.check_one(&guard.0, condition, location, &mut warnings) {
+                Ok(result) => result,
+                Err(error) => {
+                    return Err(ConditionalFailure {
+                        error: wrap_failure(condition, error),
+                        warnings,
+                    })
+                }
+            };
             if !result {
                 return Ok(ConditionalOutcome {
                     result: false,
@@ -121,7 +138,7 @@ impl Templar {
             .map_err(|error| undefined_context(&original, error))?;
         let Some(value) = rendered.single_value().cloned() else {
             // `__cres` printed as nothing: `None`.
-            return Ok(self.interpret("NoneType", false, &original, location, warnings));
+            return self.interpret("NoneType", false, condition, location, warnings);
         };
         if value.kind() == minijinja::value::ValueKind::Bool {
             return Ok(value.is_true());
@@ -131,21 +148,37 @@ impl Templar {
             "str" | "AnsibleUnicode" if rendered.read_unsafe => "AnsibleUnsafeText",
             name => name,
         };
-        Ok(self.interpret(type_name, value.is_true(), &original, location, warnings))
+        self.interpret(type_name, value.is_true(), condition, location, warnings)
     }
 
-    /// Uses a non-boolean result by its truth value and records Ansible's deprecation.
+    /// Uses a non-boolean result by its truth value and records Ansible's deprecation,
+    /// or rejects it, as the templar's [`ConditionalCheck`] selects.
     fn interpret(
         &self,
         type_name: &str,
         result: bool,
-        original: &str,
+        condition: &Value,
         location: Option<&str>,
         warnings: &mut Vec<Warning>,
-    ) -> bool {
+    ) -> Result<bool, TemplateError> {
+        match self.conditional_check() {
+            ConditionalCheck::Deprecate => {}
+            ConditionalCheck::Unchecked => return Ok(result),
+            ConditionalCheck::Reject => {
+                return Err(TemplateError::new(
+                    TemplateErrorKind::BrokenConditional,
+                    format!(
+                        "Conditional result was of type '{type_name}'. Conditional results must be True or False when `ALLOW_BROKEN_CONDITIONALS` is disabled, which is the default in Ansible Core >= 2.19."
+                    ),
+                ))
+            }
+        }
         let location = match location {
-            Some(location) => format!("location {location}"),
-            None => format!("unknown location (conditional: {})", str_repr(original)),
+            Some(location) => location.to_string(),
+            None => format!(
+                "unknown location (conditional: {})",
+                condition_repr(condition)
+            ),
         };
         let shown = if result { "True" } else { "False" };
         warnings.push(Warning {
@@ -154,7 +187,15 @@ impl Templar {
             ),
             deprecation: true,
         });
-        result
+        Ok(result)
+    }
+}
+
+/// Python's `repr` of a condition as written: quoted text, or the value YAML gave.
+fn condition_repr(condition: &Value) -> String {
+    match condition {
+        Value::Str(text) | Value::Unsafe(text) => str_repr(text),
+        other => super::pyrepr::py_repr(&super::convert::to_jinja(other)).unwrap_or_default(),
     }
 }
 

@@ -14,6 +14,10 @@ pub enum TemplateErrorKind {
     RuntimeSyntax,
     /// A variable refers to itself through its own template.
     Recursion,
+    /// A conditional's result was no boolean while `ALLOW_BROKEN_CONDITIONALS` is off.
+    /// ansible-core locates this error at the condition twice: once when it raises it,
+    /// once when the task reports it.
+    BrokenConditional,
     /// A filter, test, method or operator failed on its input.
     Filter,
     /// A Python `TypeError`, reported as an unexpected templating type error.

@@ -121,7 +121,7 @@ fn get_item(receiver: &JValue, key: &JValue) -> Result<JValue, Error> {
 }
 
 /// Jinja2's message for a missing attribute or item.
-fn missing_attribute(receiver: &JValue, key: &JValue) -> String {
+pub(crate) fn missing_attribute(receiver: &JValue, key: &JValue) -> String {
     if vars::is_hostvars(receiver) {
         let name = format!("hostvars['{}']", py_str(key).unwrap_or_default());
         return format!("{} is undefined", str_repr(&name));

@@ -39,12 +39,12 @@ pub mod vault_values;
 mod version;
 
 pub use crate::vault::VaultSecrets;
-pub use conditional::{ConditionalOutcome, Warning};
+pub use conditional::{ConditionalFailure, ConditionalOutcome, Warning};
 pub use datetime::local_datetime_text;
 pub use error::{TemplateError, TemplateErrorKind};
 pub use include::{with_templates_dirs, IncludeScope};
 pub use lookups::take_warnings as take_lookup_warnings;
-pub use templar::{FileOptions, FoundPath, Templar, TemplarOptions};
+pub use templar::{ConditionalCheck, FileOptions, FoundPath, Templar, TemplarOptions};
 pub use vars::Variables;
 
 /// The value of the `omit` variable: an argument whose value is exactly this string is

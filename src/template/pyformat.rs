@@ -24,9 +24,23 @@ pub(super) fn check_width(width: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The error of a conversion that met an undefined value.
+pub const UNDEFINED_IN_FORMAT: &str = "undefined value in format";
+
 /// Formats `format % args`. A tuple supplies one argument per conversion, any other
 /// value is the only argument, and a map supplies `%(name)s` conversions.
 pub fn percent_format(format: &str, args: &JValue) -> Result<String, String> {
+    percent_format_with(format, args, None)
+}
+
+/// Formats as [`percent_format`], writing `undefined_repr` for a `%r` conversion of an
+/// undefined argument, as Python prints ansible-core's `AnsibleUndefined` object.
+/// Other conversions of an undefined argument fail with [`UNDEFINED_IN_FORMAT`].
+pub fn percent_format_with(
+    format: &str,
+    args: &JValue,
+    undefined_repr: Option<&str>,
+) -> Result<String, String> {
     let positional: Vec<JValue> = match args.is_tuple() {
         true => args.try_iter().map_err(|e| e.to_string())?.collect(),
         false => vec![args.clone()],
@@ -102,7 +116,10 @@ pub fn percent_format(format: &str, args: &JValue) -> Result<String, String> {
             }
         };
         let index = total_chars - chars.clone().count() - 1;
-        let text = convert(conversion, index, &value, precision, &flags)?;
+        let text = match undefined_repr {
+            Some(repr) if value.is_undefined() && conversion == 'r' => repr.to_owned(),
+            _ => convert(conversion, index, &value, precision, &flags)?,
+        };
         out.push_str(&pad(text, width, &flags, conversion));
     }
     if key_free(format) && next < positional.len() && !subscriptable {
@@ -137,7 +154,7 @@ fn convert(
     precision: Option<usize>,
     flags: &str,
 ) -> Result<String, String> {
-    let undefined = |_| "undefined value in format".to_owned();
+    let undefined = |_| UNDEFINED_IN_FORMAT.to_owned();
     let number = || f64::try_from(value.clone()).map_err(|_| number_required(conversion, value));
     let sign = |text: String, negative: bool| {
         if negative {

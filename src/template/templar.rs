@@ -36,6 +36,22 @@ pub struct TemplarOptions {
     pub native: bool,
     /// The spelling of the path that the `first_found` lookup returns.
     pub found_path: FoundPath,
+    /// The treatment of a conditional whose result is not a boolean.
+    pub conditionals: ConditionalCheck,
+}
+
+/// The treatment of a conditional result that is not a boolean, after ansible-core 2.18's
+/// `ALLOW_BROKEN_CONDITIONALS` and `_DISABLE_BACKPORTED_INSPECTIONS` settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConditionalCheck {
+    /// Use its truth value and warn that 2.19 rejects it (the default).
+    #[default]
+    Deprecate,
+    /// Fail the conditional (`ALLOW_BROKEN_CONDITIONALS = False`).
+    Reject,
+    /// Use its truth value without a check or warning, as releases before 2.16 did
+    /// (`_DISABLE_BACKPORTED_INSPECTIONS = True`).
+    Unchecked,
 }
 
 /// The spelling of a path that a lookup found by joining a search path entry, a
@@ -216,6 +232,11 @@ impl Templar {
     }
 
     /// Tells whether templates return native values (`jinja2_native`).
+    /// Returns the treatment of a conditional whose result is not a boolean.
+    pub fn conditional_check(&self) -> ConditionalCheck {
+        self.inner.options.conditionals
+    }
+
     pub fn is_native(&self) -> bool {
         self.inner.options.native
     }

@@ -10,7 +10,7 @@ use super::methods::python_type_name;
 use super::pyrepr::py_str;
 use super::render::{consume_hint, undefined_error};
 use super::vault_values;
-use super::version::{compare_versions, VersionError};
+use super::version::{compare_versions, VersionError, VERSION_TYPES};
 
 type TestFn = fn(&mut State, &JValue, &[JValue]) -> Result<bool, Error>;
 
@@ -297,11 +297,24 @@ pub fn register(env: &mut Environment<'static>) {
         Undefined::Reject,
         |_, v, _| result_flag(v, "unreachable"),
     );
+    // A result of a task that ran out of its `timeout` contains `timedout.period`.
+    add(
+        env,
+        [ansible("timedout")].concat(),
+        Undefined::Reject,
+        |_, v, _| {
+            if !result_flag(v, "timedout")? {
+                return Ok(false);
+            }
+            Ok(result_get(&result_get(v, "timedout"), "period").is_true())
+        },
+    );
+    // ansible-core's `reachable` is `not unreachable`, so its error names that test.
     add(
         env,
         [ansible("reachable")].concat(),
         Undefined::Reject,
-        |_, v, _| result_flag(v, "reachable").map(|_| !result_get(v, "unreachable").is_true()),
+        |_, v, _| result_flag(v, "unreachable").map(|_| !result_get(v, "unreachable").is_true()),
     );
     add(
         env,
@@ -585,40 +598,61 @@ fn version(_: &mut State, value: &JValue, args: &[JValue]) -> Result<bool, Error
             "Version parameter to compare against is required",
         ));
     };
+    // Python's None counts as not given.
+    let given = |value: Option<JValue>| value.filter(|value| !value.is_none());
     let operator = get(1, "operator").map_or("eq".into(), |o| py_str(&o).unwrap_or_default());
-    let strict = get(2, "strict").is_some_and(|s| s.is_true());
-    let kind = get(3, "version_type").map(|k| py_str(&k).unwrap_or_default());
-    let kind = match (kind, strict) {
-        (Some(kind), true) => {
-            let _ = kind;
-            return Err(filter_error(
-                "Cannot specify both 'strict' and 'version_type'",
-            ));
-        }
-        (Some(kind), false) => kind,
-        (None, true) => "strict".into(),
-        (None, false) => "loose".into(),
+    let strict = given(get(2, "strict"));
+    let version_type = given(get(3, "version_type"));
+    // ansible-core checks the arguments in this order before it compares.
+    if strict.is_some() && version_type.is_some() {
+        return Err(filter_error(
+            "Cannot specify both 'strict' and 'version_type'",
+        ));
+    }
+    if !value.is_true() {
+        return Err(filter_error("Input version value cannot be empty"));
+    }
+    if !reference.is_true() {
+        return Err(filter_error(
+            "Version parameter to compare against cannot be empty",
+        ));
+    }
+    let kind = match (strict, version_type) {
+        (Some(strict), _) if strict.is_true() => "strict".to_string(),
+        (_, Some(kind)) if kind.is_true() => py_str(&kind).unwrap_or_default(),
+        _ => "loose".to_string(),
     };
-    let left = py_str(value).unwrap_or_default();
-    let right = py_str(&reference).unwrap_or_default();
-    let ordering = compare_versions(&left, &right, &kind).map_err(|err| match err {
-        VersionError::Invalid(message) => filter_error(message),
-        VersionError::Comparison(message) => {
-            filter_error(format!("Version comparison failed: {message}"))
-        }
-    })?;
+    if !VERSION_TYPES.contains(&kind.as_str()) {
+        let names: Vec<String> = VERSION_TYPES
+            .iter()
+            .map(|name| format!("'{name}'"))
+            .collect();
+        return Err(filter_error(format!(
+            "Invalid version type ({kind}). Must be one of {}",
+            names.join(", ")
+        )));
+    }
     use std::cmp::Ordering::*;
-    Ok(match operator.as_str() {
-        "==" | "=" | "eq" => ordering == Equal,
-        "<" | "lt" => ordering == Less,
-        "<=" | "le" => ordering != Greater,
-        ">" | "gt" => ordering == Greater,
-        ">=" | "ge" => ordering != Less,
-        "!=" | "<>" | "ne" => ordering != Equal,
+    let holds: fn(std::cmp::Ordering) -> bool = match operator.as_str() {
+        "==" | "=" | "eq" => |ordering| ordering == Equal,
+        "<" | "lt" => |ordering| ordering == Less,
+        "<=" | "le" => |ordering| ordering != Greater,
+        ">" | "gt" => |ordering| ordering == Greater,
+        ">=" | "ge" => |ordering| ordering != Less,
+        "!=" | "<>" | "ne" => |ordering| ordering != Equal,
         other => {
             return Err(filter_error(format!(
                 "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
             )))
         }
-    })
+    };
+    let left = py_str(value).unwrap_or_default();
+    let right = py_str(&reference).unwrap_or_default();
+    // ansible-core words every failure of the comparison itself the same way.
+    let ordering = compare_versions(&left, &right, &kind).map_err(|err| match err {
+        VersionError::Invalid(message) | VersionError::Comparison(message) => {
+            filter_error(format!("Version comparison failed: {message}"))
+        }
+    })?;
+    Ok(holds(ordering))
 }

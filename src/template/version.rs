@@ -1,5 +1,5 @@
 //! Version comparison for the `version` test: Python's `LooseVersion` and
-//! `StrictVersion`, and semantic versions.
+//! `StrictVersion`, semantic versions and PEP 440 versions.
 
 use std::cmp::Ordering;
 
@@ -155,6 +155,9 @@ fn semver_cmp(a: &str, b: &str) -> Result<Ordering, VersionError> {
     })
 }
 
+/// The version schemes of the `version` test, in ansible-core's order.
+pub const VERSION_TYPES: &[&str] = &["loose", "strict", "semver", "semantic", "pep440"];
+
 /// Compares two versions under `kind` (`loose`, `strict`, `semver`/`semantic`, `pep440`).
 pub fn compare_versions(a: &str, b: &str, kind: &str) -> Result<Ordering, VersionError> {
     match kind {
@@ -170,13 +173,115 @@ pub fn compare_versions(a: &str, b: &str, kind: &str) -> Result<Ordering, Versio
             }))
         }
         "semver" | "semantic" => semver_cmp(a, b),
-        // NOTE: PEP 440 ordering of pre-, post- and dev-releases is approximated by the
-        // loose scheme.
-        "pep440" => compare_parts(&loose_parts(a), &loose_parts(b), a, b),
+        "pep440" => Ok(pep440_key(a)?.cmp(&pep440_key(b)?)),
         other => Err(VersionError::Invalid(format!(
             "Invalid version type ({other}). Must be one of loose, strict, semver, semantic, pep440"
         ))),
     }
+}
+
+/// A PEP 440 pre-, post- or development release marker as it sorts: `Before` sorts
+/// ahead of every number and `After` behind it, for the parts a version lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Marker {
+    Before,
+    At(u8, u64),
+    After,
+}
+
+/// A local version label part: a number sorts after any word.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum LocalPart {
+    Word(String),
+    Number(u64),
+}
+
+/// The sort key of a PEP 440 version: epoch, release without trailing zeros,
+/// pre-release, post-release, development release and local label, ordered as the
+/// specification orders them (`1.0.dev0 < 1.0a1 < 1.0 < 1.0.post1`).
+type Pep440Key = (
+    u64,
+    Vec<u64>,
+    Marker,
+    Marker,
+    Marker,
+    Option<Vec<LocalPart>>,
+);
+
+/// Parses a version in the public PEP 440 grammar, with its normalisations: any case,
+/// `alpha`/`beta`/`c`/`pre`/`preview` for `a`/`b`/`rc`, `rev`/`r` and `-N` for post
+/// releases, optional separators and numbers. The error is that of Python's
+/// `packaging` library.
+fn pep440_key(text: &str) -> Result<Pep440Key, VersionError> {
+    let invalid = || VersionError::Invalid(format!("Invalid version: '{text}'"));
+    let pattern = regex::Regex::new(
+        r"(?ix)^\s*v?
+        (?:(?P<epoch>[0-9]+)!)?
+        (?P<release>[0-9]+(?:\.[0-9]+)*)
+        (?:[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?
+        (?:-(?P<post_n1>[0-9]+)|[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?)?
+        (?:[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?
+        (?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?
+        \s*$",
+    )
+    .map_err(|_| invalid())?;
+    let captures = pattern.captures(text).ok_or_else(invalid)?;
+    let number = |name: &str| -> Result<Option<u64>, VersionError> {
+        captures
+            .name(name)
+            .map(|m| m.as_str().parse().map_err(|_| invalid()))
+            .transpose()
+    };
+
+    let epoch = number("epoch")?.unwrap_or(0);
+    let mut release: Vec<u64> = captures["release"]
+        .split('.')
+        .map(|part| part.parse().map_err(|_| invalid()))
+        .collect::<Result<_, _>>()?;
+    while release.len() > 1 && release.last() == Some(&0) {
+        release.pop();
+    }
+
+    let pre = captures.name("pre_l").map(|label| {
+        let rank = match label.as_str().to_ascii_lowercase().as_str() {
+            "a" | "alpha" => 0,
+            "b" | "beta" => 1,
+            _ => 2,
+        };
+        (rank, number("pre_n"))
+    });
+    let post = if captures.name("post_n1").is_some() {
+        Some(number("post_n1")?.unwrap_or(0))
+    } else if captures.name("post_l").is_some() {
+        Some(number("post_n2")?.unwrap_or(0))
+    } else {
+        None
+    };
+    let dev = match captures.name("dev_l") {
+        Some(_) => Some(number("dev_n")?.unwrap_or(0)),
+        None => None,
+    };
+
+    let pre = match (pre, post, dev) {
+        (Some((rank, n)), _, _) => Marker::At(rank, n?.unwrap_or(0)),
+        // A development release of a final version sorts before its pre-releases.
+        (None, None, Some(_)) => Marker::Before,
+        (None, _, _) => Marker::After,
+    };
+    let post = post.map_or(Marker::Before, |n| Marker::At(0, n));
+    let dev = dev.map_or(Marker::After, |n| Marker::At(0, n));
+
+    let local = captures.name("local").map(|local| {
+        local
+            .as_str()
+            .split(['-', '_', '.'])
+            .map(|part| match part.parse() {
+                Ok(n) => LocalPart::Number(n),
+                Err(_) => LocalPart::Word(part.to_ascii_lowercase()),
+            })
+            .collect()
+    });
+    Ok((epoch, release, pre, post, dev, local))
 }
 
 #[cfg(test)]
@@ -196,5 +301,47 @@ mod tests {
         assert_eq!(loose("2.18.0", "2.18"), Ordering::Greater);
         assert_eq!(loose("1.0", "1.0"), Ordering::Equal);
         assert!(compare_versions("1.a", "1.1", "loose").is_err());
+    }
+
+    fn pep440(a: &str, b: &str) -> Ordering {
+        compare_versions(a, b, "pep440")
+            .ok()
+            .unwrap_or(Ordering::Equal)
+    }
+
+    #[test]
+    fn pep440_release_order() {
+        let ordered = [
+            "1.0.dev0",
+            "1.0a1",
+            "1.0a2.dev1",
+            "1.0a2",
+            "1.0b1",
+            "1.0rc1",
+            "1.0",
+            "1.0+local",
+            "1.0.post1.dev0",
+            "1.0.post1",
+            "1.1",
+            "1!0.1",
+        ];
+        for pair in ordered.windows(2) {
+            assert_eq!(pep440(pair[0], pair[1]), Ordering::Less, "{pair:?}");
+        }
+    }
+
+    #[test]
+    fn pep440_normalises() {
+        assert_eq!(pep440("2.14.0rc1", "2.14.0"), Ordering::Less);
+        assert_eq!(pep440("1.0", "1.0.0"), Ordering::Equal);
+        assert_eq!(pep440("1.0-alpha-1", "1.0a1"), Ordering::Equal);
+        assert_eq!(pep440("1.0-1", "1.0.post1"), Ordering::Equal);
+        assert_eq!(pep440("V1.0C1", "1.0rc1"), Ordering::Equal);
+    }
+
+    #[test]
+    fn pep440_rejects() {
+        assert!(compare_versions("nope", "1.0", "pep440").is_err());
+        assert!(compare_versions("1.0-", "1.0", "pep440").is_err());
     }
 }

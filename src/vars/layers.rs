@@ -31,6 +31,14 @@ impl Layers {
         }
     }
 
+    /// Adds a layer below the existing ones, for values that apply only where no
+    /// other layer has the name; an empty map is skipped.
+    pub fn push_bottom(&mut self, layer: Map) {
+        if !layer.is_empty() {
+            self.layers.insert(0, Arc::new(layer));
+        }
+    }
+
     /// Adds every layer of `other` above the existing ones.
     pub fn extend(&mut self, other: &Layers) {
         self.layers.extend(other.layers.iter().cloned());

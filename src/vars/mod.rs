@@ -459,6 +459,18 @@ impl HostVars {
     }
 }
 
+impl HostVars {
+    /// Adds variables below all others: each applies only where no layer defines it.
+    pub fn with_defaults(&self, defaults: Map) -> HostVars {
+        let mut layers = self.layers.clone();
+        layers.push_bottom(defaults);
+        HostVars {
+            layers,
+            hostvars: self.hostvars.clone(),
+        }
+    }
+}
+
 impl Variables for HostVars {
     fn get(&self, name: &str) -> Option<Value> {
         self.layers.get(name).cloned()

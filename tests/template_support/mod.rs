@@ -185,7 +185,8 @@ pub fn run_case_with(templar: &Templar, vars: &dyn Variables, case: &Json) -> Js
                     })
                     .collect();
                 (Value::Bool(outcome.result), warnings)
-            }),
+            })
+            .map_err(|failure| failure.error),
         "file" => {
             let options = case.get("options").cloned().unwrap_or(Json::Null);
             let mut file_options = FileOptions::default();

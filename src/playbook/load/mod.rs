@@ -24,6 +24,9 @@ use crate::{Map, Value};
 /// parsed once.
 pub struct Loader {
     roles_path: Vec<PathBuf>,
+    /// `collections_path`: where `ns.collection.role` names are searched after the
+    /// playbook's own `collections/` directory.
+    collections_paths: Vec<PathBuf>,
     actions: ActionResolver,
     documents: HashMap<PathBuf, Arc<Option<Node>>>,
     roles: HashMap<PathBuf, Arc<RoleDefinition>>,
@@ -75,6 +78,7 @@ impl Loader {
         }
         Loader {
             roles_path: config.paths("DEFAULT_ROLES_PATH").to_vec(),
+            collections_paths: config.paths("COLLECTIONS_PATHS").to_vec(),
             actions,
             documents: HashMap::new(),
             roles: HashMap::new(),
@@ -507,6 +511,7 @@ impl Loader {
     /// Loads the tasks of `include_tasks: FILE` at run time. `from` is the file of the
     /// include task; `base` the role directory (when `in_role`) or the playbook's;
     /// `playbook_dir` the play's directory, which the error for a missing file names.
+    /// `handlers` loads the file as a handler's, whose tasks are handlers.
     pub fn load_include_tasks(
         &mut self,
         file: &str,
@@ -514,6 +519,7 @@ impl Loader {
         base: &Path,
         in_role: bool,
         playbook_dir: &Path,
+        handlers: bool,
     ) -> Result<(PathBuf, Vec<super::ast::Item>), LoadError> {
         let origin = Origin {
             playbook_dir: if in_role {
@@ -542,7 +548,7 @@ impl Loader {
             )
             .with_hint(format!("searched {}", searched.join(", "))));
         };
-        let items = self.load_tasks_file(&path, &origin, false)?;
+        let items = self.load_tasks_file(&path, &origin, handlers)?;
         Ok((path, items.as_ref().clone()))
     }
 

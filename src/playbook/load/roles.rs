@@ -280,7 +280,14 @@ impl Loader {
                 Some(&request.span),
             ));
         }
-        let path = self.find_role(&request.name, origin).ok_or_else(|| {
+        let found = self
+            .find_collection_role(&request.name, origin)
+            .map(|(path, collection)| (path, Some(collection)))
+            .or_else(|| {
+                self.find_role(&request.name, origin)
+                    .map(|path| (path, None))
+            });
+        let (path, collection) = found.ok_or_else(|| {
             LoadError::not_found(
                 format!(
                     "the role '{}' was not found in {}",
@@ -327,6 +334,7 @@ impl Loader {
         };
         Ok(Arc::new(RoleInstance {
             name: request.name.clone(),
+            collection,
             definition,
             params: request.params.clone(),
             dependencies,
@@ -532,6 +540,37 @@ impl Loader {
             .chain(std::iter::once(config::normalize(Path::new(name))))
             .find(|path| path.exists())
             .map(|path| super::absolute(&path))
+    }
+
+    /// Finds a role named `namespace.collection.role` in a collection: in the
+    /// playbook's `collections/` directory, then in `collections_path`, as ansible-core
+    /// looks there before the role paths. Returns the role's directory and the
+    /// collection's name.
+    fn find_collection_role(&self, name: &str, origin: &Origin) -> Option<(PathBuf, String)> {
+        let parts: Vec<&str> = name.split('.').collect();
+        let [namespace, collection, role] = parts.as_slice() else {
+            return None;
+        };
+        let is_word =
+            |part: &str| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !parts.iter().all(|part| is_word(part)) {
+            return None;
+        }
+        let roots = std::iter::once(origin.playbook_dir.join("collections"))
+            .chain(self.collections_paths.iter().cloned());
+        for root in roots {
+            let path = root
+                .join("ansible_collections")
+                .join(namespace)
+                .join(collection)
+                .join("roles")
+                .join(role);
+            if path.is_dir() {
+                let path = super::absolute(&config::normalize(&path));
+                return Some((path, format!("{namespace}.{collection}")));
+            }
+        }
+        None
     }
 
     /// Formats the roles being loaded from index `start` on, then `path`, as `a -> b -> a`.

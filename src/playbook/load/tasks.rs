@@ -47,6 +47,12 @@ impl Loader {
             return self.load_block(node, origin, handlers);
         }
         let task = self.load_task(node, origin, handlers)?;
+        if handlers && matches!(task.short_action(), "include_role" | "import_role") {
+            return Err(LoadError::new(
+                format!("Using '{}' as a handler is not supported.", task.action),
+                Some(&node.span),
+            ));
+        }
         match task.short_action() {
             "import_tasks" => self.load_import_tasks(task, origin, handlers),
             "import_role" => self.load_import_role(task, origin),
@@ -75,6 +81,9 @@ impl Loader {
             let Some(keyword) = keywords::find(key_text, &lists) else {
                 return Err(unknown_keyword(key, "Block", &lists));
             };
+            if handlers && matches!(keyword, "block" | "rescue" | "always") {
+                reject_nested_handler_block(value)?;
+            }
             match keyword {
                 "name" => block.name = super::name_of(value),
                 "block" => block.block = self.load_items(value, origin, handlers)?,
@@ -148,6 +157,15 @@ impl Loader {
             match keyword {
                 "name" => task.name = super::name_of(value),
                 "action" | "local_action" | "args" => {}
+                "register" if !is_variable_name(&spanned.value) => {
+                    return Err(LoadError::new(
+                        format!(
+                            "Invalid variable name in 'register' specified: '{}'",
+                            rplay_modules::pyrepr::str(&spanned.value)
+                        ),
+                        None,
+                    ));
+                }
                 keyword if keywords::INHERITED.contains(&keyword) => {
                     set_inherited(&mut task.inherited, keyword, value, "Task")?
                 }
@@ -180,8 +198,9 @@ impl Loader {
                 Some(&task.span),
             ));
         }
-        let Some(path) = self.find_tasks_file(&file, origin) else {
-            return Err(self.missing_tasks_file(&file, origin, &task.span));
+        let candidates = self.import_candidates(&file, origin, handlers);
+        let Some(path) = candidates.iter().find(|path| path.is_file()).cloned() else {
+            return Err(self.missing_tasks_file(&file, &candidates, &task.span));
         };
         if self.loading.contains(&path) {
             return Err(super::import_cycle(
@@ -254,10 +273,9 @@ impl Loader {
 
     /// Builds the error for an `import_tasks` file found nowhere. ansible-core names the path
     /// relative to the playbook's directory, the last place it looks.
-    fn missing_tasks_file(&self, file: &str, origin: &Origin, span: &Span) -> LoadError {
+    fn missing_tasks_file(&self, file: &str, candidates: &[PathBuf], span: &Span) -> LoadError {
         let reported = config::normalize(&self.playbook_dir.join(file));
-        let searched: Vec<String> = self
-            .tasks_file_candidates(file, origin)
+        let searched: Vec<String> = candidates
             .iter()
             .map(|path| path.display().to_string())
             .collect();
@@ -272,6 +290,28 @@ impl Loader {
         self.tasks_file_candidates(file, origin)
             .into_iter()
             .find(|path| path.is_file())
+    }
+
+    /// Lists where `import_tasks` looks for a file. Inside a role, ansible-core's
+    /// `path_dwim_relative` goes on to `tasks/` or `handlers/` under the working
+    /// directory and under the playbook's directory, then the playbook's directory.
+    fn import_candidates(&self, file: &str, origin: &Origin, handlers: bool) -> Vec<PathBuf> {
+        let mut candidates = self.tasks_file_candidates(file, origin);
+        if origin.role_dir.is_some() {
+            let subdir = if handlers { "handlers" } else { "tasks" };
+            let cwd = std::env::current_dir().unwrap_or_default();
+            for path in [
+                cwd.join(subdir).join(file),
+                origin.playbook_dir.join(subdir).join(file),
+                origin.playbook_dir.join(file),
+            ] {
+                let path = config::normalize(&path);
+                if !candidates.contains(&path) {
+                    candidates.push(path);
+                }
+            }
+        }
+        candidates
     }
 
     pub(super) fn tasks_file_candidates(&self, file: &str, origin: &Origin) -> Vec<PathBuf> {
@@ -292,4 +332,41 @@ impl Loader {
         }
         normalized
     }
+}
+
+/// Rejects a block inside a handler's block, as ansible-core does. A handler list may
+/// hold blocks, which it takes as groups of handlers, but no block nests in them.
+fn reject_nested_handler_block(list: &Node) -> Result<(), LoadError> {
+    let NodeKind::Seq(entries) = &list.kind else {
+        return Ok(());
+    };
+    match entries.iter().find(|entry| entry.get("block").is_some()) {
+        Some(entry) => Err(LoadError::new(
+            "Using a block as a handler is not supported.",
+            Some(&entry.span),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Python's keywords (3.11), which ansible-core rejects as variable names.
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// Tells whether `register` names a variable as ansible-core's `isidentifier` accepts
+/// it: an ASCII Python identifier that is not a keyword. Null means no `register`.
+fn is_variable_name(value: &Value) -> bool {
+    let Some(name) = value.as_str() else {
+        return value.is_null();
+    };
+    let mut chars = name.chars();
+    let identifier = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    identifier && !PYTHON_KEYWORDS.contains(&name)
 }

@@ -92,6 +92,9 @@ pub fn register(env: &mut Environment<'static>) {
 /// minijinja's own `map` does the attribute form but drops the keyword arguments of the
 /// filter form (`map('sort', reverse=true)`), so that form runs here.
 fn map(state: &mut State, args: &Args) -> Result<JValue, Error> {
+    if let Some(attribute) = args.keyword("attribute") {
+        return map_attribute(args, attribute);
+    }
     let filter = args.positional.first().and_then(JValue::as_str);
     let Some(filter) = filter.filter(|_| args.keyword("attribute").is_none()) else {
         let builtin = JValue::from_function(minijinja::filters::map);
@@ -113,6 +116,48 @@ fn map(state: &mut State, args: &Args) -> Result<JValue, Error> {
             err
         })?;
         mapped.push(result);
+    }
+    Ok(JValue::from(mapped))
+}
+
+/// `map(attribute=...)`, as Jinja2's attribute getter: dotted parts are looked up in
+/// turn (a part of digits as an index), a missing one gives an undefined value whose
+/// message names the object and the attribute, and `default` replaces it.
+fn map_attribute(args: &Args, attribute: &JValue) -> Result<JValue, Error> {
+    let parts: Vec<JValue> = match attribute.as_str() {
+        Some(text) => text
+            .split('.')
+            .map(|part| match part.parse::<i64>() {
+                Ok(index) if part.chars().all(|c| c.is_ascii_digit()) => JValue::from(index),
+                _ => JValue::from(part),
+            })
+            .collect(),
+        None => vec![attribute.clone()],
+    };
+    let default = args.keyword("default").filter(|value| !value.is_none());
+    let mut mapped = Vec::new();
+    for item in values(&args.value)? {
+        let mut current = item;
+        for part in &parts {
+            if current.is_undefined() {
+                break;
+            }
+            current = match current.get_item(part) {
+                Ok(found) if !found.is_undefined() => found,
+                _ => {
+                    crate::template::render::record_hint(
+                        crate::template::methods::missing_attribute(&current, part),
+                    );
+                    JValue::UNDEFINED
+                }
+            };
+            if current.is_undefined() {
+                if let Some(default) = default {
+                    current = default.clone();
+                }
+            }
+        }
+        mapped.push(current);
     }
     Ok(JValue::from(mapped))
 }

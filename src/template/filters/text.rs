@@ -12,7 +12,9 @@ use super::{
     add, ansible, filter_error, jinja, python_type_error, python_value_error, Args, Undefined,
 };
 use crate::template::methods::python_type_name;
-use crate::template::pyformat::{check_width, is_type_error, percent_format};
+use crate::template::pyformat::{
+    check_width, is_type_error, percent_format_with, UNDEFINED_IN_FORMAT,
+};
 use crate::template::pyrepr::py_str;
 use crate::template::render::undefined_error;
 
@@ -26,7 +28,7 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, jinja("center"), Undefined::Reject, center);
     add(env, jinja("indent"), Undefined::Reject, indent);
     add(env, jinja("wordcount"), Undefined::Reject, wordcount);
-    add(env, jinja("format"), Undefined::Reject, format);
+    add(env, jinja("format"), Undefined::Accept, format);
     add(
         env,
         [jinja("safe"), jinja("e"), jinja("escape")].concat(),
@@ -247,7 +249,13 @@ fn wordcount(_: &mut State, args: &Args) -> Result<JValue, Error> {
 }
 
 /// Jinja2's `format`: Python's `%` operator with the arguments.
+/// Jinja2's `format`: Python's `%` formatting of the input with the arguments. A `%r`
+/// conversion of an undefined variable prints ansible-core's `AnsibleUndefined`
+/// object; any other use of an undefined value fails as undefined.
 fn format(_: &mut State, args: &Args) -> Result<JValue, Error> {
+    if args.value.is_undefined() || args.keywords.iter().any(|(_, v)| v.is_undefined()) {
+        return Err(undefined_error());
+    }
     let text = input(args)?;
     let values = if args.keywords.is_empty() {
         JValue::from(Tuple::from(args.positional.as_slice()))
@@ -258,12 +266,33 @@ fn format(_: &mut State, args: &Args) -> Result<JValue, Error> {
                 .map(|(k, v)| (JValue::from(k.as_str()), v.clone())),
         )
     };
-    percent_format(&text, &values)
+    let undefined_repr = undefined_variable_repr(args);
+    percent_format_with(&text, &values, undefined_repr.as_deref())
         .map(JValue::from)
-        .map_err(|message| match is_type_error(&message) {
-            true => python_type_error(message),
-            false => filter_error(message),
+        .map_err(|message| match message.as_str() {
+            UNDEFINED_IN_FORMAT => undefined_error(),
+            _ if is_type_error(&message) => python_type_error(message),
+            _ => filter_error(message),
         })
+}
+
+/// Returns Python's `repr` of the undefined argument of `format`, when exactly one
+/// argument is undefined and it is a variable that does not exist.
+///
+/// NOTE: ansible-core also prints an undefined attribute (`d.missing`) with the
+/// object's repr; rplay fails there as for any other use of an undefined value.
+fn undefined_variable_repr(args: &Args) -> Option<String> {
+    if args.positional.iter().filter(|v| v.is_undefined()).count() != 1 {
+        return None;
+    }
+    let hint = crate::template::render::latest_hint()?;
+    let name = hint
+        .strip_prefix('\'')?
+        .strip_suffix("' is undefined")
+        .filter(|name| !name.contains('\''))?;
+    Some(format!(
+        "AnsibleUndefined(hint=None, obj=missing, name='{name}')"
+    ))
 }
 
 fn text(_: &mut State, args: &Args) -> Result<JValue, Error> {
