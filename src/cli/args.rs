@@ -170,11 +170,22 @@ pub struct PlaybookArgs {
     )]
     pub become_password_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub vault: VaultArgs,
+
+    /// Prepend colon-separated path(s) to the module library; may be repeated
+    #[arg(short = 'M', long = "module-path", value_name = "MODULE_PATH")]
+    pub module_path: Vec<String>,
+}
+
+/// The vault options that `rplay` and `rplay inventory` share, as ansible-core's CLIs do.
+#[derive(Debug, Default, clap::Args)]
+pub struct VaultArgs {
     /// Vault identity to use; may be repeated
     #[arg(long = "vault-id", value_name = "VAULT_IDS")]
     pub vault_ids: Vec<String>,
 
-    /// Vault password file
+    /// Vault password file; may be repeated
     #[arg(
         long = "vault-password-file",
         visible_alias = "vault-pass-file",
@@ -182,15 +193,11 @@ pub struct PlaybookArgs {
     )]
     pub vault_password_files: Vec<PathBuf>,
 
-    /// Ask for the vault password
+    /// Ask for the vault password (not supported: rplay does not prompt)
     #[arg(
         short = 'J',
         long = "ask-vault-password",
         visible_alias = "ask-vault-pass"
     )]
     pub ask_vault_password: bool,
-
-    /// Prepend colon-separated path(s) to the module library; may be repeated
-    #[arg(short = 'M', long = "module-path", value_name = "MODULE_PATH")]
-    pub module_path: Vec<String>,
 }

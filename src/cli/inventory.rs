@@ -79,25 +79,8 @@ pub struct InventoryArgs {
     #[arg(short, long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// Vault identity to use; may be repeated
-    #[arg(long = "vault-id", value_name = "VAULT_IDS")]
-    pub vault_ids: Vec<String>,
-
-    /// Vault password file; may be repeated
-    #[arg(
-        long = "vault-password-file",
-        visible_alias = "vault-pass-file",
-        value_name = "VAULT_PASSWORD_FILES"
-    )]
-    pub vault_password_files: Vec<PathBuf>,
-
-    /// Ask for the vault password (not supported: rplay does not prompt)
-    #[arg(
-        short = 'J',
-        long = "ask-vault-password",
-        visible_alias = "ask-vault-pass"
-    )]
-    pub ask_vault_password: bool,
+    #[command(flatten)]
+    pub vault: super::args::VaultArgs,
 }
 
 /// Runs `rplay inventory` with `args` (without the leading `inventory`).
@@ -277,7 +260,11 @@ fn vault_secrets(
     config: &Config,
     cwd: &Path,
 ) -> Result<VaultSecrets, Failure> {
-    let ids = super::setup::vault_ids(config, &args.vault_ids, &args.vault_password_files);
+    let ids = super::setup::vault_ids(
+        config,
+        &args.vault.vault_ids,
+        &args.vault.vault_password_files,
+    );
     let loaded = password_files::load_secrets(&ids, cwd);
     print_warnings(&loaded.warnings);
     match loaded.error {

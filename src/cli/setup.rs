@@ -187,7 +187,11 @@ fn vault_secrets(
     cwd: &Path,
     callback: &mut (dyn Callback + Send),
 ) -> Result<VaultSecrets, SetupError> {
-    let ids = vault_ids(config, &args.vault_ids, &args.vault_password_files);
+    let ids = vault_ids(
+        config,
+        &args.vault.vault_ids,
+        &args.vault.vault_password_files,
+    );
     let loaded = password_files::load_secrets(&ids, cwd);
     for warning in loaded.warnings {
         callback.on_event(&Event::Warning(warning));
