@@ -630,17 +630,14 @@ fn hash_reader<D: sha2::Digest>(mut input: impl std::io::Read) -> std::io::Resul
         .collect())
 }
 
-/// Returns the file name at the end of a URL's path, or `index.html` when it has none.
+/// Returns the file name at the end of a URL's path, or `index.html` when it has none,
+/// as get_url's `url_filename`.
 pub fn url_filename(url: &str) -> String {
-    let path = match url::Url::parse(url) {
-        Ok(parsed) => parsed.path().to_string(),
-        Err(_) => url.to_string(),
-    };
-    let name = path.rsplit('/').next().unwrap_or_default();
+    let name = crate::http::pyurl::path_basename(url);
     if name.is_empty() {
         "index.html".to_string()
     } else {
-        name.to_string()
+        name
     }
 }
 

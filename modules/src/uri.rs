@@ -382,10 +382,7 @@ impl<'a> Response<'a> {
             uresp.insert(Value::from(key), value);
         }
         if let Some(location) = uresp.get("location").map(crate::pyrepr::str) {
-            let joined = url::Url::parse(self.url)
-                .and_then(|base| base.join(&location))
-                .map(|joined| joined.to_string())
-                .unwrap_or(location);
+            let joined = crate::http::pyurl::urljoin(self.url, &location);
             uresp.insert(Value::from("location"), Value::from(joined));
         }
         let text = content.map(|bytes| content_type.decode(&bytes));
@@ -432,16 +429,13 @@ impl<'a> Response<'a> {
         let from_header = fetched
             .header("content-disposition")
             .and_then(|header| header_param(&header, "filename"));
-        let from_url = url::Url::parse(&fetched.url()).ok().and_then(|url| {
-            let path = url.path().trim_end_matches('/').to_string();
-            let name = path.rsplit('/').next().unwrap_or_default().to_string();
-            (!name.is_empty()).then(|| {
-                url::form_urlencoded::parse(format!("n={}", name.replace('+', "%2B")).as_bytes())
-                    .next()
-                    .map(|(_, value)| value.into_owned())
-                    .unwrap_or(name)
-            })
-        });
+        let from_url = crate::http::pyurl::urlparse(&fetched.url(), "")
+            .ok()
+            .and_then(|parts| {
+                let path = parts.path.trim_end_matches('/').to_string();
+                let name = path.rsplit('/').next().unwrap_or_default().to_string();
+                (!name.is_empty()).then(|| crate::http::pyurl::unquote(&name))
+            });
         let name = from_header
             .or(from_url)
             .unwrap_or_else(|| "index.html".to_string());
