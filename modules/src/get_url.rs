@@ -549,10 +549,22 @@ fn create_temp_file(directory: &Path) -> std::io::Result<(PathBuf, fs::File)> {
     Err(last_error.unwrap_or_else(|| std::io::Error::other("no temporary name left")))
 }
 
+/// Writes `content` to a new `tmpXXXXXXXX` file in `directory`, as `mkstemp`, and
+/// returns its path.
+pub(crate) fn write_temp_file(directory: &Path, content: &[u8]) -> std::io::Result<PathBuf> {
+    let (path, mut file) = create_temp_file(directory)?;
+    if let Err(err) = file.write_all(content).and_then(|()| file.flush()) {
+        drop(file);
+        let _ = fs::remove_file(&path);
+        return Err(err);
+    }
+    Ok(path)
+}
+
 /// Moves `source` over `dest` atomically. A source on another filesystem is first
 /// copied next to `dest`, as ansible-core's `atomic_move` does, so the rename itself
 /// stays atomic.
-fn move_into_place(source: &Path, dest: &Path) -> std::io::Result<()> {
+pub(crate) fn move_into_place(source: &Path, dest: &Path) -> std::io::Result<()> {
     let parent = dest
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())

@@ -7,6 +7,7 @@
 mod auth;
 mod cookies;
 mod failure;
+pub mod multipart;
 mod opener;
 pub mod pyurl;
 mod tls;
