@@ -377,3 +377,61 @@ pub(super) fn tls_text(error: &rustls::Error) -> String {
     };
     format!("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason} (_ssl.c:992)")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::pem::PemObject;
+
+    fn certificate(pem: &str) -> rustls::pki_types::CertificateDer<'static> {
+        rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+    }
+
+    fn name(host: &str) -> rustls::pki_types::ServerName<'static> {
+        rustls::pki_types::ServerName::try_from(host.to_string()).unwrap()
+    }
+
+    const CN_ONLY: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/tls/cn-only.pem"
+    ));
+    const CN_WILDCARD: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/tls/cn-wildcard.pem"
+    ));
+    const SAN_OTHER: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/tls/san-other.pem"
+    ));
+
+    #[test]
+    fn cn_matches_without_san() {
+        let cert = certificate(CN_ONLY);
+        assert!(verify_name(&cert, &name("localhost")).is_ok());
+        assert!(verify_name(&cert, &name("LOCALHOST")).is_ok());
+        assert!(verify_name(&cert, &name("other.example")).is_err());
+    }
+
+    #[test]
+    fn cn_ignored_with_dns_san() {
+        let cert = certificate(SAN_OTHER);
+        assert!(verify_name(&cert, &name("localhost")).is_err());
+        assert!(verify_name(&cert, &name("other.example")).is_ok());
+    }
+
+    #[test]
+    fn cn_wildcard_one_label() {
+        let cert = certificate(CN_WILDCARD);
+        assert!(verify_name(&cert, &name("a.localtest.me")).is_ok());
+        assert!(verify_name(&cert, &name("localtest.me")).is_err());
+        assert!(verify_name(&cert, &name("a.b.localtest.me")).is_err());
+    }
+
+    #[test]
+    fn wildcard_rules_like_openssl() {
+        assert!(openssl_host_match("*.example.com", "www.example.com"));
+        assert!(!openssl_host_match("*.com", "example.com"));
+        assert!(!openssl_host_match("w*.example.com", "www.example.com"));
+        assert!(openssl_host_match("Host.Example", "host.example"));
+    }
+}
