@@ -10,6 +10,7 @@ mod failure;
 pub mod multipart;
 mod opener;
 pub mod pyurl;
+mod resolver;
 mod tls;
 mod wire;
 

@@ -88,8 +88,7 @@ fn part(name: &str, value: &Value) -> Result<Part, String> {
     }
     let mime = text_of("mime_type").unwrap_or_else(|| {
         guess_type(filename.as_deref().unwrap_or_default())
-            .unwrap_or("application/octet-stream")
-            .to_string()
+            .unwrap_or_else(|| "application/octet-stream".to_string())
     });
     let (main_type, sub_type) = mime.split_once('/').unwrap_or((mime.as_str(), ""));
     let content_type = format!("{main_type}/{sub_type}");
@@ -194,9 +193,12 @@ fn boundary() -> String {
 /// extension, after expanding the compound suffixes (`.tgz`) and removing an encoding
 /// suffix (`.gz`).
 ///
-/// NOTE: the types come from mime_guess's table, not from Python's built-in table and
-/// the host's `/etc/mime.types`, so rare extensions may get another type.
-fn guess_type(name: &str) -> Option<&'static str> {
+/// The types of the host's `mime.types` files come first, as Python reads them over its
+/// built-in table.
+///
+/// NOTE: mime_guess's table stands in for Python's built-in one, so an extension that
+/// no `mime.types` file lists may get another type than Python gives it.
+fn guess_type(name: &str) -> Option<String> {
     let (mut base, mut extension) = split_extension(name);
     loop {
         let expanded = match extension.to_lowercase().as_str() {
@@ -214,8 +216,63 @@ fn guess_type(name: &str) -> Option<&'static str> {
     if matches!(extension.as_str(), ".gz" | ".Z" | ".bz2" | ".xz" | ".br") {
         extension = split_extension(&base).1;
     }
-    let extension = extension.strip_prefix('.')?.to_lowercase();
-    mime_guess::from_ext(&extension).first_raw()
+    let extension = extension.strip_prefix('.')?;
+    let known = host_mime_types();
+    let listed = |wanted: &str| {
+        known
+            .iter()
+            .rev()
+            .find(|(listed, _)| listed == wanted)
+            .map(|(_, kind)| kind.clone())
+    };
+    listed(extension)
+        .or_else(|| listed(&extension.to_lowercase()))
+        .or_else(|| {
+            mime_guess::from_ext(&extension.to_lowercase())
+                .first_raw()
+                .map(str::to_string)
+        })
+}
+
+/// The files Python's `mimetypes` reads (`knownfiles`), in its order.
+const MIME_TYPES_FILES: &[&str] = &[
+    "/etc/mime.types",
+    "/etc/httpd/mime.types",
+    "/etc/httpd/conf/mime.types",
+    "/etc/apache/mime.types",
+    "/etc/apache2/mime.types",
+    "/usr/local/etc/httpd/conf/mime.types",
+    "/usr/local/lib/netscape/mime.types",
+    "/usr/local/etc/mime.types",
+];
+
+/// Returns (extension, type) for each extension the host's `mime.types` files list; a
+/// later entry overrides an earlier one.
+fn host_mime_types() -> Vec<(String, String)> {
+    let mut types = Vec::new();
+    for path in MIME_TYPES_FILES {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        types.extend(parse_mime_types(&text));
+    }
+    types
+}
+
+/// Reads `TYPE EXTENSION...` lines, without `#` comments, as `MimeTypes.readfp`.
+fn parse_mime_types(text: &str) -> Vec<(String, String)> {
+    let mut types = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        let Some(kind) = words.next() else {
+            continue;
+        };
+        for extension in words {
+            types.push((extension.to_string(), kind.to_string()));
+        }
+    }
+    types
 }
 
 /// Splits the extension off a path as `posixpath.splitext`: from the last dot of the
@@ -302,8 +359,11 @@ mod tests {
 
     #[test]
     fn mime_types_like_mimetypes() {
-        assert_eq!(guess_type("/a/b/c.tar.gz"), Some("application/x-tar"));
-        assert_eq!(guess_type("x.JSON"), Some("application/json"));
+        assert_eq!(
+            guess_type("/a/b/c.tar.gz").as_deref(),
+            Some("application/x-tar")
+        );
+        assert_eq!(guess_type("x.JSON").as_deref(), Some("application/json"));
         assert_eq!(guess_type("noext"), None);
         assert_eq!(guess_type(".bashrc"), None);
         assert_eq!(

@@ -105,9 +105,21 @@ pub fn run(params: &Params, options: &ModuleOptions) -> Map {
         Err(result) => return result,
     };
     // The action removes its temporary directory, with the files, after the module.
-    let result = match run_checked(&params, options) {
+    let mut result = match run_checked(&params, options) {
         Ok(result) | Err(result) => result,
     };
+    if transferred.is_some() {
+        // The module received the paths on the target, which its invocation shows.
+        let mut invocation = Map::new();
+        invocation.insert(
+            Value::from("module_args"),
+            Value::map(params.module_args(&SPEC)),
+        );
+        result.insert(Value::from("invocation"), Value::map(invocation));
+        if let Value::Map(hidden) = params.hide_no_log_values(Value::map(result.clone())) {
+            result = std::sync::Arc::unwrap_or_clone(hidden);
+        }
+    }
     drop(transferred);
     result
 }
