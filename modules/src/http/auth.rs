@@ -1,5 +1,5 @@
 //! Credentials for `fetch_url`: the `Authorization` header of `force_basic_auth` and of
-//! `~/.netrc` (read with the rules of Python 3.11's `netrc` module), and the answers
+//! `~/.netrc` (read with the rules of Python 3.11's `netrc` module), and the responses
 //! of urllib's basic and digest handlers to a 401 challenge.
 
 use base64::Engine as _;
@@ -55,8 +55,8 @@ pub(super) fn netrc_login(
     Ok(found.filter(|(login, password)| !login.is_empty() && !password.is_empty()))
 }
 
-/// The checks Python makes of the default `~/.netrc` for each entry whose login is
-/// not `anonymous`: None when the file is the user's own and private, else the error.
+/// Checks the default `~/.netrc` as Python does for each entry whose login is not
+/// `anonymous`. Returns None when the file is the user's own and private, else the error.
 fn file_owner_check(file: &std::fs::File) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let meta = file.metadata().ok()?;
@@ -250,8 +250,8 @@ fn skip_macro(lexer: &mut NetrcLexer) -> Result<(), ()> {
     }
 }
 
-/// The credentials urllib's basic and digest handlers answer a 401 with, for the
-/// network location they were given for (`HTTPPasswordMgrWithDefaultRealm`).
+/// The credentials urllib's basic and digest handlers send in response to a 401, for
+/// the network location they were given for (`HTTPPasswordMgrWithDefaultRealm`).
 #[derive(Debug, Clone)]
 pub(super) struct Credentials {
     pub user: String,
@@ -289,10 +289,10 @@ pub(super) struct DigestState {
     last_nonce: Option<String>,
 }
 
-/// What the digest handler makes of a 401.
+/// The digest handler's outcome for a 401.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum DigestAnswer {
-    /// Not a digest challenge, or nothing to answer with: the basic handler is next.
+pub(super) enum DigestOutcome {
+    /// Not a digest challenge, or no credentials for it: the basic handler is next.
     Pass,
     /// Send the request again with this `Authorization` value.
     Retry(String),
@@ -303,28 +303,29 @@ pub(super) enum DigestAnswer {
 }
 
 impl DigestState {
-    /// Answers a challenge (the first `WWW-Authenticate` header) as
+    /// Responds to a challenge (the first `WWW-Authenticate` header) as
     /// `retry_http_digest_auth` does for a request of `method` to `selector`.
+    /// `credentials` is None when they do not apply to the request's URL.
     ///
     /// NOTE: Python's non-standard algorithm `SHA` (SHA-1) is not supported, and the
     /// request fails as for any other unknown algorithm.
-    /// `credentials` is None when they do not apply to the request's URL.
-    pub fn answer(
+    pub fn respond(
         &mut self,
         challenge: &str,
         credentials: Option<&Credentials>,
         method: &str,
         selector: &str,
-    ) -> DigestAnswer {
+    ) -> DigestOutcome {
         let scheme = challenge.split_whitespace().next().unwrap_or_default();
         if !scheme.eq_ignore_ascii_case("digest") {
             if scheme.eq_ignore_ascii_case("basic") {
-                return DigestAnswer::Pass;
+                return DigestOutcome::Pass;
             }
-            return DigestAnswer::Invalid(format!(
+            return DigestOutcome::Invalid(format!(
                 "AbstractDigestAuthHandler does not support the following scheme: '{scheme}'"
             ));
         }
+
         let parameters = challenge.split_once(' ').map_or("", |(_, rest)| rest);
         let fields = parse_challenge(parameters);
         let field = |name: &str| {
@@ -334,22 +335,23 @@ impl DigestState {
                 .map(|(_, value)| value.clone())
         };
         let (Some(realm), Some(nonce)) = (field("realm"), field("nonce")) else {
-            return DigestAnswer::Pass;
+            return DigestOutcome::Pass;
         };
         let algorithm = field("algorithm").unwrap_or_else(|| "MD5".to_string());
         if algorithm != "MD5" {
-            return DigestAnswer::Invalid(format!(
+            return DigestOutcome::Invalid(format!(
                 "Unsupported digest authentication algorithm {}",
                 crate::pyrepr::str_repr(&algorithm)
             ));
         }
         let Some(credentials) = credentials else {
-            return DigestAnswer::Pass;
+            return DigestOutcome::Pass;
         };
+
         let qop = field("qop");
         if let Some(qop) = &qop {
             if !qop.split(',').any(|option| option == "auth") {
-                return DigestAnswer::Refused(format!("qop '{qop}' is not supported."));
+                return DigestOutcome::Refused(format!("qop '{qop}' is not supported."));
             }
             if self.last_nonce.as_deref() == Some(nonce.as_str()) {
                 self.nonce_count += 1;
@@ -358,48 +360,66 @@ impl DigestState {
                 self.last_nonce = Some(nonce.clone());
             }
         }
-        let mut prompt = digest_auth::WwwAuthenticateHeader {
+        let challenge = digest_auth::WwwAuthenticateHeader {
             domain: None,
             realm,
             nonce,
             opaque: field("opaque"),
             stale: false,
             algorithm: digest_auth::Algorithm::new(digest_auth::AlgorithmType::MD5, false),
-            // Python always answers with `auth`, even where `auth-int` is offered too.
+            // Python always responds with `auth`, even where `auth-int` is offered too.
             qop: qop.as_ref().map(|_| vec![digest_auth::Qop::AUTH]),
             userhash: false,
             charset: digest_auth::Charset::ASCII,
             nc: self.nonce_count.saturating_sub(1),
         };
-        let context = digest_auth::AuthContext::new_with_method(
-            credentials.user.as_str(),
-            credentials.password.as_str(),
-            selector,
-            Option::<&[u8]>::None,
-            digest_auth::HttpMethod::from(method.to_string()),
-        );
-        match prompt.respond(&context) {
-            Ok(answer) => DigestAnswer::Retry(python_digest_header(&answer)),
-            Err(err) => DigestAnswer::Invalid(err.to_string()),
-        }
+        digest_authorization(challenge, credentials, method, selector)
+    }
+}
+
+/// Computes the MD5 digest response with digest_auth and formats it as urllib does.
+fn digest_authorization(
+    mut challenge: digest_auth::WwwAuthenticateHeader,
+    credentials: &Credentials,
+    method: &str,
+    selector: &str,
+) -> DigestOutcome {
+    let context = digest_auth::AuthContext::new_with_method(
+        credentials.user.as_str(),
+        credentials.password.as_str(),
+        selector,
+        Option::<&[u8]>::None,
+        digest_auth::HttpMethod::from(method.to_string()),
+    );
+    match challenge.respond(&context) {
+        Ok(authorization) => DigestOutcome::Retry(python_digest_header(&authorization)),
+        Err(err) => DigestOutcome::Invalid(err.to_string()),
     }
 }
 
 /// Formats the `Authorization` value as urllib's `get_authorization` does.
-fn python_digest_header(answer: &digest_auth::AuthorizationHeader) -> String {
+fn python_digest_header(authorization: &digest_auth::AuthorizationHeader) -> String {
     let mut value = format!(
         "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\"",
-        answer.username, answer.realm, answer.nonce, answer.uri, answer.response
+        authorization.username,
+        authorization.realm,
+        authorization.nonce,
+        authorization.uri,
+        authorization.response
     );
-    if let Some(opaque) = answer.opaque.as_deref().filter(|opaque| !opaque.is_empty()) {
+    if let Some(opaque) = authorization
+        .opaque
+        .as_deref()
+        .filter(|opaque| !opaque.is_empty())
+    {
         value.push_str(&format!(", opaque=\"{opaque}\""));
     }
     value.push_str(", algorithm=\"MD5\"");
-    if answer.qop.is_some() {
+    if authorization.qop.is_some() {
         value.push_str(&format!(
             ", qop=auth, nc={:08x}, cnonce=\"{}\"",
-            answer.nc,
-            answer.cnonce.as_deref().unwrap_or_default()
+            authorization.nc,
+            authorization.cnonce.as_deref().unwrap_or_default()
         ));
     }
     value
@@ -513,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn digest_answer_like_urllib() {
+    fn digest_response_like_urllib() {
         let credentials = Credentials {
             user: "Mufasa".into(),
             password: "Circle Of Life".into(),
@@ -521,36 +541,36 @@ mod tests {
         };
         let mut state = DigestState::default();
         // RFC 2617's example challenge, without qop, so that no cnonce is involved.
-        let answer = state.answer(
+        let outcome = state.respond(
             "Digest realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"",
             Some(&credentials),
             "GET",
             "/dir/index.html",
         );
         assert_eq!(
-            answer,
-            DigestAnswer::Retry(
+            outcome,
+            DigestOutcome::Retry(
                 "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"/dir/index.html\", response=\"670fd8c2df070c60b045671b8b24ff02\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", algorithm=\"MD5\"".into()
             )
         );
         assert_eq!(
-            state.answer("Basic realm=\"x\"", Some(&credentials), "GET", "/"),
-            DigestAnswer::Pass
+            state.respond("Basic realm=\"x\"", Some(&credentials), "GET", "/"),
+            DigestOutcome::Pass
         );
         assert_eq!(
-            state.answer("Bearer", Some(&credentials), "GET", "/"),
-            DigestAnswer::Invalid(
+            state.respond("Bearer", Some(&credentials), "GET", "/"),
+            DigestOutcome::Invalid(
                 "AbstractDigestAuthHandler does not support the following scheme: 'Bearer'".into()
             )
         );
         assert_eq!(
-            state.answer(
+            state.respond(
                 "Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"",
                 Some(&credentials),
                 "GET",
                 "/"
             ),
-            DigestAnswer::Refused("qop 'auth-int' is not supported.".into())
+            DigestOutcome::Refused("qop 'auth-int' is not supported.".into())
         );
     }
 }

@@ -9,7 +9,7 @@ pub(super) fn resolve_host(host: &str, port: u16) -> std::io::Result<Vec<SocketA
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    // musl waits for its DNS timeout where glibc sees at once that no server listens.
+    // musl waits for its DNS timeout where glibc fails at once when no server listens.
     if cfg!(target_env = "musl") && super::resolver::every_name_server_refuses(host) {
         return Err(std::io::Error::other(DnsError(libc::EAI_AGAIN)));
     }

@@ -1,8 +1,8 @@
 //! HTTP(S) requests for `get_url` and `uri`, after ansible-core 2.18's `fetch_url`
-//! (`module_utils/urls.py`) on the lab's Python 3.11: the same requests on the wire,
-//! the same `info` mapping (status, lower-cased headers, cookies, `msg`), the same
-//! redirect rules, basic, digest and netrc authentication, proxies from the
-//! environment, and Python's texts for failures, so results and messages match.
+//! (`module_utils/urls.py`) on the lab's Python 3.11. The requests on the wire, the
+//! `info` mapping (status, lower-cased headers, cookies, `msg`), the redirect rules,
+//! basic, digest and netrc authentication, proxies from the environment and the texts
+//! for failures are Python's, so results and messages match.
 
 mod auth;
 mod cookies;
@@ -149,7 +149,7 @@ pub struct Fetched {
 }
 
 impl Fetched {
-    /// A request that got no response, with `info` telling why.
+    /// Returns the outcome of a request that got no response, with `info` telling why.
     fn failed(info: Map) -> Fetched {
         Fetched {
             info,
@@ -259,7 +259,7 @@ enum AuthFailure {
 /// Takes the credentials as ansible-core's `_configure_auth`: the task's user, else the
 /// URL's (which are then removed from it). With `force_basic_auth`, or from the
 /// netrc file when there is no user, they become an `Authorization` header that
-/// overrides the task's own; otherwise they answer a 401 challenge.
+/// overrides the task's own. Otherwise they are the response to a 401 challenge.
 fn configure_auth(client: &Client, request: &Request) -> Result<Configured, AuthFailure> {
     let parsed = pyurl::urlparse(&request.url, "").map_err(AuthFailure::Invalid)?;
     let mut url = request.url.clone();
@@ -528,6 +528,7 @@ fn success(
     for (name, value) in joined {
         info.insert(Value::from(name), Value::from(value));
     }
+
     info.insert(Value::from("cookies_string"), Value::from(cookies.text()));
     info.insert(Value::from("cookies"), Value::map(cookies.map()));
     let length = response
@@ -543,6 +544,7 @@ fn success(
         Value::from("status"),
         Value::Int(i64::from(response.status)),
     );
+
     let gzipped = response
         .header("content-encoding")
         .is_some_and(|encoding| encoding.eq_ignore_ascii_case("gzip"));

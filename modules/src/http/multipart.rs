@@ -173,7 +173,7 @@ fn base64_lines(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A boundary as `email.generator` makes one: 15 `=`, a random number of 19 digits
+/// Makes a boundary as `email.generator` does: 15 `=`, a random number of 19 digits
 /// and `==`.
 fn boundary() -> String {
     let mut bytes = [0u8; 8];
@@ -196,8 +196,8 @@ fn boundary() -> String {
 /// The types of the host's `mime.types` files come first, as Python reads them over its
 /// built-in table.
 ///
-/// NOTE: mime_guess's table stands in for Python's built-in one, so an extension that
-/// no `mime.types` file lists may get another type than Python gives it.
+/// NOTE: mime_guess's table replaces Python's built-in one, so an extension that no
+/// `mime.types` file lists may get another type than Python gives it.
 fn guess_type(name: &str) -> Option<String> {
     let (mut base, mut extension) = split_extension(name);
     loop {

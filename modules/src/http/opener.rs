@@ -1,12 +1,12 @@
-//! urllib's opener as ansible-core's `Request.open` builds it: the request's headers as
-//! `urllib.request.Request` keeps them, the processing of `do_request_` and the cookie
-//! processor, the proxy handler, `do_open`'s final header list, and the handlers that
-//! answer a redirect or a 401 by opening the request again.
+//! urllib's opener as ansible-core's `Request.open` builds it. It keeps the request's
+//! headers as `urllib.request.Request` does, adds those of `do_request_` and the cookie
+//! processor, routes through the proxy handler, sends `do_open`'s final header list,
+//! and has the handlers that respond to a redirect or a 401 by opening the request again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::auth::{basic_auth, Credentials, DigestAnswer, DigestState};
+use super::auth::{basic_auth, Credentials, DigestOutcome, DigestState};
 use super::cookies::CookieJar;
 use super::pyurl;
 use super::wire::{self, Endpoint, Outgoing, Response, Tunnel, WireError};
@@ -125,7 +125,7 @@ pub(super) struct HttpFailure {
     pub response: Option<Response>,
 }
 
-/// How opening a request failed, by the exception Python raises.
+/// A failure to open a request, by the exception Python raises.
 pub(super) enum Failure {
     Http(Box<HttpFailure>),
     /// `URLError`, with the text of its reason.
@@ -246,44 +246,22 @@ impl<'a> Opener<'a> {
         host: &str,
         selector: &str,
     ) -> Result<Response, Failure> {
+        if self.timeout == Some(Duration::ZERO) {
+            // Python's non-blocking socket fails its connect at once.
+            return Err(Failure::Url(
+                "[Errno 115] Operation now in progress".to_string(),
+            ));
+        }
         let https = scheme == "https";
         let default_port = if https { 443 } else { 80 };
-        let proxy = if self.client.use_proxy && self.client.unix_socket.is_none() {
-            super::proxy_for(scheme, host, &self.client.environment)
-        } else {
-            None
-        };
-        let mut headers = request.headers.clone();
-        let (connect_host, target, proxy_host) = match &proxy {
-            Some(proxy) => {
-                let parsed = parse_proxy(proxy).map_err(Failure::Module)?;
-                if let Some((user, password)) = &parsed.credentials {
-                    headers.add("Proxy-authorization", &basic_auth(user, password));
-                }
-                let target = if https {
-                    selector.to_string()
-                } else {
-                    request.url.clone()
-                };
-                (parsed.host_port, target, true)
-            }
-            None => (host.to_string(), selector.to_string(), false),
-        };
-        let mut fields = request.unredirected.0.clone();
-        for (name, value) in &headers.0 {
-            if !request.unredirected.has(name) {
-                fields.push((name.clone(), value.clone()));
-            }
-        }
-        fields.push(("Connection".to_string(), "close".to_string()));
-        let mut fields: Vec<(String, String)> = fields
-            .into_iter()
-            .map(|(name, value)| (title(&name), value))
-            .collect();
+        let route = self.route(request, scheme, host, selector)?;
+        let mut fields = do_open_fields(request, &route.headers);
         let (connect_name, port) =
-            pyurl::split_host_port(&connect_host, default_port).map_err(Failure::Module)?;
+            pyurl::split_host_port(&route.connect_host, default_port).map_err(Failure::Module)?;
+
+        // urllib tunnels HTTPS through a proxy, with the proxy's credentials on CONNECT.
         let mut tunnel = None;
-        if https && proxy_host {
+        if https && route.proxied {
             let (tunnel_host, tunnel_port) =
                 pyurl::split_host_port(host, default_port).map_err(Failure::Module)?;
             let mut tunnel_headers = Vec::new();
@@ -299,17 +277,11 @@ impl<'a> Opener<'a> {
                 headers: tunnel_headers,
             });
         }
-        let wire_headers = http_client_headers(&request.method, request.data.is_some(), fields);
         let tls_name = match &tunnel {
             Some(tunnel) => tunnel.host.clone(),
             None => connect_name.clone(),
         };
-        if self.timeout == Some(Duration::ZERO) {
-            // Python's non-blocking socket fails its connect at once.
-            return Err(Failure::Url(
-                "[Errno 115] Operation now in progress".to_string(),
-            ));
-        }
+
         let endpoint = Endpoint {
             host: connect_name,
             port,
@@ -318,22 +290,54 @@ impl<'a> Opener<'a> {
             tls: https.then(|| (self.tls.clone(), tls_name)),
             timeout: self.timeout,
         };
+        let wire_headers = http_client_headers(&request.method, request.data.is_some(), fields);
         let outgoing = Outgoing {
             method: &request.method,
-            target: &target,
+            target: &route.target,
             headers: &wire_headers,
             body: request.data.as_deref(),
         };
-        wire::exchange(&endpoint, &outgoing).map_err(|error| match error {
-            WireError::Open(text) => Failure::Url(text),
-            WireError::Invalid(text) => Failure::Module(text),
-            WireError::Disconnected => {
-                Failure::Module("Remote end closed connection without response".to_string())
-            }
-            WireError::BadStatusLine(line) => Failure::Socket(format!(
-                "connection was closed before a valid response was received: {line}"
-            )),
-            WireError::Receive(error) => receive_failure(&error),
+        wire::exchange(&endpoint, &outgoing).map_err(wire_failure)
+    }
+
+    /// Decides where the request goes, as urllib's `ProxyHandler`: to the server, or
+    /// to the proxy `<scheme>_proxy` names (with its credentials as a header).
+    fn route(
+        &self,
+        request: &UrlRequest,
+        scheme: &str,
+        host: &str,
+        selector: &str,
+    ) -> Result<Route, Failure> {
+        let proxy = if self.client.use_proxy && self.client.unix_socket.is_none() {
+            super::proxy_for(scheme, host, &self.client.environment)
+        } else {
+            None
+        };
+        let mut headers = request.headers.clone();
+        let Some(proxy) = proxy else {
+            return Ok(Route {
+                connect_host: host.to_string(),
+                target: selector.to_string(),
+                proxied: false,
+                headers,
+            });
+        };
+        let parsed = parse_proxy(&proxy).map_err(Failure::Module)?;
+        if let Some((user, password)) = &parsed.credentials {
+            headers.add("Proxy-authorization", &basic_auth(user, password));
+        }
+        // A plain HTTP request to a proxy names the whole URL.
+        let target = if scheme == "https" {
+            selector.to_string()
+        } else {
+            request.url.clone()
+        };
+        Ok(Route {
+            connect_host: parsed.host_port,
+            target,
+            proxied: true,
+            headers,
         })
     }
 
@@ -443,7 +447,7 @@ impl<'a> Opener<'a> {
         Some(next)
     }
 
-    /// Answers a 401 with the digest handler, then the basic one, as urllib does.
+    /// Responds to a 401 with the digest handler, then the basic one, as urllib does.
     fn authenticate(
         &mut self,
         request: &mut UrlRequest,
@@ -465,11 +469,11 @@ impl<'a> Opener<'a> {
                 })));
             }
             self.digest.retried += 1;
-            let answer = self
+            let outcome = self
                 .digest
-                .answer(&challenge, credentials, &request.method, selector);
-            match answer {
-                DigestAnswer::Retry(value)
+                .respond(&challenge, credentials, &request.method, selector);
+            match outcome {
+                DigestOutcome::Retry(value)
                     if request.headers.get("Authorization") != Some(value.as_str()) =>
                 {
                     request.unredirected.add("Authorization", &value);
@@ -480,20 +484,20 @@ impl<'a> Opener<'a> {
                     }
                     return opened;
                 }
-                DigestAnswer::Invalid(text) => return Err(Failure::Module(text)),
-                DigestAnswer::Refused(text) => return Err(Failure::Url(text)),
-                DigestAnswer::Retry(_) | DigestAnswer::Pass => {}
+                DigestOutcome::Invalid(text) => return Err(Failure::Module(text)),
+                DigestOutcome::Refused(text) => return Err(Failure::Url(text)),
+                DigestOutcome::Retry(_) | DigestOutcome::Pass => {}
             }
         } else {
             self.digest.retried += 1;
         }
         self.digest.retried = 0;
-        self.answer_basic(request, response, credentials)
+        self.respond_basic(request, response, credentials)
     }
 
     /// The basic handler: sends the credentials for the first basic challenge with a
     /// realm, unless the request carried them already.
-    fn answer_basic(
+    fn respond_basic(
         &mut self,
         request: &mut UrlRequest,
         response: Response,
@@ -565,6 +569,48 @@ fn parse_realms(header: &str) -> Vec<(String, Option<String>)> {
     vec![(scheme.to_string(), None)]
 }
 
+/// Where a request goes and the headers it carries there.
+struct Route {
+    /// The `host[:port]` to connect to: the server's or the proxy's.
+    connect_host: String,
+    /// The request target: the selector, or the whole URL for a plain HTTP proxy.
+    target: String,
+    proxied: bool,
+    /// The request's redirected headers, with `Proxy-authorization` for a proxy.
+    headers: HeaderFields,
+}
+
+/// Returns the header list `do_open` sends: the unredirected fields first, then the
+/// others they do not override, then `Connection: close`, all names title-cased.
+fn do_open_fields(request: &UrlRequest, headers: &HeaderFields) -> Vec<(String, String)> {
+    let mut fields = request.unredirected.0.clone();
+    for (name, value) in &headers.0 {
+        if !request.unredirected.has(name) {
+            fields.push((name.clone(), value.clone()));
+        }
+    }
+    fields.push(("Connection".to_string(), "close".to_string()));
+    fields
+        .into_iter()
+        .map(|(name, value)| (title(&name), value))
+        .collect()
+}
+
+/// Maps a failed exchange to the exception Python raises for it.
+fn wire_failure(error: WireError) -> Failure {
+    match error {
+        WireError::Open(text) => Failure::Url(text),
+        WireError::Invalid(text) => Failure::Module(text),
+        WireError::Disconnected => {
+            Failure::Module("Remote end closed connection without response".to_string())
+        }
+        WireError::BadStatusLine(line) => Failure::Socket(format!(
+            "connection was closed before a valid response was received: {line}"
+        )),
+        WireError::Receive(error) => receive_failure(&error),
+    }
+}
+
 /// Adds what http.client adds to the header fields: `Accept-Encoding: identity` and,
 /// for a method that expects a body but has none, `Content-Length: 0`.
 fn http_client_headers(
@@ -630,7 +676,7 @@ fn parse_proxy(proxy: &str) -> Result<ProxyUrl, String> {
     })
 }
 
-/// The failure for a socket error while waiting for the response: a
+/// Returns the failure for a socket error while waiting for the response: a
 /// `ConnectionError` fails the module, any other `OSError` is a connection failure.
 fn receive_failure(error: &std::io::Error) -> Failure {
     use std::io::ErrorKind;

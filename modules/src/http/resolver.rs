@@ -1,4 +1,4 @@
-//! A quick answer to "is any DNS server there?" before musl's `getaddrinfo` asks one.
+//! A quick check that a DNS server listens, before musl's `getaddrinfo` queries one.
 //!
 //! When no server listens at the addresses of `/etc/resolv.conf` (the lab's hosts name
 //! 127.0.0.1 and run none), glibc sees the ICMP "port unreachable" on its connected
@@ -76,7 +76,7 @@ fn dns_query(host: &str) -> Option<Vec<u8>> {
     Some(query)
 }
 
-/// Sends the query on a connected socket and tells whether the server refused it:
+/// Sends the query on a connected socket and returns whether the server refused it:
 /// the network or host is unreachable, or the port is closed.
 fn refuses(server: SocketAddr, query: &[u8]) -> bool {
     use std::io::ErrorKind;
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn closed_port_refuses_query() {
-        // A port that was just free and is closed again: the kernel answers the
+        // A port that was just free and is closed again: the kernel replies to the
         // datagram with ICMP "port unreachable".
         let port = UdpSocket::bind("127.0.0.1:0")
             .unwrap()

@@ -1,7 +1,7 @@
 //! TLS for `fetch_url`'s connections, with the verification rules of Python's `ssl`
-//! module on OpenSSL 3: the system's CA certificates (or `ca_path`), a trusted
-//! self-signed server certificate, the subject's CN when the certificate has no DNS
-//! subjectAltName, and OpenSSL's texts for failures.
+//! module on OpenSSL 3. It trusts the system's CA certificates (or `ca_path`) and a
+//! trusted self-signed server certificate, matches the subject's CN when the
+//! certificate has no DNS subjectAltName, and reports failures in OpenSSL's words.
 
 use std::sync::Arc;
 
@@ -96,7 +96,7 @@ fn rustls_pem_certificates(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<
 
 /// webpki's chain verification with two of OpenSSL's rules that webpki lacks: a server
 /// certificate that is itself one of the trusted certificates is accepted for the
-/// names it holds (webpki rejects a CA certificate as the server's own), and a
+/// names it contains (webpki rejects a CA certificate as the server's own), and a
 /// certificate without a DNS subjectAltName is matched by its subject's CN.
 #[derive(Debug)]
 struct OpenSslVerifier {

@@ -1,6 +1,6 @@
 //! One HTTP/1.1 exchange on a new connection, as Python 3.11's `http.client` performs
-//! it for urllib: the request goes out exactly as the caller built it (urllib sends
-//! no `Accept` header and always `Connection: close`), and the response is read by
+//! it for urllib. The request goes out exactly as the caller built it (urllib sends
+//! no `Accept` header and always `Connection: close`). The response is read by
 //! `HTTPResponse.begin`'s rules. The connection is a TCP socket or a Unix socket,
 //! optionally through a proxy tunnel, optionally with TLS.
 
@@ -17,7 +17,7 @@ pub(super) trait Stream: Read + Write + Send {}
 
 impl<T: Read + Write + Send> Stream for T {}
 
-/// Where and how to connect.
+/// The address and settings of a connection.
 pub(super) struct Endpoint {
     /// The server, or the proxy when there is one.
     pub host: String,
@@ -48,7 +48,7 @@ pub(super) struct Outgoing<'a> {
     pub body: Option<&'a [u8]>,
 }
 
-/// Why an exchange got no response, split as Python's exceptions are.
+/// The reason an exchange got no response, split as Python's exceptions are.
 #[derive(Debug)]
 pub(super) enum WireError {
     /// Connecting or sending failed: urllib wraps the error text in `URLError`.
@@ -195,8 +195,8 @@ fn connect(endpoint: &Endpoint) -> Result<Box<dyn Stream>, WireError> {
     Ok(Box::new(rustls::StreamOwned::new(session, socket)))
 }
 
-/// The text of a failed TLS handshake: OpenSSL's wording of the TLS error, else the
-/// socket error.
+/// Returns the text of a failed TLS handshake: OpenSSL's wording of the TLS error,
+/// else the socket error.
 fn handshake_text(error: &std::io::Error) -> String {
     match error
         .get_ref()
@@ -255,7 +255,7 @@ fn connect_unix(path: &str, timeout: Option<Duration>) -> Result<UnixStream, Wir
     Ok(stream)
 }
 
-/// Sends `CONNECT` to the proxy and reads its answer, as http.client's `_tunnel`.
+/// Sends `CONNECT` to the proxy and reads its reply, as http.client's `_tunnel`.
 fn open_tunnel(socket: &mut Box<dyn Stream>, tunnel: &Tunnel) -> Result<(), WireError> {
     let mut request = format!("CONNECT {}:{} HTTP/1.0\r\n", tunnel.host, tunnel.port);
     for (name, value) in &tunnel.headers {
@@ -316,8 +316,8 @@ fn read_line(stream: &mut BufReader<Box<dyn Stream>>) -> std::io::Result<String>
     Ok(latin1(&line))
 }
 
-/// A TLS peer that closes without `close_notify` ends the data, as with Python's
-/// `suppress_ragged_eofs`.
+/// Treats a TLS peer that closes without `close_notify` as the end of the data, as
+/// Python's `suppress_ragged_eofs` does.
 fn ragged_eof<T>(error: std::io::Error, eof: T) -> std::io::Result<T> {
     if error.kind() == std::io::ErrorKind::UnexpectedEof {
         Ok(eof)
