@@ -133,29 +133,27 @@ fn encode_request(outgoing: &Outgoing) -> Result<Vec<u8>, WireError> {
             crate::pyrepr::str_repr(&bad.to_string())
         )));
     }
-    let mut request = Vec::new();
-    request.extend_from_slice(format!("{} {target} HTTP/1.1\r\n", outgoing.method).as_bytes());
+    let request_line = format!("{} {target} HTTP/1.1\r\n", outgoing.method);
+    let mut request = encode_text(&request_line, "ascii", 0x80).map_err(WireError::Invalid)?;
     for (name, value) in outgoing.headers {
-        if name.is_empty() || name.bytes().any(|b| b <= b' ' || b == b':' || b >= 0x7f) {
+        let name_bytes = encode_text(name, "ascii", 0x80).map_err(WireError::Invalid)?;
+        if !legal_header_name(&name_bytes) {
             return Err(WireError::Invalid(format!(
                 "Invalid header name {}",
-                crate::pyrepr::bytes_repr(name.as_bytes())
+                crate::pyrepr::bytes_repr(&name_bytes)
             )));
         }
-        if value.contains(['\r', '\n']) {
+        // http.client encodes header values as ISO-8859-1.
+        let value_bytes = encode_text(value, "latin-1", 0x100).map_err(WireError::Invalid)?;
+        if illegal_header_value(&value_bytes) {
             return Err(WireError::Invalid(format!(
                 "Invalid header value {}",
-                crate::pyrepr::bytes_repr(value.as_bytes())
+                crate::pyrepr::bytes_repr(&value_bytes)
             )));
         }
-        request.extend_from_slice(name.as_bytes());
+        request.extend_from_slice(&name_bytes);
         request.extend_from_slice(b": ");
-        // http.client encodes header values as ISO-8859-1.
-        request.extend(
-            value
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
-        );
+        request.extend_from_slice(&value_bytes);
         request.extend_from_slice(b"\r\n");
     }
     request.extend_from_slice(b"\r\n");
@@ -163,6 +161,58 @@ fn encode_request(outgoing: &Outgoing) -> Result<Vec<u8>, WireError> {
         request.extend_from_slice(body);
     }
     Ok(request)
+}
+
+/// Encodes text whose characters are all below `limit` (ASCII or ISO-8859-1) as
+/// bytes, failing with the text of Python's `UnicodeEncodeError`.
+fn encode_text(text: &str, codec: &str, limit: u32) -> Result<Vec<u8>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let Some(start) = chars.iter().position(|c| u32::from(*c) >= limit) else {
+        return Ok(chars.iter().map(|c| u32::from(*c) as u8).collect());
+    };
+    let run = chars[start..]
+        .iter()
+        .take_while(|c| u32::from(**c) >= limit)
+        .count();
+    let what = if run == 1 {
+        let code = u32::from(chars[start]);
+        let escaped = match code {
+            0..=0xff => format!("\\x{code:02x}"),
+            0x100..=0xffff => format!("\\u{code:04x}"),
+            _ => format!("\\U{code:08x}"),
+        };
+        format!("character '{escaped}' in position {start}")
+    } else {
+        format!("characters in position {start}-{}", start + run - 1)
+    };
+    Err(format!(
+        "'{codec}' codec can't encode {what}: ordinal not in range({limit})"
+    ))
+}
+
+/// http.client's `_is_legal_header_name`: no `:` or white space first, and no `:`,
+/// CR or LF at all.
+fn legal_header_name(name: &[u8]) -> bool {
+    match name.split_first() {
+        Some((first, rest)) => {
+            !matches!(first, b':' | b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+                && !rest.iter().any(|b| matches!(b, b':' | b'\r' | b'\n'))
+        }
+        None => false,
+    }
+}
+
+/// http.client's `_is_illegal_header_value`: a LF not followed by a space or a tab,
+/// or a CR not followed by a space, a tab or a LF.
+fn illegal_header_value(value: &[u8]) -> bool {
+    value.iter().enumerate().any(|(index, byte)| {
+        let next = value.get(index + 1);
+        match byte {
+            b'\n' => !matches!(next, Some(b' ' | b'\t')),
+            b'\r' => !matches!(next, Some(b' ' | b'\t' | b'\n')),
+            _ => false,
+        }
+    })
 }
 
 /// Opens the socket, the proxy tunnel and the TLS session. Failures are `Open`
@@ -580,6 +630,27 @@ mod tests {
             Err(WireError::BadStatusLine(line)) => assert_eq!(line, "garbage\r\n"),
             _ => panic!("expected BadStatusLine"),
         }
+    }
+
+    #[test]
+    fn unencodable_text_like_python() {
+        assert_eq!(
+            encode_text("GET /caf\u{e9} HTTP/1.1", "ascii", 0x80),
+            Err("'ascii' codec can't encode character '\\xe9' in position 8: ordinal not in range(128)".into())
+        );
+        assert_eq!(
+            encode_text("a\u{20ac}\u{20ac}", "latin-1", 0x100),
+            Err("'latin-1' codec can't encode characters in position 1-2: ordinal not in range(256)".into())
+        );
+        assert_eq!(
+            encode_text("caf\u{e9}", "latin-1", 0x100),
+            Ok(b"caf\xe9".to_vec())
+        );
+        assert!(legal_header_name(b"X Spaced"));
+        assert!(!legal_header_name(b" X"));
+        assert!(!legal_header_name(b"X:Y"));
+        assert!(illegal_header_value(b"a\nb"));
+        assert!(!illegal_header_value(b"a\r\n b"));
     }
 
     #[test]
