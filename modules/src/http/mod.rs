@@ -189,8 +189,7 @@ impl Fetched {
 }
 
 /// Sends `request` as `fetch_url` does. `Err` is the result of a failure for which
-/// `fetch_url` itself fails the module (a `ValueError` such as an invalid URL, or a
-/// `ConnectionError`).
+/// `fetch_url` itself fails the module (a `ValueError`, such as an invalid URL).
 pub fn fetch(client: &Client, request: &Request) -> Result<Fetched, Map> {
     let mut info = Map::new();
     info.insert(Value::from("url"), Value::from(request.url.as_str()));

@@ -132,7 +132,7 @@ pub(super) enum Failure {
     Url(String),
     /// An `OSError` raised as it is (`socket.error` in `fetch_url`).
     Socket(String),
-    /// A `ConnectionError` or `ValueError`, which fails the module with this text.
+    /// A `ValueError`, which fails the module with this text.
     Module(String),
 }
 
@@ -602,7 +602,7 @@ fn wire_failure(error: WireError) -> Failure {
         WireError::Open(text) => Failure::Url(text),
         WireError::Invalid(text) => Failure::Module(text),
         WireError::Disconnected => {
-            Failure::Module("Remote end closed connection without response".to_string())
+            Failure::Socket("Remote end closed connection without response".to_string())
         }
         WireError::BadStatusLine(line) => Failure::Socket(format!(
             "connection was closed before a valid response was received: {line}"
@@ -676,18 +676,11 @@ fn parse_proxy(proxy: &str) -> Result<ProxyUrl, String> {
     })
 }
 
-/// Returns the failure for a socket error while waiting for the response: a
-/// `ConnectionError` fails the module, any other `OSError` is a connection failure.
+/// Returns the failure for a socket error while waiting for the response. Python
+/// raises the `OSError`, which `fetch_url` reports as a connection failure (its
+/// `except ConnectionError` names a class of its own, not the built-in one).
 fn receive_failure(error: &std::io::Error) -> Failure {
-    use std::io::ErrorKind;
-    let text = super::failure::os_error_text(error);
-    match error.kind() {
-        ErrorKind::ConnectionReset
-        | ErrorKind::ConnectionAborted
-        | ErrorKind::ConnectionRefused
-        | ErrorKind::BrokenPipe => Failure::Module(text),
-        _ => Failure::Socket(text),
-    }
+    Failure::Socket(super::failure::os_error_text(error))
 }
 
 /// The `HTTPError` of a response that no handler took.

@@ -55,7 +55,8 @@ pub(super) enum WireError {
     Open(String),
     /// The socket failed while waiting for the response; Python raises the `OSError`.
     Receive(std::io::Error),
-    /// The server closed the connection without a status line (`RemoteDisconnected`).
+    /// The server closed the connection without a status line (`RemoteDisconnected`,
+    /// an `OSError`).
     Disconnected,
     /// The status line is not HTTP (`BadStatusLine`), with the line as read.
     BadStatusLine(String),
