@@ -390,8 +390,9 @@ def normalise_results(value: object, key: str | None = None, parent: str | None 
     if key == "frame" and parent == "timedout" and isinstance(value, str):
         return "<frame>"
     if key == "exception" and isinstance(value, str) and value.startswith("Traceback"):
+        # The last line can name a temporary path too, which the rules below normalise.
         lines = value.strip().splitlines()
-        return lines[-1] if lines else value
+        value = lines[-1] if lines else value
     if isinstance(value, str):
         if key == "_original_basename" and parent == "module_args" and TMP_BASENAME.match(value):
             return "<tmpname>"

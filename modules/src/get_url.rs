@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::dispatch::ModuleOptions;
-use crate::files::{set_attributes_if_different, Digest, FileAttributes};
+use crate::files::{set_attributes_if_different, FileAttributes};
 use crate::http::{Client, Fetched, Request, REQUEST_OPTIONS, URL_OPTIONS};
 use crate::spec::{Default, Kind, ModuleSpec, OptionSpec, Params};
 use crate::{Map, Value};
@@ -146,7 +146,7 @@ impl<'a> Download<'a> {
             self.dest = Path::new(&self.dest).join(name).display().to_string();
             self.set("dest", Value::from(self.dest.as_str()));
         }
-        let checksum_src = digest_file(&tmpsrc, Digest::Sha1)
+        let checksum_src = digest_file(&tmpsrc, HashAlgorithm::Sha1)
             .map_err(|_| self.fail(format!("Source {} is not readable", tmpsrc.display())))?;
         self.set("checksum_src", Value::from(checksum_src.as_str()));
         self.check_destination()?;
@@ -250,12 +250,17 @@ impl<'a> Download<'a> {
     /// Computes the hex digest of a file with the checksum's algorithm, failing as
     /// `digest_from_file` does for an algorithm it does not know.
     fn digest(&self, path: &Path, algorithm: &str) -> Result<String, Exit> {
-        let Some(digest) = Digest::from_name(algorithm) else {
+        let Some(digest) = HashAlgorithm::from_name(algorithm) else {
+            let names: Vec<&str> = HASH_ALGORITHMS.iter().map(|(name, _)| *name).collect();
             return Err(crate::dispatch::failed(format!(
-                "Could not hash file '{}' with algorithm '{algorithm}'. Available algorithms: md5, sha1, sha224, sha256, sha384, sha512",
-                path.display()
+                "Could not hash file '{}' with algorithm '{algorithm}'. Available algorithms: {}",
+                path.display(),
+                names.join(", ")
             )));
         };
+        if matches!(digest, HashAlgorithm::Shake128 | HashAlgorithm::Shake256) {
+            return Err(shake_failure());
+        }
         digest_file(path, digest).map_err(|err| {
             crate::dispatch::failed(format!(
                 "{}: '{}'",
@@ -390,7 +395,7 @@ impl<'a> Download<'a> {
             if !accessible(&dest, libc::R_OK) {
                 return Err(self.fail(format!("Destination {} is not readable", self.dest)));
             }
-            let checksum = digest_file(&dest, Digest::Sha1)
+            let checksum = digest_file(&dest, HashAlgorithm::Sha1)
                 .map_err(|_| self.fail(format!("Destination {} is not readable", self.dest)))?;
             self.set("checksum_dest", Value::from(checksum));
             return Ok(());
@@ -443,7 +448,7 @@ impl<'a> Download<'a> {
         let attributes_changed = set_attributes_if_different(&dest, &attributes, false, &mut None)
             .map_err(|failure| failure.into_result())?;
         self.set("changed", Value::Bool(changed || attributes_changed));
-        let md5 = digest_file(&dest, Digest::Md5).ok();
+        let md5 = digest_file(&dest, HashAlgorithm::Md5).ok();
         self.set("md5sum", md5.map(Value::from).unwrap_or_default());
         if let Some(backup) = self.result.shift_remove("backup_file") {
             self.set("backup_file", backup);
@@ -544,10 +549,22 @@ fn create_temp_file(directory: &Path) -> std::io::Result<(PathBuf, fs::File)> {
     Err(last_error.unwrap_or_else(|| std::io::Error::other("no temporary name left")))
 }
 
+/// Writes `content` to a new `tmpXXXXXXXX` file in `directory`, as `mkstemp`, and
+/// returns its path.
+pub(crate) fn write_temp_file(directory: &Path, content: &[u8]) -> std::io::Result<PathBuf> {
+    let (path, mut file) = create_temp_file(directory)?;
+    if let Err(err) = file.write_all(content).and_then(|()| file.flush()) {
+        drop(file);
+        let _ = fs::remove_file(&path);
+        return Err(err);
+    }
+    Ok(path)
+}
+
 /// Moves `source` over `dest` atomically. A source on another filesystem is first
 /// copied next to `dest`, as ansible-core's `atomic_move` does, so the rename itself
 /// stays atomic.
-fn move_into_place(source: &Path, dest: &Path) -> std::io::Result<()> {
+pub(crate) fn move_into_place(source: &Path, dest: &Path) -> std::io::Result<()> {
     let parent = dest
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -599,17 +616,93 @@ fn python_dirname(path: &str) -> String {
     }
 }
 
+/// The hash algorithms ansible-core's `AVAILABLE_HASH_ALGORITHMS` holds on Debian 12's
+/// Python 3.11 with OpenSSL 3.0: those of `hashlib.algorithms_available` that
+/// `hashlib` has a constructor for.
+///
+/// NOTE: Python lists them in set order, which varies from run to run, so the list
+/// in the error for an unknown algorithm is in this fixed order instead.
+const HASH_ALGORITHMS: &[(&str, HashAlgorithm)] = &[
+    ("md5", HashAlgorithm::Md5),
+    ("sha1", HashAlgorithm::Sha1),
+    ("sha224", HashAlgorithm::Sha224),
+    ("sha256", HashAlgorithm::Sha256),
+    ("sha384", HashAlgorithm::Sha384),
+    ("sha512", HashAlgorithm::Sha512),
+    ("blake2b", HashAlgorithm::Blake2b),
+    ("blake2s", HashAlgorithm::Blake2s),
+    ("sha3_224", HashAlgorithm::Sha3_224),
+    ("sha3_256", HashAlgorithm::Sha3_256),
+    ("sha3_384", HashAlgorithm::Sha3_384),
+    ("sha3_512", HashAlgorithm::Sha3_512),
+    ("shake_128", HashAlgorithm::Shake128),
+    ("shake_256", HashAlgorithm::Shake256),
+];
+
+/// A `hashlib` algorithm, with the default digest size of its constructor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HashAlgorithm {
+    Md5,
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+    Blake2b,
+    Blake2s,
+    Sha3_224,
+    Sha3_256,
+    Sha3_384,
+    Sha3_512,
+    /// The SHAKE functions need a length for `hexdigest()`, which ansible-core does
+    /// not pass, so hashing with them raises.
+    Shake128,
+    Shake256,
+}
+
+impl HashAlgorithm {
+    fn from_name(name: &str) -> Option<HashAlgorithm> {
+        HASH_ALGORITHMS
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, algorithm)| *algorithm)
+    }
+}
+
+/// The module failure of hashing with a SHAKE function: Python raises `TypeError`
+/// from `hexdigest()`, and the module ends with a traceback.
+fn shake_failure() -> Exit {
+    let mut result =
+        crate::dispatch::failed("MODULE FAILURE\nSee stdout/stderr for the exact error".into());
+    result.insert(
+        Value::from("module_stderr"),
+        Value::from("TypeError: hexdigest() missing required argument 'length' (pos 1)\n"),
+    );
+    result.insert(Value::from("module_stdout"), Value::from(""));
+    result.insert(Value::from("rc"), Value::Int(1));
+    result
+}
+
 /// Computes the hex digest of a file's content, read in blocks because downloads
 /// can be large.
-fn digest_file(path: &Path, digest: Digest) -> std::io::Result<String> {
+fn digest_file(path: &Path, digest: HashAlgorithm) -> std::io::Result<String> {
     let file = fs::File::open(fs::canonicalize(path)?)?;
     match digest {
-        Digest::Md5 => hash_reader::<md5::Md5>(file),
-        Digest::Sha1 => hash_reader::<sha1::Sha1>(file),
-        Digest::Sha224 => hash_reader::<sha2::Sha224>(file),
-        Digest::Sha256 => hash_reader::<sha2::Sha256>(file),
-        Digest::Sha384 => hash_reader::<sha2::Sha384>(file),
-        Digest::Sha512 => hash_reader::<sha2::Sha512>(file),
+        HashAlgorithm::Md5 => hash_reader::<md5::Md5>(file),
+        HashAlgorithm::Sha1 => hash_reader::<sha1::Sha1>(file),
+        HashAlgorithm::Sha224 => hash_reader::<sha2::Sha224>(file),
+        HashAlgorithm::Sha256 => hash_reader::<sha2::Sha256>(file),
+        HashAlgorithm::Sha384 => hash_reader::<sha2::Sha384>(file),
+        HashAlgorithm::Sha512 => hash_reader::<sha2::Sha512>(file),
+        HashAlgorithm::Blake2b => hash_reader::<blake2::Blake2b512>(file),
+        HashAlgorithm::Blake2s => hash_reader::<blake2::Blake2s256>(file),
+        HashAlgorithm::Sha3_224 => hash_reader::<sha3::Sha3_224>(file),
+        HashAlgorithm::Sha3_256 => hash_reader::<sha3::Sha3_256>(file),
+        HashAlgorithm::Sha3_384 => hash_reader::<sha3::Sha3_384>(file),
+        HashAlgorithm::Sha3_512 => hash_reader::<sha3::Sha3_512>(file),
+        HashAlgorithm::Shake128 | HashAlgorithm::Shake256 => Err(std::io::Error::other(
+            "hexdigest() missing required argument 'length' (pos 1)",
+        )),
     }
 }
 
@@ -630,17 +723,14 @@ fn hash_reader<D: sha2::Digest>(mut input: impl std::io::Read) -> std::io::Resul
         .collect())
 }
 
-/// Returns the file name at the end of a URL's path, or `index.html` when it has none.
+/// Returns the file name at the end of a URL's path, or `index.html` when it has none,
+/// as get_url's `url_filename`.
 pub fn url_filename(url: &str) -> String {
-    let path = match url::Url::parse(url) {
-        Ok(parsed) => parsed.path().to_string(),
-        Err(_) => url.to_string(),
-    };
-    let name = path.rsplit('/').next().unwrap_or_default();
+    let name = crate::http::pyurl::path_basename(url);
     if name.is_empty() {
         "index.html".to_string()
     } else {
-        name.to_string()
+        name
     }
 }
 
@@ -829,6 +919,40 @@ mod tests {
         let again = get_url(&args);
         assert_eq!(again.get("changed"), Some(&Value::Bool(false)));
         assert_eq!(again.get("msg"), Some(&Value::from("file already exists")));
+    }
+
+    #[test]
+    fn hashlib_checksum_algorithms() {
+        let base = serve(ROUTES);
+        let dir = tempfile::tempdir().unwrap();
+        // Digests of "hello world\n" from Python 3.11's hashlib.
+        for (algorithm, digest) in [
+            ("sha3_256", "a8009a7a528d87778c356da3a55d964719e818666a04e4f960c9e2439e35f138"),
+            ("blake2s", "9e63cf8c57ba5a7c3019c344ae7192d12f683fb0b5fc03b21bc6d1a377977257"),
+            ("blake2b", "fec91c70284c72d0d4e3684788a90de9338a5b2f47f01fedbe203cafd68708718ae5672d10eca804a8121904047d40d1d6cf11e7a76419357a9469af41f22d01"),
+        ] {
+            let dest = dir.path().join(algorithm).display().to_string();
+            let result = get_url(&[
+                ("url", Value::from(format!("{base}/hello.txt"))),
+                ("dest", Value::from(dest.as_str())),
+                ("checksum", Value::from(format!("{algorithm}:{digest}"))),
+            ]);
+            assert_eq!(result.get("changed"), Some(&Value::Bool(true)), "{algorithm}: {result:?}");
+        }
+        let unknown = get_url(&[
+            ("url", Value::from(format!("{base}/hello.txt"))),
+            (
+                "dest",
+                Value::from(dir.path().join("x").display().to_string()),
+            ),
+            ("checksum", Value::from("whirlpool:00")),
+        ]);
+        let msg = crate::pyrepr::str(unknown.get("msg").unwrap());
+        assert!(
+            msg.contains("with algorithm 'whirlpool'. Available algorithms: md5, sha1"),
+            "{msg}"
+        );
+        assert!(msg.ends_with("shake_128, shake_256"), "{msg}");
     }
 
     #[test]

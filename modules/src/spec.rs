@@ -328,6 +328,42 @@ impl Params {
         }
         hide_values(result, &self.no_log_values)
     }
+
+    /// Hides the `no_log` values in the keys of `result` and of the mappings it
+    /// contains, as ansible-core's `sanitize_keys` does. Keys in `ignore_keys` and keys
+    /// starting with `_ansible` stay as they are.
+    pub fn sanitize_keys(&self, result: Map, ignore_keys: &[&str]) -> Map {
+        sanitize_map_keys(&result, &self.no_log_values, ignore_keys)
+    }
+}
+
+fn sanitize_map_keys(map: &Map, secrets: &[String], ignore_keys: &[&str]) -> Map {
+    map.iter()
+        .map(|(key, value)| {
+            let keep = key
+                .as_str()
+                .is_none_or(|name| ignore_keys.contains(&name) || name.starts_with("_ansible"));
+            let key = if keep {
+                key.clone()
+            } else {
+                hide_values(key.clone(), secrets)
+            };
+            (key, sanitize_value_keys(value, secrets, ignore_keys))
+        })
+        .collect()
+}
+
+fn sanitize_value_keys(value: &Value, secrets: &[String], ignore_keys: &[&str]) -> Value {
+    match value {
+        Value::Map(map) => Value::map(sanitize_map_keys(map, secrets, ignore_keys)),
+        Value::List(items) => Value::list(
+            items
+                .iter()
+                .map(|item| sanitize_value_keys(item, secrets, ignore_keys))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn hide_values(value: Value, secrets: &[String]) -> Value {

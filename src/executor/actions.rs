@@ -985,6 +985,22 @@ fn module(
                 Err(ActionError::Result(result)) => return ok(result),
             }
         }
+        // ansible-core's uri action skips in check mode before it transfers anything.
+        "uri" if !options.check_mode => {
+            let mut args = args.clone();
+            let found = rplay_modules::uri::transfer::action_args(&mut args, |src| {
+                executor.find_needle(context, "files", src).ok_or_else(|| {
+                    let searched = executor.needle_candidates(context, "files", src);
+                    let result = super::copy_action::not_found_result(src, &searched);
+                    result.get("msg").map(value_text).unwrap_or_default()
+                })
+            });
+            match found {
+                Ok(()) => args,
+                Err(ActionError::Fail(message)) => return ok(action_fail_result(message)),
+                Err(ActionError::Result(result)) => return ok(result),
+            }
+        }
         _ => args.clone(),
     };
     let target = executor.target(context, host, vars)?;

@@ -627,8 +627,8 @@ fn fetch_file(apt: &Apt, url: &str) -> Result<(crate::get_url::TempDir, String),
     }
     let directory = crate::get_url::TempDir::create(apt.options)
         .map_err(|err| failed(crate::files::os_error(&err)))?;
-    let path_part = url::Url::parse(url)
-        .map(|parsed| parsed.path().to_string())
+    let path_part = crate::http::pyurl::urlparse(url, "")
+        .map(|parsed| parsed.path)
         .unwrap_or_default();
     let basename = path_part.rsplit('/').next().unwrap_or_default();
     let (prefix, extension) = split_multiext(basename);

@@ -6,6 +6,8 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+pub mod transfer;
+
 use crate::dispatch::ModuleOptions;
 use crate::files::{set_attributes_if_different, FileAttributes};
 use crate::http::{Client, Fetched, Request, REQUEST_OPTIONS, URL_OPTIONS};
@@ -60,6 +62,24 @@ pub const SPEC: ModuleSpec = ModuleSpec::new(
 /// Sub-types (or `+suffix`es) of a content type whose body is parsed as JSON.
 const JSON_CANDIDATES: &[&str] = &["json", "javascript"];
 
+/// Result keys whose names keep the `no_log` values they contain (`NO_MODIFY_KEYS`).
+const NO_MODIFY_KEYS: &[&str] = &[
+    "msg",
+    "exception",
+    "warnings",
+    "deprecations",
+    "failed",
+    "skipped",
+    "changed",
+    "rc",
+    "stdout",
+    "stderr",
+    "elapsed",
+    "path",
+    "location",
+    "content_type",
+];
+
 pub fn run(params: &Params, options: &ModuleOptions) -> Map {
     if options.check_mode {
         // ansible-core's uri action does not support check mode.
@@ -73,9 +93,35 @@ pub fn run(params: &Params, options: &ModuleOptions) -> Map {
         result.insert(Value::from(crate::dispatch::RAISED), Value::Bool(true));
         return result;
     }
-    match run_checked(params, options) {
+    // The uri action transfers files, so ansible-core makes it a remote temporary
+    // directory (`ansible-tmp-...`), which the module uses, even with pipelining.
+    let options = &ModuleOptions {
+        pipelining: false,
+        ..options.clone()
+    };
+    let mut params = params.clone();
+    let transferred = match transfer::write_files(&mut params, options) {
+        Ok(transferred) => transferred,
+        Err(result) => return result,
+    };
+    // The action removes its temporary directory, with the files, after the module.
+    let mut result = match run_checked(&params, options) {
         Ok(result) | Err(result) => result,
+    };
+    if transferred.is_some() {
+        // The module received the paths on the target, which its invocation shows.
+        let mut invocation = Map::new();
+        invocation.insert(
+            Value::from("module_args"),
+            Value::map(params.module_args(&SPEC)),
+        );
+        result.insert(Value::from("invocation"), Value::map(invocation));
+        if let Value::Map(hidden) = params.hide_no_log_values(Value::map(result.clone())) {
+            result = std::sync::Arc::unwrap_or_clone(hidden);
+        }
     }
+    drop(transferred);
+    result
 }
 
 fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Map> {
@@ -101,11 +147,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Map> {
         return Ok(exit);
     }
     if let Some(src) = params.string("src") {
-        body = Some(read_source(params, &src, &mut headers)?);
-    }
-    if params.get("unix_socket").is_some() {
-        // NOTE: requests over a Unix socket are not supported.
-        return Err(fail("rplay's uri module does not support unix_socket yet"));
+        body = Some(read_source(&src, &mut headers)?);
     }
     let dest = params.string("dest");
     let modified_since = dest
@@ -129,7 +171,7 @@ fn run_checked(params: &Params, options: &ModuleOptions) -> Result<Map, Map> {
     let start = Instant::now();
     let mut fetched = crate::http::fetch(&client, &request)?;
     let elapsed = crate::http::elapsed_seconds(start);
-    Response::new(params, &url, dest, elapsed).into_result(&mut fetched)
+    Response::new(params, options, &url, dest, elapsed).into_result(&mut fetched)
 }
 
 fn fail(msg: &str) -> Map {
@@ -147,17 +189,17 @@ fn request_body(
         .string("body_format")
         .unwrap_or_default()
         .to_lowercase();
-    let has_content_type = headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
-    let mut set_type = |kind: &str| {
-        if !has_content_type {
-            headers.push(("Content-Type".to_string(), kind.to_string()));
+    let set_type = |headers: &mut Vec<(String, String)>, kind: &str| {
+        let typed = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        if !typed {
+            set_header(headers, "Content-Type", kind.to_string());
         }
     };
     let text = match format.as_str() {
         "json" => {
-            set_type("application/json");
+            set_type(headers, "application/json");
             Some(match body {
                 Some(Value::Str(text) | Value::Unsafe(text)) => text.to_string(),
                 Some(value) => json_text(value),
@@ -165,18 +207,24 @@ fn request_body(
             })
         }
         "form-urlencoded" => {
-            set_type("application/x-www-form-urlencoded");
-            match body {
+            let text = match body {
                 Some(Value::Str(text) | Value::Unsafe(text)) => Some(text.to_string()),
-                Some(value) => Some(form_urlencoded(value).map_err(|msg| fail(&msg))?),
+                Some(value) => Some(form_urlencoded(value).map_err(|msg| {
+                    let mut result = fail(&msg);
+                    result.insert(Value::from("elapsed"), Value::Int(0));
+                    result
+                })?),
                 None => None,
-            }
+            };
+            set_type(headers, "application/x-www-form-urlencoded");
+            text
         }
         "form-multipart" => {
-            // NOTE: multipart bodies (prepare_multipart) are not supported.
-            return Err(fail(
-                "rplay's uri module does not support body_format form-multipart yet",
-            ));
+            let fields = body.unwrap_or(&Value::Null);
+            let (content_type, bytes) = crate::http::multipart::prepare_multipart(fields)
+                .map_err(|msg| fail(&format!("failed to parse body as form-multipart: {msg}")))?;
+            set_header(headers, "Content-Type", content_type);
+            return Ok(Some(bytes));
         }
         _ => body.map(crate::pyrepr::str),
     };
@@ -276,40 +324,46 @@ fn creates_or_removes(params: &Params) -> Option<Map> {
     None
 }
 
-/// Reads `src` on the target and sets its size as `Content-Length`.
-fn read_source(
-    params: &Params,
-    src: &str,
-    headers: &mut Vec<(String, String)>,
-) -> Result<Vec<u8>, Map> {
-    if !params.flag("remote_src") {
-        // NOTE: ansible-core's uri action copies a controller `src` to the target first;
-        // rplay reads `src` on the target only.
-        return Err(fail(
-            "rplay's uri module reads src on the target only; set remote_src: true",
-        ));
-    }
+/// Reads `src` on the target (where the action put a controller file) and sets its
+/// size as `Content-Length`.
+fn read_source(src: &str, headers: &mut Vec<(String, String)>) -> Result<Vec<u8>, Map> {
     let data = std::fs::read(src).map_err(|_| {
         let mut result = fail(&format!("Unable to open source file {src}"));
         result.insert(Value::from("elapsed"), Value::Int(0));
         result
     })?;
-    headers.push(("Content-Length".to_string(), data.len().to_string()));
+    set_header(headers, "Content-Length", data.len().to_string());
     Ok(data)
+}
+
+/// Sets a header as a Python dict item: a field of the same spelling keeps its place.
+fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
+    match headers.iter_mut().find(|(known, _)| known == name) {
+        Some((_, known)) => *known = value,
+        None => headers.push((name.to_string(), value)),
+    }
 }
 
 /// The request's URL, `dest` and timing, from which the module builds its result.
 struct Response<'a> {
     params: &'a Params,
+    options: &'a ModuleOptions,
     url: &'a str,
     dest: Option<String>,
     elapsed: i64,
 }
 
 impl<'a> Response<'a> {
-    fn new(params: &'a Params, url: &'a str, dest: Option<String>, elapsed: i64) -> Self {
+    fn new(
+        params: &'a Params,
+        options: &'a ModuleOptions,
+        url: &'a str,
+        dest: Option<String>,
+        elapsed: i64,
+    ) -> Self {
         Response {
             params,
+            options,
             url,
             dest,
             elapsed,
@@ -329,6 +383,9 @@ impl<'a> Response<'a> {
         let maybe_json = content_type.is_json();
         let maybe_output = maybe_json || return_content || !status_codes.contains(&status);
 
+        // An HTTP error raised without a response has the text '' as its body, which
+        // Python does not decode, so the result's `content` is None.
+        let body_is_text = !fetched.has_response && fetched.info.contains_key("body");
         let content: Option<Vec<u8>> = if maybe_output {
             Some(match fetched.body.as_mut() {
                 Some(body) => {
@@ -382,13 +439,12 @@ impl<'a> Response<'a> {
             uresp.insert(Value::from(key), value);
         }
         if let Some(location) = uresp.get("location").map(crate::pyrepr::str) {
-            let joined = url::Url::parse(self.url)
-                .and_then(|base| base.join(&location))
-                .map(|joined| joined.to_string())
-                .unwrap_or(location);
+            let joined = crate::http::pyurl::urljoin(self.url, &location);
             uresp.insert(Value::from("location"), Value::from(joined));
         }
-        let text = content.map(|bytes| content_type.decode(&bytes));
+        let text = content
+            .filter(|_| !body_is_text)
+            .map(|bytes| content_type.decode(&bytes));
         if maybe_json {
             if let Some(json) = text
                 .as_deref()
@@ -397,30 +453,35 @@ impl<'a> Response<'a> {
                 uresp.insert(Value::from("json"), Value::from(json));
             }
         }
-        if !status_codes.contains(&status) {
-            let codes: Vec<String> = status_codes.iter().map(i64::to_string).collect();
-            let msg = format!(
-                "Status code was {status} and not [{}]: {}",
-                codes.join(", "),
-                uresp.get("msg").map(crate::pyrepr::str).unwrap_or_default()
-            );
-            uresp.insert(Value::from("msg"), Value::from(msg));
-            uresp.insert(Value::from("failed"), Value::Bool(true));
-            if return_content {
-                uresp.insert(
-                    Value::from("content"),
-                    text.map(Value::from).unwrap_or_default(),
-                );
-            }
-            return Err(uresp);
+        if !self.params.no_log_values.is_empty() {
+            uresp = self.params.sanitize_keys(uresp, NO_MODIFY_KEYS);
         }
+        // `exit_json(content=..., **uresp)`: `content` comes first, and `fail_json` puts
+        // `failed` and `msg` last.
+        let mut result = Map::new();
         if return_content {
-            uresp.insert(
+            result.insert(
                 Value::from("content"),
                 text.map(Value::from).unwrap_or_default(),
             );
         }
-        Ok(uresp)
+        if status_codes.contains(&status) {
+            result.extend(uresp);
+            return Ok(result);
+        }
+        let codes: Vec<String> = status_codes.iter().map(i64::to_string).collect();
+        let msg = format!(
+            "Status code was {status} and not [{}]: {}",
+            codes.join(", "),
+            uresp
+                .shift_remove("msg")
+                .map(|msg| crate::pyrepr::str(&msg))
+                .unwrap_or_default()
+        );
+        result.extend(uresp);
+        result.insert(Value::from("failed"), Value::Bool(true));
+        result.insert(Value::from("msg"), Value::from(msg));
+        Err(result)
     }
 
     /// `dest`, or for a directory the file name from `Content-Disposition`, else from
@@ -432,51 +493,115 @@ impl<'a> Response<'a> {
         let from_header = fetched
             .header("content-disposition")
             .and_then(|header| header_param(&header, "filename"));
-        let from_url = url::Url::parse(&fetched.url()).ok().and_then(|url| {
-            let path = url.path().trim_end_matches('/').to_string();
-            let name = path.rsplit('/').next().unwrap_or_default().to_string();
-            (!name.is_empty()).then(|| {
-                url::form_urlencoded::parse(format!("n={}", name.replace('+', "%2B")).as_bytes())
-                    .next()
-                    .map(|(_, value)| value.into_owned())
-                    .unwrap_or(name)
-            })
-        });
+        let from_url = crate::http::pyurl::urlparse(&fetched.url(), "")
+            .ok()
+            .and_then(|parts| {
+                let path = parts.path.trim_end_matches('/').to_string();
+                let name = path.rsplit('/').next().unwrap_or_default().to_string();
+                (!name.is_empty()).then(|| crate::http::pyurl::unquote(&name))
+            });
         let name = from_header
             .or(from_url)
             .unwrap_or_else(|| "index.html".to_string());
         Path::new(dest).join(name).display().to_string()
     }
 
-    /// Writes the content to `dest` when it differs, then applies owner, group and
-    /// mode. uri reports `changed` for every written response, as ansible-core's does.
+    /// Writes the content to a temporary file and moves it over `dest` when it differs,
+    /// then applies owner, group and mode, as uri's `write_file`. uri reports
+    /// `changed` for every written response, as ansible-core's does.
     fn write_dest(&self, dest: &str, content: &[u8], resp: &mut Map) -> Result<(), Map> {
         let path = Path::new(dest);
+        let failed_with = |error: String, resp: &Map| {
+            let mut failed = resp.clone();
+            let msg = failed
+                .shift_remove("msg")
+                .map(|msg| crate::pyrepr::str(&msg))
+                .filter(|msg| !msg.is_empty());
+            failed.insert(Value::from("failed"), Value::Bool(true));
+            let text = match msg {
+                Some(msg) => format!("{error} {msg}"),
+                None => error,
+            };
+            failed.insert(Value::from("msg"), Value::from(text));
+            failed
+        };
+        let directory = crate::get_url::TempDir::create(self.options).map_err(|err| {
+            let error = format!(
+                "Failed to create temporary content file: {}",
+                crate::files::os_error(&err)
+            );
+            failed_with(error, resp)
+        })?;
+        let tmpsrc = crate::get_url::write_temp_file(&directory.0, content).map_err(|err| {
+            let error = format!(
+                "Failed to create temporary content file: {}",
+                crate::files::os_error(&err)
+            );
+            failed_with(error, resp)
+        })?;
         let current = std::fs::read(path).ok();
         if current.as_deref() != Some(content) {
-            crate::files::atomic_write(path, content).map_err(|err| {
-                let mut failed = resp.clone();
-                let msg = failed
-                    .shift_remove("msg")
-                    .map(|msg| crate::pyrepr::str(&msg))
-                    .unwrap_or_default();
-                failed.insert(Value::from("failed"), Value::Bool(true));
-                failed.insert(
-                    Value::from("msg"),
-                    Value::from(format!(
-                        "failed to copy to {dest}: {} {msg}",
-                        crate::files::os_error(&err)
-                    )),
-                );
-                failed
-            })?;
+            replace_file(&tmpsrc, path)?;
         }
+        drop(directory);
         let attributes = FileAttributes::from_params(self.params);
         set_attributes_if_different(path, &attributes, false, &mut None)
             .map_err(|failure| failure.into_result())?;
         resp.insert(Value::from("changed"), Value::Bool(true));
         Ok(())
     }
+}
+
+/// Moves `source` over `dest` as ansible-core's `atomic_move`: a rename, or for a
+/// `dest` on another filesystem, a copy next to `dest` renamed into place. A failed
+/// rename fails with `atomic_move`'s message.
+fn replace_file(source: &Path, dest: &Path) -> Result<(), Map> {
+    use std::os::unix::fs::MetadataExt;
+    let parent = dest
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let other_device = match (std::fs::metadata(source), std::fs::metadata(parent)) {
+        (Ok(a), Ok(b)) => a.dev() != b.dev(),
+        _ => false,
+    };
+    let moved = if other_device {
+        crate::get_url::move_into_place(source, dest)
+    } else {
+        crate::files::atomic_move(source, dest)
+    };
+    let Err(error) = moved else {
+        return Ok(());
+    };
+    let bytes = |path: &Path| {
+        use std::os::unix::ffi::OsStrExt;
+        crate::pyrepr::bytes_repr(path.as_os_str().as_bytes())
+    };
+    let mut failed = crate::dispatch::failed(format!(
+        "Could not replace file: {} to {}: {}: {} -> {}",
+        source.display(),
+        dest.display(),
+        crate::files::os_error(&error),
+        bytes(source),
+        bytes(dest)
+    ));
+    let class = match error.raw_os_error() {
+        Some(libc::ENOENT) => "FileNotFoundError",
+        Some(libc::EISDIR) => "IsADirectoryError",
+        Some(libc::ENOTDIR) => "NotADirectoryError",
+        Some(libc::EEXIST) => "FileExistsError",
+        _ => "OSError",
+    };
+    failed.insert(
+        Value::from("exception"),
+        Value::from(format!(
+            "Traceback (most recent call last):\n{class}: {}: {} -> {}\n",
+            crate::files::os_error(&error),
+            bytes(source),
+            bytes(dest)
+        )),
+    );
+    Err(failed)
 }
 
 /// Returns a parameter of a header value (`attachment; filename="a.txt"`), unquoted.
