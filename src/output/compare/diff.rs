@@ -118,9 +118,9 @@ pub enum Subject {
     ProfileRows,
 }
 
-/// A stretch of tasks of one play that A and B ran in another order, with the same
-/// lines for every host: the order of the files an include task loaded follows the
-/// order in which the hosts reported that task (see `reorder.rs`).
+/// A stretch of tasks of one play that A and B ran in another order, with lines in the
+/// same slots for every host. The files an include task loaded run in the order in
+/// which the hosts reported that task (see `reorder.rs`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Reordered {
     /// The play.
@@ -138,9 +138,9 @@ pub struct Reordered {
     pub b_line: Option<usize>,
 }
 
-/// A task that ran on one host in A and on another host in B, with the same lines: a
-/// `run_once` task runs on the first host of the play, and the order of a group that
-/// `group_by` fills follows the order in which the hosts reported (see `moved.rs`).
+/// A task that ran on one host in A and on another host in B, with the same lines. A
+/// `run_once` task runs on the first host of the play, and `group_by` fills a group in
+/// the order in which the hosts reported (see `moved.rs`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MovedTask {
     /// The play and task.

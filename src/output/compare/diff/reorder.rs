@@ -7,10 +7,11 @@
 //! tasks after it, and how the hosts are grouped under their banners.
 //!
 //! After a task with `included:` lines, where the two logs stop agreeing, the smallest
-//! stretch of tasks in A and in B that holds the same lines for every host (result
-//! lines with their dumps, retries, `included:` lines, messages) is reported as
-//! reordered instead of as differences. A stretch whose lines differ is not one, and the
-//! tasks are compared one by one as before.
+//! stretch of tasks in A and in B that contains lines in the same slots for every host
+//! (task, host, kind of line, loop item) is reported as reordered instead of as
+//! differences. Lines of a slot whose content differs (status, dump, delegation) are
+//! then compared with each other. When no such stretch exists, for instance because a
+//! host lacks a line on one side, the tasks are compared one by one as before.
 
 use std::collections::HashMap;
 use std::ops::Range;
